@@ -1,0 +1,23 @@
+#!/usr/bin/env node
+/**
+ * `gshf` entry point: wires the subcommand groups. Each group lives in its own file and only
+ * parses, validates and calls the layers below (see src/cli/README.md).
+ */
+import { Command } from 'commander';
+import { registerBanditCommands } from './bandit.js';
+
+const program = new Command();
+program
+  .name('gshf')
+  .description('Iterative preference learning from human feedback under a KL constraint (GSHF).')
+  .version('0.1.0')
+  .showHelpAfterError();
+
+registerBanditCommands(program);
+
+program.parseAsync(process.argv).catch((err: unknown) => {
+  const message = err instanceof Error ? err.message : String(err);
+  process.stderr.write(`gshf: ${message}\n`);
+  if (process.env.GSHF_DEBUG && err instanceof Error && err.stack) process.stderr.write(err.stack + '\n');
+  process.exit(1);
+});
