@@ -51,6 +51,54 @@ export interface NativeOps {
    * starting at offA with leading dimension lda. Used for Hessians and feature covariances.
    */
   dsyrk(n: number, d: number, alpha: number, A: Float64Array, offA: number, lda: number, beta: number, C: Float64Array): void;
+  // Optional fused float32 element-wise kernels for the LM engine (contiguous arrays, offset 0;
+  // callers pass subarray views). Callers must check presence and fall back to TypeScript.
+  /** y[i] = gelu_tanh(x[i]) = 0.5·x·(1 + tanh(√(2/π)·(x + 0.044715·x³))) for i < n. */
+  geluForward?(x: Float32Array, y: Float32Array, n: number): void;
+  /** dx[i] += gelu_tanh'(x[i]) · dy[i] for i < n (accumulates, like llm.c). */
+  geluBackward?(x: Float32Array, dy: Float32Array, dx: Float32Array, n: number): void;
+  /**
+   * AdamW step in place over n parameters (decoupled weight decay, bias-corrected moments, step t ≥ 1):
+   * m = b1·m + (1−b1)·g; v = b2·v + (1−b2)·g²; p −= lr·( (m/(1−b1^t)) / (√(v/(1−b2^t)) + eps) + wd·p ).
+   */
+  adamw?(
+    param: Float32Array,
+    grad: Float32Array,
+    m: Float32Array,
+    v: Float32Array,
+    n: number,
+    lr: number,
+    beta1: number,
+    beta2: number,
+    eps: number,
+    weightDecay: number,
+    t: number,
+  ): void;
+  /** Row-wise layer norm over rows×cols: out = (x−mean)·rstd·w + b; writes mean[rows] and rstd[rows]. */
+  layerNormForward?(
+    x: Float32Array,
+    w: Float32Array,
+    b: Float32Array,
+    out: Float32Array,
+    mean: Float32Array,
+    rstd: Float32Array,
+    rows: number,
+    cols: number,
+    eps: number,
+  ): void;
+  /** Layer-norm backward: dx += …, dw += …, db += … (all accumulate). */
+  layerNormBackward?(
+    dout: Float32Array,
+    x: Float32Array,
+    w: Float32Array,
+    mean: Float32Array,
+    rstd: Float32Array,
+    dx: Float32Array,
+    dw: Float32Array,
+    db: Float32Array,
+    rows: number,
+    cols: number,
+  ): void;
   /** Number of BLAS threads. */
   setThreads(n: number): void;
   /** Free-form description of the native build (library, threads), for logs and benchmarks. */
