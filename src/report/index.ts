@@ -1,0 +1,4 @@
+export * from './progress.js';
+export * from './markdown.js';
+export * from './svg.js';
+export * from './run-dir.js';

@@ -1,0 +1,176 @@
+/**
+ * Dependency-free SVG line/scatter plots for reports: linear or log axes, one colour per series,
+ * optional shaded bands (e.g. 95% CIs), a legend. Output is a standalone SVG string.
+ */
+
+export interface Series {
+  label: string;
+  x: number[];
+  y: number[];
+  /** Optional band (same length as x), drawn shaded behind the line. */
+  lo?: number[];
+  hi?: number[];
+  /** 'line' (default) joins points; 'points' draws markers only. */
+  style?: 'line' | 'points';
+  dashed?: boolean;
+}
+
+export interface PlotOptions {
+  title: string;
+  xLabel: string;
+  yLabel: string;
+  logX?: boolean;
+  logY?: boolean;
+  width?: number;
+  height?: number;
+}
+
+const PALETTE = ['#1f77b4', '#d62728', '#2ca02c', '#ff7f0e', '#9467bd', '#8c564b', '#e377c2', '#17becf', '#7f7f7f', '#bcbd22'];
+
+export function linePlot(series: Series[], opts: PlotOptions): string {
+  const W = opts.width ?? 720;
+  const H = opts.height ?? 440;
+  const m = { l: 70, r: 190, t: 40, b: 55 };
+  const pw = W - m.l - m.r;
+  const ph = H - m.t - m.b;
+  const tx = (v: number) => (opts.logX ? Math.log10(v) : v);
+  const ty = (v: number) => (opts.logY ? Math.log10(v) : v);
+  const ok = (v: number, log?: boolean) => Number.isFinite(v) && (!log || v > 0);
+
+  const xs: number[] = [];
+  const ys: number[] = [];
+  for (const s of series) {
+    s.x.forEach((v, i) => {
+      if (!ok(v, opts.logX) || !ok(s.y[i], opts.logY)) return;
+      xs.push(tx(v));
+      ys.push(ty(s.y[i]));
+      if (s.lo && ok(s.lo[i], opts.logY)) ys.push(ty(s.lo[i]));
+      if (s.hi && ok(s.hi[i], opts.logY)) ys.push(ty(s.hi[i]));
+    });
+  }
+  let [x0, x1] = extent(xs);
+  let [y0, y1] = extent(ys);
+  if (!opts.logX) [x0, x1] = pad(x0, x1);
+  if (!opts.logY) [y0, y1] = pad(y0, y1);
+  else [y0, y1] = [y0 - 0.05 * (y1 - y0 || 1), y1 + 0.05 * (y1 - y0 || 1)];
+  const sx = (v: number) => m.l + ((tx(v) - x0) / (x1 - x0)) * pw;
+  const sy = (v: number) => m.t + ph - ((ty(v) - y0) / (y1 - y0)) * ph;
+
+  const out: string[] = [];
+  out.push(
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="Helvetica, Arial, sans-serif" font-size="12">`,
+  );
+  out.push(`<rect width="${W}" height="${H}" fill="white"/>`);
+  out.push(`<text x="${m.l + pw / 2}" y="22" text-anchor="middle" font-size="15" font-weight="bold">${esc(opts.title)}</text>`);
+  // Grid and ticks
+  for (const t of ticks(x0, x1, Boolean(opts.logX))) {
+    const X = m.l + ((t.pos - x0) / (x1 - x0)) * pw;
+    out.push(`<line x1="${X}" y1="${m.t}" x2="${X}" y2="${m.t + ph}" stroke="#e5e5e5"/>`);
+    out.push(`<text x="${X}" y="${m.t + ph + 16}" text-anchor="middle">${esc(t.label)}</text>`);
+  }
+  for (const t of ticks(y0, y1, Boolean(opts.logY))) {
+    const Y = m.t + ph - ((t.pos - y0) / (y1 - y0)) * ph;
+    out.push(`<line x1="${m.l}" y1="${Y}" x2="${m.l + pw}" y2="${Y}" stroke="#e5e5e5"/>`);
+    out.push(`<text x="${m.l - 6}" y="${Y + 4}" text-anchor="end">${esc(t.label)}</text>`);
+  }
+  out.push(`<rect x="${m.l}" y="${m.t}" width="${pw}" height="${ph}" fill="none" stroke="#333"/>`);
+  out.push(`<text x="${m.l + pw / 2}" y="${H - 12}" text-anchor="middle">${esc(opts.xLabel)}</text>`);
+  out.push(
+    `<text transform="translate(16 ${m.t + ph / 2}) rotate(-90)" text-anchor="middle">${esc(opts.yLabel)}</text>`,
+  );
+  // Series
+  series.forEach((s, k) => {
+    const colour = PALETTE[k % PALETTE.length];
+    const idx = s.x.map((_, i) => i).filter((i) => ok(s.x[i], opts.logX) && ok(s.y[i], opts.logY));
+    if (s.lo && s.hi) {
+      const band = idx.filter((i) => ok(s.lo![i], opts.logY) && ok(s.hi![i], opts.logY));
+      if (band.length > 1) {
+        const upper = band.map((i) => `${sx(s.x[i]).toFixed(1)},${sy(s.hi![i]).toFixed(1)}`);
+        const lower = band
+          .slice()
+          .reverse()
+          .map((i) => `${sx(s.x[i]).toFixed(1)},${sy(s.lo![i]).toFixed(1)}`);
+        out.push(`<polygon points="${[...upper, ...lower].join(' ')}" fill="${colour}" fill-opacity="0.15" stroke="none"/>`);
+      } else {
+        for (const i of band) {
+          const X = sx(s.x[i]).toFixed(1);
+          out.push(`<line x1="${X}" y1="${sy(s.lo![i]).toFixed(1)}" x2="${X}" y2="${sy(s.hi![i]).toFixed(1)}" stroke="${colour}"/>`);
+        }
+      }
+    }
+    if ((s.style ?? 'line') === 'line' && idx.length > 1) {
+      const pts = idx.map((i) => `${sx(s.x[i]).toFixed(1)},${sy(s.y[i]).toFixed(1)}`).join(' ');
+      out.push(
+        `<polyline points="${pts}" fill="none" stroke="${colour}" stroke-width="2"${s.dashed ? ' stroke-dasharray="6 4"' : ''}/>`,
+      );
+    }
+    for (const i of idx) {
+      out.push(`<circle cx="${sx(s.x[i]).toFixed(1)}" cy="${sy(s.y[i]).toFixed(1)}" r="3" fill="${colour}"/>`);
+    }
+    const ly = m.t + 10 + k * 18;
+    out.push(`<line x1="${m.l + pw + 12}" y1="${ly}" x2="${m.l + pw + 32}" y2="${ly}" stroke="${colour}" stroke-width="3"/>`);
+    out.push(`<text x="${m.l + pw + 38}" y="${ly + 4}">${esc(s.label)}</text>`);
+  });
+  out.push('</svg>');
+  return out.join('\n');
+}
+
+function extent(v: number[]): [number, number] {
+  if (v.length === 0) return [0, 1];
+  let lo = Infinity;
+  let hi = -Infinity;
+  for (const x of v) {
+    if (x < lo) lo = x;
+    if (x > hi) hi = x;
+  }
+  if (lo === hi) return [lo - 0.5, hi + 0.5];
+  return [lo, hi];
+}
+
+function pad(lo: number, hi: number): [number, number] {
+  const p = 0.05 * (hi - lo);
+  return [lo - p, hi + p];
+}
+
+interface Tick {
+  pos: number;
+  label: string;
+}
+
+/** Tick positions in transformed space. Log axes: powers of ten (plus 2 and 5 when the range is short). */
+export function ticks(lo: number, hi: number, log: boolean): Tick[] {
+  const out: Tick[] = [];
+  if (log) {
+    const span = hi - lo;
+    const mults = span < 1.5 ? [1, 2, 5] : [1];
+    for (let e = Math.floor(lo); e <= Math.ceil(hi); e++) {
+      for (const mm of mults) {
+        const pos = e + Math.log10(mm);
+        if (pos >= lo - 1e-9 && pos <= hi + 1e-9) out.push({ pos, label: fmtTick(mm * 10 ** e) });
+      }
+    }
+    return out;
+  }
+  const step = niceStep((hi - lo) / 6);
+  for (let v = Math.ceil(lo / step) * step; v <= hi + 1e-12; v += step) {
+    out.push({ pos: v, label: fmtTick(Math.abs(v) < step * 1e-9 ? 0 : v) });
+  }
+  return out;
+}
+
+function niceStep(raw: number): number {
+  const e = Math.floor(Math.log10(raw));
+  const f = raw / 10 ** e;
+  const nf = f < 1.5 ? 1 : f < 3 ? 2 : f < 7 ? 5 : 10;
+  return nf * 10 ** e;
+}
+
+function fmtTick(v: number): string {
+  const a = Math.abs(v);
+  if (a !== 0 && (a >= 1e5 || a < 1e-3)) return v.toExponential(0);
+  return Number(v.toPrecision(4)).toString();
+}
+
+function esc(s: string): string {
+  return s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+}
