@@ -1,0 +1,171 @@
+/**
+ * Synthetic environments and behaviour policies for the bandit lab. Every scheme is documented
+ * here and in src/bandit/README.md, and every draw comes from a forked seeded stream, so the
+ * same options always give the same environment.
+ */
+import { Rng } from '../math/rng.js';
+import type { BanditEnv } from './env.js';
+import { normalizePerContext, rewardsOf } from './policy.js';
+import { searchCdf, contextCdf } from './oracle.js';
+
+export interface GenerateEnvOptions {
+  d: number;
+  /** Actions per context (fixed for generated environments). */
+  K: number;
+  nContexts: number;
+  /** ‖θ*‖ = B. */
+  normB: number;
+  /** π0(·|x) = softmax(⟨ψ, φ(x,·)⟩ / refTemperature) for a random unit ψ independent of θ*. */
+  refTemperature: number;
+  eta: number;
+  seed: number | string;
+  /** ‖φ(x,a)‖ for every action (default 1, the paper's bound). */
+  featureNorm?: number;
+  name?: string;
+}
+
+function unitVector(rng: Rng, d: number, out: Float64Array, off: number, scale: number): void {
+  let s = 0;
+  for (let j = 0; j < d; j++) {
+    const g = rng.normal();
+    out[off + j] = g;
+    s += g * g;
+  }
+  // s = 0 has probability 0, but guard anyway so we never divide by zero.
+  const f = s > 0 ? scale / Math.sqrt(s) : 0;
+  if (f === 0) out[off] = scale;
+  for (let j = 0; j < d; j++) out[off + j] *= f;
+}
+
+/**
+ * A random linear bandit:
+ *  - φ(x,a): uniform on the sphere of radius featureNorm (default 1), i.i.d. over (x,a);
+ *  - θ*: uniform direction scaled to ‖θ*‖ = normB;
+ *  - π0(·|x) = softmax(⟨ψ, φ(x,·)⟩ / refTemperature) with ψ a uniform unit vector drawn independently
+ *    of θ* (so π0 is informative about *something*, but not about the true reward);
+ *  - d0 uniform over contexts.
+ * Streams: features, theta, psi are forked from the seed separately, so e.g. changing normB does not
+ * change the features.
+ */
+export function generateEnv(opts: GenerateEnvOptions): BanditEnv {
+  const { d, K, nContexts, normB, refTemperature, eta } = opts;
+  const featureNorm = opts.featureNorm ?? 1;
+  for (const [k, v] of [['d', d], ['K', K], ['nContexts', nContexts]] as const)
+    if (!Number.isInteger(v) || v < 1) throw new RangeError(`generateEnv: ${k} must be a positive integer, got ${v}`);
+  if (!(normB >= 0)) throw new RangeError(`generateEnv: normB must be ≥ 0, got ${normB}`);
+  if (!(refTemperature > 0)) throw new RangeError(`generateEnv: refTemperature must be > 0, got ${refTemperature}`);
+  if (!(eta > 0)) throw new RangeError(`generateEnv: eta must be > 0, got ${eta}`);
+  if (!(featureNorm > 0)) throw new RangeError(`generateEnv: featureNorm must be > 0, got ${featureNorm}`);
+  const root = new Rng(opts.seed);
+  const A = nContexts * K;
+  const offsets = new Int32Array(nContexts + 1);
+  for (let c = 0; c <= nContexts; c++) offsets[c] = c * K;
+  const features = new Float64Array(A * d);
+  const fr = root.fork('features');
+  for (let a = 0; a < A; a++) unitVector(fr, d, features, a * d, featureNorm);
+  const thetaStar = new Float64Array(d);
+  unitVector(root.fork('theta'), d, thetaStar, 0, 1);
+  for (let j = 0; j < d; j++) thetaStar[j] *= normB;
+  const psi = new Float64Array(d);
+  unitVector(root.fork('psi'), d, psi, 0, 1);
+  const env: BanditEnv = {
+    name: opts.name ?? `gen-d${d}-K${K}-n${nContexts}-B${normB}-s${opts.seed}`,
+    eta,
+    d,
+    nContexts,
+    offsets,
+    features,
+    refLogprobs: new Float64Array(A),
+    weights: new Float64Array(nContexts).fill(1 / nContexts),
+    thetaStar,
+  };
+  const logits = rewardsOf(env, psi);
+  for (let a = 0; a < A; a++) logits[a] /= refTemperature;
+  env.refLogprobs = normalizePerContext(env, logits);
+  return env;
+}
+
+export type Coverage = 'good' | 'poor' | 'adversarial';
+
+/** Mass spread uniformly over the "unsupported" actions of poor/adversarial policies (keeps log-probs finite). */
+export const COVERAGE_FLOOR = 1e-3;
+
+/**
+ * Behaviour policy of an offline dataset (both actions of each pair are drawn from it):
+ *  - good: ½·uniform + ¼·π0 + ¼·π* (π0 in place of π* if θ* is unknown). Every action has mass
+ *    ≥ 1/(2K), so every feature difference is compared.
+ *  - poor: the top-2 actions of π0 per context share 1 − ε; the rest share ε = COVERAGE_FLOOR.
+ *    Only one difference direction per context is compared (a dataset of "SFT samples").
+ *  - adversarial: like poor, but on the 2 actions with the LOWEST true reward r* (the ones π*
+ *    avoids), so the comparator π* sits where the data is thinnest. Needs θ*.
+ * All three are deterministic; `seed` is accepted for API stability and currently unused.
+ * Returns log-probabilities in the flat layout.
+ */
+export function behaviourPolicy(env: BanditEnv, coverage: Coverage, _seed?: number | string): Float64Array {
+  const A = env.offsets[env.nContexts];
+  const out = new Float64Array(A);
+  const off = env.offsets;
+  if (coverage === 'good') {
+    let star: Float64Array = env.refLogprobs;
+    if (env.thetaStar !== null) {
+      star = rewardsOf(env, env.thetaStar);
+      for (let a = 0; a < A; a++) star[a] = env.refLogprobs[a] + star[a] / env.eta;
+      normalizePerContext(env, star);
+    }
+    for (let c = 0; c < env.nContexts; c++) {
+      const K = off[c + 1] - off[c];
+      for (let a = off[c]; a < off[c + 1]; a++)
+        out[a] = Math.log(0.5 / K + 0.25 * Math.exp(env.refLogprobs[a]) + 0.25 * Math.exp(star[a]));
+    }
+    return normalizePerContext(env, out);
+  }
+  let score: Float64Array;
+  if (coverage === 'poor') score = env.refLogprobs;
+  else if (coverage === 'adversarial') {
+    if (env.thetaStar === null) throw new Error(`behaviourPolicy: 'adversarial' needs theta_star, env '${env.name}' has none`);
+    score = rewardsOf(env, env.thetaStar);
+    for (let a = 0; a < A; a++) score[a] = -score[a];
+  } else throw new RangeError(`behaviourPolicy: unknown coverage '${String(coverage)}' (expected good|poor|adversarial)`);
+  for (let c = 0; c < env.nContexts; c++) {
+    const s = off[c];
+    const K = off[c + 1] - s;
+    if (K <= 2) {
+      out.fill(-Math.log(K), s, s + K);
+      continue;
+    }
+    // Top-2 by score (ties broken by lower index, so the result is deterministic).
+    let b1 = -1;
+    let b2 = -1;
+    for (let a = 0; a < K; a++) {
+      const v = score[s + a];
+      if (b1 < 0 || v > score[s + b1]) {
+        b2 = b1;
+        b1 = a;
+      } else if (b2 < 0 || v > score[s + b2]) b2 = a;
+    }
+    const rest = Math.log(COVERAGE_FLOOR / (K - 2));
+    out.fill(rest, s, s + K);
+    out[s + b1] = Math.log((1 - COVERAGE_FLOOR) / 2);
+    out[s + b2] = Math.log((1 - COVERAGE_FLOOR) / 2);
+  }
+  return out;
+}
+
+/** Local action index a ~ π(·|context), from log-probabilities (Gumbel-max; exact, no exp overflow). */
+export function sampleActions(env: BanditEnv, logp: ArrayLike<number>, context: number, rng: Rng): number {
+  const s = env.offsets[context];
+  return rng.categoricalLog(logp, s, env.offsets[context + 1] - s);
+}
+
+/** Context x ~ d0 (by weights). */
+export function sampleContext(env: BanditEnv, rng: Rng): number {
+  return rng.categorical(env.weights);
+}
+
+/** n contexts x ~ d0 at once (inverse CDF, O(log nContexts) each). */
+export function sampleContexts(env: BanditEnv, n: number, rng: Rng): Int32Array {
+  const cdf = contextCdf(env);
+  const out = new Int32Array(n);
+  for (let i = 0; i < n; i++) out[i] = searchCdf(cdf, 0, env.nContexts, rng.uniform());
+  return out;
+}

@@ -1,0 +1,207 @@
+/**
+ * Dense float64 linear algebra for small/medium d (d ≤ a few hundred): row-major d×d matrices in
+ * Float64Arrays. Everything the bandit lab needs (Cholesky, SPD solves, Mahalanobis norms,
+ * weighted Gram accumulation) with no allocation in the hot loops.
+ */
+import { native } from '../native/index.js';
+
+/** Σ a[offA+i]·b[offB+i] for i < len. */
+export function dot(a: ArrayLike<number>, b: ArrayLike<number>, offA = 0, offB = 0, len = a.length - offA): number {
+  let s = 0;
+  for (let i = 0; i < len; i++) s += a[offA + i] * b[offB + i];
+  return s;
+}
+
+/** Euclidean norm ‖v‖₂. */
+export function norm2(v: ArrayLike<number>): number {
+  let s = 0;
+  for (let i = 0; i < v.length; i++) s += v[i] * v[i];
+  return Math.sqrt(s);
+}
+
+/** y += alpha·x (in place); returns y. */
+export function axpy(alpha: number, x: ArrayLike<number>, y: Float64Array): Float64Array {
+  for (let i = 0; i < y.length; i++) y[i] += alpha * x[i];
+  return y;
+}
+
+/** out = A·x for a rows×cols row-major A. */
+export function matVec(
+  A: ArrayLike<number>,
+  rows: number,
+  cols: number,
+  x: ArrayLike<number>,
+  out: Float64Array = new Float64Array(rows),
+): Float64Array {
+  for (let i = 0; i < rows; i++) {
+    let s = 0;
+    const o = i * cols;
+    for (let j = 0; j < cols; j++) s += A[o + j] * x[j];
+    out[i] = s;
+  }
+  return out;
+}
+
+/** d×d identity scaled by s. */
+export function scaledIdentity(d: number, s = 1): Float64Array {
+  const I = new Float64Array(d * d);
+  for (let i = 0; i < d; i++) I[i * d + i] = s;
+  return I;
+}
+
+/**
+ * Cholesky factor L (lower triangular, row-major, upper part zero) with A = L·Lᵀ. Reads only the
+ * lower triangle of A. Throws if A is not (numerically) positive definite, naming the pivot.
+ */
+export function cholesky(A: ArrayLike<number>, d: number, out: Float64Array = new Float64Array(d * d)): Float64Array {
+  const L = out;
+  L.fill(0);
+  for (let j = 0; j < d; j++) {
+    let s = A[j * d + j];
+    const rj = j * d;
+    for (let k = 0; k < j; k++) s -= L[rj + k] * L[rj + k];
+    if (!(s > 0) || !Number.isFinite(s)) {
+      throw new Error(
+        `cholesky: matrix is not positive definite (pivot ${j} of ${d} is ${s}); add a ridge λ > 0 or check for NaN`,
+      );
+    }
+    const ljj = Math.sqrt(s);
+    L[rj + j] = ljj;
+    const inv = 1 / ljj;
+    for (let i = j + 1; i < d; i++) {
+      const ri = i * d;
+      let t = A[ri + j];
+      for (let k = 0; k < j; k++) t -= L[ri + k] * L[rj + k];
+      L[ri + j] = t * inv;
+    }
+  }
+  return L;
+}
+
+/** Solve L·y = b (forward substitution); y may alias b. */
+export function forwardSolve(L: ArrayLike<number>, d: number, b: ArrayLike<number>, y: Float64Array = new Float64Array(d)): Float64Array {
+  for (let i = 0; i < d; i++) {
+    let s = b[i];
+    const ri = i * d;
+    for (let k = 0; k < i; k++) s -= L[ri + k] * y[k];
+    y[i] = s / L[ri + i];
+  }
+  return y;
+}
+
+/** Solve Lᵀ·x = y (back substitution); x may alias y. */
+export function backSolveT(L: ArrayLike<number>, d: number, y: ArrayLike<number>, x: Float64Array = new Float64Array(d)): Float64Array {
+  for (let i = d - 1; i >= 0; i--) {
+    let s = y[i];
+    for (let k = i + 1; k < d; k++) s -= L[k * d + i] * x[k];
+    x[i] = s / L[i * d + i];
+  }
+  return x;
+}
+
+/** Solve (L·Lᵀ)·x = b given the Cholesky factor L. */
+export function choleskySolve(L: ArrayLike<number>, d: number, b: ArrayLike<number>, out: Float64Array = new Float64Array(d)): Float64Array {
+  forwardSolve(L, d, b, out);
+  return backSolveT(L, d, out, out);
+}
+
+/** Solve A·x = b for symmetric positive definite A. */
+export function solveSPD(A: ArrayLike<number>, d: number, b: ArrayLike<number>): Float64Array {
+  return choleskySolve(cholesky(A, d), d, b);
+}
+
+/** A⁻¹ for symmetric positive definite A (column by column from one Cholesky factorisation). */
+export function inverseSPD(A: ArrayLike<number>, d: number): Float64Array {
+  const L = cholesky(A, d);
+  const inv = new Float64Array(d * d);
+  const e = new Float64Array(d);
+  const col = new Float64Array(d);
+  for (let j = 0; j < d; j++) {
+    e.fill(0);
+    e[j] = 1;
+    choleskySolve(L, d, e, col);
+    for (let i = 0; i < d; i++) inv[i * d + j] = col[i];
+  }
+  // Symmetrise to remove rounding asymmetry.
+  for (let i = 0; i < d; i++)
+    for (let j = i + 1; j < d; j++) {
+      const m = 0.5 * (inv[i * d + j] + inv[j * d + i]);
+      inv[i * d + j] = m;
+      inv[j * d + i] = m;
+    }
+  return inv;
+}
+
+/**
+ * vᵀA⁻¹v given the Cholesky factor L of A: with L·y = v, vᵀA⁻¹v = ‖y‖². One forward solve.
+ * `scratch` (length d) avoids an allocation in loops.
+ */
+export function mahalanobisSq(L: ArrayLike<number>, d: number, v: ArrayLike<number>, scratch: Float64Array = new Float64Array(d), offV = 0): number {
+  let s2 = 0;
+  for (let i = 0; i < d; i++) {
+    let s = v[offV + i];
+    const ri = i * d;
+    for (let k = 0; k < i; k++) s -= L[ri + k] * scratch[k];
+    const yi = s / L[ri + i];
+    scratch[i] = yi;
+    s2 += yi * yi;
+  }
+  return s2;
+}
+
+/** Above this many flops (n·d²) we hand the Gram accumulation to native dsyrk when it exists. */
+const NATIVE_SYRK_MIN_WORK = 1 << 16;
+
+let syrkScratch: Float64Array = new Float64Array(0);
+
+/**
+ * out (d×d, row-major, both triangles) += Σ_{i<n} w_i · x_i x_iᵀ, where row i of X starts at
+ * offX + i·ldx (ldx defaults to d). weights = null means all ones. Negative weights are allowed on
+ * the TS path; the native path needs w ≥ 0 (it scales rows by √w) and falls back otherwise.
+ */
+export function addOuterProducts(
+  n: number,
+  d: number,
+  X: Float64Array,
+  weights: Float64Array | null,
+  out: Float64Array,
+  offX = 0,
+  ldx = d,
+): Float64Array {
+  if (n === 0) return out;
+  const nat = n * d * d >= NATIVE_SYRK_MIN_WORK ? native() : null;
+  if (nat) {
+    if (weights === null) {
+      nat.dsyrk(n, d, 1, X, offX, ldx, 1, out);
+      return out;
+    }
+    let nonNeg = true;
+    for (let i = 0; i < n; i++) if (!(weights[i] >= 0)) nonNeg = false;
+    if (nonNeg) {
+      if (syrkScratch.length < n * d) syrkScratch = new Float64Array(n * d);
+      const S = syrkScratch;
+      for (let i = 0; i < n; i++) {
+        const s = Math.sqrt(weights[i]);
+        const o = offX + i * ldx;
+        const so = i * d;
+        for (let j = 0; j < d; j++) S[so + j] = s * X[o + j];
+      }
+      nat.dsyrk(n, d, 1, S, 0, d, 1, out);
+      return out;
+    }
+  }
+  // Upper triangle only (half the flops), then mirror.
+  for (let i = 0; i < n; i++) {
+    const w = weights === null ? 1 : weights[i];
+    if (w === 0) continue;
+    const o = offX + i * ldx;
+    for (let a = 0; a < d; a++) {
+      const xa = w * X[o + a];
+      if (xa === 0) continue;
+      const ra = a * d;
+      for (let b = a; b < d; b++) out[ra + b] += xa * X[o + b];
+    }
+  }
+  for (let a = 0; a < d; a++) for (let b = a + 1; b < d; b++) out[b * d + a] = out[a * d + b];
+  return out;
+}
