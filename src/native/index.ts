@@ -7,6 +7,11 @@
  * dimensions (so callers can pass strided views of one big buffer without allocating subarrays).
  */
 
+import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
 export interface NativeOps {
   /** C[offC..] = alpha * op(A) * op(B) + beta * C, row-major; op(X) = Xᵀ when trans is true. M×K times K×N. */
   sgemm(
@@ -105,11 +110,102 @@ export interface NativeOps {
   describe(): string;
 }
 
-let cached: NativeOps | null | undefined;
+/**
+ * Extra members the addon built from `native/` provides on top of {@link NativeOps}.
+ * Optional so that other implementations of NativeOps (e.g. test doubles) need not provide them.
+ */
+export interface NativeOpsExtras {
+  /** Current number of BLAS threads. */
+  getThreads?(): number;
+  /** Which element-wise kernel variant was selected at load time: "avx2+fma" or "generic". */
+  simdLevel?(): string;
+}
 
-/** The native kernels, or null if they are unavailable. Loaded once. */
-export function native(): NativeOps | null {
+let cached: NativeOps | null | undefined;
+let loadError: string | null = null;
+let loadedFrom: string | null = null;
+
+const ADDON_REL = join('native', 'build', 'Release', 'gshf_native.node');
+
+/** Candidate addon paths: GSHF_NATIVE_PATH, then native/build/Release under each ancestor of this file. */
+function candidatePaths(): string[] {
+  const out: string[] = [];
+  const env = process.env.GSHF_NATIVE_PATH;
+  if (env) out.push(resolve(env));
+  // This file lives at <root>/src/native/index.ts or, compiled, at <root>/dist/src/native/index.js.
+  let dir = dirname(fileURLToPath(import.meta.url));
+  for (let i = 0; i < 5; i++) {
+    out.push(join(dir, ADDON_REL));
+    const up = dirname(dir);
+    if (up === dir) break;
+    dir = up;
+  }
+  return out;
+}
+
+function requiredMembersPresent(m: unknown): m is NativeOps {
+  if (typeof m !== 'object' || m === null) return false;
+  const r = m as Record<string, unknown>;
+  return ['sgemm', 'dgemm', 'dsyrk', 'setThreads', 'describe'].every((k) => typeof r[k] === 'function');
+}
+
+/** Parses GSHF_THREADS (BLAS threads); default 2. */
+function threadsFromEnv(): number {
+  const raw = process.env.GSHF_THREADS;
+  if (raw === undefined || raw.trim() === '') return 2;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < 1 || n > 1024) {
+    if (!process.env.GSHF_QUIET) process.emitWarning(`GSHF_THREADS=${raw} is not a positive integer; using 2`);
+    return 2;
+  }
+  return n;
+}
+
+/**
+ * The native kernels, or null if they are unavailable (addon not built, OpenBLAS missing at run
+ * time, or GSHF_NO_NATIVE=1). Loaded once; BLAS threads are set from GSHF_THREADS (default 2).
+ * Set GSHF_NATIVE_PATH to load the addon from another place, GSHF_NATIVE_SIMD=generic to force the
+ * baseline (non-AVX2) element-wise kernels.
+ */
+export function native(): (NativeOps & NativeOpsExtras) | null {
   if (cached !== undefined) return cached;
-  cached = null; // filled in by the native loader (see native/README.md)
+  cached = null;
+  if (process.env.GSHF_NO_NATIVE === '1') {
+    loadError = 'disabled by GSHF_NO_NATIVE=1';
+    return cached;
+  }
+  const require = createRequire(import.meta.url);
+  const tried: string[] = [];
+  for (const p of candidatePaths()) {
+    if (!existsSync(p)) {
+      tried.push(`${p} (missing)`);
+      continue;
+    }
+    try {
+      const m: unknown = require(p);
+      if (!requiredMembersPresent(m)) {
+        tried.push(`${p} (not a gshf native addon)`);
+        continue;
+      }
+      m.setThreads(threadsFromEnv());
+      cached = m;
+      loadedFrom = p;
+      loadError = null;
+      return cached;
+    } catch (e) {
+      tried.push(`${p} (${e instanceof Error ? e.message : String(e)})`);
+    }
+  }
+  loadError = `native addon not loaded; tried: ${tried.join('; ')}`;
   return cached;
+}
+
+/** Why {@link native} returned null (null if it loaded or was not tried yet). */
+export function nativeLoadError(): string | null {
+  return loadError;
+}
+
+/** Path the addon was loaded from (null if not loaded). */
+export function nativePath(): string | null {
+  return loadedFrom;
 }

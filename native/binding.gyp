@@ -1,0 +1,12 @@
+{
+  "targets": [
+    {
+      "target_name": "gshf_native",
+      "sources": ["src/gshf_native.c", "src/kernels.c"],
+      "include_dirs": ["<!@(sh ./blas-config.sh include)"],
+      "libraries": ["<!@(sh ./blas-config.sh libs)", "-lm"],
+      "cflags": ["-O3", "-std=gnu11", "-fno-math-errno", "-fopenmp-simd", "-fvisibility=hidden", "-Wno-unknown-pragmas"],
+      "cflags!": ["-O2"]
+    }
+  ]
+}

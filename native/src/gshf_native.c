@@ -1,0 +1,430 @@
+/*
+ * gshf native kernels: a thin N-API layer over OpenBLAS (sgemm, dgemm, dsyrk) plus fused float32
+ * element-wise kernels (GELU, AdamW, LayerNorm) from kernels.c. See src/native/index.ts for the
+ * JS-side contract. Every argument is validated; bad types, bad sizes or out-of-bounds
+ * offset/extent combinations throw a JS TypeError (never touch memory outside the typed arrays).
+ */
+#define NAPI_VERSION 8
+#include <node_api.h>
+#include <cblas.h>
+#include <math.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "kernels.h"
+
+/* Provided by OpenBLAS (declared in its cblas.h; redeclared here for other cblas.h flavours). */
+void openblas_set_num_threads(int num_threads);
+int openblas_get_num_threads(void);
+char *openblas_get_config(void);
+char *openblas_get_corename(void);
+
+static const gshf_kernels *K = NULL;
+
+#define MAX_ARGS 16
+#define MAX_SAFE 9007199254740991.0 /* 2^53 - 1 */
+
+/* ---- argument helpers: each returns 0 on success, or throws and returns -1 ---- */
+
+static int fail(napi_env env, const char *fn, const char *msg) {
+  char buf[512];
+  snprintf(buf, sizeof buf, "gshf_native.%s: %s", fn, msg);
+  napi_throw_type_error(env, NULL, buf);
+  return -1;
+}
+
+static int get_args(napi_env env, napi_callback_info info, const char *fn, size_t want, napi_value *argv) {
+  size_t argc = MAX_ARGS;
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok) return fail(env, fn, "cannot read arguments");
+  if (argc != want) {
+    char m[96];
+    snprintf(m, sizeof m, "expected %zu arguments, got %zu", want, argc);
+    return fail(env, fn, m);
+  }
+  return 0;
+}
+
+static int get_num(napi_env env, const char *fn, napi_value v, const char *name, double *out) {
+  napi_valuetype t;
+  napi_typeof(env, v, &t);
+  char m[160];
+  if (t != napi_number) {
+    snprintf(m, sizeof m, "%s must be a number", name);
+    return fail(env, fn, m);
+  }
+  napi_get_value_double(env, v, out);
+  return 0;
+}
+
+static int get_finite(napi_env env, const char *fn, napi_value v, const char *name, double *out) {
+  if (get_num(env, fn, v, name, out)) return -1;
+  if (!isfinite(*out)) {
+    char m[160];
+    snprintf(m, sizeof m, "%s must be finite, got %g", name, *out);
+    return fail(env, fn, m);
+  }
+  return 0;
+}
+
+/* Non-negative integer ≤ max. */
+static int get_int(napi_env env, const char *fn, napi_value v, const char *name, double max, int64_t *out) {
+  double d;
+  if (get_num(env, fn, v, name, &d)) return -1;
+  if (!(d >= 0) || d != floor(d) || d > max) {
+    char m[200];
+    snprintf(m, sizeof m, "%s must be an integer in [0, %.0f], got %g", name, max, d);
+    return fail(env, fn, m);
+  }
+  *out = (int64_t)d;
+  return 0;
+}
+
+static int get_bool(napi_env env, const char *fn, napi_value v, const char *name, int *out) {
+  napi_valuetype t;
+  napi_typeof(env, v, &t);
+  if (t != napi_boolean) {
+    char m[160];
+    snprintf(m, sizeof m, "%s must be a boolean", name);
+    return fail(env, fn, m);
+  }
+  bool b;
+  napi_get_value_bool(env, v, &b);
+  *out = b ? 1 : 0;
+  return 0;
+}
+
+static int get_typed(napi_env env, const char *fn, napi_value v, const char *name, napi_typedarray_type want,
+                     void **data, int64_t *len) {
+  bool is;
+  char m[160];
+  const char *tn = want == napi_float32_array ? "Float32Array" : "Float64Array";
+  if (napi_is_typedarray(env, v, &is) != napi_ok || !is) {
+    snprintf(m, sizeof m, "%s must be a %s", name, tn);
+    return fail(env, fn, m);
+  }
+  napi_typedarray_type type;
+  size_t length;
+  napi_value ab;
+  size_t off;
+  if (napi_get_typedarray_info(env, v, &type, &length, data, &ab, &off) != napi_ok) return fail(env, fn, "bad typed array");
+  if (type != want) {
+    snprintf(m, sizeof m, "%s must be a %s", name, tn);
+    return fail(env, fn, m);
+  }
+  if (length > 0 && *data == NULL) {
+    snprintf(m, sizeof m, "%s is detached", name);
+    return fail(env, fn, m);
+  }
+  *len = (int64_t)length;
+  return 0;
+}
+
+/* A rows×cols row-major view at element offset off with leading dim ld must fit in len elements. */
+static int check_view(napi_env env, const char *fn, const char *name, int64_t off, int64_t rows, int64_t cols,
+                      int64_t ld, int64_t len) {
+  char m[300];
+  int64_t minld = cols > 1 ? cols : 1;
+  if (ld < minld) {
+    snprintf(m, sizeof m, "leading dimension of %s is %lld, must be >= max(1, %lld)", name, (long long)ld,
+             (long long)cols);
+    return fail(env, fn, m);
+  }
+  if (rows == 0 || cols == 0) {
+    if (off > len) {
+      snprintf(m, sizeof m, "offset of %s (%lld) is past its length (%lld)", name, (long long)off, (long long)len);
+      return fail(env, fn, m);
+    }
+    return 0;
+  }
+  /* all quantities ≤ 2^53 and rows, ld ≤ 2^31, so (rows-1)*ld ≤ 2^62: no int64 overflow */
+  int64_t end = off + (rows - 1) * ld + cols;
+  if (end > len) {
+    snprintf(m, sizeof m,
+             "%s view out of bounds: offset %lld + (%lld rows - 1) * ld %lld + %lld cols = %lld > length %lld", name,
+             (long long)off, (long long)rows, (long long)ld, (long long)cols, (long long)end, (long long)len);
+    return fail(env, fn, m);
+  }
+  return 0;
+}
+
+static int check_len(napi_env env, const char *fn, const char *name, int64_t need, int64_t len) {
+  if (need > len) {
+    char m[200];
+    snprintf(m, sizeof m, "%s has length %lld, needs at least %lld", name, (long long)len, (long long)need);
+    return fail(env, fn, m);
+  }
+  return 0;
+}
+
+#define BLAS_MAX 2147483647.0
+
+/* ---- GEMM ---- */
+
+typedef struct {
+  int ta, tb;
+  int64_t M, N, K, offA, lda, offB, ldb, offC, ldc;
+  double alpha, beta;
+  void *A, *B, *C;
+} gemm_args;
+
+static int parse_gemm(napi_env env, napi_callback_info info, const char *fn, napi_typedarray_type tt, gemm_args *g) {
+  napi_value a[MAX_ARGS];
+  int64_t lA, lB, lC;
+  if (get_args(env, info, fn, 16, a)) return -1;
+  if (get_bool(env, fn, a[0], "transA", &g->ta) || get_bool(env, fn, a[1], "transB", &g->tb) ||
+      get_int(env, fn, a[2], "M", BLAS_MAX, &g->M) || get_int(env, fn, a[3], "N", BLAS_MAX, &g->N) ||
+      get_int(env, fn, a[4], "K", BLAS_MAX, &g->K) || get_num(env, fn, a[5], "alpha", &g->alpha) ||
+      get_typed(env, fn, a[6], "A", tt, &g->A, &lA) || get_int(env, fn, a[7], "offA", MAX_SAFE, &g->offA) ||
+      get_int(env, fn, a[8], "lda", BLAS_MAX, &g->lda) || get_typed(env, fn, a[9], "B", tt, &g->B, &lB) ||
+      get_int(env, fn, a[10], "offB", MAX_SAFE, &g->offB) || get_int(env, fn, a[11], "ldb", BLAS_MAX, &g->ldb) ||
+      get_num(env, fn, a[12], "beta", &g->beta) || get_typed(env, fn, a[13], "C", tt, &g->C, &lC) ||
+      get_int(env, fn, a[14], "offC", MAX_SAFE, &g->offC) || get_int(env, fn, a[15], "ldc", BLAS_MAX, &g->ldc))
+    return -1;
+  /* stored shapes: op(A) is M×K, op(B) is K×N */
+  int64_t rA = g->ta ? g->K : g->M, cA = g->ta ? g->M : g->K;
+  int64_t rB = g->tb ? g->N : g->K, cB = g->tb ? g->K : g->N;
+  if (check_view(env, fn, "A", g->offA, rA, cA, g->lda, lA) || check_view(env, fn, "B", g->offB, rB, cB, g->ldb, lB) ||
+      check_view(env, fn, "C", g->offC, g->M, g->N, g->ldc, lC))
+    return -1;
+  return 0;
+}
+
+static napi_value Sgemm(napi_env env, napi_callback_info info) {
+  gemm_args g;
+  if (parse_gemm(env, info, "sgemm", napi_float32_array, &g)) return NULL;
+  if (g.M == 0 || g.N == 0) return NULL;
+  float *C = (float *)g.C + g.offC;
+  if (g.K == 0) { /* C = beta*C (BLAS quick-return semantics made explicit) */
+    for (int64_t i = 0; i < g.M; i++)
+      for (int64_t j = 0; j < g.N; j++) C[i * g.ldc + j] = g.beta == 0 ? 0.0f : (float)g.beta * C[i * g.ldc + j];
+    return NULL;
+  }
+  cblas_sgemm(CblasRowMajor, g.ta ? CblasTrans : CblasNoTrans, g.tb ? CblasTrans : CblasNoTrans, (int)g.M, (int)g.N,
+              (int)g.K, (float)g.alpha, (const float *)g.A + g.offA, (int)g.lda, (const float *)g.B + g.offB,
+              (int)g.ldb, (float)g.beta, C, (int)g.ldc);
+  return NULL;
+}
+
+static napi_value Dgemm(napi_env env, napi_callback_info info) {
+  gemm_args g;
+  if (parse_gemm(env, info, "dgemm", napi_float64_array, &g)) return NULL;
+  if (g.M == 0 || g.N == 0) return NULL;
+  double *C = (double *)g.C + g.offC;
+  if (g.K == 0) {
+    for (int64_t i = 0; i < g.M; i++)
+      for (int64_t j = 0; j < g.N; j++) C[i * g.ldc + j] = g.beta == 0 ? 0.0 : g.beta * C[i * g.ldc + j];
+    return NULL;
+  }
+  cblas_dgemm(CblasRowMajor, g.ta ? CblasTrans : CblasNoTrans, g.tb ? CblasTrans : CblasNoTrans, (int)g.M, (int)g.N,
+              (int)g.K, g.alpha, (const double *)g.A + g.offA, (int)g.lda, (const double *)g.B + g.offB, (int)g.ldb,
+              g.beta, C, (int)g.ldc);
+  return NULL;
+}
+
+/* dsyrk(n, d, alpha, A, offA, lda, beta, C): C (d×d) = alpha·AᵀA + beta·C, both triangles filled. */
+static napi_value Dsyrk(napi_env env, napi_callback_info info) {
+  const char *fn = "dsyrk";
+  napi_value a[MAX_ARGS];
+  int64_t n, d, offA, lda, lA, lC;
+  double alpha, beta;
+  void *A, *Cv;
+  if (get_args(env, info, fn, 8, a) || get_int(env, fn, a[0], "n", BLAS_MAX, &n) ||
+      get_int(env, fn, a[1], "d", 46340.0, &d) || get_num(env, fn, a[2], "alpha", &alpha) ||
+      get_typed(env, fn, a[3], "A", napi_float64_array, &A, &lA) || get_int(env, fn, a[4], "offA", MAX_SAFE, &offA) ||
+      get_int(env, fn, a[5], "lda", BLAS_MAX, &lda) || get_num(env, fn, a[6], "beta", &beta) ||
+      get_typed(env, fn, a[7], "C", napi_float64_array, &Cv, &lC) ||
+      check_view(env, fn, "A", offA, n, d, lda, lA) || check_len(env, fn, "C", d * d, lC))
+    return NULL;
+  if (d == 0) return NULL;
+  double *C = (double *)Cv;
+  if (n == 0) {
+    for (int64_t i = 0; i < d * d; i++) C[i] = beta == 0 ? 0.0 : beta * C[i];
+  } else {
+    cblas_dsyrk(CblasRowMajor, CblasUpper, CblasTrans, (int)d, (int)n, alpha, (const double *)A + offA, (int)lda, beta,
+                C, (int)d);
+  }
+  for (int64_t i = 0; i < d; i++)
+    for (int64_t j = i + 1; j < d; j++) C[j * d + i] = C[i * d + j];
+  return NULL;
+}
+
+/* ---- fused float32 kernels ---- */
+
+static napi_value GeluForward(napi_env env, napi_callback_info info) {
+  const char *fn = "geluForward";
+  napi_value a[MAX_ARGS];
+  void *x, *y;
+  int64_t lx, ly, n;
+  if (get_args(env, info, fn, 3, a) || get_typed(env, fn, a[0], "x", napi_float32_array, &x, &lx) ||
+      get_typed(env, fn, a[1], "y", napi_float32_array, &y, &ly) || get_int(env, fn, a[2], "n", MAX_SAFE, &n) ||
+      check_len(env, fn, "x", n, lx) || check_len(env, fn, "y", n, ly))
+    return NULL;
+  K->gelu_forward((const float *)x, (float *)y, (size_t)n);
+  return NULL;
+}
+
+static napi_value GeluBackward(napi_env env, napi_callback_info info) {
+  const char *fn = "geluBackward";
+  napi_value a[MAX_ARGS];
+  void *x, *dy, *dx;
+  int64_t lx, ldy, ldx, n;
+  if (get_args(env, info, fn, 4, a) || get_typed(env, fn, a[0], "x", napi_float32_array, &x, &lx) ||
+      get_typed(env, fn, a[1], "dy", napi_float32_array, &dy, &ldy) ||
+      get_typed(env, fn, a[2], "dx", napi_float32_array, &dx, &ldx) || get_int(env, fn, a[3], "n", MAX_SAFE, &n) ||
+      check_len(env, fn, "x", n, lx) || check_len(env, fn, "dy", n, ldy) || check_len(env, fn, "dx", n, ldx))
+    return NULL;
+  K->gelu_backward((const float *)x, (const float *)dy, (float *)dx, (size_t)n);
+  return NULL;
+}
+
+static napi_value Adamw(napi_env env, napi_callback_info info) {
+  const char *fn = "adamw";
+  napi_value a[MAX_ARGS];
+  void *p, *g, *m, *v;
+  int64_t lp, lg, lm, lv, n;
+  double lr, b1, b2, eps, wd, t;
+  if (get_args(env, info, fn, 11, a) || get_typed(env, fn, a[0], "param", napi_float32_array, &p, &lp) ||
+      get_typed(env, fn, a[1], "grad", napi_float32_array, &g, &lg) ||
+      get_typed(env, fn, a[2], "m", napi_float32_array, &m, &lm) ||
+      get_typed(env, fn, a[3], "v", napi_float32_array, &v, &lv) || get_int(env, fn, a[4], "n", MAX_SAFE, &n) ||
+      get_finite(env, fn, a[5], "lr", &lr) || get_finite(env, fn, a[6], "beta1", &b1) ||
+      get_finite(env, fn, a[7], "beta2", &b2) || get_finite(env, fn, a[8], "eps", &eps) ||
+      get_finite(env, fn, a[9], "weightDecay", &wd) || get_finite(env, fn, a[10], "t", &t) ||
+      check_len(env, fn, "param", n, lp) || check_len(env, fn, "grad", n, lg) || check_len(env, fn, "m", n, lm) ||
+      check_len(env, fn, "v", n, lv))
+    return NULL;
+  if (t < 1) {
+    fail(env, fn, "t (step count) must be >= 1");
+    return NULL;
+  }
+  if (!(b1 >= 0 && b1 < 1) || !(b2 >= 0 && b2 < 1)) {
+    fail(env, fn, "beta1 and beta2 must be in [0, 1)");
+    return NULL;
+  }
+  if (p == g || p == m || p == v || g == m || g == v || m == v) {
+    if (n > 0) {
+      fail(env, fn, "param, grad, m and v must be distinct arrays");
+      return NULL;
+    }
+  }
+  double ibc1 = 1.0 / (1.0 - pow(b1, t)), ibc2 = 1.0 / (1.0 - pow(b2, t));
+  K->adamw((float *)p, (const float *)g, (float *)m, (float *)v, (size_t)n, (float)lr, (float)b1, (float)b2,
+           (float)eps, (float)wd, (float)ibc1, (float)ibc2);
+  return NULL;
+}
+
+static napi_value LayerNormForward(napi_env env, napi_callback_info info) {
+  const char *fn = "layerNormForward";
+  napi_value a[MAX_ARGS];
+  void *x, *w, *b, *out, *mean, *rstd;
+  int64_t lx, lw, lb, lo, lm, lr, rows, cols;
+  double eps;
+  if (get_args(env, info, fn, 9, a) || get_typed(env, fn, a[0], "x", napi_float32_array, &x, &lx) ||
+      get_typed(env, fn, a[1], "w", napi_float32_array, &w, &lw) ||
+      get_typed(env, fn, a[2], "b", napi_float32_array, &b, &lb) ||
+      get_typed(env, fn, a[3], "out", napi_float32_array, &out, &lo) ||
+      get_typed(env, fn, a[4], "mean", napi_float32_array, &mean, &lm) ||
+      get_typed(env, fn, a[5], "rstd", napi_float32_array, &rstd, &lr) ||
+      get_int(env, fn, a[6], "rows", BLAS_MAX, &rows) || get_int(env, fn, a[7], "cols", BLAS_MAX, &cols) ||
+      get_finite(env, fn, a[8], "eps", &eps) || check_len(env, fn, "x", rows * cols, lx) ||
+      check_len(env, fn, "w", cols, lw) || check_len(env, fn, "b", cols, lb) ||
+      check_len(env, fn, "out", rows * cols, lo) || check_len(env, fn, "mean", rows, lm) ||
+      check_len(env, fn, "rstd", rows, lr))
+    return NULL;
+  if (cols == 0) {
+    if (rows > 0) fail(env, fn, "cols must be >= 1");
+    return NULL;
+  }
+  K->layernorm_forward((const float *)x, (const float *)w, (const float *)b, (float *)out, (float *)mean,
+                       (float *)rstd, (size_t)rows, (size_t)cols, (float)eps);
+  return NULL;
+}
+
+static napi_value LayerNormBackward(napi_env env, napi_callback_info info) {
+  const char *fn = "layerNormBackward";
+  napi_value a[MAX_ARGS];
+  void *dout, *x, *w, *mean, *rstd, *dx, *dw, *db;
+  int64_t ldo, lx, lw, lm, lr, ldx, ldw, ldb, rows, cols;
+  if (get_args(env, info, fn, 10, a) || get_typed(env, fn, a[0], "dout", napi_float32_array, &dout, &ldo) ||
+      get_typed(env, fn, a[1], "x", napi_float32_array, &x, &lx) ||
+      get_typed(env, fn, a[2], "w", napi_float32_array, &w, &lw) ||
+      get_typed(env, fn, a[3], "mean", napi_float32_array, &mean, &lm) ||
+      get_typed(env, fn, a[4], "rstd", napi_float32_array, &rstd, &lr) ||
+      get_typed(env, fn, a[5], "dx", napi_float32_array, &dx, &ldx) ||
+      get_typed(env, fn, a[6], "dw", napi_float32_array, &dw, &ldw) ||
+      get_typed(env, fn, a[7], "db", napi_float32_array, &db, &ldb) ||
+      get_int(env, fn, a[8], "rows", BLAS_MAX, &rows) || get_int(env, fn, a[9], "cols", BLAS_MAX, &cols) ||
+      check_len(env, fn, "dout", rows * cols, ldo) || check_len(env, fn, "x", rows * cols, lx) ||
+      check_len(env, fn, "w", cols, lw) || check_len(env, fn, "mean", rows, lm) ||
+      check_len(env, fn, "rstd", rows, lr) || check_len(env, fn, "dx", rows * cols, ldx) ||
+      check_len(env, fn, "dw", cols, ldw) || check_len(env, fn, "db", cols, ldb))
+    return NULL;
+  if (cols == 0) return NULL;
+  K->layernorm_backward((const float *)dout, (const float *)x, (const float *)w, (const float *)mean,
+                        (const float *)rstd, (float *)dx, (float *)dw, (float *)db, (size_t)rows, (size_t)cols);
+  return NULL;
+}
+
+/* ---- misc ---- */
+
+static napi_value SetThreads(napi_env env, napi_callback_info info) {
+  napi_value a[MAX_ARGS];
+  int64_t n;
+  if (get_args(env, info, "setThreads", 1, a) || get_int(env, "setThreads", a[0], "n", 1024, &n)) return NULL;
+  if (n < 1) {
+    fail(env, "setThreads", "n must be >= 1");
+    return NULL;
+  }
+  openblas_set_num_threads((int)n);
+  return NULL;
+}
+
+static napi_value GetThreads(napi_env env, napi_callback_info info) {
+  (void)info;
+  napi_value r;
+  napi_create_int32(env, openblas_get_num_threads(), &r);
+  return r;
+}
+
+static napi_value Describe(napi_env env, napi_callback_info info) {
+  (void)info;
+  char buf[512];
+  const char *cfg = openblas_get_config();
+  const char *core = openblas_get_corename();
+  snprintf(buf, sizeof buf, "%s; core=%s; blas_threads=%d; elementwise=%s", cfg ? cfg : "OpenBLAS",
+           core ? core : "?", openblas_get_num_threads(), K->name);
+  /* trim trailing spaces OpenBLAS leaves in the config string */
+  napi_value r;
+  napi_create_string_utf8(env, buf, NAPI_AUTO_LENGTH, &r);
+  return r;
+}
+
+static napi_value SimdLevel(napi_env env, napi_callback_info info) {
+  (void)info;
+  napi_value r;
+  napi_create_string_utf8(env, K->name, NAPI_AUTO_LENGTH, &r);
+  return r;
+}
+
+static napi_value Init(napi_env env, napi_value exports) {
+  K = gshf_select_kernels();
+  napi_property_descriptor d[] = {
+      {"sgemm", NULL, Sgemm, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"dgemm", NULL, Dgemm, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"dsyrk", NULL, Dsyrk, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"geluForward", NULL, GeluForward, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"geluBackward", NULL, GeluBackward, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"adamw", NULL, Adamw, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"layerNormForward", NULL, LayerNormForward, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"layerNormBackward", NULL, LayerNormBackward, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"setThreads", NULL, SetThreads, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"getThreads", NULL, GetThreads, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"describe", NULL, Describe, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"simdLevel", NULL, SimdLevel, NULL, NULL, NULL, napi_enumerable, NULL},
+  };
+  napi_define_properties(env, exports, sizeof d / sizeof d[0], d);
+  return exports;
+}
+
+NAPI_MODULE(NODE_GYP_MODULE_NAME, Init)

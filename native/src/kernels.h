@@ -1,0 +1,19 @@
+#ifndef GSHF_KERNELS_H
+#define GSHF_KERNELS_H
+#include <stddef.h>
+
+typedef struct {
+  const char *name;
+  void (*gelu_forward)(const float *x, float *y, size_t n);
+  void (*gelu_backward)(const float *x, const float *dy, float *dx, size_t n);
+  void (*adamw)(float *p, const float *g, float *m, float *v, size_t n, float lr, float b1, float b2, float eps,
+                float wd, float ibc1, float ibc2);
+  void (*layernorm_forward)(const float *x, const float *w, const float *b, float *out, float *mean, float *rstd,
+                            size_t rows, size_t cols, float eps);
+  void (*layernorm_backward)(const float *dout, const float *x, const float *w, const float *mean,
+                             const float *rstd, float *dx, float *dw, float *db, size_t rows, size_t cols);
+} gshf_kernels;
+
+/* Picks the AVX2+FMA variant when the CPU supports it, unless GSHF_NATIVE_SIMD=generic. */
+const gshf_kernels *gshf_select_kernels(void);
+#endif

@@ -1,0 +1,126 @@
+/*
+ * Element-wise float32 kernels, written as plain C loops that GCC auto-vectorises.
+ * This header is included twice by kernels.c: once for the baseline x86-64 target (SSE2) and
+ * once with __attribute__((target("avx2,fma"))). Before including, define:
+ *   KFN(name)  -> the suffixed function name
+ *   KATTR      -> the function attribute (target + always_inline helpers)
+ * No -ffast-math: reductions use `#pragma omp simd reduction` (-fopenmp-simd), and the exp
+ * rounding trick below depends on IEEE semantics.
+ */
+
+/* expf for x in any range; clamps to [-87.3, 88.3] so 2^k stays a normal float. ~1-2 ulp (Cephes). */
+static inline KATTR float KFN(expf_approx)(float x) {
+  x = x < -87.3f ? -87.3f : x;
+  x = x > 88.3f ? 88.3f : x;
+  const float magic = 12582912.0f; /* 1.5·2^23: adding and subtracting rounds to nearest integer */
+  float k = (x * 1.44269504088896341f + magic) - magic;
+  float r = x - k * 0.693359375f;
+  r = r - k * -2.12194440e-4f;
+  float p = 1.9875691500e-4f;
+  p = p * r + 1.3981999507e-3f;
+  p = p * r + 8.3334519073e-3f;
+  p = p * r + 4.1665795894e-2f;
+  p = p * r + 1.6666665459e-1f;
+  p = p * r + 5.0000001201e-1f;
+  p = p * r * r + r + 1.0f;
+  union { int32_t i; float f; } s;
+  s.i = ((int32_t)k + 127) << 23;
+  return p * s.f;
+}
+
+#define GELU_C 0.7978845608028654f /* sqrt(2/pi) */
+#define GELU_A 0.044715f
+
+/* gelu_tanh(x) = 0.5·x·(1 + tanh(u)) = x·sigmoid(2u) = x / (1 + exp(-2u)), u = c·(x + a·x³). */
+static KATTR void KFN(gelu_forward)(const float *x, float *y, size_t n) {
+  for (size_t i = 0; i < n; i++) {
+    float xi = x[i];
+    float u = GELU_C * (xi + GELU_A * xi * xi * xi);
+    float e = KFN(expf_approx)(-2.0f * u);
+    y[i] = xi / (1.0f + e);
+  }
+}
+
+/* d/dx = s + 2·x·s·(1−s)·u',  s = sigmoid(2u), 1−s = e·s, u' = c·(1 + 3a·x²). Accumulates into dx. */
+static KATTR void KFN(gelu_backward)(const float *x, const float *dy, float *dx, size_t n) {
+  for (size_t i = 0; i < n; i++) {
+    float xi = x[i];
+    float x2 = xi * xi;
+    float u = GELU_C * (xi + GELU_A * x2 * xi);
+    float e = KFN(expf_approx)(-2.0f * u);
+    float s = 1.0f / (1.0f + e);
+    float oms = e * s;
+    float du = GELU_C * (1.0f + 3.0f * GELU_A * x2);
+    float g = s + 2.0f * xi * s * oms * du;
+    dx[i] += g * dy[i];
+  }
+}
+
+static KATTR void KFN(adamw)(float *restrict p, const float *restrict g, float *restrict m, float *restrict v,
+                             size_t n, float lr, float b1, float b2, float eps, float wd, float ibc1, float ibc2) {
+  const float omb1 = 1.0f - b1, omb2 = 1.0f - b2;
+  for (size_t i = 0; i < n; i++) {
+    float gi = g[i];
+    float mi = b1 * m[i] + omb1 * gi;
+    float vi = b2 * v[i] + omb2 * gi * gi;
+    m[i] = mi;
+    v[i] = vi;
+    float mhat = mi * ibc1;
+    float vhat = vi * ibc2;
+    float pi = p[i];
+    p[i] = pi - lr * (mhat / (sqrtf(vhat) + eps) + wd * pi);
+  }
+}
+
+static KATTR void KFN(layernorm_forward)(const float *restrict x, const float *restrict w, const float *restrict b,
+                                         float *restrict out, float *restrict mean, float *restrict rstd,
+                                         size_t rows, size_t cols, float eps) {
+  for (size_t r = 0; r < rows; r++) {
+    const float *xr = x + r * cols;
+    float *o = out + r * cols;
+    double s = 0.0;
+#pragma omp simd reduction(+ : s)
+    for (size_t i = 0; i < cols; i++) s += (double)xr[i];
+    const double mu = s / (double)cols;
+    double ss = 0.0;
+#pragma omp simd reduction(+ : ss)
+    for (size_t i = 0; i < cols; i++) {
+      double d = (double)xr[i] - mu;
+      ss += d * d;
+    }
+    const float rs = (float)(1.0 / sqrt(ss / (double)cols + (double)eps));
+    const float m = (float)mu;
+    for (size_t i = 0; i < cols; i++) o[i] = (xr[i] - m) * rs * w[i] + b[i];
+    mean[r] = m;
+    rstd[r] = rs;
+  }
+}
+
+/* llm.c layernorm_backward: accumulates into dx, dw, db. */
+static KATTR void KFN(layernorm_backward)(const float *restrict dout, const float *restrict x, const float *restrict w,
+                                          const float *restrict mean, const float *restrict rstd, float *restrict dx,
+                                          float *restrict dw, float *restrict db, size_t rows, size_t cols) {
+  for (size_t r = 0; r < rows; r++) {
+    const float *dr = dout + r * cols;
+    const float *xr = x + r * cols;
+    float *dxr = dx + r * cols;
+    const float m = mean[r], rs = rstd[r];
+    double a = 0.0, c = 0.0;
+#pragma omp simd reduction(+ : a, c)
+    for (size_t i = 0; i < cols; i++) {
+      float norm = (xr[i] - m) * rs;
+      float dn = w[i] * dr[i];
+      a += (double)dn;
+      c += (double)(dn * norm);
+    }
+    const float dmean = (float)(a / (double)cols);
+    const float dnm = (float)(c / (double)cols);
+    for (size_t i = 0; i < cols; i++) {
+      float norm = (xr[i] - m) * rs;
+      float d = dr[i];
+      db[i] += d;
+      dw[i] += norm * d;
+      dxr[i] += (w[i] * d - dmean - norm * dnm) * rs;
+    }
+  }
+}

@@ -1,0 +1,360 @@
+// Native addon (native/) vs straightforward TypeScript references on random data.
+// Every test is skipped when the addon is not available (not built, or GSHF_NO_NATIVE=1).
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { Rng } from '../../src/math/rng.js';
+import { native, nativeLoadError } from '../../src/native/index.js';
+
+const ops = native();
+const skip: string | false = ops ? false : `native addon unavailable: ${nativeLoadError() ?? 'unknown reason'}`;
+/** The addon, asserted present (only called inside non-skipped tests). */
+function N(): NonNullable<typeof ops> {
+  assert.ok(ops);
+  return ops;
+}
+
+type Arr = Float32Array | Float64Array;
+
+function randArray<T extends Arr>(ctor: { new (n: number): T }, n: number, rng: Rng, scale = 1): T {
+  const a = new ctor(n);
+  for (let i = 0; i < n; i++) a[i] = (2 * rng.uniform() - 1) * scale;
+  return a;
+}
+
+/** |got − want| ≤ rtol·(|want| + max|want|) elementwise, i.e. relative error normalised by the array's scale. */
+function assertClose(got: ArrayLike<number>, want: ArrayLike<number>, rtol: number, what: string): void {
+  assert.equal(got.length, want.length, `${what}: length`);
+  let maxAbs = 0;
+  for (let i = 0; i < want.length; i++) maxAbs = Math.max(maxAbs, Math.abs(want[i]));
+  for (let i = 0; i < want.length; i++) {
+    const err = Math.abs(got[i] - want[i]);
+    if (!(err <= rtol * (Math.abs(want[i]) + maxAbs))) {
+      assert.fail(`${what}: element ${i}: got ${got[i]}, want ${want[i]} (err ${err.toExponential(2)}, scale ${maxAbs})`);
+    }
+  }
+}
+
+/** Reference GEMM in float64 over strided row-major views. */
+function refGemm(
+  ta: boolean, tb: boolean, M: number, N_: number, K: number, alpha: number,
+  A: Arr, offA: number, lda: number, B: Arr, offB: number, ldb: number,
+  beta: number, C: Arr, offC: number, ldc: number,
+): Float64Array {
+  const out = Float64Array.from(C);
+  for (let i = 0; i < M; i++) {
+    for (let j = 0; j < N_; j++) {
+      let s = 0;
+      for (let k = 0; k < K; k++) {
+        const a = ta ? A[offA + k * lda + i] : A[offA + i * lda + k];
+        const b = tb ? B[offB + j * ldb + k] : B[offB + k * ldb + j];
+        s += a * b;
+      }
+      const c = C[offC + i * ldc + j];
+      out[offC + i * ldc + j] = alpha * s + (beta === 0 ? 0 : beta * c);
+    }
+  }
+  return out;
+}
+
+function gemmCase(kind: 'sgemm' | 'dgemm', ta: boolean, tb: boolean, seed: number): void {
+  const rng = new Rng(`${kind}-${ta}-${tb}-${seed}`);
+  const ctor = (kind === 'sgemm' ? Float32Array : Float64Array) as unknown as { new (n: number): Arr };
+  const M = 13 + rng.int(20), N_ = 7 + rng.int(30), K = 5 + rng.int(40);
+  const [rA, cA] = ta ? [K, M] : [M, K];
+  const [rB, cB] = tb ? [N_, K] : [K, N_];
+  const lda = cA + 1 + rng.int(5), ldb = cB + 3, ldc = N_ + 2;
+  const offA = 3 + rng.int(7), offB = 11, offC = 5;
+  const A = randArray(ctor, offA + rA * lda + 4, rng);
+  const B = randArray(ctor, offB + rB * ldb + 2, rng);
+  const C = randArray(ctor, offC + M * ldc + 3, rng);
+  const alpha = 0.75, beta = seed % 2 === 0 ? 0 : -0.5;
+  // beta = 0 must ignore C's contents (NaN included); padding outside the view keeps a sentinel.
+  if (beta === 0) {
+    for (let i = 0; i < C.length; i++) C[i] = i >= offC && i < offC + M * ldc && (i - offC) % ldc < N_ ? Number.NaN : 42;
+  }
+  const want = refGemm(ta, tb, M, N_, K, alpha, A, offA, lda, B, offB, ldb, beta, C, offC, ldc);
+  const got = new ctor(C.length);
+  got.set(C);
+  if (kind === 'sgemm') {
+    assert.ok(A instanceof Float32Array && B instanceof Float32Array && got instanceof Float32Array);
+    N().sgemm(ta, tb, M, N_, K, alpha, A, offA, lda, B, offB, ldb, beta, got, offC, ldc);
+  } else {
+    assert.ok(A instanceof Float64Array && B instanceof Float64Array && got instanceof Float64Array);
+    N().dgemm(ta, tb, M, N_, K, alpha, A, offA, lda, B, offB, ldb, beta, got, offC, ldc);
+  }
+  // padding outside the C view must be untouched
+  for (let i = 0; i < C.length; i++) {
+    const inView = i >= offC && i < offC + M * ldc && (i - offC) % ldc < N_;
+    if (!inView) assert.equal(got[i], C[i], `${kind}: element ${i} outside the C view was modified`);
+  }
+  assertClose(got, want, kind === 'sgemm' ? 1e-5 : 1e-12, `${kind} ta=${ta} tb=${tb}`);
+}
+
+for (const kind of ['sgemm', 'dgemm'] as const) {
+  for (const ta of [false, true]) {
+    for (const tb of [false, true]) {
+      test(`${kind} transA=${ta} transB=${tb} with offsets and ld > cols matches the reference`, { skip }, () => {
+        for (let seed = 0; seed < 4; seed++) gemmCase(kind, ta, tb, seed);
+      });
+    }
+  }
+}
+
+test('sgemm: K = 0 gives C = beta·C; M = 0 is a no-op', { skip }, () => {
+  const C = new Float32Array([1, 2, 3, 4]);
+  const E = new Float32Array(0);
+  N().sgemm(false, false, 2, 2, 0, 1, E, 0, 1, E, 0, 2, 0.5, C, 0, 2);
+  assert.deepEqual([...C], [0.5, 1, 1.5, 2]);
+  N().sgemm(false, false, 0, 2, 3, 1, E, 0, 3, new Float32Array(6), 0, 2, 0, C, 0, 2);
+  assert.deepEqual([...C], [0.5, 1, 1.5, 2]);
+});
+
+test('sgemm 512³ matches the reference on sampled entries', { skip }, () => {
+  const rng = new Rng('big');
+  const n = 512;
+  const A = randArray(Float32Array, n * n, rng), B = randArray(Float32Array, n * n, rng);
+  const C = new Float32Array(n * n);
+  N().sgemm(false, true, n, n, n, 1, A, 0, n, B, 0, n, 0, C, 0, n);
+  for (let t = 0; t < 200; t++) {
+    const i = rng.int(n), j = rng.int(n);
+    let s = 0, sa = 0;
+    for (let k = 0; k < n; k++) {
+      s += A[i * n + k] * B[j * n + k];
+      sa += Math.abs(A[i * n + k] * B[j * n + k]);
+    }
+    assert.ok(Math.abs(C[i * n + j] - s) <= 1e-5 * sa, `C[${i},${j}] = ${C[i * n + j]}, want ${s}`);
+  }
+});
+
+test('dsyrk: C = alpha·AᵀA + beta·C with both triangles filled, offsets and lda > d', { skip }, () => {
+  for (const [n, d, beta] of [[200, 17, 0], [64, 33, 0.25], [5, 40, -1], [0, 3, 2]] as const) {
+    const rng = new Rng(`syrk-${n}-${d}`);
+    const lda = d + 3, offA = 7;
+    const A = randArray(Float64Array, offA + n * lda + 1, rng);
+    // symmetric starting C
+    const C = new Float64Array(d * d);
+    for (let i = 0; i < d; i++) for (let j = i; j < d; j++) C[i * d + j] = C[j * d + i] = rng.uniform();
+    const alpha = 1.5;
+    const want = refGemm(true, false, d, d, n, alpha, A, offA, lda, A, offA, lda, beta, C, 0, d);
+    N().dsyrk(n, d, alpha, A, offA, lda, beta, C);
+    assertClose(C, want, 1e-12, `dsyrk n=${n} d=${d}`);
+    for (let i = 0; i < d; i++) for (let j = 0; j < d; j++) assert.equal(C[i * d + j], C[j * d + i]);
+  }
+});
+
+const GC = Math.sqrt(2 / Math.PI);
+const geluRef = (x: number): number => 0.5 * x * (1 + Math.tanh(GC * (x + 0.044715 * x ** 3)));
+const geluGradRef = (x: number): number => {
+  const t = Math.tanh(GC * (x + 0.044715 * x ** 3));
+  return 0.5 * (1 + t) + 0.5 * x * (1 - t * t) * GC * (1 + 3 * 0.044715 * x * x);
+};
+
+function geluInputs(n: number, rng: Rng): Float32Array {
+  const x = randArray(Float32Array, n, rng, 4);
+  const special = [0, -0, 1e-30, -1e-30, 1e-4, -1e-4, 3, -3, 10, -10, 20, -20, 50, -50, 100, -100, 1e4, -1e4];
+  x.set(special, 0);
+  return x;
+}
+
+test('geluForward matches 0.5·x·(1 + tanh(√(2/π)(x + 0.044715x³))) incl. tails and odd lengths', { skip }, () => {
+  const rng = new Rng('gelu');
+  for (const n of [1003, 17, 1]) {
+    const x = geluInputs(Math.max(n, 18), rng).subarray(0, n);
+    const y = new Float32Array(n + 1).fill(7);
+    N().geluForward!(x, y, n);
+    assert.equal(y[n], 7, 'wrote past n');
+    assertClose(y.subarray(0, n), Array.from(x, geluRef), 1e-5, `gelu n=${n}`);
+    for (let i = 0; i < n; i++) {
+      // also elementwise relative for |y| not tiny
+      const r = geluRef(x[i]);
+      assert.ok(Math.abs(y[i] - r) <= 1e-5 * Math.abs(r) + 1e-7, `gelu(${x[i]}) = ${y[i]}, want ${r}`);
+    }
+  }
+  // in place (y aliases x)
+  const x = geluInputs(100, rng);
+  const want = Array.from(x, geluRef);
+  N().geluForward!(x, x, x.length);
+  assertClose(x, want, 1e-5, 'gelu in place');
+});
+
+test('geluBackward accumulates gelu′(x)·dy into dx', { skip }, () => {
+  const rng = new Rng('gelu-bwd');
+  const n = 1001;
+  const x = geluInputs(n, rng);
+  const dy = randArray(Float32Array, n, rng);
+  const dx = randArray(Float32Array, n, rng);
+  const want = Array.from(dx, (v, i) => v + geluGradRef(x[i]) * dy[i]);
+  N().geluBackward!(x, dy, dx, n);
+  assertClose(dx, want, 1e-5, 'geluBackward');
+  for (let i = 0; i < n; i++) {
+    const g = geluGradRef(x[i]);
+    const got = (dx[i] - (want[i] - g * dy[i])) / dy[i];
+    assert.ok(Math.abs(got - g) <= 2e-5 * (Math.abs(g) + 1), `gelu'(${x[i]}) = ${got}, want ${g}`);
+  }
+});
+
+test('adamw matches the bias-corrected decoupled-weight-decay update (t = 1 and t = 7)', { skip }, () => {
+  const rng = new Rng('adam');
+  const n = 777;
+  for (const t of [1, 7]) {
+    const p = randArray(Float32Array, n, rng), g = randArray(Float32Array, n, rng, 0.1);
+    const m = t === 1 ? new Float32Array(n) : randArray(Float32Array, n, rng, 0.05);
+    const v = t === 1 ? new Float32Array(n) : Float32Array.from(randArray(Float32Array, n, rng, 0.01), (z) => z * z);
+    const [lr, b1, b2, eps, wd] = [3e-3, 0.9, 0.95, 1e-8, 0.1];
+    const wp = new Float64Array(n), wm = new Float64Array(n), wv = new Float64Array(n);
+    for (let i = 0; i < n; i++) {
+      wm[i] = b1 * m[i] + (1 - b1) * g[i];
+      wv[i] = b2 * v[i] + (1 - b2) * g[i] * g[i];
+      const mh = wm[i] / (1 - b1 ** t), vh = wv[i] / (1 - b2 ** t);
+      wp[i] = p[i] - lr * (mh / (Math.sqrt(vh) + eps) + wd * p[i]);
+    }
+    N().adamw!(p, g, m, v, n, lr, b1, b2, eps, wd, t);
+    assertClose(m, wm, 1e-5, `adam m t=${t}`);
+    assertClose(v, wv, 1e-5, `adam v t=${t}`);
+    assertClose(p, wp, 1e-5, `adam p t=${t}`);
+  }
+});
+
+function lnForwardRef(x: ArrayLike<number>, w: ArrayLike<number>, b: ArrayLike<number>, rows: number, cols: number, eps: number) {
+  const out = new Float64Array(rows * cols), mean = new Float64Array(rows), rstd = new Float64Array(rows);
+  for (let r = 0; r < rows; r++) {
+    let s = 0;
+    for (let i = 0; i < cols; i++) s += x[r * cols + i];
+    const mu = s / cols;
+    let v = 0;
+    for (let i = 0; i < cols; i++) v += (x[r * cols + i] - mu) ** 2;
+    const rs = 1 / Math.sqrt(v / cols + eps);
+    for (let i = 0; i < cols; i++) out[r * cols + i] = (x[r * cols + i] - mu) * rs * w[i] + b[i];
+    mean[r] = mu;
+    rstd[r] = rs;
+  }
+  return { out, mean, rstd };
+}
+
+test('layerNormForward matches the reference (biased variance) and writes mean/rstd', { skip }, () => {
+  const rng = new Rng('ln');
+  for (const [rows, cols] of [[37, 129], [4, 1], [16, 384]] as const) {
+    const x = randArray(Float32Array, rows * cols, rng, 3);
+    for (let i = 0; i < x.length; i++) x[i] += 5; // non-zero mean
+    const w = randArray(Float32Array, cols, rng), b = randArray(Float32Array, cols, rng);
+    const out = new Float32Array(rows * cols), mean = new Float32Array(rows), rstd = new Float32Array(rows);
+    const eps = 1e-5;
+    N().layerNormForward!(x, w, b, out, mean, rstd, rows, cols, eps);
+    const ref = lnForwardRef(x, w, b, rows, cols, eps);
+    assertClose(mean, ref.mean, 1e-5, 'ln mean');
+    assertClose(rstd, ref.rstd, 1e-5, 'ln rstd');
+    assertClose(out, ref.out, 1e-5, `ln out ${rows}x${cols}`);
+  }
+});
+
+test('layerNormBackward accumulates dx, dw, db (reference formula and finite differences)', { skip }, () => {
+  const rng = new Rng('ln-bwd');
+  const rows = 23, cols = 67, eps = 1e-5;
+  const x = randArray(Float32Array, rows * cols, rng, 2);
+  const w = randArray(Float32Array, cols, rng), b = randArray(Float32Array, cols, rng);
+  const dout = randArray(Float32Array, rows * cols, rng);
+  const out = new Float32Array(rows * cols), mean = new Float32Array(rows), rstd = new Float32Array(rows);
+  N().layerNormForward!(x, w, b, out, mean, rstd, rows, cols, eps);
+  const dx = randArray(Float32Array, rows * cols, rng), dw = randArray(Float32Array, cols, rng), db = randArray(Float32Array, cols, rng);
+  const dx0 = Float64Array.from(dx), dw0 = Float64Array.from(dw), db0 = Float64Array.from(db);
+  N().layerNormBackward!(dout, x, w, mean, rstd, dx, dw, db, rows, cols);
+
+  // reference (llm.c formula, float64)
+  const ref = lnForwardRef(x, w, b, rows, cols, eps);
+  const wdx = Float64Array.from(dx0), wdw = Float64Array.from(dw0), wdb = Float64Array.from(db0);
+  for (let r = 0; r < rows; r++) {
+    let a = 0, c = 0;
+    for (let i = 0; i < cols; i++) {
+      const norm = (x[r * cols + i] - ref.mean[r]) * ref.rstd[r];
+      a += w[i] * dout[r * cols + i];
+      c += w[i] * dout[r * cols + i] * norm;
+    }
+    a /= cols;
+    c /= cols;
+    for (let i = 0; i < cols; i++) {
+      const norm = (x[r * cols + i] - ref.mean[r]) * ref.rstd[r];
+      const d = dout[r * cols + i];
+      wdb[i] += d;
+      wdw[i] += norm * d;
+      wdx[r * cols + i] += (w[i] * d - a - norm * c) * ref.rstd[r];
+    }
+  }
+  const sub = (u: ArrayLike<number>, v: ArrayLike<number>) => Array.from(u, (z, i) => z - v[i]);
+  assertClose(sub(dx, dx0), sub(wdx, dx0), 1e-5, 'ln dx');
+  assertClose(sub(dw, dw0), sub(wdw, dw0), 1e-5, 'ln dw');
+  assertClose(sub(db, db0), sub(wdb, db0), 1e-5, 'ln db');
+
+  // finite differences of L = Σ dout·out in float64 for a few x entries
+  const xd = Float64Array.from(x);
+  const loss = (xx: Float64Array): number => {
+    const o = lnForwardRef(xx, w, b, rows, cols, eps).out;
+    let s = 0;
+    for (let i = 0; i < o.length; i++) s += dout[i] * o[i];
+    return s;
+  };
+  for (let t = 0; t < 10; t++) {
+    const i = rng.int(rows * cols), h = 1e-5;
+    const xp = Float64Array.from(xd), xm = Float64Array.from(xd);
+    xp[i] += h;
+    xm[i] -= h;
+    const fd = (loss(xp) - loss(xm)) / (2 * h);
+    assert.ok(Math.abs(dx[i] - dx0[i] - fd) <= 1e-4 * (Math.abs(fd) + 1), `dx[${i}] = ${dx[i] - dx0[i]}, fd ${fd}`);
+  }
+});
+
+test('setThreads / getThreads / describe', { skip }, () => {
+  const n = N();
+  const before = n.getThreads!();
+  n.setThreads(1);
+  assert.equal(n.getThreads!(), 1);
+  n.setThreads(before);
+  assert.match(n.describe(), /OpenBLAS/);
+  assert.match(n.simdLevel!(), /^(avx2\+fma|generic)$/);
+  assert.throws(() => n.setThreads(0), TypeError);
+});
+
+test('bad arguments throw a TypeError with a clear message', { skip }, () => {
+  const n = N();
+  const f = new Float32Array(16), d = new Float64Array(16);
+  type AnyFn = (...a: unknown[]) => void;
+  const call = (name: string, ...args: unknown[]) => () => (n as unknown as Record<string, AnyFn>)[name](...args);
+  const cases: [() => void, RegExp][] = [
+    [call('sgemm', false, false, 2, 2, 2, 1, d, 0, 2, f, 0, 2, 0, f, 0, 2), /A must be a Float32Array/],
+    [call('dgemm', false, false, 2, 2, 2, 1, f, 0, 2, d, 0, 2, 0, d, 0, 2), /A must be a Float64Array/],
+    [call('sgemm', false, false, 2, 2, 2, 1, [1, 2, 3, 4], 0, 2, f, 0, 2, 0, f, 0, 2), /A must be a Float32Array/],
+    [call('sgemm', 0, false, 2, 2, 2, 1, f, 0, 2, f, 0, 2, 0, f, 0, 2), /transA must be a boolean/],
+    [call('sgemm', false, false, -1, 2, 2, 1, f, 0, 2, f, 0, 2, 0, f, 0, 2), /M must be an integer/],
+    [call('sgemm', false, false, 2, 2.5, 2, 1, f, 0, 2, f, 0, 2, 0, f, 0, 2), /N must be an integer/],
+    [call('sgemm', false, false, 2, 2, 2, '1', f, 0, 2, f, 0, 2, 0, f, 0, 2), /alpha must be a number/],
+    [call('sgemm', false, false, 2, 2, 2, 1, f, 15, 2, f, 0, 2, 0, f, 0, 2), /A view out of bounds/],
+    [call('sgemm', false, false, 4, 4, 4, 1, f, 0, 4, f, 0, 4, 0, f, 1, 4), /C view out of bounds/],
+    [call('sgemm', false, true, 2, 6, 3, 1, f, 0, 3, f, 0, 3, 0, f, 0, 6), /B view out of bounds/],
+    [call('sgemm', false, false, 2, 2, 3, 1, f, 0, 2, f, 0, 2, 0, f, 0, 2), /leading dimension of A/],
+    [call('sgemm', false, false, 2, 2, 2, 1, f, 1e300, 2, f, 0, 2, 0, f, 0, 2), /offA must be an integer/],
+    [call('sgemm', false, false, 2, 2, 2, 1, f, 0, 2, f, 0, 2, 0, f, 0), /expected 16 arguments, got 15/],
+    [call('dsyrk', 5, 4, 1, d, 0, 4, 0, d), /A view out of bounds/],
+    [call('dsyrk', 2, 5, 1, d, 0, 5, 0, d), /C has length 16, needs at least 25/],
+    [call('geluForward', f, f, 17), /x has length 16, needs at least 17/],
+    [call('geluBackward', f, f, d, 4), /dx must be a Float32Array/],
+    [call('adamw', f, f, f, f, 4, 1e-3, 0.9, 0.999, 1e-8, 0, 1), /distinct arrays/],
+    [call('adamw', f, new Float32Array(16), new Float32Array(16), new Float32Array(16), 4, 1e-3, 0.9, 0.999, 1e-8, 0, 0), /t \(step count\) must be >= 1/],
+    [call('layerNormForward', f, f, f, f, f, f, 4, 5, 1e-5), /x has length 16, needs at least 20/],
+    [call('layerNormBackward', f, f, f, f, f, f, f, new Float32Array(2), 2, 4), /db has length 2, needs at least 4/],
+  ];
+  for (const [fn, re] of cases) {
+    assert.throws(fn, (e: unknown) => e instanceof TypeError && re.test(e.message), `expected TypeError matching ${re}`);
+  }
+  // nothing was written by the failed calls
+  assert.ok(f.every((z) => z === 0));
+});
+
+test('loader: GSHF_NO_NATIVE=1 makes native() return null (fresh process)', async () => {
+  const { spawnSync } = await import('node:child_process');
+  const url = new URL('../../src/native/index.js', import.meta.url).href;
+  const r = spawnSync(process.execPath, ['--input-type=module', '-e', `import { native, nativeLoadError } from ${JSON.stringify(url)}; console.log(native() === null, nativeLoadError());`], {
+    env: { ...process.env, GSHF_NO_NATIVE: '1' },
+    encoding: 'utf8',
+  });
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(r.stdout, /^true disabled by GSHF_NO_NATIVE=1/);
+});
