@@ -107,7 +107,8 @@ export function btHessian(
 
 /** Buffers reused across Newton iterations and μ values (no per-iteration allocation). */
 class Workspace {
-  readonly z: Float64Array;
+  z: Float64Array;
+  zt: Float64Array;
   readonly w: Float64Array;
   readonly grad: Float64Array;
   readonly H: Float64Array;
@@ -116,6 +117,7 @@ class Workspace {
   readonly trial: Float64Array;
   constructor(n: number, d: number) {
     this.z = new Float64Array(n);
+    this.zt = new Float64Array(n);
     this.w = new Float64Array(n);
     this.grad = new Float64Array(d);
     this.H = new Float64Array(d * d);
@@ -135,6 +137,24 @@ function margins(data: DiffData, theta: Float64Array, z: Float64Array): number {
     for (let j = 0; j < d; j++) t += dphi[o + j] * theta[j];
     z[i] = t;
     s += t > 0 ? Math.log1p(Math.exp(-t)) : -t + Math.log1p(Math.exp(t));
+  }
+  return s;
+}
+
+/**
+ * zt = Δφ·trial; returns Σ_i softplus(−zt_i) − softplus(−z_i). Summing the per-pair differences
+ * (instead of differencing two sums of size ~n) keeps the line search exact near the optimum,
+ * where the decrease is far below the rounding error of L itself.
+ */
+function marginDelta(data: DiffData, trial: Float64Array, z: Float64Array, zt: Float64Array): number {
+  const { dphi, n, d } = data;
+  let s = 0;
+  for (let i = 0; i < n; i++) {
+    let t = 0;
+    const o = i * d;
+    for (let j = 0; j < d; j++) t += dphi[o + j] * trial[j];
+    zt[i] = t;
+    s += softplus(-t) - softplus(-z[i]);
   }
   return s;
 }
@@ -159,16 +179,17 @@ interface SolveResult {
  */
 function newton(data: DiffData, ridge: number, theta: Float64Array, ws: Workspace, maxIter: number, gtol: number): SolveResult {
   const { dphi, n, d } = data;
-  const { z, w, grad, H, L, step, trial } = ws;
-  let value = margins(data, theta, z) + 0.5 * ridge * sqNorm(theta);
+  const { w, grad, H, L, step, trial } = ws;
+  let value = margins(data, theta, ws.z) + 0.5 * ridge * sqNorm(theta);
   let iterations = 0;
   let gradNorm = Infinity;
   for (;;) {
+    const z = ws.z;
     // Gradient and Hessian weights from the current margins.
     for (let j = 0; j < d; j++) grad[j] = ridge * theta[j];
     for (let i = 0; i < n; i++) {
       const s = sigmoid(z[i]);
-      const c = s - 1; // −σ(−z)
+      const c = -sigmoid(-z[i]); // exact even when σ(z) rounds to 1
       w[i] = s * (1 - s);
       if (c === 0) continue;
       const o = i * d;
@@ -185,27 +206,27 @@ function newton(data: DiffData, ridge: number, theta: Float64Array, ws: Workspac
     choleskySolve(L, d, step, step);
     let slope = 0;
     for (let j = 0; j < d; j++) slope += grad[j] * step[j];
-    // −slope is the squared Newton decrement; at rounding level no line search can make progress.
-    if (-slope <= 1e-15 * Math.max(1, Math.abs(value))) return { value, gradNorm, iterations, converged: true };
+    // −slope is the squared Newton decrement; 0 means the step is lost in rounding.
+    if (!(-slope > 0)) return { value, gradNorm, iterations, converged: gradNorm <= gtol * 1e3 };
+    const n2 = sqNorm(theta);
     let t = 1;
     let accepted = false;
     for (let ls = 0; ls < 60; ls++) {
       for (let j = 0; j < d; j++) trial[j] = theta[j] + t * step[j];
-      const v = margins(data, trial, z) + 0.5 * ridge * sqNorm(trial);
-      if (v <= value + 1e-4 * t * slope) {
+      const delta = marginDelta(data, trial, z, ws.zt) + 0.5 * ridge * (sqNorm(trial) - n2);
+      if (delta <= 1e-4 * t * slope) {
         theta.set(trial);
-        value = v;
+        value += delta;
+        // The trial margins become current; the old buffer is reused for the next trial.
+        ws.z = ws.zt;
+        ws.zt = z;
         accepted = true;
         break;
       }
       t *= 0.5;
     }
     iterations++;
-    if (!accepted) {
-      // Line search failed: only possible at rounding level. Restore margins for θ and stop.
-      value = margins(data, theta, z) + 0.5 * ridge * sqNorm(theta);
-      return { value, gradNorm, iterations, converged: gradNorm <= gtol * 1e3 };
-    }
+    if (!accepted) return { value, gradNorm, iterations, converged: gradNorm <= gtol * 1e3 };
   }
 }
 
@@ -284,6 +305,9 @@ export function fitMLE(
     return { theta, negLogLik: r0.value, gradNorm: r0.gradNorm, iterations, converged: r0.converged, mu: 0 };
   }
   // Active constraint: find μ > 0 with ‖θ(μ)‖ = B. f(μ) = 1/‖θ(μ)‖ − 1/B is increasing, f(0) < 0.
+  // Inner solves are tightened (Newton is quadratic, so this costs ~1 step) so that ‖θ(μ)‖ is
+  // accurate well below the 1e-10 relative tolerance of the root.
+  const gtolMu = gtol * 1e-4;
   const f = (norm: number): number => 1 / Math.max(norm, 1e-300) - 1 / B;
   let muLo = 0;
   let fLo = f(norm0);
@@ -297,7 +321,7 @@ export function fitMLE(
   const thetaHi = Float64Array.from(theta);
   for (;;) {
     theta.set(thetaHi);
-    last = newton(data, lambda + muHi, theta, ws, maxIter, gtol);
+    last = newton(data, lambda + muHi, theta, ws, maxIter, gtolMu);
     iterations += last.iterations;
     fHi = f(Math.sqrt(sqNorm(theta)));
     if (fHi >= 0) break;
@@ -318,7 +342,7 @@ export function fitMLE(
     if (!(mu > muLo && mu < muHi)) mu = 0.5 * (muLo + muHi);
     // Warm start from the nearer bracket end.
     theta.set(mu - muLo < muHi - mu ? thetaLo : thetaHi);
-    last = newton(data, lambda + mu, theta, ws, maxIter, gtol);
+    last = newton(data, lambda + mu, theta, ws, maxIter, gtolMu);
     iterations += last.iterations;
     converged = last.converged;
     const fm = f(Math.sqrt(sqNorm(theta)));
