@@ -1,0 +1,336 @@
+/**
+ * Online iterative GSHF and hybrid GSHF (paper §2.2 = RLHF Workflow Algorithm 1) for the exact
+ * bandit lab. One loop serves both; they differ only in the starting data set D:
+ *
+ *   D ← D_off (hybrid: ctx.offline; online: ∅);  Σ_1 = λI + Σ_{D} ΔφΔφᵀ
+ *   for t = 1..T:
+ *     θ_t = ridge BT-MLE on D;  π_t^1 = Gibbs(π0, r_θt/η)            (main agent: pure exploitation)
+ *     π_t^2 / pair rule from the enhancer (enhancers.ts)              (exploration)
+ *     collect m_t labelled pairs: x ~ d0, (a1, a2) from the enhancer, y from the oracle;
+ *       proposals with a1 = a2 are dropped without a query, and drawing continues until m_t labels
+ *       are used or maxDrawFactor·m_t proposals were made (so budgets match across enhancers)
+ *     D ← D ∪ batch;  Σ_{t+1} = Σ_t + Σ_batch ΔφΔφᵀ
+ *   θ_{T+1} = MLE on all of D;  π_{T+1}^1 = Gibbs(r_θ{T+1}/η)
+ *   output: the best of π_1^1..π_{T+1}^1 on held-out validation ('validation'), or π_{T+1}^1 ('last').
+ *
+ * Validation (the paper says only "chosen on a validation set"): each candidate gets
+ * `validationQueries` fresh oracle comparisons against π0 (x ~ d0, a ~ candidate, b ~ π0) and is
+ * scored by its win rate; ties in the score go to the later candidate (more data). It runs after
+ * training, on its own RNG stream, so the training trajectory is identical under both selection
+ * rules. Its queries are reported as validationLabels, never in labelsUsed.
+ */
+import { addOuterProducts, scaledIdentity } from '../../math/linalg.js';
+import type { Rng } from '../../math/rng.js';
+import { featureDiffs, type BanditEnv, type PairData } from '../env.js';
+import { fitMLE } from '../mle.js';
+import { contextCdf, policyCdf, searchCdf, type PreferenceOracle } from '../oracle.js';
+import { gibbs, rewardsOf } from '../policy.js';
+import {
+  resolveOptions,
+  requireInteger,
+  requireNonNegative,
+  requireNormBound,
+  requireOneOf,
+  requirePositive,
+} from './offline-common.js';
+import { ENHANCER_NAMES, prepareEnhancer, type EnhancerName } from './enhancers.js';
+import type { AlgorithmContext, AlgorithmResult, BanditAlgorithm, IterationRecord } from './types.js';
+
+export type Selection = 'validation' | 'last';
+
+export interface OnlineGshfOptions {
+  /** Number of online iterations (policy updates). */
+  T: number;
+  /** Labels per iteration (ignored when onlineBudget is set). */
+  m: number;
+  /**
+   * Total online labels; when set (> 0) it overrides m: batch t gets ⌊budget/T⌋ or ⌈budget/T⌉ labels
+   * so the total is exactly the budget (lets a runner sweep label budgets at fixed T).
+   */
+  onlineBudget: number | null;
+  /** Ridge λ of the MLE and of Σ = λI + Σ ΔφΔφᵀ. */
+  lambda: number;
+  /** Optional ‖θ‖ ≤ B constraint of the MLE (null: none). */
+  normBound: number | null;
+  /** Confidence radius β in Γ_t = β‖·‖_{Σ_t⁻¹} (only the 'uncertainty' enhancer's behaviour depends on it). */
+  beta: number;
+  /** Samples per context for the 'best-worst' and 'uncertainty-pair' enhancers. */
+  n: number;
+  enhancer: EnhancerName;
+  /** Oracle comparisons vs π0 per candidate for model selection (counted as validationLabels). */
+  validationQueries: number;
+  selection: Selection;
+  /** At most maxDrawFactor·m_t proposals per iteration (guards against an enhancer that only ties). */
+  maxDrawFactor: number;
+}
+
+/**
+ * Defaults. β = 1 is a practical choice, not the theory's: the BT-MLE radius
+ * √((d + log 1/δ)/γ² + λB²) (offline-common theoryBeta) is ≈13 for d = 4, B = 1 and makes the
+ * enhancer tilt almost to an argmax; the guarantee holds for "suitable β" only up to constants.
+ */
+export const onlineDefaults: OnlineGshfOptions = {
+  T: 10,
+  m: 100,
+  onlineBudget: null,
+  lambda: 1,
+  normBound: null,
+  beta: 1,
+  n: 8,
+  enhancer: 'uncertainty',
+  validationQueries: 200,
+  selection: 'validation',
+  maxDrawFactor: 50,
+};
+
+export const hybridDefaults: OnlineGshfOptions = { ...onlineDefaults };
+
+function validateOptions(name: string, given: Partial<OnlineGshfOptions> | undefined, defaults: OnlineGshfOptions): OnlineGshfOptions {
+  const o = resolveOptions(name, defaults, given);
+  requireInteger(name, 'T', o.T, 1);
+  requireInteger(name, 'm', o.m, 1);
+  if (o.onlineBudget !== null) requireInteger(name, 'onlineBudget', o.onlineBudget, 1);
+  requirePositive(name, 'lambda', o.lambda);
+  requireNormBound(name, o.normBound);
+  requirePositive(name, 'beta', o.beta);
+  requireInteger(name, 'n', o.n, 2);
+  requireOneOf(name, 'enhancer', o.enhancer, ENHANCER_NAMES);
+  requireInteger(name, 'validationQueries', o.validationQueries, 0);
+  requireOneOf(name, 'selection', o.selection, ['validation', 'last'] as const);
+  requireNonNegative(name, 'maxDrawFactor', o.maxDrawFactor);
+  if (o.maxDrawFactor < 1) throw new Error(`${name}: option maxDrawFactor must be ≥ 1, got ${o.maxDrawFactor}`);
+  if (o.selection === 'validation' && o.validationQueries < 1)
+    throw new Error(`${name}: selection 'validation' needs validationQueries ≥ 1`);
+  return o;
+}
+
+/** Batch sizes m_1..m_T. */
+export function batchSizes(o: Pick<OnlineGshfOptions, 'T' | 'm' | 'onlineBudget'>): number[] {
+  if (o.onlineBudget === null) return Array.from({ length: o.T }, () => o.m);
+  const base = Math.floor(o.onlineBudget / o.T);
+  const extra = o.onlineBudget - base * o.T;
+  return Array.from({ length: o.T }, (_, i) => base + (i < extra ? 1 : 0));
+}
+
+/** Growable Δφ store so the MLE is refit on all of D without rebuilding feature differences. */
+class DiffStore {
+  dphi: Float64Array;
+  n = 0;
+  constructor(readonly d: number, capacity: number) {
+    this.dphi = new Float64Array(Math.max(1, capacity) * d);
+  }
+  push(rows: Float64Array, count: number): void {
+    const need = (this.n + count) * this.d;
+    if (need > this.dphi.length) {
+      const next = new Float64Array(Math.max(need, 2 * this.dphi.length));
+      next.set(this.dphi.subarray(0, this.n * this.d));
+      this.dphi = next;
+    }
+    this.dphi.set(rows.subarray(0, count * this.d), this.n * this.d);
+    this.n += count;
+  }
+}
+
+/** Win rate of `logp` against π0 over q fresh oracle comparisons (a tie a = b is a fair coin in BT). */
+function winRateVsRef(env: BanditEnv, logp: Float64Array, q: number, oracle: PreferenceOracle, rng: Rng): number {
+  const ccdf = contextCdf(env);
+  const cdf = policyCdf(env, logp);
+  const cdf0 = policyCdf(env, env.refLogprobs);
+  let wins = 0;
+  for (let i = 0; i < q; i++) {
+    const c = searchCdf(ccdf, 0, env.nContexts, rng.uniform());
+    const lo = env.offsets[c];
+    const hi = env.offsets[c + 1];
+    const a = searchCdf(cdf, lo, hi, rng.uniform());
+    const b = searchCdf(cdf0, lo, hi, rng.uniform());
+    if (oracle.prefers(c, a, b)) wins++;
+  }
+  return wins / q;
+}
+
+/** The shared online/hybrid loop. `offline` is D_off (empty for the purely online algorithm). */
+export function runIterativeGshf(ctx: AlgorithmContext, offline: PairData, o: OnlineGshfOptions, name: string): AlgorithmResult {
+  const { env, oracle } = ctx;
+  if (oracle === null) throw new Error(`${name}: needs a preference oracle (ctx.oracle is null)`);
+  const d = env.d;
+  const sizes = batchSizes(o);
+  const nOff = offline.context.length;
+  const queries0 = oracle.queries;
+  const collectRng = ctx.rng.fork(`${name}:collect`);
+  const ccdf = contextCdf(env);
+
+  const store = new DiffStore(d, nOff + sizes.reduce((a, b) => a + b, 0));
+  const sigma = scaledIdentity(d, o.lambda);
+  if (nOff > 0) {
+    const offDiffs = featureDiffs(env, offline);
+    store.push(offDiffs, nOff);
+    addOuterProducts(nOff, d, offDiffs, null, sigma);
+  }
+
+  let theta: Float64Array = new Float64Array(d);
+  const fit = (): { iterations: number; converged: boolean } => {
+    if (store.n === 0) {
+      theta = new Float64Array(d);
+      return { iterations: 0, converged: true };
+    }
+    const opts = o.normBound === null ? { lambda: o.lambda, init: theta } : { lambda: o.lambda, normBound: o.normBound, init: theta };
+    const r = fitMLE({ dphi: store.dphi, n: store.n, d }, opts);
+    theta = r.theta;
+    return { iterations: r.iterations, converged: r.converged };
+  };
+
+  const candidates: { policy: Float64Array; theta: Float64Array; labels: number }[] = [];
+  const records: IterationRecord[] = [];
+  const pair = new Int32Array(2);
+  const batchDphi = new Float64Array(Math.max(...sizes, 1) * d);
+  let onlineLabels = 0;
+  let totalDraws = 0;
+  let totalDropped = 0;
+  let shortfall = 0;
+  let minSlack = Infinity;
+  let gammaSum = 0;
+  let gammaCount = 0;
+  let mleNotConverged = 0;
+
+  for (let t = 1; t <= o.T; t++) {
+    const mle = fit();
+    if (!mle.converged) mleNotConverged++;
+    const rewards = rewardsOf(env, theta);
+    const main = gibbs(env, rewards);
+    const labelsBefore = nOff + onlineLabels;
+    candidates.push({ policy: main, theta: Float64Array.from(theta), labels: labelsBefore });
+
+    const enh = prepareEnhancer(o.enhancer, { env, mainLogp: main, rewards, sigma, beta: o.beta, n: o.n });
+    const quota = sizes[t - 1];
+    const maxDraws = Math.ceil(o.maxDrawFactor * quota);
+    let got = 0;
+    let draws = 0;
+    let dropped = 0;
+    while (got < quota && draws < maxDraws) {
+      draws++;
+      const c = searchCdf(ccdf, 0, env.nContexts, collectRng.uniform());
+      if (!enh.propose(c, collectRng, pair)) {
+        dropped++;
+        continue;
+      }
+      const y = oracle.prefers(c, pair[0], pair[1]);
+      const w = y ? pair[0] : pair[1];
+      const l = y ? pair[1] : pair[0];
+      const fw = (env.offsets[c] + w) * d;
+      const fl = (env.offsets[c] + l) * d;
+      for (let j = 0; j < d; j++) batchDphi[got * d + j] = env.features[fw + j] - env.features[fl + j];
+      got++;
+    }
+    store.push(batchDphi, got);
+    addOuterProducts(got, d, batchDphi, null, sigma);
+    onlineLabels += got;
+    totalDraws += draws;
+    totalDropped += dropped;
+    shortfall += quota - got;
+    const diag: Record<string, number> = {
+      ...enh.diagnostics,
+      batchLabels: got,
+      draws,
+      dropped,
+      mleIterations: mle.iterations,
+      thetaNorm: Math.hypot(...theta),
+    };
+    if ('enhancerSlack' in enh.diagnostics) minSlack = Math.min(minSlack, enh.diagnostics.enhancerSlack);
+    if ('enhancerGamma' in enh.diagnostics) {
+      gammaSum += enh.diagnostics.enhancerGamma;
+      gammaCount++;
+    }
+    const rec: IterationRecord = { iteration: t, labels: labelsBefore, policy: main, diagnostics: diag };
+    records.push(rec);
+    ctx.onIteration?.(rec);
+  }
+
+  // π_{T+1}^1: the MLE on all data, a candidate too (the paper lists only π_1..π_T, but discarding
+  // the last batch's information would waste T·m/… labels; documented in docs/bandit-algorithms-online.md).
+  const mleFinal = fit();
+  if (!mleFinal.converged) mleNotConverged++;
+  const finalPolicy = gibbs(env, rewardsOf(env, theta));
+  candidates.push({ policy: finalPolicy, theta: Float64Array.from(theta), labels: nOff + onlineLabels });
+  const finalRec: IterationRecord = {
+    iteration: o.T + 1,
+    labels: nOff + onlineLabels,
+    policy: finalPolicy,
+    diagnostics: { mleIterations: mleFinal.iterations, thetaNorm: Math.hypot(...theta) },
+  };
+  records.push(finalRec);
+  ctx.onIteration?.(finalRec);
+
+  const queriesTraining = oracle.queries - queries0;
+  if (queriesTraining !== onlineLabels)
+    throw new Error(`${name}: internal label count ${onlineLabels} != oracle queries ${queriesTraining}`);
+
+  let selected = candidates.length - 1;
+  let validationLabels = 0;
+  let bestScore = NaN;
+  if (o.selection === 'validation') {
+    const vrng = ctx.rng.fork(`${name}:validation`);
+    bestScore = -Infinity;
+    candidates.forEach((cand, i) => {
+      const score = winRateVsRef(env, cand.policy, o.validationQueries, oracle, vrng);
+      records[i].validationScore = score;
+      if (score >= bestScore) {
+        bestScore = score;
+        selected = i;
+      }
+    });
+    validationLabels = oracle.queries - queries0 - queriesTraining;
+  }
+
+  const diagnostics: Record<string, number> = {
+    T: o.T,
+    beta: o.beta,
+    lambda: o.lambda,
+    offlinePairs: nOff,
+    onlineLabels,
+    totalDraws,
+    totalDropped,
+    shortfall,
+    selectedIteration: selected + 1,
+    mleNotConverged,
+  };
+  if (o.selection === 'validation') diagnostics.selectedValidationScore = bestScore;
+  if (gammaCount > 0) diagnostics.meanEnhancerGamma = gammaSum / gammaCount;
+  if (Number.isFinite(minSlack)) diagnostics.minEnhancerSlack = minSlack;
+
+  return {
+    policy: candidates[selected].policy,
+    labelsUsed: nOff + onlineLabels,
+    validationLabels,
+    thetaHat: candidates[selected].theta,
+    iterations: records,
+    diagnostics,
+  };
+}
+
+export const online: BanditAlgorithm<Partial<OnlineGshfOptions>> = {
+  name: 'gshf-online',
+  setting: 'online',
+  description:
+    'Online iterative GSHF (paper Alg. "online iterative GSHF" = RLHF Workflow Alg. 1): T rounds of ridge BT-MLE on all ' +
+    'labels so far, main agent Gibbs(π0, r_MLE/η), an enhancer for the second action (uncertainty-maximising tilt ' +
+    'within the KL budget by default; best-worst, symmetric, pi0, uncertainty-pair), m oracle labels per round; ' +
+    'outputs the best main agent on held-out validation. Ignores offline data.',
+  run(ctx, options) {
+    const o = validateOptions(this.name, options, onlineDefaults);
+    return runIterativeGshf(ctx, { context: new Int32Array(0), chosen: new Int32Array(0), rejected: new Int32Array(0) }, o, this.name);
+  },
+};
+
+export const hybrid: BanditAlgorithm<Partial<OnlineGshfOptions>> = {
+  name: 'gshf-hybrid',
+  setting: 'hybrid',
+  description:
+    'Hybrid GSHF: the online iterative GSHF loop started from the offline preference set (D ← D_off, Σ includes ' +
+    'the offline pairs), then T online rounds of m labels each; labelsUsed = offline pairs + online queries.',
+  run(ctx, options) {
+    const o = validateOptions(this.name, options, hybridDefaults);
+    return runIterativeGshf(ctx, ctx.offline, o, this.name);
+  },
+};
+
+export const onlineAlgorithms = [online, hybrid] as const;
