@@ -1,13 +1,225 @@
+/**
+ * `gshf bandit …`: the exact KL-regularised bandit lab.
+ *   run       sweep algorithms × budgets × seeds from a config, write a report
+ *   generate  write a generated environment (and optionally labelled pairs) to files
+ *   fit       ridge BT-MLE from an env file and a pairs file
+ *   evaluate  exact J, KL to π0 and the paper's gap for a θ or an explicit policy
+ * `fit --json` and `evaluate --json` are a documented, scriptable interface (docs/cli.md).
+ */
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { dirname, resolve } from 'node:path';
 import type { Command } from 'commander';
+import { z } from 'zod';
+import { loadConfigFile } from './config-file.js';
+import { experimentConfigSchema } from '../bandit/experiment/config.js';
+import { runExperiment } from '../bandit/experiment/run.js';
+import { readEnvFile, readPairsFile, writeEnvFile, writePairsFile } from '../bandit/files.js';
+import { generateEnv, behaviourPolicy, type Coverage } from '../bandit/generate.js';
+import { fitMLE } from '../bandit/mle.js';
+import { PreferenceOracle, samplePairs } from '../bandit/oracle.js';
+import { gibbsOfTheta, gapMetric, klToRef, klPerContext, objective, trueRewards, expectedReward } from '../bandit/policy.js';
+import { logSumExp } from '../math/special.js';
+import { Rng } from '../math/rng.js';
+import type { BanditEnv } from '../bandit/env.js';
+import { algorithmNames } from '../bandit/algorithms/index.js';
 
-/** `gshf bandit …`: the exact KL-regularised bandit lab. */
+const here = dirname(fileURLToPath(import.meta.url));
+/** The shipped default experiment (examples/bandit/default.yaml), resolved from the package root. */
+export const DEFAULT_BANDIT_CONFIG = resolve(here, '../../../examples/bandit/default.yaml');
+
+function num(name: string, min?: number) {
+  return (v: string): number => {
+    const x = Number(v);
+    if (!Number.isFinite(x) || (min !== undefined && x < min)) throw new Error(`--${name}: expected a number${min !== undefined ? ` ≥ ${min}` : ''}, got "${v}"`);
+    return x;
+  };
+}
+function int(name: string, min = 0) {
+  return (v: string): number => {
+    const x = Number(v);
+    if (!Number.isInteger(x) || x < min) throw new Error(`--${name}: expected an integer ≥ ${min}, got "${v}"`);
+    return x;
+  };
+}
+
 export function registerBanditCommands(program: Command): void {
-  const bandit = program.command('bandit').description('The exact KL-regularised contextual bandit lab.');
+  const bandit = program.command('bandit').description('The exact KL-regularised contextual bandit lab (float64, exact evaluation).');
+
   bandit
     .command('run')
-    .description('Run a sweep of algorithms × sample sizes × seeds from a config and write a report.')
-    .argument('[config]', 'JSON or YAML experiment config (default: built-in)')
+    .description('Run a sweep of algorithms × label budgets × seeds from a config; write metrics, a Markdown report and SVG plots.')
+    .argument('[config]', 'JSON or YAML experiment config', DEFAULT_BANDIT_CONFIG)
+    .option('-o, --out <dir>', 'run folder (default: runs/<config name>)')
+    .option('--resume', 'continue an interrupted run in the same folder', false)
+    .option('-w, --workers <n>', 'worker threads (default: config, else CPU cores)', int('workers', 1))
+    .option('--seeds <n>', 'override the number of seeds', int('seeds', 1))
+    .action(async (configPath: string, opts: { out?: string; resume: boolean; workers?: number; seeds?: number }) => {
+      const cfg = loadConfigFile(configPath, experimentConfigSchema);
+      if (opts.seeds) cfg.seeds = opts.seeds;
+      const outDir = opts.out ?? `runs/${cfg.name}`;
+      const shown = configPath === DEFAULT_BANDIT_CONFIG ? 'examples/bandit/default.yaml' : configPath;
+      const summary = await runExperiment(cfg, {
+        outDir,
+        resume: opts.resume,
+        workers: opts.workers,
+        command: `gshf bandit run ${shown} --out ${outDir}`,
+      });
+      process.stdout.write(`report: ${summary.reportPath}\n`);
+    });
+
+  bandit
+    .command('generate')
+    .description('Write a generated environment (JSON) and, optionally, offline pairs labelled by its BT oracle (JSONL).')
+    .requiredOption('--out <file>', 'environment JSON to write')
+    .option('--d <n>', 'feature dimension', int('d', 1), 8)
+    .option('--K <n>', 'actions per context', int('K', 2), 16)
+    .option('--contexts <n>', 'number of contexts', int('contexts', 1), 100)
+    .option('--B <x>', '‖θ*‖', num('B', 0), 3)
+    .option('--ref-temperature <x>', 'π0 temperature', num('ref-temperature', 1e-9), 1)
+    .option('--eta <x>', 'KL coefficient η', num('eta', 1e-12), 0.5)
+    .option('--seed <n>', 'seed', int('seed'), 0)
+    .option('--pairs <file>', 'also write offline pairs (JSONL) here')
+    .option('--n <n>', 'number of pairs', int('n', 1), 1000)
+    .option('--coverage <c>', 'behaviour policy of the pairs: good | poor | adversarial', 'good')
+    .action(
+      (o: { out: string; d: number; K: number; contexts: number; B: number; refTemperature: number; eta: number; seed: number; pairs?: string; n: number; coverage: string }) => {
+        if (!['good', 'poor', 'adversarial'].includes(o.coverage)) throw new Error(`--coverage: expected good, poor or adversarial, got "${o.coverage}"`);
+        const env = generateEnv({ d: o.d, K: o.K, nContexts: o.contexts, normB: o.B, refTemperature: o.refTemperature, eta: o.eta, seed: o.seed });
+        writeEnvFile(o.out, env);
+        process.stdout.write(`environment: ${o.out}\n`);
+        if (o.pairs) {
+          const rng = new Rng(o.seed).fork('pairs');
+          const oracle = new PreferenceOracle(env, env.thetaStar as Float64Array, rng.fork('oracle'));
+          const b = behaviourPolicy(env, o.coverage as Coverage);
+          writePairsFile(o.pairs, samplePairs(env, b, b, o.n, oracle, rng, { dropTies: true }));
+          process.stdout.write(`pairs: ${o.pairs}\n`);
+        }
+      },
+    );
+
+  bandit
+    .command('fit')
+    .description('Ridge Bradley–Terry MLE θ from an environment and a pairs file.')
+    .requiredOption('--env <file>', 'environment JSON (docs/bandit-file-formats.md)')
+    .requiredOption('--pairs <file>', 'pairs JSONL: {"context","chosen","rejected"} per line')
+    .option('--lambda <x>', 'ridge λ (> 0 keeps Newton well posed on separable data)', num('lambda', 0), 1)
+    .option('--norm-bound <B>', 'constrain ‖θ‖ ≤ B', num('norm-bound', 0))
+    .option('--json', 'print machine-readable JSON', false)
+    .action((o: { env: string; pairs: string; lambda: number; normBound?: number; json: boolean }) => {
+      const env = readEnvFile(o.env);
+      const pairs = readPairsFile(o.pairs, env);
+      const fit = fitMLE(env, pairs, { lambda: o.lambda, ...(o.normBound !== undefined ? { normBound: o.normBound } : {}) });
+      const out = {
+        theta: Array.from(fit.theta),
+        n_pairs: pairs.context.length,
+        lambda: o.lambda,
+        norm_bound: o.normBound ?? null,
+        neg_log_lik: fit.negLogLik,
+        grad_norm: fit.gradNorm,
+        iterations: fit.iterations,
+        converged: fit.converged,
+      };
+      if (o.json) process.stdout.write(JSON.stringify(out) + '\n');
+      else {
+        process.stdout.write(`θ_MLE (${pairs.context.length} pairs, λ=${o.lambda}): [${out.theta.map((v) => v.toFixed(6)).join(', ')}]\n`);
+        process.stdout.write(`Newton iterations ${fit.iterations}, converged ${fit.converged}, ‖∇‖ ${fit.gradNorm.toExponential(2)}\n`);
+      }
+    });
+
+  bandit
+    .command('evaluate')
+    .description("Exact J(π), KL(π‖π0) and the paper's gap for the Gibbs policy of θ, or for an explicit policy.")
+    .requiredOption('--env <file>', 'environment JSON')
+    .option('--theta <file|json>', 'θ as a JSON array, or a file holding one (or the output of `fit --json`)')
+    .option('--policy <file>', 'policy JSON: {"probs": [[K] per context]} or {"logprobs": [[K] per context]}')
+    .option('--eta <x>', 'η for the Gibbs policy of θ (default: the environment\'s)', num('eta', 1e-12))
+    .option('--json', 'print machine-readable JSON', false)
+    .action((o: { env: string; theta?: string; policy?: string; eta?: number; json: boolean }) => {
+      const env = readEnvFile(o.env);
+      if ((o.theta === undefined) === (o.policy === undefined)) throw new Error('give exactly one of --theta or --policy');
+      const logp = o.theta !== undefined ? gibbsOfTheta(env, readTheta(o.theta, env.d), o.eta ?? env.eta) : readPolicy(o.policy as string, env);
+      const out = evaluatePolicy(env, logp);
+      if (o.json) process.stdout.write(JSON.stringify(out) + '\n');
+      else {
+        for (const [k, v] of Object.entries(out)) if (typeof v === 'number') process.stdout.write(`${k}: ${v}\n`);
+        if (out.gap) for (const [k, v] of Object.entries(out.gap)) process.stdout.write(`gap.${k}: ${v}\n`);
+      }
+    });
+
+  bandit
+    .command('algorithms')
+    .description('List the registered algorithms.')
     .action(() => {
-      throw new Error('not implemented yet');
+      process.stdout.write(algorithmNames().join('\n') + '\n');
     });
 }
+
+/** Exact evaluation of a policy: the shape printed by `gshf bandit evaluate --json`. */
+export function evaluatePolicy(env: BanditEnv, logp: Float64Array) {
+  const perKl = klPerContext(env, logp, env.refLogprobs);
+  const per = Array.from({ length: env.nContexts }, (_, c) => ({
+    context: c,
+    probs: Array.from(logp.subarray(env.offsets[c], env.offsets[c + 1]), Math.exp),
+    kl_to_ref: perKl[c],
+  }));
+  const hasTruth = env.thetaStar !== null;
+  const g = hasTruth ? gapMetric(env, logp) : null;
+  return {
+    eta: env.eta,
+    J: hasTruth ? objective(env, logp, trueRewards(env)) : null,
+    expected_reward: hasTruth ? expectedReward(env, logp, trueRewards(env)) : null,
+    kl_to_ref: klToRef(env, logp),
+    gap: g ? { gap: g.gap, suboptimality: g.suboptimality, kl_star_to_hat: g.klStarToHat, J_star: g.jStar, J_hat: g.jHat } : null,
+    per_context: per,
+  };
+}
+
+function readTheta(arg: string, d: number): Float64Array {
+  const text = arg.trim().startsWith('[') ? arg : readFileSync(arg, 'utf8');
+  const source = arg.trim().startsWith('[') ? '--theta' : arg;
+  let data: unknown;
+  try {
+    data = JSON.parse(text);
+  } catch (e) {
+    throw new Error(`${source}: invalid JSON (${(e as Error).message})`);
+  }
+  const schema = z.union([z.array(z.number()), z.object({ theta: z.array(z.number()) }).passthrough()]);
+  const r = schema.safeParse(data);
+  if (!r.success) throw new Error(`${source}: field "theta": expected an array of numbers (or {"theta": [...]})`);
+  const theta = Array.isArray(r.data) ? r.data : r.data.theta;
+  if (theta.length !== d) throw new Error(`${source}: field "theta": length ${theta.length}, but the environment has d=${d}`);
+  return Float64Array.from(theta);
+}
+
+function readPolicy(path: string, env: BanditEnv): Float64Array {
+  let data: unknown;
+  try {
+    data = JSON.parse(readFileSync(path, 'utf8'));
+  } catch (e) {
+    throw new Error(`${path}: ${(e as Error).message}`);
+  }
+  const rows = z.array(z.array(z.number()));
+  const r = z.union([z.object({ probs: rows }).strict(), z.object({ logprobs: rows }).strict()]).safeParse(data);
+  if (!r.success) throw new Error(`${path}: expected {"probs": [[...], ...]} or {"logprobs": [[...], ...]} (numbers only)`);
+  const isProbs = 'probs' in r.data;
+  const table = 'probs' in r.data ? r.data.probs : r.data.logprobs;
+  const field = isProbs ? 'probs' : 'logprobs';
+  if (table.length !== env.nContexts) throw new Error(`${path}: field "${field}": ${table.length} contexts, the environment has ${env.nContexts}`);
+  const out = new Float64Array(env.offsets[env.nContexts]);
+  table.forEach((row, c) => {
+    const K = env.offsets[c + 1] - env.offsets[c];
+    if (row.length !== K) throw new Error(`${path}: field "${field}[${c}]": ${row.length} actions, context ${c} has ${K}`);
+    row.forEach((v, a) => {
+      if (isProbs && !(v >= 0)) throw new Error(`${path}: field "${field}[${c}][${a}]": probability must be ≥ 0, got ${v}`);
+      out[env.offsets[c] + a] = isProbs ? Math.log(v) : v;
+    });
+    const z0 = logSumExp(out, env.offsets[c], K);
+    if (!Number.isFinite(z0)) throw new Error(`${path}: field "${field}[${c}]": no positive mass`);
+    if (Math.abs(z0) > 1e-6) throw new Error(`${path}: field "${field}[${c}]": sums to ${Math.exp(z0)}, expected 1 (±1e-6)`);
+    for (let a = 0; a < K; a++) out[env.offsets[c] + a] -= z0;
+  });
+  return out;
+}
+
+

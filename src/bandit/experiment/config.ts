@@ -1,0 +1,160 @@
+/**
+ * The experiment config for `gshf bandit run`: one environment, named algorithm instances, and
+ * studies (each a grid of runs × label budgets × seeds, or an η-sweep for reward–KL frontiers).
+ * Validated with zod; see examples/bandit/default.yaml for a commented example.
+ */
+import { z } from 'zod';
+
+const coverage = z.enum(['good', 'poor', 'adversarial']);
+
+export const envSpecSchema = z.union([
+  z
+    .object({
+      source: z.literal('generate'),
+      d: z.number().int().min(1).max(4096),
+      K: z.number().int().min(2).max(100000),
+      nContexts: z.number().int().min(1).max(1_000_000),
+      normB: z.number().positive(),
+      refTemperature: z.number().positive().default(1),
+      eta: z.number().positive(),
+      seed: z.number().int().default(0),
+    })
+    .strict(),
+  z.object({ source: z.literal('file'), path: z.string().min(1) }).strict(),
+]);
+export type EnvSpec = z.infer<typeof envSpecSchema>;
+
+export const algorithmSpecSchema = z
+  .object({
+    /** Registered algorithm name, e.g. "gshf-online". */
+    algorithm: z.string().min(1),
+    /** Display label in tables and plots (defaults to the instance key). */
+    label: z.string().optional(),
+    options: z.record(z.string(), z.unknown()).default({}),
+    /** Hybrid runs: fraction of the label budget spent on the offline set (rest online). */
+    offlineFraction: z.number().min(0).max(1).optional(),
+  })
+  .strict();
+export type AlgorithmSpec = z.infer<typeof algorithmSpecSchema>;
+
+const gridStudySchema = z
+  .object({
+    kind: z.literal('grid').default('grid'),
+    name: z.string().regex(/^[a-z0-9-]+$/, 'use lower-case letters, digits and dashes'),
+    title: z.string(),
+    /** Behaviour policy of the offline data (and of the hybrid's offline part). */
+    coverage: z.union([coverage, z.array(coverage).min(1)]).default('good'),
+    /** Total preference labels per run (offline pairs + online queries). */
+    budgets: z.array(z.number().int().positive()).min(1),
+    runs: z.array(z.string()).min(1),
+    /** Plot axes: log-log gap vs labels is the default. */
+    plot: z.enum(['gap-vs-labels', 'bars']).default('gap-vs-labels'),
+  })
+  .strict();
+
+const frontierStudySchema = z
+  .object({
+    kind: z.literal('frontier'),
+    name: z.string().regex(/^[a-z0-9-]+$/),
+    title: z.string(),
+    coverage: coverage.default('good'),
+    budget: z.number().int().positive(),
+    /** Target η values: each run is repeated with the environment's η replaced by these. */
+    etas: z.array(z.number().positive()).min(2),
+    runs: z.array(z.string()).min(1),
+  })
+  .strict();
+
+export const studySchema = z.union([frontierStudySchema, gridStudySchema]);
+export type StudySpec = z.infer<typeof studySchema>;
+export type GridStudy = z.infer<typeof gridStudySchema>;
+export type FrontierStudy = z.infer<typeof frontierStudySchema>;
+
+const claimBase = {
+  /** The claim in words, as the paper states it. */
+  text: z.string(),
+  /** Where the paper (or its digest) makes it, with the digest's trust tag. */
+  source: z.string().default(''),
+  study: z.string(),
+};
+
+export const claimSchema = z.discriminatedUnion('kind', [
+  z
+    .object({
+      kind: z.literal('lower-gap'),
+      ...claimBase,
+      coverage: coverage.optional(),
+      /** Label budget to compare at (default: the study's largest). */
+      budget: z.number().int().positive().optional(),
+      better: z.string(),
+      than: z.string(),
+    })
+    .strict(),
+  z
+    .object({
+      kind: z.literal('slope'),
+      ...claimBase,
+      coverage: coverage.optional(),
+      run: z.string(),
+      /** The claim holds if the log-log slope of gap vs labels is ≤ max (and ≥ min if given). */
+      max: z.number(),
+      min: z.number().optional(),
+    })
+    .strict(),
+  z
+    .object({
+      kind: z.literal('frontier-dominates'),
+      ...claimBase,
+      better: z.string(),
+      than: z.string(),
+    })
+    .strict(),
+]);
+export type ClaimSpec = z.infer<typeof claimSchema>;
+
+export const experimentConfigSchema = z
+  .object({
+    name: z.string().default('bandit'),
+    /** Master seed: every job's randomness is derived from it and the job's identity. */
+    seed: z.number().int().default(1),
+    /** Independent repetitions (data + algorithm randomness) per grid cell. */
+    seeds: z.number().int().min(1).max(1000).default(5),
+    /** Worker threads (default: number of CPU cores). */
+    workers: z.number().int().min(1).max(64).optional(),
+    env: envSpecSchema,
+    /** BT oracle temperature (1 = the Bradley–Terry model of the paper). */
+    oracleTemperature: z.number().positive().default(1),
+    algorithms: z.record(z.string().regex(/^[a-z0-9-]+$/), algorithmSpecSchema),
+    studies: z.array(studySchema).min(1),
+    /** The paper's claims, each checked against the measured numbers in the report. */
+    claims: z.array(claimSchema).default([]),
+  })
+  .strict()
+  .superRefine((cfg, ctx) => {
+    const studies = new Map(cfg.studies.map((s) => [s.name, s]));
+    cfg.claims.forEach((c, i) => {
+      const st = studies.get(c.study);
+      if (!st) {
+        ctx.addIssue({ code: 'custom', path: ['claims', i, 'study'], message: `unknown study "${c.study}"` });
+        return;
+      }
+      const runs = c.kind === 'slope' ? [['run', c.run]] : [['better', c.better], ['than', c.than]];
+      for (const [field, r] of runs) {
+        if (!st.runs.includes(r)) {
+          ctx.addIssue({ code: 'custom', path: ['claims', i, field], message: `run "${r}" is not in study "${c.study}"` });
+        }
+      }
+    });
+    cfg.studies.forEach((s, i) => {
+      s.runs.forEach((r, j) => {
+        if (!(r in cfg.algorithms)) {
+          ctx.addIssue({
+            code: 'custom',
+            path: ['studies', i, 'runs', j],
+            message: `unknown run "${r}" (defined: ${Object.keys(cfg.algorithms).join(', ')})`,
+          });
+        }
+      });
+    });
+  });
+export type ExperimentConfig = z.infer<typeof experimentConfigSchema>;

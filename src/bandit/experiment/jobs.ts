@@ -1,0 +1,172 @@
+/**
+ * Expands an experiment config into independent jobs and runs one job. A job is pure: its result
+ * depends only on (config, job), so jobs can run in any order, in any worker, and be resumed.
+ *
+ * Common random numbers: every run in a cell with the same seed index sees the SAME offline data
+ * (drawn from a stream keyed by coverage and seed), so differences between algorithms are paired
+ * and their confidence intervals are tight. Offline data for a smaller budget is a prefix of the
+ * data for a larger one (one stream, drawn sequentially).
+ */
+import { Rng } from '../../math/rng.js';
+import { readEnvFile } from '../files.js';
+import { generateEnv, behaviourPolicy, type Coverage } from '../generate.js';
+import { emptyPairs, type BanditEnv } from '../env.js';
+import { PreferenceOracle, samplePairs } from '../oracle.js';
+import { gapMetric, klToRef, expectedReward, trueRewards } from '../policy.js';
+import { getAlgorithm } from '../algorithms/index.js';
+import type { EnvSpec, ExperimentConfig } from './config.js';
+
+export interface Job {
+  /** Unique, stable identity (used for resuming). */
+  key: string;
+  study: string;
+  run: string;
+  coverage: Coverage;
+  budget: number;
+  seedIndex: number;
+  /** Frontier studies: the target η for this job (else the environment's). */
+  eta?: number;
+}
+
+export interface JobResult {
+  key: string;
+  study: string;
+  run: string;
+  algorithm: string;
+  setting: string;
+  coverage: Coverage;
+  budget: number;
+  seedIndex: number;
+  eta: number;
+  gap: number;
+  suboptimality: number;
+  klStarToHat: number;
+  /** E_x E_{a~π} r*(x,a) and KL(π‖π0): the axes of reward–KL frontiers. */
+  reward: number;
+  klToRef: number;
+  labelsUsed: number;
+  validationLabels: number;
+  seconds: number;
+  /** Online runs: gap of the main agent after each iteration vs labels used so far. */
+  trace?: { labels: number; gap: number }[];
+  diagnostics?: Record<string, number>;
+}
+
+export function expandJobs(cfg: ExperimentConfig): Job[] {
+  const jobs: Job[] = [];
+  for (const study of cfg.studies) {
+    if (study.kind === 'frontier') {
+      for (const eta of study.etas)
+        for (const run of study.runs)
+          for (let s = 0; s < cfg.seeds; s++)
+            jobs.push({
+              key: `${study.name}/${run}/${study.coverage}/eta=${eta}/n=${study.budget}/s=${s}`,
+              study: study.name,
+              run,
+              coverage: study.coverage,
+              budget: study.budget,
+              seedIndex: s,
+              eta,
+            });
+      continue;
+    }
+    const coverages = Array.isArray(study.coverage) ? study.coverage : [study.coverage];
+    for (const coverage of coverages)
+      for (const budget of study.budgets)
+        for (const run of study.runs)
+          for (let s = 0; s < cfg.seeds; s++)
+            jobs.push({
+              key: `${study.name}/${run}/${coverage}/n=${budget}/s=${s}`,
+              study: study.name,
+              run,
+              coverage,
+              budget,
+              seedIndex: s,
+            });
+  }
+  return jobs;
+}
+
+const envCache = new Map<string, BanditEnv>();
+
+export function loadEnv(spec: EnvSpec): BanditEnv {
+  const k = JSON.stringify(spec);
+  let env = envCache.get(k);
+  if (!env) {
+    env =
+      spec.source === 'file'
+        ? readEnvFile(spec.path)
+        : generateEnv({
+            d: spec.d,
+            K: spec.K,
+            nContexts: spec.nContexts,
+            normB: spec.normB,
+            refTemperature: spec.refTemperature,
+            eta: spec.eta,
+            seed: spec.seed,
+          });
+    if (!env.thetaStar) throw new Error('experiments need an environment with theta_star (the ground truth to evaluate against)');
+    envCache.set(k, env);
+  }
+  return env;
+}
+
+/** Runs one job to completion. Deterministic given (cfg, job). */
+export function runJob(cfg: ExperimentConfig, job: Job): JobResult {
+  const baseEnv = loadEnv(cfg.env);
+  const env: BanditEnv = job.eta === undefined ? baseEnv : { ...baseEnv, eta: job.eta };
+  const spec = cfg.algorithms[job.run];
+  const algorithm = getAlgorithm(spec.algorithm);
+  const thetaStar = env.thetaStar as Float64Array;
+  const root = new Rng(cfg.seed);
+
+  // Offline labels for this (coverage, seed): shared across runs and budgets (prefix-consistent).
+  const offlineFraction = algorithm.setting === 'hybrid' ? (spec.offlineFraction ?? 0.5) : algorithm.setting === 'offline' ? 1 : 0;
+  const nOffline = Math.round(job.budget * offlineFraction);
+  const dataRng = root.fork(`offline-data/${job.coverage}/${job.seedIndex}`);
+  const behaviour = behaviourPolicy(env, job.coverage);
+  const offlineOracle = new PreferenceOracle(env, thetaStar, dataRng.fork('labels'), cfg.oracleTemperature);
+  const offline = nOffline > 0 ? samplePairs(env, behaviour, behaviour, nOffline, offlineOracle, dataRng) : emptyPairs();
+
+  const runRng = root.fork(`run/${job.key}`);
+  const oracle =
+    algorithm.setting === 'offline' ? null : new PreferenceOracle(env, thetaStar, runRng.fork('oracle'), cfg.oracleTemperature);
+  const options: Record<string, unknown> = { ...spec.options };
+  if (algorithm.setting !== 'offline') options.budget = job.budget - nOffline;
+
+  const trace: { labels: number; gap: number }[] = [];
+  const t0 = performance.now();
+  const result = algorithm.run(
+    {
+      env,
+      offline,
+      oracle,
+      rng: runRng.fork('algorithm'),
+      onIteration: (it) => trace.push({ labels: it.labels, gap: gapMetric(env, it.policy).gap }),
+    },
+    options,
+  );
+  const seconds = (performance.now() - t0) / 1000;
+  const g = gapMetric(env, result.policy);
+  return {
+    key: job.key,
+    study: job.study,
+    run: job.run,
+    algorithm: algorithm.name,
+    setting: algorithm.setting,
+    coverage: job.coverage,
+    budget: job.budget,
+    seedIndex: job.seedIndex,
+    eta: env.eta,
+    gap: g.gap,
+    suboptimality: g.suboptimality,
+    klStarToHat: g.klStarToHat,
+    reward: expectedReward(env, result.policy, trueRewards(env)),
+    klToRef: klToRef(env, result.policy),
+    labelsUsed: result.labelsUsed,
+    validationLabels: result.validationLabels ?? 0,
+    seconds,
+    ...(trace.length ? { trace } : {}),
+    ...(result.diagnostics ? { diagnostics: result.diagnostics } : {}),
+  };
+}
