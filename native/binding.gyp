@@ -5,7 +5,7 @@
       "sources": ["src/gshf_native.c", "src/kernels.c"],
       "include_dirs": ["<!@(sh ./blas-config.sh include)"],
       "libraries": ["<!@(sh ./blas-config.sh libs)", "-lm"],
-      "cflags": ["-O3", "-std=gnu11", "-fno-math-errno", "-fopenmp-simd", "-fvisibility=hidden", "-Wno-unknown-pragmas"],
+      "cflags": ["-O3", "-std=gnu11", "-fno-math-errno", "-fno-trapping-math", "-fopenmp-simd", "-fvisibility=hidden", "-Wno-unknown-pragmas"],
       "cflags!": ["-O2"]
     }
   ]

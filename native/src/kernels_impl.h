@@ -8,10 +8,11 @@
  * rounding trick below depends on IEEE semantics.
  */
 
-/* expf for x in any range; clamps to [-87.3, 88.3] so 2^k stays a normal float. ~1-2 ulp (Cephes). */
-static inline KATTR float KFN(expf_approx)(float x) {
+/* exp(x) for x <= 0 (clamped at -87.3 so 2^k stays a normal float); ~1-2 ulp (Cephes polynomial).
+ * Only a lower clamp: with two clamps GCC if-converts by evaluating the tail of the caller for both
+ * constant cases, which doubled the divisions in GELU (measured 3.4x slower). */
+static inline KATTR float KFN(expneg)(float x) {
   x = x < -87.3f ? -87.3f : x;
-  x = x > 88.3f ? 88.3f : x;
   const float magic = 12582912.0f; /* 1.5·2^23: adding and subtracting rounds to nearest integer */
   float k = (x * 1.44269504088896341f + magic) - magic;
   float r = x - k * 0.693359375f;
@@ -31,27 +32,31 @@ static inline KATTR float KFN(expf_approx)(float x) {
 #define GELU_C 0.7978845608028654f /* sqrt(2/pi) */
 #define GELU_A 0.044715f
 
-/* gelu_tanh(x) = 0.5·x·(1 + tanh(u)) = x·sigmoid(2u) = x / (1 + exp(-2u)), u = c·(x + a·x³). */
+/* gelu_tanh(x) = 0.5·x·(1 + tanh(u)) = x·sigmoid(2u), u = c·(x + a·x³).
+ * With e = exp(−2|u|) ∈ (0, 1]: sigmoid(2u) = 1/(1+e) for u ≥ 0 and e/(1+e) for u < 0, so exp never
+ * overflows and there is no cancellation in either tail. */
 static KATTR void KFN(gelu_forward)(const float *x, float *y, size_t n) {
   for (size_t i = 0; i < n; i++) {
     float xi = x[i];
     float u = GELU_C * (xi + GELU_A * xi * xi * xi);
-    float e = KFN(expf_approx)(-2.0f * u);
-    y[i] = xi / (1.0f + e);
+    float e = KFN(expneg)(-2.0f * fabsf(u));
+    float num = u >= 0.0f ? xi : xi * e;
+    y[i] = num / (1.0f + e);
   }
 }
 
-/* d/dx = s + 2·x·s·(1−s)·u',  s = sigmoid(2u), 1−s = e·s, u' = c·(1 + 3a·x²). Accumulates into dx. */
+/* d/dx = s + 2·x·s·(1−s)·u' with s = sigmoid(2u), s·(1−s) = e/(1+e)², u' = c·(1 + 3a·x²). Accumulates. */
 static KATTR void KFN(gelu_backward)(const float *x, const float *dy, float *dx, size_t n) {
   for (size_t i = 0; i < n; i++) {
     float xi = x[i];
     float x2 = xi * xi;
     float u = GELU_C * (xi + GELU_A * x2 * xi);
-    float e = KFN(expf_approx)(-2.0f * u);
-    float s = 1.0f / (1.0f + e);
-    float oms = e * s;
+    float e = KFN(expneg)(-2.0f * fabsf(u));
+    float inv = 1.0f / (1.0f + e);
+    float s = (u >= 0.0f ? 1.0f : e) * inv;
+    float sos = e * inv * inv;
     float du = GELU_C * (1.0f + 3.0f * GELU_A * x2);
-    float g = s + 2.0f * xi * s * oms * du;
+    float g = s + 2.0f * xi * sos * du;
     dx[i] += g * dy[i];
   }
 }
