@@ -132,7 +132,7 @@ export function runJob(cfg: ExperimentConfig, job: Job): JobResult {
   const oracle =
     algorithm.setting === 'offline' ? null : new PreferenceOracle(env, thetaStar, runRng.fork('oracle'), cfg.oracleTemperature);
   const options: Record<string, unknown> = { ...spec.options };
-  if (algorithm.setting !== 'offline') options.budget = job.budget - nOffline;
+  if (algorithm.setting !== 'offline') options.onlineBudget = job.budget - nOffline;
 
   const trace: { labels: number; gap: number }[] = [];
   const t0 = performance.now();

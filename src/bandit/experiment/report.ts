@@ -230,8 +230,10 @@ function checkClaim(cfg: ExperimentConfig, claim: ClaimSpec, results: JobResult[
   if (claim.kind === 'slope') {
     const s = slopeOf(mine, claim.study, claim.coverage, claim.run);
     if (!s) return { ...base, verdict: 'no data', evidence: 'not enough budgets' };
-    const inRange = (v: number) => v <= claim.max && (claim.min === undefined || v >= claim.min);
-    const verdict = inRange(s.lo) && inRange(s.hi) ? 'supported' : !inRange(s.lo) && !inRange(s.hi) ? 'contradicted' : inRange(s.mean) ? 'supported' : 'inconclusive';
+    // The whole interval must sit on one side; an interval straddling the bound is inconclusive.
+    const lower = claim.min ?? -Infinity;
+    const verdict =
+      s.hi <= claim.max && s.lo >= lower ? 'supported' : s.lo > claim.max || s.hi < lower ? 'contradicted' : 'inconclusive';
     const range = claim.min === undefined ? `≤ ${claim.max}` : `in [${claim.min}, ${claim.max}]`;
     return {
       ...base,
