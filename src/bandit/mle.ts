@@ -13,6 +13,7 @@
  */
 import { sigmoid, softplus } from '../math/special.js';
 import { addOuterProducts, cholesky, choleskySolve } from '../math/linalg.js';
+import { native } from '../native/index.js';
 import type { BanditEnv, PairData } from './env.js';
 import { featureDiffs } from './env.js';
 
@@ -105,56 +106,77 @@ export function btHessian(
   return addOuterProducts(n, d, dphi, w, out);
 }
 
+/** Above this n·d we let native BLAS (if built) do the Δφ·θ and Δφᵀc products. */
+const NATIVE_GEMV_MIN_WORK = 1 << 15;
+
 /** Buffers reused across Newton iterations and μ values (no per-iteration allocation). */
 class Workspace {
+  /** Margins z = Δφ·θ at the current θ and at the trial point (swapped on acceptance). */
   z: Float64Array;
   zt: Float64Array;
+  /** Δφ·step, so a line-search trial costs O(n) instead of O(n·d). */
+  readonly dz: Float64Array;
+  /** Hessian weights σ(z)σ(−z), and σ(−z) (= minus the gradient coefficients). */
   readonly w: Float64Array;
+  readonly c: Float64Array;
   readonly grad: Float64Array;
   readonly H: Float64Array;
   readonly L: Float64Array;
   readonly step: Float64Array;
-  readonly trial: Float64Array;
+  readonly q: Float64Array;
+  /** True once L holds a factor of some Hessian (used for the μ derivative in the norm-bound solve). */
+  haveFactor = false;
   constructor(n: number, d: number) {
     this.z = new Float64Array(n);
     this.zt = new Float64Array(n);
+    this.dz = new Float64Array(n);
     this.w = new Float64Array(n);
+    this.c = new Float64Array(n);
     this.grad = new Float64Array(d);
     this.H = new Float64Array(d * d);
     this.L = new Float64Array(d * d);
     this.step = new Float64Array(d);
-    this.trial = new Float64Array(d);
+    this.q = new Float64Array(d);
   }
 }
 
-/** z = Δφ·θ; returns Σ softplus(−z_i) (the data term of L). */
-function margins(data: DiffData, theta: Float64Array, z: Float64Array): number {
+/** z = Δφ·θ (native dgemm when worthwhile). */
+function computeMargins(data: DiffData, theta: Float64Array, z: Float64Array): void {
   const { dphi, n, d } = data;
-  let s = 0;
+  const nat = n * d >= NATIVE_GEMV_MIN_WORK ? native() : null;
+  if (nat) {
+    nat.dgemm(false, false, n, 1, d, 1, dphi, 0, d, theta, 0, 1, 0, z, 0, 1);
+    return;
+  }
   for (let i = 0; i < n; i++) {
     let t = 0;
     const o = i * d;
     for (let j = 0; j < d; j++) t += dphi[o + j] * theta[j];
     z[i] = t;
-    s += t > 0 ? Math.log1p(Math.exp(-t)) : -t + Math.log1p(Math.exp(t));
   }
+}
+
+/** z = Δφ·θ; returns Σ softplus(−z_i) (the data term of L). */
+function margins(data: DiffData, theta: Float64Array, z: Float64Array): number {
+  computeMargins(data, theta, z);
+  let s = 0;
+  for (let i = 0; i < data.n; i++) s += softplus(-z[i]);
   return s;
 }
 
 /**
- * zt = Δφ·trial; returns Σ_i softplus(−zt_i) − softplus(−z_i). Summing the per-pair differences
- * (instead of differencing two sums of size ~n) keeps the line search exact near the optimum,
- * where the decrease is far below the rounding error of L itself.
+ * Σ_i softplus(−z_i − t·dz_i) − softplus(−z_i), writing the trial margins into zt. For small steps
+ * each term is computed as log1p(σ(−z)·expm1(−t·dz)), which has no cancellation: near the optimum
+ * the true decrease is far below the rounding error of L itself, and a line search comparing two
+ * sums of n terms would reject good Newton steps.
  */
-function marginDelta(data: DiffData, trial: Float64Array, z: Float64Array, zt: Float64Array): number {
-  const { dphi, n, d } = data;
+function lossDelta(n: number, z: Float64Array, dz: Float64Array, sigNeg: Float64Array, t: number, zt: Float64Array): number {
   let s = 0;
   for (let i = 0; i < n; i++) {
-    let t = 0;
-    const o = i * d;
-    for (let j = 0; j < d; j++) t += dphi[o + j] * trial[j];
-    zt[i] = t;
-    s += softplus(-t) - softplus(-z[i]);
+    const delta = t * dz[i];
+    const zi = z[i];
+    zt[i] = zi + delta;
+    s += Math.abs(delta) < 0.5 ? Math.log1p(sigNeg[i] * Math.expm1(-delta)) : softplus(-zi - delta) - softplus(-zi);
   }
   return s;
 }
@@ -175,26 +197,33 @@ interface SolveResult {
 
 /**
  * Newton with Armijo backtracking on L_ridge(θ) = Σ softplus(−z) + (ridge/2)‖θ‖², in place on θ.
- * Convergence: ‖∇‖ ≤ gtol, or the Newton decrement is at rounding level (no further progress possible).
+ * Converged when ‖∇‖ ≤ gtol; stops early (converged if ‖∇‖ ≤ 1000·gtol) when the Newton step is
+ * lost in rounding.
  */
 function newton(data: DiffData, ridge: number, theta: Float64Array, ws: Workspace, maxIter: number, gtol: number): SolveResult {
   const { dphi, n, d } = data;
-  const { w, grad, H, L, step, trial } = ws;
+  const { w, c, grad, H, L, step } = ws;
+  const nat = n * d >= NATIVE_GEMV_MIN_WORK ? native() : null;
   let value = margins(data, theta, ws.z) + 0.5 * ridge * sqNorm(theta);
   let iterations = 0;
   let gradNorm = Infinity;
   for (;;) {
     const z = ws.z;
-    // Gradient and Hessian weights from the current margins.
-    for (let j = 0; j < d; j++) grad[j] = ridge * theta[j];
+    // ∇ = λθ − Δφᵀσ(−z); Hessian weights w_i = σ(z_i)σ(−z_i).
     for (let i = 0; i < n; i++) {
-      const s = sigmoid(z[i]);
-      const c = -sigmoid(-z[i]); // exact even when σ(z) rounds to 1
-      w[i] = s * (1 - s);
-      if (c === 0) continue;
-      const o = i * d;
-      for (let j = 0; j < d; j++) grad[j] += c * dphi[o + j];
+      const sm = sigmoid(-z[i]);
+      c[i] = sm;
+      w[i] = sm * (1 - sm);
     }
+    for (let j = 0; j < d; j++) grad[j] = ridge * theta[j];
+    if (nat) nat.dgemm(true, false, d, 1, n, -1, dphi, 0, d, c, 0, 1, 1, grad, 0, 1);
+    else
+      for (let i = 0; i < n; i++) {
+        const ci = c[i];
+        if (ci === 0) continue;
+        const o = i * d;
+        for (let j = 0; j < d; j++) grad[j] -= ci * dphi[o + j];
+      }
     gradNorm = Math.sqrt(sqNorm(grad));
     if (gradNorm <= gtol) return { value, gradNorm, iterations, converged: true };
     if (iterations >= maxIter) return { value, gradNorm, iterations, converged: false };
@@ -202,24 +231,27 @@ function newton(data: DiffData, ridge: number, theta: Float64Array, ws: Workspac
     for (let j = 0; j < d; j++) H[j * d + j] = ridge;
     addOuterProducts(n, d, dphi, w, H);
     factorWithJitter(H, d, L);
+    ws.haveFactor = true;
     for (let j = 0; j < d; j++) step[j] = -grad[j];
     choleskySolve(L, d, step, step);
     let slope = 0;
     for (let j = 0; j < d; j++) slope += grad[j] * step[j];
     // −slope is the squared Newton decrement; 0 means the step is lost in rounding.
     if (!(-slope > 0)) return { value, gradNorm, iterations, converged: gradNorm <= gtol * 1e3 };
-    const n2 = sqNorm(theta);
+    computeMargins(data, step, ws.dz);
+    // Ridge change ‖θ+ts‖² − ‖θ‖² = 2t⟨θ,s⟩ + t²‖s‖², written without cancellation.
+    let ts = 0;
+    for (let j = 0; j < d; j++) ts += theta[j] * step[j];
+    const ss = sqNorm(step);
     let t = 1;
     let accepted = false;
     for (let ls = 0; ls < 60; ls++) {
-      for (let j = 0; j < d; j++) trial[j] = theta[j] + t * step[j];
-      const delta = marginDelta(data, trial, z, ws.zt) + 0.5 * ridge * (sqNorm(trial) - n2);
+      const delta = lossDelta(n, z, ws.dz, c, t, ws.zt) + 0.5 * ridge * (2 * t * ts + t * t * ss);
       if (delta <= 1e-4 * t * slope) {
-        theta.set(trial);
+        for (let j = 0; j < d; j++) theta[j] += t * step[j];
         value += delta;
         // The trial margins become current; the old buffer is reused for the next trial.
-        ws.z = ws.zt;
-        ws.zt = z;
+        [ws.z, ws.zt] = [ws.zt, ws.z];
         accepted = true;
         break;
       }
@@ -304,63 +336,41 @@ export function fitMLE(
   if (B === undefined || norm0 <= B) {
     return { theta, negLogLik: r0.value, gradNorm: r0.gradNorm, iterations, converged: r0.converged, mu: 0 };
   }
-  // Active constraint: find μ > 0 with ‖θ(μ)‖ = B. f(μ) = 1/‖θ(μ)‖ − 1/B is increasing, f(0) < 0.
+  // Active constraint: find μ > 0 with ‖θ(μ)‖ = B. f(μ) = 1/‖θ(μ)‖ − 1/B is increasing and nearly
+  // linear in μ (exactly so for an isotropic quadratic), so Newton on f converges in a few steps:
+  // dθ/dμ = −H_μ⁻¹θ gives f'(μ) = θᵀH_μ⁻¹θ / ‖θ‖³, with H_μ's Cholesky factor left by the inner solve.
+  // Safeguard: keep a bracket [lo, hi] and bisect whenever the Newton candidate leaves it.
   // Inner solves are tightened (Newton is quadratic, so this costs ~1 step) so that ‖θ(μ)‖ is
   // accurate well below the 1e-10 relative tolerance of the root.
   const gtolMu = gtol * 1e-4;
   const f = (norm: number): number => 1 / Math.max(norm, 1e-300) - 1 / B;
-  let muLo = 0;
-  let fLo = f(norm0);
-  const thetaLo = Float64Array.from(theta);
-  // First guess from an isotropic quadratic model: ‖θ(μ)‖ ≈ ‖θ(0)‖·h/(h+μ), h = tr(H)/d; grow ×4 if short.
+  let lo = 0;
+  let hi = Infinity;
+  // First guess from an isotropic quadratic model: ‖θ(μ)‖ ≈ ‖θ(0)‖·h/(h+μ), h = tr(H)/d.
   let tr = 0;
   for (let j = 0; j < d; j++) tr += ws.H[j * d + j];
-  let muHi = Math.max(1e-8, lambda, (tr / d) * (norm0 / B - 1));
-  let fHi: number;
-  let last: SolveResult;
-  const thetaHi = Float64Array.from(theta);
-  for (;;) {
-    theta.set(thetaHi);
-    last = newton(data, lambda + muHi, theta, ws, maxIter, gtolMu);
-    iterations += last.iterations;
-    fHi = f(Math.sqrt(sqNorm(theta)));
-    if (fHi >= 0) break;
-    muLo = muHi;
-    fLo = fHi;
-    thetaLo.set(theta);
-    muHi *= 4;
-    if (muHi > 1e300) throw new Error('fitMLE: could not bracket the norm-bound multiplier');
-  }
-  thetaHi.set(theta);
-  let mu = muHi;
-  let converged = last.converged;
-  let side = 0;
-  for (let k = 0; k < 200; k++) {
-    if (Math.abs(Math.sqrt(sqNorm(theta)) - B) <= 1e-10 * B) break;
-    // Illinois false position: halve the stale endpoint's f to avoid one-sided stagnation.
-    mu = (muLo * fHi - muHi * fLo) / (fHi - fLo);
-    if (!(mu > muLo && mu < muHi)) mu = 0.5 * (muLo + muHi);
-    // Warm start from the nearer bracket end.
-    theta.set(mu - muLo < muHi - mu ? thetaLo : thetaHi);
-    last = newton(data, lambda + mu, theta, ws, maxIter, gtolMu);
-    iterations += last.iterations;
-    converged = last.converged;
-    const fm = f(Math.sqrt(sqNorm(theta)));
-    if (fm === 0) break;
-    if (fm < 0) {
-      muLo = mu;
-      fLo = fm;
-      thetaLo.set(theta);
-      if (side === -1) fHi *= 0.5;
-      side = -1;
-    } else {
-      muHi = mu;
-      fHi = fm;
-      thetaHi.set(theta);
-      if (side === 1) fLo *= 0.5;
-      side = 1;
+  let mu = Math.max(1e-12, (tr / d) * (norm0 / B - 1));
+  let converged = false;
+  for (let k = 0; k < 100; k++) {
+    // Warm start from the previous solution (the nearest μ tried so far).
+    const r = newton(data, lambda + mu, theta, ws, maxIter, gtolMu);
+    iterations += r.iterations;
+    converged = r.converged;
+    const nrm = Math.sqrt(sqNorm(theta));
+    const fm = f(nrm);
+    if (Math.abs(nrm - B) <= 1e-10 * B) break;
+    if (fm < 0) lo = mu;
+    else hi = mu;
+    let next = NaN;
+    if (ws.haveFactor) {
+      choleskySolve(ws.L, d, theta, ws.q);
+      let tq = 0;
+      for (let j = 0; j < d; j++) tq += theta[j] * ws.q[j];
+      if (tq > 0) next = mu - fm / (tq / (nrm * nrm * nrm));
     }
-    if (muHi - muLo <= 1e-15 * muHi) break;
+    if (!(next > lo && next < hi)) next = hi === Infinity ? Math.max(4 * mu, 1e-12) : 0.5 * (lo + hi);
+    if (hi < Infinity && hi - lo <= 1e-15 * hi) break;
+    mu = next;
   }
   const nrm = Math.sqrt(sqNorm(theta));
   const onBoundary = Math.abs(nrm - B) <= 1e-8 * B;
