@@ -338,7 +338,7 @@ export function uncertaintyEnhancer(
       hi = Math.min(2 * hi, sCap);
     }
     if (!capped) {
-      for (let it = 0; it < 50 && hi - lo > 1e-10 * hi; it++) {
+      for (let it = 0; it < 40 && hi - lo > 1e-7 * hi; it++) {
         const mid = 0.5 * (lo + hi);
         const e = evaluate(mid);
         if (e.etaKL <= e.gamma) lo = mid;

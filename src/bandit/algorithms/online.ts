@@ -131,19 +131,40 @@ class DiffStore {
   }
 }
 
-/** Win rate of `logp` against π0 over q fresh oracle comparisons (a tie a = b is a fair coin in BT). */
-function winRateVsRef(env: BanditEnv, logp: Float64Array, q: number, oracle: PreferenceOracle, rng: Rng): number {
+/**
+ * Validation draws shared by every candidate (common random numbers): contexts, π0's actions and the
+ * uniforms that pick each candidate's action by inverse CDF. Similar candidates then pick the same
+ * actions on most queries, so score differences reflect policy differences rather than sampling
+ * noise (the oracle's own label noise remains).
+ */
+interface ValidationDraws {
+  context: Int32Array;
+  refAction: Int32Array;
+  u: Float64Array;
+}
+
+function validationDraws(env: BanditEnv, q: number, rng: Rng): ValidationDraws {
   const ccdf = contextCdf(env);
-  const cdf = policyCdf(env, logp);
   const cdf0 = policyCdf(env, env.refLogprobs);
-  let wins = 0;
+  const out: ValidationDraws = { context: new Int32Array(q), refAction: new Int32Array(q), u: new Float64Array(q) };
   for (let i = 0; i < q; i++) {
     const c = searchCdf(ccdf, 0, env.nContexts, rng.uniform());
-    const lo = env.offsets[c];
-    const hi = env.offsets[c + 1];
-    const a = searchCdf(cdf, lo, hi, rng.uniform());
-    const b = searchCdf(cdf0, lo, hi, rng.uniform());
-    if (oracle.prefers(c, a, b)) wins++;
+    out.context[i] = c;
+    out.refAction[i] = searchCdf(cdf0, env.offsets[c], env.offsets[c + 1], rng.uniform());
+    out.u[i] = rng.uniform();
+  }
+  return out;
+}
+
+/** Win rate of `logp` against π0 over the shared draws (one oracle query each; a = b is a fair coin under BT). */
+function winRateVsRef(env: BanditEnv, logp: Float64Array, draws: ValidationDraws, oracle: PreferenceOracle): number {
+  const cdf = policyCdf(env, logp);
+  const q = draws.context.length;
+  let wins = 0;
+  for (let i = 0; i < q; i++) {
+    const c = draws.context[i];
+    const a = searchCdf(cdf, env.offsets[c], env.offsets[c + 1], draws.u[i]);
+    if (oracle.prefers(c, a, draws.refAction[i])) wins++;
   }
   return wins / q;
 }
@@ -268,10 +289,10 @@ export function runIterativeGshf(ctx: AlgorithmContext, offline: PairData, o: On
   let validationLabels = 0;
   let bestScore = NaN;
   if (o.selection === 'validation') {
-    const vrng = ctx.rng.fork(`${name}:validation`);
+    const draws = validationDraws(env, o.validationQueries, ctx.rng.fork(`${name}:validation`));
     bestScore = -Infinity;
     candidates.forEach((cand, i) => {
-      const score = winRateVsRef(env, cand.policy, o.validationQueries, oracle, vrng);
+      const score = winRateVsRef(env, cand.policy, draws, oracle);
       records[i].validationScore = score;
       if (score >= bestScore) {
         bestScore = score;
