@@ -255,7 +255,9 @@ function fieldError(text: string, source: string, data: unknown, path: readonly 
   const line = pos >= 0 ? lineCol(text, pos).line : undefined;
   const field = formatPath(path);
   const where = line === undefined ? source : `${source} line ${line}`;
-  return new DataFileError(`${where}: field "${field}": ${reason} (value: ${showValue(valueAt(data, path))})`, source, line, field);
+  const value = valueAt(data, path);
+  const shown = value === undefined ? '' : ` (value: ${showValue(value)})`;
+  return new DataFileError(`${where}: field "${field}": ${reason}${shown}`, source, line, field);
 }
 
 // JSON has no NaN/Infinity, but zod's number() also rejects them, which keeps in-memory callers honest.
@@ -286,13 +288,15 @@ export function parseEnv(text: string, source: string): BanditEnv {
   const data = parseJsonText(text, source);
   const parsed = EnvSchema.safeParse(data);
   if (!parsed.success) {
-    const issue = parsed.error.issues[0];
+    // An unknown key is usually a typo that also causes a "missing field" issue: report the typo.
+    const issues = parsed.error.issues;
+    const issue = issues.find((i) => i.code === 'unrecognized_keys') ?? issues[0];
     let path = issue.path.filter((p): p is PathKey => typeof p !== 'symbol');
     let reason = issue.message;
     if (issue.code === 'unrecognized_keys') {
       path = [...path, issue.keys[0]];
       reason = `unknown field "${issue.keys[0]}"`;
-    }
+    } else if (valueAt(data, path) === undefined) reason = 'missing required field';
     throw fieldError(text, source, data, path, reason);
   }
   const doc = parsed.data;
@@ -418,7 +422,7 @@ export function parsePairs(text: string, source: string, env: BanditEnv): PairDa
   const lines = text.split('\n');
   let cap = 0;
   for (const l of lines) if (l.trim() !== '') cap++;
-  if (cap === 0) throw new DataFileError(`${source}: the file has no pairs (it is empty)`, source);
+  if (cap === 0) throw new DataFileError(`${source}: the file has no pairs (it is empty or blank)`, source);
   const out = allocPairs(cap);
   let m = 0;
   const err = (line: number, field: string | undefined, reason: string): DataFileError =>
@@ -446,6 +450,8 @@ export function parsePairs(text: string, source: string, env: BanditEnv): PairDa
         if (issue.code === 'unrecognized_keys') throw err(line, issue.keys[0], `unknown field "${issue.keys[0]}" (expected context, chosen, rejected)`);
         const field = issue.path.length ? String(issue.path[0]) : undefined;
         const value = field !== undefined && obj !== null && typeof obj === 'object' ? o[field] : obj;
+        if (field === undefined) throw err(line, undefined, `expected an object {"context", "chosen", "rejected"}, got ${showValue(obj)}`);
+        if (value === undefined) throw err(line, field, 'missing required field');
         throw err(line, field, `${issue.message} (value: ${showValue(value)})`);
       }
     }
