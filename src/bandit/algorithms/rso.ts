@@ -267,7 +267,8 @@ export const rso: BanditAlgorithm<Partial<RsoOptions>> & { readonly defaults: Rs
     const r = rewardsOf(env, theta);
     const w = Float64Array.from(r, (x) => x / env.eta);
     const contexts = samplingContexts(env, offline, o.contexts);
-    const st = rsoStage(env, ctx.rng, o, contexts, r, env.refLogprobs, w, env.eta, env.refLogprobs);
+    // Same stream as stage 1 of rso-multistep, so a one-stage multi-step run reproduces rso exactly.
+    const st = rsoStage(env, ctx.rng.fork('stage-0'), o, contexts, r, env.refLogprobs, w, env.eta, env.refLogprobs);
     return {
       policy: st.policy,
       labelsUsed: nPairs(offline),
