@@ -1,0 +1,198 @@
+/**
+ * Checkpoints: a directory with `model.safetensors` (written by hand: 8-byte little-endian header
+ * length, JSON header, raw little-endian F32 data) and `config.json` (model config, tokenizer spec,
+ * free-form metadata), validated with zod. Loading is bit-exact; bad files fail naming file and field.
+ */
+import { copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { basename, join } from 'node:path';
+import { z } from 'zod';
+import { formatZodIssues, GPTConfigSchema, type GPTConfig } from './config.js';
+import { GPT } from './model.js';
+import { type Tokenizer, type TokenizerSpec, tokenizerFromSpec } from './tokenizer.js';
+
+export const WEIGHTS_FILE = 'model.safetensors';
+export const CONFIG_FILE = 'config.json';
+
+const TokenizerSpecSchema = z.union([
+  z.object({ type: z.literal('byte') }).strict(),
+  z.object({ type: z.literal('bpe'), file: z.string().min(1) }).strict(),
+]);
+
+const CheckpointConfigSchema = z
+  .object({
+    format: z.literal('gshf-lm'),
+    version: z.literal(1),
+    model: GPTConfigSchema,
+    tokenizer: TokenizerSpecSchema,
+    meta: z.record(z.string(), z.unknown()).default({}),
+  })
+  .strict();
+
+export type CheckpointConfig = z.output<typeof CheckpointConfigSchema>;
+
+export interface SafetensorEntry {
+  dtype: string;
+  shape: number[];
+  data_offsets: [number, number];
+}
+
+/** Serialises named float32 tensors to safetensors bytes (header padded to 8 bytes with spaces). */
+export function encodeSafetensors(
+  tensors: readonly { name: string; shape: readonly number[]; data: Float32Array }[],
+  metadata: Record<string, string> = {},
+): Uint8Array {
+  const header: Record<string, unknown> = {};
+  if (Object.keys(metadata).length) header.__metadata__ = metadata;
+  let off = 0;
+  for (const t of tensors) {
+    const bytes = t.data.length * 4;
+    header[t.name] = { dtype: 'F32', shape: [...t.shape], data_offsets: [off, off + bytes] };
+    off += bytes;
+  }
+  let json = JSON.stringify(header);
+  const pad = (8 - ((8 + Buffer.byteLength(json)) % 8)) % 8;
+  json += ' '.repeat(pad);
+  const hbytes = Buffer.from(json, 'utf8');
+  const out = new Uint8Array(8 + hbytes.length + off);
+  const dv = new DataView(out.buffer);
+  dv.setBigUint64(0, BigInt(hbytes.length), true);
+  out.set(hbytes, 8);
+  let p = 8 + hbytes.length;
+  const le = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
+  for (const t of tensors) {
+    if (le) out.set(new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength), p);
+    else for (let i = 0; i < t.data.length; i++) dv.setFloat32(p + 4 * i, t.data[i], true);
+    p += t.data.byteLength;
+  }
+  return out;
+}
+
+/** Parses a safetensors file's header; returns entries and the data section start. */
+export function parseSafetensorsHeader(buf: Uint8Array, file: string): { entries: Map<string, SafetensorEntry>; dataStart: number; metadata: Record<string, string> } {
+  if (buf.length < 8) throw new Error(`${file}: truncated: ${buf.length} bytes, need at least 8 for the header length`);
+  const dv = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
+  const hlen = Number(dv.getBigUint64(0, true));
+  if (hlen > buf.length - 8) throw new Error(`${file}: truncated or corrupt: header length ${hlen} exceeds the file size ${buf.length}`);
+  let header: unknown;
+  try {
+    header = JSON.parse(Buffer.from(buf.buffer, buf.byteOffset + 8, hlen).toString('utf8'));
+  } catch (e) {
+    throw new Error(`${file}: header is not valid JSON (${(e as Error).message})`);
+  }
+  if (typeof header !== 'object' || header === null || Array.isArray(header)) throw new Error(`${file}: header must be a JSON object`);
+  const entries = new Map<string, SafetensorEntry>();
+  let metadata: Record<string, string> = {};
+  const dataLen = buf.length - 8 - hlen;
+  for (const [name, v] of Object.entries(header as Record<string, unknown>)) {
+    if (name === '__metadata__') {
+      metadata = v as Record<string, string>;
+      continue;
+    }
+    const e = v as Partial<SafetensorEntry>;
+    if (typeof e !== 'object' || e === null || typeof e.dtype !== 'string' || !Array.isArray(e.shape) || !Array.isArray(e.data_offsets) || e.data_offsets.length !== 2) {
+      throw new Error(`${file}: tensor "${name}": malformed header entry (needs dtype, shape, data_offsets)`);
+    }
+    const [s, t] = e.data_offsets;
+    if (!(Number.isInteger(s) && Number.isInteger(t) && s >= 0 && t >= s)) throw new Error(`${file}: tensor "${name}": bad data_offsets ${JSON.stringify(e.data_offsets)}`);
+    if (t > dataLen) throw new Error(`${file}: truncated: tensor "${name}" ends at byte ${t} of the data section, which has only ${dataLen} bytes`);
+    entries.set(name, e as SafetensorEntry);
+  }
+  return { entries, dataStart: 8 + hlen, metadata };
+}
+
+/** Writes a checkpoint directory. A BPE tokenizer's json is copied next to the weights. */
+export function saveCheckpoint(dir: string, model: GPT, tokenizer: Tokenizer, meta: Record<string, unknown> = {}): void {
+  mkdirSync(dir, { recursive: true });
+  let spec: TokenizerSpec = tokenizer.spec;
+  if (spec.type === 'bpe') {
+    const dst = join(dir, 'tokenizer.json');
+    if (spec.file !== dst && existsSync(spec.file)) copyFileSync(spec.file, dst);
+    spec = { type: 'bpe', file: 'tokenizer.json' };
+  }
+  const tensors = model.tensors.map((t) => ({ name: t.name, shape: t.shape, data: model.params.subarray(t.offset, t.offset + t.size) }));
+  writeFileSync(join(dir, WEIGHTS_FILE), encodeSafetensors(tensors, { format: 'pt' }));
+  const cfg: CheckpointConfig = { format: 'gshf-lm', version: 1, model: model.config, tokenizer: spec, meta };
+  writeFileSync(join(dir, CONFIG_FILE), JSON.stringify(cfg, null, 2) + '\n');
+}
+
+/** Reads and validates a checkpoint's config.json. */
+export function readCheckpointConfig(dir: string): CheckpointConfig {
+  const file = join(dir, CONFIG_FILE);
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (e) {
+    throw new Error(`${file}: cannot read checkpoint config (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
+  }
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch (e) {
+    throw new Error(`${file}: invalid JSON (${(e as Error).message})`);
+  }
+  const r = CheckpointConfigSchema.safeParse(raw);
+  if (!r.success) throw new Error(`${file}: invalid checkpoint config: ${formatZodIssues(r.error.issues)}`);
+  return r.data;
+}
+
+export interface LoadOptions {
+  /**
+   * Load as a different head: e.g. 'scalar' builds a reward model from an LM checkpoint (the trunk is
+   * copied, the score head initialised from `seed`; the LM head is dropped).
+   */
+  head?: GPTConfig['head'];
+  seed?: number | string;
+}
+
+export interface LoadedCheckpoint {
+  model: GPT;
+  tokenizer: Tokenizer;
+  config: CheckpointConfig;
+}
+
+/** Loads weights into a fresh model; every expected tensor must be present with the right dtype/shape. */
+export function loadCheckpoint(dir: string, opts: LoadOptions = {}): LoadedCheckpoint {
+  const config = readCheckpointConfig(dir);
+  const srcHead = config.model.head;
+  const modelCfg: GPTConfig = { ...config.model, head: opts.head ?? srcHead };
+  const model = new GPT(modelCfg, opts.seed ?? 0);
+  const file = join(dir, WEIGHTS_FILE);
+  let buf: Buffer;
+  try {
+    buf = readFileSync(file);
+  } catch (e) {
+    throw new Error(`${file}: cannot read weights (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
+  }
+  const { entries, dataStart } = parseSafetensorsHeader(buf, file);
+  for (const t of model.tensors) {
+    const e = entries.get(t.name);
+    if (!e) {
+      if (t.name.startsWith('score_head.') && srcHead !== 'scalar') continue; // fresh head, initialised below
+      throw new Error(`${file}: missing tensor "${t.name}" (expected shape [${t.shape.join(', ')}])`);
+    }
+    if (e.dtype !== 'F32') throw new Error(`${file}: tensor "${t.name}": dtype ${e.dtype}, expected F32`);
+    if (e.shape.length !== t.shape.length || e.shape.some((d, i) => d !== t.shape[i])) {
+      throw new Error(`${file}: tensor "${t.name}": shape [${e.shape.join(', ')}] does not match config.json (expected [${t.shape.join(', ')}])`);
+    }
+    const [s, end] = e.data_offsets;
+    if (end - s !== t.size * 4) throw new Error(`${file}: tensor "${t.name}": data_offsets span ${end - s} bytes, expected ${t.size * 4}`);
+    const src = dataStart + s;
+    if (((buf.byteOffset + src) & 3) === 0) {
+      model.params.set(new Float32Array(buf.buffer, buf.byteOffset + src, t.size), t.offset);
+    } else {
+      const dv = new DataView(buf.buffer, buf.byteOffset + src, t.size * 4);
+      for (let i = 0; i < t.size; i++) model.params[t.offset + i] = dv.getFloat32(4 * i, true);
+    }
+  }
+  if (modelCfg.head === 'scalar' && srcHead !== 'scalar') model.initScoreHead(opts.seed ?? 0);
+  const tokenizer = tokenizerFromSpec(config.tokenizer, dir);
+  if (tokenizer.vocabSize > modelCfg.vocabSize) {
+    throw new Error(`${join(dir, CONFIG_FILE)}: model.vocabSize ${modelCfg.vocabSize} is smaller than the tokenizer's ${tokenizer.vocabSize}`);
+  }
+  return { model, tokenizer, config };
+}
+
+/** Name of a checkpoint for logs. */
+export function checkpointName(dir: string): string {
+  return basename(dir);
+}

@@ -1,0 +1,82 @@
+/**
+ * AdamW (decoupled weight decay, only on matrices/embeddings), global-norm gradient clipping and a
+ * linear-warmup + cosine learning-rate schedule.
+ */
+import { adamw, scaleInPlace, sumSquares } from './kernels.js';
+import type { GPT } from './model.js';
+
+export interface AdamWOptions {
+  lr?: number;
+  beta1?: number;
+  beta2?: number;
+  eps?: number;
+  weightDecay?: number;
+}
+
+export class AdamW {
+  readonly m: Float32Array;
+  readonly v: Float32Array;
+  /** Number of steps taken so far (bias correction uses t = step + 1). */
+  step = 0;
+  lr: number;
+  readonly beta1: number;
+  readonly beta2: number;
+  readonly eps: number;
+  readonly weightDecay: number;
+
+  constructor(readonly model: GPT, opts: AdamWOptions = {}) {
+    this.m = new Float32Array(model.numParams);
+    this.v = new Float32Array(model.numParams);
+    this.lr = opts.lr ?? 1e-3;
+    this.beta1 = opts.beta1 ?? 0.9;
+    this.beta2 = opts.beta2 ?? 0.95;
+    this.eps = opts.eps ?? 1e-8;
+    this.weightDecay = opts.weightDecay ?? 0.1;
+  }
+
+  /** One update with the model's accumulated gradients; `lr` overrides the current rate. */
+  update(lr = this.lr): void {
+    const p = this.model.params;
+    const g = this.model.grads;
+    const t = ++this.step;
+    // Per tensor, because weight decay applies to matrices only; sub-views keep the kernel at offset 0.
+    for (const ti of this.model.tensors) {
+      const e = ti.offset + ti.size;
+      adamw(
+        p.subarray(ti.offset, e), g.subarray(ti.offset, e), this.m.subarray(ti.offset, e), this.v.subarray(ti.offset, e),
+        ti.size, lr, this.beta1, this.beta2, this.eps, ti.decay ? this.weightDecay : 0, t,
+      );
+    }
+  }
+}
+
+/** Global L2 norm of the model's gradients. */
+export function gradNorm(model: GPT): number {
+  return Math.sqrt(sumSquares(model.grads, model.numParams));
+}
+
+/** Scales gradients so their global norm is at most maxNorm; returns the norm before clipping. */
+export function clipGradNorm(model: GPT, maxNorm: number): number {
+  const norm = gradNorm(model);
+  if (maxNorm > 0 && norm > maxNorm) scaleInPlace(model.grads, model.numParams, maxNorm / (norm + 1e-6));
+  return norm;
+}
+
+export interface ScheduleOptions {
+  /** Peak learning rate. */
+  lr: number;
+  /** Linear warmup steps (from lr/warmup to lr). */
+  warmupSteps: number;
+  totalSteps: number;
+  /** Final rate as a fraction of the peak (cosine floor). */
+  minLrRatio?: number;
+}
+
+/** Learning rate at step `step` (0-based): linear warmup, then cosine decay to minLrRatio·lr. */
+export function learningRate(step: number, o: ScheduleOptions): number {
+  const minLr = o.lr * (o.minLrRatio ?? 0.1);
+  if (o.warmupSteps > 0 && step < o.warmupSteps) return (o.lr * (step + 1)) / o.warmupSteps;
+  const decay = Math.max(1, o.totalSteps - o.warmupSteps);
+  const p = Math.min(1, Math.max(0, (step - o.warmupSteps) / decay));
+  return minLr + 0.5 * (o.lr - minLr) * (1 + Math.cos(Math.PI * p));
+}

@@ -1,0 +1,291 @@
+/**
+ * Tokenizers. Default: byte-level (ids 0..255 are UTF-8 bytes, then BOS, EOS, PAD).
+ * Optional: a HuggingFace `tokenizer.json` whose model.type is "BPE" with a ByteLevel
+ * pre-tokenizer (GPT-2 / RoBERTa style), loaded by our own small BPE implementation (no npm
+ * dependency; see docs/lm-engine.md for what is and is not supported).
+ */
+import { readFileSync } from 'node:fs';
+
+/** Serializable description stored in a checkpoint's config.json. */
+export type TokenizerSpec = { type: 'byte' } | { type: 'bpe'; file: string };
+
+export interface Tokenizer {
+  readonly vocabSize: number;
+  readonly bos: number;
+  readonly eos: number;
+  readonly pad: number;
+  /** Text → token ids (no BOS/EOS added). */
+  encode(text: string): number[];
+  /** Token ids → text; special tokens are dropped, invalid UTF-8 becomes U+FFFD. */
+  decode(ids: ArrayLike<number>): string;
+  readonly spec: TokenizerSpec;
+}
+
+const utf8 = new TextEncoder();
+
+export class ByteTokenizer implements Tokenizer {
+  readonly vocabSize = 259;
+  readonly bos = 256;
+  readonly eos = 257;
+  readonly pad = 258;
+  readonly spec: TokenizerSpec = { type: 'byte' };
+  private readonly decoder = new TextDecoder('utf-8', { fatal: false });
+
+  encode(text: string): number[] {
+    return Array.from(utf8.encode(text));
+  }
+
+  decode(ids: ArrayLike<number>): string {
+    const bytes: number[] = [];
+    for (let i = 0; i < ids.length; i++) if (ids[i] < 256) bytes.push(ids[i]);
+    return this.decoder.decode(new Uint8Array(bytes));
+  }
+}
+
+/** GPT-2's reversible byte → printable-unicode map used by ByteLevel BPE. */
+function bytesToUnicode(): string[] {
+  const bs: number[] = [];
+  for (let i = 33; i <= 126; i++) bs.push(i);
+  for (let i = 161; i <= 172; i++) bs.push(i);
+  for (let i = 174; i <= 255; i++) bs.push(i);
+  const cs = bs.slice();
+  let n = 0;
+  for (let b = 0; b < 256; b++) {
+    if (!bs.includes(b)) {
+      bs.push(b);
+      cs.push(256 + n);
+      n++;
+    }
+  }
+  const table: string[] = new Array<string>(256);
+  for (let i = 0; i < bs.length; i++) table[bs[i]] = String.fromCodePoint(cs[i]);
+  return table;
+}
+
+// GPT-2 pre-tokenization pattern (what HF's ByteLevel pre-tokenizer uses with use_regex = true).
+const GPT2_SPLIT = /'s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+/gu;
+
+interface AddedToken {
+  id: number;
+  content: string;
+  special?: boolean;
+}
+
+function fail(file: string, field: string, msg: string): never {
+  throw new Error(`${file}: ${field}: ${msg}`);
+}
+
+/**
+ * Byte-level BPE from a HuggingFace tokenizer.json. Supported: model.type "BPE" with vocab and merges
+ * (either "a b" strings or ["a", "b"] pairs), a ByteLevel pre-tokenizer (add_prefix_space honoured),
+ * added_tokens (matched literally before BPE). Not supported: normalizers, other pre-tokenizers,
+ * dropout, continuing_subword_prefix/end_of_word_suffix (they fail with a clear error).
+ */
+export class BPETokenizer implements Tokenizer {
+  readonly vocabSize: number;
+  readonly bos: number;
+  readonly eos: number;
+  readonly pad: number;
+  readonly spec: TokenizerSpec;
+  private readonly vocab = new Map<string, number>();
+  private readonly idToToken: string[] = [];
+  private readonly ranks = new Map<string, number>();
+  private readonly added: AddedToken[];
+  private readonly byteEnc = bytesToUnicode();
+  private readonly byteDec = new Map<string, number>();
+  private readonly addPrefixSpace: boolean;
+  private readonly specialIds = new Set<number>();
+  private readonly cache = new Map<string, number[]>();
+  private readonly decoder = new TextDecoder('utf-8', { fatal: false });
+
+  constructor(json: unknown, file = 'tokenizer.json') {
+    this.spec = { type: 'bpe', file };
+    if (typeof json !== 'object' || json === null) fail(file, '(root)', 'expected a JSON object');
+    const root = json as Record<string, unknown>;
+    const model = root.model as Record<string, unknown> | undefined;
+    if (!model || typeof model !== 'object') fail(file, 'model', 'missing');
+    if (model.type !== 'BPE') fail(file, 'model.type', `only "BPE" is supported, got ${JSON.stringify(model.type)}`);
+    if (model.continuing_subword_prefix || model.end_of_word_suffix) {
+      fail(file, 'model.continuing_subword_prefix/end_of_word_suffix', 'not supported');
+    }
+    if (root.normalizer) fail(file, 'normalizer', 'normalizers are not supported (expected null)');
+    const pre = root.pre_tokenizer as Record<string, unknown> | null | undefined;
+    if (!pre || pre.type !== 'ByteLevel') fail(file, 'pre_tokenizer', `only a ByteLevel pre-tokenizer is supported, got ${JSON.stringify(pre?.type ?? null)}`);
+    this.addPrefixSpace = pre.add_prefix_space === true;
+    const vocab = model.vocab as Record<string, unknown> | undefined;
+    if (!vocab || typeof vocab !== 'object') fail(file, 'model.vocab', 'missing or not an object');
+    let maxId = -1;
+    for (const [tok, id] of Object.entries(vocab)) {
+      if (typeof id !== 'number' || !Number.isInteger(id) || id < 0) fail(file, `model.vocab[${JSON.stringify(tok)}]`, 'id must be a non-negative integer');
+      this.vocab.set(tok, id);
+      this.idToToken[id] = tok;
+      maxId = Math.max(maxId, id);
+    }
+    const merges = model.merges;
+    if (!Array.isArray(merges)) fail(file, 'model.merges', 'missing or not an array');
+    merges.forEach((m: unknown, i: number) => {
+      let pair: [string, string];
+      if (typeof m === 'string') {
+        const parts = m.split(' ');
+        if (parts.length !== 2) fail(file, `model.merges[${i}]`, `expected "a b", got ${JSON.stringify(m)}`);
+        pair = [parts[0], parts[1]];
+      } else if (Array.isArray(m) && m.length === 2 && typeof m[0] === 'string' && typeof m[1] === 'string') {
+        pair = [m[0], m[1]];
+      } else fail(file, `model.merges[${i}]`, 'expected "a b" or ["a", "b"]');
+      this.ranks.set(pair[0] + '\u0000' + pair[1], i);
+    });
+    this.added = [];
+    const added = root.added_tokens;
+    if (added !== undefined && added !== null) {
+      if (!Array.isArray(added)) fail(file, 'added_tokens', 'expected an array');
+      added.forEach((a: unknown, i: number) => {
+        const t = a as AddedToken;
+        if (typeof t?.id !== 'number' || typeof t?.content !== 'string') fail(file, `added_tokens[${i}]`, 'needs numeric id and string content');
+        this.added.push({ id: t.id, content: t.content, special: t.special });
+        this.idToToken[t.id] = t.content;
+        this.vocab.set(t.content, t.id);
+        if (t.special) this.specialIds.add(t.id);
+        maxId = Math.max(maxId, t.id);
+      });
+    }
+    this.added.sort((a, b) => b.content.length - a.content.length); // longest match first
+    for (let b = 0; b < 256; b++) this.byteDec.set(this.byteEnc[b], b);
+    const find = (...names: string[]): number | undefined => {
+      for (const n of names) {
+        const id = this.vocab.get(n);
+        if (id !== undefined) return id;
+      }
+      return undefined;
+    };
+    const eos = find('<|endoftext|>', '</s>', '<eos>', '<|eos|>');
+    const bos = find('<|startoftext|>', '<s>', '<bos>', '<|bos|>') ?? eos;
+    const pad = find('<pad>', '<|pad|>', '[PAD]') ?? eos;
+    if (eos === undefined || bos === undefined || pad === undefined) {
+      fail(file, 'added_tokens', 'needs an end-of-text token (<|endoftext|>, </s>, <eos> or <|eos|>)');
+    }
+    this.bos = bos;
+    this.eos = eos;
+    this.pad = pad;
+    this.specialIds.add(bos).add(eos).add(pad);
+    this.vocabSize = maxId + 1;
+  }
+
+  static fromFile(path: string): BPETokenizer {
+    let text: string;
+    try {
+      text = readFileSync(path, 'utf8');
+    } catch (e) {
+      throw new Error(`${path}: cannot read tokenizer file (${(e as Error).message})`);
+    }
+    let json: unknown;
+    try {
+      json = JSON.parse(text);
+    } catch (e) {
+      throw new Error(`${path}: invalid JSON (${(e as Error).message})`);
+    }
+    return new BPETokenizer(json, path);
+  }
+
+  encode(text: string): number[] {
+    const out: number[] = [];
+    // Split out added tokens literally, BPE the rest.
+    let i = 0;
+    let start = 0;
+    while (i < text.length) {
+      let hit: AddedToken | undefined;
+      for (const a of this.added) {
+        if (a.content.length > 0 && text.startsWith(a.content, i)) {
+          hit = a;
+          break;
+        }
+      }
+      if (hit) {
+        if (i > start) this.encodeChunk(text.slice(start, i), start === 0, out);
+        out.push(hit.id);
+        i += hit.content.length;
+        start = i;
+      } else i++;
+    }
+    if (start < text.length) this.encodeChunk(text.slice(start), start === 0, out);
+    return out;
+  }
+
+  private encodeChunk(text: string, first: boolean, out: number[]): void {
+    const s = this.addPrefixSpace && first && !text.startsWith(' ') ? ' ' + text : text;
+    for (const m of s.matchAll(GPT2_SPLIT)) {
+      const bytes = utf8.encode(m[0]);
+      let word = '';
+      for (const b of bytes) word += this.byteEnc[b];
+      for (const id of this.bpe(word)) out.push(id);
+    }
+  }
+
+  private bpe(word: string): number[] {
+    const cached = this.cache.get(word);
+    if (cached) return cached;
+    let parts = Array.from(word);
+    while (parts.length > 1) {
+      let best = -1;
+      let bestRank = Infinity;
+      for (let k = 0; k < parts.length - 1; k++) {
+        const r = this.ranks.get(parts[k] + '\u0000' + parts[k + 1]);
+        if (r !== undefined && r < bestRank) {
+          bestRank = r;
+          best = k;
+        }
+      }
+      if (best < 0) break;
+      const a = parts[best];
+      const b = parts[best + 1];
+      const merged: string[] = [];
+      for (let k = 0; k < parts.length; k++) {
+        if (k < parts.length - 1 && parts[k] === a && parts[k + 1] === b) {
+          merged.push(a + b);
+          k++;
+        } else merged.push(parts[k]);
+      }
+      parts = merged;
+    }
+    const ids = parts.map((p) => {
+      const id = this.vocab.get(p);
+      if (id === undefined) throw new Error(`BPE: symbol ${JSON.stringify(p)} is not in the vocabulary`);
+      return id;
+    });
+    if (this.cache.size < 50_000) this.cache.set(word, ids);
+    return ids;
+  }
+
+  decode(ids: ArrayLike<number>): string {
+    const bytes: number[] = [];
+    let text = '';
+    const flush = (): void => {
+      text += this.decoder.decode(new Uint8Array(bytes));
+      bytes.length = 0;
+    };
+    for (let i = 0; i < ids.length; i++) {
+      const id = ids[i];
+      if (this.specialIds.has(id)) continue;
+      const tok = this.idToToken[id];
+      if (tok === undefined) continue;
+      if (this.added.some((a) => a.id === id)) {
+        flush();
+        text += tok;
+        continue;
+      }
+      for (const ch of tok) {
+        const b = this.byteDec.get(ch);
+        if (b !== undefined) bytes.push(b);
+      }
+    }
+    flush();
+    return text;
+  }
+}
+
+/** Builds the tokenizer described by a spec; `dir` resolves a relative BPE file path. */
+export function tokenizerFromSpec(spec: TokenizerSpec, dir?: string): Tokenizer {
+  if (spec.type === 'byte') return new ByteTokenizer();
+  const path = dir && !spec.file.startsWith('/') ? `${dir}/${spec.file}` : spec.file;
+  const t = BPETokenizer.fromFile(path);
+  return t;
+}
