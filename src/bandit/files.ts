@@ -250,9 +250,9 @@ function valueAt(data: unknown, path: readonly PathKey[]): unknown {
 }
 
 /** A DataFileError for the value at `path` of a parsed JSON document (line located in the text). */
-function fieldError(text: string, source: string, data: unknown, path: readonly PathKey[], reason: string): DataFileError {
-  const pos = locate(text, path);
-  const line = pos >= 0 ? lineCol(text, pos).line : undefined;
+function fieldError(text: string | null, source: string, data: unknown, path: readonly PathKey[], reason: string): DataFileError {
+  const pos = text === null ? -1 : locate(text, path);
+  const line = text !== null && pos >= 0 ? lineCol(text, pos).line : undefined;
   const field = formatPath(path);
   const where = line === undefined ? source : `${source} line ${line}`;
   const value = valueAt(data, path);
@@ -279,13 +279,24 @@ const EnvSchema = z.strictObject({
 });
 
 /**
- * Parse an environment JSON document. Normalisation on load: each context's ref_logprobs are
+ * Parse an environment JSON document (`source` names the file in errors). Normalisation on load: each context's ref_logprobs are
  * shifted by their log-sum-exp (so they may be given unnormalised, e.g. as logits), unless
  * already normalised to within 1e-12; weights default to 1 and are divided by their sum.
  */
 export function parseEnv(text: string, source: string): BanditEnv {
   if (text.trim() === '') throw new DataFileError(`${source}: the file is empty`, source);
-  const data = parseJsonText(text, source);
+  return buildEnv(parseJsonText(text, source), source, text);
+}
+
+/**
+ * An environment from an in-memory object in the env JSON format (same validation and
+ * normalisation as parseEnv; errors name `source` and the field path, without line numbers).
+ */
+export function envFromJson(data: unknown, source = '(in-memory env)'): BanditEnv {
+  return buildEnv(data, source, null);
+}
+
+function buildEnv(data: unknown, source: string, text: string | null): BanditEnv {
   const parsed = EnvSchema.safeParse(data);
   if (!parsed.success) {
     // An unknown key is usually a typo that also causes a "missing field" issue: report the typo.
