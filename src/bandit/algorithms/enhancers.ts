@@ -270,11 +270,13 @@ function candidateDirections(env: BanditEnv, sigma: Float64Array, L: Float64Arra
  * The paper's theoretical enhancer, solved over a documented family. The feasible set is
  * {π' : η·E_x KL(π'‖π_t^1) ≤ Γ_t(λ, π_t^1, π')}; we search exponential tilts
  *   π'_{s,v}(a|x) ∝ π_t^1(a|x)·exp(s·⟨v, φ(x,a)⟩),  s ≥ 0, v ∈ candidateDirections.
- * For each v, η·KL grows like s² and Γ like s near 0, so small s are feasible; we double s until the
- * constraint fails (or s reaches a cap where the tilt is a hard argmax), bisect to the crossing s*,
- * then evaluate Γ at s*·{1/4, 1/2, 3/4, 1} (Γ need not be monotone in s) and keep the feasible
- * member with the largest Γ. Every returned candidate is re-checked exactly, so slack ≥ 0 holds by
- * construction (up to float rounding, which we clamp away by stepping back to the last feasible s).
+ * For each v, η·KL grows like s² and Γ like s near 0, so small s are feasible; starting from a
+ * quarter of the second-order estimate of the crossing we double s until the constraint fails (or s
+ * reaches a cap where the tilt is a hard argmax), bisect to the crossing s⋆ (the first one found),
+ * then evaluate Γ at s⋆ and s⋆/2 (Γ need not be monotone in s) and keep the feasible member with the
+ * largest Γ. The winner is re-checked with policy.ts's KL and mean features and s is stepped back
+ * (×0.99) until the constraint holds there too, so the reported slack is ≥ 0.
+ * If no direction admits s > 0 (π_t^1 deterministic everywhere), π_t^2 = π_t^1 with Γ = 0.
  */
 export function uncertaintyEnhancer(
   env: BanditEnv,
@@ -293,39 +295,85 @@ export function uncertaintyEnhancer(
   const dirs = candidateDirections(env, sigma, L, C, k);
   const A = env.offsets[env.nContexts];
   const z = new Float64Array(A);
-  const tilt = new Float64Array(A);
-  let best: UncertaintyEnhancerResult = {
-    policy: Float64Array.from(mainLogp),
-    gamma: 0,
-    etaKL: 0,
-    slack: 0,
-    s: 0,
-    direction: new Float64Array(d),
-    candidates: dirs.length,
-  };
+  const ex = new Float64Array(A);
+  const mean2 = new Float64Array(d);
+  const diff = new Float64Array(d);
+  const scratch = new Float64Array(d);
+  const off = env.offsets;
+  const F = env.features;
+  const W = env.weights;
   // Feature scale bounds how large s must get before the tilt is effectively an argmax.
   let fmax = 0;
   for (let a = 0; a < A; a++) {
-    let s = 0;
-    for (let j = 0; j < d; j++) s += env.features[a * d + j] ** 2;
-    fmax = Math.max(fmax, Math.sqrt(s));
+    let q = 0;
+    for (let j = 0; j < d; j++) q += F[a * d + j] ** 2;
+    fmax = Math.max(fmax, Math.sqrt(q));
   }
   const sCap = 200 / Math.max(fmax, 1e-12);
+  const Cv = new Float64Array(d);
+
+  /**
+   * Γ and η·E_x KL(π'‖π1) of the tilt with strength s along the current z, in one pass with one exp
+   * per action: per context, A_c(s) = log Σ_a π1(a|x) e^{s z_a}, KL_c = s·E_{π'}[z] − A_c(s).
+   */
+  const evaluate = (s: number): { gamma: number; etaKL: number } => {
+    mean2.fill(0);
+    let klSum = 0;
+    for (let c = 0; c < env.nContexts; c++) {
+      const w = W[c];
+      if (w === 0) continue;
+      const lo = off[c];
+      const hi = off[c + 1];
+      let m = -Infinity;
+      for (let a = lo; a < hi; a++) {
+        const l = mainLogp[a] + s * z[a];
+        ex[a] = l;
+        if (l > m) m = l;
+      }
+      let sum = 0;
+      for (let a = lo; a < hi; a++) {
+        const e = Math.exp(ex[a] - m);
+        ex[a] = e;
+        sum += e;
+      }
+      const logA = m + Math.log(sum);
+      let ez = 0;
+      for (let a = lo; a < hi; a++) {
+        const p = ex[a] / sum;
+        if (p === 0) continue;
+        ez += p * z[a];
+        const wp = w * p;
+        const o = a * d;
+        for (let j = 0; j < d; j++) mean2[j] += wp * F[o + j];
+      }
+      const klc = s * ez - logA;
+      klSum += w * (klc > 0 ? klc : 0);
+    }
+    for (let j = 0; j < d; j++) diff[j] = mean1[j] - mean2[j];
+    return { gamma: beta * Math.sqrt(mahalanobisSq(L, d, diff, scratch)), etaKL: eta * klSum };
+  };
+
+  let bestGamma = 0;
+  let bestS = 0;
+  let bestV: Float64Array | null = null;
   for (const v of dirs) {
     for (let a = 0; a < A; a++) {
-      let s = 0;
-      for (let j = 0; j < d; j++) s += env.features[a * d + j] * v[j];
-      z[a] = s;
+      let q = 0;
+      for (let j = 0; j < d; j++) q += F[a * d + j] * v[j];
+      z[a] = q;
     }
-    const evaluate = (s: number): { gamma: number; etaKL: number } => {
-      tiltPolicy(env, mainLogp, z, s, tilt);
-      const gamma = gammaFromMean(L, d, beta, mean1, meanFeature(env, tilt));
-      const etaKL = eta * kl(env, tilt, mainLogp);
-      return { gamma, etaKL };
-    };
-    // Bracket the first crossing by doubling from a scale where the quadratic KL term is tiny.
+    // Second-order guess of the crossing, s0 = 2β‖Cv‖_{Σ⁻¹}/(η vᵀCv); bracket from s0/4 by doubling.
+    for (let i = 0; i < d; i++) {
+      let q = 0;
+      for (let j = 0; j < d; j++) q += C[i * d + j] * v[j];
+      Cv[i] = q;
+    }
+    let vCv = 0;
+    for (let j = 0; j < d; j++) vCv += v[j] * Cv[j];
+    if (!(vCv > 1e-14)) continue; // π1 cannot move along v (e.g. deterministic contexts).
+    const s0 = (2 * beta * Math.sqrt(mahalanobisSq(L, d, Cv, scratch))) / (eta * vCv);
     let lo = 0;
-    let hi = 1e-3 / Math.max(fmax, 1e-12);
+    let hi = Math.min(Math.max(s0 / 4, 1e-6 / Math.max(fmax, 1e-12)), sCap);
     let capped = false;
     for (;;) {
       const e = evaluate(hi);
@@ -338,7 +386,8 @@ export function uncertaintyEnhancer(
       hi = Math.min(2 * hi, sCap);
     }
     if (!capped) {
-      for (let it = 0; it < 40 && hi - lo > 1e-7 * hi; it++) {
+      // lo stays feasible throughout; s within 1e-3 (relative) of the crossing changes Γ by < 0.1%.
+      for (let it = 0; it < 60 && hi - lo > 1e-3 * hi; it++) {
         const mid = 0.5 * (lo + hi);
         const e = evaluate(mid);
         if (e.etaKL <= e.gamma) lo = mid;
@@ -346,24 +395,38 @@ export function uncertaintyEnhancer(
       }
     }
     if (!(lo > 0)) continue;
-    for (const f of [1, 0.75, 0.5, 0.25]) {
+    for (const f of [1, 0.5]) {
       const s = lo * f;
       const e = evaluate(s);
       if (!(e.etaKL <= e.gamma)) continue;
-      if (e.gamma > best.gamma) {
-        best = {
-          policy: Float64Array.from(tilt),
-          gamma: e.gamma,
-          etaKL: e.etaKL,
-          slack: e.gamma - e.etaKL,
-          s,
-          direction: Float64Array.from(v),
-          candidates: dirs.length,
-        };
+      if (e.gamma > bestGamma) {
+        bestGamma = e.gamma;
+        bestS = s;
+        bestV = v;
       }
     }
   }
-  return best;
+  if (bestV === null) {
+    return { policy: Float64Array.from(mainLogp), gamma: 0, etaKL: 0, slack: 0, s: 0, direction: new Float64Array(d), candidates: dirs.length };
+  }
+  // Materialise π2 and re-check with the library's KL / mean-feature code (independent of the fused
+  // pass); step s back if rounding put it a hair outside the feasible set.
+  const direction = Float64Array.from(bestV);
+  for (let a = 0; a < A; a++) {
+    let q = 0;
+    for (let j = 0; j < d; j++) q += F[a * d + j] * direction[j];
+    z[a] = q;
+  }
+  const policy = new Float64Array(A);
+  let s = bestS;
+  for (let k = 0; k < 200; k++) {
+    tiltPolicy(env, mainLogp, z, s, policy);
+    const gamma = gammaFromMean(L, d, beta, mean1, meanFeature(env, policy));
+    const etaKL = eta * kl(env, policy, mainLogp);
+    if (etaKL <= gamma) return { policy, gamma, etaKL, slack: gamma - etaKL, s, direction, candidates: dirs.length };
+    s *= 0.99;
+  }
+  return { policy: Float64Array.from(mainLogp), gamma: 0, etaKL: 0, slack: 0, s: 0, direction: new Float64Array(d), candidates: dirs.length };
 }
 
 // ---------------------------------------------------------------------------------------------
