@@ -168,3 +168,13 @@ test('rso-multistep with exact acceptance ratios and BT labels also approaches t
   const k = kl(env, target, res.policy);
   assert.ok(k < 0.2 * klToRef(env, target), `KL(target ‖ multistep) = ${k}`);
 });
+
+test("rso with contexts: 'data' samples only contexts that appear in the offline pairs", () => {
+  const { env, pairs, ctx } = setup(5);
+  const only0: PairData = { context: pairs.context.filter((c) => c === 0), chosen: new Int32Array(0), rejected: new Int32Array(0) };
+  only0.chosen = pairs.chosen.filter((_, i) => pairs.context[i] === 0);
+  only0.rejected = pairs.rejected.filter((_, i) => pairs.context[i] === 0);
+  const res = rso.run({ ...ctx, offline: only0 }, { contexts: 'data' });
+  for (let a = env.offsets[1]; a < env.offsets[env.nContexts]; a++) assert.ok(Math.abs(res.policy[a] - env.refLogprobs[a]) < 1e-12);
+  assert.ok(Math.abs(res.policy[0] - env.refLogprobs[0]) > 1e-6);
+});

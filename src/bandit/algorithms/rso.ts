@@ -167,7 +167,7 @@ export const defaultRsoOptions: RsoOptions = {
   lambda: 1,
   normBound: null,
   nCandidates: 16,
-  rounds: 4,
+  rounds: 8,
   contexts: 'all',
   labels: 'reward',
   dpoLr: 0.05,
