@@ -205,3 +205,47 @@ export function addOuterProducts(
   for (let a = 0; a < d; a++) for (let b = a + 1; b < d; b++) out[b * d + a] = out[a * d + b];
   return out;
 }
+
+/**
+ * Eigenvalues of a symmetric d×d matrix, ascending (cyclic Jacobi rotations; O(d³) per sweep,
+ * accurate to rounding). Meant for diagnostics such as the smallest eigenvalue of a coverage Σ.
+ */
+export function symmetricEigenvalues(A: ArrayLike<number>, d: number): Float64Array {
+  const M = Float64Array.from(A as ArrayLike<number>);
+  for (let sweep = 0; sweep < 100; sweep++) {
+    let off = 0;
+    let diag = 0;
+    for (let p = 0; p < d; p++) {
+      diag += M[p * d + p] ** 2;
+      for (let q = p + 1; q < d; q++) off += M[p * d + q] ** 2;
+    }
+    if (off <= 1e-30 * diag || off === 0) break;
+    for (let p = 0; p < d - 1; p++)
+      for (let q = p + 1; q < d; q++) {
+        const apq = M[p * d + q];
+        if (apq === 0) continue;
+        const app = M[p * d + p];
+        const aqq = M[q * d + q];
+        // Rotation angle that zeroes M[p][q] (Golub & Van Loan, symmetric Schur).
+        const tau = (aqq - app) / (2 * apq);
+        const t = Math.sign(tau || 1) / (Math.abs(tau) + Math.sqrt(1 + tau * tau));
+        const c = 1 / Math.sqrt(1 + t * t);
+        const s = t * c;
+        for (let k = 0; k < d; k++) {
+          const mkp = M[k * d + p];
+          const mkq = M[k * d + q];
+          M[k * d + p] = c * mkp - s * mkq;
+          M[k * d + q] = s * mkp + c * mkq;
+        }
+        for (let k = 0; k < d; k++) {
+          const mpk = M[p * d + k];
+          const mqk = M[q * d + k];
+          M[p * d + k] = c * mpk - s * mqk;
+          M[q * d + k] = s * mpk + c * mqk;
+        }
+      }
+  }
+  const ev = new Float64Array(d);
+  for (let i = 0; i < d; i++) ev[i] = M[i * d + i];
+  return ev.sort();
+}
