@@ -94,7 +94,7 @@ export function makeReview(rng: Rng, sentiment: number, style: ReviewStyle): str
       return rng.bernoulli(0.5) ? `${a} ${b}` : `${pick(rng, DETAILS)} ${a}`;
     }
     case 'rambling':
-      return `${pick(rng, FILLERS)} ${pick(rng, DETAILS).toLowerCase()} ${pick(rng, bank).toLowerCase()} ${pick(rng, FILLERS).toLowerCase()} ${pick(rng, DETAILS).toLowerCase()}`;
+      return `${pick(rng, FILLERS)} ${pick(rng, DETAILS).toLowerCase()} ${pick(rng, bank).toLowerCase()}${rng.bernoulli(0.5) ? ' and yeah.' : ''}`;
     case 'repetitive': {
       const a = pick(rng, bank);
       return Array.from({ length: 2 + rng.int(2) }, () => a).join(' ');

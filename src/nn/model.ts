@@ -744,11 +744,12 @@ export class GPT {
   }
 
   /**
-   * One decode step for the first S slots: appends token[s] at position cache.pos[s] for every
-   * slot with active[s] (others are computed but not advanced). Returns cache.logits (S×V).
-   * Uses the same arithmetic order as the full forward, so on the TS path results are bit-identical.
+   * One decode step for S rows: row r appends tokens[r] to cache slot slots[r] (at position
+   * cache.pos[slot]) and yields next-token logits in row r of cache.logits (S×V). Finished
+   * sequences are simply left out of `slots`, so no compute is spent on them. Uses the same
+   * arithmetic order as the full forward, so on the TS path results are bit-identical.
    */
-  decodeStep(cache: KVCache, tokens: ArrayLike<number>, S: number, active?: ArrayLike<boolean>): Float32Array {
+  decodeStep(cache: KVCache, slots: ArrayLike<number>, tokens: ArrayLike<number>, S: number = slots.length): Float32Array {
     const cfg = this.config;
     const C = cfg.nEmbd;
     const C3 = 3 * C;
@@ -760,9 +761,10 @@ export class GPT {
     const eps = cfg.layerNormEps;
     const blk = cfg.blockSize;
     const { x, ln, mean, rstd, qkv, atty, fch, fchGelu, scores } = cache;
+    if (S > cache.S) throw new RangeError(`decodeStep: ${S} rows but the cache has ${cache.S} slots`);
     for (let s = 0; s < S; s++) {
-      const pos = cache.pos[s];
-      if (pos >= blk) throw new RangeError(`sequence ${s} is full (context ${blk})`);
+      const pos = cache.pos[slots[s]];
+      if (pos >= blk) throw new RangeError(`cache slot ${slots[s]} is full (context ${blk})`);
       const tok = tokens[s];
       if (!(tok >= 0 && tok < V)) throw new RangeError(`token id ${tok} outside the vocabulary`);
       for (let c = 0; c < C; c++) x[s * C + c] = this.p.wte[tok * C + c] + this.p.wpe[pos * C + c];
@@ -778,8 +780,8 @@ export class GPT {
       const kc = cache.k[l];
       const vc = cache.v[l];
       for (let s = 0; s < S; s++) {
-        const pos = cache.pos[s];
-        const slot = s * blk * C;
+        const pos = cache.pos[slots[s]];
+        const slot = slots[s] * blk * C;
         const dst = slot + pos * C;
         for (let c = 0; c < C; c++) {
           kc[dst + c] = qkv[s * C3 + C + c];
@@ -820,7 +822,7 @@ export class GPT {
     }
     layerNormForward(xs, this.p.lnfw, this.p.lnfb, lns, mean, rstd, S, C, eps);
     sgemm(false, true, S, V, C, 1, ln, 0, C, this.p.head, 0, C, 0, cache.logits, 0, V);
-    for (let s = 0; s < S; s++) if (!active || active[s]) cache.pos[s]++;
+    for (let s = 0; s < S; s++) cache.pos[slots[s]]++;
     return cache.logits;
   }
 }

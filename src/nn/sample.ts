@@ -174,14 +174,20 @@ function runCached(
       else accept(s, proc.pick(logits, 0, rngs[s]));
     }
   });
-  const active = done.map((d) => !d);
-  while (active.some((a) => a)) {
-    const logits = model.decodeStep(cache, next, S, active);
+  // Decode only the unfinished sequences (compacted rows → cache slots).
+  const slots = new Int32Array(S);
+  const rowTokens = new Int32Array(S);
+  for (;;) {
+    let R = 0;
     for (let s = 0; s < S; s++) {
-      if (!active[s]) continue;
-      accept(s, proc.pick(logits, s * V, rngs[s]));
-      if (done[s]) active[s] = false;
+      if (done[s]) continue;
+      slots[R] = s;
+      rowTokens[R] = next[s];
+      R++;
     }
+    if (R === 0) break;
+    const logits = model.decodeStep(cache, slots, rowTokens, R);
+    for (let r = 0; r < R; r++) accept(slots[r], proc.pick(logits, r * V, rngs[slots[r]]));
   }
   return samples;
 }

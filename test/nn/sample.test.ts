@@ -1,0 +1,104 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { setUseNative } from '../../src/nn/kernels.js';
+import { GPT } from '../../src/nn/model.js';
+import { generate, sampleText, scoreLogProbs, topKFilter, topPFilter } from '../../src/nn/sample.js';
+import { ByteTokenizer } from '../../src/nn/tokenizer.js';
+import { randomModel } from './helpers.js';
+
+setUseNative(false); // bit-identical cache vs no-cache arithmetic is a property of the TS kernels
+
+const CFG = { vocabSize: 20, blockSize: 16, nLayer: 2, nHead: 2, nEmbd: 16 };
+
+test('top-k keeps exactly the k largest logits (ties at the threshold kept)', () => {
+  const x = Float32Array.from([1, 5, 3, 5, 2, -1]);
+  topKFilter(x, 2);
+  assert.deepEqual(Array.from(x), [-Infinity, 5, -Infinity, 5, -Infinity, -Infinity]);
+  const y = Float32Array.from([1, 5, 3, 4, 2, -1]);
+  topKFilter(y, 3);
+  assert.deepEqual(Array.from(y), [-Infinity, 5, 3, 4, -Infinity, -Infinity]);
+  const z = Float32Array.from([1, 2]);
+  topKFilter(z, 0);
+  assert.deepEqual(Array.from(z), [1, 2]);
+});
+
+test('top-p keeps the smallest head reaching mass p (crossing token kept)', () => {
+  // probabilities 0.5, 0.25, 0.125, 0.125 (logits = log p)
+  const mk = (): Float32Array => Float32Array.from([Math.log(0.125), Math.log(0.5), Math.log(0.125), Math.log(0.25)]);
+  let x = mk();
+  topPFilter(x, 0.5); // 0.5 alone reaches 0.5
+  assert.deepEqual(Array.from(x).map((v) => v > -Infinity), [false, true, false, false]);
+  x = mk();
+  topPFilter(x, 0.6); // needs 0.5 + 0.25
+  assert.deepEqual(Array.from(x).map((v) => v > -Infinity), [false, true, false, true]);
+  x = mk();
+  topPFilter(x, 0.8); // 0.875 after the third (first 0.125 by index order)
+  assert.deepEqual(Array.from(x).map((v) => v > -Infinity), [true, true, false, true]);
+  x = mk();
+  topPFilter(x, 0.01); // at least one survives
+  assert.deepEqual(Array.from(x).map((v) => v > -Infinity), [false, true, false, false]);
+  x = mk();
+  topPFilter(x, 1);
+  assert.ok(Array.from(x).every((v) => v > -Infinity));
+});
+
+test('KV-cache sampling equals no-cache sampling token for token (batched prompts, n samples, top-k/top-p)', () => {
+  const model = randomModel(CFG, 21);
+  const prompts = [[1, 2, 3], [4], [5, 6, 7, 8, 9]];
+  for (const opts of [
+    { n: 3, temperature: 1, seed: 7 },
+    { n: 2, temperature: 0.8, topK: 5, topP: 0.9, seed: 8 },
+    { n: 2, temperature: 0, seed: 9 },
+    { n: 2, temperature: 1.2, maxTokens: 4, stop: [0, 1], seed: 10 },
+  ]) {
+    const cached = generate(model, prompts, opts);
+    const plain = generate(model, prompts, { ...opts, kvCache: false });
+    assert.deepEqual(cached, plain);
+    const total = cached.flat().reduce((a, s) => a + s.tokens.length, 0);
+    assert.ok(total > 5, 'generated something');
+  }
+  // fills the context exactly: prompt 5 + 12 new tokens = 17 = blockSize + 1 (last one never fed)
+  const full = generate(model, [[5, 6, 7, 8, 9]], { n: 1, seed: 3, stop: [] });
+  assert.equal(full[0][0].tokens.length, CFG.blockSize - 5 + 1);
+});
+
+test('sampling is deterministic under a seed and independent of batching', () => {
+  const model = randomModel(CFG, 22);
+  const prompts = [[1], [2, 3], [4, 5, 6], [7]];
+  const a = generate(model, prompts, { n: 2, seed: 5 });
+  const b = generate(model, prompts, { n: 2, seed: 5, maxBatch: 2 });
+  assert.deepEqual(a, b);
+  // the random stream of sample j of prompt i is keyed by (i, j): the same prompt at another index differs
+  const c = generate(model, [prompts[2], prompts[2]], { n: 2, seed: 5 });
+  assert.notDeepEqual(c[0].map((s) => s.tokens), c[1].map((s) => s.tokens));
+  const d = generate(model, prompts, { n: 2, seed: 6 });
+  assert.notDeepEqual(a, d);
+});
+
+test('stop tokens end a sample and are not included; finish reasons', () => {
+  const model = randomModel(CFG, 23);
+  const greedy = generate(model, [[1, 2]], { temperature: 0, maxTokens: 10, stop: [] })[0][0];
+  assert.equal(greedy.finish, 'length');
+  assert.equal(greedy.tokens.length, 10);
+  const stopTok = greedy.tokens[3];
+  const firstIdx = greedy.tokens.indexOf(stopTok);
+  const stopped = generate(model, [[1, 2]], { temperature: 0, maxTokens: 10, stop: [stopTok] })[0][0];
+  assert.equal(stopped.finish, 'stop');
+  assert.deepEqual(stopped.tokens, greedy.tokens.slice(0, firstIdx));
+});
+
+test('sampleText and scoreLogProbs with the byte tokenizer', () => {
+  const tok = new ByteTokenizer();
+  const model = new GPT({ vocabSize: 259, blockSize: 32, nLayer: 1, nHead: 2, nEmbd: 16 }, 1);
+  const res = sampleText(model, tok, ['Review of mug:', 'Hi'], { n: 2, maxTokens: 5, seed: 1 });
+  assert.equal(res.length, 2);
+  assert.equal(res[0].length, 2);
+  assert.equal(res[1][1].prompt, 'Hi');
+  const pairs = [{ prompt: 'Review of mug:', response: ' Good.' }, { prompt: 'A', response: ' much longer response here' }];
+  const scores = scoreLogProbs(model, tok, pairs, { batchSize: 2 });
+  const single = scoreLogProbs(model, tok, [pairs[0]], { batchSize: 1 });
+  assert.equal(scores[0].tokens, 7); // " Good." (6 bytes) + EOS
+  assert.ok(Math.abs(scores[0].logProb - single[0].logProb) < 1e-4);
+  // untrained model ≈ uniform: logp ≈ tokens·log(1/259)
+  assert.ok(Math.abs(scores[0].logProb / 7 + Math.log(259)) < 0.2);
+});
