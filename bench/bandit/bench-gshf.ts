@@ -1,0 +1,166 @@
+/**
+ * gshf side of the bandit-lab benchmark: times fitMLE and the exact policy evaluation
+ * (gibbsOfTheta, objective, klToRef, gapMetric) on the data written by gen.ts.
+ *
+ *   fit (incl. Δφ): fitMLE(env, pairs, {lambda, tol})  — builds Δφ = featureDiffs(env, pairs) inside.
+ *   fit (excl. Δφ): fitMLE({dphi, n, d}, {lambda, tol}) — Δφ precomputed outside the timed region.
+ *   evaluate:       logp = gibbsOfTheta(env, θ̂); r* = trueRewards(env); J = objective(env, logp, r*);
+ *                   KL = klToRef(env, logp); gap = gapMetric(env, logp)  (all in one timed call).
+ *
+ * Usage: node dist/bench/bandit/bench-gshf.js [--out bench/out/bandit.gshf.json] [--only fit|evaluate] [--d D]
+ * GSHF_NO_NATIVE=1 forces the pure-TypeScript Hessian (no OpenBLAS dsyrk).
+ */
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { cpus, loadavg } from 'node:os';
+import type { BanditEnv, PairData } from '../../src/bandit/env.js';
+import { featureDiffs } from '../../src/bandit/env.js';
+import { fitMLE } from '../../src/bandit/mle.js';
+import { gapMetric, gibbsOfTheta, klToRef, objective, trueRewards } from '../../src/bandit/policy.js';
+import { native, nativeLoadError, nativePath } from '../../src/native/index.js';
+import { OUT_DIR, readF64, readI32, readManifest, timeIt, type EvalSet, type FitSet, type Timing } from './common.js';
+
+/** src/math/linalg.ts addOuterProducts calls the native dsyrk iff n·d² ≥ this (NATIVE_SYRK_MIN_WORK, not exported). */
+const NATIVE_SYRK_MIN_WORK = 1 << 16;
+
+const args = process.argv.slice(2);
+const outIdx = args.indexOf('--out');
+const outPath = outIdx >= 0 ? args[outIdx + 1] : join(OUT_DIR, 'bandit.gshf.json');
+const onlyIdx = args.indexOf('--only');
+const only = onlyIdx >= 0 ? args[onlyIdx + 1] : 'all';
+const dIdx = args.indexOf('--d');
+const onlyD = dIdx >= 0 ? Number(args[dIdx + 1]) : null;
+
+function envOf(name: string, d: number, C: number, K: number, eta: number, features: Float64Array, refLogprobs: Float64Array, weights: Float64Array, thetaStar: Float64Array): BanditEnv {
+  const offsets = new Int32Array(C + 1);
+  for (let c = 0; c <= C; c++) offsets[c] = c * K;
+  return { name, eta, d, nContexts: C, offsets, features, refLogprobs, weights, thetaStar };
+}
+
+export interface FitRow {
+  d: number;
+  n: number;
+  incl_dphi: Timing;
+  excl_dphi: Timing;
+  /** featureDiffs alone (for reference). */
+  dphi_only: Timing;
+  theta: number[];
+  iterations: number;
+  gradNorm: number;
+  converged: boolean;
+  negLogLik: number;
+  native_dsyrk: boolean;
+}
+
+export interface EvalRow {
+  d: number;
+  C: number;
+  K: number;
+  timing: Timing;
+  J: number;
+  klRef: number;
+  gap: number;
+  suboptimality: number;
+  klStarToHat: number;
+  jStar: number;
+}
+
+function benchFit(set: FitSet, nat: boolean): FitRow[] {
+  const a = set.arrays;
+  const env = envOf(`fit-d${set.d}`, set.d, set.nContexts, set.K, set.eta, readF64(a.features), readF64(a.refLogprobs), readF64(a.weights), readF64(a.thetaStar));
+  const ctx = readI32(a.context);
+  const ch = readI32(a.chosen);
+  const rj = readI32(a.rejected);
+  const rows: FitRow[] = [];
+  for (const n of set.n) {
+    const pairs: PairData = { context: ctx.subarray(0, n), chosen: ch.subarray(0, n), rejected: rj.subarray(0, n) };
+    const opts = { lambda: set.lambda, tol: set.tol };
+    const incl = timeIt(() => fitMLE(env, pairs, opts));
+    const dphiOnly = timeIt(() => featureDiffs(env, pairs));
+    const dphi = dphiOnly.last;
+    const excl = timeIt(() => fitMLE({ dphi, n, d: set.d }, opts));
+    const r = excl.last;
+    let maxDiff = 0;
+    for (let j = 0; j < set.d; j++) maxDiff = Math.max(maxDiff, Math.abs(r.theta[j] - incl.last.theta[j]));
+    if (maxDiff !== 0) process.stderr.write(`warning: fit d=${set.d} n=${n}: incl/excl θ differ by ${maxDiff}\n`);
+    rows.push({
+      d: set.d,
+      n,
+      incl_dphi: incl.timing,
+      excl_dphi: excl.timing,
+      dphi_only: dphiOnly.timing,
+      theta: Array.from(r.theta),
+      iterations: r.iterations,
+      gradNorm: r.gradNorm,
+      converged: r.converged,
+      negLogLik: r.negLogLik,
+      native_dsyrk: nat && n * set.d * set.d >= NATIVE_SYRK_MIN_WORK,
+    });
+    process.stderr.write(
+      `gshf fit d=${set.d} n=${n}: incl ${incl.timing.ms.toFixed(2)} ms, excl ${excl.timing.ms.toFixed(2)} ms, ${r.iterations} it, |g|=${r.gradNorm.toExponential(2)}\n`,
+    );
+  }
+  return rows;
+}
+
+function benchEval(set: EvalSet): EvalRow {
+  const a = set.arrays;
+  const env = envOf(`eval-d${set.d}-C${set.C}`, set.d, set.C, set.K, set.eta, readF64(a.features), readF64(a.refLogprobs), readF64(a.weights), readF64(a.thetaStar));
+  const thetaHat = readF64(a.thetaHat);
+  const { timing, last } = timeIt(() => {
+    const logp = gibbsOfTheta(env, thetaHat);
+    const rStar = trueRewards(env);
+    const J = objective(env, logp, rStar);
+    const klRef = klToRef(env, logp);
+    const g = gapMetric(env, logp);
+    return { J, klRef, g };
+  });
+  process.stderr.write(`gshf eval d=${set.d} C=${set.C}: ${timing.ms.toFixed(2)} ms\n`);
+  return {
+    d: set.d,
+    C: set.C,
+    K: set.K,
+    timing,
+    J: last.J,
+    klRef: last.klRef,
+    gap: last.g.gap,
+    suboptimality: last.g.suboptimality,
+    klStarToHat: last.g.klStarToHat,
+    jStar: last.g.jStar,
+  };
+}
+
+function main(): void {
+  const m = readManifest();
+  const nat = native();
+  const meta = {
+    side: 'gshf',
+    node: process.version,
+    v8: process.versions.v8,
+    cpu: cpus()[0]?.model ?? 'unknown',
+    threads_ts: 1,
+    native_loaded: nat !== null,
+    native_path: nativePath(),
+    native_error: nat === null ? nativeLoadError() : null,
+    native_describe: nat ? nat.describe() : null,
+    native_blas_threads: nat && nat.getThreads ? nat.getThreads() : null,
+    loadavg_start: loadavg(),
+    native_syrk_min_work: NATIVE_SYRK_MIN_WORK,
+    env: {
+      GSHF_NO_NATIVE: process.env.GSHF_NO_NATIVE ?? null,
+      GSHF_THREADS: process.env.GSHF_THREADS ?? null,
+      OPENBLAS_CORETYPE: process.env.OPENBLAS_CORETYPE ?? null,
+      OPENBLAS_L2_SIZE: process.env.OPENBLAS_L2_SIZE ?? null,
+      OPENBLAS_NUM_THREADS: process.env.OPENBLAS_NUM_THREADS ?? null,
+    },
+  };
+  const fit: FitRow[] = [];
+  const evaluate: EvalRow[] = [];
+  const pick = (d: number): boolean => onlyD === null || d === onlyD;
+  if (only === 'all' || only === 'fit') for (const s of m.fit) if (pick(s.d)) fit.push(...benchFit(s, nat !== null));
+  if (only === 'all' || only === 'evaluate') for (const s of m.evaluate) if (pick(s.d)) evaluate.push(benchEval(s));
+  writeFileSync(outPath, JSON.stringify({ meta: { ...meta, loadavg_end: loadavg() }, fit, evaluate }, null, 1));
+  process.stderr.write(`gshf: wrote ${outPath}\n`);
+}
+
+main();
