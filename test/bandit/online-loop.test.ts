@@ -111,6 +111,12 @@ test('onlineBudget splits exactly over T batches', () => {
   assert.equal(res.labelsUsed, 101);
   assert.equal(res.validationLabels, 0);
   assert.equal(oracle.queries, 101);
+  // Budget 0 (e.g. a hybrid run whose whole budget is offline): no online queries at all.
+  const off = offlineSet(env, 50, 3);
+  const oracle0 = oracleFor(env, 'b0');
+  const res0 = hybrid.run({ env, offline: off, oracle: oracle0, rng: new Rng('b0') }, { T: 3, onlineBudget: 0, selection: 'last' });
+  assert.equal(res0.labelsUsed, off.context.length);
+  assert.equal(oracle0.queries, 0);
 });
 
 test("selection 'last' returns π_{T+1}^1 and the training trajectory does not depend on the selection rule", () => {
@@ -130,6 +136,33 @@ test("selection 'last' returns π_{T+1}^1 and the training trajectory does not d
   assert.equal(a.res.diagnostics?.selectedIteration, 4);
   assert.equal(a.recs.length, b.recs.length);
   for (let i = 0; i < a.recs.length; i++) assert.deepEqual(a.recs[i].policy, b.recs[i].policy);
+});
+
+test("validationScore 'objective': same validation labels, scores are J under the held-out reward, the best is selected", () => {
+  const env = smallEnv(9);
+  const T = 3;
+  const q = 40;
+  const runWith = (validationScore: 'win-rate' | 'objective'): ReturnType<typeof online.run> =>
+    online.run(
+      { env, offline: emptyPairs(), oracle: oracleFor(env, 'vs'), rng: new Rng('vs') },
+      { T, m: 30, enhancer: 'symmetric', validationQueries: q, validationScore },
+    );
+  const w = runWith('win-rate');
+  const j = runWith('objective');
+  assert.equal(j.validationLabels, (T + 1) * q);
+  assert.equal(j.labelsUsed, w.labelsUsed);
+  const scores = (j.iterations ?? []).map((r) => r.validationScore as number);
+  assert.equal(scores.length, T + 1);
+  for (const sc of scores) assert.ok(Number.isFinite(sc));
+  // J under any reward is ≤ max_π J = attained by one Gibbs policy; π0 (candidate 1) has J = E_π0 r.
+  const sel = (j.diagnostics?.selectedIteration ?? 0) - 1;
+  assert.equal(scores[sel], Math.max(...scores));
+  assert.equal(j.diagnostics?.selectedValidationScore, scores[sel]);
+  // Win rates are still reported for the selected candidate.
+  const wr = j.diagnostics?.selectedWinRate ?? -1;
+  assert.ok(wr >= 0 && wr <= 1);
+  // Same training trajectory as the win-rate run.
+  for (let i = 0; i <= T; i++) assert.deepEqual(j.iterations?.[i].policy, w.iterations?.[i].policy);
 });
 
 test('uncertainty enhancer inside the loop: the KL constraint holds at every iteration', () => {
@@ -176,6 +209,8 @@ test('option validation: unknown keys and bad values are rejected; an oracle is 
   assert.throws(() => online.run(ctx, { Tee: 3 } as unknown as Record<string, never>), /unknown option "Tee"/);
   assert.throws(() => online.run(ctx, { enhancer: 'best' as never }), /enhancer/);
   assert.throws(() => online.run(ctx, { T: 0 }), /T/);
+  assert.throws(() => online.run(ctx, { validationScore: 'gold' as never }), /validationScore/);
+  assert.throws(() => online.run(ctx, { selection: 'validation', validationQueries: 0 }), /validationQueries/);
   assert.throws(() => online.run(ctx, { n: 1 }), /n must/);
   assert.throws(() => online.run({ ...ctx, oracle: null }, {}), /oracle/);
 });

@@ -15,16 +15,17 @@
  *
  * Validation (the paper says only "chosen on a validation set"): each candidate gets
  * `validationQueries` fresh oracle comparisons against π0 (x ~ d0, a ~ candidate, b ~ π0) and is
- * scored by its win rate; ties in the score go to the later candidate (more data). It runs after
+ * scored by its win rate ('win-rate', default) or by its exact J under a reward fitted to all the
+ * validation comparisons ('objective'); ties in the score go to the later candidate (more data). It runs after
  * training, on its own RNG stream, so the training trajectory is identical under both selection
  * rules. Its queries are reported as validationLabels, never in labelsUsed.
  */
 import { addOuterProducts, scaledIdentity } from '../../math/linalg.js';
 import type { Rng } from '../../math/rng.js';
-import { featureDiffs, type BanditEnv, type PairData } from '../env.js';
+import { allocPairs, featureDiffs, type BanditEnv, type PairData } from '../env.js';
 import { fitMLE } from '../mle.js';
 import { contextCdf, policyCdf, searchCdf, type PreferenceOracle } from '../oracle.js';
-import { gibbs, rewardsOf } from '../policy.js';
+import { gibbs, objective, rewardsOf } from '../policy.js';
 import {
   resolveOptions,
   requireInteger,
@@ -37,6 +38,7 @@ import { ENHANCER_NAMES, prepareEnhancer, type EnhancerName } from './enhancers.
 import type { AlgorithmContext, AlgorithmResult, BanditAlgorithm, IterationRecord } from './types.js';
 
 export type Selection = 'validation' | 'last';
+export type ValidationScore = 'win-rate' | 'objective';
 
 export interface OnlineGshfOptions {
   /** Number of online iterations (policy updates). */
@@ -44,8 +46,9 @@ export interface OnlineGshfOptions {
   /** Labels per iteration (ignored when onlineBudget is set). */
   m: number;
   /**
-   * Total online labels; when set (> 0) it overrides m: batch t gets ⌊budget/T⌋ or ⌈budget/T⌉ labels
-   * so the total is exactly the budget (lets a runner sweep label budgets at fixed T).
+   * Total online labels; when set (≥ 0) it overrides m: batch t gets ⌊budget/T⌋ or ⌈budget/T⌉ labels
+   * so the total is exactly the budget (lets a runner sweep label budgets at fixed T). 0 is allowed
+   * (a hybrid run whose whole budget went offline: every candidate is then the offline MLE-Gibbs).
    */
   onlineBudget: number | null;
   /** Ridge λ of the MLE and of Σ = λI + Σ ΔφΔφᵀ. */
@@ -60,6 +63,11 @@ export interface OnlineGshfOptions {
   /** Oracle comparisons vs π0 per candidate for model selection (counted as validationLabels). */
   validationQueries: number;
   selection: Selection;
+  /**
+   * Validation score: 'win-rate' = win rate vs π0 over the candidate's queries; 'objective' = the
+   * exact J of the candidate under a held-out reward (BT-MLE on all candidates' validation queries).
+   */
+  validationScore: ValidationScore;
   /** At most maxDrawFactor·m_t proposals per iteration (guards against an enhancer that only ties). */
   maxDrawFactor: number;
 }
@@ -80,6 +88,7 @@ export const onlineDefaults: OnlineGshfOptions = {
   enhancer: 'uncertainty',
   validationQueries: 200,
   selection: 'validation',
+  validationScore: 'win-rate',
   maxDrawFactor: 50,
 };
 
@@ -89,7 +98,7 @@ function validateOptions(name: string, given: Partial<OnlineGshfOptions> | undef
   const o = resolveOptions(name, defaults, given);
   requireInteger(name, 'T', o.T, 1);
   requireInteger(name, 'm', o.m, 1);
-  if (o.onlineBudget !== null) requireInteger(name, 'onlineBudget', o.onlineBudget, 1);
+  if (o.onlineBudget !== null) requireInteger(name, 'onlineBudget', o.onlineBudget, 0);
   requirePositive(name, 'lambda', o.lambda);
   requireNormBound(name, o.normBound);
   requirePositive(name, 'beta', o.beta);
@@ -97,6 +106,7 @@ function validateOptions(name: string, given: Partial<OnlineGshfOptions> | undef
   requireOneOf(name, 'enhancer', o.enhancer, ENHANCER_NAMES);
   requireInteger(name, 'validationQueries', o.validationQueries, 0);
   requireOneOf(name, 'selection', o.selection, ['validation', 'last'] as const);
+  requireOneOf(name, 'validationScore', o.validationScore, ['win-rate', 'objective'] as const);
   requireNonNegative(name, 'maxDrawFactor', o.maxDrawFactor);
   if (o.maxDrawFactor < 1) throw new Error(`${name}: option maxDrawFactor must be ≥ 1, got ${o.maxDrawFactor}`);
   if (o.selection === 'validation' && o.validationQueries < 1)
@@ -156,15 +166,31 @@ function validationDraws(env: BanditEnv, q: number, rng: Rng): ValidationDraws {
   return out;
 }
 
-/** Win rate of `logp` against π0 over the shared draws (one oracle query each; a = b is a fair coin under BT). */
-function winRateVsRef(env: BanditEnv, logp: Float64Array, draws: ValidationDraws, oracle: PreferenceOracle): number {
+/**
+ * Query the oracle on candidate-vs-π0 pairs over the shared draws (one query each). Returns the win
+ * rate (a = b counts as the oracle's fair coin under BT) and writes the labelled pairs (winner as
+ * chosen) into `pairs` from row `row` on, for the held-out reward fit of the 'objective' score.
+ */
+function queryVsRef(
+  env: BanditEnv,
+  logp: Float64Array,
+  draws: ValidationDraws,
+  oracle: PreferenceOracle,
+  pairs: PairData,
+  row: number,
+): number {
   const cdf = policyCdf(env, logp);
   const q = draws.context.length;
   let wins = 0;
   for (let i = 0; i < q; i++) {
     const c = draws.context[i];
     const a = searchCdf(cdf, env.offsets[c], env.offsets[c + 1], draws.u[i]);
-    if (oracle.prefers(c, a, draws.refAction[i])) wins++;
+    const b = draws.refAction[i];
+    const y = oracle.prefers(c, a, b);
+    if (y) wins++;
+    pairs.context[row + i] = c;
+    pairs.chosen[row + i] = y ? a : b;
+    pairs.rejected[row + i] = y ? b : a;
   }
   return wins / q;
 }
@@ -288,17 +314,29 @@ export function runIterativeGshf(ctx: AlgorithmContext, offline: PairData, o: On
   let selected = candidates.length - 1;
   let validationLabels = 0;
   let bestScore = NaN;
+  let selectedWinRate = NaN;
   if (o.selection === 'validation') {
     const draws = validationDraws(env, o.validationQueries, ctx.rng.fork(`${name}:validation`));
+    const q = o.validationQueries;
+    const pooled = allocPairs(q * candidates.length);
+    const winRates = candidates.map((cand, i) => queryVsRef(env, cand.policy, draws, oracle, pooled, i * q));
+    let scores = winRates;
+    if (o.validationScore === 'objective') {
+      // Held-out reward: ridge BT-MLE on all validation comparisons (never used for training), then
+      // the exact KL-regularised objective of each candidate under it.
+      const thetaVal = fitMLE(env, pooled, { lambda: o.lambda }).theta;
+      const rVal = rewardsOf(env, thetaVal);
+      scores = candidates.map((cand) => objective(env, cand.policy, rVal));
+    }
     bestScore = -Infinity;
-    candidates.forEach((cand, i) => {
-      const score = winRateVsRef(env, cand.policy, draws, oracle);
+    scores.forEach((score, i) => {
       records[i].validationScore = score;
       if (score >= bestScore) {
         bestScore = score;
         selected = i;
       }
     });
+    selectedWinRate = winRates[selected];
     validationLabels = oracle.queries - queries0 - queriesTraining;
   }
 
@@ -314,7 +352,10 @@ export function runIterativeGshf(ctx: AlgorithmContext, offline: PairData, o: On
     selectedIteration: selected + 1,
     mleNotConverged,
   };
-  if (o.selection === 'validation') diagnostics.selectedValidationScore = bestScore;
+  if (o.selection === 'validation') {
+    diagnostics.selectedValidationScore = bestScore;
+    diagnostics.selectedWinRate = selectedWinRate;
+  }
   if (gammaCount > 0) diagnostics.meanEnhancerGamma = gammaSum / gammaCount;
   if (Number.isFinite(minSlack)) diagnostics.minEnhancerSlack = minSlack;
 
