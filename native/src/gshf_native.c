@@ -22,6 +22,26 @@ char *openblas_get_corename(void);
 
 static const gshf_kernels *K = NULL;
 
+/* BLAS threads requested by setThreads (process-wide), and the size below which GEMMs run on one
+ * thread (M·N·K < g_small_mnk; 0 disables). OpenBLAS's own cutoff is M·N·K < 262,144; above it, small
+ * GEMMs such as per-(batch, head) attention products pay a thread hand-off that costs more than it
+ * saves on 2 cores, and much more when the machine is loaded. */
+static int g_threads = 1;
+static double g_small_mnk = 0;
+
+/* Runs `call` with one BLAS thread when the problem is small. openblas_set_num_threads only sets a
+ * counter when lowering/restoring (NO_AFFINITY builds), so the switch is cheap. */
+#define WITH_GEMM_THREADS(mnk, call)                                                   \
+  do {                                                                                 \
+    if (g_threads > 1 && (double)(mnk) < g_small_mnk) {                                \
+      openblas_set_num_threads(1);                                                     \
+      call;                                                                            \
+      openblas_set_num_threads(g_threads);                                             \
+    } else {                                                                           \
+      call;                                                                            \
+    }                                                                                  \
+  } while (0)
+
 #define MAX_ARGS 16
 #define MAX_SAFE 9007199254740991.0 /* 2^53 - 1 */
 
@@ -200,9 +220,10 @@ static napi_value Sgemm(napi_env env, napi_callback_info info) {
       for (int64_t j = 0; j < g.N; j++) C[i * g.ldc + j] = g.beta == 0 ? 0.0f : (float)g.beta * C[i * g.ldc + j];
     return NULL;
   }
-  cblas_sgemm(CblasRowMajor, g.ta ? CblasTrans : CblasNoTrans, g.tb ? CblasTrans : CblasNoTrans, (int)g.M, (int)g.N,
-              (int)g.K, (float)g.alpha, (const float *)g.A + g.offA, (int)g.lda, (const float *)g.B + g.offB,
-              (int)g.ldb, (float)g.beta, C, (int)g.ldc);
+  WITH_GEMM_THREADS((double)g.M * (double)g.N * (double)g.K,
+                    cblas_sgemm(CblasRowMajor, g.ta ? CblasTrans : CblasNoTrans, g.tb ? CblasTrans : CblasNoTrans,
+                                (int)g.M, (int)g.N, (int)g.K, (float)g.alpha, (const float *)g.A + g.offA, (int)g.lda,
+                                (const float *)g.B + g.offB, (int)g.ldb, (float)g.beta, C, (int)g.ldc));
   return NULL;
 }
 
@@ -216,9 +237,10 @@ static napi_value Dgemm(napi_env env, napi_callback_info info) {
       for (int64_t j = 0; j < g.N; j++) C[i * g.ldc + j] = g.beta == 0 ? 0.0 : g.beta * C[i * g.ldc + j];
     return NULL;
   }
-  cblas_dgemm(CblasRowMajor, g.ta ? CblasTrans : CblasNoTrans, g.tb ? CblasTrans : CblasNoTrans, (int)g.M, (int)g.N,
-              (int)g.K, g.alpha, (const double *)g.A + g.offA, (int)g.lda, (const double *)g.B + g.offB, (int)g.ldb,
-              g.beta, C, (int)g.ldc);
+  WITH_GEMM_THREADS((double)g.M * (double)g.N * (double)g.K,
+                    cblas_dgemm(CblasRowMajor, g.ta ? CblasTrans : CblasNoTrans, g.tb ? CblasTrans : CblasNoTrans,
+                                (int)g.M, (int)g.N, (int)g.K, g.alpha, (const double *)g.A + g.offA, (int)g.lda,
+                                (const double *)g.B + g.offB, (int)g.ldb, g.beta, C, (int)g.ldc));
   return NULL;
 }
 
@@ -376,7 +398,19 @@ static napi_value SetThreads(napi_env env, napi_callback_info info) {
     fail(env, "setThreads", "n must be >= 1");
     return NULL;
   }
+  g_threads = (int)n;
   openblas_set_num_threads((int)n);
+  return NULL;
+}
+
+/* setGemmSingleThreadBelow(mnk): GEMMs with M·N·K < mnk run on one BLAS thread (0 = never). */
+static napi_value SetGemmSingleThreadBelow(napi_env env, napi_callback_info info) {
+  napi_value a[MAX_ARGS];
+  int64_t v;
+  if (get_args(env, info, "setGemmSingleThreadBelow", 1, a) ||
+      get_int(env, "setGemmSingleThreadBelow", a[0], "mnk", MAX_SAFE, &v))
+    return NULL;
+  g_small_mnk = (double)v;
   return NULL;
 }
 
@@ -392,9 +426,8 @@ static napi_value Describe(napi_env env, napi_callback_info info) {
   char buf[512];
   const char *cfg = openblas_get_config();
   const char *core = openblas_get_corename();
-  snprintf(buf, sizeof buf, "%s; core=%s; blas_threads=%d; elementwise=%s", cfg ? cfg : "OpenBLAS",
-           core ? core : "?", openblas_get_num_threads(), K->name);
-  /* trim trailing spaces OpenBLAS leaves in the config string */
+  snprintf(buf, sizeof buf, "%s; core=%s; blas_threads=%d; single-thread gemm below M*N*K=%.0f; elementwise=%s",
+           cfg ? cfg : "OpenBLAS", core ? core : "?", openblas_get_num_threads(), g_small_mnk, K->name);
   napi_value r;
   napi_create_string_utf8(env, buf, NAPI_AUTO_LENGTH, &r);
   return r;
@@ -409,19 +442,22 @@ static napi_value SimdLevel(napi_env env, napi_callback_info info) {
 
 static napi_value Init(napi_env env, napi_value exports) {
   K = gshf_select_kernels();
+  g_threads = openblas_get_num_threads();
   napi_property_descriptor d[] = {
-      {"sgemm", NULL, Sgemm, NULL, NULL, NULL, napi_enumerable, NULL},
-      {"dgemm", NULL, Dgemm, NULL, NULL, NULL, napi_enumerable, NULL},
-      {"dsyrk", NULL, Dsyrk, NULL, NULL, NULL, napi_enumerable, NULL},
-      {"geluForward", NULL, GeluForward, NULL, NULL, NULL, napi_enumerable, NULL},
-      {"geluBackward", NULL, GeluBackward, NULL, NULL, NULL, napi_enumerable, NULL},
-      {"adamw", NULL, Adamw, NULL, NULL, NULL, napi_enumerable, NULL},
-      {"layerNormForward", NULL, LayerNormForward, NULL, NULL, NULL, napi_enumerable, NULL},
-      {"layerNormBackward", NULL, LayerNormBackward, NULL, NULL, NULL, napi_enumerable, NULL},
-      {"setThreads", NULL, SetThreads, NULL, NULL, NULL, napi_enumerable, NULL},
-      {"getThreads", NULL, GetThreads, NULL, NULL, NULL, napi_enumerable, NULL},
-      {"describe", NULL, Describe, NULL, NULL, NULL, napi_enumerable, NULL},
-      {"simdLevel", NULL, SimdLevel, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"sgemm", NULL, Sgemm, NULL, NULL, NULL, napi_writable | napi_enumerable | napi_configurable, NULL},
+      {"dgemm", NULL, Dgemm, NULL, NULL, NULL, napi_writable | napi_enumerable | napi_configurable, NULL},
+      {"dsyrk", NULL, Dsyrk, NULL, NULL, NULL, napi_writable | napi_enumerable | napi_configurable, NULL},
+      {"geluForward", NULL, GeluForward, NULL, NULL, NULL, napi_writable | napi_enumerable | napi_configurable, NULL},
+      {"geluBackward", NULL, GeluBackward, NULL, NULL, NULL, napi_writable | napi_enumerable | napi_configurable, NULL},
+      {"adamw", NULL, Adamw, NULL, NULL, NULL, napi_writable | napi_enumerable | napi_configurable, NULL},
+      {"layerNormForward", NULL, LayerNormForward, NULL, NULL, NULL, napi_writable | napi_enumerable | napi_configurable, NULL},
+      {"layerNormBackward", NULL, LayerNormBackward, NULL, NULL, NULL, napi_writable | napi_enumerable | napi_configurable, NULL},
+      {"setThreads", NULL, SetThreads, NULL, NULL, NULL, napi_writable | napi_enumerable | napi_configurable, NULL},
+      {"setGemmSingleThreadBelow", NULL, SetGemmSingleThreadBelow, NULL, NULL, NULL,
+       napi_writable | napi_enumerable | napi_configurable, NULL},
+      {"getThreads", NULL, GetThreads, NULL, NULL, NULL, napi_writable | napi_enumerable | napi_configurable, NULL},
+      {"describe", NULL, Describe, NULL, NULL, NULL, napi_writable | napi_enumerable | napi_configurable, NULL},
+      {"simdLevel", NULL, SimdLevel, NULL, NULL, NULL, napi_writable | napi_enumerable | napi_configurable, NULL},
   };
   napi_define_properties(env, exports, sizeof d / sizeof d[0], d);
   return exports;

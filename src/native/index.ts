@@ -119,6 +119,12 @@ export interface NativeOpsExtras {
   getThreads?(): number;
   /** Which element-wise kernel variant was selected at load time: "avx2+fma" or "generic". */
   simdLevel?(): string;
+  /**
+   * GEMMs (sgemm and dgemm) with M·N·K below `mnk` run on one BLAS thread even when setThreads(n > 1)
+   * (0 = never, the default; the loader sets it from GSHF_GEMM_1T_BELOW). Small GEMMs such as
+   * per-(batch, head) attention products lose more to the thread hand-off than they gain.
+   */
+  setGemmSingleThreadBelow?(mnk: number): void;
 }
 
 let cached: NativeOps | null | undefined;
@@ -161,9 +167,25 @@ function threadsFromEnv(): number {
   return n;
 }
 
+/** Default for setGemmSingleThreadBelow (M·N·K); see native/README.md for the measurement. */
+export const DEFAULT_GEMM_SINGLE_THREAD_BELOW = 0;
+
+/** Parses GSHF_GEMM_1T_BELOW (M·N·K threshold for single-threaded GEMMs; 0 disables). */
+function gemmSingleThreadBelowFromEnv(): number {
+  const raw = process.env.GSHF_GEMM_1T_BELOW;
+  if (raw === undefined || raw.trim() === '') return DEFAULT_GEMM_SINGLE_THREAD_BELOW;
+  const n = Number(raw);
+  if (!Number.isSafeInteger(n) || n < 0) {
+    if (!process.env.GSHF_QUIET) process.emitWarning(`GSHF_GEMM_1T_BELOW=${raw} is not a non-negative integer; using the default`);
+    return DEFAULT_GEMM_SINGLE_THREAD_BELOW;
+  }
+  return n;
+}
+
 /**
  * The native kernels, or null if they are unavailable (addon not built, OpenBLAS missing at run
- * time, or GSHF_NO_NATIVE=1). Loaded once; BLAS threads are set from GSHF_THREADS (default 2).
+ * time, or GSHF_NO_NATIVE=1). Loaded once; BLAS threads are set from GSHF_THREADS (default 2) and
+ * the single-thread GEMM cutoff from GSHF_GEMM_1T_BELOW (see {@link NativeOpsExtras}).
  * Set GSHF_NATIVE_PATH to load the addon from another place, GSHF_NATIVE_SIMD=generic to force the
  * baseline (non-AVX2) element-wise kernels.
  */
@@ -188,6 +210,9 @@ export function native(): (NativeOps & NativeOpsExtras) | null {
         continue;
       }
       m.setThreads(threadsFromEnv());
+      const small = gemmSingleThreadBelowFromEnv();
+      const withExtras = m as NativeOps & NativeOpsExtras;
+      if (withExtras.setGemmSingleThreadBelow) withExtras.setGemmSingleThreadBelow(small);
       cached = m;
       loadedFrom = p;
       loadError = null;

@@ -302,6 +302,26 @@ test('layerNormBackward accumulates dx, dw, db (reference formula and finite dif
   }
 });
 
+test('setGemmSingleThreadBelow: results unchanged with small GEMMs forced to one thread', { skip }, () => {
+  const n = N();
+  const rng = new Rng('small-gemm');
+  const M = 64, K = 48, Nn = 40;
+  const A = randArray(Float32Array, M * K, rng), B = randArray(Float32Array, Nn * K, rng);
+  const want = refGemm(false, true, M, Nn, K, 1, A, 0, K, B, 0, K, 0, new Float32Array(M * Nn), 0, Nn);
+  const before = n.getThreads!();
+  n.setThreads(2);
+  for (const thr of [0, 1e9]) {
+    n.setGemmSingleThreadBelow!(thr);
+    const C = new Float32Array(M * Nn);
+    n.sgemm(false, true, M, Nn, K, 1, A, 0, K, B, 0, K, 0, C, 0, Nn);
+    assertClose(C, want, 1e-5, `threshold ${thr}`);
+    assert.equal(n.getThreads!(), 2, 'thread count restored after a small GEMM');
+  }
+  n.setGemmSingleThreadBelow!(0);
+  n.setThreads(before);
+  assert.throws(() => n.setGemmSingleThreadBelow!(-1), TypeError);
+});
+
 test('setThreads / getThreads / describe', { skip }, () => {
   const n = N();
   const before = n.getThreads!();
