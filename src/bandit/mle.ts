@@ -13,7 +13,6 @@
  */
 import { sigmoid, softplus } from '../math/special.js';
 import { addOuterProducts, cholesky, choleskySolve } from '../math/linalg.js';
-import { native } from '../native/index.js';
 import type { BanditEnv, PairData } from './env.js';
 import { featureDiffs } from './env.js';
 
@@ -106,9 +105,6 @@ export function btHessian(
   return addOuterProducts(n, d, dphi, w, out);
 }
 
-/** Above this n·d we let native BLAS (if built) do the Δφ·θ and Δφᵀc products. */
-const NATIVE_GEMV_MIN_WORK = 1 << 15;
-
 /** Buffers reused across Newton iterations and μ values (no per-iteration allocation). */
 class Workspace {
   /** Margins z = Δφ·θ at the current θ and at the trial point (swapped on acceptance). */
@@ -140,14 +136,12 @@ class Workspace {
   }
 }
 
-/** z = Δφ·θ (native dgemm when worthwhile). */
+/**
+ * z = Δφ·θ. A plain loop: for a single right-hand side (a matrix-vector product) V8's JIT matches
+ * or beats OpenBLAS dgemm with N = 1, which has per-call threading overhead.
+ */
 function computeMargins(data: DiffData, theta: Float64Array, z: Float64Array): void {
   const { dphi, n, d } = data;
-  const nat = n * d >= NATIVE_GEMV_MIN_WORK ? native() : null;
-  if (nat) {
-    nat.dgemm(false, false, n, 1, d, 1, dphi, 0, d, theta, 0, 1, 0, z, 0, 1);
-    return;
-  }
   for (let i = 0; i < n; i++) {
     let t = 0;
     const o = i * d;
@@ -203,7 +197,6 @@ interface SolveResult {
 function newton(data: DiffData, ridge: number, theta: Float64Array, ws: Workspace, maxIter: number, gtol: number): SolveResult {
   const { dphi, n, d } = data;
   const { w, c, grad, H, L, step } = ws;
-  const nat = n * d >= NATIVE_GEMV_MIN_WORK ? native() : null;
   let value = margins(data, theta, ws.z) + 0.5 * ridge * sqNorm(theta);
   let iterations = 0;
   let gradNorm = Infinity;
@@ -216,14 +209,12 @@ function newton(data: DiffData, ridge: number, theta: Float64Array, ws: Workspac
       w[i] = sm * (1 - sm);
     }
     for (let j = 0; j < d; j++) grad[j] = ridge * theta[j];
-    if (nat) nat.dgemm(true, false, d, 1, n, -1, dphi, 0, d, c, 0, 1, 1, grad, 0, 1);
-    else
-      for (let i = 0; i < n; i++) {
-        const ci = c[i];
-        if (ci === 0) continue;
-        const o = i * d;
-        for (let j = 0; j < d; j++) grad[j] -= ci * dphi[o + j];
-      }
+    for (let i = 0; i < n; i++) {
+      const ci = c[i];
+      if (ci === 0) continue;
+      const o = i * d;
+      for (let j = 0; j < d; j++) grad[j] -= ci * dphi[o + j];
+    }
     gradNorm = Math.sqrt(sqNorm(grad));
     if (gradNorm <= gtol) return { value, gradNorm, iterations, converged: true };
     if (iterations >= maxIter) return { value, gradNorm, iterations, converged: false };

@@ -152,12 +152,15 @@ export function mahalanobisSq(L: ArrayLike<number>, d: number, v: ArrayLike<numb
 /** Above this many flops (n·d²) we hand the Gram accumulation to native dsyrk when it exists. */
 const NATIVE_SYRK_MIN_WORK = 1 << 16;
 
+/** Rows per native dsyrk call when rows must be rescaled by √w (bounds the scratch memory). */
+const SYRK_BLOCK_ROWS = 4096;
 let syrkScratch: Float64Array = new Float64Array(0);
 
 /**
  * out (d×d, row-major, both triangles) += Σ_{i<n} w_i · x_i x_iᵀ, where row i of X starts at
- * offX + i·ldx (ldx defaults to d). weights = null means all ones. Negative weights are allowed on
- * the TS path; the native path needs w ≥ 0 (it scales rows by √w) and falls back otherwise.
+ * offX + i·ldx (ldx defaults to d). weights = null means all ones. `out` must be symmetric on entry
+ * (the TS path accumulates the upper triangle and mirrors it). Negative weights are allowed on the
+ * TS path; the native path needs w ≥ 0 (it scales rows by √w) and falls back otherwise.
  */
 export function addOuterProducts(
   n: number,
@@ -178,15 +181,20 @@ export function addOuterProducts(
     let nonNeg = true;
     for (let i = 0; i < n; i++) if (!(weights[i] >= 0)) nonNeg = false;
     if (nonNeg) {
-      if (syrkScratch.length < n * d) syrkScratch = new Float64Array(n * d);
+      const rows = Math.min(n, SYRK_BLOCK_ROWS);
+      if (syrkScratch.length < rows * d) syrkScratch = new Float64Array(rows * d);
       const S = syrkScratch;
-      for (let i = 0; i < n; i++) {
-        const s = Math.sqrt(weights[i]);
-        const o = offX + i * ldx;
-        const so = i * d;
-        for (let j = 0; j < d; j++) S[so + j] = s * X[o + j];
+      for (let start = 0; start < n; start += rows) {
+        const m = Math.min(rows, n - start);
+        for (let r = 0; r < m; r++) {
+          const i = start + r;
+          const s = Math.sqrt(weights[i]);
+          const o = offX + i * ldx;
+          const so = r * d;
+          for (let j = 0; j < d; j++) S[so + j] = s * X[o + j];
+        }
+        nat.dsyrk(m, d, 1, S, 0, d, 1, out);
       }
-      nat.dsyrk(n, d, 1, S, 0, d, 1, out);
       return out;
     }
   }
