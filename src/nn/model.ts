@@ -184,6 +184,11 @@ export class KVCache {
   }
 }
 
+/** out[r, :] = bias (exactly 0 + bias, as the GEMM then accumulates with beta = 1). */
+function fillRows(out: Float32Array, bias: Float32Array, rows: number, cols: number): void {
+  for (let r = 0; r < rows; r++) out.set(bias, r * cols);
+}
+
 /** Row softmax over x[off .. off+n) in place (shared by the full and the cached attention paths). */
 function softmaxRow(x: Float32Array, off: number, n: number): void {
   let mx = -Infinity;
@@ -252,6 +257,21 @@ export class GPT {
     this.params = new Float32Array(off);
     this.p = this.views(this.params);
     this.init(new Rng(seed));
+  }
+
+  /** A new model with the same config and a copy of the parameters (e.g. policy and frozen reference). */
+  clone(): GPT {
+    const m = new GPT(this.config, 0);
+    m.params.set(this.params);
+    return m;
+  }
+
+  /** Copies parameters from a model with the identical config. */
+  copyParamsFrom(other: GPT): void {
+    if (other.numParams !== this.numParams || JSON.stringify(other.config) !== JSON.stringify(this.config)) {
+      throw new Error('copyParamsFrom: configs differ');
+    }
+    this.params.set(other.params);
   }
 
   /** Tensor metadata by name. */
@@ -370,8 +390,7 @@ export class GPT {
       const w = this.p.blocks[l];
       layerNormForward(x, w.ln1w, w.ln1b, a.ln1, a.ln1Mean, a.ln1Rstd, BT, C, eps);
       // qkv = ln1·Wᵀ + b
-      a.qkv.fill(0);
-      addBiasRows(a.qkv, w.qkvb, BT, C3);
+      fillRows(a.qkv, w.qkvb, BT, C3);
       sgemm(false, true, BT, C3, C, 1, a.ln1, 0, C, w.qkvw, 0, C, 1, a.qkv, 0, C3);
       // attention per (b, h) on strided views (lda = 3C)
       const att = a.att;
@@ -391,16 +410,15 @@ export class GPT {
       }
       // res2 = x + atty·Wprojᵀ + b (residual fused into the GEMM's beta = 1)
       const res2 = a.res2;
-      for (let i = 0; i < BT * C; i++) res2[i] = x[i];
+      res2.set(x);
       addBiasRows(res2, w.projb, BT, C);
       sgemm(false, true, BT, C, C, 1, a.atty, 0, C, w.projw, 0, C, 1, res2, 0, C);
       layerNormForward(res2, w.ln2w, w.ln2b, a.ln2, a.ln2Mean, a.ln2Rstd, BT, C, eps);
-      a.fch.fill(0);
-      addBiasRows(a.fch, w.fcb, BT, 4 * C);
+      fillRows(a.fch, w.fcb, BT, 4 * C);
       sgemm(false, true, BT, 4 * C, C, 1, a.ln2, 0, C, w.fcw, 0, C, 1, a.fch, 0, 4 * C);
       geluForward(a.fch, a.fchGelu, BT * 4 * C);
       const res3 = a.res3;
-      for (let i = 0; i < BT * C; i++) res3[i] = res2[i];
+      res3.set(res2);
       addBiasRows(res3, w.fcprojb, BT, C);
       sgemm(false, true, BT, C, 4 * C, 1, a.fchGelu, 0, 4 * C, w.fcprojw, 0, 4 * C, 1, res3, 0, C);
       x = res3;
@@ -774,8 +792,7 @@ export class GPT {
     for (let l = 0; l < cfg.nLayer; l++) {
       const w = this.p.blocks[l];
       layerNormForward(xs, w.ln1w, w.ln1b, lns, mean, rstd, S, C, eps);
-      qkv.fill(0, 0, S * C3);
-      addBiasRows(qkv, w.qkvb, S, C3);
+      fillRows(qkv, w.qkvb, S, C3);
       sgemm(false, true, S, C3, C, 1, ln, 0, C, w.qkvw, 0, C, 1, qkv, 0, C3);
       const kc = cache.k[l];
       const vc = cache.v[l];
@@ -813,8 +830,7 @@ export class GPT {
       addBiasRows(x, w.projb, S, C);
       sgemm(false, true, S, C, C, 1, atty, 0, C, w.projw, 0, C, 1, x, 0, C);
       layerNormForward(xs, w.ln2w, w.ln2b, lns, mean, rstd, S, C, eps);
-      fch.fill(0, 0, S * C4);
-      addBiasRows(fch, w.fcb, S, C4);
+      fillRows(fch, w.fcb, S, C4);
       sgemm(false, true, S, C4, C, 1, ln, 0, C, w.fcw, 0, C, 1, fch, 0, C4);
       geluForward(fch, fchGelu, S * C4);
       addBiasRows(x, w.fcprojb, S, C);
