@@ -7,9 +7,13 @@
  *
  * Norm bound ‖θ‖ ≤ B (optional): the constrained minimiser is the minimiser of L(θ) + (μ/2)‖θ‖²
  * for the KKT multiplier μ ≥ 0; μ = 0 if the unconstrained solution is inside the ball, otherwise
- * μ > 0 is the unique value with ‖θ(μ)‖ = B (‖θ(μ)‖ is strictly decreasing in μ). We find it by a
- * bracketed Illinois (regula falsi) iteration on 1/‖θ(μ)‖ − 1/B, which is nearly linear in μ,
- * warm-starting Newton from the previous θ at each μ.
+ * μ > 0 is the unique value with ‖θ(μ)‖ = B (‖θ(μ)‖ is strictly decreasing in μ). We find it by
+ * safeguarded Newton on f(μ) = 1/‖θ(μ)‖ − 1/B (nearly linear in μ, as in trust-region solvers),
+ * warm-starting the inner Newton solve from the previous θ at each μ. Typically 3–5 values of μ.
+ *
+ * Cost per Newton iteration: O(n·d) for margins/gradient, O(n·d²) for the Hessian (native dsyrk when
+ * built), O(d³) for the Cholesky; each line-search trial is O(n) (margins are updated along Δφ·step).
+ * No allocation inside the iterations: all buffers live in one Workspace per fit.
  */
 import { sigmoid, softplus } from '../math/special.js';
 import { addOuterProducts, cholesky, choleskySolve } from '../math/linalg.js';
