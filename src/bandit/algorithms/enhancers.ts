@@ -270,6 +270,8 @@ function candidateDirections(env: BanditEnv, sigma: Float64Array, L: Float64Arra
  * The paper's theoretical enhancer, solved over a documented family. The feasible set is
  * {π' : η·E_x KL(π'‖π_t^1) ≤ Γ_t(λ, π_t^1, π')}; we search exponential tilts
  *   π'_{s,v}(a|x) ∝ π_t^1(a|x)·exp(s·⟨v, φ(x,a)⟩),  s ≥ 0, v ∈ candidateDirections.
+ * The family loses nothing: Γ depends on π' only via its mean feature, and the least-KL π' with a
+ * given mean feature is such a tilt (I-projection), so only the direction search is approximate.
  * For each v, η·KL grows like s² and Γ like s near 0, so small s are feasible; starting from a
  * quarter of the second-order estimate of the crossing we double s until the constraint fails (or s
  * reaches a cap where the tilt is a hard argmax), bisect to the crossing s⋆ (the first one found),
