@@ -67,12 +67,20 @@ export function concatPairs(a: PairData, b: PairData): PairData {
     out.set(y, x.length);
     return out;
   };
-  return { context: cat(a.context, b.context), chosen: cat(a.chosen, b.chosen), rejected: cat(a.rejected, b.rejected) };
+  return {
+    context: cat(a.context, b.context),
+    chosen: cat(a.chosen, b.chosen),
+    rejected: cat(a.rejected, b.rejected),
+  };
 }
 
 /** Copy of pairs [start, end). */
 export function slicePairs(p: PairData, start: number, end: number = p.context.length): PairData {
-  return { context: p.context.slice(start, end), chosen: p.chosen.slice(start, end), rejected: p.rejected.slice(start, end) };
+  return {
+    context: p.context.slice(start, end),
+    chosen: p.chosen.slice(start, end),
+    rejected: p.rejected.slice(start, end),
+  };
 }
 
 /**
@@ -117,20 +125,26 @@ export function featureDiffs(env: BanditEnv, pairs: PairData, out?: Float64Array
 export function validateEnv(env: BanditEnv): void {
   const { d, nContexts, offsets } = env;
   if (!(env.eta > 0)) throw new Error(`env ${env.name}: eta must be > 0, got ${env.eta}`);
-  if (!Number.isInteger(d) || d < 1) throw new Error(`env ${env.name}: d must be a positive integer, got ${d}`);
+  if (!Number.isInteger(d) || d < 1)
+    throw new Error(`env ${env.name}: d must be a positive integer, got ${d}`);
   if (offsets.length !== nContexts + 1 || offsets[0] !== 0)
     throw new Error(`env ${env.name}: offsets must have nContexts+1 entries starting at 0`);
   for (let c = 0; c < nContexts; c++)
     if (offsets[c + 1] <= offsets[c]) throw new Error(`env ${env.name}: context ${c} has no actions`);
   const A = offsets[nContexts];
-  if (env.features.length !== A * d) throw new Error(`env ${env.name}: features length ${env.features.length} != ${A}×${d}`);
-  if (env.refLogprobs.length !== A) throw new Error(`env ${env.name}: refLogprobs length ${env.refLogprobs.length} != ${A}`);
-  if (env.weights.length !== nContexts) throw new Error(`env ${env.name}: weights length ${env.weights.length} != ${nContexts}`);
+  if (env.features.length !== A * d)
+    throw new Error(`env ${env.name}: features length ${env.features.length} != ${A}×${d}`);
+  if (env.refLogprobs.length !== A)
+    throw new Error(`env ${env.name}: refLogprobs length ${env.refLogprobs.length} != ${A}`);
+  if (env.weights.length !== nContexts)
+    throw new Error(`env ${env.name}: weights length ${env.weights.length} != ${nContexts}`);
   for (let i = 0; i < env.features.length; i++)
-    if (!Number.isFinite(env.features[i])) throw new Error(`env ${env.name}: features[${i}] is ${env.features[i]}`);
+    if (!Number.isFinite(env.features[i]))
+      throw new Error(`env ${env.name}: features[${i}] is ${env.features[i]}`);
   let ws = 0;
   for (let c = 0; c < nContexts; c++) {
-    if (!(env.weights[c] >= 0)) throw new Error(`env ${env.name}: weight of context ${c} is ${env.weights[c]}`);
+    if (!(env.weights[c] >= 0))
+      throw new Error(`env ${env.name}: weight of context ${c} is ${env.weights[c]}`);
     ws += env.weights[c];
     let s = 0;
     for (let a = offsets[c]; a < offsets[c + 1]; a++) s += Math.exp(env.refLogprobs[a]);

@@ -141,7 +141,11 @@ class JsonScanner {
         this.pos++;
         return;
       }
-      this.fail(c === undefined ? 'unexpected end of file inside an object' : "expected ',' or '}' after a property value");
+      this.fail(
+        c === undefined
+          ? 'unexpected end of file inside an object'
+          : "expected ',' or '}' after a property value",
+      );
     }
   }
 
@@ -167,7 +171,11 @@ class JsonScanner {
         return;
       }
       this.path.push(i);
-      this.fail(c === undefined ? 'unexpected end of file inside an array' : "expected ',' or ']' after an array element");
+      this.fail(
+        c === undefined
+          ? 'unexpected end of file inside an array'
+          : "expected ',' or ']' after an array element",
+      );
     }
   }
 
@@ -187,7 +195,9 @@ class JsonScanner {
   }
 
   number(): void {
-    const m = /^-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?/.exec(this.text.slice(this.pos, this.pos + 400));
+    const m = /^-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?/.exec(
+      this.text.slice(this.pos, this.pos + 400),
+    );
     if (!m) this.fail(`malformed number`);
     this.pos += m[0].length;
   }
@@ -250,7 +260,13 @@ function valueAt(data: unknown, path: readonly PathKey[]): unknown {
 }
 
 /** A DataFileError for the value at `path` of a parsed JSON document (line located in the text). */
-function fieldError(text: string | null, source: string, data: unknown, path: readonly PathKey[], reason: string): DataFileError {
+function fieldError(
+  text: string | null,
+  source: string,
+  data: unknown,
+  path: readonly PathKey[],
+  reason: string,
+): DataFileError {
   const pos = text === null ? -1 : locate(text, path);
   const line = text !== null && pos >= 0 ? lineCol(text, pos).line : undefined;
   const field = formatPath(path);
@@ -313,7 +329,14 @@ function buildEnv(data: unknown, source: string, text: string | null): BanditEnv
   const doc = parsed.data;
   const ctxs = doc.contexts;
   const d = ctxs[0].features[0].length;
-  if (d < 1) throw fieldError(text, source, data, ['contexts', 0, 'features', 0], 'feature rows must have at least one entry');
+  if (d < 1)
+    throw fieldError(
+      text,
+      source,
+      data,
+      ['contexts', 0, 'features', 0],
+      'feature rows must have at least one entry',
+    );
   const nContexts = ctxs.length;
   const offsets = new Int32Array(nContexts + 1);
   for (let c = 0; c < nContexts; c++) {
@@ -338,7 +361,13 @@ function buildEnv(data: unknown, source: string, text: string | null): BanditEnv
       );
   }
   if (doc.theta_star !== undefined && doc.theta_star.length !== d)
-    throw fieldError(text, source, data, ['theta_star'], `has length ${doc.theta_star.length}, expected d = ${d}`);
+    throw fieldError(
+      text,
+      source,
+      data,
+      ['theta_star'],
+      `has length ${doc.theta_star.length}, expected d = ${d}`,
+    );
   const A = offsets[nContexts];
   const features = new Float64Array(A * d);
   const refLogprobs = new Float64Array(A);
@@ -437,7 +466,12 @@ export function parsePairs(text: string, source: string, env: BanditEnv): PairDa
   const out = allocPairs(cap);
   let m = 0;
   const err = (line: number, field: string | undefined, reason: string): DataFileError =>
-    new DataFileError(`${source} line ${line}${field ? `: field "${field}"` : ''}: ${reason}`, source, line, field);
+    new DataFileError(
+      `${source} line ${line}${field ? `: field "${field}"` : ''}: ${reason}`,
+      source,
+      line,
+      field,
+    );
   for (let i = 0; i < lines.length; i++) {
     const raw = lines[i];
     if (raw.trim() === '') continue;
@@ -453,15 +487,31 @@ export function parsePairs(text: string, source: string, env: BanditEnv): PairDa
     const o = obj as Record<string, unknown>;
     // Fast path for well-formed lines (10^6-line files); zod only explains failures.
     const fast =
-      obj !== null && typeof obj === 'object' && !Array.isArray(obj) && isIndex(o.context) && isIndex(o.chosen) && isIndex(o.rejected) && Object.keys(o).length === 3;
+      obj !== null &&
+      typeof obj === 'object' &&
+      !Array.isArray(obj) &&
+      isIndex(o.context) &&
+      isIndex(o.chosen) &&
+      isIndex(o.rejected) &&
+      Object.keys(o).length === 3;
     if (!fast) {
       const r = PairSchema.safeParse(obj);
       if (!r.success) {
         const issue = r.error.issues[0];
-        if (issue.code === 'unrecognized_keys') throw err(line, issue.keys[0], `unknown field "${issue.keys[0]}" (expected context, chosen, rejected)`);
+        if (issue.code === 'unrecognized_keys')
+          throw err(
+            line,
+            issue.keys[0],
+            `unknown field "${issue.keys[0]}" (expected context, chosen, rejected)`,
+          );
         const field = issue.path.length ? String(issue.path[0]) : undefined;
         const value = field !== undefined && obj !== null && typeof obj === 'object' ? o[field] : obj;
-        if (field === undefined) throw err(line, undefined, `expected an object {"context", "chosen", "rejected"}, got ${showValue(obj)}`);
+        if (field === undefined)
+          throw err(
+            line,
+            undefined,
+            `expected an object {"context", "chosen", "rejected"}, got ${showValue(obj)}`,
+          );
         if (value === undefined) throw err(line, field, 'missing required field');
         throw err(line, field, `${issue.message} (value: ${showValue(value)})`);
       }
@@ -470,11 +520,22 @@ export function parsePairs(text: string, source: string, env: BanditEnv): PairDa
     const w = o.chosen as number;
     const l = o.rejected as number;
     if (c >= env.nContexts)
-      throw err(line, 'context', `unknown context ${c}: environment '${env.name}' has ${env.nContexts} contexts (0..${env.nContexts - 1})`);
+      throw err(
+        line,
+        'context',
+        `unknown context ${c}: environment '${env.name}' has ${env.nContexts} contexts (0..${env.nContexts - 1})`,
+      );
     const K = env.offsets[c + 1] - env.offsets[c];
-    if (w >= K) throw err(line, 'chosen', `unknown action ${w}: context ${c} has K = ${K} actions (0..${K - 1})`);
-    if (l >= K) throw err(line, 'rejected', `unknown action ${l}: context ${c} has K = ${K} actions (0..${K - 1})`);
-    if (w === l) throw err(line, 'chosen', `chosen and rejected are the same action (${w}); such a pair carries no preference`);
+    if (w >= K)
+      throw err(line, 'chosen', `unknown action ${w}: context ${c} has K = ${K} actions (0..${K - 1})`);
+    if (l >= K)
+      throw err(line, 'rejected', `unknown action ${l}: context ${c} has K = ${K} actions (0..${K - 1})`);
+    if (w === l)
+      throw err(
+        line,
+        'chosen',
+        `chosen and rejected are the same action (${w}); such a pair carries no preference`,
+      );
     out.context[m] = c;
     out.chosen[m] = w;
     out.rejected[m] = l;
@@ -493,9 +554,13 @@ export function writePairsFile(path: string, pairs: PairData): void {
   const parts: string[] = new Array<string>(n);
   for (let i = 0; i < n; i++) {
     if (pairs.chosen[i] === pairs.rejected[i])
-      throw new Error(`writePairsFile(${path}): pair ${i} has chosen == rejected (${pairs.chosen[i]}); remove ties with dropTies() first`);
-    parts[i] = `{"context":${pairs.context[i]},"chosen":${pairs.chosen[i]},"rejected":${pairs.rejected[i]}}\n`;
+      throw new Error(
+        `writePairsFile(${path}): pair ${i} has chosen == rejected (${pairs.chosen[i]}); remove ties with dropTies() first`,
+      );
+    parts[i] =
+      `{"context":${pairs.context[i]},"chosen":${pairs.chosen[i]},"rejected":${pairs.rejected[i]}}\n`;
   }
-  if (n === 0) throw new Error(`writePairsFile(${path}): no pairs to write (the format requires at least one)`);
+  if (n === 0)
+    throw new Error(`writePairsFile(${path}): no pairs to write (the format requires at least one)`);
   writeFileSync(path, parts.join(''));
 }

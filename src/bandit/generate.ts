@@ -50,10 +50,16 @@ function unitVector(rng: Rng, d: number, out: Float64Array, off: number, scale: 
 export function generateEnv(opts: GenerateEnvOptions): BanditEnv {
   const { d, K, nContexts, normB, refTemperature, eta } = opts;
   const featureNorm = opts.featureNorm ?? 1;
-  for (const [k, v] of [['d', d], ['K', K], ['nContexts', nContexts]] as const)
-    if (!Number.isInteger(v) || v < 1) throw new RangeError(`generateEnv: ${k} must be a positive integer, got ${v}`);
+  for (const [k, v] of [
+    ['d', d],
+    ['K', K],
+    ['nContexts', nContexts],
+  ] as const)
+    if (!Number.isInteger(v) || v < 1)
+      throw new RangeError(`generateEnv: ${k} must be a positive integer, got ${v}`);
   if (!(normB >= 0)) throw new RangeError(`generateEnv: normB must be ≥ 0, got ${normB}`);
-  if (!(refTemperature > 0)) throw new RangeError(`generateEnv: refTemperature must be > 0, got ${refTemperature}`);
+  if (!(refTemperature > 0))
+    throw new RangeError(`generateEnv: refTemperature must be > 0, got ${refTemperature}`);
   if (!(eta > 0)) throw new RangeError(`generateEnv: eta must be > 0, got ${eta}`);
   if (!(featureNorm > 0)) throw new RangeError(`generateEnv: featureNorm must be > 0, got ${featureNorm}`);
   const root = new Rng(opts.seed);
@@ -122,10 +128,14 @@ export function behaviourPolicy(env: BanditEnv, coverage: Coverage, _seed?: numb
   let score: Float64Array;
   if (coverage === 'poor') score = env.refLogprobs;
   else if (coverage === 'adversarial') {
-    if (env.thetaStar === null) throw new Error(`behaviourPolicy: 'adversarial' needs theta_star, env '${env.name}' has none`);
+    if (env.thetaStar === null)
+      throw new Error(`behaviourPolicy: 'adversarial' needs theta_star, env '${env.name}' has none`);
     score = rewardsOf(env, env.thetaStar);
     for (let a = 0; a < A; a++) score[a] = -score[a];
-  } else throw new RangeError(`behaviourPolicy: unknown coverage '${String(coverage)}' (expected good|poor|adversarial)`);
+  } else
+    throw new RangeError(
+      `behaviourPolicy: unknown coverage '${String(coverage)}' (expected good|poor|adversarial)`,
+    );
   for (let c = 0; c < env.nContexts; c++) {
     const s = off[c];
     const K = off[c + 1] - s;

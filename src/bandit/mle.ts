@@ -54,7 +54,13 @@ export interface MLEResult {
 }
 
 /** L(θ) = Σ softplus(−⟨θ,Δφ_i⟩) + (λ/2)‖θ‖². */
-export function btNegLogLik(dphi: Float64Array, n: number, d: number, theta: ArrayLike<number>, lambda: number): number {
+export function btNegLogLik(
+  dphi: Float64Array,
+  n: number,
+  d: number,
+  theta: ArrayLike<number>,
+  lambda: number,
+): number {
   let s = 0;
   for (let i = 0; i < n; i++) {
     let z = 0;
@@ -168,13 +174,23 @@ function margins(data: DiffData, theta: Float64Array, z: Float64Array): number {
  * the true decrease is far below the rounding error of L itself, and a line search comparing two
  * sums of n terms would reject good Newton steps.
  */
-function lossDelta(n: number, z: Float64Array, dz: Float64Array, sigNeg: Float64Array, t: number, zt: Float64Array): number {
+function lossDelta(
+  n: number,
+  z: Float64Array,
+  dz: Float64Array,
+  sigNeg: Float64Array,
+  t: number,
+  zt: Float64Array,
+): number {
   let s = 0;
   for (let i = 0; i < n; i++) {
     const delta = t * dz[i];
     const zi = z[i];
     zt[i] = zi + delta;
-    s += Math.abs(delta) < 0.5 ? Math.log1p(sigNeg[i] * Math.expm1(-delta)) : softplus(-zi - delta) - softplus(-zi);
+    s +=
+      Math.abs(delta) < 0.5
+        ? Math.log1p(sigNeg[i] * Math.expm1(-delta))
+        : softplus(-zi - delta) - softplus(-zi);
   }
   return s;
 }
@@ -198,7 +214,14 @@ interface SolveResult {
  * Converged when ‖∇‖ ≤ gtol; stops early (converged if ‖∇‖ ≤ 1000·gtol) when the Newton step is
  * lost in rounding.
  */
-function newton(data: DiffData, ridge: number, theta: Float64Array, ws: Workspace, maxIter: number, gtol: number): SolveResult {
+function newton(
+  data: DiffData,
+  ridge: number,
+  theta: Float64Array,
+  ws: Workspace,
+  maxIter: number,
+  gtol: number,
+): SolveResult {
   const { dphi, n, d } = data;
   const { w, c, grad, H, L, step } = ws;
   let value = margins(data, theta, ws.z) + 0.5 * ridge * sqNorm(theta);
@@ -287,7 +310,11 @@ function isDiffData(x: BanditEnv | DiffData): x is DiffData {
  * Fit the ridge BT-MLE, optionally under ‖θ‖ ≤ normBound. Accepts an environment + pairs (Δφ is
  * built once), or precomputed {dphi, n, d} (pairs ignored). `fitMLE(diffData, opts)` also works.
  */
-export function fitMLE(source: BanditEnv | DiffData, pairs: PairData | null | undefined, opts: MLEOptions): MLEResult;
+export function fitMLE(
+  source: BanditEnv | DiffData,
+  pairs: PairData | null | undefined,
+  opts: MLEOptions,
+): MLEResult;
 export function fitMLE(source: DiffData, opts: MLEOptions): MLEResult;
 export function fitMLE(
   source: BanditEnv | DiffData,
@@ -311,14 +338,16 @@ export function fitMLE(
     }
   }
   const { n, d } = data;
-  if (data.dphi.length < n * d) throw new RangeError(`fitMLE: dphi has ${data.dphi.length} entries, need n·d = ${n * d}`);
+  if (data.dphi.length < n * d)
+    throw new RangeError(`fitMLE: dphi has ${data.dphi.length} entries, need n·d = ${n * d}`);
   const lambda = opts.lambda;
   if (!(lambda >= 0)) throw new RangeError(`fitMLE: lambda must be ≥ 0, got ${lambda}`);
   const maxIter = opts.maxIter ?? 100;
   const gtol = (opts.tol ?? 1e-10) * Math.max(1, n);
   const theta = new Float64Array(d);
   if (opts.init) {
-    if (opts.init.length !== d) throw new RangeError(`fitMLE: init has length ${opts.init.length}, expected ${d}`);
+    if (opts.init.length !== d)
+      throw new RangeError(`fitMLE: init has length ${opts.init.length}, expected ${d}`);
     theta.set(opts.init);
   }
   const ws = new Workspace(n, d);
@@ -372,5 +401,12 @@ export function fitMLE(
   const negLogLik = btNegLogLik(data.dphi, n, d, theta, lambda);
   // KKT residual ∇L(θ) + μθ.
   const g = btGradient(data.dphi, n, d, theta, lambda + mu, ws.grad);
-  return { theta, negLogLik, gradNorm: Math.sqrt(sqNorm(g)), iterations, converged: converged && onBoundary, mu };
+  return {
+    theta,
+    negLogLik,
+    gradNorm: Math.sqrt(sqNorm(g)),
+    iterations,
+    converged: converged && onBoundary,
+    mu,
+  };
 }

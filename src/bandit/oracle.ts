@@ -19,7 +19,8 @@ export class PreferenceOracle {
     readonly rng: Rng,
     readonly temperature = 1,
   ) {
-    if (!(temperature > 0)) throw new RangeError(`PreferenceOracle: temperature must be > 0, got ${temperature}`);
+    if (!(temperature > 0))
+      throw new RangeError(`PreferenceOracle: temperature must be > 0, got ${temperature}`);
     this.rewards = rewardsOf(env, theta);
   }
 
@@ -119,5 +120,11 @@ export function samplePairs(
     out.rejected[m] = y ? a2 : a1;
     m++;
   }
-  return m === n ? out : { context: out.context.slice(0, m), chosen: out.chosen.slice(0, m), rejected: out.rejected.slice(0, m) };
+  return m === n
+    ? out
+    : {
+        context: out.context.slice(0, m),
+        chosen: out.chosen.slice(0, m),
+        rejected: out.rejected.slice(0, m),
+      };
 }

@@ -9,7 +9,8 @@ import type { BanditEnv } from './env.js';
 /** r(x,a) = ⟨θ, φ(x,a)⟩ for every flat action. */
 export function rewardsOf(env: BanditEnv, theta: ArrayLike<number>): Float64Array {
   const d = env.d;
-  if (theta.length !== d) throw new RangeError(`rewardsOf: theta has length ${theta.length}, env has d = ${d}`);
+  if (theta.length !== d)
+    throw new RangeError(`rewardsOf: theta has length ${theta.length}, env has d = ${d}`);
   const A = env.offsets[env.nContexts];
   const r = new Float64Array(A);
   const F = env.features;
@@ -46,14 +47,19 @@ export function normalizePerContext(env: BanditEnv, logits: Float64Array): Float
     const s = off[c];
     const len = off[c + 1] - s;
     const z = logSumExp(logits, s, len);
-    if (!Number.isFinite(z)) throw new RangeError(`normalizePerContext: context ${c} has log-normaliser ${z}`);
+    if (!Number.isFinite(z))
+      throw new RangeError(`normalizePerContext: context ${c} has log-normaliser ${z}`);
     for (let a = s; a < s + len; a++) logits[a] -= z;
   }
   return logits;
 }
 
 /** E_{a~π(·|x)} r(x,a) per context. */
-export function expectedRewards(env: BanditEnv, logp: ArrayLike<number>, rewards: ArrayLike<number>): Float64Array {
+export function expectedRewards(
+  env: BanditEnv,
+  logp: ArrayLike<number>,
+  rewards: ArrayLike<number>,
+): Float64Array {
   const out = new Float64Array(env.nContexts);
   const off = env.offsets;
   for (let c = 0; c < env.nContexts; c++) {
@@ -73,7 +79,11 @@ export function expectedReward(env: BanditEnv, logp: ArrayLike<number>, rewards:
 }
 
 /** KL(P(·|x) ‖ Q(·|x)) per context. Terms with P = 0 contribute 0; P > 0 = Q gives +∞. */
-export function klPerContext(env: BanditEnv, logpP: ArrayLike<number>, logpQ: ArrayLike<number>): Float64Array {
+export function klPerContext(
+  env: BanditEnv,
+  logpP: ArrayLike<number>,
+  logpQ: ArrayLike<number>,
+): Float64Array {
   const out = new Float64Array(env.nContexts);
   const off = env.offsets;
   for (let c = 0; c < env.nContexts; c++) {
@@ -100,7 +110,12 @@ export function klToRef(env: BanditEnv, logp: ArrayLike<number>): number {
 }
 
 /** J(π) = E_x[E_{a~π} r − η·KL(π‖π0)]. */
-export function objective(env: BanditEnv, logp: ArrayLike<number>, rewards: ArrayLike<number>, eta: number = env.eta): number {
+export function objective(
+  env: BanditEnv,
+  logp: ArrayLike<number>,
+  rewards: ArrayLike<number>,
+  eta: number = env.eta,
+): number {
   const er = expectedRewards(env, logp, rewards);
   const k = klPerContext(env, logp, env.refLogprobs);
   let s = 0;
@@ -110,7 +125,9 @@ export function objective(env: BanditEnv, logp: ArrayLike<number>, rewards: Arra
 
 function requireThetaStar(env: BanditEnv, what: string): Float64Array {
   if (env.thetaStar === null)
-    throw new Error(`${what}: environment '${env.name}' has no theta_star (ground truth unknown), so π* is undefined`);
+    throw new Error(
+      `${what}: environment '${env.name}' has no theta_star (ground truth unknown), so π* is undefined`,
+    );
   return env.thetaStar;
 }
 

@@ -60,7 +60,8 @@ export class Uncertainty {
   private readonly v: Float64Array;
 
   constructor(sigma: Float64Array, d: number) {
-    if (sigma.length !== d * d) throw new RangeError(`Uncertainty: sigma has ${sigma.length} entries, expected ${d}×${d}`);
+    if (sigma.length !== d * d)
+      throw new RangeError(`Uncertainty: sigma has ${sigma.length} entries, expected ${d}×${d}`);
     this.d = d;
     this.sigma = Float64Array.from(sigma);
     this.chol = cholesky(this.sigma, d);

@@ -6,7 +6,13 @@
 import { native } from '../native/index.js';
 
 /** Σ a[offA+i]·b[offB+i] for i < len. */
-export function dot(a: ArrayLike<number>, b: ArrayLike<number>, offA = 0, offB = 0, len = a.length - offA): number {
+export function dot(
+  a: ArrayLike<number>,
+  b: ArrayLike<number>,
+  offA = 0,
+  offB = 0,
+  len = a.length - offA,
+): number {
   let s = 0;
   for (let i = 0; i < len; i++) s += a[offA + i] * b[offB + i];
   return s;
@@ -53,7 +59,11 @@ export function scaledIdentity(d: number, s = 1): Float64Array {
  * Cholesky factor L (lower triangular, row-major, upper part zero) with A = L·Lᵀ. Reads only the
  * lower triangle of A. Throws if A is not (numerically) positive definite, naming the pivot.
  */
-export function cholesky(A: ArrayLike<number>, d: number, out: Float64Array = new Float64Array(d * d)): Float64Array {
+export function cholesky(
+  A: ArrayLike<number>,
+  d: number,
+  out: Float64Array = new Float64Array(d * d),
+): Float64Array {
   const L = out;
   L.fill(0);
   for (let j = 0; j < d; j++) {
@@ -79,7 +89,12 @@ export function cholesky(A: ArrayLike<number>, d: number, out: Float64Array = ne
 }
 
 /** Solve L·y = b (forward substitution); y may alias b. */
-export function forwardSolve(L: ArrayLike<number>, d: number, b: ArrayLike<number>, y: Float64Array = new Float64Array(d)): Float64Array {
+export function forwardSolve(
+  L: ArrayLike<number>,
+  d: number,
+  b: ArrayLike<number>,
+  y: Float64Array = new Float64Array(d),
+): Float64Array {
   for (let i = 0; i < d; i++) {
     let s = b[i];
     const ri = i * d;
@@ -90,7 +105,12 @@ export function forwardSolve(L: ArrayLike<number>, d: number, b: ArrayLike<numbe
 }
 
 /** Solve Lᵀ·x = y (back substitution); x may alias y. */
-export function backSolveT(L: ArrayLike<number>, d: number, y: ArrayLike<number>, x: Float64Array = new Float64Array(d)): Float64Array {
+export function backSolveT(
+  L: ArrayLike<number>,
+  d: number,
+  y: ArrayLike<number>,
+  x: Float64Array = new Float64Array(d),
+): Float64Array {
   for (let i = d - 1; i >= 0; i--) {
     let s = y[i];
     for (let k = i + 1; k < d; k++) s -= L[k * d + i] * x[k];
@@ -100,7 +120,12 @@ export function backSolveT(L: ArrayLike<number>, d: number, y: ArrayLike<number>
 }
 
 /** Solve (L·Lᵀ)·x = b given the Cholesky factor L. */
-export function choleskySolve(L: ArrayLike<number>, d: number, b: ArrayLike<number>, out: Float64Array = new Float64Array(d)): Float64Array {
+export function choleskySolve(
+  L: ArrayLike<number>,
+  d: number,
+  b: ArrayLike<number>,
+  out: Float64Array = new Float64Array(d),
+): Float64Array {
   forwardSolve(L, d, b, out);
   return backSolveT(L, d, out, out);
 }
@@ -136,7 +161,13 @@ export function inverseSPD(A: ArrayLike<number>, d: number): Float64Array {
  * vᵀA⁻¹v given the Cholesky factor L of A: with L·y = v, vᵀA⁻¹v = ‖y‖². One forward solve.
  * `scratch` (length d) avoids an allocation in loops.
  */
-export function mahalanobisSq(L: ArrayLike<number>, d: number, v: ArrayLike<number>, scratch: Float64Array = new Float64Array(d), offV = 0): number {
+export function mahalanobisSq(
+  L: ArrayLike<number>,
+  d: number,
+  v: ArrayLike<number>,
+  scratch: Float64Array = new Float64Array(d),
+  offV = 0,
+): number {
   let s2 = 0;
   for (let i = 0; i < d; i++) {
     let s = v[offV + i];

@@ -1,7 +1,14 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { validateEnv } from '../../src/bandit/env.js';
-import { COVERAGE_FLOOR, behaviourPolicy, generateEnv, sampleActions, sampleContext, type Coverage } from '../../src/bandit/generate.js';
+import {
+  COVERAGE_FLOOR,
+  behaviourPolicy,
+  generateEnv,
+  sampleActions,
+  sampleContext,
+  type Coverage,
+} from '../../src/bandit/generate.js';
 import { expectedFeatures, optimalPolicy, rewardsOf } from '../../src/bandit/policy.js';
 import { Uncertainty, expectedPairCovariance } from '../../src/bandit/uncertainty.js';
 import { symmetricEigenvalues } from '../../src/math/linalg.js';
@@ -75,7 +82,8 @@ test('coverage genuinely differs: E_{π*} Γ and the relative uncertainty order 
       const gamma = U.pointwise(env, expectedFeatures(env, mu));
       let eStar = 0;
       for (let c = 0; c < env.nContexts; c++)
-        for (let a = env.offsets[c]; a < env.offsets[c + 1]; a++) eStar += env.weights[c] * Math.exp(star[a]) * gamma[a];
+        for (let a = env.offsets[c]; a < env.offsets[c + 1]; a++)
+          eStar += env.weights[c] * Math.exp(star[a]) * gamma[a];
       return { cov, eStar, rel: U.relative(env, star, mu), minEig: symmetricEigenvalues(S, env.d)[0] };
     });
     const [good, poor, adv] = stats;

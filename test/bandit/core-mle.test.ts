@@ -62,7 +62,10 @@ test('btHessian matches central finite differences of btGradient and is symmetri
     const gm = btGradient(dphi, n, d, tm, lambda);
     for (let i = 0; i < d; i++) {
       const fd = (gp[i] - gm[i]) / (2 * h);
-      assert.ok(Math.abs(fd - H[i * d + j]) < 1e-6 * Math.max(1, Math.abs(fd)), `H[${i},${j}]: fd ${fd} vs ${H[i * d + j]}`);
+      assert.ok(
+        Math.abs(fd - H[i * d + j]) < 1e-6 * Math.max(1, Math.abs(fd)),
+        `H[${i},${j}]: fd ${fd} vs ${H[i * d + j]}`,
+      );
       assert.equal(H[i * d + j], H[j * d + i]);
     }
   }
@@ -86,7 +89,14 @@ test('fitMLE converges to a stationary point (gradient ≈ 0) in few Newton step
 test('fitMLE(env, pairs) equals fitMLE on the precomputed differences', () => {
   const env = generateEnv({ d: 3, K: 4, nContexts: 10, normB: 2, refTemperature: 1, eta: 1, seed: 4 });
   const mu = behaviourPolicy(env, 'good');
-  const pairs = samplePairs(env, mu, mu, 300, new PreferenceOracle(env, env.thetaStar!, new Rng(1)), new Rng(2));
+  const pairs = samplePairs(
+    env,
+    mu,
+    mu,
+    300,
+    new PreferenceOracle(env, env.thetaStar!, new Rng(1)),
+    new Rng(2),
+  );
   const a = fitMLE(env, pairs, { lambda: 1 });
   const b = fitMLE({ dphi: featureDiffs(env, pairs), n: 300, d: 3 }, null, { lambda: 1 });
   assert.deepEqual(Array.from(a.theta), Array.from(b.theta));
@@ -109,7 +119,10 @@ test('MLE recovers θ* and the error shrinks like 1/√n', () => {
   assert.ok(meanErr[3] < meanErr[0] / 5, `errors ${meanErr.join(', ')}`);
   assert.ok(meanErr[3] < 0.1 * nrm(env.thetaStar!), `error at n = 20000 is ${meanErr[3]}`);
   const fit = linearFit(ns.map(Math.log), meanErr.map(Math.log));
-  assert.ok(fit.slope > -0.65 && fit.slope < -0.35, `log-log slope ${fit.slope} (errors ${meanErr.join(', ')})`);
+  assert.ok(
+    fit.slope > -0.65 && fit.slope < -0.35,
+    `log-log slope ${fit.slope} (errors ${meanErr.join(', ')})`,
+  );
 });
 
 /** Noise-free labels: chosen is the action with the higher true reward → perfectly separable. */
@@ -141,7 +154,8 @@ test('separable data: the ridge keeps Newton convergent and θ finite; without i
   assert.ok(cos > 0.95, `cosine ${cos}`);
   // Smaller ridge → larger norm (the λ → 0 limit has no minimiser).
   const norms = [1e-1, 1e-2, 1e-3, 1e-4].map((lambda) => nrm(fitMLE(data, null, { lambda }).theta));
-  for (let k = 1; k < norms.length; k++) assert.ok(norms[k] > norms[k - 1] * 1.2, `norms ${norms.join(', ')}`);
+  for (let k = 1; k < norms.length; k++)
+    assert.ok(norms[k] > norms[k - 1] * 1.2, `norms ${norms.join(', ')}`);
   // λ = 0: Newton never converges; the norm keeps growing with the iteration budget while the loss → 0.
   const a = fitMLE(data, null, { lambda: 0, maxIter: 10 });
   const b = fitMLE(data, null, { lambda: 0, maxIter: 40 });

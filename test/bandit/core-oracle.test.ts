@@ -99,15 +99,32 @@ test('ties: kept by default (matching E[ΔφΔφᵀ]), dropped on request; dropT
   const noTies = dropTies(all);
   assert.equal(noTies.context.length, n - ties);
   assert.ok(noTies.chosen.every((w, i) => w !== noTies.rejected[i]));
-  const dropped = samplePairs(env, u, u, n, new PreferenceOracle(env, env.thetaStar!, new Rng(8)), new Rng(9), { dropTies: true });
+  const dropped = samplePairs(
+    env,
+    u,
+    u,
+    n,
+    new PreferenceOracle(env, env.thetaStar!, new Rng(8)),
+    new Rng(9),
+    { dropTies: true },
+  );
   // Same draws (ties skip the oracle, so only the labels' coin flips may differ).
   assert.deepEqual(Array.from(dropped.context), Array.from(noTies.context));
-  const key = (p: typeof all, i: number) => Math.min(p.chosen[i], p.rejected[i]) * 10 + Math.max(p.chosen[i], p.rejected[i]);
+  const key = (p: typeof all, i: number) =>
+    Math.min(p.chosen[i], p.rejected[i]) * 10 + Math.max(p.chosen[i], p.rejected[i]);
   for (let i = 0; i < noTies.context.length; i++) assert.equal(key(dropped, i), key(noTies, i));
 });
 
 test('samplePairs is reproducible from the seeds', () => {
-  const mk = () => samplePairs(env, env.refLogprobs, env.refLogprobs, 500, new PreferenceOracle(env, env.thetaStar!, new Rng(1)), new Rng(2));
+  const mk = () =>
+    samplePairs(
+      env,
+      env.refLogprobs,
+      env.refLogprobs,
+      500,
+      new PreferenceOracle(env, env.thetaStar!, new Rng(1)),
+      new Rng(2),
+    );
   const a = mk();
   const b = mk();
   assert.deepEqual(Array.from(a.chosen), Array.from(b.chosen));

@@ -29,7 +29,15 @@ function twoAction(eta: number, theta: number[] | null = [1, 0]) {
   return envFromJson({
     eta,
     ...(theta ? { theta_star: theta } : {}),
-    contexts: [{ features: [[1, 0], [0, 1]], ref_logprobs: [Math.log(0.5), Math.log(0.5)] }],
+    contexts: [
+      {
+        features: [
+          [1, 0],
+          [0, 1],
+        ],
+        ref_logprobs: [Math.log(0.5), Math.log(0.5)],
+      },
+    ],
   });
 }
 
@@ -38,8 +46,23 @@ const mixed = envFromJson({
   eta: 0.5,
   theta_star: [1, -0.5],
   contexts: [
-    { weight: 3, features: [[1, 0], [0, 1]], ref_logprobs: [0, 0] },
-    { weight: 1, features: [[0.5, 0.5], [-1, 0], [0, -1]], ref_logprobs: [Math.log(0.2), Math.log(0.3), Math.log(0.5)] },
+    {
+      weight: 3,
+      features: [
+        [1, 0],
+        [0, 1],
+      ],
+      ref_logprobs: [0, 0],
+    },
+    {
+      weight: 1,
+      features: [
+        [0.5, 0.5],
+        [-1, 0],
+        [0, -1],
+      ],
+      ref_logprobs: [Math.log(0.2), Math.log(0.3), Math.log(0.5)],
+    },
   ],
 });
 
@@ -101,15 +124,34 @@ test('gapMetric is 0 at π* and positive elsewhere', () => {
   assert.equal(g.gap, 0);
   assert.equal(g.suboptimality, 0);
   assert.equal(g.klStarToHat, 0);
-  for (const other of [env.refLogprobs, uniformPolicy(env), gibbsOfTheta(env, env.thetaStar!.map((v) => -v))]) {
+  for (const other of [
+    env.refLogprobs,
+    uniformPolicy(env),
+    gibbsOfTheta(
+      env,
+      env.thetaStar!.map((v) => -v),
+    ),
+  ]) {
     const h = gapMetric(env, other);
     assert.ok(h.gap > 1e-3 && h.suboptimality > 0 && h.klStarToHat > 0, JSON.stringify(h));
     close(h.gap, h.jStar - h.jHat + env.eta * h.klStarToHat, 1e-12, 'gap decomposition');
   }
   // Slightly wrong θ → small but positive gap; the gap grows with the error.
   const theta = env.thetaStar!;
-  const g1 = gapMetric(env, gibbsOfTheta(env, theta.map((v, i) => v + (i === 0 ? 0.01 : 0)))).gap;
-  const g2 = gapMetric(env, gibbsOfTheta(env, theta.map((v, i) => v + (i === 0 ? 0.1 : 0)))).gap;
+  const g1 = gapMetric(
+    env,
+    gibbsOfTheta(
+      env,
+      theta.map((v, i) => v + (i === 0 ? 0.01 : 0)),
+    ),
+  ).gap;
+  const g2 = gapMetric(
+    env,
+    gibbsOfTheta(
+      env,
+      theta.map((v, i) => v + (i === 0 ? 0.1 : 0)),
+    ),
+  ).gap;
   assert.ok(g1 > 0 && g2 > 10 * g1, `${g1} ${g2}`);
 });
 

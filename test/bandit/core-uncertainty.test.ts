@@ -15,7 +15,16 @@ function close(a: number, b: number, tol: number, what = ''): void {
 /** d = 2, one context with actions φ = (1,0), (0,1), (1,1); uniform π0. */
 const env2 = envFromJson({
   eta: 1,
-  contexts: [{ features: [[1, 0], [0, 1], [1, 1]], ref_logprobs: [0, 0, 0] }],
+  contexts: [
+    {
+      features: [
+        [1, 0],
+        [0, 1],
+        [1, 1],
+      ],
+      ref_logprobs: [0, 0, 0],
+    },
+  ],
 });
 
 function pairs(rows: [number, number, number][]): PairData {
@@ -28,7 +37,14 @@ function pairs(rows: [number, number, number][]): PairData {
 
 test('pairCovariance by hand: λI + Σ ΔφΔφᵀ', () => {
   // Δφ = φ2 − φ0 = (0,1) and φ1 − φ0 = (−1,1): Σ = I + [[0,0],[0,1]] + [[1,−1],[−1,1]] = [[2,−1],[−1,3]]
-  const S = pairCovariance(env2, pairs([[0, 2, 0], [0, 1, 0]]), 1);
+  const S = pairCovariance(
+    env2,
+    pairs([
+      [0, 2, 0],
+      [0, 1, 0],
+    ]),
+    1,
+  );
   assert.deepEqual(Array.from(S), [2, -1, -1, 3]);
   assert.deepEqual(Array.from(pairCovariance(env2, pairs([]), 0.5)), [0.5, 0, 0, 0.5]);
 });
@@ -82,7 +98,8 @@ test('pointwise Γ equals √((φ−ν)ᵀ Σ⁻¹ (φ−ν)) with an explicit i
   const u = uniformPolicy(env);
   const ef = expectedFeatures(env, u);
   const m = new Array<number>(d).fill(0);
-  for (let c = 0; c < env.nContexts; c++) for (let j = 0; j < d; j++) m[j] += env.weights[c] * (ef[c * d + j] - nu[c * d + j]);
+  for (let c = 0; c < env.nContexts; c++)
+    for (let j = 0; j < d; j++) m[j] += env.weights[c] * (ef[c * d + j] - nu[c * d + j]);
   close(U.expected(env, u, nu), Math.sqrt(dot(m, matVec(inv, d, d, m))), 1e-12, 'Γ^e');
 });
 
@@ -112,11 +129,24 @@ test('expectedPairCovariance equals exact enumeration over action pairs', () => 
 
 test('update() adds outer products and refactors', () => {
   const env = generateEnv({ d: 4, K: 5, nContexts: 10, normB: 1, refTemperature: 1, eta: 1, seed: 14 });
-  const pr = pairs([[0, 1, 2], [3, 0, 4], [7, 2, 1]]);
+  const pr = pairs([
+    [0, 1, 2],
+    [3, 0, 4],
+    [7, 2, 1],
+  ]);
   const base = pairCovariance(env, pairs([[1, 0, 3]]), 0.5);
   const U = new Uncertainty(base, 4);
   U.update(featureDiffs(env, pr));
-  const full = pairCovariance(env, pairs([[1, 0, 3], [0, 1, 2], [3, 0, 4], [7, 2, 1]]), 0.5);
+  const full = pairCovariance(
+    env,
+    pairs([
+      [1, 0, 3],
+      [0, 1, 2],
+      [3, 0, 4],
+      [7, 2, 1],
+    ]),
+    0.5,
+  );
   const V = new Uncertainty(full, 4);
   for (let k = 0; k < 16; k++) close(U.sigma[k], full[k], 1e-14);
   const v = [0.3, -1, 0.2, 0.5];

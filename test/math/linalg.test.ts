@@ -48,7 +48,8 @@ test('choleskySolve / solveSPD recover x from A·x', () => {
 test('inverseSPD matches the hand inverse', () => {
   // Sanity of the hand inverse itself: A·A⁻¹ = I.
   const I = new Float64Array(9);
-  for (let i = 0; i < 3; i++) for (let j = 0; j < 3; j++) for (let k = 0; k < 3; k++) I[i * 3 + j] += A3[i * 3 + k] * A3inv[k * 3 + j];
+  for (let i = 0; i < 3; i++)
+    for (let j = 0; j < 3; j++) for (let k = 0; k < 3; k++) I[i * 3 + j] += A3[i * 3 + k] * A3inv[k * 3 + j];
   allClose(I, [1, 0, 0, 0, 1, 0, 0, 0, 1], 1e-12);
   allClose(inverseSPD(A3, 3), A3inv, 1e-11);
 });
@@ -95,7 +96,8 @@ test('addOuterProducts matches the naive sum (weights, offsets, leading dimensio
   // weights = null means all ones
   const naive1 = new Float64Array(d * d);
   for (let i = 0; i < n; i++)
-    for (let a = 0; a < d; a++) for (let b = 0; b < d; b++) naive1[a * d + b] += X[offX + i * ldx + a] * X[offX + i * ldx + b];
+    for (let a = 0; a < d; a++)
+      for (let b = 0; b < d; b++) naive1[a * d + b] += X[offX + i * ldx + a] * X[offX + i * ldx + b];
   allClose(addOuterProducts(n, d, X, null, new Float64Array(d * d), offX, ldx), naive1, 1e-12);
 });
 
@@ -109,6 +111,7 @@ test('addOuterProducts on a large problem (native dsyrk path when built) matches
   for (let i = 0; i < n; i++) w[i] = rng.uniform();
   const naive = new Float64Array(d * d);
   for (let i = 0; i < n; i++)
-    for (let a = 0; a < d; a++) for (let b = 0; b < d; b++) naive[a * d + b] += w[i] * X[i * d + a] * X[i * d + b];
+    for (let a = 0; a < d; a++)
+      for (let b = 0; b < d; b++) naive[a * d + b] += w[i] * X[i * d + a] * X[i * d + b];
   allClose(addOuterProducts(n, d, X, w, new Float64Array(d * d)), naive, 1e-9);
 });

@@ -1,10 +1,20 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { incompleteBeta, logGamma, logSigmoid, logSumExp, sigmoid, softplus } from '../../src/math/special.js';
+import {
+  incompleteBeta,
+  logGamma,
+  logSigmoid,
+  logSumExp,
+  sigmoid,
+  softplus,
+} from '../../src/math/special.js';
 
 function close(actual: number, expected: number, rel = 1e-14, abs = 0): void {
   const tol = Math.max(abs, rel * Math.abs(expected));
-  assert.ok(Math.abs(actual - expected) <= tol, `expected ${expected}, got ${actual} (|diff| = ${Math.abs(actual - expected)})`);
+  assert.ok(
+    Math.abs(actual - expected) <= tol,
+    `expected ${expected}, got ${actual} (|diff| = ${Math.abs(actual - expected)})`,
+  );
 }
 
 test('logSumExp at ±800 matches closed forms (no overflow/underflow)', () => {
@@ -60,7 +70,7 @@ test('sigmoid symmetry σ(−z) = 1 − σ(z) and extremes', () => {
 test('logGamma and the incomplete beta at known values', () => {
   close(logGamma(5), Math.log(24), 1e-14);
   close(logGamma(0.5), 0.5 * Math.log(Math.PI), 1e-14);
-  close(logGamma(100), 359.13420536957540, 1e-14);
+  close(logGamma(100), 359.1342053695754, 1e-14);
   close(incompleteBeta(0.5, 3, 3), 0.5, 1e-14);
   // I_x(1, b) = 1 − (1 − x)^b
   close(incompleteBeta(0.3, 1, 4), 1 - 0.7 ** 4, 1e-13);

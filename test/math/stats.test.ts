@@ -12,7 +12,8 @@ test('Student-t quantiles match tables', () => {
     [0.995, 5, 4.032142984],
     [0.975, 1e7, 1.959964],
   ];
-  for (const [p, nu, t] of table) assert.ok(Math.abs(tQuantile(p, nu) - t) < 2e-6, `t_{${p},${nu}} = ${tQuantile(p, nu)}, table ${t}`);
+  for (const [p, nu, t] of table)
+    assert.ok(Math.abs(tQuantile(p, nu) - t) < 2e-6, `t_{${p},${nu}} = ${tQuantile(p, nu)}, table ${t}`);
   assert.ok(Math.abs(tQuantile(0.025, 4) + 2.776445105) < 1e-8);
   assert.equal(tQuantile(0.5, 3), 0);
 });
