@@ -7,12 +7,13 @@
  *   evaluate:       logp = gibbsOfTheta(env, θ̂); r* = trueRewards(env); J = objective(env, logp, r*);
  *                   KL = klToRef(env, logp); gap = gapMetric(env, logp)  (all in one timed call).
  *
- * Usage: node dist/bench/bandit/bench-gshf.js [--out bench/out/bandit.gshf.json] [--only fit|evaluate] [--d D]
+ * Usage: node dist/bench/bandit/bench-gshf.js [--out bench/out/bandit.gshf.json] [--only fit|evaluate] [--d D] [--n N]
+ *        [--mode excl] (profiling: time only fitMLE on precomputed Δφ)
  * GSHF_NO_NATIVE=1 forces the pure-TypeScript Hessian (no OpenBLAS dsyrk).
  */
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { cpus, loadavg } from 'node:os';
+import { cpus, getPriority, loadavg } from 'node:os';
 import type { BanditEnv, PairData } from '../../src/bandit/env.js';
 import { featureDiffs } from '../../src/bandit/env.js';
 import { fitMLE } from '../../src/bandit/mle.js';
@@ -30,6 +31,12 @@ const onlyIdx = args.indexOf('--only');
 const only = onlyIdx >= 0 ? args[onlyIdx + 1] : 'all';
 const dIdx = args.indexOf('--d');
 const onlyD = dIdx >= 0 ? Number(args[dIdx + 1]) : null;
+/** --n N: only this n (fit) / this many contexts (evaluate); for profiling single cases. */
+const nIdx = args.indexOf('--n');
+const onlyN = nIdx >= 0 ? Number(args[nIdx + 1]) : null;
+/** --mode incl|excl: fit only that variant (for profiling); default both plus Δφ alone. */
+const modeIdx = args.indexOf('--mode');
+const onlyMode = modeIdx >= 0 ? args[modeIdx + 1] : null;
 
 function envOf(name: string, d: number, C: number, K: number, eta: number, features: Float64Array, refLogprobs: Float64Array, weights: Float64Array, thetaStar: Float64Array): BanditEnv {
   const offsets = new Int32Array(C + 1);
@@ -73,12 +80,13 @@ function benchFit(set: FitSet, nat: boolean): FitRow[] {
   const rj = readI32(a.rejected);
   const rows: FitRow[] = [];
   for (const n of set.n) {
+    if (onlyN !== null && n !== onlyN) continue;
     const pairs: PairData = { context: ctx.subarray(0, n), chosen: ch.subarray(0, n), rejected: rj.subarray(0, n) };
     const opts = { lambda: set.lambda, tol: set.tol };
-    const incl = timeIt(() => fitMLE(env, pairs, opts));
-    const dphiOnly = timeIt(() => featureDiffs(env, pairs));
-    const dphi = dphiOnly.last;
+    const dphi = featureDiffs(env, pairs);
     const excl = timeIt(() => fitMLE({ dphi, n, d: set.d }, opts));
+    const incl = onlyMode === 'excl' ? excl : timeIt(() => fitMLE(env, pairs, opts));
+    const dphiOnly = onlyMode === null ? timeIt(() => featureDiffs(env, pairs)) : excl;
     const r = excl.last;
     let maxDiff = 0;
     for (let j = 0; j < set.d; j++) maxDiff = Math.max(maxDiff, Math.abs(r.theta[j] - incl.last.theta[j]));
@@ -144,6 +152,7 @@ function main(): void {
     native_error: nat === null ? nativeLoadError() : null,
     native_describe: nat ? nat.describe() : null,
     native_blas_threads: nat && nat.getThreads ? nat.getThreads() : null,
+    nice: getPriority(),
     loadavg_start: loadavg(),
     native_syrk_min_work: NATIVE_SYRK_MIN_WORK,
     env: {
@@ -158,7 +167,8 @@ function main(): void {
   const evaluate: EvalRow[] = [];
   const pick = (d: number): boolean => onlyD === null || d === onlyD;
   if (only === 'all' || only === 'fit') for (const s of m.fit) if (pick(s.d)) fit.push(...benchFit(s, nat !== null));
-  if (only === 'all' || only === 'evaluate') for (const s of m.evaluate) if (pick(s.d)) evaluate.push(benchEval(s));
+  if (only === 'all' || only === 'evaluate')
+    for (const s of m.evaluate) if (pick(s.d) && (onlyN === null || s.C === onlyN)) evaluate.push(benchEval(s));
   writeFileSync(outPath, JSON.stringify({ meta: { ...meta, loadavg_end: loadavg() }, fit, evaluate }, null, 1));
   process.stderr.write(`gshf: wrote ${outPath}\n`);
 }

@@ -40,7 +40,7 @@ def time_it(fn):
         t0 = time.perf_counter()
         last = fn()
         runs.append((time.perf_counter() - t0) * 1e3)
-    return {"ms": statistics.median(runs), "runs_ms": runs, "warmup": 1}, last
+    return {"ms": statistics.median(runs), "min_ms": min(runs), "runs_ms": runs, "warmup": 1}, last
 
 
 def load(entry):
@@ -186,6 +186,7 @@ def main():
             "env": {k: os.environ.get(k) for k in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE", "OPENBLAS_NUM_THREADS",
                                                    "OMP_NUM_THREADS")},
             "openblas_default_threads": "nproc (%d) unless OPENBLAS_NUM_THREADS is set" % os.cpu_count()}
+    meta["nice"] = os.nice(0)
     meta["loadavg_start"] = list(os.getloadavg())
     pick = lambda s: args.d is None or s["d"] == args.d  # noqa: E731
     fit = [r for s in m["fit"] if pick(s) for r in bench_fit(s)] if args.only in ("all", "fit") else []

@@ -133,6 +133,8 @@ function median(xs: number[]): number {
 export interface Timing {
   /** Median wall time of the timed runs, milliseconds. */
   ms: number;
+  /** Fastest timed run (less sensitive to other processes on a shared machine). */
+  min_ms: number;
   runs_ms: number[];
   warmup: number;
 }
@@ -156,5 +158,5 @@ export function timeIt<T>(fn: () => T): { timing: Timing; last: T } {
     runs.push(ms);
     total += ms;
   }
-  return { timing: { ms: median(runs), runs_ms: runs, warmup: 1 }, last };
+  return { timing: { ms: median(runs), min_ms: Math.min(...runs), runs_ms: runs, warmup: 1 }, last };
 }

@@ -5,6 +5,8 @@
 #   same machine state) -> report.js writes bench/out/bandit.json and bench/out/bandit.md.
 #
 # Usage: bash bench/bandit/run.sh [--quick] [--no-extra] [--reuse-data]
+#   On a shared machine, `nice -n -10 bash bench/bandit/run.sh` (root) gives both sides the same higher
+#   priority over other work; the niceness is recorded in the report.
 #   --quick       small grid (smoke test, ~30 s)
 #   --no-extra    skip the extra columns (gshf pure-TS fit with GSHF_NO_NATIVE=1; numpy with 1 BLAS thread)
 #   --reuse-data  keep bench/out/bandit.data/ if its manifest exists
