@@ -11,6 +11,7 @@ import {
   matVec,
   norm2,
   solveSPD,
+  symmetricEigenvalues,
 } from '../../src/math/linalg.js';
 import { Rng } from '../../src/math/rng.js';
 
@@ -114,4 +115,13 @@ test('addOuterProducts on a large problem (native dsyrk path when built) matches
     for (let a = 0; a < d; a++)
       for (let b = 0; b < d; b++) naive[a * d + b] += w[i] * X[i * d + a] * X[i * d + b];
   allClose(addOuterProducts(n, d, X, w, new Float64Array(d * d)), naive, 1e-9);
+});
+
+test('symmetricEigenvalues: known spectra, trace and determinant', () => {
+  allClose(symmetricEigenvalues([2, 1, 1, 2], 2), [1, 3], 1e-14);
+  allClose(symmetricEigenvalues([5, 0, 0, 0, -1, 0, 0, 0, 2], 3), [-1, 2, 5], 0);
+  const ev = symmetricEigenvalues(A3, 3);
+  assert.ok(Math.abs(ev[0] + ev[1] + ev[2] - 139) < 1e-10, 'trace');
+  assert.ok(Math.abs(ev[0] * ev[1] * ev[2] - 36) < 1e-9, 'determinant');
+  assert.ok(ev[0] > 0 && ev[0] < ev[1] && ev[1] < ev[2]);
 });

@@ -2,6 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
   incompleteBeta,
+  logNormalizeInPlace,
   logGamma,
   logSigmoid,
   logSumExp,
@@ -75,4 +76,14 @@ test('logGamma and the incomplete beta at known values', () => {
   // I_x(1, b) = 1 − (1 − x)^b
   close(incompleteBeta(0.3, 1, 4), 1 - 0.7 ** 4, 1e-13);
   close(incompleteBeta(0.9, 1, 4), 1 - 0.1 ** 4, 1e-13);
+});
+
+test('logNormalizeInPlace normalises a slice and returns the log normaliser', () => {
+  const x = Float64Array.from([9, 800, 801, 9]);
+  const z = logNormalizeInPlace(x, 1, 2);
+  close(z, 801 + Math.log1p(Math.exp(-1)));
+  close(Math.exp(x[1]) + Math.exp(x[2]), 1, 1e-13); // ulp(800) ≈ 1e-13 limits this
+  assert.equal(x[0], 9);
+  assert.equal(x[3], 9);
+  assert.throws(() => logNormalizeInPlace(Float64Array.from([-Infinity, -Infinity])), /log normaliser/);
 });
