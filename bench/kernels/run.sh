@@ -4,24 +4,36 @@
 # and, for the numpy column, Debian's python3-numpy (/usr/bin/python3) with OpenBLAS as libblas.so.3.
 #   QUICK=1 bash bench/kernels/run.sh     smaller sizes / fewer repetitions (smoke test)
 #   TS_SYRK=1                             also time a plain-TS XᵀX loop (slow: ~10 s at d = 128)
+#   NICE=-10                              run at this niceness (negative needs root) against background load
 set -euo pipefail
+# NICE: re-run this script in its own session (so its own scheduler autogroup; with
+# kernel.sched_autogroup_enabled=1, plain `nice` only ranks processes within one session) and give that
+# group the niceness. Negative values need root.
+if [ -n "${NICE:-}" ] && [ -z "${GSHF_BENCH_SESSION:-}" ] && command -v setsid >/dev/null; then
+  export GSHF_BENCH_SESSION=1
+  exec setsid -w bash "$0" "$@"
+fi
+if [ -n "${GSHF_BENCH_SESSION:-}" ] && [ -w /proc/self/autogroup ]; then
+  echo "$NICE" > "/proc/$$/autogroup" 2>/dev/null || echo "[bench] could not set autogroup niceness $NICE" >&2
+fi
 cd "$(dirname "$0")/../.."
 mkdir -p bench/out
 PY=${PYTHON:-/usr/bin/python3}
 q=(); [ "${QUICK:-}" = "1" ] && q=(--quick)
 ts=(); [ "${TS_SYRK:-}" = "1" ] && ts=(--ts-syrk)
+nc=(); [ -n "${NICE:-}" ] && nc=(nice -n "$NICE")
 [ -f dist/bench/kernels/kernels-bench.js ] || npx tsc -p tsconfig.json >/dev/null || true
 
 echo "[kernels] native (auto SIMD) ..." >&2
-node dist/bench/kernels/kernels-bench.js "${q[@]}" "${ts[@]}" > bench/out/kernels-native.json
+"${nc[@]}" node dist/bench/kernels/kernels-bench.js "${q[@]}" "${ts[@]}" > bench/out/kernels-native.json
 echo "[kernels] native element-wise, generic (SSE2) build ..." >&2
-GSHF_NATIVE_SIMD=generic node dist/bench/kernels/kernels-bench.js "${q[@]}" --only elementwise > bench/out/kernels-generic.json
+GSHF_NATIVE_SIMD=generic "${nc[@]}" node dist/bench/kernels/kernels-bench.js "${q[@]}" --only elementwise > bench/out/kernels-generic.json
 n=1000000; [ "${QUICK:-}" = "1" ] && n=200000
 np1='null'; np2='null'
 if "$PY" -c 'import numpy' 2>/dev/null; then
   echo "[kernels] numpy X.T @ X, OpenBLAS 1 and 2 threads ..." >&2
-  np1=$(OPENBLAS_NUM_THREADS=1 "$PY" bench/kernels/syrk_numpy.py --n "$n")
-  np2=$(OPENBLAS_NUM_THREADS=2 "$PY" bench/kernels/syrk_numpy.py --n "$n")
+  np1=$(OPENBLAS_NUM_THREADS=1 "${nc[@]}" "$PY" bench/kernels/syrk_numpy.py --n "$n")
+  np2=$(OPENBLAS_NUM_THREADS=2 "${nc[@]}" "$PY" bench/kernels/syrk_numpy.py --n "$n")
 else
   echo "[kernels] numpy not available at $PY: skipping the numpy column" >&2
 fi
@@ -37,7 +49,7 @@ writeFileSync('bench/out/kernels.json', JSON.stringify(all, null, 1) + '\n');
 const f = (x, d = 1) => (typeof x === 'number' ? x.toFixed(d) : '—');
 const L = [];
 L.push(`Kernel benchmarks (${all.date.slice(0, 10)}; ${nat.native ?? 'native addon not available'}; Node ${nat.node}).`);
-L.push('Medians after warm-up. The VM is shared and noisy: read ratios under ~1.5× as "about equal".', '');
+L.push((process.env.NICE ? `Run at nice ${process.env.NICE}. ` : '') + 'Medians after warm-up. The VM is shared and noisy: read ratios under ~1.5× as "about equal".', '');
 if (nat.sgemm) {
   L.push('**sgemm, GFLOP/s** (2MNK/t; NT = A·Bᵀ, the Linear forward form; NN = A·B)', '');
   L.push('| M×K×N | native 1 thr NT / NN | native 2 thr NT / NN | pure TS NT / NN | native 2 thr NT ÷ TS NT |');

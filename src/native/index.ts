@@ -121,7 +121,7 @@ export interface NativeOpsExtras {
   simdLevel?(): string;
   /**
    * GEMMs (sgemm and dgemm) with M·N·K below `mnk` run on one BLAS thread even when setThreads(n > 1)
-   * (0 = never, the default; the loader sets it from GSHF_GEMM_1T_BELOW). Small GEMMs such as
+   * (0 = never; the loader sets it from GSHF_GEMM_1T_BELOW, default DEFAULT_GEMM_SINGLE_THREAD_BELOW). Small GEMMs such as
    * per-(batch, head) attention products lose more to the thread hand-off than they gain.
    */
   setGemmSingleThreadBelow?(mnk: number): void;
@@ -167,8 +167,11 @@ function threadsFromEnv(): number {
   return n;
 }
 
-/** Default for setGemmSingleThreadBelow (M·N·K); see native/README.md for the measurement. */
-export const DEFAULT_GEMM_SINGLE_THREAD_BELOW = 0;
+/**
+ * Default for setGemmSingleThreadBelow (M·N·K = 8,388,608: per-head attention GEMMs and batch-16 decode
+ * GEMMs run on one thread, the Linear layers of a train step on all). See native/README.md.
+ */
+export const DEFAULT_GEMM_SINGLE_THREAD_BELOW = 1 << 23;
 
 /** Parses GSHF_GEMM_1T_BELOW (M·N·K threshold for single-threaded GEMMs; 0 disables). */
 function gemmSingleThreadBelowFromEnv(): number {
