@@ -81,8 +81,13 @@ async function main(): Promise<void> {
 
   if (only.has('gemm')) {
     const gemm: Record<string, unknown> = {};
-    for (const [M, K, N] of [[512, 512, 512], [256, 1024, 256]] as const) {
-      const A = new Float32Array(M * K), B = new Float32Array(N * K), C = new Float32Array(M * N);
+    for (const [M, K, N] of [
+      [512, 512, 512],
+      [256, 1024, 256],
+    ] as const) {
+      const A = new Float32Array(M * K),
+        B = new Float32Array(N * K),
+        C = new Float32Array(M * N);
       fill(A, 1);
       fill(B, 2);
       const flops = 2 * M * N * K;
@@ -92,8 +97,16 @@ async function main(): Promise<void> {
         for (const th of [1, 2]) {
           ops.setThreads(th);
           // C = A·Bᵀ (the Linear forward form) and C = A·B
-          const nt = time(() => ops.sgemm(false, true, M, N, K, 1, A, 0, K, B, 0, K, 0, C, 0, N), 3, quick ? 5 : 20);
-          const nn_ = time(() => ops.sgemm(false, false, M, N, K, 1, A, 0, K, B, 0, N, 0, C, 0, N), 3, quick ? 5 : 20);
+          const nt = time(
+            () => ops.sgemm(false, true, M, N, K, 1, A, 0, K, B, 0, K, 0, C, 0, N),
+            3,
+            quick ? 5 : 20,
+          );
+          const nn_ = time(
+            () => ops.sgemm(false, false, M, N, K, 1, A, 0, K, B, 0, N, 0, C, 0, N),
+            3,
+            quick ? 5 : 20,
+          );
           r[`native_${th}thr_NT_gflops`] = round(flops / nt.s / 1e9, 1);
           r[`native_${th}thr_NN_gflops`] = round(flops / nn_.s / 1e9, 1);
         }
@@ -101,8 +114,16 @@ async function main(): Promise<void> {
       }
       if (nn) {
         nn.setUseNative(false);
-        const nt = time(() => nn.sgemm(false, true, M, N, K, 1, A, 0, K, B, 0, K, 0, C, 0, N), 1, quick ? 2 : 5);
-        const nn_ = time(() => nn.sgemm(false, false, M, N, K, 1, A, 0, K, B, 0, N, 0, C, 0, N), 1, quick ? 2 : 5);
+        const nt = time(
+          () => nn.sgemm(false, true, M, N, K, 1, A, 0, K, B, 0, K, 0, C, 0, N),
+          1,
+          quick ? 2 : 5,
+        );
+        const nn_ = time(
+          () => nn.sgemm(false, false, M, N, K, 1, A, 0, K, B, 0, N, 0, C, 0, N),
+          1,
+          quick ? 2 : 5,
+        );
         r.ts_NT_gflops = round(flops / nt.s / 1e9, 2);
         r.ts_NN_gflops = round(flops / nn_.s / 1e9, 2);
         nn.setUseNative(true);
@@ -130,18 +151,22 @@ async function main(): Promise<void> {
       ops.setThreads(2);
       if (tsSyrk) {
         // straightforward TS: accumulate the upper triangle row by row, then mirror
-        const t = time(() => {
-          H.fill(0);
-          for (let i = 0; i < n; i++) {
-            const o = i * d;
-            for (let a = 0; a < d; a++) {
-              const xa = X[o + a];
-              const ha = a * d;
-              for (let b = a; b < d; b++) H[ha + b] += xa * X[o + b];
+        const t = time(
+          () => {
+            H.fill(0);
+            for (let i = 0; i < n; i++) {
+              const o = i * d;
+              for (let a = 0; a < d; a++) {
+                const xa = X[o + a];
+                const ha = a * d;
+                for (let b = a; b < d; b++) H[ha + b] += xa * X[o + b];
+              }
             }
-          }
-          for (let a = 0; a < d; a++) for (let b = a + 1; b < d; b++) H[b * d + a] = H[a * d + b];
-        }, 0, 1);
+            for (let a = 0; a < d; a++) for (let b = a + 1; b < d; b++) H[b * d + a] = H[a * d + b];
+          },
+          0,
+          1,
+        );
         r.ts_ms = round(t.s * 1e3, 1);
         r.ts_gflops = round(flops / t.s / 1e9, 2);
       }
@@ -152,16 +177,31 @@ async function main(): Promise<void> {
 
   if (only.has('elementwise') && ops) {
     // sizes of the large preset's train step (B·T = 1024 rows, C = 256, MLP 4C, ≈3.3M params)
-    const rows = 1024, C = 256, nGelu = rows * 4 * C, nParams = 3_324_928;
-    const x = new Float32Array(nGelu), y = new Float32Array(nGelu), dy = new Float32Array(nGelu), dx = new Float32Array(nGelu);
+    const rows = 1024,
+      C = 256,
+      nGelu = rows * 4 * C,
+      nParams = 3_324_928;
+    const x = new Float32Array(nGelu),
+      y = new Float32Array(nGelu),
+      dy = new Float32Array(nGelu),
+      dx = new Float32Array(nGelu);
     fill(x, 4);
     fill(dy, 5);
-    const p = new Float32Array(nParams), g = new Float32Array(nParams), m = new Float32Array(nParams), v = new Float32Array(nParams);
+    const p = new Float32Array(nParams),
+      g = new Float32Array(nParams),
+      m = new Float32Array(nParams),
+      v = new Float32Array(nParams);
     fill(p, 6);
     fill(g, 7);
-    const lx = new Float32Array(rows * C), lw = new Float32Array(C), lb = new Float32Array(C), lo = new Float32Array(rows * C);
-    const mean = new Float32Array(rows), rstd = new Float32Array(rows), ldx = new Float32Array(rows * C);
-    const ldw = new Float32Array(C), ldb = new Float32Array(C);
+    const lx = new Float32Array(rows * C),
+      lw = new Float32Array(C),
+      lb = new Float32Array(C),
+      lo = new Float32Array(rows * C);
+    const mean = new Float32Array(rows),
+      rstd = new Float32Array(rows),
+      ldx = new Float32Array(rows * C);
+    const ldw = new Float32Array(C),
+      ldb = new Float32Array(C);
     fill(lx, 8);
     fill(lw, 9);
     type K = {
@@ -179,7 +219,9 @@ async function main(): Promise<void> {
         gelu_bwd_us: us(time(() => k.geluBackward(x, dy, dx, nGelu), 2, reps).s),
         adamw_us: us(time(() => k.adamw(p, g, m, v, nParams, 1e-4, 0.9, 0.95, 1e-8, 0.1, t++), 2, reps).s),
         ln_fwd_us: us(time(() => k.layerNormForward(lx, lw, lb, lo, mean, rstd, rows, C, 1e-5), 2, reps).s),
-        ln_bwd_us: us(time(() => k.layerNormBackward(dy, lx, lw, mean, rstd, ldx, ldw, ldb, rows, C), 2, reps).s),
+        ln_bwd_us: us(
+          time(() => k.layerNormBackward(dy, lx, lw, mean, rstd, ldx, ldw, ldb, rows, C), 2, reps).s,
+        ),
       };
     };
     const nk = ops as Required<NativeOps>;

@@ -64,7 +64,10 @@ function benchConfig(name: string, cfg: Cfg, pureTs: boolean): Record<string, un
   const model = new GPT(cfg.preset, 0);
   const P = model.numParams;
   const c = model.config;
-  const B = cfg.batch, T = cfg.seq, L = c.nLayer, C = c.nEmbd;
+  const B = cfg.batch,
+    T = cfg.seq,
+    L = c.nLayer,
+    C = c.nEmbd;
   const fwdFlopsPerTok = 2 * P + 4 * L * T * C;
   const tokens = B * T;
   const rng = new Rng(1);
@@ -72,11 +75,20 @@ function benchConfig(name: string, cfg: Cfg, pureTs: boolean): Record<string, un
   for (let i = 0; i < tokens; i++) toks[i] = rng.int(c.vocabSize);
   const batch = { B, T, tokens: toks, mask: new Float32Array(tokens).fill(1) };
   const res: Record<string, unknown> = {
-    params: P, layers: L, d_model: C, heads: c.nHead, context: c.blockSize, vocab: c.vocabSize,
-    batch: [B, T], fwd_flops_per_token: fwdFlopsPerTok,
+    params: P,
+    layers: L,
+    d_model: C,
+    heads: c.nHead,
+    context: c.blockSize,
+    vocab: c.vocabSize,
+    batch: [B, T],
+    fwd_flops_per_token: fwdFlopsPerTok,
   };
   const ms = (t: { s: number; runs: number[] }, extra: Partial<Timing> = {}): Timing => ({
-    ms: t.s * 1e3, tokens_per_s: tokens / t.s, ...extra, runs_ms: t.runs.map((x) => x * 1e3),
+    ms: t.s * 1e3,
+    tokens_per_s: tokens / t.s,
+    ...extra,
+    runs_ms: t.runs.map((x) => x * 1e3),
   });
   // Pure TS is ~20–40× slower: fewer repetitions.
   const slow = pureTs ? 3 : 1;
@@ -99,12 +111,23 @@ function benchConfig(name: string, cfg: Cfg, pureTs: boolean): Record<string, un
   for (const S of [1, 16]) {
     let produced = 0;
     const run = (): void => {
-      const out = generate(model, [[0]], { n: S, temperature: 1, maxTokens: nNew, seed: seed++, kvCache: true });
+      const out = generate(model, [[0]], {
+        n: S,
+        temperature: 1,
+        maxTokens: nNew,
+        seed: seed++,
+        kvCache: true,
+      });
       produced = out[0].reduce((a, s) => a + s.tokens.length, 0);
     };
     t = timed(run, 1, quick ? 2 : Math.max(2, Math.ceil(5 / slow)));
     if (produced !== S * nNew) throw new Error(`sampling produced ${produced} tokens, expected ${S * nNew}`);
-    res[`sample_b${S}`] = { ms: t.s * 1e3, new_tokens: nNew, tokens_per_s: (S * nNew) / t.s, runs_ms: t.runs.map((x) => x * 1e3) };
+    res[`sample_b${S}`] = {
+      ms: t.s * 1e3,
+      new_tokens: nNew,
+      tokens_per_s: (S * nNew) / t.s,
+      runs_ms: t.runs.map((x) => x * 1e3),
+    };
   }
 
   if (check) {

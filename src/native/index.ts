@@ -55,7 +55,16 @@ export interface NativeOps {
    * C (d×d, row-major, both triangles filled) = alpha * AᵀA + beta * C, where A is n×d row-major
    * starting at offA with leading dimension lda. Used for Hessians and feature covariances.
    */
-  dsyrk(n: number, d: number, alpha: number, A: Float64Array, offA: number, lda: number, beta: number, C: Float64Array): void;
+  dsyrk(
+    n: number,
+    d: number,
+    alpha: number,
+    A: Float64Array,
+    offA: number,
+    lda: number,
+    beta: number,
+    C: Float64Array,
+  ): void;
   // Optional fused float32 element-wise kernels for the LM engine (contiguous arrays, offset 0;
   // callers pass subarray views). Callers must check presence and fall back to TypeScript.
   /** y[i] = gelu_tanh(x[i]) = 0.5·x·(1 + tanh(√(2/π)·(x + 0.044715·x³))) for i < n. */
@@ -161,7 +170,8 @@ function threadsFromEnv(): number {
   if (raw === undefined || raw.trim() === '') return 2;
   const n = Number(raw);
   if (!Number.isInteger(n) || n < 1 || n > 1024) {
-    if (!process.env.GSHF_QUIET) process.emitWarning(`GSHF_THREADS=${raw} is not a positive integer; using 2`);
+    if (!process.env.GSHF_QUIET)
+      process.emitWarning(`GSHF_THREADS=${raw} is not a positive integer; using 2`);
     return 2;
   }
   return n;
@@ -179,7 +189,8 @@ function gemmSingleThreadBelowFromEnv(): number {
   if (raw === undefined || raw.trim() === '') return DEFAULT_GEMM_SINGLE_THREAD_BELOW;
   const n = Number(raw);
   if (!Number.isSafeInteger(n) || n < 0) {
-    if (!process.env.GSHF_QUIET) process.emitWarning(`GSHF_GEMM_1T_BELOW=${raw} is not a non-negative integer; using the default`);
+    if (!process.env.GSHF_QUIET)
+      process.emitWarning(`GSHF_GEMM_1T_BELOW=${raw} is not a non-negative integer; using the default`);
     return DEFAULT_GEMM_SINGLE_THREAD_BELOW;
   }
   return n;

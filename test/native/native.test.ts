@@ -6,7 +6,9 @@ import { Rng } from '../../src/math/rng.js';
 import { native, nativeLoadError } from '../../src/native/index.js';
 
 const ops = native();
-const skip: string | false = ops ? false : `native addon unavailable: ${nativeLoadError() ?? 'unknown reason'}`;
+const skip: string | false = ops
+  ? false
+  : `native addon unavailable: ${nativeLoadError() ?? 'unknown reason'}`;
 /** The addon, asserted present (only called inside non-skipped tests). */
 function N(): NonNullable<typeof ops> {
   assert.ok(ops);
@@ -29,16 +31,31 @@ function assertClose(got: ArrayLike<number>, want: ArrayLike<number>, rtol: numb
   for (let i = 0; i < want.length; i++) {
     const err = Math.abs(got[i] - want[i]);
     if (!(err <= rtol * (Math.abs(want[i]) + maxAbs))) {
-      assert.fail(`${what}: element ${i}: got ${got[i]}, want ${want[i]} (err ${err.toExponential(2)}, scale ${maxAbs})`);
+      assert.fail(
+        `${what}: element ${i}: got ${got[i]}, want ${want[i]} (err ${err.toExponential(2)}, scale ${maxAbs})`,
+      );
     }
   }
 }
 
 /** Reference GEMM in float64 over strided row-major views. */
 function refGemm(
-  ta: boolean, tb: boolean, M: number, N_: number, K: number, alpha: number,
-  A: Arr, offA: number, lda: number, B: Arr, offB: number, ldb: number,
-  beta: number, C: Arr, offC: number, ldc: number,
+  ta: boolean,
+  tb: boolean,
+  M: number,
+  N_: number,
+  K: number,
+  alpha: number,
+  A: Arr,
+  offA: number,
+  lda: number,
+  B: Arr,
+  offB: number,
+  ldb: number,
+  beta: number,
+  C: Arr,
+  offC: number,
+  ldc: number,
 ): Float64Array {
   const out = Float64Array.from(C);
   for (let i = 0; i < M; i++) {
@@ -59,18 +76,26 @@ function refGemm(
 function gemmCase(kind: 'sgemm' | 'dgemm', ta: boolean, tb: boolean, seed: number): void {
   const rng = new Rng(`${kind}-${ta}-${tb}-${seed}`);
   const ctor = (kind === 'sgemm' ? Float32Array : Float64Array) as unknown as { new (n: number): Arr };
-  const M = 13 + rng.int(20), N_ = 7 + rng.int(30), K = 5 + rng.int(40);
+  const M = 13 + rng.int(20),
+    N_ = 7 + rng.int(30),
+    K = 5 + rng.int(40);
   const [rA, cA] = ta ? [K, M] : [M, K];
   const [rB, cB] = tb ? [N_, K] : [K, N_];
-  const lda = cA + 1 + rng.int(5), ldb = cB + 3, ldc = N_ + 2;
-  const offA = 3 + rng.int(7), offB = 11, offC = 5;
+  const lda = cA + 1 + rng.int(5),
+    ldb = cB + 3,
+    ldc = N_ + 2;
+  const offA = 3 + rng.int(7),
+    offB = 11,
+    offC = 5;
   const A = randArray(ctor, offA + rA * lda + 4, rng);
   const B = randArray(ctor, offB + rB * ldb + 2, rng);
   const C = randArray(ctor, offC + M * ldc + 3, rng);
-  const alpha = 0.75, beta = seed % 2 === 0 ? 0 : -0.5;
+  const alpha = 0.75,
+    beta = seed % 2 === 0 ? 0 : -0.5;
   // beta = 0 must ignore C's contents (NaN included); padding outside the view keeps a sentinel.
   if (beta === 0) {
-    for (let i = 0; i < C.length; i++) C[i] = i >= offC && i < offC + M * ldc && (i - offC) % ldc < N_ ? Number.NaN : 42;
+    for (let i = 0; i < C.length; i++)
+      C[i] = i >= offC && i < offC + M * ldc && (i - offC) % ldc < N_ ? Number.NaN : 42;
   }
   const want = refGemm(ta, tb, M, N_, K, alpha, A, offA, lda, B, offB, ldb, beta, C, offC, ldc);
   const got = new ctor(C.length);
@@ -93,9 +118,13 @@ function gemmCase(kind: 'sgemm' | 'dgemm', ta: boolean, tb: boolean, seed: numbe
 for (const kind of ['sgemm', 'dgemm'] as const) {
   for (const ta of [false, true]) {
     for (const tb of [false, true]) {
-      test(`${kind} transA=${ta} transB=${tb} with offsets and ld > cols matches the reference`, { skip }, () => {
-        for (let seed = 0; seed < 4; seed++) gemmCase(kind, ta, tb, seed);
-      });
+      test(
+        `${kind} transA=${ta} transB=${tb} with offsets and ld > cols matches the reference`,
+        { skip },
+        () => {
+          for (let seed = 0; seed < 4; seed++) gemmCase(kind, ta, tb, seed);
+        },
+      );
     }
   }
 }
@@ -112,12 +141,15 @@ test('sgemm: K = 0 gives C = beta·C; M = 0 is a no-op', { skip }, () => {
 test('sgemm 512³ matches the reference on sampled entries', { skip }, () => {
   const rng = new Rng('big');
   const n = 512;
-  const A = randArray(Float32Array, n * n, rng), B = randArray(Float32Array, n * n, rng);
+  const A = randArray(Float32Array, n * n, rng),
+    B = randArray(Float32Array, n * n, rng);
   const C = new Float32Array(n * n);
   N().sgemm(false, true, n, n, n, 1, A, 0, n, B, 0, n, 0, C, 0, n);
   for (let t = 0; t < 200; t++) {
-    const i = rng.int(n), j = rng.int(n);
-    let s = 0, sa = 0;
+    const i = rng.int(n),
+      j = rng.int(n);
+    let s = 0,
+      sa = 0;
     for (let k = 0; k < n; k++) {
       s += A[i * n + k] * B[j * n + k];
       sa += Math.abs(A[i * n + k] * B[j * n + k]);
@@ -127,9 +159,15 @@ test('sgemm 512³ matches the reference on sampled entries', { skip }, () => {
 });
 
 test('dsyrk: C = alpha·AᵀA + beta·C with both triangles filled, offsets and lda > d', { skip }, () => {
-  for (const [n, d, beta] of [[200, 17, 0], [64, 33, 0.25], [5, 40, -1], [0, 3, 2]] as const) {
+  for (const [n, d, beta] of [
+    [200, 17, 0],
+    [64, 33, 0.25],
+    [5, 40, -1],
+    [0, 3, 2],
+  ] as const) {
     const rng = new Rng(`syrk-${n}-${d}`);
-    const lda = d + 3, offA = 7;
+    const lda = d + 3,
+      offA = 7;
     const A = randArray(Float64Array, offA + n * lda + 1, rng);
     // symmetric starting C
     const C = new Float64Array(d * d);
@@ -156,26 +194,30 @@ function geluInputs(n: number, rng: Rng): Float32Array {
   return x;
 }
 
-test('geluForward matches 0.5·x·(1 + tanh(√(2/π)(x + 0.044715x³))) incl. tails and odd lengths', { skip }, () => {
-  const rng = new Rng('gelu');
-  for (const n of [1003, 17, 1]) {
-    const x = geluInputs(Math.max(n, 18), rng).subarray(0, n);
-    const y = new Float32Array(n + 1).fill(7);
-    N().geluForward!(x, y, n);
-    assert.equal(y[n], 7, 'wrote past n');
-    assertClose(y.subarray(0, n), Array.from(x, geluRef), 1e-5, `gelu n=${n}`);
-    for (let i = 0; i < n; i++) {
-      // also elementwise relative for |y| not tiny
-      const r = geluRef(x[i]);
-      assert.ok(Math.abs(y[i] - r) <= 1e-5 * Math.abs(r) + 1e-7, `gelu(${x[i]}) = ${y[i]}, want ${r}`);
+test(
+  'geluForward matches 0.5·x·(1 + tanh(√(2/π)(x + 0.044715x³))) incl. tails and odd lengths',
+  { skip },
+  () => {
+    const rng = new Rng('gelu');
+    for (const n of [1003, 17, 1]) {
+      const x = geluInputs(Math.max(n, 18), rng).subarray(0, n);
+      const y = new Float32Array(n + 1).fill(7);
+      N().geluForward!(x, y, n);
+      assert.equal(y[n], 7, 'wrote past n');
+      assertClose(y.subarray(0, n), Array.from(x, geluRef), 1e-5, `gelu n=${n}`);
+      for (let i = 0; i < n; i++) {
+        // also elementwise relative for |y| not tiny
+        const r = geluRef(x[i]);
+        assert.ok(Math.abs(y[i] - r) <= 1e-5 * Math.abs(r) + 1e-7, `gelu(${x[i]}) = ${y[i]}, want ${r}`);
+      }
     }
-  }
-  // in place (y aliases x)
-  const x = geluInputs(100, rng);
-  const want = Array.from(x, geluRef);
-  N().geluForward!(x, x, x.length);
-  assertClose(x, want, 1e-5, 'gelu in place');
-});
+    // in place (y aliases x)
+    const x = geluInputs(100, rng);
+    const want = Array.from(x, geluRef);
+    N().geluForward!(x, x, x.length);
+    assertClose(x, want, 1e-5, 'gelu in place');
+  },
+);
 
 test('geluBackward accumulates gelu′(x)·dy into dx', { skip }, () => {
   const rng = new Rng('gelu-bwd');
@@ -197,15 +239,20 @@ test('adamw matches the bias-corrected decoupled-weight-decay update (t = 1 and 
   const rng = new Rng('adam');
   const n = 777;
   for (const t of [1, 7]) {
-    const p = randArray(Float32Array, n, rng), g = randArray(Float32Array, n, rng, 0.1);
+    const p = randArray(Float32Array, n, rng),
+      g = randArray(Float32Array, n, rng, 0.1);
     const m = t === 1 ? new Float32Array(n) : randArray(Float32Array, n, rng, 0.05);
-    const v = t === 1 ? new Float32Array(n) : Float32Array.from(randArray(Float32Array, n, rng, 0.01), (z) => z * z);
+    const v =
+      t === 1 ? new Float32Array(n) : Float32Array.from(randArray(Float32Array, n, rng, 0.01), (z) => z * z);
     const [lr, b1, b2, eps, wd] = [3e-3, 0.9, 0.95, 1e-8, 0.1];
-    const wp = new Float64Array(n), wm = new Float64Array(n), wv = new Float64Array(n);
+    const wp = new Float64Array(n),
+      wm = new Float64Array(n),
+      wv = new Float64Array(n);
     for (let i = 0; i < n; i++) {
       wm[i] = b1 * m[i] + (1 - b1) * g[i];
       wv[i] = b2 * v[i] + (1 - b2) * g[i] * g[i];
-      const mh = wm[i] / (1 - b1 ** t), vh = wv[i] / (1 - b2 ** t);
+      const mh = wm[i] / (1 - b1 ** t),
+        vh = wv[i] / (1 - b2 ** t);
       wp[i] = p[i] - lr * (mh / (Math.sqrt(vh) + eps) + wd * p[i]);
     }
     N().adamw!(p, g, m, v, n, lr, b1, b2, eps, wd, t);
@@ -215,8 +262,17 @@ test('adamw matches the bias-corrected decoupled-weight-decay update (t = 1 and 
   }
 });
 
-function lnForwardRef(x: ArrayLike<number>, w: ArrayLike<number>, b: ArrayLike<number>, rows: number, cols: number, eps: number) {
-  const out = new Float64Array(rows * cols), mean = new Float64Array(rows), rstd = new Float64Array(rows);
+function lnForwardRef(
+  x: ArrayLike<number>,
+  w: ArrayLike<number>,
+  b: ArrayLike<number>,
+  rows: number,
+  cols: number,
+  eps: number,
+) {
+  const out = new Float64Array(rows * cols),
+    mean = new Float64Array(rows),
+    rstd = new Float64Array(rows);
   for (let r = 0; r < rows; r++) {
     let s = 0;
     for (let i = 0; i < cols; i++) s += x[r * cols + i];
@@ -233,11 +289,18 @@ function lnForwardRef(x: ArrayLike<number>, w: ArrayLike<number>, b: ArrayLike<n
 
 test('layerNormForward matches the reference (biased variance) and writes mean/rstd', { skip }, () => {
   const rng = new Rng('ln');
-  for (const [rows, cols] of [[37, 129], [4, 1], [16, 384]] as const) {
+  for (const [rows, cols] of [
+    [37, 129],
+    [4, 1],
+    [16, 384],
+  ] as const) {
     const x = randArray(Float32Array, rows * cols, rng, 3);
     for (let i = 0; i < x.length; i++) x[i] += 5; // non-zero mean
-    const w = randArray(Float32Array, cols, rng), b = randArray(Float32Array, cols, rng);
-    const out = new Float32Array(rows * cols), mean = new Float32Array(rows), rstd = new Float32Array(rows);
+    const w = randArray(Float32Array, cols, rng),
+      b = randArray(Float32Array, cols, rng);
+    const out = new Float32Array(rows * cols),
+      mean = new Float32Array(rows),
+      rstd = new Float32Array(rows);
     const eps = 1e-5;
     N().layerNormForward!(x, w, b, out, mean, rstd, rows, cols, eps);
     const ref = lnForwardRef(x, w, b, rows, cols, eps);
@@ -249,21 +312,33 @@ test('layerNormForward matches the reference (biased variance) and writes mean/r
 
 test('layerNormBackward accumulates dx, dw, db (reference formula and finite differences)', { skip }, () => {
   const rng = new Rng('ln-bwd');
-  const rows = 23, cols = 67, eps = 1e-5;
+  const rows = 23,
+    cols = 67,
+    eps = 1e-5;
   const x = randArray(Float32Array, rows * cols, rng, 2);
-  const w = randArray(Float32Array, cols, rng), b = randArray(Float32Array, cols, rng);
+  const w = randArray(Float32Array, cols, rng),
+    b = randArray(Float32Array, cols, rng);
   const dout = randArray(Float32Array, rows * cols, rng);
-  const out = new Float32Array(rows * cols), mean = new Float32Array(rows), rstd = new Float32Array(rows);
+  const out = new Float32Array(rows * cols),
+    mean = new Float32Array(rows),
+    rstd = new Float32Array(rows);
   N().layerNormForward!(x, w, b, out, mean, rstd, rows, cols, eps);
-  const dx = randArray(Float32Array, rows * cols, rng), dw = randArray(Float32Array, cols, rng), db = randArray(Float32Array, cols, rng);
-  const dx0 = Float64Array.from(dx), dw0 = Float64Array.from(dw), db0 = Float64Array.from(db);
+  const dx = randArray(Float32Array, rows * cols, rng),
+    dw = randArray(Float32Array, cols, rng),
+    db = randArray(Float32Array, cols, rng);
+  const dx0 = Float64Array.from(dx),
+    dw0 = Float64Array.from(dw),
+    db0 = Float64Array.from(db);
   N().layerNormBackward!(dout, x, w, mean, rstd, dx, dw, db, rows, cols);
 
   // reference (llm.c formula, float64)
   const ref = lnForwardRef(x, w, b, rows, cols, eps);
-  const wdx = Float64Array.from(dx0), wdw = Float64Array.from(dw0), wdb = Float64Array.from(db0);
+  const wdx = Float64Array.from(dx0),
+    wdw = Float64Array.from(dw0),
+    wdb = Float64Array.from(db0);
   for (let r = 0; r < rows; r++) {
-    let a = 0, c = 0;
+    let a = 0,
+      c = 0;
     for (let i = 0; i < cols; i++) {
       const norm = (x[r * cols + i] - ref.mean[r]) * ref.rstd[r];
       a += w[i] * dout[r * cols + i];
@@ -293,20 +368,28 @@ test('layerNormBackward accumulates dx, dw, db (reference formula and finite dif
     return s;
   };
   for (let t = 0; t < 10; t++) {
-    const i = rng.int(rows * cols), h = 1e-5;
-    const xp = Float64Array.from(xd), xm = Float64Array.from(xd);
+    const i = rng.int(rows * cols),
+      h = 1e-5;
+    const xp = Float64Array.from(xd),
+      xm = Float64Array.from(xd);
     xp[i] += h;
     xm[i] -= h;
     const fd = (loss(xp) - loss(xm)) / (2 * h);
-    assert.ok(Math.abs(dx[i] - dx0[i] - fd) <= 1e-4 * (Math.abs(fd) + 1), `dx[${i}] = ${dx[i] - dx0[i]}, fd ${fd}`);
+    assert.ok(
+      Math.abs(dx[i] - dx0[i] - fd) <= 1e-4 * (Math.abs(fd) + 1),
+      `dx[${i}] = ${dx[i] - dx0[i]}, fd ${fd}`,
+    );
   }
 });
 
 test('setGemmSingleThreadBelow: results unchanged with small GEMMs forced to one thread', { skip }, () => {
   const n = N();
   const rng = new Rng('small-gemm');
-  const M = 64, K = 48, Nn = 40;
-  const A = randArray(Float32Array, M * K, rng), B = randArray(Float32Array, Nn * K, rng);
+  const M = 64,
+    K = 48,
+    Nn = 40;
+  const A = randArray(Float32Array, M * K, rng),
+    B = randArray(Float32Array, Nn * K, rng);
   const want = refGemm(false, true, M, Nn, K, 1, A, 0, K, B, 0, K, 0, new Float32Array(M * Nn), 0, Nn);
   const before = n.getThreads!();
   n.setThreads(2);
@@ -335,13 +418,20 @@ test('setThreads / getThreads / describe', { skip }, () => {
 
 test('bad arguments throw a TypeError with a clear message', { skip }, () => {
   const n = N();
-  const f = new Float32Array(16), d = new Float64Array(16);
+  const f = new Float32Array(16),
+    d = new Float64Array(16);
   type AnyFn = (...a: unknown[]) => void;
-  const call = (name: string, ...args: unknown[]) => () => (n as unknown as Record<string, AnyFn>)[name](...args);
+  const call =
+    (name: string, ...args: unknown[]) =>
+    () =>
+      (n as unknown as Record<string, AnyFn>)[name](...args);
   const cases: [() => void, RegExp][] = [
     [call('sgemm', false, false, 2, 2, 2, 1, d, 0, 2, f, 0, 2, 0, f, 0, 2), /A must be a Float32Array/],
     [call('dgemm', false, false, 2, 2, 2, 1, f, 0, 2, d, 0, 2, 0, d, 0, 2), /A must be a Float64Array/],
-    [call('sgemm', false, false, 2, 2, 2, 1, [1, 2, 3, 4], 0, 2, f, 0, 2, 0, f, 0, 2), /A must be a Float32Array/],
+    [
+      call('sgemm', false, false, 2, 2, 2, 1, [1, 2, 3, 4], 0, 2, f, 0, 2, 0, f, 0, 2),
+      /A must be a Float32Array/,
+    ],
     [call('sgemm', 0, false, 2, 2, 2, 1, f, 0, 2, f, 0, 2, 0, f, 0, 2), /transA must be a boolean/],
     [call('sgemm', false, false, -1, 2, 2, 1, f, 0, 2, f, 0, 2, 0, f, 0, 2), /M must be an integer/],
     [call('sgemm', false, false, 2, 2.5, 2, 1, f, 0, 2, f, 0, 2, 0, f, 0, 2), /N must be an integer/],
@@ -357,12 +447,35 @@ test('bad arguments throw a TypeError with a clear message', { skip }, () => {
     [call('geluForward', f, f, 17), /x has length 16, needs at least 17/],
     [call('geluBackward', f, f, d, 4), /dx must be a Float32Array/],
     [call('adamw', f, f, f, f, 4, 1e-3, 0.9, 0.999, 1e-8, 0, 1), /distinct arrays/],
-    [call('adamw', f, new Float32Array(16), new Float32Array(16), new Float32Array(16), 4, 1e-3, 0.9, 0.999, 1e-8, 0, 0), /t \(step count\) must be >= 1/],
+    [
+      call(
+        'adamw',
+        f,
+        new Float32Array(16),
+        new Float32Array(16),
+        new Float32Array(16),
+        4,
+        1e-3,
+        0.9,
+        0.999,
+        1e-8,
+        0,
+        0,
+      ),
+      /t \(step count\) must be >= 1/,
+    ],
     [call('layerNormForward', f, f, f, f, f, f, 4, 5, 1e-5), /x has length 16, needs at least 20/],
-    [call('layerNormBackward', f, f, f, f, f, f, f, new Float32Array(2), 2, 4), /db has length 2, needs at least 4/],
+    [
+      call('layerNormBackward', f, f, f, f, f, f, f, new Float32Array(2), 2, 4),
+      /db has length 2, needs at least 4/,
+    ],
   ];
   for (const [fn, re] of cases) {
-    assert.throws(fn, (e: unknown) => e instanceof TypeError && re.test(e.message), `expected TypeError matching ${re}`);
+    assert.throws(
+      fn,
+      (e: unknown) => e instanceof TypeError && re.test(e.message),
+      `expected TypeError matching ${re}`,
+    );
   }
   // nothing was written by the failed calls
   assert.ok(f.every((z) => z === 0));
@@ -371,10 +484,18 @@ test('bad arguments throw a TypeError with a clear message', { skip }, () => {
 test('loader: GSHF_NO_NATIVE=1 makes native() return null (fresh process)', async () => {
   const { spawnSync } = await import('node:child_process');
   const url = new URL('../../src/native/index.js', import.meta.url).href;
-  const r = spawnSync(process.execPath, ['--input-type=module', '-e', `import { native, nativeLoadError } from ${JSON.stringify(url)}; console.log(native() === null, nativeLoadError());`], {
-    env: { ...process.env, GSHF_NO_NATIVE: '1' },
-    encoding: 'utf8',
-  });
+  const r = spawnSync(
+    process.execPath,
+    [
+      '--input-type=module',
+      '-e',
+      `import { native, nativeLoadError } from ${JSON.stringify(url)}; console.log(native() === null, nativeLoadError());`,
+    ],
+    {
+      env: { ...process.env, GSHF_NO_NATIVE: '1' },
+      encoding: 'utf8',
+    },
+  );
   assert.equal(r.status, 0, r.stderr);
   assert.match(r.stdout, /^true disabled by GSHF_NO_NATIVE=1/);
 });
