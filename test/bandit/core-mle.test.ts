@@ -207,3 +207,39 @@ test('fitMLE validates its inputs', () => {
   assert.throws(() => fitMLE(data, null, { lambda: 1, normBound: 0 }), /normBound/);
   assert.throws(() => fitMLE(data, null, { lambda: 1, init: new Float64Array(2) }), /init/);
 });
+
+test('λ = 0 with rank-deficient data: the jittered Newton finds the closed-form MLE', () => {
+  // All Δφ along e₁: 66 wins (+e₁) and 34 losses (−e₁) → σ(θ₁) = 0.66, θ₁ = log(66/34); θ₂ = θ₃ = 0.
+  const n = 100;
+  const d = 3;
+  const dphi = new Float64Array(n * d);
+  for (let i = 0; i < n; i++) dphi[i * d] = i % 3 === 0 ? -1 : 1;
+  const r = fitMLE({ dphi, n, d }, { lambda: 0 });
+  assert.ok(r.converged);
+  assert.ok(Math.abs(r.theta[0] - Math.log(66 / 34)) < 1e-12, String(r.theta[0]));
+  assert.equal(r.theta[1], 0);
+  assert.equal(r.theta[2], 0);
+  // Same one-dimensional problem with a ridge: the stationarity condition 66σ(−θ) − 34σ(θ) = λθ.
+  const lam = 5;
+  const t = fitMLE({ dphi, n, d }, { lambda: lam }).theta[0];
+  const s = 1 / (1 + Math.exp(-t));
+  // fitMLE stops at ‖∇‖ ≤ 1e-10·n = 1e-8.
+  assert.ok(Math.abs(66 * (1 - s) - 34 * s - lam * t) <= 1e-8);
+  assert.ok(t > 0 && t < Math.log(66 / 34));
+});
+
+test('norm-bounded fit from a warm start outside the ball', () => {
+  const data = randomDiffs(400, 5, 11);
+  // Make the labels informative so the unconstrained norm is large.
+  const dir = [1, -1, 0.5, 2, 0];
+  for (let i = 0; i < 400; i++) {
+    let z = 0;
+    for (let j = 0; j < 5; j++) z += data.dphi[i * 5 + j] * dir[j];
+    if (z < 0) for (let j = 0; j < 5; j++) data.dphi[i * 5 + j] *= -1;
+  }
+  const a = fitMLE(data, { lambda: 0.1, normBound: 0.5 });
+  const b = fitMLE(data, { lambda: 0.1, normBound: 0.5, init: Float64Array.from([10, -10, 5, 20, 0]) });
+  assert.ok(a.converged && b.converged);
+  assert.ok(Math.abs(nrm(a.theta) - 0.5) < 1e-9);
+  assert.ok(dist(a.theta, b.theta) < 1e-8, `${Array.from(a.theta)} vs ${Array.from(b.theta)}`);
+});
