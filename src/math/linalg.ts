@@ -184,7 +184,7 @@ export function mahalanobisSq(
 const NATIVE_SYRK_MIN_WORK = 1 << 16;
 
 /** Rows per native dsyrk call when rows must be rescaled by √w (bounds the scratch memory). */
-const SYRK_BLOCK_ROWS = 4096;
+const SYRK_BLOCK_ROWS = 16384;
 let syrkScratch: Float64Array = new Float64Array(0);
 
 /**
