@@ -228,7 +228,8 @@ def main():
         "version": torch.__version__,
         "python": platform.python_version(),
         "threads": {"torch": torch.get_num_threads(), "openblas": int(os.environ.get("OPENBLAS_NUM_THREADS", "0"))},
-        "blas": torch.__config__.show().split("BLAS_INFO=")[1].split(",")[0] if "BLAS_INFO=" in torch.__config__.show() else "?",
+        # Debian's torch links the generic libblas.so.3; update-alternatives decides which library that is.
+        "blas": os.path.realpath("/usr/lib/x86_64-linux-gnu/libblas.so.3"),
         "configs": {},
     }
     for name in a.configs.split(","):
