@@ -229,8 +229,29 @@ export function addOuterProducts(
       return out;
     }
   }
-  // Upper triangle only (half the flops), then mirror.
-  for (let i = 0; i < n; i++) {
+  // Upper triangle only (half the flops), then mirror. Four rows per pass over `out`, so each
+  // out[a][b] is loaded and stored once per four outer products (the loop is memory-bound).
+  let i = 0;
+  for (; i + 4 <= n; i += 4) {
+    const w0 = weights === null ? 1 : weights[i];
+    const w1 = weights === null ? 1 : weights[i + 1];
+    const w2 = weights === null ? 1 : weights[i + 2];
+    const w3 = weights === null ? 1 : weights[i + 3];
+    const o0 = offX + i * ldx;
+    const o1 = o0 + ldx;
+    const o2 = o1 + ldx;
+    const o3 = o2 + ldx;
+    for (let a = 0; a < d; a++) {
+      const x0 = w0 * X[o0 + a];
+      const x1 = w1 * X[o1 + a];
+      const x2 = w2 * X[o2 + a];
+      const x3 = w3 * X[o3 + a];
+      const ra = a * d;
+      for (let b = a; b < d; b++)
+        out[ra + b] += x0 * X[o0 + b] + x1 * X[o1 + b] + x2 * X[o2 + b] + x3 * X[o3 + b];
+    }
+  }
+  for (; i < n; i++) {
     const w = weights === null ? 1 : weights[i];
     if (w === 0) continue;
     const o = offX + i * ldx;
