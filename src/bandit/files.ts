@@ -402,7 +402,8 @@ function buildEnv(data: unknown, source: string, text: string | null): BanditEnv
 
 function readText(path: string): string {
   try {
-    return readFileSync(path, 'utf8');
+    // Drop a UTF-8 byte-order mark (some editors add one; JSON.parse rejects it).
+    return readFileSync(path, 'utf8').replace(/^\uFEFF/, '');
   } catch (e) {
     throw new DataFileError(`${path}: cannot read file (${(e as Error).message})`, path);
   }

@@ -254,3 +254,20 @@ test('a large pairs file parses quickly (fast path)', () => {
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('a UTF-8 byte-order mark and CRLF line endings are accepted', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'gshf-files-'));
+  try {
+    const p = join(dir, 'bom.json');
+    writeFileSync(p, '\uFEFF{"eta": 1, "contexts": [{"features": [[1], [2]], "ref_logprobs": [0, 0]}]}\r\n');
+    assert.equal(readEnvFile(p).d, 1);
+    const q = join(dir, 'crlf.jsonl');
+    writeFileSync(
+      q,
+      '{"context": 0, "chosen": 1, "rejected": 0}\r\n{"context": 1, "chosen": 2, "rejected": 0}\r\n',
+    );
+    assert.deepEqual(Array.from(readPairsFile(q, tiny).chosen), [1, 2]);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
