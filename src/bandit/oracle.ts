@@ -85,7 +85,7 @@ export function contextCdf(env: BanditEnv): Float64Array {
 }
 
 export interface SamplePairsOptions {
-  /** Redraw nothing but drop pairs where a1 == a2 (then fewer than n pairs may be returned). Default false. */
+  /** Drop pairs where a1 == a2 instead of labelling them (then fewer than n pairs are returned). Default false. */
   dropTies?: boolean;
 }
 
