@@ -10,6 +10,7 @@
 #include <math.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "kernels.h"
@@ -118,9 +119,9 @@ static int get_typed(napi_env env, const char *fn, napi_value v, const char *nam
                      void **data, int64_t *len) {
   bool is;
   char m[160];
-  const char *tn = want == napi_float32_array ? "Float32Array" : "Float64Array";
+  const char *tn = want == napi_float32_array ? "a Float32Array" : want == napi_float64_array ? "a Float64Array" : "an Int32Array";
   if (napi_is_typedarray(env, v, &is) != napi_ok || !is) {
-    snprintf(m, sizeof m, "%s must be a %s", name, tn);
+    snprintf(m, sizeof m, "%s must be %s", name, tn);
     return fail(env, fn, m);
   }
   napi_typedarray_type type;
@@ -129,7 +130,7 @@ static int get_typed(napi_env env, const char *fn, napi_value v, const char *nam
   size_t off;
   if (napi_get_typedarray_info(env, v, &type, &length, data, &ab, &off) != napi_ok) return fail(env, fn, "bad typed array");
   if (type != want) {
-    snprintf(m, sizeof m, "%s must be a %s", name, tn);
+    snprintf(m, sizeof m, "%s must be %s", name, tn);
     return fail(env, fn, m);
   }
   if (length > 0 && *data == NULL) {
@@ -388,6 +389,83 @@ static napi_value LayerNormBackward(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
+/* softmaxCausal(att, T, blocks) */
+static napi_value SoftmaxCausal(napi_env env, napi_callback_info info) {
+  const char *fn = "softmaxCausal";
+  napi_value a[MAX_ARGS];
+  void *att;
+  int64_t la, T, blocks;
+  if (get_args(env, info, fn, 3, a) || get_typed(env, fn, a[0], "att", napi_float32_array, &att, &la) ||
+      get_int(env, fn, a[1], "T", 46340.0, &T) || get_int(env, fn, a[2], "blocks", BLAS_MAX, &blocks) ||
+      check_len(env, fn, "att", blocks * T * T, la))
+    return NULL;
+  K->softmax_causal((float *)att, (size_t)T, (size_t)blocks);
+  return NULL;
+}
+
+/* attentionDecode(q, qStride, k, v, out, slots, lens, S, nHead, headSize, blockSize, scale) */
+static napi_value AttentionDecode(napi_env env, napi_callback_info info) {
+  const char *fn = "attentionDecode";
+  napi_value a[MAX_ARGS];
+  void *q, *k, *v, *out, *slotsv, *lensv;
+  int64_t lq, lk, lv, lo, lsl, lle, qStride, S, NH, hs, blk;
+  double scale;
+  if (get_args(env, info, fn, 12, a) || get_typed(env, fn, a[0], "q", napi_float32_array, &q, &lq) ||
+      get_int(env, fn, a[1], "qStride", BLAS_MAX, &qStride) ||
+      get_typed(env, fn, a[2], "k", napi_float32_array, &k, &lk) ||
+      get_typed(env, fn, a[3], "v", napi_float32_array, &v, &lv) ||
+      get_typed(env, fn, a[4], "out", napi_float32_array, &out, &lo) ||
+      get_typed(env, fn, a[5], "slots", napi_int32_array, &slotsv, &lsl) ||
+      get_typed(env, fn, a[6], "lens", napi_int32_array, &lensv, &lle) ||
+      get_int(env, fn, a[7], "S", BLAS_MAX, &S) || get_int(env, fn, a[8], "nHead", 65536.0, &NH) ||
+      get_int(env, fn, a[9], "headSize", 65536.0, &hs) || get_int(env, fn, a[10], "blockSize", BLAS_MAX, &blk) ||
+      get_finite(env, fn, a[11], "scale", &scale))
+    return NULL;
+  if (NH < 1 || hs < 1 || blk < 1) {
+    fail(env, fn, "nHead, headSize and blockSize must be >= 1");
+    return NULL;
+  }
+  const int64_t C = NH * hs;
+  if (S == 0) return NULL;
+  if (qStride < C) {
+    fail(env, fn, "qStride must be >= nHead * headSize");
+    return NULL;
+  }
+  if (check_len(env, fn, "q", (S - 1) * qStride + C, lq) || check_len(env, fn, "out", S * C, lo) ||
+      check_len(env, fn, "slots", S, lsl) || check_len(env, fn, "lens", S, lle))
+    return NULL;
+  const int32_t *slots = (const int32_t *)slotsv, *lens = (const int32_t *)lensv;
+  for (int64_t r = 0; r < S; r++) {
+    char m[200];
+    if (lens[r] < 1 || lens[r] > blk) {
+      snprintf(m, sizeof m, "lens[%lld] = %d must be in [1, blockSize = %lld]", (long long)r, lens[r], (long long)blk);
+      fail(env, fn, m);
+      return NULL;
+    }
+    if (slots[r] < 0) {
+      snprintf(m, sizeof m, "slots[%lld] = %d must be >= 0", (long long)r, slots[r]);
+      fail(env, fn, m);
+      return NULL;
+    }
+    const int64_t end = ((int64_t)slots[r] + 1) * blk * C;
+    if (end > lk || end > lv) {
+      snprintf(m, sizeof m, "slot %d needs k and v of length >= %lld (have %lld and %lld)", slots[r], (long long)end,
+               (long long)lk, (long long)lv);
+      fail(env, fn, m);
+      return NULL;
+    }
+  }
+  float *scores = (float *)malloc((size_t)blk * sizeof(float));
+  if (!scores) {
+    fail(env, fn, "out of memory");
+    return NULL;
+  }
+  K->attention_decode((const float *)q, (size_t)qStride, (const float *)k, (const float *)v, (float *)out, slots, lens,
+                      (size_t)S, (size_t)NH, (size_t)hs, (size_t)blk, (float)scale, scores);
+  free(scores);
+  return NULL;
+}
+
 /* ---- misc ---- */
 
 static napi_value SetThreads(napi_env env, napi_callback_info info) {
@@ -452,6 +530,9 @@ static napi_value Init(napi_env env, napi_value exports) {
       {"adamw", NULL, Adamw, NULL, NULL, NULL, napi_writable | napi_enumerable | napi_configurable, NULL},
       {"layerNormForward", NULL, LayerNormForward, NULL, NULL, NULL, napi_writable | napi_enumerable | napi_configurable, NULL},
       {"layerNormBackward", NULL, LayerNormBackward, NULL, NULL, NULL, napi_writable | napi_enumerable | napi_configurable, NULL},
+      {"softmaxCausal", NULL, SoftmaxCausal, NULL, NULL, NULL, napi_writable | napi_enumerable | napi_configurable, NULL},
+      {"attentionDecode", NULL, AttentionDecode, NULL, NULL, NULL, napi_writable | napi_enumerable | napi_configurable,
+       NULL},
       {"setThreads", NULL, SetThreads, NULL, NULL, NULL, napi_writable | napi_enumerable | napi_configurable, NULL},
       {"setGemmSingleThreadBelow", NULL, SetGemmSingleThreadBelow, NULL, NULL, NULL,
        napi_writable | napi_enumerable | napi_configurable, NULL},

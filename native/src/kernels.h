@@ -1,6 +1,7 @@
 #ifndef GSHF_KERNELS_H
 #define GSHF_KERNELS_H
 #include <stddef.h>
+#include <stdint.h>
 
 typedef struct {
   const char *name;
@@ -12,6 +13,10 @@ typedef struct {
                             size_t rows, size_t cols, float eps);
   void (*layernorm_backward)(const float *dout, const float *x, const float *w, const float *mean,
                              const float *rstd, float *dx, float *dw, float *db, size_t rows, size_t cols);
+  void (*softmax_causal)(float *att, size_t T, size_t blocks);
+  void (*attention_decode)(const float *q, size_t qStride, const float *k, const float *v, float *out,
+                           const int32_t *slots, const int32_t *lens, size_t S, size_t NH, size_t hs, size_t blk,
+                           float scale, float *scores);
 } gshf_kernels;
 
 /* Picks the AVX2+FMA variant when the CPU supports it, unless GSHF_NATIVE_SIMD=generic. */

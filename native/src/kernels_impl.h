@@ -129,3 +129,68 @@ static KATTR void KFN(layernorm_backward)(const float *restrict dout, const floa
     }
   }
 }
+
+/* In-place causal softmax over `blocks` consecutive T×T row-major blocks: row t of each block becomes
+ * softmax(row[0..t]) and row[t+1..T) is set to 0 (attention probabilities of a causal layer). */
+static KATTR void KFN(softmax_causal)(float *att, size_t T, size_t blocks) {
+  for (size_t b = 0; b < blocks; b++) {
+    for (size_t t = 0; t < T; t++) {
+      float *row = att + (b * T + t) * T;
+      const size_t n = t + 1;
+      float mx = row[0];
+#pragma omp simd reduction(max : mx)
+      for (size_t j = 0; j < n; j++) mx = row[j] > mx ? row[j] : mx;
+      float s = 0.0f;
+#pragma omp simd reduction(+ : s)
+      for (size_t j = 0; j < n; j++) {
+        float e = KFN(expneg)(row[j] - mx);
+        row[j] = e;
+        s += e;
+      }
+      const float inv = 1.0f / s;
+      for (size_t j = 0; j < n; j++) row[j] *= inv;
+      for (size_t j = n; j < T; j++) row[j] = 0.0f;
+    }
+  }
+}
+
+/* KV-cache decode attention for S rows. Row r attends with query q[r·qStride + h·hs ..] to positions
+ * 0..lens[r)−1 of cache slot slots[r]; k/v are [slots][blockSize][C] with C = nHead·hs; the output row
+ * is out[r·C + h·hs ..]. `scores` is scratch of length ≥ max(lens). */
+static KATTR void KFN(attention_decode)(const float *q, size_t qStride, const float *k, const float *v, float *out,
+                                        const int32_t *slots, const int32_t *lens, size_t S, size_t NH, size_t hs,
+                                        size_t blk, float scale, float *scores) {
+  const size_t C = NH * hs;
+  for (size_t r = 0; r < S; r++) {
+    const size_t base = (size_t)slots[r] * blk * C;
+    const size_t n = (size_t)lens[r];
+    for (size_t h = 0; h < NH; h++) {
+      const float *qh = q + r * qStride + h * hs;
+      float mx = -INFINITY;
+      for (size_t j = 0; j < n; j++) {
+        const float *kj = k + base + j * C + h * hs;
+        float acc = 0.0f;
+#pragma omp simd reduction(+ : acc)
+        for (size_t d = 0; d < hs; d++) acc += qh[d] * kj[d];
+        acc *= scale;
+        scores[j] = acc;
+        mx = acc > mx ? acc : mx;
+      }
+      float s = 0.0f;
+#pragma omp simd reduction(+ : s)
+      for (size_t j = 0; j < n; j++) {
+        float e = KFN(expneg)(scores[j] - mx);
+        scores[j] = e;
+        s += e;
+      }
+      const float inv = 1.0f / s;
+      float *y = out + r * C + h * hs;
+      for (size_t d = 0; d < hs; d++) y[d] = 0.0f;
+      for (size_t j = 0; j < n; j++) {
+        const float p = scores[j] * inv;
+        const float *vj = v + base + j * C + h * hs;
+        for (size_t d = 0; d < hs; d++) y[d] += p * vj[d];
+      }
+    }
+  }
+}

@@ -113,6 +113,32 @@ export interface NativeOps {
     rows: number,
     cols: number,
   ): void;
+  /**
+   * In-place causal softmax over `blocks` consecutive T×T row-major blocks starting at offset 0
+   * (e.g. the B·nHead attention-score blocks of one layer): row t of each block becomes
+   * softmax(row[0..t]) and row[t+1..T) is set to 0. Scale the scores beforehand (e.g. sgemm alpha).
+   */
+  softmaxCausal?(att: Float32Array, T: number, blocks: number): void;
+  /**
+   * KV-cache decode attention for S rows (one new token each). Row r uses the query
+   * q[r·qStride + h·headSize ..] (h < nHead) and attends to positions 0..lens[r]−1 of cache slot
+   * slots[r], where k and v are laid out [slot][blockSize][C] with C = nHead·headSize (the new key and
+   * value must already be written). Writes out[r·C + h·headSize ..] = Σ_j softmax(scale·q·k_j)·v_j.
+   */
+  attentionDecode?(
+    q: Float32Array,
+    qStride: number,
+    k: Float32Array,
+    v: Float32Array,
+    out: Float32Array,
+    slots: Int32Array,
+    lens: Int32Array,
+    S: number,
+    nHead: number,
+    headSize: number,
+    blockSize: number,
+    scale: number,
+  ): void;
   /** Number of BLAS threads. */
   setThreads(n: number): void;
   /** Free-form description of the native build (library, threads), for logs and benchmarks. */

@@ -382,6 +382,115 @@ test('layerNormBackward accumulates dx, dw, db (reference formula and finite dif
   }
 });
 
+test(
+  'softmaxCausal matches a float64 causal softmax per block and zeroes the upper triangle',
+  { skip },
+  () => {
+    const rng = new Rng('softmax-causal');
+    for (const [T, blocks] of [
+      [1, 3],
+      [7, 5],
+      [64, 2],
+      [33, 1],
+    ] as const) {
+      const att = randArray(Float32Array, blocks * T * T + 5, rng, 6);
+      const tail = Array.from(att.subarray(blocks * T * T));
+      const want = new Float64Array(blocks * T * T);
+      for (let b = 0; b < blocks; b++) {
+        for (let t = 0; t < T; t++) {
+          const o = (b * T + t) * T;
+          let mx = -Infinity;
+          for (let j = 0; j <= t; j++) mx = Math.max(mx, att[o + j]);
+          let z = 0;
+          for (let j = 0; j <= t; j++) z += Math.exp(att[o + j] - mx);
+          for (let j = 0; j <= t; j++) want[o + j] = Math.exp(att[o + j] - mx) / z;
+        }
+      }
+      N().softmaxCausal!(att, T, blocks);
+      for (let i = 0; i < want.length; i++) {
+        assert.ok(
+          Math.abs(att[i] - want[i]) <= 1e-6 * (want[i] + 1e-6) + 1e-7,
+          `T=${T} [${i}]: ${att[i]} vs ${want[i]}`,
+        );
+      }
+      assert.deepEqual(Array.from(att.subarray(blocks * T * T)), tail, 'wrote past blocks·T·T');
+    }
+  },
+);
+
+test(
+  'attentionDecode matches a float64 reference over cache slots (scattered slots, varied lengths)',
+  { skip },
+  () => {
+    const rng = new Rng('attn-decode');
+    const NH = 4,
+      hs = 8,
+      C = NH * hs,
+      blk = 20,
+      nSlots = 6,
+      S = 4,
+      qStride = 3 * C;
+    const k = randArray(Float32Array, nSlots * blk * C, rng),
+      v = randArray(Float32Array, nSlots * blk * C, rng);
+    const q = randArray(Float32Array, S * qStride, rng, 2);
+    const slots = Int32Array.from([5, 0, 3, 2]);
+    const lens = Int32Array.from([1, 20, 7, 13]);
+    const scale = 1 / Math.sqrt(hs);
+    const out = new Float32Array(S * C + 3).fill(9);
+    N().attentionDecode!(q, qStride, k, v, out, slots, lens, S, NH, hs, blk, scale);
+    const want = new Float64Array(S * C);
+    for (let r = 0; r < S; r++) {
+      const base = slots[r] * blk * C;
+      for (let h = 0; h < NH; h++) {
+        const sc: number[] = [];
+        for (let j = 0; j < lens[r]; j++) {
+          let d = 0;
+          for (let e = 0; e < hs; e++) d += q[r * qStride + h * hs + e] * k[base + j * C + h * hs + e];
+          sc.push(scale * d);
+        }
+        const mx = Math.max(...sc);
+        const ex = sc.map((z) => Math.exp(z - mx));
+        const Z = ex.reduce((a2, b2) => a2 + b2, 0);
+        for (let e = 0; e < hs; e++) {
+          let y = 0;
+          for (let j = 0; j < lens[r]; j++) y += (ex[j] / Z) * v[base + j * C + h * hs + e];
+          want[r * C + h * hs + e] = y;
+        }
+      }
+    }
+    assertClose(out.subarray(0, S * C), want, 1e-5, 'attentionDecode');
+    assert.deepEqual(Array.from(out.subarray(S * C)), [9, 9, 9]);
+    const bad = (args: Partial<Record<'slots' | 'lens' | 'qStride' | 'k', unknown>>, re: RegExp): void => {
+      const fn = N().attentionDecode as unknown as (...a: unknown[]) => void;
+      assert.throws(
+        () =>
+          fn(
+            q,
+            args.qStride ?? qStride,
+            args.k ?? k,
+            v,
+            out,
+            args.slots ?? slots,
+            args.lens ?? lens,
+            S,
+            NH,
+            hs,
+            blk,
+            scale,
+          ),
+        (e: unknown) => e instanceof TypeError && re.test(e.message),
+      );
+    };
+    bad({ lens: Int32Array.from([1, 21, 7, 13]) }, /lens\[1\] = 21 must be in \[1, blockSize = 20\]/);
+    bad({ lens: Int32Array.from([0, 1, 1, 1]) }, /lens\[0\] = 0/);
+    bad({ slots: Int32Array.from([6, 0, 3, 2]) }, /slot 6 needs k and v of length/);
+    bad({ slots: Int32Array.from([-1, 0, 3, 2]) }, /slots\[0\] = -1/);
+    bad({ slots: [5, 0, 3, 2] }, /slots must be an Int32Array/);
+    bad({ qStride: C - 1 }, /qStride must be >= nHead \* headSize/);
+    bad({ k: new Float32Array(10) }, /slot 5 needs k and v/);
+  },
+);
+
 test('setGemmSingleThreadBelow: results unchanged with small GEMMs forced to one thread', { skip }, () => {
   const n = N();
   const rng = new Rng('small-gemm');
