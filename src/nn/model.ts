@@ -189,6 +189,58 @@ function fillRows(out: Float32Array, bias: Float32Array, rows: number, cols: num
   for (let r = 0; r < rows; r++) out.set(bias, r * cols);
 }
 
+/**
+ * One head of cached attention for one query: scores over keys 0..n−1, softmax, weighted sum of
+ * values. Kept small so V8 optimises it well; sums run in float64 in the same order as the GEMMs
+ * of the full forward (so results are bit-identical on the TS path).
+ */
+function attendCached(
+  q: Float32Array, qo: number, kc: Float32Array, vc: Float32Array, ko: number, ld: number,
+  n: number, hs: number, scale: number, scores: Float32Array, out: Float32Array, oo: number,
+): void {
+  // 4 keys at a time (independent accumulators, each summed over d in order)
+  const n4 = n - (n % 4);
+  let j = 0;
+  for (; j < n4; j += 4) {
+    const k0 = ko + j * ld, k1 = k0 + ld, k2 = k1 + ld, k3 = k2 + ld;
+    let a0 = 0, a1 = 0, a2 = 0, a3 = 0;
+    for (let d = 0; d < hs; d++) {
+      const x = q[qo + d];
+      a0 += x * kc[k0 + d]; a1 += x * kc[k1 + d]; a2 += x * kc[k2 + d]; a3 += x * kc[k3 + d];
+    }
+    scores[j] = scale * a0; scores[j + 1] = scale * a1; scores[j + 2] = scale * a2; scores[j + 3] = scale * a3;
+  }
+  for (; j < n; j++) {
+    const kj = ko + j * ld;
+    let a = 0;
+    for (let d = 0; d < hs; d++) a += q[qo + d] * kc[kj + d];
+    scores[j] = scale * a;
+  }
+  softmaxRow(scores, 0, n);
+  // 4 output dims at a time (each summed over keys in order)
+  const h4 = hs - (hs % 4);
+  let d = 0;
+  for (; d < h4; d += 4) {
+    let a0 = 0, a1 = 0, a2 = 0, a3 = 0;
+    let v = ko + d;
+    for (let jj = 0; jj < n; jj++) {
+      const w = scores[jj];
+      a0 += w * vc[v]; a1 += w * vc[v + 1]; a2 += w * vc[v + 2]; a3 += w * vc[v + 3];
+      v += ld;
+    }
+    out[oo + d] = a0; out[oo + d + 1] = a1; out[oo + d + 2] = a2; out[oo + d + 3] = a3;
+  }
+  for (; d < hs; d++) {
+    let a = 0;
+    let v = ko + d;
+    for (let jj = 0; jj < n; jj++) {
+      a += scores[jj] * vc[v];
+      v += ld;
+    }
+    out[oo + d] = a;
+  }
+}
+
 /** Row softmax over x[off .. off+n) in place (shared by the full and the cached attention paths). */
 function softmaxRow(x: Float32Array, off: number, n: number): void {
   let mx = -Infinity;
@@ -213,6 +265,8 @@ export class GPT {
   private readonly p: ParamViews;
   private g: ParamViews | null = null;
   private readonly workspaces = new Map<string, Workspace>();
+  /** How many activation workspaces (one per batch shape) are kept; least recently used are dropped. */
+  maxWorkspaces = 4;
   private last: Workspace | null = null;
 
   /** Builds a model with GPT-2 initialisation (N(0, 0.02), residual projections scaled by 1/√(2L)). */
@@ -346,9 +400,18 @@ export class GPT {
     }
     const key = `${B}x${T}`;
     let ws = this.workspaces.get(key);
-    if (!ws) {
-      ws = new Workspace(this.config, B, T);
+    if (ws) {
+      // LRU order: most recently used last
+      this.workspaces.delete(key);
       this.workspaces.set(key, ws);
+      return ws;
+    }
+    ws = new Workspace(this.config, B, T);
+    this.workspaces.set(key, ws);
+    // Bounded cache: scoring batches of many different lengths must not keep one arena per shape.
+    while (this.workspaces.size > this.maxWorkspaces) {
+      const oldest = this.workspaces.keys().next().value as string;
+      this.workspaces.delete(oldest);
     }
     return ws;
   }
@@ -804,27 +867,7 @@ export class GPT {
           kc[dst + c] = qkv[s * C3 + C + c];
           vc[dst + c] = qkv[s * C3 + 2 * C + c];
         }
-        const n = pos + 1;
-        for (let h = 0; h < NH; h++) {
-          const qo = s * C3 + h * hs;
-          for (let j = 0; j < n; j++) {
-            const ko = slot + j * C + h * hs;
-            let acc = 0;
-            for (let d = 0; d < hs; d++) acc += qkv[qo + d] * kc[ko + d];
-            scores[j] = scale * acc;
-          }
-          softmaxRow(scores, 0, n);
-          const yo = s * C + h * hs;
-          for (let d = 0; d < hs; d++) {
-            let acc = 0;
-            let vo = slot + h * hs + d;
-            for (let j = 0; j < n; j++) {
-              acc += scores[j] * vc[vo];
-              vo += C;
-            }
-            atty[yo + d] = acc;
-          }
-        }
+        for (let h = 0; h < NH; h++) attendCached(qkv, s * C3 + h * hs, kc, vc, slot + h * hs, C, pos + 1, hs, scale, scores, atty, s * C + h * hs);
       }
       // x = x + atty·Wᵀ + b, same rounding sequence as the full forward (copy, +bias, +GEMM)
       addBiasRows(x, w.projb, S, C);

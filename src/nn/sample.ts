@@ -65,7 +65,7 @@ export interface SampleOptions {
   seed?: Seed;
   /** Use the KV cache (default true); false re-runs the whole prefix every token (reference path). */
   kvCache?: boolean;
-  /** Max concurrent sequences in one decode batch (default: all). */
+  /** Max concurrent sequences in one decode batch (default 64; whole prompts are grouped, at least n). */
   maxBatch?: number;
 }
 
@@ -124,7 +124,7 @@ export function generate(model: GPT, prompts: readonly (readonly number[])[], op
   }
   const out: Sample[][] = prompts.map(() => []);
   // Flatten (prompt, sample) pairs into decode jobs; process them in groups of whole prompts.
-  const maxBatch = Math.max(n, opts.maxBatch ?? prompts.length * n);
+  const maxBatch = Math.max(n, opts.maxBatch ?? 64);
   const promptsPerGroup = Math.max(1, Math.floor(maxBatch / n));
   for (let g0 = 0; g0 < prompts.length; g0 += promptsPerGroup) {
     const group = prompts.slice(g0, g0 + promptsPerGroup);
