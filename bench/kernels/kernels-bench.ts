@@ -68,9 +68,26 @@ function fill(a: Float32Array | Float64Array, seed: number): void {
 
 const round = (x: number, d = 2): number => Math.round(x * 10 ** d) / 10 ** d;
 
+/** src/math/linalg.ts's addOuterProducts (loaded dynamically, like the nn kernels). */
+interface Linalg {
+  addOuterProducts(
+    n: number,
+    d: number,
+    X: Float64Array,
+    weights: Float64Array | null,
+    out: Float64Array,
+  ): Float64Array;
+}
+
 async function main(): Promise<void> {
   const ops = native();
   const nn = await loadNnKernels();
+  let linalg: Linalg | null = null;
+  try {
+    linalg = (await import(new URL('../../src/math/linalg.js', import.meta.url).href)) as Linalg;
+  } catch {
+    linalg = null;
+  }
   const out: Record<string, unknown> = {
     node: process.version,
     native: ops ? ops.describe() : null,
@@ -149,6 +166,25 @@ async function main(): Promise<void> {
         r[`native_${th}thr_gflops`] = round(flops / t.s / 1e9, 1);
       }
       ops.setThreads(2);
+      if (ops.dsyrkWeighted) {
+        const w = new Float64Array(n);
+        fill(w, 11);
+        for (let i = 0; i < n; i++) w[i] = Math.abs(w[i]);
+        const tw = time(() => ops.dsyrkWeighted!(n, d, 1, X, 0, d, w, 0, H), 1, quick ? 2 : 5);
+        r.native_weighted_2thr_ms = round(tw.s * 1e3, 1);
+        if (linalg) {
+          // the bandit lab's TS wrapper (√w row scaling in TS, then dsyrk per 16384-row block)
+          const tl = time(
+            () => {
+              H.fill(0);
+              linalg.addOuterProducts(n, d, X, w, H);
+            },
+            1,
+            quick ? 2 : 5,
+          );
+          r.ts_scaled_dsyrk_weighted_ms = round(tl.s * 1e3, 1);
+        }
+      }
       if (tsSyrk) {
         // straightforward TS: accumulate the upper triangle row by row, then mirror
         const t = time(

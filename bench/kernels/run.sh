@@ -63,12 +63,21 @@ if (nat.dsyrk) {
   L.push(`**XᵀX, float64, n = ${nat.dsyrk.n.toLocaleString('en')}** (ms; GFLOP/s counted as n·d·(d+1), one triangle)`, '');
   L.push('| d | native dsyrk 1 thr | native dsyrk 2 thr | numpy `X.T @ X` 1 thr | numpy 2 thr | numpy 2 thr ÷ native 2 thr (time) |' + (nat.dsyrk['32']?.ts_ms ? ' plain TS |' : ''));
   L.push('|---|---|---|---|---|---|' + (nat.dsyrk['32']?.ts_ms ? '---|' : ''));
+  const rowsW = [];
   for (const d of ['32', '128']) {
     const r = nat.dsyrk[d];
+    const nw = np2?.results?.[d];
+    if (r.native_weighted_2thr_ms) rowsW.push(`| ${d} | ${f(r.native_weighted_2thr_ms)} ms | ${f(r.ts_scaled_dsyrk_weighted_ms)} ms | ${nw?.weighted_ms ? f(nw.weighted_ms) + ' ms' : '—'} |`);
     const a = np1?.results?.[d], b = np2?.results?.[d];
     L.push(`| ${d} | ${f(r.native_1thr_ms)} ms (${f(r.native_1thr_gflops)}) | ${f(r.native_2thr_ms)} ms (${f(r.native_2thr_gflops)}) | ${a ? `${f(a.ms)} ms (${f(a.gflops)})` : '—'} | ${b ? `${f(b.ms)} ms (${f(b.gflops)})` : '—'} | ${b ? f(b.ms / r.native_2thr_ms, 2) + '×' : '—'} |` + (r.ts_ms ? ` ${f(r.ts_ms, 0)} ms (${f(r.ts_gflops, 2)}) |` : ''));
   }
   L.push('');
+  if (rowsW.length) {
+    L.push('**Weighted Gram Σ wᵢ xᵢxᵢᵀ (w ≥ 0, the logistic-MLE Hessian), 2 threads**', '');
+    L.push('| d | native `dsyrkWeighted` | `addOuterProducts` (√w scaling in TS + dsyrk) | numpy `(X*√w[:,None]).T @ (X*√w[:,None])` |');
+    L.push('|---|---|---|---|');
+    L.push(...rowsW, '');
+  }
 }
 if (nat.elementwise) {
   const ew = nat.elementwise;

@@ -2,6 +2,7 @@
 """numpy reference for the bandit-MLE Hessian kernel: H = X.T @ X for X of shape (n, d), float64.
 
 Usage: OPENBLAS_NUM_THREADS=2 /usr/bin/python3 bench/kernels/syrk_numpy.py [--n 1000000] [--d 32,128] [--reps 5]
+Also times the weighted Gram sum_i w_i x_i x_i^T as (X * sqrt(w)[:, None]) then .T @ itself ("weighted_ms").
 Prints JSON: per d, median ms (after one warm-up) and GFLOP/s counted as n*d*(d+1) (one triangle, the
 work dsyrk does; a full gemm would be 2*n*d*d).
 """
@@ -38,6 +39,16 @@ def main():
         t = statistics.median(ts)
         out["results"][str(d)] = {"ms": t * 1e3, "gflops": a.n * d * (d + 1) / t / 1e9,
                                   "runs_ms": [x * 1e3 for x in ts], "trace": float(np.trace(H))}
+        # weighted Gram (the logistic-MLE Hessian): sum_i w_i x_i x_i^T with w >= 0
+        w = rng.random(a.n)
+        tw = []
+        for _ in range(a.reps):
+            t0 = time.perf_counter()
+            Xs = X * np.sqrt(w)[:, None]
+            H = Xs.T @ Xs
+            tw.append(time.perf_counter() - t0)
+            del Xs
+        out["results"][str(d)]["weighted_ms"] = statistics.median(tw) * 1e3
         del X, H
     json.dump(out, sys.stdout, indent=1)
     print()

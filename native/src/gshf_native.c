@@ -272,6 +272,67 @@ static napi_value Dsyrk(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
+/* dsyrkWeighted(n, d, alpha, A, offA, lda, w, beta, C): C = alpha·Σ_i w_i·a_i a_iᵀ + beta·C (d×d, both
+ * triangles). Rows are scaled into a scratch block (√w_i for dsyrk when every w_i ≥ 0; otherwise w_i, and
+ * the block goes through dgemm against the unscaled rows, twice the flops), so no copy of A is made. */
+static napi_value DsyrkWeighted(napi_env env, napi_callback_info info) {
+  const char *fn = "dsyrkWeighted";
+  napi_value a[MAX_ARGS];
+  int64_t n, d, offA, lda, lA, lW, lC;
+  double alpha, beta;
+  void *A, *Wv, *Cv;
+  if (get_args(env, info, fn, 9, a) || get_int(env, fn, a[0], "n", BLAS_MAX, &n) ||
+      get_int(env, fn, a[1], "d", 46340.0, &d) || get_num(env, fn, a[2], "alpha", &alpha) ||
+      get_typed(env, fn, a[3], "A", napi_float64_array, &A, &lA) || get_int(env, fn, a[4], "offA", MAX_SAFE, &offA) ||
+      get_int(env, fn, a[5], "lda", BLAS_MAX, &lda) || get_typed(env, fn, a[6], "w", napi_float64_array, &Wv, &lW) ||
+      get_num(env, fn, a[7], "beta", &beta) || get_typed(env, fn, a[8], "C", napi_float64_array, &Cv, &lC) ||
+      check_view(env, fn, "A", offA, n, d, lda, lA) || check_len(env, fn, "w", n, lW) ||
+      check_len(env, fn, "C", d * d, lC))
+    return NULL;
+  if (d == 0) return NULL;
+  double *C = (double *)Cv;
+  const double *X = (const double *)A + offA;
+  const double *w = (const double *)Wv;
+  if (n == 0) {
+    for (int64_t i = 0; i < d * d; i++) C[i] = beta == 0 ? 0.0 : beta * C[i];
+    return NULL;
+  }
+  int nonneg = 1;
+  for (int64_t i = 0; i < n; i++)
+    if (!(w[i] >= 0)) {
+      nonneg = 0;
+      break;
+    }
+  int64_t rb = (1 << 20) / d; /* ≈8 MB of scratch */
+  if (rb < 1) rb = 1;
+  if (rb > n) rb = n;
+  double *S = (double *)malloc((size_t)(rb * d) * sizeof(double));
+  if (!S) {
+    fail(env, fn, "out of memory");
+    return NULL;
+  }
+  double b = beta;
+  for (int64_t start = 0; start < n; start += rb) {
+    const int64_t m = n - start < rb ? n - start : rb;
+    for (int64_t r = 0; r < m; r++) {
+      const double f = nonneg ? sqrt(w[start + r]) : w[start + r];
+      const double *xr = X + (start + r) * lda;
+      double *sr = S + r * d;
+      for (int64_t j = 0; j < d; j++) sr[j] = f * xr[j];
+    }
+    if (nonneg)
+      cblas_dsyrk(CblasRowMajor, CblasUpper, CblasTrans, (int)d, (int)m, alpha, S, (int)d, b, C, (int)d);
+    else
+      cblas_dgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)d, (int)d, (int)m, alpha, S, (int)d, X + start * lda,
+                  (int)lda, b, C, (int)d);
+    b = 1.0;
+  }
+  free(S);
+  for (int64_t i = 0; i < d; i++)
+    for (int64_t j = i + 1; j < d; j++) C[j * d + i] = C[i * d + j];
+  return NULL;
+}
+
 /* ---- fused float32 kernels ---- */
 
 static napi_value GeluForward(napi_env env, napi_callback_info info) {
@@ -525,6 +586,7 @@ static napi_value Init(napi_env env, napi_value exports) {
       {"sgemm", NULL, Sgemm, NULL, NULL, NULL, napi_writable | napi_enumerable | napi_configurable, NULL},
       {"dgemm", NULL, Dgemm, NULL, NULL, NULL, napi_writable | napi_enumerable | napi_configurable, NULL},
       {"dsyrk", NULL, Dsyrk, NULL, NULL, NULL, napi_writable | napi_enumerable | napi_configurable, NULL},
+      {"dsyrkWeighted", NULL, DsyrkWeighted, NULL, NULL, NULL, napi_writable | napi_enumerable | napi_configurable, NULL},
       {"geluForward", NULL, GeluForward, NULL, NULL, NULL, napi_writable | napi_enumerable | napi_configurable, NULL},
       {"geluBackward", NULL, GeluBackward, NULL, NULL, NULL, napi_writable | napi_enumerable | napi_configurable, NULL},
       {"adamw", NULL, Adamw, NULL, NULL, NULL, napi_writable | napi_enumerable | napi_configurable, NULL},

@@ -65,6 +65,23 @@ export interface NativeOps {
     beta: number,
     C: Float64Array,
   ): void;
+  /**
+   * Weighted Gram matrix: C (d×d, both triangles) = alpha·Σ_{i<n} w_i·a_i a_iᵀ + beta·C, where a_i is
+   * row i of A (n×d at offA, leading dimension lda) and w has length ≥ n (offset 0). Any real weights;
+   * all w ≥ 0 uses dsyrk on √w-scaled row blocks, otherwise dgemm (2× flops). The lower triangle of C
+   * on entry is ignored (pass a symmetric C when beta ≠ 0).
+   */
+  dsyrkWeighted?(
+    n: number,
+    d: number,
+    alpha: number,
+    A: Float64Array,
+    offA: number,
+    lda: number,
+    w: Float64Array,
+    beta: number,
+    C: Float64Array,
+  ): void;
   // Optional fused float32 element-wise kernels for the LM engine (contiguous arrays, offset 0;
   // callers pass subarray views). Callers must check presence and fall back to TypeScript.
   /** y[i] = gelu_tanh(x[i]) = 0.5·x·(1 + tanh(√(2/π)·(x + 0.044715·x³))) for i < n. */

@@ -180,6 +180,47 @@ test('dsyrk: C = alpha·AᵀA + beta·C with both triangles filled, offsets and 
   }
 });
 
+test(
+  'dsyrkWeighted: C = alpha·Σ w_i a_i a_iᵀ + beta·C for non-negative and mixed-sign weights',
+  { skip },
+  () => {
+    for (const [n, d, beta, signs] of [
+      [300, 9, 0, 'pos'],
+      [70, 33, 0.5, 'mixed'],
+      [5, 4, -1, 'pos'],
+      [0, 3, 2, 'pos'],
+    ] as const) {
+      const rng = new Rng(`syrkw-${n}-${d}-${signs}`);
+      const lda = d + 2,
+        offA = 3;
+      const A = randArray(Float64Array, offA + n * lda, rng);
+      const w = Float64Array.from({ length: n }, () =>
+        signs === 'pos' ? rng.uniform() : rng.uniform() - 0.5,
+      );
+      if (signs === 'pos' && n > 0) w[0] = 0;
+      const C = new Float64Array(d * d);
+      for (let i = 0; i < d; i++) for (let j = i; j < d; j++) C[i * d + j] = C[j * d + i] = rng.uniform();
+      const alpha = 0.7;
+      const want = new Float64Array(d * d);
+      for (let i = 0; i < d; i++) {
+        for (let j = 0; j < d; j++) {
+          let s = 0;
+          for (let r = 0; r < n; r++) s += w[r] * A[offA + r * lda + i] * A[offA + r * lda + j];
+          want[i * d + j] = alpha * s + beta * C[i * d + j];
+        }
+      }
+      N().dsyrkWeighted!(n, d, alpha, A, offA, lda, w, beta, C);
+      assertClose(C, want, 1e-12, `dsyrkWeighted n=${n} d=${d} ${signs}`);
+      for (let i = 0; i < d; i++) for (let j = 0; j < d; j++) assert.equal(C[i * d + j], C[j * d + i]);
+    }
+    const d = new Float64Array(16);
+    assert.throws(
+      () => N().dsyrkWeighted!(4, 4, 1, d, 0, 4, new Float64Array(3), 0, d),
+      /w has length 3, needs at least 4/,
+    );
+  },
+);
+
 const GC = Math.sqrt(2 / Math.PI);
 const geluRef = (x: number): number => 0.5 * x * (1 + Math.tanh(GC * (x + 0.044715 * x ** 3)));
 const geluGradRef = (x: number): number => {
