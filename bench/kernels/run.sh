@@ -5,6 +5,7 @@
 #   QUICK=1 bash bench/kernels/run.sh     smaller sizes / fewer repetitions (smoke test)
 #   TS_SYRK=1                             also time a plain-TS XᵀX loop (slow: ~10 s at d = 128)
 #   NICE=-10                              run at this niceness (negative needs root) against background load
+#   ROUNDS=n                              repeat everything n times (default 2) and keep each number's best
 set -euo pipefail
 # NICE: re-run this script in its own session (so its own scheduler autogroup; with
 # kernel.sched_autogroup_enabled=1, plain `nice` only ranks processes within one session) and give that
@@ -24,32 +25,62 @@ ts=(); [ "${TS_SYRK:-}" = "1" ] && ts=(--ts-syrk)
 nc=(); [ -n "${NICE:-}" ] && nc=(nice -n "$NICE")
 [ -f dist/bench/kernels/kernels-bench.js ] || npx tsc -p tsconfig.json >/dev/null || true
 
-echo "[kernels] native (auto SIMD) ..." >&2
-"${nc[@]}" node dist/bench/kernels/kernels-bench.js "${q[@]}" "${ts[@]}" > bench/out/kernels-native.json
-echo "[kernels] native element-wise, generic (SSE2) build ..." >&2
-GSHF_NATIVE_SIMD=generic "${nc[@]}" node dist/bench/kernels/kernels-bench.js "${q[@]}" --only elementwise > bench/out/kernels-generic.json
+ROUNDS=${ROUNDS:-2}
 n=1000000; [ "${QUICK:-}" = "1" ] && n=200000
-np1='null'; np2='null'
-if "$PY" -c 'import numpy' 2>/dev/null; then
-  echo "[kernels] numpy X.T @ X, OpenBLAS 1 and 2 threads ..." >&2
-  np1=$(OPENBLAS_NUM_THREADS=1 "${nc[@]}" "$PY" bench/kernels/syrk_numpy.py --n "$n")
-  np2=$(OPENBLAS_NUM_THREADS=2 "${nc[@]}" "$PY" bench/kernels/syrk_numpy.py --n "$n")
-else
-  echo "[kernels] numpy not available at $PY: skipping the numpy column" >&2
-fi
+have_np=0; "$PY" -c 'import numpy' 2>/dev/null && have_np=1
+[ $have_np = 1 ] || echo "[kernels] numpy not available at $PY: skipping the numpy column" >&2
+raw=bench/out/kernels-raw
+mkdir -p "$raw"
+rm -f "$raw"/*.json
+for r in $(seq 1 "$ROUNDS"); do
+  echo "[kernels] round $r/$ROUNDS: native (auto SIMD) ..." >&2
+  "${nc[@]}" node dist/bench/kernels/kernels-bench.js "${q[@]}" $([ "$r" = 1 ] && echo "${ts[@]}") > "$raw/native-$r.json"
+  echo "[kernels] round $r/$ROUNDS: native element-wise, generic (SSE2) build ..." >&2
+  GSHF_NATIVE_SIMD=generic "${nc[@]}" node dist/bench/kernels/kernels-bench.js "${q[@]}" --only elementwise > "$raw/generic-$r.json"
+  if [ $have_np = 1 ]; then
+    echo "[kernels] round $r/$ROUNDS: numpy X.T @ X, OpenBLAS 1 and 2 threads ..." >&2
+    OPENBLAS_NUM_THREADS=1 "${nc[@]}" "$PY" bench/kernels/syrk_numpy.py --n "$n" > "$raw/np1-$r.json"
+    OPENBLAS_NUM_THREADS=2 "${nc[@]}" "$PY" bench/kernels/syrk_numpy.py --n "$n" > "$raw/np2-$r.json"
+  fi
+done
 
-node --input-type=module - "$np1" "$np2" <<'JS'
-import { readFileSync, writeFileSync } from 'node:fs';
-const nat = JSON.parse(readFileSync('bench/out/kernels-native.json', 'utf8'));
-const gen = JSON.parse(readFileSync('bench/out/kernels-generic.json', 'utf8'));
-const np1 = JSON.parse(process.argv[2]);
-const np2 = JSON.parse(process.argv[3]);
-const all = { date: new Date().toISOString(), native: nat, nativeGenericElementwise: gen.elementwise ?? null, numpy1thr: np1, numpy2thr: np2 };
+node --input-type=module - "$raw" <<'JS'
+import { readFileSync, readdirSync, writeFileSync } from 'node:fs';
+const raw = process.argv[2];
+const load = (prefix) =>
+  readdirSync(raw).filter((f) => f.startsWith(prefix + '-')).sort().map((f) => JSON.parse(readFileSync(`${raw}/${f}`, 'utf8')));
+/** Merges rounds: GFLOP/s keeps the maximum, times (ms, us) the minimum, anything else the first round's value. */
+function best(list) {
+  if (!list.length) return null;
+  const merge = (vals, key) => {
+    const v0 = vals[0];
+    if (typeof v0 === 'number') {
+      const nums = vals.filter((v) => typeof v === 'number');
+      if (/gflops$/.test(key)) return Math.max(...nums);
+      if (/(^ms|_ms|_us)$/.test(key)) return Math.min(...nums);
+      return v0;
+    }
+    if (v0 && typeof v0 === 'object' && !Array.isArray(v0)) {
+      const o = {};
+      for (const k of Object.keys(v0)) o[k] = merge(vals.map((v) => v?.[k]).filter((v) => v !== undefined), k);
+      return o;
+    }
+    return v0;
+  };
+  return merge(list, '');
+}
+const nat = best(load('native'));
+const gen = best(load('generic'));
+const np1 = best(load('np1'));
+const np2 = best(load('np2'));
+const rounds = load('native').length;
+const all = { date: new Date().toISOString(), rounds, native: nat, nativeGenericElementwise: gen?.elementwise ?? null, numpy1thr: np1, numpy2thr: np2, all_rounds: { native: load('native'), generic: load('generic'), np1: load('np1'), np2: load('np2') } };
 writeFileSync('bench/out/kernels.json', JSON.stringify(all, null, 1) + '\n');
 const f = (x, d = 1) => (typeof x === 'number' ? x.toFixed(d) : '—');
 const L = [];
 L.push(`Kernel benchmarks (${all.date.slice(0, 10)}; ${nat.native ?? 'native addon not available'}; Node ${nat.node}).`);
-L.push((process.env.NICE ? `Run at nice ${process.env.NICE}. ` : '') + 'Medians after warm-up. The VM is shared and noisy: read ratios under ~1.5× as "about equal".', '');
+L.push((process.env.NICE ? `Run at nice ${process.env.NICE}. ` : '') + `Best of ${rounds} rounds, each a median after warm-up.`);
+L.push('The VM is shared and noisy: read ratios under ~1.5× as "about equal".', '');
 if (nat.sgemm) {
   L.push('**sgemm, GFLOP/s** (2MNK/t; NT = A·Bᵀ, the Linear forward form; NN = A·B)', '');
   L.push('| M×K×N | native 1 thr NT / NN | native 2 thr NT / NN | pure TS NT / NN | native 2 thr NT ÷ TS NT |');
