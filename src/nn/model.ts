@@ -76,6 +76,9 @@ class Workspace {
   readonly logits: Float32Array; // BT×V (LM head) — becomes dlogits in backward
   readonly lse: Float32Array; // log Σ exp(logits) per row, for rows that were scored
   readonly dlogp: Float32Array; // dL/d logp per token position (backward input)
+  readonly tokLp: Float32Array; // per-token log-probs of the last scored batch
+  readonly seqLp: Float64Array;
+  readonly counts: Int32Array;
   // backward scratch (allocated lazily on first backward for this shape)
   dres: Float32Array | null = null;
   dln: Float32Array | null = null;
@@ -113,6 +116,9 @@ class Workspace {
     this.logits = new Float32Array(cfg.head === 'lm' ? BT * cfg.vocabSize : 0);
     this.lse = new Float32Array(BT);
     this.dlogp = new Float32Array(BT);
+    this.tokLp = new Float32Array(BT);
+    this.seqLp = new Float64Array(B);
+    this.counts = new Int32Array(B);
     this.tokens = new Int32Array(BT);
     this.mask = new Float32Array(BT);
     this.rewardPos = new Int32Array(B);
@@ -514,6 +520,12 @@ export class GPT {
    * `backwardTokenLogProbs` / `backwardSeqLogProbs` can follow (before any other forward).
    */
   tokenLogProbs(batch: SeqBatch): LogProbResult {
+    const ws = this.scoreBatch(batch);
+    return { seqLogProbs: ws.seqLp.slice(), tokenLogProbs: ws.tokLp.slice(), counts: ws.counts.slice() };
+  }
+
+  /** Forward + masked log-probs into the workspace's own buffers (no allocation). */
+  private scoreBatch(batch: SeqBatch): Workspace {
     const { B, T } = batch;
     const BT = B * T;
     if (batch.mask.length < BT) throw new RangeError(`mask has ${batch.mask.length} entries, expected B·T = ${BT}`);
@@ -521,11 +533,11 @@ export class GPT {
     const ws = this.last as Workspace;
     ws.mask.set(batch.mask.subarray(0, BT));
     const V = this.config.vocabSize;
-    const seq = new Float64Array(B);
-    const tok = new Float32Array(BT);
-    const counts = new Int32Array(B);
+    const { seqLp, tokLp, counts } = ws;
+    tokLp.fill(0);
     for (let b = 0; b < B; b++) {
       let s = 0;
+      let c = 0;
       for (let t = 1; t < T; t++) {
         const m = ws.mask[b * T + t];
         if (m === 0) continue;
@@ -537,30 +549,31 @@ export class GPT {
         const lse = mx + Math.log(z);
         ws.lse[b * T + t - 1] = lse;
         const lp = logits[row + ws.tokens[b * T + t]] - lse;
-        tok[b * T + t] = lp;
+        tokLp[b * T + t] = lp;
         s += m * lp;
-        counts[b]++;
+        c++;
       }
-      seq[b] = s;
+      seqLp[b] = s;
+      counts[b] = c;
     }
     ws.lastKind = 'logprob';
-    return { seqLogProbs: seq, tokenLogProbs: tok, counts };
+    return ws;
   }
 
   /**
    * Mean masked next-token NLL (the SFT loss) = −Σ mask·logp / Σ mask; keeps activations for
-   * `backwardLmLoss`.
+   * `backwardLmLoss`. Allocates nothing after the first call for a batch shape.
    */
   lmLoss(batch: SeqBatch): number {
-    const r = this.tokenLogProbs(batch);
+    const ws = this.scoreBatch(batch);
     let total = 0;
     let count = 0;
     const BT = batch.B * batch.T;
     for (let i = 0; i < BT; i++) {
-      const m = batch.mask[i];
+      const m = ws.mask[i];
       if (m !== 0 && i % batch.T !== 0) count += m;
     }
-    for (let b = 0; b < batch.B; b++) total += r.seqLogProbs[b];
+    for (let b = 0; b < batch.B; b++) total += ws.seqLp[b];
     this.lmLossDenom = count;
     return count > 0 ? -total / count : 0;
   }

@@ -147,3 +147,55 @@ test('backward without a matching forward fails clearly', () => {
   assert.throws(() => model.forwardLogits(Int32Array.from([1, 99]), 1, 2), /outside the vocabulary/);
   assert.throws(() => model.forwardLogits(new Int32Array(9), 1, 9), /blockSize/);
 });
+
+test('a DPO-style loss combining policy and frozen reference log-probs backpropagates correctly', () => {
+  // L = −Σ_pairs log σ(β·((π_c − ref_c) − (π_r − ref_r))), chosen and rejected in one concatenated batch
+  const policy = randomModel(TINY, 15);
+  const ref = randomModel(TINY, 16);
+  const rng = new Rng(17);
+  const batch = randomBatch(rng, 4, 8, 13, 3); // rows 0,1 chosen; rows 2,3 rejected
+  const beta = 0.5;
+  const refLp = ref.tokenLogProbs(batch).seqLogProbs;
+  const lossAndGrad = (): { loss: number; dSeq: number[] } => {
+    const lp = policy.tokenLogProbs(batch).seqLogProbs;
+    let loss = 0;
+    const dSeq = [0, 0, 0, 0];
+    for (let i = 0; i < 2; i++) {
+      const z = beta * (lp[i] - refLp[i] - (lp[i + 2] - refLp[i + 2]));
+      loss += Math.log1p(Math.exp(-z));
+      const dz = -1 / (1 + Math.exp(z)); // d/dz of −log σ(z)
+      dSeq[i] = beta * dz;
+      dSeq[i + 2] = -beta * dz;
+    }
+    return { loss, dSeq };
+  };
+  policy.zeroGrad();
+  const { dSeq } = lossAndGrad();
+  policy.backwardSeqLogProbs(dSeq);
+  const r = fdCheck(policy, policy.grads.slice(), () => lossAndGrad().loss, rng);
+  assert.deepEqual(r.failures, []);
+  assert.equal(ref.numParams, policy.numParams);
+});
+
+test('a Bradley–Terry reward-model loss on the scalar head backpropagates correctly', () => {
+  const rm = randomModel({ ...TINY, head: 'scalar' }, 18);
+  const rng = new Rng(19);
+  const batch = randomBatch(rng, 4, 8, 13, 1); // rows 0,1 chosen; 2,3 rejected
+  const lossAndGrad = (): { loss: number; dr: number[] } => {
+    const r = rm.rewards(batch);
+    let loss = 0;
+    const dr = [0, 0, 0, 0];
+    for (let i = 0; i < 2; i++) {
+      const z = r[i] - r[i + 2];
+      loss += Math.log1p(Math.exp(-z));
+      const dz = -1 / (1 + Math.exp(z));
+      dr[i] = dz;
+      dr[i + 2] = -dz;
+    }
+    return { loss, dr };
+  };
+  rm.zeroGrad();
+  rm.backwardRewards(lossAndGrad().dr);
+  const r = fdCheck(rm, rm.grads.slice(), () => lossAndGrad().loss, rng);
+  assert.deepEqual(r.failures, []);
+});
