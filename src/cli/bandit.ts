@@ -13,7 +13,7 @@ import type { Command } from 'commander';
 import { z } from 'zod';
 import { loadConfigFile } from './config-file.js';
 import { experimentConfigSchema } from '../bandit/experiment/config.js';
-import { runExperiment } from '../bandit/experiment/run.js';
+import { runExperiment, rebuildReport } from '../bandit/experiment/run.js';
 import { readEnvFile, readPairsFile, writeEnvFile, writePairsFile } from '../bandit/files.js';
 import { generateEnv, behaviourPolicy, type Coverage } from '../bandit/generate.js';
 import { fitMLE } from '../bandit/mle.js';
@@ -66,6 +66,14 @@ export function registerBanditCommands(program: Command): void {
         command: `gshf bandit run ${shown} --out ${outDir}`,
       });
       process.stdout.write(`report: ${summary.reportPath}\n`);
+    });
+
+  bandit
+    .command('report')
+    .description('Rebuild report.md and the plots of a run folder from its config.json and metrics.jsonl.')
+    .argument('<dir>', 'run folder')
+    .action((dir: string) => {
+      process.stdout.write(`report: ${rebuildReport(dir, `gshf bandit report ${dir}`)}\n`);
     });
 
   bandit

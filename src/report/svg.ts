@@ -28,9 +28,11 @@ export interface PlotOptions {
 const PALETTE = ['#1f77b4', '#d62728', '#2ca02c', '#ff7f0e', '#9467bd', '#8c564b', '#e377c2', '#17becf', '#7f7f7f', '#bcbd22'];
 
 export function linePlot(series: Series[], opts: PlotOptions): string {
-  const W = opts.width ?? 720;
+  const W = opts.width ?? 760;
   const H = opts.height ?? 440;
-  const m = { l: 70, r: 190, t: 40, b: 55 };
+  // Right margin sized to the longest legend label (~6.5 px per character at 12 px).
+  const longest = Math.max(0, ...series.map((s) => s.label.length));
+  const m = { l: 70, r: Math.max(150, Math.round(6.5 * longest) + 50), t: 40, b: 55 };
   const pw = W - m.l - m.r;
   const ph = H - m.t - m.b;
   const tx = (v: number) => (opts.logX ? Math.log10(v) : v);
@@ -142,7 +144,7 @@ export function ticks(lo: number, hi: number, log: boolean): Tick[] {
   const out: Tick[] = [];
   if (log) {
     const span = hi - lo;
-    const mults = span < 1.5 ? [1, 2, 5] : [1];
+    const mults = span < 2.5 ? [1, 2, 5] : [1];
     for (let e = Math.floor(lo); e <= Math.ceil(hi); e++) {
       for (const mm of mults) {
         const pos = e + Math.log10(mm);

@@ -120,3 +120,15 @@ test('bandit run: report written; a killed run resumed with --resume gives ident
   const norm = (s: string) => (JSON.parse(s) as { seconds: number }[]).map((r) => ({ ...r, seconds: 0 }));
   assert.deepEqual(norm(readFileSync(join(part, 'results.json'), 'utf8')), norm(results));
 });
+
+test('the reference algorithm returns π0 and its gap matches evaluate on π0', async () => {
+  const { getAlgorithm } = await import('../../src/bandit/algorithms/index.js');
+  const { readEnvFile } = await import('../../src/bandit/files.js');
+  const { emptyPairs } = await import('../../src/bandit/env.js');
+  const { Rng } = await import('../../src/math/rng.js');
+  const env = readEnvFile(envFile);
+  const r = getAlgorithm('reference').run({ env, offline: emptyPairs(), oracle: null, rng: new Rng(1) }, {});
+  assert.deepEqual(Array.from(r.policy), Array.from(env.refLogprobs));
+  assert.equal(r.labelsUsed, 0);
+  assert.throws(() => getAlgorithm('reference').run({ env, offline: emptyPairs(), oracle: null, rng: new Rng(1) }, { x: 1 }), /takes no options/);
+});

@@ -76,6 +76,8 @@ const claimBase = {
   /** Where the paper (or its digest) makes it, with the digest's trust tag. */
   source: z.string().default(''),
   study: z.string(),
+  /** Our reading of the result, printed beside the verdict (written after looking at the numbers). */
+  note: z.string().optional(),
 };
 
 export const claimSchema = z.discriminatedUnion('kind', [

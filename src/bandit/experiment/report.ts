@@ -23,6 +23,7 @@ export interface ClaimVerdict {
   source: string;
   verdict: 'supported' | 'contradicted' | 'inconclusive' | 'mixed' | 'no data';
   evidence: string;
+  note?: string;
 }
 
 type Key = string;
@@ -55,13 +56,13 @@ export function buildReport(cfg: ExperimentConfig, results: JobResult[], meta: {
     '',
   );
 
-  const verdicts = cfg.claims.map((c) => checkClaim(cfg, c, results));
+  const verdicts = cfg.claims.map((c) => ({ ...checkClaim(cfg, c, results), ...(c.note ? { note: c.note } : {}) }));
   if (verdicts.length) {
     out.push('## The paper\'s claims against our measurements', '');
     out.push(
       mdTable(
         ['claim', 'source', 'verdict', 'evidence'],
-        verdicts.map((v) => [v.text, v.source, `**${v.verdict}**`, v.evidence]),
+        verdicts.map((v) => [v.text, v.source, `**${v.verdict}**`, v.note ? `${v.evidence}. *${v.note}*` : v.evidence]),
         ['l', 'l', 'l', 'l'],
       ),
       '',
@@ -126,7 +127,7 @@ function gridSection(cfg: ExperimentConfig, study: GridStudy, results: JobResult
     svgs.push({
       name,
       content: linePlot(series, {
-        title: `${study.title} (${coverage} coverage)`,
+        title: coverages.length > 1 ? `${study.title}: ${coverage} coverage` : study.title,
         xLabel: 'preference labels used',
         yLabel: 'gap  J(π*) − J(π̂) + η·KL(π*‖π̂)',
         logX: true,
@@ -251,10 +252,16 @@ function checkClaim(cfg: ExperimentConfig, claim: ClaimSpec, results: JobResult[
   };
   const better = curve(claim.better);
   const than = curve(claim.than);
+  // Compare in both directions: each point of one curve against the other curve interpolated at
+  // the same KL (only where the KL ranges overlap).
   const margins: number[] = [];
   for (const p of better) {
     const r = interpolate(than, p.kl);
     if (r !== null) margins.push(p.reward - r);
+  }
+  for (const p of than) {
+    const r = interpolate(better, p.kl);
+    if (r !== null) margins.push(r - p.reward);
   }
   if (margins.length === 0) return { ...base, verdict: 'no data', evidence: 'the two frontiers do not overlap in KL' };
   const above = margins.filter((m) => m > 0).length;

@@ -43,7 +43,7 @@ export function checkAlgorithms(cfg: ExperimentConfig): void {
 export async function runExperiment(cfg: ExperimentConfig, opts: RunOptions): Promise<RunSummary> {
   const log = opts.log ?? ((l: string) => process.stderr.write(l + '\n'));
   checkAlgorithms(cfg);
-  const env = loadEnv(cfg.env);
+  loadEnv(cfg.env); // fail on a bad environment before creating the run folder
   const dir = new RunDir(opts.outDir);
   const configPath = join(opts.outDir, 'config.json');
   if (opts.resume && existsSync(configPath)) {
@@ -79,17 +79,41 @@ export async function runExperiment(cfg: ExperimentConfig, opts: RunOptions): Pr
   const seconds = (performance.now() - t0) / 1000;
 
   const results = jobs.map((j) => done.get(j.key)).filter((r): r is JobResult => r !== undefined);
-  dir.writeAtomic('results.json', JSON.stringify(results, null, 1) + '\n');
-  const envSummary =
-    cfg.env.source === 'generate'
-      ? `generated, d=${env.d}, K=${cfg.env.K}, ${env.nContexts} contexts, ‖θ*‖=${cfg.env.normB}, π0 temperature ${cfg.env.refTemperature}, η=${env.eta}`
-      : `${cfg.env.path}: d=${env.d}, ${env.nContexts} contexts, η=${env.eta}`;
-  const report = buildReport(cfg, results, {
-    command: opts.command ?? `gshf bandit run <config> --out ${opts.outDir}`,
-    seconds,
-    envSummary,
-  });
-  for (const s of report.svgs) dir.writeAtomic(s.name, s.content);
-  const reportPath = dir.writeAtomic('report.md', report.markdown + '\n');
+  // Wall time of this invocation (a resumed run reports only the resumed part), kept for rebuilds.
+  const command = opts.command ?? `gshf bandit run <config> --out ${opts.outDir}`;
+  dir.writeAtomic('run-info.json', JSON.stringify({ wallSeconds: seconds, runs: results.length, resumedFrom: jobs.length - todo.length, command }) + '\n');
+  const reportPath = writeReport(dir, cfg, results, { command, seconds });
   return { outDir: opts.outDir, results, reportPath, skipped: jobs.length - todo.length };
+}
+
+function envSummary(cfg: ExperimentConfig): string {
+  const env = loadEnv(cfg.env);
+  return cfg.env.source === 'generate'
+    ? `generated, d=${env.d}, K=${cfg.env.K}, ${env.nContexts} contexts, ‖θ*‖=${cfg.env.normB}, π0 temperature ${cfg.env.refTemperature}, η=${env.eta}`
+    : `${cfg.env.path}: d=${env.d}, ${env.nContexts} contexts, η=${env.eta}`;
+}
+
+/** Writes results.json, the SVG plots and report.md into the run folder; returns the report's path. */
+export function writeReport(dir: RunDir, cfg: ExperimentConfig, results: JobResult[], meta: { command: string; seconds: number }): string {
+  dir.writeAtomic('results.json', JSON.stringify(results, null, 1) + '\n');
+  const report = buildReport(cfg, results, { ...meta, envSummary: envSummary(cfg) });
+  for (const s of report.svgs) dir.writeAtomic(s.name, s.content);
+  return dir.writeAtomic('report.md', report.markdown + '\n');
+}
+
+/** Rebuilds the report of an existing run folder from its config.json and metrics.jsonl (and run-info.json). */
+export function rebuildReport(outDir: string, command: string): string {
+  const configPath = join(outDir, 'config.json');
+  if (!existsSync(configPath)) throw new Error(`${outDir}: no config.json (not a bandit run folder)`);
+  const cfg = experimentConfigSchema.parse(JSON.parse(readFileSync(configPath, 'utf8')));
+  const dir = new RunDir(outDir);
+  const byKey = new Map<string, JobResult>();
+  for (const m of dir.readMetrics()) if (typeof m.key === 'string') byKey.set(m.key, m as unknown as JobResult);
+  const results = expandJobs(cfg)
+    .map((j) => byKey.get(j.key))
+    .filter((r): r is JobResult => r !== undefined);
+  const infoPath = join(outDir, 'run-info.json');
+  const info = existsSync(infoPath) ? (JSON.parse(readFileSync(infoPath, 'utf8')) as { wallSeconds?: number; command?: string }) : {};
+  const seconds = info.wallSeconds ?? results.reduce((a, r) => a + r.seconds, 0);
+  return writeReport(dir, cfg, results, { command: info.command ?? command, seconds });
 }
