@@ -5,6 +5,7 @@
  */
 import { Command } from 'commander';
 import { registerBanditCommands } from './bandit.js';
+import { registerLmCommands } from './lm.js';
 
 const program = new Command();
 program
@@ -14,6 +15,7 @@ program
   .showHelpAfterError();
 
 registerBanditCommands(program);
+registerLmCommands(program);
 
 program.parseAsync(process.argv).catch((err: unknown) => {
   const message = err instanceof Error ? err.message : String(err);
