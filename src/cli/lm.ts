@@ -18,6 +18,7 @@ import {
   corpusToJsonl,
   encodeExamples,
   generateReviewCorpus,
+  autoKernelThreads,
   GPT,
   kernelBackend,
   loadCheckpoint,
@@ -89,14 +90,14 @@ export function registerLmCommands(program: Command): void {
     .option('--preset <name>', `model size when starting fresh (${Object.keys(PRESETS).join(', ')})`, 'default')
     .option('--init <dir>', 'continue from this checkpoint instead of a fresh model')
     .option('--tokenizer <file>', 'HuggingFace tokenizer.json (BPE) instead of the byte tokenizer (fresh models only)')
-    .option('--steps <n>', 'optimizer steps', int('steps', 1), 1000)
+    .option('--steps <n>', 'optimizer steps', int('steps', 1), 2000)
     .option('--batch <n>', 'sequences per micro-batch', int('batch', 1), 16)
     .option('--accum <n>', 'micro-batches per step (gradient accumulation)', int('accum', 1), 1)
-    .option('--lr <x>', 'peak learning rate', num('lr', 0), 1e-3)
+    .option('--lr <x>', 'peak learning rate', num('lr', 0), 2e-3)
     .option('--warmup <n>', 'warmup steps (default: min(100, steps/10))', int('warmup', 0))
     .option('--weight-decay <x>', 'AdamW decoupled weight decay', num('weight-decay', 0), 0.1)
     .option('--clip <x>', 'global gradient-norm clip (0 = off)', num('clip', 0), 1)
-    .option('--eval-every <n>', 'validation every n steps (0 = only at the end)', int('eval-every', 0), 200)
+    .option('--eval-every <n>', 'validation every n steps (0 = only at the end)', int('eval-every', 0), 250)
     .option('--val-fraction <x>', 'held-out fraction for validation', num('val-fraction', 0, 0.5), 0.05)
     .option('--seed <n>', 'seed (init, batches, split)', int('seed', 0), 0)
     .action((o: SftCliOptions) => {
@@ -112,6 +113,7 @@ export function registerLmCommands(program: Command): void {
         const base = PRESETS[o.preset as PresetName];
         model = new GPT({ ...base, vocabSize: o.tokenizer ? tok.vocabSize : base.vocabSize }, o.seed);
       }
+      autoKernelThreads(model.numParams);
       const dataPath = o.data === 'builtin' ? builtinCorpusPath() : o.data;
       const examples = readExamples(dataPath);
       const seqs = encodeExamples(tok, examples, model.config.blockSize);
@@ -168,6 +170,7 @@ export function registerLmCommands(program: Command): void {
     .option('--json', 'print one JSON object per sample', false)
     .action((o: SampleCliOptions) => {
       const { model, tokenizer } = loadCheckpoint(o.model);
+      autoKernelThreads(model.numParams);
       const prompts = o.prompt.length ? o.prompt : [''];
       const res = sampleText(model, tokenizer, prompts, {
         n: o.n, temperature: o.temperature, topK: o.topK, topP: o.topP, maxTokens: o.maxTokens, seed: o.seed,
@@ -189,6 +192,7 @@ export function registerLmCommands(program: Command): void {
     .option('--out <file>', 'write JSONL here instead of stdout')
     .action((o: { model: string; data: string; batch: number; eos: boolean; out?: string }) => {
       const { model, tokenizer } = loadCheckpoint(o.model);
+      autoKernelThreads(model.numParams);
       const ex = readExamples(o.data);
       const pairs = ex.map((e, i) => {
         if (e.kind !== 'pair') throw new Error(`${o.data}: example ${i + 1}: scoring needs {"prompt","response"}`);

@@ -20,5 +20,5 @@ export { trainSft, evaluateLoss, splitTrainVal } from './sft.js';
 export type { SftOptions, SftProgress, SftResult } from './sft.js';
 export { generateReviewCorpus, corpusToJsonl, builtinCorpusPath, makeReview, PRODUCTS, BUILTIN_CORPUS_SIZE } from './corpus.js';
 export type { ReviewExample, ReviewStyle } from './corpus.js';
-export { kernelBackend, setUseNative, setKernelThreads } from './kernels.js';
+export { kernelBackend, setUseNative, setKernelThreads, autoKernelThreads } from './kernels.js';
 export * as kernels from './kernels.js';

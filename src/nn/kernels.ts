@@ -503,3 +503,12 @@ export function scaleInPlace(x: Float32Array, n: number, a: number): void {
 export function setKernelThreads(n: number): void {
   nativeOps()?.setThreads(n);
 }
+
+/**
+ * Picks the BLAS thread count for a model unless GSHF_THREADS is set: one thread below 5M parameters
+ * (as fast as two on the 2-core box and far better when the machine is shared), two above.
+ */
+export function autoKernelThreads(numParams: number): void {
+  if (process.env.GSHF_THREADS) return;
+  setKernelThreads(numParams < 5_000_000 ? 1 : 2);
+}
