@@ -11,8 +11,13 @@ import { parseConfigText, loadConfigFile } from '../../src/cli/config-file.js';
 
 test('log ticks are powers of ten; linear ticks are nice round steps', () => {
   assert.deepEqual(
-    ticks(1, 3, true).map((t) => t.label),
-    ['10', '100', '1000'],
+    ticks(1, 4, true).map((t) => t.label),
+    ['10', '100', '1000', '10000'],
+  );
+  // Under 2.5 decades, 2× and 5× ticks are added.
+  assert.deepEqual(
+    ticks(2, 3, true).map((t) => t.label),
+    ['100', '200', '500', '1000'],
   );
   assert.deepEqual(
     ticks(0, 1, false).map((t) => t.label),
