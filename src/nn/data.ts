@@ -22,8 +22,17 @@ export interface TextExample {
  * left-truncated so at least one response token fits; a long response is cut at the right (no EOS).
  */
 export function encodePair(tok: Tokenizer, prompt: string, response: string, blockSize: number, addEos = true): EncodedSeq {
-  let p = tok.encode(prompt);
-  const r = tok.encode(response);
+  return encodePairIds(tok, tok.encode(prompt), tok.encode(response), blockSize, addEos);
+}
+
+/**
+ * Same as encodePair for token ids (e.g. sampled responses, which need not be valid UTF-8 and so
+ * should not go through decode → encode). `prompt` is tok.encode(prompt) without BOS (BOS is
+ * added here); pass addEos = (sample.finish === 'stop').
+ */
+export function encodePairIds(tok: Tokenizer, prompt: readonly number[], response: readonly number[], blockSize: number, addEos = true): EncodedSeq {
+  let p = prompt.slice();
+  const r = response.slice();
   if (addEos) r.push(tok.eos);
   if (1 + p.length >= blockSize) p = p.slice(Math.max(0, p.length - (blockSize - 2)));
   const ids = [tok.bos, ...p, ...r].slice(0, blockSize);

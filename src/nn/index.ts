@@ -8,7 +8,7 @@ export { GPT, KVCache } from './model.js';
 export type { TensorInfo, TokenBatch, SeqBatch, RewardBatch, LogProbResult } from './model.js';
 export { ByteTokenizer, BPETokenizer, tokenizerFromSpec } from './tokenizer.js';
 export type { Tokenizer, TokenizerSpec } from './tokenizer.js';
-export { encodePair, encodeDocument, encodeExamples, makeBatch, readExamples } from './data.js';
+export { encodePair, encodePairIds, encodeDocument, encodeExamples, makeBatch, readExamples } from './data.js';
 export type { EncodedSeq, JsonlExample, TextExample } from './data.js';
 export { AdamW, clipGradNorm, gradNorm, learningRate } from './optim.js';
 export type { AdamWOptions, ScheduleOptions } from './optim.js';

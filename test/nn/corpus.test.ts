@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync, statSync } from 'node:fs';
 import { BUILTIN_CORPUS_SIZE, builtinCorpusPath, corpusToJsonl, generateReviewCorpus } from '../../src/nn/corpus.js';
-import { encodePair, readExamples } from '../../src/nn/data.js';
+import { readExamples } from '../../src/nn/data.js';
 import { ByteTokenizer } from '../../src/nn/tokenizer.js';
 
 test('the committed corpus is exactly the seeded generator output and well under 10 MB', () => {

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, writeFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { encodeDocument, encodePair, makeBatch, readExamples } from '../../src/nn/data.js';
+import { encodeDocument, encodePair, encodePairIds, makeBatch, readExamples } from '../../src/nn/data.js';
 import { ByteTokenizer } from '../../src/nn/tokenizer.js';
 
 const tok = new ByteTokenizer();
@@ -44,4 +44,12 @@ test('encodeDocument chunks long text; readExamples validates lines with file:li
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+});
+
+test('encodePairIds keeps sampled byte sequences exact (no decode → encode round trip)', () => {
+  const cut = tok.encode('🙂').slice(0, 3); // invalid UTF-8 on its own
+  const e = encodePairIds(tok, [65, 66], cut, 64, false);
+  assert.deepEqual(e.ids, [256, 65, 66, ...cut]);
+  assert.equal(e.responseStart, 3);
+  assert.notDeepEqual(tok.encode(tok.decode(cut)), cut);
 });
