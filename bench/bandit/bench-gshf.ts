@@ -19,10 +19,12 @@ import { featureDiffs } from '../../src/bandit/env.js';
 import { fitMLE } from '../../src/bandit/mle.js';
 import { gapMetric, gibbsOfTheta, klToRef, objective, trueRewards } from '../../src/bandit/policy.js';
 import { native, nativeLoadError, nativePath } from '../../src/native/index.js';
-import { OUT_DIR, readF64, readI32, readManifest, timeIt, type EvalSet, type FitSet, type Timing } from './common.js';
+import { CASE_BUDGET_S, OUT_DIR, projectedSeconds, readF64, readI32, readManifest, timeIt, type EvalSet, type FitSet, type Timing } from './common.js';
 
 /** src/math/linalg.ts addOuterProducts calls the native dsyrk iff n·d² ≥ this (NATIVE_SYRK_MIN_WORK, not exported). */
 const NATIVE_SYRK_MIN_WORK = 1 << 16;
+/** Pure-TS runs (GSHF_NO_NATIVE=1) skip fits with n·d² above this (BANDIT_TS_MAX_WORK; d=128, n=10⁶ takes minutes). */
+const TS_MAX_WORK = Number(process.env.BANDIT_TS_MAX_WORK ?? 2e9);
 
 const args = process.argv.slice(2);
 const outIdx = args.indexOf('--out');
@@ -79,8 +81,17 @@ function benchFit(set: FitSet, nat: boolean): FitRow[] {
   const ch = readI32(a.chosen);
   const rj = readI32(a.rejected);
   const rows: FitRow[] = [];
+  let prev: { n: number; ms: number } | null = null;
   for (const n of set.n) {
     if (onlyN !== null && n !== onlyN) continue;
+    if (process.env.GSHF_NO_NATIVE === '1' && n * set.d * set.d > TS_MAX_WORK) {
+      process.stderr.write(`gshf fit d=${set.d} n=${n}: skipped without the native dsyrk (n·d² > ${TS_MAX_WORK}: minutes per fit)\n`);
+      continue;
+    }
+    if (prev && projectedSeconds(prev.ms, prev.n, n) > CASE_BUDGET_S) {
+      process.stderr.write(`gshf fit d=${set.d} n=${n}: skipped, projected ${projectedSeconds(prev.ms, prev.n, n).toFixed(0)} s > budget ${CASE_BUDGET_S} s\n`);
+      continue;
+    }
     const pairs: PairData = { context: ctx.subarray(0, n), chosen: ch.subarray(0, n), rejected: rj.subarray(0, n) };
     const opts = { lambda: set.lambda, tol: set.tol };
     const dphi = featureDiffs(env, pairs);
@@ -91,6 +102,7 @@ function benchFit(set: FitSet, nat: boolean): FitRow[] {
     let maxDiff = 0;
     for (let j = 0; j < set.d; j++) maxDiff = Math.max(maxDiff, Math.abs(r.theta[j] - incl.last.theta[j]));
     if (maxDiff !== 0) process.stderr.write(`warning: fit d=${set.d} n=${n}: incl/excl θ differ by ${maxDiff}\n`);
+    prev = { n, ms: Math.max(incl.timing.ms, excl.timing.ms) };
     rows.push({
       d: set.d,
       n,

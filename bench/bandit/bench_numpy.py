@@ -31,6 +31,11 @@ OUT_DIR = os.path.abspath(os.environ.get("BANDIT_BENCH_OUT", os.path.join(ROOT, 
 DATA_DIR = os.path.join(OUT_DIR, "bandit.data")
 
 MIN_REPS, MAX_REPS, TARGET_S = 5, 30, 0.5
+CASE_BUDGET_S = float(os.environ.get("BANDIT_CASE_BUDGET_S", "120"))  # same rule as common.ts
+
+
+def projected_seconds(prev_ms, prev_n, n):
+    return prev_ms * (n / prev_n) * (1 + MIN_REPS) * 2 / 1e3
 
 
 def time_it(fn):
@@ -101,7 +106,12 @@ def bench_fit(s):
     F3 = load(a["features"]).reshape(s["nContexts"], K, d)
     ctx_all, ch_all, rj_all = load(a["context"]), load(a["chosen"]), load(a["rejected"])
     rows = []
+    prev = None
     for n in s["n"]:
+        if prev and projected_seconds(prev[1], prev[0], n) > CASE_BUDGET_S:
+            print(f"numpy fit d={d} n={n}: skipped, projected {projected_seconds(prev[1], prev[0], n):.0f} s > budget "
+                  f"{CASE_BUDGET_S:.0f} s", file=sys.stderr, flush=True)
+            continue
         ctx, ch, rj = ctx_all[:n], ch_all[:n], rj_all[:n]
         lam, tol = s["lambda"], s["tol"]
 
@@ -111,6 +121,7 @@ def bench_fit(s):
         incl, _ = time_it(lambda: fit_bt(build(), lam, tol))
         dphi_only, dphi = time_it(build)
         excl, (theta, it, gnorm) = time_it(lambda: fit_bt(dphi, lam, tol))
+        prev = (n, max(incl["ms"], excl["ms"]))
         rows.append({"d": d, "n": n, "incl_dphi": incl, "excl_dphi": excl, "dphi_only": dphi_only,
                      "theta": theta.tolist(), "iterations": it, "gradNorm": gnorm})
         print(f"numpy fit d={d} n={n}: incl {incl['ms']:.2f} ms, excl {excl['ms']:.2f} ms, {it} it, "

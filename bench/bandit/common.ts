@@ -147,6 +147,17 @@ export const MIN_REPS = 5;
 export const MAX_REPS = 30;
 export const TARGET_S = 0.5;
 
+/**
+ * Per-case budget (both sides): before timing size n, the previous size's median × (n/n_prev) ×
+ * (1 warm-up + MIN_REPS) × 2 (incl/excl) is the projected cost; above BANDIT_CASE_BUDGET_S (default 120 s)
+ * the case is skipped and reported as such (on this shared 2-core machine, 2-thread OpenBLAS under
+ * load can be 100× slower than usual).
+ */
+export const CASE_BUDGET_S = Number(process.env.BANDIT_CASE_BUDGET_S ?? 120);
+export function projectedSeconds(prevMedianMs: number, prevN: number, n: number): number {
+  return (prevMedianMs * (n / prevN) * (1 + MIN_REPS) * 2) / 1e3;
+}
+
 export function timeIt<T>(fn: () => T): { timing: Timing; last: T } {
   let last = fn();
   const runs: number[] = [];

@@ -210,6 +210,7 @@ function main(): void {
   );
   md.push(
     `- "goal" judges the median ratios; "fastest runs" = min numpy ms / min gshf ms (less sensitive to other load). ` +
+      `"–" = not run: a case whose projected cost (previous size's median × size ratio × 12 calls) exceeds BANDIT_CASE_BUDGET_S (120 s) is skipped, on either side; the pure-TS column also skips n·d² > 2e9. ` +
       `Process niceness: gshf ${String(gm.nice)}, numpy ${String(nm.nice)}. Extra columns: gshf with GSHF_NO_NATIVE=1 (pure TS), numpy with OPENBLAS_NUM_THREADS=1.`,
   );
   if (maxBusy !== undefined)

@@ -10,6 +10,7 @@
 #   --quick       small grid (smoke test, ~30 s)
 #   --no-extra    skip the extra columns (gshf pure-TS fit with GSHF_NO_NATIVE=1; numpy with 1 BLAS thread)
 #   --reuse-data  keep bench/out/bandit.data/ if its manifest exists
+#   --resume      also keep finished parts (bench/out/bandit.parts/*.json) and run only the missing ones
 # Env: PYTHON (default python3), BANDIT_QUIET_MAX_WAIT (s, default 60): before each part wait until other
 # processes use < 0.3 cores (the machine is shared), at most this long; what was seen goes to busy.tsv.
 # The numpy side runs with OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE unset (in that command only), so
@@ -17,12 +18,13 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 PY=${PYTHON:-python3}
-QUICK=0 EXTRA=1 REUSE=0
+QUICK=0 EXTRA=1 REUSE=0 RESUME=0
 for a in "$@"; do
   case "$a" in
     --quick) QUICK=1 ;;
     --no-extra) EXTRA=0 ;;
     --reuse-data) REUSE=1 ;;
+    --resume) REUSE=1 RESUME=1 ;;
     *) echo "unknown option $a" >&2; exit 2 ;;
   esac
 done
@@ -47,7 +49,7 @@ else
   echo "== generating data" >&2
   node dist/bench/bandit/gen.js
 fi
-rm -rf "$PARTS"
+[ "$RESUME" = 1 ] || rm -rf "$PARTS"
 mkdir -p "$PARTS"
 
 # CPU used by other processes over 1 s, in cores (from /proc/stat).
@@ -73,12 +75,14 @@ quiet() {
 }
 run_gshf() { # name kind d [env...]
   local name=$1 kind=$2 d=$3; shift 3
+  if [ "$RESUME" = 1 ] && [ -f "$PARTS/$name-$kind-d$d.json" ]; then return 0; fi
   quiet "$name-$kind-d$d"
   env "$@" OPENBLAS_VERBOSE=2 node dist/bench/bandit/bench-gshf.js --only "$kind" --d "$d" --out "$PARTS/$name-$kind-d$d.json" \
     2>&1 | tee "$PARTS/$name-$kind-d$d.log" >&2
 }
 run_numpy() { # name kind d [env...]
   local name=$1 kind=$2 d=$3; shift 3
+  if [ "$RESUME" = 1 ] && [ -f "$PARTS/$name-$kind-d$d.json" ]; then return 0; fi
   quiet "$name-$kind-d$d"
   env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE "$@" OPENBLAS_VERBOSE=2 "$PY" bench/bandit/bench_numpy.py --only "$kind" --d "$d" \
     --out "$PARTS/$name-$kind-d$d.json" 2>&1 | tee "$PARTS/$name-$kind-d$d.log" >&2
