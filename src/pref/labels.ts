@@ -1,0 +1,240 @@
+/**
+ * Label sources and the label ledger. The ledger is the accounting of the human-label budget: every
+ * answered query is appended (fsync'd) to a JSONL file before it is returned, and a query whose id is
+ * already in the file is answered from the file at no cost. So a run killed at any point and resumed
+ * loses no answered label and never pays twice for the same query.
+ */
+import { closeSync, existsSync, fsyncSync, openSync, readFileSync, ftruncateSync, writeSync } from 'node:fs';
+import { Rng, type Seed } from '../math/rng.js';
+import type { LabelSource, Scorer } from './types.js';
+
+export interface RewardModelLabelSourceOptions {
+  name?: string;
+  /**
+   * Exact ties r(a) = r(b): 'random' (default) = a coin seeded by (seed, queryId), so a tie-heavy
+   * scorer does not systematically favour whichever slot the caller puts first; 'first' = prefer a
+   * (TRL OnlineDPOTrainer's rule).
+   */
+  ties?: 'random' | 'first';
+  seed?: Seed;
+}
+
+/** Deterministic labeller: prefers the response with the higher score under any Scorer (a reward model, r*, …). */
+export class RewardModelLabelSource implements LabelSource {
+  readonly name: string;
+  private readonly ties: 'random' | 'first';
+  private readonly root: Rng;
+
+  constructor(
+    private readonly scorer: Scorer,
+    opts: RewardModelLabelSourceOptions = {},
+  ) {
+    this.name = opts.name ?? 'reward-model';
+    this.ties = opts.ties ?? 'random';
+    this.root = new Rng(opts.seed ?? 0);
+  }
+
+  compare(prompt: string, a: string, b: string, queryId: string): boolean {
+    const ra = this.scorer(prompt, a);
+    const rb = this.scorer(prompt, b);
+    if (Number.isNaN(ra) || Number.isNaN(rb)) throw new Error(`${this.name}: scorer returned NaN for query ${queryId}`);
+    if (ra !== rb) return ra > rb;
+    return this.ties === 'first' ? true : this.root.fork(queryId).uniform() < 0.5;
+  }
+}
+
+/** One line of a ledger file. `t` is the ISO time the label was obtained. */
+export interface LabelRecord {
+  id: string;
+  prompt: string;
+  a: string;
+  b: string;
+  a_preferred: boolean;
+  source: string;
+  t: string;
+}
+
+export interface LabelLedgerOptions {
+  /** fsync after every append (default true). Tests on tmpfs may turn it off for speed. */
+  fsync?: boolean;
+}
+
+function isLabelRecord(o: unknown): o is LabelRecord {
+  if (typeof o !== 'object' || o === null) return false;
+  const r = o as Record<string, unknown>;
+  return (
+    typeof r.id === 'string' &&
+    typeof r.prompt === 'string' &&
+    typeof r.a === 'string' &&
+    typeof r.b === 'string' &&
+    typeof r.a_preferred === 'boolean' &&
+    typeof r.source === 'string' &&
+    typeof r.t === 'string'
+  );
+}
+
+function parsesAsRecord(line: string): boolean {
+  try {
+    return isLabelRecord(JSON.parse(line));
+  } catch {
+    return false;
+  }
+}
+
+/** Is `id` equal to `prefix` or below it in the '/'-separated hierarchy ("it1" does not match "it10/p3"). */
+export function idUnder(id: string, prefix: string): boolean {
+  if (prefix === '') return true;
+  const p = prefix.endsWith('/') ? prefix : prefix + '/';
+  return id === prefix || id.startsWith(p);
+}
+
+/**
+ * Wraps a LabelSource with a persistent, crash-safe record of answered queries. It is itself a
+ * LabelSource, so it can be passed wherever one is expected. QueryIds are hierarchical,
+ * e.g. `seed0/iterative-dpo/it2/p17`, and must identify the query deterministically: the same id
+ * with different texts is a determinism bug and throws.
+ */
+export class LabelLedger implements LabelSource {
+  readonly name: string;
+  readonly path: string;
+  private readonly records = new Map<string, LabelRecord>();
+  private readonly doFsync: boolean;
+  private fd: number | null = null;
+  private asked = 0;
+  private replayed = 0;
+  /** Bytes removed from a torn last line when the file was loaded (0 when the file was clean). */
+  readonly tornBytes: number;
+
+  constructor(
+    readonly source: LabelSource,
+    path: string,
+    opts: LabelLedgerOptions = {},
+  ) {
+    this.name = source.name;
+    this.path = path;
+    this.doFsync = opts.fsync ?? true;
+    this.tornBytes = existsSync(path) ? this.load() : 0;
+  }
+
+  /** Reads an existing ledger; drops (and truncates away) a torn final line. Returns the bytes dropped. */
+  private load(): number {
+    const buf = readFileSync(this.path);
+    const text = buf.toString('utf8');
+    const lastNl = text.lastIndexOf('\n');
+    const tail = text.slice(lastNl + 1);
+    if (tail.trim() !== '' && parsesAsRecord(tail)) {
+      // A complete record that only lacks its newline: keep it, terminate the line.
+      const fd = openSync(this.path, 'a');
+      try {
+        writeSync(fd, '\n');
+        fsyncSync(fd);
+      } finally {
+        closeSync(fd);
+      }
+      return this.load();
+    }
+    // Anything else after the last newline is an unfinished append (a crash mid-write): drop it.
+    // Byte offset of the cut, computed on the Buffer so multi-byte characters are handled.
+    const keepBytes = Buffer.byteLength(text.slice(0, lastNl + 1), 'utf8');
+    const torn = buf.length - keepBytes;
+    const lines = text.slice(0, lastNl + 1).split('\n');
+    lines.forEach((line, i) => {
+      if (line.trim() === '') return;
+      let obj: unknown;
+      try {
+        obj = JSON.parse(line);
+      } catch (e) {
+        throw new Error(`${this.path} line ${i + 1}: invalid JSON in label ledger (${(e as Error).message}); only the last line may be torn`);
+      }
+      if (!isLabelRecord(obj)) {
+        throw new Error(`${this.path} line ${i + 1}: not a label record (need id, prompt, a, b, a_preferred, source, t)`);
+      }
+      const prev = this.records.get(obj.id);
+      if (prev) {
+        this.checkSame(prev, obj.prompt, obj.a, obj.b);
+        return; // a duplicate line (should not happen) costs nothing
+      }
+      this.records.set(obj.id, obj);
+    });
+    if (torn > 0) {
+      // Cut the torn tail so the next append starts on a fresh line instead of gluing onto garbage.
+      const fd = openSync(this.path, 'r+');
+      try {
+        ftruncateSync(fd, keepBytes);
+        fsyncSync(fd);
+      } finally {
+        closeSync(fd);
+      }
+    }
+    return torn;
+  }
+
+  private checkSame(rec: LabelRecord, prompt: string, a: string, b: string): void {
+    const diff = rec.prompt !== prompt ? 'prompt' : rec.a !== a ? 'a' : rec.b !== b ? 'b' : null;
+    if (diff !== null) {
+      const was = JSON.stringify((rec as unknown as Record<string, string>)[diff]).slice(0, 80);
+      const now = JSON.stringify(diff === 'prompt' ? prompt : diff === 'a' ? a : b).slice(0, 80);
+      throw new Error(
+        `label ledger ${this.path}: query "${rec.id}" was recorded with ${diff} ${was} but is asked again with ${diff} ${now} ` +
+          `(the same queryId must always carry the same texts: a sampling/determinism bug, or a ledger from another run)`,
+      );
+    }
+  }
+
+  /** The recorded answer of a query, if any (no cost, no source call). */
+  get(queryId: string): LabelRecord | undefined {
+    return this.records.get(queryId);
+  }
+
+  compare(prompt: string, a: string, b: string, queryId: string): boolean {
+    const rec = this.records.get(queryId);
+    if (rec) {
+      this.checkSame(rec, prompt, a, b);
+      this.replayed++;
+      return rec.a_preferred;
+    }
+    const aPreferred = this.source.compare(prompt, a, b, queryId);
+    const out: LabelRecord = { id: queryId, prompt, a, b, a_preferred: aPreferred, source: this.source.name, t: new Date().toISOString() };
+    if (this.fd === null) this.fd = openSync(this.path, 'a');
+    writeSync(this.fd, JSON.stringify(out) + '\n');
+    if (this.doFsync) fsyncSync(this.fd);
+    this.records.set(queryId, out);
+    this.asked++;
+    return aPreferred;
+  }
+
+  /** Unique labels paid for, including those loaded from the file (the budget actually spent). */
+  get labelsUsed(): number {
+    return this.records.size;
+  }
+
+  /** Labels asked from the source in this process (excludes replays and loaded records). */
+  get labelsAskedThisSession(): number {
+    return this.asked;
+  }
+
+  /** Queries answered from the record in this process (free). */
+  get replays(): number {
+    return this.replayed;
+  }
+
+  /** Unique labels whose id is `prefix` or under it (e.g. "seed0/iterative-dpo/it2"). */
+  labelsBy(prefix: string): number {
+    let n = 0;
+    for (const id of this.records.keys()) if (idUnder(id, prefix)) n++;
+    return n;
+  }
+
+  /** All records in insertion (file) order. */
+  entries(): LabelRecord[] {
+    return [...this.records.values()];
+  }
+
+  /** Closes the append handle (appends reopen it). */
+  close(): void {
+    if (this.fd !== null) {
+      closeSync(this.fd);
+      this.fd = null;
+    }
+  }
+}

@@ -1,0 +1,119 @@
+/**
+ * The prompt pool: distinct prompts from the corpus or a user file, split (seeded) into disjoint
+ * per-iteration sets, a validation set and a test set, plus the offline set for offline DPO / RSO.
+ */
+import { readFileSync } from 'node:fs';
+import { Rng, type Seed } from '../math/rng.js';
+import { builtinCorpusPath } from '../nn/index.js';
+
+/** Exact-string deduplication, first occurrence order (no trimming: whitespace is part of what the LM sees). */
+export function dedupePrompts(prompts: Iterable<string>): string[] {
+  return [...new Set(prompts)];
+}
+
+/**
+ * Distinct prompts of a prompts file. `.jsonl`/`.json`: one object per line with a string "prompt"
+ * (other fields, e.g. the corpus's response/sentiment/style, are ignored, so the corpus itself is a
+ * valid prompts file). Any other extension: one prompt per non-empty line, taken verbatim.
+ */
+export function readPrompts(path: string): string[] {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (e) {
+    throw new Error(`${path}: cannot read prompts file (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
+  }
+  const lines = text.split('\n');
+  const out: string[] = [];
+  if (path.endsWith('.jsonl') || path.endsWith('.json')) {
+    lines.forEach((line, i) => {
+      if (line.trim() === '') return;
+      let o: unknown;
+      try {
+        o = JSON.parse(line);
+      } catch (e) {
+        throw new Error(`${path} line ${i + 1}: invalid JSON (${(e as Error).message})`);
+      }
+      const p = typeof o === 'object' && o !== null ? (o as Record<string, unknown>).prompt : undefined;
+      if (typeof p !== 'string' || p === '') {
+        throw new Error(`${path} line ${i + 1}: field "prompt": expected a non-empty string, got ${JSON.stringify(p) ?? 'nothing'}`);
+      }
+      out.push(p);
+    });
+  } else {
+    for (const line of lines) if (line.trim() !== '') out.push(line.replace(/\r$/, ''));
+  }
+  if (out.length === 0) throw new Error(`${path}: no prompts`);
+  return dedupePrompts(out);
+}
+
+/** Distinct prompts of the committed built-in corpus (data/corpus/reviews.jsonl), or of another corpus file. */
+export function corpusPrompts(path: string = builtinCorpusPath()): string[] {
+  return readPrompts(path);
+}
+
+export interface SplitOptions {
+  /** Number of online iterations T. */
+  iterations: number;
+  /** Prompts per iteration m. */
+  perIteration: number;
+  validation: number;
+  test: number;
+  /**
+   * Size of the offline prompt set (offline DPO / RSO). Default T·m. Drawn from the training part
+   * (never from validation/test); it starts with the iteration prompts, so with the default it is
+   * exactly their union: offline and online methods see the same prompts, only the pairs differ.
+   */
+  offline?: number;
+  seed: Seed;
+}
+
+export interface PromptSplit {
+  /** T disjoint sets of m prompts. */
+  iterations: string[][];
+  validation: string[];
+  test: string[];
+  /** May overlap the iteration sets (by design, see SplitOptions.offline); disjoint from validation and test. */
+  offline: string[];
+  /** Training-side prompts not in any iteration set. */
+  unused: string[];
+  /** Distinct prompts in the pool. */
+  poolSize: number;
+}
+
+function count(name: string, v: number): number {
+  if (!Number.isInteger(v) || v < 0) throw new RangeError(`splitPrompts: ${name} must be a non-negative integer, got ${v}`);
+  return v;
+}
+
+/**
+ * Seeded disjoint split. The deduplicated pool is shuffled with Rng(seed).fork("prompt-split") and
+ * cut in the order test, validation, iteration 1..T, rest: the test set depends only on (pool, seed,
+ * test size), so changing T or m never moves a prompt into or out of the test set.
+ */
+export function splitPrompts(prompts: readonly string[], opts: SplitOptions): PromptSplit {
+  const T = count('iterations', opts.iterations);
+  const m = count('perIteration', opts.perIteration);
+  const nVal = count('validation', opts.validation);
+  const nTest = count('test', opts.test);
+  const pool = dedupePrompts(prompts);
+  const need = T * m + nVal + nTest;
+  if (need > pool.length) {
+    throw new RangeError(
+      `splitPrompts: the prompt pool has ${pool.length} distinct prompts but the split needs ${need} ` +
+        `(iterations ${T}×${m} = ${T * m}, validation ${nVal}, test ${nTest}); ` +
+        `use fewer or smaller sets, or a larger prompts file`,
+    );
+  }
+  const train = pool.length - nVal - nTest;
+  const nOff = count('offline', opts.offline ?? T * m);
+  if (nOff > train) {
+    throw new RangeError(`splitPrompts: offline set of ${nOff} prompts requested but only ${train} prompts are outside validation and test`);
+  }
+  const order = new Rng(opts.seed).fork('prompt-split').shuffle(pool.slice());
+  const test = order.slice(0, nTest);
+  const validation = order.slice(nTest, nTest + nVal);
+  const rest = order.slice(nTest + nVal);
+  const iterations = Array.from({ length: T }, (_, t) => rest.slice(t * m, (t + 1) * m));
+  return { iterations, validation, test, offline: rest.slice(0, nOff), unused: rest.slice(T * m), poolSize: pool.length };
+}
