@@ -1,0 +1,191 @@
+/**
+ * Per-pair preference losses (TRL `DPOTrainer` definitions, docs/pref-training.md) as pure functions
+ * of the four summed log-probs. Each returns the loss and its derivatives w.r.t. the two POLICY
+ * log-probs (the reference is a constant), which the trainer feeds to `backwardSeqLogProbs`.
+ *
+ * Notation: Δ = (logπ(c) − logπref(c)) − (logπ(r) − logπref(r)), z = β·Δ + offset, where `offset`
+ * is an extra additive term inside the link (the paper's pessimistic margin Γ(x,a_w) − Γ(x,a_l)).
+ */
+import { softplus, sigmoid } from '../math/special.js';
+
+export type LossType = 'sigmoid' | 'cdpo' | 'robust' | 'ipo' | 'hinge';
+export const LOSS_TYPES: readonly LossType[] = ['sigmoid', 'cdpo', 'robust', 'ipo', 'hinge'];
+
+/** Summed completion log-probs of one pair; token counts are needed by IPO (normalised) and the NLL term. */
+export interface PairLogProbs {
+  policyChosen: number;
+  policyRejected: number;
+  refChosen: number;
+  refRejected: number;
+  /** Scored tokens of the chosen / rejected completion (default 1). */
+  chosenTokens?: number;
+  rejectedTokens?: number;
+}
+
+export interface LossOptions {
+  /** β (the paper's η): KL strength. Must be > 0. */
+  beta: number;
+  /** ε for `cdpo` (label smoothing) and `robust` (label-flip rate), in [0, 0.5). Default 0. */
+  labelSmoothing?: number;
+  /**
+   * IPO only: true (default, TRL) uses per-token average log-ratios (sum / token count);
+   * false uses summed log-ratios (OpenRLHF). β means different things in the two.
+   */
+  ipoNormalize?: boolean;
+  /** RPO-style NLL-on-chosen weight α: adds α·(−logπ(c) / |c|). Default 0. */
+  nllAlpha?: number;
+}
+
+export interface PairLoss {
+  loss: number;
+  /** ∂loss/∂ logπ(chosen) */
+  dChosen: number;
+  /** ∂loss/∂ logπ(rejected) */
+  dRejected: number;
+}
+
+function check(o: LossOptions): void {
+  if (!(o.beta > 0) || !Number.isFinite(o.beta)) throw new RangeError(`beta must be a positive number, got ${o.beta}`);
+  const eps = o.labelSmoothing ?? 0;
+  if (!(eps >= 0 && eps < 0.5)) throw new RangeError(`labelSmoothing must be in [0, 0.5), got ${eps}`);
+}
+
+function delta(p: PairLogProbs): number {
+  return p.policyChosen - p.refChosen - (p.policyRejected - p.refRejected);
+}
+
+/** Shared tail for losses of z = βΔ + offset: chain rule through ∂z/∂logπ(c) = β, ∂z/∂logπ(r) = −β. */
+function fromZ(loss: number, dz: number, beta: number): PairLoss {
+  return { loss, dChosen: beta * dz, dRejected: -beta * dz };
+}
+
+/** DPO: L = −log σ(z) = softplus(−z). */
+export function sigmoidLoss(p: PairLogProbs, o: LossOptions, offset = 0): PairLoss {
+  check(o);
+  const z = o.beta * delta(p) + offset;
+  return fromZ(softplus(-z), -sigmoid(-z), o.beta);
+}
+
+/** cDPO: L = −(1−ε)·log σ(z) − ε·log σ(−z). */
+export function cdpoLoss(p: PairLogProbs, o: LossOptions, offset = 0): PairLoss {
+  check(o);
+  const eps = o.labelSmoothing ?? 0;
+  const z = o.beta * delta(p) + offset;
+  const loss = (1 - eps) * softplus(-z) + eps * softplus(z);
+  const dz = -(1 - eps) * sigmoid(-z) + eps * sigmoid(z);
+  return fromZ(loss, dz, o.beta);
+}
+
+/**
+ * Robust DPO (rDPO): L = [−(1−ε)·log σ(z) + ε·log σ(−z)] / (1 − 2ε). The + sign and the division
+ * make it an unbiased estimate of the clean-label loss under label flips of rate ε (not a smoothing).
+ */
+export function robustLoss(p: PairLogProbs, o: LossOptions, offset = 0): PairLoss {
+  check(o);
+  const eps = o.labelSmoothing ?? 0;
+  const z = o.beta * delta(p) + offset;
+  const k = 1 / (1 - 2 * eps);
+  const loss = k * ((1 - eps) * softplus(-z) - eps * softplus(z));
+  const dz = k * (-(1 - eps) * sigmoid(-z) - eps * sigmoid(z));
+  return fromZ(loss, dz, o.beta);
+}
+
+/**
+ * IPO: L = (Δ' + offset/β − 1/(2β))², Δ' = Δ built from per-token average log-ratios (default, TRL)
+ * or sums. Equivalent to ((z − ½)/β)² with z = βΔ' + offset, so the offset shifts the target the
+ * same way it shifts the sigmoid losses. Minimiser: Δ' = 1/(2β) − offset/β.
+ */
+export function ipoLoss(p: PairLogProbs, o: LossOptions, offset = 0): PairLoss {
+  check(o);
+  const norm = o.ipoNormalize ?? true;
+  const nc = norm ? Math.max(1, p.chosenTokens ?? 1) : 1;
+  const nr = norm ? Math.max(1, p.rejectedTokens ?? 1) : 1;
+  const d = (p.policyChosen - p.refChosen) / nc - (p.policyRejected - p.refRejected) / nr;
+  const u = d + offset / o.beta - 1 / (2 * o.beta);
+  return { loss: u * u, dChosen: (2 * u) / nc, dRejected: (-2 * u) / nr };
+}
+
+/** Hinge (SLiC / RSO): L = max(0, 1 − z). Subgradient 0 at the kink z = 1 (like ReLU'(0) in PyTorch). */
+export function hingeLoss(p: PairLogProbs, o: LossOptions, offset = 0): PairLoss {
+  check(o);
+  const z = o.beta * delta(p) + offset;
+  return z < 1 ? fromZ(1 - z, -1, o.beta) : { loss: 0, dChosen: 0, dRejected: 0 };
+}
+
+const LOSSES: Record<LossType, (p: PairLogProbs, o: LossOptions, offset: number) => PairLoss> = {
+  sigmoid: sigmoidLoss,
+  cdpo: cdpoLoss,
+  robust: robustLoss,
+  ipo: ipoLoss,
+  hinge: hingeLoss,
+};
+
+/**
+ * The loss `type` plus the optional NLL term α·(−logπ(c)/|c|) (per-pair form of TRL's `rpo_alpha`,
+ * which averages the chosen-token NLL over the batch's tokens instead).
+ */
+export function preferenceLoss(type: LossType, p: PairLogProbs, o: LossOptions, offset = 0): PairLoss {
+  const f = LOSSES[type];
+  if (!f) throw new RangeError(`unknown loss type "${String(type)}" (expected ${LOSS_TYPES.join(', ')})`);
+  const r = f(p, o, offset);
+  const alpha = o.nllAlpha ?? 0;
+  if (alpha !== 0) {
+    const n = Math.max(1, p.chosenTokens ?? 1);
+    r.loss += (alpha * -p.policyChosen) / n;
+    r.dChosen += -alpha / n;
+  }
+  return r;
+}
+
+/**
+ * The paper's pessimistic margin as a loss offset: offset = coef·(Γ(x,a_w) − Γ(x,a_l)), added inside
+ * the link (z = βΔ + offset). With r̂ = r − Γ (pessimistic reward) the BT likelihood of the data is
+ * σ(r̂_w − r̂_l + Γ_w − Γ_l), and the policy's implicit reward βΔ plays r̂_w − r̂_l. A more uncertain
+ * chosen (Γ_w > Γ_l) gives a positive offset, so the fit needs a smaller βΔ: the preference for the
+ * uncertain response is DEcreased; a more uncertain rejected response gets pushed down further.
+ */
+export function pessimisticOffset(gammaChosen: number, gammaRejected: number, coef = 1): number {
+  return coef * (gammaChosen - gammaRejected);
+}
+
+/** TRL DPOTrainer metric names. */
+export interface DpoMetrics {
+  'rewards/chosen': number;
+  'rewards/rejected': number;
+  'rewards/margins': number;
+  'rewards/accuracies': number;
+  'logps/chosen': number;
+  'logps/rejected': number;
+  loss: number;
+}
+
+/**
+ * Batch metrics with TRL's definitions: rewards = β·(raw, summed) log-ratio, means over pairs;
+ * accuracy counts strict chosen > rejected (ties are wrong); logps are batch means of SUMMED
+ * policy log-probs; loss is the mean of the per-pair losses passed in.
+ */
+export function dpoMetrics(pairs: readonly PairLogProbs[], beta: number, losses: ArrayLike<number>): DpoMetrics {
+  const n = pairs.length;
+  let rc = 0, rr = 0, acc = 0, lc = 0, lr = 0, l = 0;
+  for (let i = 0; i < n; i++) {
+    const p = pairs[i];
+    const c = beta * (p.policyChosen - p.refChosen);
+    const r = beta * (p.policyRejected - p.refRejected);
+    rc += c;
+    rr += r;
+    if (c > r) acc++;
+    lc += p.policyChosen;
+    lr += p.policyRejected;
+    l += losses[i];
+  }
+  const k = n > 0 ? 1 / n : NaN;
+  return {
+    'rewards/chosen': rc * k,
+    'rewards/rejected': rr * k,
+    'rewards/margins': (rc - rr) * k,
+    'rewards/accuracies': acc * k,
+    'logps/chosen': lc * k,
+    'logps/rejected': lr * k,
+    loss: l * k,
+  };
+}
