@@ -65,7 +65,8 @@ export function whitespaceTokens(text: string): string[] {
  * boundaries; whitespace tokens, case-sensitive). 0 when there are no n-grams at all.
  */
 export function distinctN(responses: readonly string[], n: number): number {
-  if (!Number.isInteger(n) || n < 1) throw new RangeError(`distinctN: n must be a positive integer, got ${n}`);
+  if (!Number.isInteger(n) || n < 1)
+    throw new RangeError(`distinctN: n must be a positive integer, got ${n}`);
   const seen = new Set<string>();
   let total = 0;
   for (const r of responses) {

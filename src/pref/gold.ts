@@ -26,7 +26,8 @@ export function afinnScore(text: string): number {
 }
 
 /** The gold reward r*(x, a): ignores the prompt; AFINN sum of the response / GOLD_SCALE. */
-export const goldReward: Scorer = (_prompt: string, response: string): number => afinnScore(response) / GOLD_SCALE;
+export const goldReward: Scorer = (_prompt: string, response: string): number =>
+  afinnScore(response) / GOLD_SCALE;
 
 /** r* for aligned prompts/responses (same length required). */
 export function goldScores(prompts: readonly string[], responses: readonly string[]): number[] {

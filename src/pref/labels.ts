@@ -37,7 +37,8 @@ export class RewardModelLabelSource implements LabelSource {
   compare(prompt: string, a: string, b: string, queryId: string): boolean {
     const ra = this.scorer(prompt, a);
     const rb = this.scorer(prompt, b);
-    if (Number.isNaN(ra) || Number.isNaN(rb)) throw new Error(`${this.name}: scorer returned NaN for query ${queryId}`);
+    if (Number.isNaN(ra) || Number.isNaN(rb))
+      throw new Error(`${this.name}: scorer returned NaN for query ${queryId}`);
     if (ra !== rb) return ra > rb;
     return this.ties === 'first' ? true : this.root.fork(queryId).uniform() < 0.5;
   }
@@ -144,10 +145,14 @@ export class LabelLedger implements LabelSource {
       try {
         obj = JSON.parse(line);
       } catch (e) {
-        throw new Error(`${this.path} line ${i + 1}: invalid JSON in label ledger (${(e as Error).message}); only the last line may be torn`);
+        throw new Error(
+          `${this.path} line ${i + 1}: invalid JSON in label ledger (${(e as Error).message}); only the last line may be torn`,
+        );
       }
       if (!isLabelRecord(obj)) {
-        throw new Error(`${this.path} line ${i + 1}: not a label record (need id, prompt, a, b, a_preferred, source, t)`);
+        throw new Error(
+          `${this.path} line ${i + 1}: not a label record (need id, prompt, a, b, a_preferred, source, t)`,
+        );
       }
       const prev = this.records.get(obj.id);
       if (prev) {
@@ -194,7 +199,15 @@ export class LabelLedger implements LabelSource {
       return rec.a_preferred;
     }
     const aPreferred = this.source.compare(prompt, a, b, queryId);
-    const out: LabelRecord = { id: queryId, prompt, a, b, a_preferred: aPreferred, source: this.source.name, t: new Date().toISOString() };
+    const out: LabelRecord = {
+      id: queryId,
+      prompt,
+      a,
+      b,
+      a_preferred: aPreferred,
+      source: this.source.name,
+      t: new Date().toISOString(),
+    };
     if (this.fd === null) this.fd = openSync(this.path, 'a');
     writeSync(this.fd, JSON.stringify(out) + '\n');
     if (this.doFsync) fsyncSync(this.fd);

@@ -21,7 +21,9 @@ export function readPrompts(path: string): string[] {
   try {
     text = readFileSync(path, 'utf8');
   } catch (e) {
-    throw new Error(`${path}: cannot read prompts file (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
+    throw new Error(
+      `${path}: cannot read prompts file (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`,
+    );
   }
   const lines = text.split('\n');
   const out: string[] = [];
@@ -36,7 +38,9 @@ export function readPrompts(path: string): string[] {
       }
       const p = typeof o === 'object' && o !== null ? (o as Record<string, unknown>).prompt : undefined;
       if (typeof p !== 'string' || p === '') {
-        throw new Error(`${path} line ${i + 1}: field "prompt": expected a non-empty string, got ${JSON.stringify(p) ?? 'nothing'}`);
+        throw new Error(
+          `${path} line ${i + 1}: field "prompt": expected a non-empty string, got ${JSON.stringify(p) ?? 'nothing'}`,
+        );
       }
       out.push(p);
     });
@@ -82,7 +86,8 @@ export interface PromptSplit {
 }
 
 function count(name: string, v: number): number {
-  if (!Number.isInteger(v) || v < 0) throw new RangeError(`splitPrompts: ${name} must be a non-negative integer, got ${v}`);
+  if (!Number.isInteger(v) || v < 0)
+    throw new RangeError(`splitPrompts: ${name} must be a non-negative integer, got ${v}`);
   return v;
 }
 
@@ -108,12 +113,21 @@ export function splitPrompts(prompts: readonly string[], opts: SplitOptions): Pr
   const train = pool.length - nVal - nTest;
   const nOff = count('offline', opts.offline ?? T * m);
   if (nOff > train) {
-    throw new RangeError(`splitPrompts: offline set of ${nOff} prompts requested but only ${train} prompts are outside validation and test`);
+    throw new RangeError(
+      `splitPrompts: offline set of ${nOff} prompts requested but only ${train} prompts are outside validation and test`,
+    );
   }
   const order = new Rng(opts.seed).fork('prompt-split').shuffle(pool.slice());
   const test = order.slice(0, nTest);
   const validation = order.slice(nTest, nTest + nVal);
   const rest = order.slice(nTest + nVal);
   const iterations = Array.from({ length: T }, (_, t) => rest.slice(t * m, (t + 1) * m));
-  return { iterations, validation, test, offline: rest.slice(0, nOff), unused: rest.slice(T * m), poolSize: pool.length };
+  return {
+    iterations,
+    validation,
+    test,
+    offline: rest.slice(0, nOff),
+    unused: rest.slice(T * m),
+    poolSize: pool.length,
+  };
 }

@@ -1,6 +1,15 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { distinctN, evalSummary, goldRewardCI, klEstimate, meanLengthChars, meanLengthTokens, whitespaceTokens, winRate } from '../../src/pref/eval.js';
+import {
+  distinctN,
+  evalSummary,
+  goldRewardCI,
+  klEstimate,
+  meanLengthChars,
+  meanLengthTokens,
+  whitespaceTokens,
+  winRate,
+} from '../../src/pref/eval.js';
 
 const close = (a: number, b: number, tol = 1e-12) => assert.ok(Math.abs(a - b) <= tol, `${a} vs ${b}`);
 const sig = (z: number) => 1 / (1 + Math.exp(-z));
@@ -16,7 +25,7 @@ test('klEstimate: k1 mean of log-ratios (may be negative), k3 = mean((ρ−1) �
   const kl = klEstimate([-1, -2, -3], [-2, -2, -2.5]);
   // log π − log π0 = 1, 0, −0.5
   close(kl.k1, 0.5 / 3);
-  const k3 = ((Math.exp(-1) - 1 + 1) + 0 + (Math.exp(0.5) - 1 - 0.5)) / 3;
+  const k3 = (Math.exp(-1) - 1 + 1 + 0 + (Math.exp(0.5) - 1 - 0.5)) / 3;
   close(kl.k3, k3);
   assert.equal(kl.n, 3);
   const neg = klEstimate([-3], [-1]);
@@ -60,7 +69,17 @@ test('evalSummary: one row with every metric', () => {
     refGold: [0, -0.6],
   });
   assert.deepEqual(Object.keys(row).sort(), [
-    'distinct_1', 'distinct_2', 'gold_reward', 'gold_reward_ci', 'kl', 'kl_k3', 'length_chars', 'length_tokens', 'n', 'win_rate', 'win_rate_ci',
+    'distinct_1',
+    'distinct_2',
+    'gold_reward',
+    'gold_reward_ci',
+    'kl',
+    'kl_k3',
+    'length_chars',
+    'length_tokens',
+    'n',
+    'win_rate',
+    'win_rate_ci',
   ]);
   close(row.gold_reward, 0.3);
   close(row.kl, 0.5);
@@ -72,5 +91,8 @@ test('evalSummary: one row with every metric', () => {
   close(row.distinct_2, 1);
   assert.equal(row.n, 2);
   assert.ok(row.gold_reward_ci > 0 && row.win_rate_ci > 0);
-  assert.throws(() => evalSummary({ responses: ['a'], gold: [1, 2], logpPolicy: [0], logpRef: [0], refGold: [0] }), /1 responses but 2 values in "gold"/);
+  assert.throws(
+    () => evalSummary({ responses: ['a'], gold: [1, 2], logpPolicy: [0], logpRef: [0], refGold: [0] }),
+    /1 responses but 2 values in "gold"/,
+  );
 });

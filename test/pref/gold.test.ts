@@ -1,6 +1,13 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { GOLD_SCALE, GoldOracle, afinnScore, bradleyTerryProb, goldReward, goldScores } from '../../src/pref/gold.js';
+import {
+  GOLD_SCALE,
+  GoldOracle,
+  afinnScore,
+  bradleyTerryProb,
+  goldReward,
+  goldScores,
+} from '../../src/pref/gold.js';
 
 test('goldReward: AFINN raw sum of the response / GOLD_SCALE, prompt ignored', () => {
   assert.equal(GOLD_SCALE, 5);
@@ -39,7 +46,10 @@ test('GoldOracle: answers depend only on (seed, queryId), not on call order', ()
   assert.equal(o1.compare('p', 'good', 'bad', ids[3]), a1[3]);
   // another seed gives a different answer sequence
   const o3 = new GoldOracle({ seed: 8 });
-  assert.notDeepEqual(ids.map((id) => o3.compare('p', 'good', 'bad', id)), a1);
+  assert.notDeepEqual(
+    ids.map((id) => o3.compare('p', 'good', 'bad', id)),
+    a1,
+  );
 });
 
 test('GoldOracle: empirical preference rate matches the BT probability; T=0 is deterministic', () => {

@@ -29,7 +29,9 @@ test('RewardModelLabelSource: higher score wins; ties seeded by queryId or go to
   const ties = Array.from({ length: 64 }, (_, i) => rm.compare('p', 'x', 'y', `t${i}`));
   assert.ok(ties.some((t) => t) && ties.some((t) => !t), 'random ties give both answers');
   assert.deepEqual(
-    Array.from({ length: 64 }, (_, i) => new RewardModelLabelSource(len, { seed: 3 }).compare('p', 'x', 'y', `t${i}`)),
+    Array.from({ length: 64 }, (_, i) =>
+      new RewardModelLabelSource(len, { seed: 3 }).compare('p', 'x', 'y', `t${i}`),
+    ),
     ties,
   );
   const first = new RewardModelLabelSource(len, { ties: 'first' });
@@ -64,7 +66,10 @@ test('LabelLedger: counts unique labels, replays for free, per-prefix counts, pe
     assert.equal(led.labelsBy('s0/iter/it1'), 2);
     assert.equal(led.labelsBy('s0/offline'), 1);
     led.close();
-    const lines = readFileSync(path, 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+    const lines = readFileSync(path, 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
     assert.equal(lines.length, 4);
     assert.deepEqual(Object.keys(lines[0]).sort(), ['a', 'a_preferred', 'b', 'id', 'prompt', 'source', 't']);
     assert.equal(lines[0].source, 'counting');
@@ -104,7 +109,15 @@ test('LabelLedger: a torn last line (crash mid-append) is dropped and truncated;
     assert.equal(lines.length, 4); // 3 records + final empty string
     for (const l of lines.slice(0, 3)) JSON.parse(l);
     // a complete record missing only its newline is kept
-    const rec = JSON.stringify({ id: 'q3', prompt: 'P', a: 'x', b: 'y', a_preferred: false, source: 's', t: 'now' });
+    const rec = JSON.stringify({
+      id: 'q3',
+      prompt: 'P',
+      a: 'x',
+      b: 'y',
+      a_preferred: false,
+      source: 's',
+      t: 'now',
+    });
     appendFileSync(path, rec);
     const led3 = new LabelLedger(new Counting(), path, { fsync: false });
     assert.equal(led3.labelsUsed, 4);
@@ -122,7 +135,10 @@ test('LabelLedger: same queryId with different texts throws; a corrupt middle li
     const path = join(dir, 'labels.jsonl');
     const led = new LabelLedger(new Counting(), path, { fsync: false });
     led.compare('P', 'aa', 'b', 'q0');
-    assert.throws(() => led.compare('P', 'aa', 'c', 'q0'), /query "q0" was recorded with b "b" but is asked again with b "c"/);
+    assert.throws(
+      () => led.compare('P', 'aa', 'c', 'q0'),
+      /query "q0" was recorded with b "b" but is asked again with b "c"/,
+    );
     assert.throws(() => led.compare('Q', 'aa', 'b', 'q0'), /with prompt/);
     led.close();
     const bad = join(dir, 'bad.jsonl');

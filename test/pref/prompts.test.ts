@@ -12,9 +12,18 @@ test('dedupePrompts keeps first occurrences, exact match', () => {
 });
 
 test('splitPrompts: disjoint, right sizes, seeded, test set stable under T/m changes', () => {
-  const s = splitPrompts([...pool, ...pool], { iterations: 3, perIteration: 10, validation: 8, test: 12, seed: 1 });
+  const s = splitPrompts([...pool, ...pool], {
+    iterations: 3,
+    perIteration: 10,
+    validation: 8,
+    test: 12,
+    seed: 1,
+  });
   assert.equal(s.poolSize, 100);
-  assert.deepEqual(s.iterations.map((x) => x.length), [10, 10, 10]);
+  assert.deepEqual(
+    s.iterations.map((x) => x.length),
+    [10, 10, 10],
+  );
   assert.equal(s.validation.length, 8);
   assert.equal(s.test.length, 12);
   const all = [...s.iterations.flat(), ...s.validation, ...s.test, ...s.unused];
@@ -29,7 +38,14 @@ test('splitPrompts: disjoint, right sizes, seeded, test set stable under T/m cha
   const bigger = splitPrompts(pool, { iterations: 5, perIteration: 12, validation: 8, test: 12, seed: 1 });
   assert.deepEqual(bigger.test, s.test);
   assert.deepEqual(bigger.validation, s.validation);
-  const off = splitPrompts(pool, { iterations: 2, perIteration: 5, validation: 8, test: 12, offline: 40, seed: 1 });
+  const off = splitPrompts(pool, {
+    iterations: 2,
+    perIteration: 5,
+    validation: 8,
+    test: 12,
+    offline: 40,
+    seed: 1,
+  });
   assert.equal(off.offline.length, 40);
   assert.deepEqual(off.offline.slice(0, 10), off.iterations.flat());
   for (const p of off.offline) assert.ok(!off.test.includes(p) && !off.validation.includes(p));
@@ -37,11 +53,19 @@ test('splitPrompts: disjoint, right sizes, seeded, test set stable under T/m cha
 
 test('splitPrompts: clear errors when the pool is too small or sizes are invalid', () => {
   assert.throws(
-    () => splitPrompts(pool.slice(0, 48), { iterations: 3, perIteration: 16, validation: 8, test: 16, seed: 0 }),
+    () =>
+      splitPrompts(pool.slice(0, 48), { iterations: 3, perIteration: 16, validation: 8, test: 16, seed: 0 }),
     /pool has 48 distinct prompts but the split needs 72 \(iterations 3×16 = 48, validation 8, test 16\)/,
   );
-  assert.throws(() => splitPrompts(pool, { iterations: 1, perIteration: 1, validation: 0, test: 90, offline: 11, seed: 0 }), /offline set of 11/);
-  assert.throws(() => splitPrompts(pool, { iterations: 1.5, perIteration: 1, validation: 0, test: 0, seed: 0 }), /iterations must be/);
+  assert.throws(
+    () =>
+      splitPrompts(pool, { iterations: 1, perIteration: 1, validation: 0, test: 90, offline: 11, seed: 0 }),
+    /offline set of 11/,
+  );
+  assert.throws(
+    () => splitPrompts(pool, { iterations: 1.5, perIteration: 1, validation: 0, test: 0, seed: 0 }),
+    /iterations must be/,
+  );
 });
 
 test('readPrompts: jsonl (extra fields ignored) and plain text; errors name file and line', () => {
@@ -54,7 +78,10 @@ test('readPrompts: jsonl (extra fields ignored) and plain text; errors name file
     writeFileSync(t, 'A:\r\nB:\n\nA:\n');
     assert.deepEqual(readPrompts(t), ['A:', 'B:']);
     writeFileSync(j, '{"prompt":"A:"}\n{"prompt":3}\n');
-    assert.throws(() => readPrompts(j), /p\.jsonl line 2: field "prompt": expected a non-empty string, got 3/);
+    assert.throws(
+      () => readPrompts(j),
+      /p\.jsonl line 2: field "prompt": expected a non-empty string, got 3/,
+    );
     writeFileSync(j, '{"prompt":"A:"}\n{bad\n');
     assert.throws(() => readPrompts(j), /p\.jsonl line 2: invalid JSON/);
     writeFileSync(j, '\n');
