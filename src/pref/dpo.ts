@@ -7,7 +7,7 @@
  */
 import { Rng, type Seed } from '../math/rng.js';
 import { AdamW, clipGradNorm, encodePair, learningRate, type EncodedSeq, type GPT, type RewardBatch, type SeqBatch, type Tokenizer } from '../nn/index.js';
-import { dpoMetrics, preferenceLoss, type DpoMetrics, type LossType, type PairLogProbs } from './losses.js';
+import { dpoMetrics, preferenceLoss, type DpoMetrics, type LossOptions, type LossType, type PairLogProbs } from './losses.js';
 import type { PreferencePair } from './types.js';
 
 /** A preference pair already tokenised as [BOS] prompt response [EOS] (see nn `encodePair`/`encodePairIds`). */
@@ -159,6 +159,36 @@ export interface DpoResult {
   history: DpoStepMetrics[];
 }
 
+/**
+ * One DPO batch: forward of `batch` (= batcher.fill(idx): chosen rows then rejected rows), per-pair
+ * losses, and ONE backward with dL/dlogp (mean over pairs); gradients accumulate into policy.grads.
+ * `lps`, `losses` (length ≥ idx.length) and `dSeq` (length 2·idx.length) are caller scratch.
+ */
+export function dpoBatchLossAndGrad(
+  policy: GPT, batch: SeqBatch, idx: ArrayLike<number>, ref: ReferenceLogProbs, type: LossType, lossOpts: LossOptions,
+  offsets: ArrayLike<number> | undefined, lps: PairLogProbs[], losses: Float64Array, dSeq: Float64Array,
+): DpoMetrics {
+  const m = idx.length;
+  const r = policy.tokenLogProbs(batch);
+  for (let b = 0; b < m; b++) {
+    const i = idx[b];
+    const p = lps[b];
+    p.policyChosen = r.seqLogProbs[b];
+    p.policyRejected = r.seqLogProbs[m + b];
+    p.refChosen = ref.chosen[i];
+    p.refRejected = ref.rejected[i];
+    p.chosenTokens = ref.chosenTokens[i];
+    p.rejectedTokens = ref.rejectedTokens[i];
+    const l = preferenceLoss(type, p, lossOpts, offsets ? offsets[i] : 0);
+    losses[b] = l.loss;
+    dSeq[b] = l.dChosen / m;
+    dSeq[m + b] = l.dRejected / m;
+  }
+  const metrics = dpoMetrics(lps.length === m ? lps : lps.slice(0, m), lossOpts.beta, losses.subarray(0, m));
+  policy.backwardSeqLogProbs(dSeq);
+  return metrics;
+}
+
 /** Trains `policy` in place on `pairs` against precomputed reference log-probs `ref` (aligned with `pairs`). */
 export function trainDpo(policy: GPT, tok: Tokenizer, pairs: PairInput, ref: ReferenceLogProbs, opts: DpoOptions = {}): DpoResult {
   const enc = toEncoded(tok, pairs, policy.config.blockSize);
@@ -168,7 +198,7 @@ export function trainDpo(policy: GPT, tok: Tokenizer, pairs: PairInput, ref: Ref
   if (opts.offsets && opts.offsets.length !== n) throw new RangeError(`offsets has ${opts.offsets.length} entries, data has ${n}`);
   const beta = opts.beta ?? 0.1;
   const type = opts.loss ?? 'sigmoid';
-  const lossOpts = { beta, labelSmoothing: opts.labelSmoothing, ipoNormalize: opts.ipoNormalize, nllAlpha: opts.nllAlpha };
+  const lossOpts: LossOptions = { beta, labelSmoothing: opts.labelSmoothing, ipoNormalize: opts.ipoNormalize, nllAlpha: opts.nllAlpha };
   const bs = Math.max(1, Math.min(opts.batchSize ?? 16, n));
   const perEpoch = Math.ceil(n / bs);
   const total = Math.min(opts.maxSteps ?? Infinity, (opts.epochs ?? 1) * perEpoch);
@@ -190,28 +220,11 @@ export function trainDpo(policy: GPT, tok: Tokenizer, pairs: PairInput, ref: Ref
       const idx = order.slice(s * bs, Math.min(n, (s + 1) * bs));
       const m = idx.length;
       const batch = batcher.fill(idx);
-      policy.zeroGrad();
-      const r = policy.tokenLogProbs(batch);
       let dSeq = dSeqBuf.get(m);
       if (!dSeq) dSeqBuf.set(m, (dSeq = new Float64Array(2 * m)));
-      for (let b = 0; b < m; b++) {
-        const i = idx[b];
-        const p = lps[b];
-        p.policyChosen = r.seqLogProbs[b];
-        p.policyRejected = r.seqLogProbs[m + b];
-        p.refChosen = ref.chosen[i];
-        p.refRejected = ref.rejected[i];
-        p.chosenTokens = ref.chosenTokens[i];
-        p.rejectedTokens = ref.rejectedTokens[i];
-        const l = preferenceLoss(type, p, lossOpts, opts.offsets ? opts.offsets[i] : 0);
-        losses[b] = l.loss;
-        // batch loss = mean over pairs
-        dSeq[b] = l.dChosen / m;
-        dSeq[m + b] = l.dRejected / m;
-      }
-      const metrics = dpoMetrics(m === bs ? lps : lps.slice(0, m), beta, losses);
+      policy.zeroGrad();
+      const metrics = dpoBatchLossAndGrad(policy, batch, idx, ref, type, lossOpts, opts.offsets, lps, losses, dSeq);
       if (!Number.isFinite(metrics.loss)) throw new Error(`DPO: loss became ${metrics.loss} at step ${step + 1} (lower lr?)`);
-      policy.backwardSeqLogProbs(dSeq);
       const gn = clipGradNorm(policy, opts.gradClip ?? 1);
       const lr = learningRate(step, sched);
       optim.update(lr);

@@ -7,7 +7,7 @@ import { Rng, type Seed } from '../math/rng.js';
 import { softplus, sigmoid } from '../math/special.js';
 import {
   AdamW, GPT, clipGradNorm, encodePair, learningRate, loadCheckpoint, makeBatch, saveCheckpoint,
-  type GPTConfigInput, type Tokenizer,
+  type GPTConfigInput, type RewardBatch, type Tokenizer,
 } from '../nn/index.js';
 import { PairBatcher, toEncoded, type PairInput } from './dpo.js';
 
@@ -107,6 +107,17 @@ export function btLossAndGrad(r: ArrayLike<number>, m: number, dr: Float64Array,
   return { loss: loss / m, accuracy: acc / m, margin: marg / m, mean_reward: sum / (2 * m), min_reward: mn, max_reward: mx };
 }
 
+/**
+ * One BT batch through the model: rewards of [chosen; rejected] rows, mean loss, one backward
+ * (gradients accumulate into rm.grads). `dr` has length batch.B.
+ */
+export function rewardBatchLossAndGrad(rm: GPT, batch: RewardBatch, dr: Float64Array, margins?: ArrayLike<number>, center = 0): RewardMetrics {
+  const r = rm.rewards(batch);
+  const met = btLossAndGrad(r, batch.B / 2, dr, margins, center);
+  rm.backwardRewards(dr);
+  return met;
+}
+
 /** Trains the scalar-head `rm` in place on preference pairs. */
 export function trainRewardModel(rm: GPT, tok: Tokenizer, pairs: PairInput, opts: RewardTrainOptions = {}): RewardTrainResult {
   if (rm.config.head !== 'scalar') throw new Error("trainRewardModel: the model needs head 'scalar' (use rewardModelFromLM)");
@@ -136,10 +147,8 @@ export function trainRewardModel(rm: GPT, tok: Tokenizer, pairs: PairInput, opts
       if (!dr) drBuf.set(m, (dr = new Float64Array(2 * m)));
       if (opts.margins) for (let b = 0; b < m; b++) marginBuf[b] = opts.margins[idx[b]];
       rm.zeroGrad();
-      const r = rm.rewards(batcher.fill(idx));
-      const met = btLossAndGrad(r, m, dr, opts.margins ? marginBuf : undefined, opts.centerRewardsCoefficient ?? 0);
+      const met = rewardBatchLossAndGrad(rm, batcher.fill(idx), dr, opts.margins ? marginBuf : undefined, opts.centerRewardsCoefficient ?? 0);
       if (!Number.isFinite(met.loss)) throw new Error(`reward model: loss became ${met.loss} at step ${step + 1} (lower lr?)`);
-      rm.backwardRewards(dr);
       const gn = clipGradNorm(rm, opts.gradClip ?? 1);
       const lr = learningRate(step, sched);
       optim.update(lr);
