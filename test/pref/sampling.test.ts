@@ -1,0 +1,107 @@
+/** Samplers: best/worst with ties, RSO acceptance (χ²), pairs from accepted samples, uncertainty pairs. */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { Rng } from '../../src/math/rng.js';
+import { ByteTokenizer, GPT } from '../../src/nn/index.js';
+import { rewardModelFromScratch, scoreResponses } from '../../src/pref/reward-model.js';
+import {
+  bestWorstPair, featureCovariance, pairsFromAccepted, rejectionAcceptProbs, rejectionSample, rejectionSampleIndices,
+  rewardFeatures, sampleResponses, uncertaintyPair,
+} from '../../src/pref/sampling.js';
+
+test('bestWorstPair: argmax/argmin with first-index tie-breaking; ties and identical texts dropped', () => {
+  assert.deepEqual(bestWorstPair(['a', 'b', 'c', 'd'], [1, 3, 3, 0]), { chosen: 'b', rejected: 'd', chosenIndex: 1, rejectedIndex: 3 });
+  assert.deepEqual(bestWorstPair(['a', 'b', 'c'], [0, 2, 0]), { chosen: 'b', rejected: 'a', chosenIndex: 1, rejectedIndex: 0 });
+  assert.equal(bestWorstPair(['a', 'b', 'c'], [2, 2, 2]), null); // all equal
+  assert.equal(bestWorstPair(['same', 'x', 'same'], [5, 3, 1]), null); // best and worst are the same text
+  assert.equal(bestWorstPair(['a'], [1]), null);
+  assert.throws(() => bestWorstPair(['a', 'b'], [1]), /scores/);
+});
+
+test('rejection sampling: acceptance exp((r − max r)/η); frequencies pass a χ² test on a 3-candidate case', () => {
+  const eta = 0.5;
+  const scores = [1, 1 - eta * Math.LN2, 1 - eta * Math.log(4)]; // p = 1, ½, ¼
+  const p = rejectionAcceptProbs(scores, eta);
+  assert.ok(Math.abs(p[0] - 1) < 1e-12 && Math.abs(p[1] - 0.5) < 1e-12 && Math.abs(p[2] - 0.25) < 1e-12);
+  const rng = new Rng(41);
+  const N = 20000;
+  const counts = [0, 0, 0];
+  for (let t = 0; t < N; t++) for (const i of rejectionSampleIndices(scores, eta, rng)) counts[i]++;
+  assert.equal(counts[0], N); // the best is always accepted
+  // χ² over the two random candidates (accept/reject cells), 2 dof; 13.8 is the 0.1% point
+  let chi2 = 0;
+  for (const i of [1, 2]) {
+    const e1 = N * p[i];
+    const e0 = N - e1;
+    chi2 += (counts[i] - e1) ** 2 / e1 + (N - counts[i] - e0) ** 2 / e0;
+  }
+  assert.ok(chi2 < 13.8, `χ² = ${chi2}, counts ${counts}`);
+  // the accepted candidates themselves, and a cap
+  assert.deepEqual(rejectionSample(['a', 'b', 'c'], [0, -100, -100], 1, new Rng(1)), ['a']);
+  for (let t = 0; t < 50; t++) assert.ok(rejectionSampleIndices([0, 0, 0, 0], 1, rng, 2).length === 2);
+  assert.throws(() => rejectionAcceptProbs([0], 0), /eta/);
+});
+
+test('pairsFromAccepted: consecutive pairs labelled by score, ties dropped, odd sample unused', () => {
+  const pairs = pairsFromAccepted('P', ['a', 'b', 'c', 'd', 'e', 'e', 'f', 'g', 'h'], [1, 2, 5, 3, 1, 1, 4, 4, 9]);
+  assert.deepEqual(pairs, [
+    { prompt: 'P', chosen: 'b', rejected: 'a' },
+    { prompt: 'P', chosen: 'c', rejected: 'd' },
+  ]);
+  const byScorer = pairsFromAccepted('P', ['xx', 'x'], (_p, r) => r.length);
+  assert.deepEqual(byScorer, [{ prompt: 'P', chosen: 'xx', rejected: 'x' }]);
+});
+
+test('uncertaintyPair (ensemble): the pair with the largest std of the reward difference, by hand', () => {
+  // members × responses; differences (0,1): [0,1,−1] std √(2/3); (0,2): [0,1,−3] std √(26/9); (1,2): [0,0,−2] std √(8/9)
+  const E = [[0, 0, 0], [1, 0, 0], [-1, 0, 2]];
+  const r = uncertaintyPair(['a', 'b', 'c'], { ensemble: E });
+  assert.ok(r);
+  assert.equal(r.i, 0);
+  assert.equal(r.j, 2);
+  assert.ok(Math.abs(r.uncertainty - Math.sqrt(26 / 9)) < 1e-12);
+  // identical texts are skipped; a constant shift across members has zero uncertainty
+  assert.deepEqual(uncertaintyPair(['a', 'b', 'a'], { ensemble: E }), { i: 1, j: 2, uncertainty: Math.sqrt(8 / 9) });
+  assert.equal(uncertaintyPair(['a', 'b'], { ensemble: [[0, 1], [5, 6]] }), null);
+});
+
+test('uncertaintyPair (Σ⁻¹ features) and featureCovariance', () => {
+  // Σ = diag(1, 100): ‖φ0−φ1‖ = 1, ‖φ0−φ2‖ = 0.5, ‖φ1−φ2‖ = √1.25
+  const S = featureCovariance([[0, 10]], 2, 1); // λI + (0,10)(0,10)ᵀ = diag(1, 101)
+  assert.deepEqual(Array.from(S), [1, 0, 0, 101]);
+  const sigma = [1, 0, 0, 100];
+  const r = uncertaintyPair(['a', 'b', 'c'], { features: [[0, 0], [1, 0], [0, 5]], sigma });
+  assert.ok(r);
+  assert.deepEqual([r.i, r.j], [1, 2]);
+  assert.ok(Math.abs(r.uncertainty - Math.sqrt(1.25)) < 1e-12);
+});
+
+const tok = new ByteTokenizer();
+const SMALL = { vocabSize: 259, blockSize: 32, nLayer: 1, nHead: 2, nEmbd: 16 };
+
+test('sampleResponses: n strings per prompt, deterministic under a seed', () => {
+  const gpt = new GPT(SMALL, 1);
+  const a = sampleResponses(gpt, tok, ['Review of mug:', 'Review of hat:'], { n: 3, maxTokens: 8, seed: 4, temperature: 1 });
+  const b = sampleResponses(gpt, tok, ['Review of mug:', 'Review of hat:'], { n: 3, maxTokens: 8, seed: 4, temperature: 1, maxBatch: 3 });
+  assert.equal(a.length, 2);
+  assert.equal(a[0].length, 3);
+  assert.deepEqual(a, b);
+  assert.ok(a.flat().every((s) => typeof s === 'string'));
+});
+
+test('rewardFeatures: the score head is linear in them (r = w·φ + b), and the head is restored', () => {
+  const rm = rewardModelFromScratch(SMALL, 3);
+  const prompts = ['Review of mug:', 'Review of hat:'];
+  const responses = [' Great.', ' Awful, awful.'];
+  const before = scoreResponses(rm, tok, prompts, responses);
+  const F = rewardFeatures(rm, tok, prompts, responses);
+  const w = rm.tensor('score_head.weight');
+  const b = rm.tensor('score_head.bias');
+  assert.ok(w && b);
+  for (let k = 0; k < 2; k++) {
+    let r = rm.params[b.offset];
+    for (let c = 0; c < 16; c++) r += rm.params[w.offset + c] * F[k][c];
+    assert.ok(Math.abs(r - before[k]) < 1e-5, `${r} vs ${before[k]}`);
+  }
+  assert.deepEqual(Array.from(scoreResponses(rm, tok, prompts, responses)), Array.from(before));
+});
