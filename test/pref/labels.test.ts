@@ -1,9 +1,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { appendFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { LabelLedger, RewardModelLabelSource, idUnder } from '../../src/pref/labels.js';
+import { GoldOracle } from '../../src/pref/gold.js';
 import type { LabelSource } from '../../src/pref/types.js';
 
 /** A source that counts calls and prefers the longer response. */
@@ -146,6 +148,71 @@ test('LabelLedger: same queryId with different texts throws; a corrupt middle li
     assert.throws(() => new LabelLedger(new Counting(), bad), /bad\.jsonl line 1: invalid JSON/);
     writeFileSync(bad, '{"id":"x"}\n');
     assert.throws(() => new LabelLedger(new Counting(), bad), /line 1: not a label record/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('LabelLedger: SIGKILL mid-run, then resume: no lost or duplicated labels, same answers', async () => {
+  const dir = tmp();
+  try {
+    const path = join(dir, 'labels.jsonl');
+    const N = 3000;
+    const labelsUrl = new URL('../../src/pref/labels.js', import.meta.url).href;
+    const goldUrl = new URL('../../src/pref/gold.js', import.meta.url).href;
+    const script = join(dir, 'child.mjs');
+    writeFileSync(
+      script,
+      `import { LabelLedger } from ${JSON.stringify(labelsUrl)};
+import { GoldOracle } from ${JSON.stringify(goldUrl)};
+const led = new LabelLedger(new GoldOracle({ seed: 5 }), ${JSON.stringify(path)});
+for (let i = 0; i < ${N}; i++) led.compare('P', 'good ' + i, 'bad ' + i, 'seed0/m/it' + (i % 3) + '/p' + i);
+`,
+    );
+    const child = spawn(process.execPath, [script], { stdio: 'ignore' });
+    // Kill once some labels are on disk (or let it finish if the machine is fast).
+    await new Promise<void>((resolve) => {
+      const timer = setInterval(() => {
+        const n = existsSync(path) ? readFileSync(path, 'utf8').split('\n').length - 1 : 0;
+        if (n >= 50) {
+          clearInterval(timer);
+          child.kill('SIGKILL');
+        }
+      }, 2);
+      child.on('exit', () => {
+        clearInterval(timer);
+        resolve();
+      });
+    });
+    const oracle = new GoldOracle({ seed: 5 });
+    const src = new Counting();
+    const counting: LabelSource = {
+      name: oracle.name,
+      compare: (p, a, b, id) => {
+        src.calls++;
+        return oracle.compare(p, a, b, id);
+      },
+    };
+    const led = new LabelLedger(counting, path, { fsync: false });
+    const before = led.labelsUsed;
+    assert.ok(before >= 50, `child wrote ${before} labels before the kill`);
+    for (let i = 0; i < N; i++) {
+      const id = 'seed0/m/it' + (i % 3) + '/p' + i;
+      assert.equal(
+        led.compare('P', 'good ' + i, 'bad ' + i, id),
+        oracle.compare('P', 'good ' + i, 'bad ' + i, id),
+      );
+    }
+    assert.equal(src.calls, N - before);
+    assert.equal(led.labelsUsed, N);
+    led.close();
+    const ids = readFileSync(path, 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => (JSON.parse(l) as { id: string }).id);
+    assert.equal(ids.length, N);
+    assert.equal(new Set(ids).size, N);
+    assert.equal(new LabelLedger(counting, path).labelsBy('seed0/m/it1'), N / 3);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
