@@ -164,10 +164,13 @@ export function trainRewardModel(rm: GPT, tok: Tokenizer, pairs: PairInput, opts
 export function scoreResponses(rm: GPT, tok: Tokenizer, prompts: readonly string[], responses: readonly string[], batchSize = 64): Float64Array {
   if (prompts.length !== responses.length) throw new RangeError(`${prompts.length} prompts but ${responses.length} responses`);
   const out = new Float64Array(prompts.length);
+  if (prompts.length === 0) return out;
   const seqs = prompts.map((p, i) => encodePair(tok, p, responses[i], rm.config.blockSize));
+  // One T for the whole call: at most two batch shapes, so the model reuses its workspaces.
+  let T = 1;
+  for (const s of seqs) T = Math.max(T, s.ids.length);
   for (let i = 0; i < seqs.length; i += batchSize) {
-    const chunk = seqs.slice(i, i + batchSize);
-    const r = rm.rewards(makeBatch(chunk, tok.pad));
+    const r = rm.rewards(makeBatch(seqs.slice(i, i + batchSize), tok.pad, T));
     out.set(r, i);
   }
   return out;

@@ -12,6 +12,11 @@ export interface ResponseSampleOptions {
   /** Responses per prompt. */
   n: number;
   temperature?: number;
+  /**
+   * Several temperatures (e.g. [1.0, 0.7], RLHF Workflow: n/2 at each): n is split evenly across
+   * them, overriding `temperature`.
+   */
+  temperatures?: readonly number[];
   topP?: number;
   topK?: number;
   maxTokens?: number;
@@ -25,6 +30,19 @@ export interface ResponseSampleOptions {
  * has its own seeded stream, so results do not depend on batching.
  */
 export function sampleResponses(gpt: GPT, tok: Tokenizer, prompts: readonly string[], opts: ResponseSampleOptions): string[][] {
+  const temps = opts.temperatures;
+  if (temps && temps.length > 0) {
+    // n split as evenly as possible over the temperatures (earlier ones get the remainder), each
+    // group with its own seed stream; responses are concatenated in temperature order.
+    const out: string[][] = prompts.map(() => []);
+    temps.forEach((t, k) => {
+      const nk = Math.floor(opts.n / temps.length) + (k < opts.n % temps.length ? 1 : 0);
+      if (nk === 0) return;
+      const part = sampleResponses(gpt, tok, prompts, { ...opts, n: nk, temperature: t, temperatures: undefined, seed: `${opts.seed ?? 0}/T${k}` });
+      part.forEach((row, i) => out[i].push(...row));
+    });
+    return out;
+  }
   const so: SampleOptions = { n: opts.n, temperature: opts.temperature ?? 1, topP: opts.topP ?? 1, topK: opts.topK ?? 0, seed: opts.seed ?? 0 };
   if (opts.maxTokens !== undefined) so.maxTokens = opts.maxTokens;
   if (opts.maxBatch !== undefined) so.maxBatch = opts.maxBatch;

@@ -87,6 +87,10 @@ test('sampleResponses: n strings per prompt, deterministic under a seed', () => 
   assert.equal(a[0].length, 3);
   assert.deepEqual(a, b);
   assert.ok(a.flat().every((s) => typeof s === 'string'));
+  // mixed temperatures: 5 = 3 at T=1 + 2 greedy (the two greedy ones are identical)
+  const m = sampleResponses(gpt, tok, ['Review of mug:'], { n: 5, maxTokens: 8, seed: 4, temperatures: [1, 0] });
+  assert.equal(m[0].length, 5);
+  assert.equal(m[0][3], m[0][4]);
 });
 
 test('rewardFeatures: the score head is linear in them (r = w·φ + b), and the head is restored', () => {
