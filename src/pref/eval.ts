@@ -2,7 +2,7 @@
  * Evaluation metrics on test prompts: pure functions of texts, log-probs and gold scores (the
  * pipeline samples and scores; nothing here touches a model). Definitions: docs/pref-data.md.
  */
-import { meanCI95, type MeanCI } from '../math/stats.js';
+import { mean, meanCI95, quantile, std, type MeanCI } from '../math/stats.js';
 import { bradleyTerryProb } from './gold.js';
 
 function sameLength(what: string, a: ArrayLike<number>, b: ArrayLike<number>): void {
@@ -12,6 +12,43 @@ function sameLength(what: string, a: ArrayLike<number>, b: ArrayLike<number>): v
 /** Mean gold reward with a 95% Student-t interval. */
 export function goldRewardCI(scores: ArrayLike<number>): MeanCI {
   return meanCI95(scores);
+}
+
+export interface ScoreSummary {
+  n: number;
+  min: number;
+  q05: number;
+  q25: number;
+  median: number;
+  q75: number;
+  q95: number;
+  max: number;
+  mean: number;
+  sd: number;
+}
+
+/** Spread of a set of scores (e.g. r* of π0's samples: the pipeline needs them to spread widely). */
+export function describeScores(xs: ArrayLike<number>): ScoreSummary {
+  let min = Infinity;
+  let max = -Infinity;
+  for (let i = 0; i < xs.length; i++) {
+    if (xs[i] < min) min = xs[i];
+    if (xs[i] > max) max = xs[i];
+  }
+  if (xs.length === 0) min = max = NaN;
+  const q = (p: number) => quantile(xs, p);
+  return {
+    n: xs.length,
+    min,
+    q05: q(0.05),
+    q25: q(0.25),
+    median: q(0.5),
+    q75: q(0.75),
+    q95: q(0.95),
+    max,
+    mean: mean(xs),
+    sd: std(xs),
+  };
 }
 
 export interface KLEstimate {

@@ -12,9 +12,10 @@ export function dedupePrompts(prompts: Iterable<string>): string[] {
 }
 
 /**
- * Distinct prompts of a prompts file. `.jsonl`/`.json`: one object per line with a string "prompt"
- * (other fields, e.g. the corpus's response/sentiment/style, are ignored, so the corpus itself is a
- * valid prompts file). Any other extension: one prompt per non-empty line, taken verbatim.
+ * Distinct prompts of a prompts file. `.jsonl` (or `.json` not starting with "["): one object per
+ * line with a string "prompt" (other fields, e.g. the corpus's response/sentiment/style, are
+ * ignored, so the corpus itself is a valid prompts file). `.json` array: strings or {"prompt"}
+ * objects. Any other extension: one prompt per non-empty line, taken verbatim.
  */
 export function readPrompts(path: string): string[] {
   let text: string;
@@ -27,7 +28,29 @@ export function readPrompts(path: string): string[] {
   }
   const lines = text.split('\n');
   const out: string[] = [];
-  if (path.endsWith('.jsonl') || path.endsWith('.json')) {
+  if (path.endsWith('.json') && text.trimStart().startsWith('[')) {
+    // A JSON array of prompts (strings or {"prompt"} objects).
+    let arr: unknown;
+    try {
+      arr = JSON.parse(text);
+    } catch (e) {
+      throw new Error(`${path}: invalid JSON (${(e as Error).message})`);
+    }
+    (arr as unknown[]).forEach((item, i) => {
+      const p =
+        typeof item === 'string'
+          ? item
+          : typeof item === 'object' && item !== null
+            ? (item as Record<string, unknown>).prompt
+            : undefined;
+      if (typeof p !== 'string' || p === '') {
+        throw new Error(
+          `${path} item ${i}: expected a non-empty string or {"prompt": string}, got ${JSON.stringify(item)}`,
+        );
+      }
+      out.push(p);
+    });
+  } else if (path.endsWith('.jsonl') || path.endsWith('.json')) {
     lines.forEach((line, i) => {
       if (line.trim() === '') return;
       let o: unknown;

@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
+  describeScores,
   distinctN,
   evalSummary,
   goldRewardCI,
@@ -95,4 +96,16 @@ test('evalSummary: one row with every metric', () => {
     () => evalSummary({ responses: ['a'], gold: [1, 2], logpPolicy: [0], logpRef: [0], refGold: [0] }),
     /1 responses but 2 values in "gold"/,
   );
+});
+
+test('describeScores: quantiles (type 7), mean, sd', () => {
+  const d = describeScores([4, 1, 3, 2, 5]);
+  assert.deepEqual(
+    { n: d.n, min: d.min, q25: d.q25, median: d.median, q75: d.q75, max: d.max, mean: d.mean },
+    { n: 5, min: 1, q25: 2, median: 3, q75: 4, max: 5, mean: 3 },
+  );
+  close(d.q05, 1.2);
+  close(d.q95, 4.8);
+  close(d.sd, Math.sqrt(2.5));
+  assert.ok(Number.isNaN(describeScores([]).min));
 });

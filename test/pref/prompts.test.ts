@@ -84,6 +84,11 @@ test('readPrompts: jsonl (extra fields ignored) and plain text; errors name file
     );
     writeFileSync(j, '{"prompt":"A:"}\n{bad\n');
     assert.throws(() => readPrompts(j), /p\.jsonl line 2: invalid JSON/);
+    const arr = join(dir, 'p.json');
+    writeFileSync(arr, '["A:", {"prompt": "B:"}, "A:"]');
+    assert.deepEqual(readPrompts(arr), ['A:', 'B:']);
+    writeFileSync(arr, '["A:", 3]');
+    assert.throws(() => readPrompts(arr), /p\.json item 1: expected a non-empty string/);
     writeFileSync(j, '\n');
     assert.throws(() => readPrompts(j), /no prompts/);
   } finally {
