@@ -148,6 +148,14 @@ export function pessimisticOffset(gammaChosen: number, gammaRejected: number, co
   return coef * (gammaChosen - gammaRejected);
 }
 
+/** Element-wise `pessimisticOffset` for a data set (e.g. Γ = ensemble std of each response), aligned with the pairs. */
+export function pessimisticOffsets(gammaChosen: ArrayLike<number>, gammaRejected: ArrayLike<number>, coef = 1): Float64Array {
+  if (gammaChosen.length !== gammaRejected.length) throw new RangeError(`${gammaChosen.length} chosen vs ${gammaRejected.length} rejected uncertainties`);
+  const out = new Float64Array(gammaChosen.length);
+  for (let i = 0; i < out.length; i++) out[i] = coef * (gammaChosen[i] - gammaRejected[i]);
+  return out;
+}
+
 /** TRL DPOTrainer metric names. */
 export interface DpoMetrics {
   'rewards/chosen': number;

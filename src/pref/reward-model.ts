@@ -7,7 +7,7 @@ import { Rng, type Seed } from '../math/rng.js';
 import { softplus, sigmoid } from '../math/special.js';
 import {
   AdamW, GPT, clipGradNorm, encodePair, learningRate, loadCheckpoint, makeBatch, saveCheckpoint,
-  type GPTConfigInput, type RewardBatch, type Tokenizer,
+  type EncodedSeq, type GPTConfigInput, type RewardBatch, type Tokenizer,
 } from '../nn/index.js';
 import { PairBatcher, toEncoded, type PairInput } from './dpo.js';
 
@@ -160,20 +160,22 @@ export function trainRewardModel(rm: GPT, tok: Tokenizer, pairs: PairInput, opts
   return { steps: step, seconds: (performance.now() - t0) / 1000, history };
 }
 
+/**
+ * r for already-encoded sequences ([BOS] prompt response [EOS], e.g. exact sampled ids), batched
+ * with one padded length per call (at most two batch shapes, so the model's workspaces are reused).
+ */
+export function scoreEncodedRewards(rm: GPT, seqs: readonly EncodedSeq[], pad: number, batchSize = 64): Float64Array {
+  const out = new Float64Array(seqs.length);
+  let T = 1;
+  for (const s of seqs) T = Math.max(T, Math.min(s.ids.length, rm.config.blockSize));
+  for (let i = 0; i < seqs.length; i += batchSize) out.set(rm.rewards(makeBatch(seqs.slice(i, i + batchSize), pad, T)), i);
+  return out;
+}
+
 /** r(x, y) for each (prompts[i], responses[i]), batched. */
 export function scoreResponses(rm: GPT, tok: Tokenizer, prompts: readonly string[], responses: readonly string[], batchSize = 64): Float64Array {
   if (prompts.length !== responses.length) throw new RangeError(`${prompts.length} prompts but ${responses.length} responses`);
-  const out = new Float64Array(prompts.length);
-  if (prompts.length === 0) return out;
-  const seqs = prompts.map((p, i) => encodePair(tok, p, responses[i], rm.config.blockSize));
-  // One T for the whole call: at most two batch shapes, so the model reuses its workspaces.
-  let T = 1;
-  for (const s of seqs) T = Math.max(T, s.ids.length);
-  for (let i = 0; i < seqs.length; i += batchSize) {
-    const r = rm.rewards(makeBatch(seqs.slice(i, i + batchSize), tok.pad, T));
-    out.set(r, i);
-  }
-  return out;
+  return scoreEncodedRewards(rm, prompts.map((p, i) => encodePair(tok, p, responses[i], rm.config.blockSize)), tok.pad, batchSize);
 }
 
 /** Evaluation metrics (no update) of `rm` on pairs: accuracy, margin, loss, reward range. */
@@ -250,8 +252,16 @@ export class RewardEnsemble {
   }
 
   score(prompts: readonly string[], responses: readonly string[]): EnsembleScores {
-    const all = this.members.map((m) => m.score(prompts, responses));
-    const n = prompts.length;
+    return RewardEnsemble.combine(this.members.map((m) => m.score(prompts, responses)));
+  }
+
+  /** Same for already-encoded sequences (exact sampled ids). */
+  scoreEncoded(seqs: readonly EncodedSeq[], pad: number, batchSize = 64): EnsembleScores {
+    return RewardEnsemble.combine(this.members.map((m) => scoreEncodedRewards(m.model, seqs, pad, batchSize)));
+  }
+
+  private static combine(all: Float64Array[]): EnsembleScores {
+    const n = all[0].length;
     const K = all.length;
     const mean = new Float64Array(n);
     const std = new Float64Array(n);

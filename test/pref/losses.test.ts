@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Rng } from '../../src/math/rng.js';
 import {
-  LOSS_TYPES, cdpoLoss, dpoMetrics, hingeLoss, ipoLoss, pessimisticOffset, preferenceLoss, robustLoss, sigmoidLoss,
+  LOSS_TYPES, cdpoLoss, dpoMetrics, hingeLoss, ipoLoss, pessimisticOffset, pessimisticOffsets, preferenceLoss, robustLoss, sigmoidLoss,
   type LossOptions, type LossType, type PairLogProbs,
 } from '../../src/pref/losses.js';
 
@@ -114,6 +114,7 @@ test('pessimistic offset: a more uncertain chosen response lowers the fitted pre
   // the other way round (rejected more uncertain) pushes Δ further up
   const neg = pessimisticOffset(1, 2, 0.5);
   assert.ok(Math.abs(sigmoidLoss(pairWithDelta(0), { beta }, neg).dChosen) > Math.abs(plain.dChosen));
+  assert.deepEqual(Array.from(pessimisticOffsets([2, 1], [1, 3], 0.5)), [0.5, -1]);
 });
 
 test('every loss: derivatives match central finite differences (with offsets, smoothing, NLL)', () => {

@@ -5,7 +5,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Rng } from '../../src/math/rng.js';
-import { ByteTokenizer, GPT, setUseNative, type EncodedSeq } from '../../src/nn/index.js';
+import { ByteTokenizer, GPT, encodePair, setUseNative, type EncodedSeq } from '../../src/nn/index.js';
 import { PairBatcher, type EncodedPair } from '../../src/pref/dpo.js';
 import {
   RewardEnsemble, RewardModel, btLossAndGrad, evaluateRewardModel, rewardBatchLossAndGrad, rewardModelFromLM,
@@ -105,6 +105,9 @@ test('ensemble: K members differ (seeds + bootstrap), mean/std per response, sav
     assert.ok(Math.abs(s.std[i] - Math.sqrt(xs.reduce((a, v) => a + (v - mu) ** 2, 0) / 3)) < 1e-12);
     assert.ok(s.std[i] > 0);
   }
+  // encoded input (exact ids) gives the same scores as text
+  const enc = ensemble.scoreEncoded(prompts.map((p, i) => encodePair(tok, p, responses[i], SMALL.blockSize)), tok.pad);
+  assert.deepEqual(Array.from(enc.std), Array.from(s.std));
   const dir = mkdtempSync(join(tmpdir(), 'gshf-rm-'));
   try {
     ensemble.save(dir);
