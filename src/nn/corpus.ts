@@ -108,12 +108,22 @@ export function makeReview(rng: Rng, sentiment: number, style: ReviewStyle): str
   }
 }
 
+/**
+ * Sentiment-neutral qualifiers (AFINN scores each 0) that multiply the 48 products into ~600
+ * distinct prompts, so the preference pipeline can split prompts into disjoint iteration,
+ * validation and test sets. '' keeps the plain "Review of <product>:" form.
+ */
+export const QUALIFIERS: readonly string[] = ['', 'red', 'blue', 'pink', 'gray', 'big', 'mini', 'kids', 'home', 'camp', 'desk', 'car', 'new'];
+
 /** Generates n examples deterministically from a seed (sentiment levels and styles roughly uniform). */
 export function generateReviewCorpus(n: number, seed: number | string = 'gshf-reviews-v1'): ReviewExample[] {
   const rng = new Rng(seed);
+  // Qualifiers come from their own stream so the responses are the same as without them.
+  const qualifierRng = rng.fork('qualifiers');
   const out: ReviewExample[] = [];
   for (let i = 0; i < n; i++) {
-    const product = pick(rng, PRODUCTS);
+    const qualifier = pick(qualifierRng, QUALIFIERS);
+    const product = (qualifier ? qualifier + ' ' : '') + pick(rng, PRODUCTS);
     const sentiment = rng.int(5) - 2;
     const style = pick(rng, STYLES);
     out.push({ prompt: `Review of ${product}:`, response: ' ' + makeReview(rng, sentiment, style), sentiment, style });
