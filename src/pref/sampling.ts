@@ -5,7 +5,7 @@
  */
 import { cholesky, mahalanobisSq } from '../math/linalg.js';
 import type { Rng } from '../math/rng.js';
-import { makeBatch, encodePair, sampleText, type GPT, type SampleOptions, type Tokenizer } from '../nn/index.js';
+import { GPT, makeBatch, encodePair, sampleText, type EncodedSeq, type SampleOptions, type Tokenizer } from '../nn/index.js';
 import type { PreferencePair, Scorer } from './types.js';
 
 export interface ResponseSampleOptions {
@@ -201,21 +201,70 @@ export function featureCovariance(diffs: readonly ArrayLike<number>[], d: number
   return S;
 }
 
+/** Per reward model: an LM-head twin whose head is [I_C; 0], so its logits are the hidden state. */
+const featureTwins = new WeakMap<GPT, GPT>();
+
+function featureTwin(rm: GPT): GPT {
+  let lm = featureTwins.get(rm);
+  if (!lm) {
+    lm = new GPT({ ...rm.config, head: 'lm', tiedHead: false }, 0);
+    const h = lm.tensor('lm_head.weight');
+    if (!h) throw new Error('rewardFeatures: twin model has no lm_head');
+    const C = rm.config.nEmbd;
+    lm.params.fill(0, h.offset, h.offset + h.size);
+    for (let c = 0; c < C; c++) lm.params[h.offset + c * C + c] = 1;
+    featureTwins.set(rm, lm);
+  }
+  // the RM may have been trained since the last call: copy its trunk every time (cheap next to a forward)
+  for (const t of lm.tensors) {
+    if (t.name === 'lm_head.weight') continue;
+    const src = rm.tensor(t.name);
+    if (!src) throw new Error(`rewardFeatures: reward model lacks ${t.name}`);
+    lm.params.set(rm.params.subarray(src.offset, src.offset + src.size), t.offset);
+  }
+  return lm;
+}
+
 /**
  * Reward-model features φ(x, y) = the final-LayerNorm hidden state at the last token (what the
- * scalar head reads). nn exposes no hidden-state API, so this reads it out exactly through the
- * linear head: with head weight e_c and bias 0, r = φ_c. Costs nEmbd forwards per batch — fine
- * for small n; the head is restored afterwards.
+ * scalar head reads: r = w·φ + b). nn exposes no hidden-state API, so this reads it out exactly
+ * through an LM-head twin of the RM whose head weight is [I; 0] (logits = hidden state; needs
+ * vocabSize ≥ nEmbd): one forward per batch. Otherwise it falls back to probing the scalar head
+ * with unit weights (nEmbd forwards per batch).
  */
-export function rewardFeatures(rm: GPT, tok: Tokenizer, prompts: readonly string[], responses: readonly string[]): Float64Array[] {
+export function rewardFeatures(rm: GPT, tok: Tokenizer, prompts: readonly string[], responses: readonly string[], batchSize = 64): Float64Array[] {
+  if (rm.config.head !== 'scalar') throw new Error("rewardFeatures: the model needs head 'scalar'");
+  if (prompts.length !== responses.length) throw new RangeError(`${prompts.length} prompts but ${responses.length} responses`);
+  const C = rm.config.nEmbd;
+  const seqs = prompts.map((p, i) => encodePair(tok, p, responses[i], rm.config.blockSize));
+  const out = seqs.map(() => new Float64Array(C));
+  if (seqs.length === 0) return out;
+  let T = 1;
+  for (const q of seqs) T = Math.max(T, q.ids.length);
+  const V = rm.config.vocabSize;
+  if (V >= C) {
+    const lm = featureTwin(rm);
+    for (let i = 0; i < seqs.length; i += batchSize) {
+      const batch = makeBatch(seqs.slice(i, i + batchSize), tok.pad, T);
+      const logits = lm.forwardLogits(batch.tokens, batch.B, T);
+      for (let b = 0; b < batch.B; b++) {
+        const row = (b * T + batch.lengths[b] - 1) * V;
+        for (let c = 0; c < C; c++) out[i + b][c] = logits[row + c];
+      }
+    }
+    return out;
+  }
+  return probeFeatures(rm, seqs, tok.pad, T, out);
+}
+
+function probeFeatures(rm: GPT, seqs: readonly EncodedSeq[], pad: number, T: number, out: Float64Array[]): Float64Array[] {
   const w = rm.tensor('score_head.weight');
   const b = rm.tensor('score_head.bias');
   if (!w || !b) throw new Error("rewardFeatures: the model needs head 'scalar'");
   const C = rm.config.nEmbd;
   const saved = rm.params.slice(w.offset, w.offset + C);
   const savedB = rm.params[b.offset];
-  const batch = makeBatch(prompts.map((p, i) => encodePair(tok, p, responses[i], rm.config.blockSize)), tok.pad);
-  const out = prompts.map(() => new Float64Array(C));
+  const batch = makeBatch(seqs, pad, T);
   try {
     rm.params.fill(0, w.offset, w.offset + C);
     rm.params[b.offset] = 0;

@@ -108,4 +108,28 @@ test('rewardFeatures: the score head is linear in them (r = w·φ + b), and the 
     assert.ok(Math.abs(r - before[k]) < 1e-5, `${r} vs ${before[k]}`);
   }
   assert.deepEqual(Array.from(scoreResponses(rm, tok, prompts, responses)), Array.from(before));
+  // after an update of the RM the features follow it (the twin re-copies the trunk)
+  const wte = rm.tensor('transformer.wte.weight');
+  assert.ok(wte);
+  for (let i = 0; i < wte.size; i++) rm.params[wte.offset + i] *= 1.5;
+  const after = scoreResponses(rm, tok, prompts, responses);
+  const F2 = rewardFeatures(rm, tok, prompts, responses);
+  let r0 = rm.params[b.offset];
+  for (let c = 0; c < 16; c++) r0 += rm.params[w.offset + c] * F2[0][c];
+  assert.ok(Math.abs(r0 - after[0]) < 1e-5);
+  // vocabulary smaller than the width: the probing fallback, same identity r = w·φ + b
+  const narrow = rewardModelFromScratch({ vocabSize: 12, blockSize: 16, nLayer: 1, nHead: 2, nEmbd: 16 }, 5);
+  const digits = { vocabSize: 12, bos: 10, eos: 11, pad: 11, spec: { type: 'byte' }, encode: (t: string) => Array.from(t, (ch) => ch.charCodeAt(0) % 10), decode: () => '' };
+  const dtok = digits as unknown as typeof tok;
+  const Fn = rewardFeatures(narrow, dtok, ['ab', 'abc'], ['cd', 'e']);
+  const rn = scoreResponses(narrow, dtok, ['ab', 'abc'], ['cd', 'e']);
+  const wn = narrow.tensor('score_head.weight');
+  const bn = narrow.tensor('score_head.bias');
+  assert.ok(wn && bn);
+  for (let k = 0; k < 2; k++) {
+    let r = narrow.params[bn.offset];
+    for (let c = 0; c < 16; c++) r += narrow.params[wn.offset + c] * Fn[k][c];
+    assert.ok(Math.abs(r - rn[k]) < 1e-5, `${r} vs ${rn[k]}`);
+  }
+  assert.deepEqual(Array.from(scoreResponses(narrow, dtok, ['ab', 'abc'], ['cd', 'e'])), Array.from(rn)); // head restored
 });
