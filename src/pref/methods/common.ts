@@ -1,0 +1,416 @@
+/**
+ * Shared machinery of the pipeline's methods: the run context, stage bookkeeping (atomic,
+ * skip-on-resume), sampling that keeps token ids (so log-probs are scored on exactly the sampled
+ * sequences), stored preference pairs, reward-model ensembles, DPO training, labelling through the
+ * ledger, label accounting, evaluation on the test prompts and model selection on validation.
+ */
+import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import Sentiment from 'sentiment';
+import { meanCI95 } from '../../math/stats.js';
+import {
+  encodePairIds,
+  generate,
+  loadCheckpoint,
+  makeBatch,
+  saveCheckpoint,
+  scoreEncoded,
+  type EncodedSeq,
+  type GPT,
+  type Tokenizer,
+} from '../../nn/index.js';
+import { referenceLogProbs, trainDpo, type EncodedPair } from '../dpo.js';
+import { evalSummary, type EvalSummary } from '../eval.js';
+import { goldReward } from '../gold.js';
+import type { LabelLedger } from '../labels.js';
+import type { PromptSplit } from '../prompts.js';
+import { RewardEnsemble, trainRewardEnsemble } from '../reward-model.js';
+import type { PipelineConfig } from '../pipeline-config.js';
+
+/** One sampled response: its text (what labellers and r* see) and the exact token ids sampled. */
+export interface Resp {
+  text: string;
+  tokens: number[];
+  /** Ended with EOS (so EOS is part of the sequence and is scored). */
+  stop: boolean;
+}
+
+/** A labelled pair of sampled responses. `qid`: the label's ledger id (absent when the RM labelled it). */
+export interface StoredPair {
+  prompt: string;
+  chosen: Resp;
+  rejected: Resp;
+  qid?: string;
+}
+
+export interface StageLog {
+  (line: string): void;
+}
+
+/** Everything a method needs. One per process; models are loaded from the run folder by stage. */
+export interface Ctx {
+  cfg: PipelineConfig;
+  /** Run folder. */
+  dir: string;
+  tok: Tokenizer;
+  /** π0, the frozen reference (never trained in place). */
+  pi0: GPT;
+  /** The oracle's ledger: the only way human labels are obtained. */
+  ledger: LabelLedger;
+  /** Ask the human (oracle) through the ledger; applies the crash hook. */
+  ask: (prompt: string, a: string, b: string, queryId: string) => boolean;
+  split: PromptSplit;
+  log: StageLog;
+  /** Called when a stage finishes (or is skipped on resume). */
+  onStage: (id: string, skipped: boolean) => void;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Stages
+
+export function stageDir(ctx: Ctx, id: string): string {
+  return join(ctx.dir, 'stages', id);
+}
+
+/** True when the stage's result.json exists (written last, atomically). */
+export function stageDone(ctx: Ctx, id: string): boolean {
+  return existsSync(join(stageDir(ctx, id), 'result.json'));
+}
+
+export function readStage<T>(ctx: Ctx, id: string): T {
+  return JSON.parse(readFileSync(join(stageDir(ctx, id), 'result.json'), 'utf8')) as T;
+}
+
+export function writeJsonAtomic(path: string, value: unknown): void {
+  const tmp = `${path}.tmp-${process.pid}`;
+  writeFileSync(tmp, JSON.stringify(value) + '\n');
+  renameSync(tmp, path);
+}
+
+/**
+ * Runs a stage unless its result.json exists. An unfinished stage (a crash before result.json) is
+ * wiped and rerun from scratch: every stage is a deterministic function of its inputs, and its
+ * labels come back from the ledger for free.
+ */
+export function runStage<T>(ctx: Ctx, id: string, fn: (dir: string) => T): T {
+  const dir = stageDir(ctx, id);
+  if (stageDone(ctx, id)) {
+    ctx.onStage(id, true);
+    return readStage<T>(ctx, id);
+  }
+  rmSync(dir, { recursive: true, force: true });
+  mkdirSync(dir, { recursive: true });
+  const t0 = performance.now();
+  const result = fn(dir);
+  const seconds = (performance.now() - t0) / 1000;
+  writeJsonAtomic(join(dir, 'result.json'), result);
+  writeJsonAtomic(join(dir, 'timing.json'), { seconds });
+  ctx.onStage(id, false);
+  return result;
+}
+
+export function savePolicy(dir: string, gpt: GPT, tok: Tokenizer, meta: Record<string, unknown> = {}): void {
+  saveCheckpoint(join(dir, 'policy'), gpt, tok, meta);
+}
+
+export function loadPolicy(ctx: Ctx, stageId: string | null): GPT {
+  if (stageId === null) return ctx.pi0.clone();
+  return loadCheckpoint(join(stageDir(ctx, stageId), 'policy')).model;
+}
+
+export function savePairs(dir: string, name: string, pairs: readonly StoredPair[]): void {
+  writeJsonAtomic(join(dir, name), pairs);
+}
+
+export function loadPairs(ctx: Ctx, stageId: string, name = 'pairs.json'): StoredPair[] {
+  return JSON.parse(readFileSync(join(stageDir(ctx, stageId), name), 'utf8')) as StoredPair[];
+}
+
+// ---------------------------------------------------------------------------------------------
+// Sampling and encoding
+
+/** n responses per prompt from `gpt`, keeping the sampled token ids. Deterministic in `seed`. */
+export function samplePolicy(ctx: Ctx, gpt: GPT, prompts: readonly string[], n: number, seed: string): Resp[][] {
+  const { tok } = ctx;
+  const ids = prompts.map((p) => [tok.bos, ...tok.encode(p)]);
+  const out = generate(gpt, ids, {
+    n,
+    temperature: ctx.cfg.sampling.temperature,
+    maxTokens: ctx.cfg.sampling.maxTokens,
+    stop: [tok.eos],
+    seed,
+  });
+  return out.map((row) => row.map((s) => ({ text: tok.decode(s.tokens), tokens: s.tokens, stop: s.finish === 'stop' })));
+}
+
+/** [BOS] prompt response [EOS if it stopped], exactly the sampled ids. */
+export function encodeResp(ctx: Ctx, prompt: string, r: Resp): EncodedSeq {
+  return encodePairIds(ctx.tok, ctx.tok.encode(prompt), r.tokens, ctx.pi0.config.blockSize, r.stop);
+}
+
+export function encodePairs(ctx: Ctx, pairs: readonly StoredPair[]): EncodedPair[] {
+  return pairs.map((p) => ({ chosen: encodeResp(ctx, p.prompt, p.chosen), rejected: encodeResp(ctx, p.prompt, p.rejected) }));
+}
+
+/** Summed log-probs of the sequences under `gpt`. */
+export function logProbs(ctx: Ctx, gpt: GPT, seqs: readonly EncodedSeq[]): Float64Array {
+  const r = scoreEncoded(gpt, seqs, ctx.tok.pad, 64);
+  return Float64Array.from(r.map((x) => x.logProb));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Reward models
+
+export interface EnsembleScore {
+  mean: Float64Array;
+  members: Float64Array[];
+}
+
+/** Scores already-encoded sequences with every member; mean = the RM's reward. */
+export function scoreWithEnsemble(ctx: Ctx, ens: RewardEnsemble, seqs: readonly EncodedSeq[]): EnsembleScore {
+  const members = ens.members.map((m) => {
+    const out = new Float64Array(seqs.length);
+    for (let i = 0; i < seqs.length; i += 64) {
+      const chunk = seqs.slice(i, i + 64);
+      out.set(m.model.rewards(makeBatch(chunk, ctx.tok.pad)), i);
+    }
+    return out;
+  });
+  const mean = new Float64Array(seqs.length);
+  for (const s of members) for (let i = 0; i < s.length; i++) mean[i] += s[i] / members.length;
+  return { mean, members };
+}
+
+export interface RmStageResult {
+  pairs: number;
+  /** Oracle labels the RM was trained on (ledger prefixes). */
+  labelPrefixes: string[];
+  trainAccuracy: number;
+  /** Accuracy against the gold reward's ordering on its own training pairs (how well it learned r*). */
+  goldAgreement: number;
+  seconds: number;
+}
+
+/** Trains an ensemble (trunk from π0) on `pairs` and saves it under dir/rm. */
+export function trainEnsembleStage(ctx: Ctx, dir: string, pairs: readonly StoredPair[], seed: string, labelPrefixes: string[]): RmStageResult {
+  const t0 = performance.now();
+  const enc = encodePairs(ctx, pairs);
+  const c = ctx.cfg.rm;
+  const { ensemble, results } = trainRewardEnsemble(ctx.tok, enc, {
+    k: c.members,
+    init: ctx.pi0,
+    epochs: c.epochs,
+    batchSize: c.batch,
+    lr: c.lr,
+    bootstrap: c.bootstrap,
+    seed,
+  });
+  ensemble.save(join(dir, 'rm'), { pairs: pairs.length, seed });
+  const seqs = enc.flatMap((p) => [p.chosen, p.rejected]);
+  const s = scoreWithEnsemble(ctx, ensemble, seqs);
+  let acc = 0;
+  let gold = 0;
+  let goldN = 0;
+  pairs.forEach((p, i) => {
+    const dc = s.mean[2 * i] - s.mean[2 * i + 1];
+    if (dc > 0) acc++;
+    const gc = goldReward(p.prompt, p.chosen.text) - goldReward(p.prompt, p.rejected.text);
+    if (gc !== 0) {
+      goldN++;
+      if (Math.sign(gc) === Math.sign(dc)) gold++;
+    }
+  });
+  void results;
+  return {
+    pairs: pairs.length,
+    labelPrefixes,
+    trainAccuracy: pairs.length ? acc / pairs.length : NaN,
+    goldAgreement: goldN ? gold / goldN : NaN,
+    seconds: (performance.now() - t0) / 1000,
+  };
+}
+
+export function loadEnsemble(ctx: Ctx, stageId: string): RewardEnsemble {
+  return RewardEnsemble.load(join(stageDir(ctx, stageId), 'rm'), ctx.cfg.rm.members);
+}
+
+// ---------------------------------------------------------------------------------------------
+// DPO
+
+export interface DpoSummary {
+  pairs: number;
+  steps: number;
+  finalLoss: number;
+  finalAccuracy: number;
+  finalMargin: number;
+  seconds: number;
+}
+
+/** DPO on `pairs` with the reference fixed to π0 (precomputed log-probs), in place on `policy`. */
+export function dpo(ctx: Ctx, policy: GPT, pairs: readonly StoredPair[], eta: number, seed: string): DpoSummary {
+  if (pairs.length === 0) return { pairs: 0, steps: 0, finalLoss: NaN, finalAccuracy: NaN, finalMargin: NaN, seconds: 0 };
+  const enc = encodePairs(ctx, pairs);
+  const ref = referenceLogProbs(ctx.pi0, ctx.tok, enc, { batchSize: 64 });
+  const c = ctx.cfg.dpo;
+  const res = trainDpo(policy, ctx.tok, enc, ref, {
+    beta: eta,
+    loss: c.loss,
+    labelSmoothing: c.labelSmoothing,
+    epochs: c.epochs,
+    batchSize: c.batch,
+    lr: c.lr,
+    seed,
+  });
+  // Mean of the last epoch's steps.
+  const perEpoch = Math.ceil(pairs.length / Math.min(c.batch, pairs.length));
+  const last = res.history.slice(-perEpoch);
+  const avg = (f: (m: (typeof last)[number]) => number): number => last.reduce((a, m) => a + f(m), 0) / Math.max(1, last.length);
+  return {
+    pairs: pairs.length,
+    steps: res.steps,
+    finalLoss: avg((m) => m.loss),
+    finalAccuracy: avg((m) => m['rewards/accuracies']),
+    finalMargin: avg((m) => m['rewards/margins']),
+    seconds: res.seconds,
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Labels
+
+/** Labels a method used: ledger counts under its own prefix plus the prefixes of the RM it relied on. */
+export function labelsUsed(ctx: Ctx, prefixes: readonly string[]): number {
+  return prefixes.reduce((a, p) => a + ctx.ledger.labelsBy(p), 0);
+}
+
+/** Throws if a method spent more than the budget. */
+export function assertBudget(ctx: Ctx, method: string, prefixes: readonly string[], budget: number): number {
+  const used = labelsUsed(ctx, prefixes);
+  if (used > budget) {
+    throw new Error(`label budget exceeded: ${method} used ${used} labels (${prefixes.join(' + ')}), budget ${budget}`);
+  }
+  return used;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Evaluation
+
+const lexicon = new Sentiment();
+
+/** Fraction of responses that repeat a lexicon-scored word (the cheap way to game an AFINN sum). */
+export function repeatRate(responses: readonly string[]): number {
+  if (responses.length === 0) return NaN;
+  let n = 0;
+  for (const r of responses) {
+    const words = lexicon.analyze(r).words;
+    if (new Set(words).size < words.length) n++;
+  }
+  return n / responses.length;
+}
+
+export interface EvalRow extends EvalSummary {
+  repeat_rate: number;
+  /** Fraction of samples that ended with EOS (the rest hit max tokens). */
+  stop_rate: number;
+  /** Examples for the report (first sample of the first few test prompts). */
+  examples: string[];
+}
+
+interface RefSamples {
+  gold: number[];
+}
+
+const refCache = new Map<string, RefSamples>();
+
+/** Common random numbers: every policy of a seed is evaluated with the same sampling seed. */
+function evalSeed(ctx: Ctx, seedIndex: number): string {
+  return `${ctx.cfg.seed}/eval/seed${seedIndex}`;
+}
+
+function refSamples(ctx: Ctx, seedIndex: number): RefSamples {
+  const key = `${ctx.dir}|${seedIndex}`;
+  const hit = refCache.get(key);
+  if (hit) return hit;
+  const S = ctx.cfg.eval.samplesPerPrompt;
+  const prompts = ctx.split.test;
+  const res = samplePolicy(ctx, ctx.pi0, prompts, S, `${ctx.cfg.seed}/eval-ref/seed${seedIndex}`);
+  const gold = res.flatMap((row, i) => row.map((r) => goldReward(prompts[i], r.text)));
+  const out = { gold };
+  refCache.set(key, out);
+  return out;
+}
+
+/** Gold reward, KL (k1, k3), win rate vs π0, length, distinct-n, repetition, on the test prompts. */
+export function evaluatePolicy(ctx: Ctx, gpt: GPT, seedIndex: number): EvalRow {
+  const S = ctx.cfg.eval.samplesPerPrompt;
+  const prompts = ctx.split.test;
+  const res = samplePolicy(ctx, gpt, prompts, S, evalSeed(ctx, seedIndex));
+  const flat = res.flatMap((row, i) => row.map((r) => ({ prompt: prompts[i], r })));
+  const seqs = flat.map((x) => encodeResp(ctx, x.prompt, x.r));
+  const lpPol = logProbs(ctx, gpt, seqs);
+  const lpRef = gpt === ctx.pi0 ? lpPol : logProbs(ctx, ctx.pi0, seqs);
+  const ref = refSamples(ctx, seedIndex);
+  const texts = flat.map((x) => x.r.text);
+  const summary = evalSummary({
+    responses: texts,
+    gold: flat.map((x) => goldReward(x.prompt, x.r.text)),
+    logpPolicy: lpPol,
+    logpRef: lpRef,
+    refGold: ref.gold,
+    tokenCounts: flat.map((x) => x.r.tokens.length),
+    temperature: ctx.cfg.oracle.temperature,
+  });
+  return {
+    ...summary,
+    repeat_rate: repeatRate(texts),
+    stop_rate: flat.filter((x) => x.r.stop).length / flat.length,
+    examples: res.slice(0, 6).map((row, i) => `${prompts[i]}${row[0].text}`),
+  };
+}
+
+export interface ValidationScore {
+  /** Mean RM reward of samples on the validation prompts. */
+  rm: number;
+  /** k1 KL(π‖π0) on the same samples. */
+  kl: number;
+  /** rm − η·kl: the KL-regularised objective under the RM (the selection criterion). */
+  objective: number;
+}
+
+/** Model selection score on the validation prompts: RM (no labels spent, no gold seen). */
+export function validatePolicy(ctx: Ctx, gpt: GPT, ens: RewardEnsemble, eta: number, seed: string): ValidationScore {
+  const prompts = ctx.split.validation;
+  const res = samplePolicy(ctx, gpt, prompts, ctx.cfg.eval.validationSamples, seed);
+  const seqs = res.flatMap((row, i) => row.map((r) => encodeResp(ctx, prompts[i], r)));
+  const rm = scoreWithEnsemble(ctx, ens, seqs).mean;
+  const lpPol = logProbs(ctx, gpt, seqs);
+  const lpRef = logProbs(ctx, ctx.pi0, seqs);
+  const kls = Array.from(lpPol, (v, i) => v - lpRef[i]);
+  const r = meanCI95(rm).mean;
+  const kl = meanCI95(kls).mean;
+  return { rm: r, kl, objective: r - eta * kl };
+}
+
+/** Stage ids and label prefixes are built from these. */
+export function seedTag(seedIndex: number): string {
+  return `seed${seedIndex}`;
+}
+
+/** "seed0" for the main η, "seed0/eta0.3" for a frontier point. */
+export function runTag(ctx: Ctx, seedIndex: number, eta: number): string {
+  return eta === ctx.cfg.dpo.eta ? seedTag(seedIndex) : `${seedTag(seedIndex)}/eta${eta}`;
+}
+
+/** Result of a policy-producing stage. */
+export interface PolicyResult {
+  method: string;
+  seed: number;
+  eta: number;
+  /** Iteration (online methods), or stage index (multi-step RSO); absent otherwise. */
+  iteration?: number;
+  labelsUsed: number;
+  budget: number;
+  eval: EvalRow;
+  train: DpoSummary;
+  extra?: Record<string, number | string | boolean | null>;
+}

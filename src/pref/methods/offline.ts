@@ -1,0 +1,224 @@
+/**
+ * The offline side, per seed: the labelled pool of π0 pairs (the human-label budget of the offline
+ * methods), the reward-model ensembles trained on it, offline DPO, RSO and multi-step RSO.
+ *
+ * Pool: the offline prompt set (B = rmSeed + T·m prompts, disjoint from validation and test), two
+ * π0 samples per prompt, one oracle label each. Ledger ids `seedS/pool/seed/pI` (the first rmSeed
+ * prompts: the online methods' RM seed set, also the hybrid's offline data) and `seedS/pool/rest/pI`.
+ */
+import { Rng } from '../../math/rng.js';
+import { rejectionAcceptProbs } from '../sampling.js';
+import {
+  assertBudget,
+  dpo,
+  encodeResp,
+  evaluatePolicy,
+  loadEnsemble,
+  loadPairs,
+  loadPolicy,
+  runStage,
+  runTag,
+  samplePolicy,
+  savePairs,
+  savePolicy,
+  scoreWithEnsemble,
+  seedTag,
+  trainEnsembleStage,
+  type Ctx,
+  type PolicyResult,
+  type Resp,
+  type RmStageResult,
+  type StoredPair,
+} from './common.js';
+import { labelBudget } from '../pipeline-config.js';
+
+export interface PoolResult {
+  seedPairs: number;
+  restPairs: number;
+  /** Prompts whose two samples were identical (no query asked). */
+  ties: number;
+  labels: number;
+}
+
+export function poolStageId(s: number): string {
+  return `${seedTag(s)}/pool`;
+}
+export function rmSeedStageId(s: number): string {
+  return `${seedTag(s)}/rm-seed`;
+}
+export function rmFullStageId(s: number): string {
+  return `${seedTag(s)}/rm-full`;
+}
+
+/** Samples and labels the pool (B oracle queries at most). */
+export function runPool(ctx: Ctx, s: number): PoolResult {
+  return runStage(ctx, poolStageId(s), (dir) => {
+    const { cfg, split } = ctx;
+    const T = cfg.methods.iterative.iterations;
+    const m = cfg.labels.perIteration;
+    // splitPrompts puts the iteration prompts first in `offline`; the seed part is what follows.
+    const restPrompts = split.offline.slice(0, T * m);
+    const seedPrompts = split.offline.slice(T * m);
+    const label = (prompts: string[], part: string): { pairs: StoredPair[]; ties: number } => {
+      const samples = samplePolicy(ctx, ctx.pi0, prompts, 2, `${cfg.seed}/${seedTag(s)}/pool/${part}`);
+      const pairs: StoredPair[] = [];
+      let ties = 0;
+      samples.forEach(([a, b], i) => {
+        if (a.text === b.text) {
+          ties++;
+          return;
+        }
+        const qid = `${seedTag(s)}/pool/${part}/p${i}`;
+        const aWins = ctx.ask(prompts[i], a.text, b.text, qid);
+        pairs.push({ prompt: prompts[i], chosen: aWins ? a : b, rejected: aWins ? b : a, qid });
+      });
+      return { pairs, ties };
+    };
+    const sp = label(seedPrompts, 'seed');
+    const rp = label(restPrompts, 'rest');
+    savePairs(dir, 'seed.json', sp.pairs);
+    savePairs(dir, 'rest.json', rp.pairs);
+    return { seedPairs: sp.pairs.length, restPairs: rp.pairs.length, ties: sp.ties + rp.ties, labels: ctx.ledger.labelsBy(`${seedTag(s)}/pool`) };
+  });
+}
+
+export function poolPairs(ctx: Ctx, s: number, part: 'seed' | 'rest' | 'all'): StoredPair[] {
+  if (part === 'all') return [...loadPairs(ctx, poolStageId(s), 'seed.json'), ...loadPairs(ctx, poolStageId(s), 'rest.json')];
+  return loadPairs(ctx, poolStageId(s), `${part}.json`);
+}
+
+/** RM ensemble on the seed part (rmSeed labels): the online methods' first RM. */
+export function runRmSeed(ctx: Ctx, s: number): RmStageResult {
+  return runStage(ctx, rmSeedStageId(s), (dir) =>
+    trainEnsembleStage(ctx, dir, poolPairs(ctx, s, 'seed'), `${ctx.cfg.seed}/${seedTag(s)}/rm-seed`, [`${seedTag(s)}/pool/seed`]),
+  );
+}
+
+/** RM ensemble on the whole pool (B labels): RSO's ranker, and the RM label source. */
+export function runRmFull(ctx: Ctx, s: number): RmStageResult {
+  return runStage(ctx, rmFullStageId(s), (dir) =>
+    trainEnsembleStage(ctx, dir, poolPairs(ctx, s, 'all'), `${ctx.cfg.seed}/${seedTag(s)}/rm-full`, [`${seedTag(s)}/pool`]),
+  );
+}
+
+/** Offline DPO on the whole labelled pool (B oracle labels of π0 pairs). */
+export function runOfflineDpo(ctx: Ctx, s: number, eta: number): PolicyResult {
+  const tag = runTag(ctx, s, eta);
+  const id = `${tag}/offline-dpo`;
+  return runStage(ctx, id, (dir) => {
+    const pairs = poolPairs(ctx, s, 'all');
+    const policy = ctx.pi0.clone();
+    const train = dpo(ctx, policy, pairs, eta, `${ctx.cfg.seed}/${id}/dpo`);
+    savePolicy(dir, policy, ctx.tok, { stage: id });
+    const budget = labelBudget(ctx.cfg);
+    const used = assertBudget(ctx, 'offline-dpo', [`${seedTag(s)}/pool`], budget);
+    return { method: 'offline-dpo', seed: s, eta, labelsUsed: used, budget, eval: evaluatePolicy(ctx, policy, s), train };
+  });
+}
+
+/**
+ * One rejection-sampling stage: `candidates` samples per offline prompt from `proposal`, scored by
+ * the full-pool RM; candidate i is accepted with probability exp((r_i − max_j r_j)·κ) where
+ * κ = 1/η_target − 1/η_proposal (κ = 1/η from π0); accepted samples are paired (0,1), (2,3), …
+ * and labelled by the RM (no human labels).
+ */
+function rsoPairs(ctx: Ctx, s: number, proposal: ReturnType<typeof loadPolicy>, kappa: number, candidates: number, maxAccepted: number, seed: string): { pairs: StoredPair[]; acceptRate: number } {
+  const prompts = ctx.split.offline;
+  const ens = loadEnsemble(ctx, rmFullStageId(s));
+  const samples = samplePolicy(ctx, proposal, prompts, candidates, `${seed}/sample`);
+  const seqs = samples.flatMap((row, i) => row.map((r) => encodeResp(ctx, prompts[i], r)));
+  const scores = scoreWithEnsemble(ctx, ens, seqs).mean;
+  const rng = new Rng(`${seed}/accept`);
+  const pairs: StoredPair[] = [];
+  let accepted = 0;
+  samples.forEach((row, i) => {
+    const sc = scores.subarray(i * candidates, (i + 1) * candidates);
+    // rejectionAcceptProbs(scores, η') gives exp((r − max)/η'); κ = 1/η'.
+    const p = rejectionAcceptProbs(sc, 1 / kappa);
+    const order = Array.from({ length: candidates }, (_, k) => k);
+    rng.fork(`p${i}`).shuffle(order);
+    const r2 = rng.fork(`u${i}`);
+    const acc: number[] = [];
+    for (const k of order) {
+      if (acc.length >= maxAccepted) break;
+      if (r2.uniform() < p[k]) acc.push(k);
+    }
+    acc.sort((a, b) => a - b);
+    accepted += acc.length;
+    for (let j = 0; j + 1 < acc.length; j += 2) {
+      const a: Resp = row[acc[j]];
+      const b: Resp = row[acc[j + 1]];
+      const ra = sc[acc[j]];
+      const rb = sc[acc[j + 1]];
+      if (a.text === b.text || ra === rb) continue;
+      pairs.push(ra > rb ? { prompt: prompts[i], chosen: a, rejected: b } : { prompt: prompts[i], chosen: b, rejected: a });
+    }
+  });
+  return { pairs, acceptRate: accepted / (prompts.length * candidates) };
+}
+
+/** RSO: rejection sampling from π0 toward π0·exp(r_RM/η), RM-labelled pairs, DPO from π0. */
+export function runRso(ctx: Ctx, s: number, eta: number): PolicyResult {
+  const tag = runTag(ctx, s, eta);
+  const id = `${tag}/rso`;
+  return runStage(ctx, id, (dir) => {
+    const c = ctx.cfg.methods.rso;
+    const { pairs, acceptRate } = rsoPairs(ctx, s, ctx.pi0, 1 / eta, c.candidates, c.maxAccepted, `${ctx.cfg.seed}/${id}`);
+    savePairs(dir, 'pairs.json', pairs);
+    const policy = ctx.pi0.clone();
+    const train = dpo(ctx, policy, pairs, eta, `${ctx.cfg.seed}/${id}/dpo`);
+    savePolicy(dir, policy, ctx.tok, { stage: id });
+    const budget = labelBudget(ctx.cfg);
+    const used = assertBudget(ctx, 'rso', [`${seedTag(s)}/pool`, `${tag}/rso`], budget);
+    return { method: 'rso', seed: s, eta, labelsUsed: used, budget, eval: evaluatePolicy(ctx, policy, s), train, extra: { acceptRate, rmPairs: pairs.length } };
+  });
+}
+
+/** The multi-step schedule for target η: the configured etas scaled so the last equals η. */
+export function multiStepEtas(ctx: Ctx, eta: number): number[] {
+  const base = ctx.cfg.methods.multiStepRso.etas;
+  const scale = eta / base[base.length - 1];
+  return base.map((e) => e * scale);
+}
+
+/**
+ * Multi-step RSO: π0 → π0·exp(r/η₁) → … → π0·exp(r/η_N). Stage i proposes from the stage i−1
+ * policy and accepts with exp((r − max)(1/η_i − 1/η_{i−1})), then DPO (β = η_i, reference π0)
+ * warm-started from the stage i−1 policy. Every stage is evaluated (a reward–KL path).
+ */
+export function runMultiStepRso(ctx: Ctx, s: number, eta: number): PolicyResult[] {
+  const tag = runTag(ctx, s, eta);
+  const etas = multiStepEtas(ctx, eta);
+  const c = ctx.cfg.methods.multiStepRso;
+  const out: PolicyResult[] = [];
+  let prev: string | null = null;
+  etas.forEach((e, i) => {
+    const id = `${tag}/multi-step-rso/stage${i + 1}`;
+    const prevId = prev;
+    out.push(
+      runStage(ctx, id, (dir) => {
+        const proposal = loadPolicy(ctx, prevId);
+        const kappa = 1 / e - (i === 0 ? 0 : 1 / etas[i - 1]);
+        const { pairs, acceptRate } = rsoPairs(ctx, s, proposal, kappa, c.candidates, c.maxAccepted, `${ctx.cfg.seed}/${id}`);
+        savePairs(dir, 'pairs.json', pairs);
+        const train = dpo(ctx, proposal, pairs, e, `${ctx.cfg.seed}/${id}/dpo`);
+        savePolicy(dir, proposal, ctx.tok, { stage: id });
+        const budget = labelBudget(ctx.cfg);
+        const used = assertBudget(ctx, 'multi-step-rso', [`${seedTag(s)}/pool`, `${tag}/multi-step-rso`], budget);
+        return {
+          method: 'multi-step-rso',
+          seed: s,
+          eta,
+          iteration: i + 1,
+          labelsUsed: used,
+          budget,
+          eval: evaluatePolicy(ctx, proposal, s),
+          train,
+          extra: { acceptRate, stageEta: e, rmPairs: pairs.length },
+        };
+      }),
+    );
+    prev = id;
+  });
+  return out;
+}

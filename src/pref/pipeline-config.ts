@@ -1,0 +1,216 @@
+/**
+ * The config of `gshf lm reproduce`: π0 (SFT), the prompt pool and its split, the gold oracle, the
+ * per-method human-label budget, the reward-model ensemble, DPO, each method, evaluation and the
+ * η-frontier. Validated with zod; see examples/lm/reproduce.yaml for the shipped default.
+ *
+ * Label budget (per method, per seed): B = labels.rmSeed + iterations · labels.perIteration.
+ * The pool of π0 pairs labelled by the oracle has B pairs: the "seed" part (rmSeed pairs, trains the
+ * online methods' first reward model) and the "rest" (T·m pairs). Offline DPO trains on all B pairs;
+ * RSO and multi-step RSO rank with a reward model trained on all B pairs; the online methods spend
+ * rmSeed labels on their first reward model and at most m oracle labels per iteration.
+ */
+import { z } from 'zod';
+import { PRESETS } from '../nn/index.js';
+
+const presetName = z.enum(Object.keys(PRESETS) as [keyof typeof PRESETS, ...(keyof typeof PRESETS)[]]);
+
+export const modelSpecSchema = z
+  .object({
+    /** Base preset from src/nn/config.ts; the fields below override it. */
+    preset: presetName.default('default'),
+    nLayer: z.number().int().min(1).max(64).optional(),
+    nHead: z.number().int().min(1).max(64).optional(),
+    nEmbd: z.number().int().min(1).max(4096).optional(),
+    blockSize: z.number().int().min(8).max(4096).optional(),
+  })
+  .strict();
+export type ModelSpec = z.infer<typeof modelSpecSchema>;
+
+const sftSchema = z
+  .object({
+    /** "builtin" (data/corpus/reviews.jsonl) or a JSONL/text file. */
+    data: z.string().default('builtin'),
+    steps: z.number().int().min(1).default(1500),
+    batch: z.number().int().min(1).default(16),
+    lr: z.number().positive().default(3e-3),
+    seed: z.number().int().default(1),
+  })
+  .strict();
+
+const promptsSchema = z
+  .object({
+    /**
+     * "generated": "Review of <adjective> <product>:" for every adjective × corpus product (plus the
+     * bare corpus prompts), so the pool is large enough for disjoint sets; or a prompts file
+     * (.jsonl with "prompt" or one prompt per line).
+     */
+    source: z.union([z.literal('generated'), z.string().min(1)]).default('generated'),
+    adjectives: z.array(z.string().min(1)).default(['red', 'blue', 'old', 'new', 'cheap', 'big', 'small', 'green', 'black', 'white', 'pink', 'gray', 'used', 'spare', 'mini', 'smart']),
+    validation: z.number().int().min(1).default(32),
+    test: z.number().int().min(1).default(64),
+    /** Seed of the split (the same split for every preference seed: test numbers stay comparable). */
+    seed: z.number().int().default(7),
+  })
+  .strict();
+
+const samplingSchema = z
+  .object({
+    temperature: z.number().positive().default(1),
+    maxTokens: z.number().int().min(1).default(40),
+  })
+  .strict();
+
+const rmSchema = z
+  .object({
+    /** Ensemble members K (mean = the reward model, std = its uncertainty). */
+    members: z.number().int().min(1).max(16).default(3),
+    epochs: z.number().int().min(1).default(3),
+    batch: z.number().int().min(1).default(16),
+    lr: z.number().positive().default(1e-3),
+    bootstrap: z.boolean().default(true),
+  })
+  .strict();
+
+const dpoSchema = z
+  .object({
+    /** η = DPO's β (KL strength; π ∝ π0·exp(r/η)). */
+    eta: z.number().positive().default(0.1),
+    loss: z.enum(['sigmoid', 'cdpo', 'robust', 'ipo', 'hinge']).default('sigmoid'),
+    labelSmoothing: z.number().min(0).max(0.49).default(0),
+    lr: z.number().positive().default(1e-3),
+    epochs: z.number().int().min(1).default(3),
+    batch: z.number().int().min(1).default(16),
+  })
+  .strict();
+
+const labelsSchema = z
+  .object({
+    /** Oracle labels of π0 pairs that train the online methods' first reward model. */
+    rmSeed: z.number().int().min(2).default(128),
+    /** Prompts (= at most that many oracle labels) per online iteration, m. */
+    perIteration: z.number().int().min(1).default(128),
+  })
+  .strict();
+
+const methodBase = {
+  enabled: z.boolean().default(true),
+};
+
+const methodsSchema = z
+  .object({
+    offlineDpo: z.object({ ...methodBase }).strict().prefault({}),
+    rso: z
+      .object({
+        ...methodBase,
+        /** π0 candidates per prompt; accepted ones are paired (0,1), (2,3), … and labelled by the RM. */
+        candidates: z.number().int().min(2).default(8),
+        maxAccepted: z.number().int().min(2).default(4),
+      })
+      .strict()
+      .prefault({}),
+    multiStepRso: z
+      .object({
+        ...methodBase,
+        /** Decreasing η₁ > … > η_N; the last is replaced by dpo.eta (and scaled with it on the frontier). */
+        etas: z.array(z.number().positive()).min(2).default([1, 0.3, 0.1]),
+        candidates: z.number().int().min(2).default(8),
+        maxAccepted: z.number().int().min(2).default(4),
+      })
+      .strict()
+      .prefault({}),
+    iterative: z
+      .object({
+        ...methodBase,
+        /** Online iterations T. */
+        iterations: z.number().int().min(1).default(3),
+        /** Responses per prompt n (best-of-n vs worst-of-n under the current RM). */
+        n: z.number().int().min(2).default(8),
+        /** Which schedules to run: warm = RLHF Workflow (init π_{t−1}, new batch only); retrain = ICML (init π0, all data). */
+        schedules: z.array(z.enum(['warm', 'retrain'])).min(1).default(['warm', 'retrain']),
+        /** Who labels the selected pair: the gold BT oracle (costs a label) or the current RM (free; RM trained on the whole budget). */
+        labelSource: z.enum(['oracle', 'reward-model']).default('oracle'),
+        /** Refit the RM ensemble on all oracle labels after every iteration (the MLE on all data so far). */
+        refitRm: z.boolean().default(true),
+      })
+      .strict()
+      .prefault({}),
+    uncertainty: z
+      .object({ ...methodBase, schedule: z.enum(['warm', 'retrain']).default('warm') })
+      .strict()
+      .prefault({}),
+    hybrid: z
+      .object({ ...methodBase, schedule: z.enum(['warm', 'retrain']).default('warm') })
+      .strict()
+      .prefault({}),
+  })
+  .strict();
+
+const evalSchema = z
+  .object({
+    /** Policy samples per test prompt (gold reward, KL, win rate, length, distinct-n). */
+    samplesPerPrompt: z.number().int().min(1).default(4),
+    /** Samples per validation prompt for model selection (scored by the RM, no labels). */
+    validationSamples: z.number().int().min(1).default(2),
+  })
+  .strict();
+
+const frontierSchema = z
+  .object({
+    enabled: z.boolean().default(true),
+    /** Target η values (dpo.eta is the main run's point and is reused, not rerun). */
+    etas: z.array(z.number().positive()).min(1).default([0.03, 0.3, 1]),
+    /** Seeds 0..seeds−1 only (fewer than the main table to fit the time budget). */
+    seeds: z.number().int().min(1).default(1),
+    methods: z.array(z.enum(['offline-dpo', 'rso', 'multi-step-rso', 'iterative-dpo-warm'])).min(1).default(['offline-dpo', 'rso', 'multi-step-rso', 'iterative-dpo-warm']),
+  })
+  .strict();
+
+export const pipelineConfigSchema = z
+  .object({
+    name: z.string().default('lm-reproduce'),
+    /** Preference seeds (data, oracle noise, RM, DPO shuffles); π0 is shared. */
+    seeds: z.number().int().min(1).max(100).default(3),
+    /** Master seed mixed into every stage's randomness. */
+    seed: z.number().int().default(1),
+    model: modelSpecSchema.prefault({}),
+    sft: sftSchema.prefault({}),
+    prompts: promptsSchema.prefault({}),
+    oracle: z.object({ temperature: z.number().min(0).default(1) }).strict().prefault({}),
+    sampling: samplingSchema.prefault({}),
+    labels: labelsSchema.prefault({}),
+    rm: rmSchema.prefault({}),
+    dpo: dpoSchema.prefault({}),
+    methods: methodsSchema.prefault({}),
+    eval: evalSchema.prefault({}),
+    frontier: frontierSchema.prefault({}),
+    /** Claim notes written after looking at the numbers (ids: see src/pref/report.ts CLAIMS). */
+    claimNotes: z.record(z.string(), z.string()).default({}),
+  })
+  .strict()
+  .superRefine((cfg, ctx) => {
+    const etas = cfg.methods.multiStepRso.etas;
+    for (let i = 1; i < etas.length; i++) {
+      if (!(etas[i] < etas[i - 1])) ctx.addIssue({ code: 'custom', path: ['methods', 'multiStepRso', 'etas', i], message: 'η schedule must be strictly decreasing' });
+    }
+    if (cfg.frontier.seeds > cfg.seeds) ctx.addIssue({ code: 'custom', path: ['frontier', 'seeds'], message: `frontier.seeds (${cfg.frontier.seeds}) exceeds seeds (${cfg.seeds})` });
+  });
+
+export type PipelineConfig = z.infer<typeof pipelineConfigSchema>;
+export type PipelineConfigInput = z.input<typeof pipelineConfigSchema>;
+
+/** The per-method, per-seed human-label budget B = rmSeed + T·m. */
+export function labelBudget(cfg: PipelineConfig): number {
+  return cfg.labels.rmSeed + cfg.methods.iterative.iterations * cfg.labels.perIteration;
+}
+
+/** The model config of π0 (preset + overrides). */
+export function modelConfigOf(spec: ModelSpec): (typeof PRESETS)['default'] {
+  const base = PRESETS[spec.preset];
+  return {
+    ...base,
+    ...(spec.nLayer !== undefined ? { nLayer: spec.nLayer } : {}),
+    ...(spec.nHead !== undefined ? { nHead: spec.nHead } : {}),
+    ...(spec.nEmbd !== undefined ? { nEmbd: spec.nEmbd } : {}),
+    ...(spec.blockSize !== undefined ? { blockSize: spec.blockSize } : {}),
+  };
+}

@@ -1,0 +1,482 @@
+/**
+ * The report of `gshf lm reproduce`: the method table (mean ± 95% CI over seeds), per-iteration rows
+ * of the online methods, the reward–KL plot across methods and η, label accounting, and each of the
+ * paper's claims beside the measured verdict. Verdicts use paired per-seed differences (all methods
+ * of a seed share π0, the test prompts and the evaluation sampling seed) with Student-t intervals:
+ *   supported    — the 95% interval lies on the claimed side,
+ *   contradicted — it lies on the other side,
+ *   inconclusive — it contains zero.
+ */
+import { meanCI95 } from '../math/stats.js';
+import { fmt, fmtCI, mdTable } from '../report/markdown.js';
+import { linePlot, type Series } from '../report/svg.js';
+import type { PipelineConfig } from './pipeline-config.js';
+import type { PolicyResult } from './methods/common.js';
+import type { ReproduceResults } from './reproduce.js';
+import type { SelectionResult } from './methods/iterative.js';
+
+export type Verdict = 'supported' | 'contradicted' | 'inconclusive' | 'no data';
+
+export interface ClaimVerdict {
+  id: string;
+  text: string;
+  source: string;
+  verdict: Verdict;
+  evidence: string;
+  note?: string;
+}
+
+export interface PrefReport {
+  markdown: string;
+  svgs: { name: string; content: string }[];
+  verdicts: ClaimVerdict[];
+}
+
+const LABELS: Record<string, string> = {
+  pi0: 'π0 (SFT)',
+  'offline-dpo': 'offline DPO',
+  rso: 'RSO',
+  'multi-step-rso': 'multi-step RSO',
+  'iterative-dpo-warm': 'iterative DPO (warm start, RLHF Workflow)',
+  'iterative-dpo-retrain': 'iterative DPO (retrain from π0, ICML)',
+  uncertainty: 'iterative DPO + uncertainty enhancer',
+  hybrid: 'hybrid (online seeded with offline data)',
+};
+const label = (m: string): string => LABELS[m] ?? m;
+
+type Metric = (r: PolicyResult) => number;
+const M: Record<string, Metric> = {
+  gold: (r) => r.eval.gold_reward,
+  kl: (r) => r.eval.kl,
+  k3: (r) => r.eval.kl_k3,
+  win: (r) => r.eval.win_rate,
+  len: (r) => r.eval.length_tokens,
+  d2: (r) => r.eval.distinct_2,
+  rep: (r) => r.eval.repeat_rate,
+  labels: (r) => r.labelsUsed,
+};
+
+function ci(rows: readonly PolicyResult[], f: Metric, digits = 3): string {
+  if (rows.length === 0) return '—';
+  const c = meanCI95(rows.map(f));
+  return rows.length > 1 ? fmtCI(c.mean, c.halfWidth, digits) : fmt(c.mean, digits);
+}
+
+/** The reported row of each method at the main η, one per seed (online methods: the validation-selected iterate). */
+export function finalRows(cfg: PipelineConfig, res: ReproduceResults): Map<string, PolicyResult[]> {
+  const eta = cfg.dpo.eta;
+  const out = new Map<string, PolicyResult[]>();
+  const add = (k: string, r: PolicyResult): void => {
+    out.set(k, [...(out.get(k) ?? []), r]);
+  };
+  const main = res.rows.filter((r) => r.eta === eta);
+  for (const r of main) if (r.method === 'pi0' || r.method === 'offline-dpo' || r.method === 'rso') add(r.method, r);
+  const nStages = cfg.methods.multiStepRso.etas.length;
+  for (const r of main) if (r.method === 'multi-step-rso' && r.iteration === nStages) add(r.method, r);
+  for (const sel of res.selections.filter((x) => x.eta === eta)) {
+    const row = main.find((r) => r.method === sel.method && r.seed === sel.seed && r.iteration === sel.selected);
+    if (row) add(sel.method, { ...row, labelsUsed: sel.labelsUsed });
+  }
+  for (const list of out.values()) list.sort((a, b) => a.seed - b.seed);
+  return out;
+}
+
+function paired(a: readonly PolicyResult[], b: readonly PolicyResult[], f: Metric): number[] {
+  const bs = new Map(b.map((r) => [r.seed, r]));
+  return a.filter((r) => bs.has(r.seed)).map((r) => f(r) - f(bs.get(r.seed) as PolicyResult));
+}
+
+function verdictOf(diffs: number[]): { verdict: Verdict; text: string } {
+  if (diffs.length < 2) return { verdict: 'no data', text: `${diffs.length} paired seed(s)` };
+  const d = meanCI95(diffs);
+  const verdict: Verdict = d.lo > 0 ? 'supported' : d.hi < 0 ? 'contradicted' : 'inconclusive';
+  return { verdict, text: `paired difference ${fmtCI(d.mean, d.halfWidth)} (95% CI ${fmt(d.lo)} to ${fmt(d.hi)}, n=${diffs.length})` };
+}
+
+function meanOf(rows: readonly PolicyResult[], f: Metric): number {
+  return rows.length ? meanCI95(rows.map(f)).mean : NaN;
+}
+
+/** Curves (mean over frontier seeds) of gold reward vs KL per method across η. */
+function frontierCurves(cfg: PipelineConfig, res: ReproduceResults): Map<string, { eta: number; kl: number; gold: number; d2: number; rep: number; n: number }[]> {
+  const seeds = cfg.frontier.seeds;
+  const etas = [...new Set([cfg.dpo.eta, ...cfg.frontier.etas])].sort((a, b) => a - b);
+  const fin = new Map<string, { eta: number; kl: number; gold: number; d2: number; rep: number; n: number }[]>();
+  const nStages = cfg.methods.multiStepRso.etas.length;
+  for (const method of cfg.frontier.methods) {
+    const pts: { eta: number; kl: number; gold: number; d2: number; rep: number; n: number }[] = [];
+    for (const eta of etas) {
+      let rows: PolicyResult[];
+      if (method === 'iterative-dpo-warm') {
+        rows = res.selections
+          .filter((s) => s.method === method && s.eta === eta && s.seed < seeds)
+          .map((s) => res.rows.find((r) => r.method === method && r.eta === eta && r.seed === s.seed && r.iteration === s.selected))
+          .filter((r): r is PolicyResult => r !== undefined);
+      } else {
+        rows = res.rows.filter((r) => r.method === method && r.eta === eta && r.seed < seeds && (method !== 'multi-step-rso' || r.iteration === nStages));
+      }
+      if (rows.length === 0) continue;
+      pts.push({ eta, kl: meanOf(rows, M.kl), gold: meanOf(rows, M.gold), d2: meanOf(rows, M.d2), rep: meanOf(rows, M.rep), n: rows.length });
+    }
+    fin.set(method, pts.sort((a, b) => a.kl - b.kl));
+  }
+  return fin;
+}
+
+function interpolate(curve: { kl: number; gold: number }[], kl: number): number | null {
+  if (curve.length === 0 || kl < curve[0].kl || kl > curve[curve.length - 1].kl) return null;
+  for (let i = 1; i < curve.length; i++) {
+    if (kl <= curve[i].kl) {
+      const a = curve[i - 1];
+      const b = curve[i];
+      const t = b.kl === a.kl ? 0 : (kl - a.kl) / (b.kl - a.kl);
+      return a.gold + t * (b.gold - a.gold);
+    }
+  }
+  return curve[curve.length - 1].gold;
+}
+
+interface ClaimDef {
+  id: string;
+  text: string;
+  source: string;
+  check: (cfg: PipelineConfig, res: ReproduceResults, fin: Map<string, PolicyResult[]>) => { verdict: Verdict; evidence: string };
+}
+
+function betterGold(a: string, b: string) {
+  return (_cfg: PipelineConfig, _res: ReproduceResults, fin: Map<string, PolicyResult[]>) => {
+    const A = fin.get(a) ?? [];
+    const B = fin.get(b) ?? [];
+    if (!A.length || !B.length) return { verdict: 'no data' as Verdict, evidence: 'method not run' };
+    const v = verdictOf(paired(A, B, M.gold));
+    const klA = meanOf(A, M.kl);
+    const klB = meanOf(B, M.kl);
+    return {
+      verdict: v.verdict,
+      evidence:
+        `gold reward ${label(a)} ${ci(A, M.gold)} vs ${label(b)} ${ci(B, M.gold)}; ${v.text}. ` +
+        `KL(π‖π0) ${fmt(klA)} vs ${fmt(klB)}; win rate vs π0 ${fmt(meanOf(A, M.win))} vs ${fmt(meanOf(B, M.win))}; ` +
+        `labels ${fmt(meanOf(A, M.labels), 4)} vs ${fmt(meanOf(B, M.labels), 4)}`,
+    };
+  };
+}
+
+export const CLAIMS: ClaimDef[] = [
+  {
+    id: 'iterative-beats-offline',
+    text: 'Online iterative DPO beats offline DPO at the same label budget (gold reward)',
+    source: 'RLHF Workflow Table 2 (iterative 31.3 vs DPO baseline 22.5 LC AE2) [WF]; ICML §3.1 [SEC]',
+    check: betterGold('iterative-dpo-warm', 'offline-dpo'),
+  },
+  {
+    id: 'iterative-retrain-beats-offline',
+    text: 'Iterative DPO with the ICML schedule (retrain from π0 on all data) beats offline DPO',
+    source: 'ICML paper, Online-GSHF-DPO [SEC]',
+    check: betterGold('iterative-dpo-retrain', 'offline-dpo'),
+  },
+  {
+    id: 'iterative-beats-rso',
+    text: 'Online iterative DPO beats RSO at the same label budget',
+    source: 'ICML §3.1: Hybrid/Online GSHF-DPO beats DPO and RSO [SEC]',
+    check: betterGold('iterative-dpo-warm', 'rso'),
+  },
+  {
+    id: 'multistep-dominates',
+    text: 'Multi-step RSO gives a reward–KL frontier that dominates RSO',
+    source: 'ICML §3.1, reward–KL figure (in words) [SEC]',
+    check: (cfg, res) => {
+      const curves = frontierCurves(cfg, res);
+      const a = curves.get('multi-step-rso') ?? [];
+      const b = curves.get('rso') ?? [];
+      if (a.length < 1 || b.length < 1) return { verdict: 'no data', evidence: 'frontier not run for both methods' };
+      const margins: number[] = [];
+      for (const p of a) {
+        const r = interpolate(b, p.kl);
+        if (r !== null) margins.push(p.gold - r);
+      }
+      for (const p of b) {
+        const r = interpolate(a, p.kl);
+        if (r !== null) margins.push(r - p.gold);
+      }
+      const pts = (c: typeof a) => c.map((p) => `η=${p.eta}: KL ${fmt(p.kl)}, r* ${fmt(p.gold)}`).join('; ');
+      if (margins.length === 0) {
+        return { verdict: 'no data', evidence: `the curves do not overlap in KL. multi-step RSO: ${pts(a)}. RSO: ${pts(b)}` };
+      }
+      const above = margins.filter((x) => x > 0).length;
+      const verdict: Verdict = above === margins.length ? 'supported' : above === 0 ? 'contradicted' : 'inconclusive';
+      return {
+        verdict,
+        evidence: `multi-step RSO above RSO at ${above}/${margins.length} matched-KL points (margins ${margins.map((x) => fmt(x, 2)).join(', ')}; ${cfg.frontier.seeds} seed(s)). multi-step RSO: ${pts(a)}. RSO: ${pts(b)}`,
+      };
+    },
+  },
+  {
+    id: 'best-worst-vs-uncertainty',
+    text: 'Best-of-n vs worst-of-n pairs work at least as well as the uncertainty-maximising pair (the practical enhancer)',
+    source: 'RLHF Workflow §2.3 / issue #29 ("max-min performs the best") [WF, ISSUE]; theory prefers max uncertainty [WF]',
+    check: betterGold('iterative-dpo-warm', 'uncertainty'),
+  },
+  {
+    id: 'hybrid-vs-online',
+    text: 'Hybrid (online loop seeded with offline data) beats the purely online loop',
+    source: 'ICML: Hybrid-GSHF-DPO is the headline method [SEC]; RLHF Workflow runs purely online (issue #12)',
+    check: betterGold('hybrid', 'iterative-dpo-warm'),
+  },
+  {
+    id: 'length-grows',
+    text: 'Output length grows over the online iterations (161 → 263 tokens in the paper: reward hacking via length)',
+    source: 'ICML §3.1 limitation [SEC]',
+    check: (cfg, res) => {
+      const T = cfg.methods.iterative.iterations;
+      const key = 'iterative-dpo-warm';
+      const rows = res.rows.filter((r) => r.method === key && r.eta === cfg.dpo.eta);
+      const first = rows.filter((r) => r.iteration === 1);
+      const last = rows.filter((r) => r.iteration === T);
+      const pi0 = res.rows.filter((r) => r.method === 'pi0');
+      if (!first.length || !last.length) return { verdict: 'no data', evidence: 'no iterations' };
+      const v = verdictOf(paired(last, pi0, M.len));
+      const byIt = Array.from({ length: T }, (_, t) => fmt(meanOf(rows.filter((r) => r.iteration === t + 1), M.len))).join(' → ');
+      return {
+        verdict: v.verdict,
+        evidence: `mean length in tokens, π0 ${fmt(meanOf(pi0, M.len))} → iterations ${byIt} (${label(key)}); iteration ${T} minus π0: ${v.text}. Length cap: ${cfg.sampling.maxTokens} tokens`,
+      };
+    },
+  },
+  {
+    id: 'repetition-hacking',
+    text: 'At a low KL penalty the policy games the lexicon gold reward by repeating positive words (repetition up, distinct-2 down)',
+    source: 'issue brief (our gold reward r* = AFINN sum); cf. the paper’s reward-hacking remark [SEC]',
+    check: (cfg, res) => {
+      const etas = [cfg.dpo.eta, ...(cfg.frontier.enabled ? cfg.frontier.etas : [])];
+      const low = Math.min(...etas);
+      const key = 'iterative-dpo-warm';
+      const sel = res.selections.filter((s) => s.method === key && s.eta === low);
+      const rows = sel
+        .map((s) => res.rows.find((r) => r.method === key && r.eta === low && r.seed === s.seed && r.iteration === s.selected))
+        .filter((r): r is PolicyResult => r !== undefined);
+      const pi0 = res.rows.filter((r) => r.method === 'pi0' && rows.some((x) => x.seed === r.seed));
+      if (!rows.length || !pi0.length) return { verdict: 'no data', evidence: 'no low-η run' };
+      // Two-proportion interval on the pooled test samples (per-sample, since the frontier may use one seed).
+      const n1 = rows.reduce((a, r) => a + r.eval.n, 0);
+      const n0 = pi0.reduce((a, r) => a + r.eval.n, 0);
+      const p1 = rows.reduce((a, r) => a + r.eval.repeat_rate * r.eval.n, 0) / n1;
+      const p0 = pi0.reduce((a, r) => a + r.eval.repeat_rate * r.eval.n, 0) / n0;
+      const se = Math.sqrt((p1 * (1 - p1)) / n1 + (p0 * (1 - p0)) / n0);
+      const lo = p1 - p0 - 1.96 * se;
+      const hi = p1 - p0 + 1.96 * se;
+      const d2 = meanOf(rows, M.d2) < meanOf(pi0, M.d2);
+      const verdict: Verdict = lo > 0 && d2 ? 'supported' : hi < 0 ? 'contradicted' : 'inconclusive';
+      return {
+        verdict,
+        evidence:
+          `${label(key)} at η=${low}: repeat rate ${fmt(p1)} vs π0 ${fmt(p0)} (difference 95% CI ${fmt(lo)} to ${fmt(hi)}, ${n1} vs ${n0} samples); ` +
+          `distinct-2 ${fmt(meanOf(rows, M.d2))} vs ${fmt(meanOf(pi0, M.d2))}; gold ${fmt(meanOf(rows, M.gold))} vs ${fmt(meanOf(pi0, M.gold))}; KL ${fmt(meanOf(rows, M.kl))}. ` +
+          `Examples: ${rows[0].eval.examples.slice(0, 3).map((e) => `“${e}”`).join(' ')}`,
+      };
+    },
+  },
+];
+
+export function buildReport(cfg: PipelineConfig, res: ReproduceResults, meta: { command: string; wallSeconds: number; invocations: number[] }): PrefReport {
+  const out: string[] = [];
+  const svgs: PrefReport['svgs'] = [];
+  const fin = finalRows(cfg, res);
+  const T = cfg.methods.iterative.iterations;
+  const eta = cfg.dpo.eta;
+
+  out.push(`# Iterative preference learning on a tiny LM: the paper's comparison in miniature`, '');
+  out.push(
+    `Reproduce with \`${meta.command}\`. Wall time ${fmt(meta.wallSeconds, 3)} s` +
+      (meta.invocations.length > 1 ? ` over ${meta.invocations.length} invocations (${meta.invocations.join(' + ')} s: resumed)` : '') +
+      `. ${res.seeds} seeds for the main table; the η-frontier uses ${cfg.frontier.enabled ? cfg.frontier.seeds : 0} seed(s).`,
+    '',
+  );
+  out.push('## Setup', '');
+  const mc = cfg.model;
+  out.push(
+    `- **π0**: GPT (${mc.preset} preset${mc.nLayer ? `, ${mc.nLayer} layers` : ''}${mc.nEmbd ? `, d=${mc.nEmbd}` : ''}${mc.nHead ? `, ${mc.nHead} heads` : ''}; ${res.pi0.params.toLocaleString('en-US')} parameters, byte tokenizer), SFT for ${res.pi0.sftSteps} steps on the built-in review corpus: validation loss ${fmt(res.pi0.initialValLoss)} → ${fmt(res.pi0.valLoss)} nats/token (${fmt(res.pi0.seconds)} s, kernels: ${res.pi0.kernels}).`,
+    `- **Gold reward r\\***: AFINN-165 sum of the response / 5 (npm \`sentiment\`). **Human**: Bradley–Terry oracle on r* with temperature ${cfg.oracle.temperature}; every query is one label, recorded in the ledger \`labels.jsonl\`.`,
+    `- **Prompts**: pool of ${res.promptPool.size} distinct prompts (${cfg.prompts.source === 'generated' ? '"Review of <adjective> <product>:"' : cfg.prompts.source}), split once (seed ${cfg.prompts.seed}) into ${res.promptPool.iterations} disjoint iteration sets of ${res.promptPool.perIteration}, validation ${res.promptPool.validation} (model selection), test ${res.promptPool.test} (every number below); the offline set (${res.promptPool.offline} prompts) is the iteration prompts plus the RM seed prompts, disjoint from validation and test.`,
+    `- **Sampling**: temperature ${cfg.sampling.temperature}, at most ${cfg.sampling.maxTokens} new tokens (bytes). **DPO**: ${cfg.dpo.loss} loss, η = β = ${eta}, reference fixed to π0 (precomputed log-probs), lr ${cfg.dpo.lr}, ${cfg.dpo.epochs} epochs, batch ${cfg.dpo.batch} pairs. **RM**: BT ensemble of ${cfg.rm.members} scalar-head GPTs initialised from π0's trunk${cfg.rm.bootstrap ? ' (bootstrap resamples)' : ''}, ${cfg.rm.epochs} epochs, lr ${cfg.rm.lr}; its mean is "the RM", its std the uncertainty.`,
+    `- **Evaluation** on the test prompts, ${cfg.eval.samplesPerPrompt} samples per prompt (the same sampling seed for every policy of a seed): mean gold reward; KL(π‖π0) as the sequence-level Monte-Carlo estimate over samples y ~ π: **k1** = mean of log π(y|x) − log π0(y|x) (unbiased, can be negative), **k3** = mean of ρ − 1 − log ρ with ρ = π0(y|x)/π(y|x) (unbiased, ≥ 0), log-probs summed over the sampled tokens (+EOS when the sample stopped); win rate vs π0 = mean of σ((r*(y) − r*(y0))/T) against a π0 sample on the same prompt; length in tokens (= bytes); distinct-2 over whitespace tokens; repeat rate = fraction of responses that repeat a lexicon-scored word.`,
+    '',
+  );
+
+  out.push('## Label budget', '');
+  const B = res.budget;
+  out.push(
+    `Every method gets **B = ${B} human (oracle) labels per seed** = ${cfg.labels.rmSeed} (RM seed) + ${T} iterations × ${cfg.labels.perIteration}. What counts, read from the ledger by query-id prefix:`,
+    '',
+    `- offline DPO: the ${B} labelled π0 pairs it trains on (\`seedS/pool/**\`);`,
+    `- RSO and multi-step RSO: the ${B} labels their reward model was trained on (\`seedS/pool/**\`); their pairs are labelled by that RM (free);`,
+    cfg.methods.iterative.labelSource === 'oracle'
+      ? `- iterative DPO, uncertainty enhancer, hybrid: the ${cfg.labels.rmSeed} labels of their first RM (\`seedS/pool/seed/**\`) + one oracle label per selected pair (\`seedS/<method>/itT/pI\`, at most ${cfg.labels.perIteration} per iteration; prompts whose pair is a tie cost nothing). The RM is refit after every iteration on all of these labels (no extra cost). The hybrid reuses the RM seed pairs as its offline data.`
+      : `- iterative methods (label source: reward model): the ${B} labels of the RM that labels their pairs (\`seedS/pool/**\`); no online oracle labels.`,
+    `- model selection (best iterate on validation) uses the final RM's objective mean r_RM − η·KL on the validation prompts: **0 labels**, no gold reward.`,
+    '',
+    `Each method's stage asserts \`labels used ≤ B\` in code. The ledger holds ${res.ledger.labels} labels in total (${Object.entries(res.ledger.bySeed).map(([k, v]) => `${k}: ${v}`).join(', ')}; frontier runs at other η spend their own online labels), with ${res.ledger.duplicateIds} duplicate query ids.`,
+    '',
+  );
+
+  // Claims
+  const verdicts: ClaimVerdict[] = CLAIMS.map((c) => {
+    const v = c.check(cfg, res, fin);
+    const note = cfg.claimNotes[c.id];
+    return { id: c.id, text: c.text, source: c.source, ...v, ...(note ? { note } : {}) };
+  });
+  out.push("## The paper's claims against our measurements", '');
+  out.push(
+    mdTable(
+      ['claim', 'source', 'verdict', 'evidence'],
+      verdicts.map((v) => [v.text, v.source, `**${v.verdict}**`, v.note ? `${v.evidence}. *${v.note}*` : v.evidence]),
+      ['l', 'l', 'l', 'l'],
+    ),
+    '',
+  );
+
+  // Method table
+  out.push(`## Methods at η = ${eta} (test prompts; mean ± 95% CI over ${res.seeds} seeds)`, '');
+  const order = ['pi0', 'offline-dpo', 'rso', 'multi-step-rso', 'iterative-dpo-warm', 'iterative-dpo-retrain', 'uncertainty', 'hybrid'];
+  const rowsTable: (string | number)[][] = [];
+  for (const k of order) {
+    const rows = fin.get(k);
+    if (!rows?.length) continue;
+    const selected = res.selections.filter((s) => s.method === k && s.eta === eta).map((s) => s.selected);
+    rowsTable.push([
+      label(k) + (selected.length ? ` — selected it ${selected.join('/')}` : ''),
+      ci(rows, M.gold),
+      ci(rows, M.kl),
+      ci(rows, M.k3),
+      ci(rows, M.win),
+      ci(rows, M.len),
+      ci(rows, M.d2),
+      ci(rows, M.rep),
+      k === 'pi0' ? '0' : `${fmt(meanOf(rows, M.labels), 4)} (max ${Math.max(...rows.map(M.labels))})`,
+    ]);
+  }
+  out.push(mdTable(['method', 'gold reward r*', 'KL k1', 'KL k3', 'win rate vs π0', 'length (tokens)', 'distinct-2', 'repeat rate', `labels used (B=${B})`], rowsTable), '');
+
+  // Per-iteration table
+  out.push('## Online methods per iteration', '');
+  const online = ['iterative-dpo-warm', 'iterative-dpo-retrain', 'uncertainty', 'hybrid'];
+  const itRows: (string | number)[][] = [];
+  for (const k of online) {
+    const rows = res.rows.filter((r) => r.method === k && r.eta === eta);
+    if (!rows.length) continue;
+    const its = [...new Set(rows.map((r) => r.iteration ?? 0))].sort((a, b) => a - b);
+    for (const t of its) {
+      const rr = rows.filter((r) => r.iteration === t).sort((a, b) => a.seed - b.seed);
+      const sel = res.selections.filter((s) => s.method === k && s.eta === eta && s.selected === t).length;
+      const newPairs = rr.map((r) => Number(r.extra?.newPairs ?? 0));
+      itRows.push([
+        `${label(k)} it ${t}`,
+        ci(rr, M.gold),
+        ci(rr, M.kl),
+        ci(rr, M.win),
+        ci(rr, M.len),
+        ci(rr, M.d2),
+        fmt(meanOf(rr, M.labels), 4),
+        fmt(newPairs.reduce((a, b) => a + b, 0) / Math.max(1, newPairs.length), 3),
+        fmt(meanOf(rr, (r) => Number(r.extra?.rmBestOfN ?? NaN)), 3),
+        `${sel}/${rr.length}`,
+      ]);
+    }
+  }
+  out.push(
+    'Iteration t samples from π_{t−1} (π0 at t = 1; for the hybrid, it 0 is DPO on the offline seed pairs), trains π_t and is evaluated here. "labels" is cumulative (RM seed + online so far); "RM best-of-n" is the mean RM reward of the best of n samples on that iteration\'s prompts; "selected" counts the seeds whose validation picked that iterate.',
+    '',
+    mdTable(['iterate', 'gold reward', 'KL k1', 'win rate', 'length', 'distinct-2', 'labels', 'new pairs', 'RM best-of-n', 'selected'], itRows),
+    '',
+  );
+
+  // Reward–KL plot
+  const series: Series[] = [];
+  const curves = frontierCurves(cfg, res);
+  for (const [k, pts] of curves) {
+    if (pts.length) series.push({ label: `${label(k)} (η sweep)`, x: pts.map((p) => p.kl), y: pts.map((p) => p.gold) });
+  }
+  for (const k of order) {
+    const rows = fin.get(k);
+    if (!rows?.length) continue;
+    series.push({ label: `${label(k)} @η=${eta}`, x: [meanOf(rows, M.kl)], y: [meanOf(rows, M.gold)], style: 'points' });
+  }
+  svgs.push({ name: 'reward-kl.svg', content: linePlot(series, { title: 'Gold reward vs KL(π‖π0)', xLabel: 'KL(π‖π0), k1 estimate (nats)', yLabel: 'mean gold reward r* on test prompts' }) });
+  out.push('## Reward–KL', '');
+  out.push(
+    `Points: every method at η = ${eta} (mean over seeds). Lines: the η sweep (${[...new Set([eta, ...cfg.frontier.etas])].sort((a, b) => a - b).join(', ')}) of ${cfg.frontier.methods.map(label).join(', ')} over ${cfg.frontier.seeds} seed(s); the online method at each η is the validation-selected iterate.`,
+    '',
+    '![reward vs KL](reward-kl.svg)',
+    '',
+  );
+  const fRows: (string | number)[][] = [];
+  for (const [k, pts] of curves) for (const p of pts) fRows.push([label(k), p.eta, fmt(p.kl), fmt(p.gold), fmt(p.d2), fmt(p.rep), p.n]);
+  if (fRows.length) out.push(mdTable(['method', 'η', 'KL k1', 'gold reward', 'distinct-2', 'repeat rate', 'seeds'], fRows), '');
+
+  // Iteration plot
+  const itSeries: Series[] = [];
+  const lenSeries: Series[] = [];
+  const pi0Rows = fin.get('pi0') ?? [];
+  for (const k of online) {
+    const rows = res.rows.filter((r) => r.method === k && r.eta === eta);
+    if (!rows.length) continue;
+    const its = [...new Set(rows.map((r) => r.iteration ?? 0))].sort((a, b) => a - b);
+    const xs = [0, ...its.filter((t) => t > 0)];
+    const gold = xs.map((t) => (t === 0 ? (k === 'hybrid' ? meanOf(rows.filter((r) => r.iteration === 0), M.gold) : meanOf(pi0Rows, M.gold)) : meanOf(rows.filter((r) => r.iteration === t), M.gold)));
+    const len = xs.map((t) => (t === 0 ? (k === 'hybrid' ? meanOf(rows.filter((r) => r.iteration === 0), M.len) : meanOf(pi0Rows, M.len)) : meanOf(rows.filter((r) => r.iteration === t), M.len)));
+    itSeries.push({ label: label(k), x: xs, y: gold });
+    lenSeries.push({ label: label(k), x: xs, y: len });
+  }
+  svgs.push({ name: 'iterations-gold.svg', content: linePlot(itSeries, { title: 'Gold reward over iterations', xLabel: 'iteration (0 = π0; hybrid: offline DPO start)', yLabel: 'mean gold reward r*' }) });
+  svgs.push({ name: 'iterations-length.svg', content: linePlot(lenSeries, { title: 'Response length over iterations', xLabel: 'iteration (0 = π0; hybrid: offline DPO start)', yLabel: 'mean length (tokens)' }) });
+  out.push('## Over iterations', '', '![gold over iterations](iterations-gold.svg)', '', '![length over iterations](iterations-length.svg)', '');
+
+  // Multi-step RSO path
+  const ms = res.rows.filter((r) => r.method === 'multi-step-rso' && r.eta === eta);
+  if (ms.length) {
+    const stages = [...new Set(ms.map((r) => r.iteration ?? 0))].sort((a, b) => a - b);
+    out.push('## RSO details', '');
+    const rsoRows = fin.get('rso') ?? [];
+    const rr: (string | number)[][] = [];
+    if (rsoRows.length) rr.push(['RSO (from π0)', fmt(eta), fmt(meanOf(rsoRows, (r) => Number(r.extra?.acceptRate))), fmt(meanOf(rsoRows, (r) => Number(r.extra?.rmPairs)), 4), ci(rsoRows, M.gold), ci(rsoRows, M.kl)]);
+    for (const st of stages) {
+      const x = ms.filter((r) => r.iteration === st);
+      rr.push([`multi-step stage ${st}`, fmt(Number(x[0].extra?.stageEta)), fmt(meanOf(x, (r) => Number(r.extra?.acceptRate))), fmt(meanOf(x, (r) => Number(r.extra?.rmPairs)), 4), ci(x, M.gold), ci(x, M.kl)]);
+    }
+    out.push(mdTable(['stage', 'η_i', 'acceptance rate', 'RM-labelled pairs', 'gold reward', 'KL k1'], rr), '');
+  }
+
+  // RM quality
+  out.push('## Reward models', '');
+  const rmRows: (string | number)[][] = [];
+  for (const kind of ['seed', 'full'] as const) {
+    const x = res.rms.filter((r) => r.kind === kind);
+    if (!x.length) continue;
+    rmRows.push([kind === 'seed' ? `RM seed (${cfg.labels.rmSeed} labels)` : `RM full pool (${B} labels)`, fmt(meanCI95(x.map((r) => r.pairs)).mean, 4), fmt(meanCI95(x.map((r) => r.trainAccuracy)).mean), fmt(meanCI95(x.map((r) => r.goldAgreement)).mean)]);
+  }
+  out.push(mdTable(['reward model', 'pairs', 'train accuracy (vs labels)', 'agreement with r* ordering'], rmRows), '');
+  const refits = res.rows.filter((r) => r.eta === eta && r.extra?.rmGoldAgreement !== undefined);
+  if (refits.length) out.push(`Refit RMs during the online loops agree with the r* ordering on their training pairs ${fmt(meanOf(refits, (r) => Number(r.extra?.rmGoldAgreement)))} of the time on average.`, '');
+
+  // Examples
+  out.push('## Samples (first test prompts, seed 0)', '');
+  for (const k of order) {
+    const rows = fin.get(k)?.filter((r) => r.seed === 0);
+    if (!rows?.length) continue;
+    out.push(`- **${label(k)}**: ${rows[0].eval.examples.slice(0, 4).map((e) => `“${e}”`).join(' · ')}`);
+  }
+  out.push('');
+
+  // Time
+  out.push('## Where the time went', '');
+  const st = Object.entries(res.stageSeconds).sort((a, b) => b[1] - a[1]);
+  out.push(mdTable(['stage kind', 'seconds (all seeds and η)'], st.map(([k, v]) => [k, fmt(v, 3)])), '');
+
+  // Selections
+  out.push('## Model selection (validation, RM objective)', '');
+  const selRows: (string | number)[][] = res.selections.map((s) => [label(s.method), s.eta, s.seed, s.validation.map((v) => `it${v.iteration}: ${fmt(v.objective)} (r_RM ${fmt(v.rm)}, KL ${fmt(v.kl)})`).join('; '), s.selected]);
+  out.push(mdTable(['method', 'η', 'seed', 'validation objective per iterate', 'selected'], selRows), '');
+
+  return { markdown: out.join('\n'), svgs, verdicts };
+}
+
+export type { SelectionResult };
