@@ -91,6 +91,13 @@ test('DPO on a tiny data set raises logp(chosen) − logp(rejected): margins gro
   assert.ok(last['rewards/margins'] > first['rewards/margins'] + 1, `margins ${first['rewards/margins']} → ${last['rewards/margins']}`);
   assert.ok(last.loss < 0.2, `loss ${last.loss}`);
   const ev = evaluateDpo(policy, tok, DATA, ref, { beta: 0.1 });
+  const ev0 = evaluateDpo(new GPT(SMALL, 2), tok, DATA, ref, { beta: 0.1 });
+  // the summed logp(chosen) − logp(rejected) itself went up (not only relative to the reference)
+  assert.ok(ev['logps/chosen'] - ev['logps/rejected'] > ev0['logps/chosen'] - ev0['logps/rejected'] + 10);
+  // warmup (default 10% = 8 steps) then cosine down to 0.1·lr
+  assert.ok(Math.abs(res.history[0].lr - 3e-3 / 8) < 1e-15);
+  assert.ok(Math.abs(res.history[7].lr - 3e-3) < 1e-15);
+  assert.ok(res.history[79].lr < 4e-4 && res.history[79].lr >= 3e-4);
   assert.equal(ev['rewards/accuracies'], 1);
   assert.ok(ev['rewards/margins'] > 1);
   for (const k of ['rewards/chosen', 'rewards/rejected', 'rewards/margins', 'rewards/accuracies', 'logps/chosen', 'logps/rejected', 'loss', 'lr', 'grad_norm'] as const) {
