@@ -96,8 +96,9 @@ test('readPrompts: jsonl (extra fields ignored) and plain text; errors name file
   }
 });
 
-test('corpusPrompts: the built-in corpus has 48 distinct prompts "Review of <product>:"', () => {
+test('corpusPrompts: the built-in corpus has 624 distinct prompts "Review of [<qualifier>] <product>:"', () => {
   const ps = corpusPrompts();
-  assert.equal(ps.length, 48);
-  for (const p of ps) assert.match(p, /^Review of [a-z]+:$/);
+  // 48 products × (12 neutral qualifiers + none)
+  assert.equal(ps.length, 624);
+  for (const p of ps) assert.match(p, /^Review of ([a-z]+ )?[a-z]+:$/);
 });
