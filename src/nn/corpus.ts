@@ -113,7 +113,7 @@ export function makeReview(rng: Rng, sentiment: number, style: ReviewStyle): str
  * distinct prompts, so the preference pipeline can split prompts into disjoint iteration,
  * validation and test sets. '' keeps the plain "Review of <product>:" form.
  */
-export const QUALIFIERS: readonly string[] = ['', 'red', 'blue', 'pink', 'gray', 'big', 'mini', 'kids', 'home', 'camp', 'desk', 'car', 'new'];
+export const QUALIFIERS: readonly string[] = ['', 'red', 'blue', 'pink', 'tan', 'used', 'mini', 'kids', 'home', 'camp', 'desk', 'car', 'new'];
 
 /** Generates n examples deterministically from a seed (sentiment levels and styles roughly uniform). */
 export function generateReviewCorpus(n: number, seed: number | string = 'gshf-reviews-v1'): ReviewExample[] {
