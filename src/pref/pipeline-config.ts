@@ -104,6 +104,8 @@ const methodsSchema = z
         ...methodBase,
         /** π0 candidates per prompt; accepted ones are paired (0,1), (2,3), … and labelled by the RM. */
         candidates: z.number().int().min(2).default(8),
+        /** Offline prompts used (the first this many; default all B). Pairs cost no labels, only compute. */
+        prompts: z.number().int().min(1).optional(),
         maxAccepted: z.number().int().min(2).default(4),
       })
       .strict()
@@ -115,6 +117,7 @@ const methodsSchema = z
         etas: z.array(z.number().positive()).min(2).default([1, 0.3, 0.1]),
         candidates: z.number().int().min(2).default(8),
         maxAccepted: z.number().int().min(2).default(4),
+        prompts: z.number().int().min(1).optional(),
       })
       .strict()
       .prefault({}),
@@ -131,6 +134,13 @@ const methodsSchema = z
         labelSource: z.enum(['oracle', 'reward-model']).default('oracle'),
         /** Refit the RM ensemble on all oracle labels after every iteration (the MLE on all data so far). */
         refitRm: z.boolean().default(true),
+        /**
+         * Model selection on the validation prompts (never the gold reward, never a label): 'rm' = the
+         * iterate with the highest mean RM reward; 'rm-kl' = the highest RM objective r_RM − η·KL(π‖π0).
+         */
+        selection: z.enum(['rm', 'rm-kl']).default('rm'),
+        /** Epochs of that refit; each member is warm-started from the previous iteration's member. */
+        refitEpochs: z.number().int().min(1).default(1),
       })
       .strict()
       .prefault({}),
@@ -161,7 +171,11 @@ const frontierSchema = z
     etas: z.array(z.number().positive()).min(1).default([0.03, 0.3, 1]),
     /** Seeds 0..seeds−1 only (fewer than the main table to fit the time budget). */
     seeds: z.number().int().min(1).default(1),
-    methods: z.array(z.enum(['offline-dpo', 'rso', 'multi-step-rso', 'iterative-dpo-warm'])).min(1).default(['offline-dpo', 'rso', 'multi-step-rso', 'iterative-dpo-warm']),
+    /**
+     * Methods rerun at each η. Multi-step RSO needs no rerun: its stage i IS multi-step RSO with target
+     * η_i (schedule η_1..η_i), so its curve is the main run's stage path.
+     */
+    methods: z.array(z.enum(['offline-dpo', 'rso', 'iterative-dpo-warm'])).min(1).default(['offline-dpo', 'rso', 'iterative-dpo-warm']),
   })
   .strict();
 

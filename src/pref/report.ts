@@ -102,8 +102,20 @@ function frontierCurves(cfg: PipelineConfig, res: ReproduceResults): Map<string,
   const seeds = cfg.frontier.seeds;
   const etas = [...new Set([cfg.dpo.eta, ...cfg.frontier.etas])].sort((a, b) => a - b);
   const fin = new Map<string, { eta: number; kl: number; gold: number; d2: number; rep: number; n: number }[]>();
-  const nStages = cfg.methods.multiStepRso.etas.length;
-  for (const method of cfg.frontier.methods) {
+  const methods: string[] = [...cfg.frontier.methods];
+  if (cfg.methods.multiStepRso.enabled) methods.splice(2, 0, 'multi-step-rso');
+  for (const method of methods) {
+    if (method === 'multi-step-rso') {
+      // Stage i of the main run is multi-step RSO with target η_i: the curve is the stage path.
+      const path = res.rows.filter((r) => r.method === method && r.eta === cfg.dpo.eta && r.seed < seeds);
+      const stages = [...new Set(path.map((r) => r.iteration ?? 0))];
+      const pts = stages.map((st) => {
+        const rows = path.filter((r) => r.iteration === st);
+        return { eta: Number(rows[0].extra?.stageEta), kl: meanOf(rows, M.kl), gold: meanOf(rows, M.gold), d2: meanOf(rows, M.d2), rep: meanOf(rows, M.rep), n: rows.length };
+      });
+      fin.set(method, pts.sort((a, b) => a.kl - b.kl));
+      continue;
+    }
     const pts: { eta: number; kl: number; gold: number; d2: number; rep: number; n: number }[] = [];
     for (const eta of etas) {
       let rows: PolicyResult[];
@@ -113,7 +125,7 @@ function frontierCurves(cfg: PipelineConfig, res: ReproduceResults): Map<string,
           .map((s) => res.rows.find((r) => r.method === method && r.eta === eta && r.seed === s.seed && r.iteration === s.selected))
           .filter((r): r is PolicyResult => r !== undefined);
       } else {
-        rows = res.rows.filter((r) => r.method === method && r.eta === eta && r.seed < seeds && (method !== 'multi-step-rso' || r.iteration === nStages));
+        rows = res.rows.filter((r) => r.method === method && r.eta === eta && r.seed < seeds);
       }
       if (rows.length === 0) continue;
       pts.push({ eta, kl: meanOf(rows, M.kl), gold: meanOf(rows, M.gold), d2: meanOf(rows, M.d2), rep: meanOf(rows, M.rep), n: rows.length });
@@ -312,7 +324,7 @@ export function buildReport(cfg: PipelineConfig, res: ReproduceResults, meta: { 
     cfg.methods.iterative.labelSource === 'oracle'
       ? `- iterative DPO, uncertainty enhancer, hybrid: the ${cfg.labels.rmSeed} labels of their first RM (\`seedS/pool/seed/**\`) + one oracle label per selected pair (\`seedS/<method>/itT/pI\`, at most ${cfg.labels.perIteration} per iteration; prompts whose pair is a tie cost nothing). The RM is refit after every iteration on all of these labels (no extra cost). The hybrid reuses the RM seed pairs as its offline data.`
       : `- iterative methods (label source: reward model): the ${B} labels of the RM that labels their pairs (\`seedS/pool/**\`); no online oracle labels.`,
-    `- model selection (best iterate on validation) uses the final RM's objective mean r_RM − η·KL on the validation prompts: **0 labels**, no gold reward.`,
+    `- model selection (best iterate on validation) uses the final RM on the validation prompts (${cfg.methods.iterative.selection === 'rm' ? 'highest mean r_RM' : 'highest r_RM − η·KL'}): **0 labels**, no gold reward.`,
     '',
     `Each method's stage asserts \`labels used ≤ B\` in code. The ledger holds ${res.ledger.labels} labels in total (${Object.entries(res.ledger.bySeed).map(([k, v]) => `${k}: ${v}`).join(', ')}; frontier runs at other η spend their own online labels), with ${res.ledger.duplicateIds} duplicate query ids.`,
     '',
@@ -403,7 +415,7 @@ export function buildReport(cfg: PipelineConfig, res: ReproduceResults, meta: { 
   svgs.push({ name: 'reward-kl.svg', content: linePlot(series, { title: 'Gold reward vs KL(π‖π0)', xLabel: 'KL(π‖π0), k1 estimate (nats)', yLabel: 'mean gold reward r* on test prompts' }) });
   out.push('## Reward–KL', '');
   out.push(
-    `Points: every method at η = ${eta} (mean over seeds). Lines: the η sweep (${[...new Set([eta, ...cfg.frontier.etas])].sort((a, b) => a - b).join(', ')}) of ${cfg.frontier.methods.map(label).join(', ')} over ${cfg.frontier.seeds} seed(s); the online method at each η is the validation-selected iterate.`,
+    `Points: every method at η = ${eta} (mean over seeds). Lines: the η sweep (${[...new Set([eta, ...cfg.frontier.etas])].sort((a, b) => a - b).join(', ')}) of ${cfg.frontier.methods.map(label).join(', ')} over ${cfg.frontier.seeds} seed(s); the online method at each η is the validation-selected iterate. The multi-step RSO line is its stage path (stage i = multi-step RSO with target η_i), same seed(s).`,
     '',
     '![reward vs KL](reward-kl.svg)',
     '',
@@ -472,9 +484,10 @@ export function buildReport(cfg: PipelineConfig, res: ReproduceResults, meta: { 
   out.push(mdTable(['stage kind', 'seconds (all seeds and η)'], st.map(([k, v]) => [k, fmt(v, 3)])), '');
 
   // Selections
-  out.push('## Model selection (validation, RM objective)', '');
-  const selRows: (string | number)[][] = res.selections.map((s) => [label(s.method), s.eta, s.seed, s.validation.map((v) => `it${v.iteration}: ${fmt(v.objective)} (r_RM ${fmt(v.rm)}, KL ${fmt(v.kl)})`).join('; '), s.selected]);
-  out.push(mdTable(['method', 'η', 'seed', 'validation objective per iterate', 'selected'], selRows), '');
+  const critName = cfg.methods.iterative.selection === 'rm' ? 'mean RM reward r_RM' : 'RM objective r_RM − η·KL';
+  out.push(`## Model selection (validation prompts, criterion: ${critName})`, '');
+  const selRows: (string | number)[][] = res.selections.map((s) => [label(s.method), s.eta, s.seed, s.validation.map((v) => `it${v.iteration}: r_RM ${fmt(v.rm)}, KL ${fmt(v.kl)}, r_RM − η·KL ${fmt(v.objective)}`).join('; '), s.selected]);
+  out.push(mdTable(['method', 'η', 'seed', 'validation scores per iterate', 'selected'], selRows), '');
 
   return { markdown: out.join('\n'), svgs, verdicts };
 }

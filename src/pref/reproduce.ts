@@ -113,7 +113,7 @@ export function plannedStages(cfg: PipelineConfig): number {
   if (cfg.frontier.enabled) {
     const etas = cfg.frontier.etas.filter((e) => e !== cfg.dpo.eta).length;
     for (const k of cfg.frontier.methods) {
-      frontier += k === 'offline-dpo' || k === 'rso' ? 1 : k === 'multi-step-rso' ? m.multiStepRso.etas.length : T + 1;
+      frontier += k === 'offline-dpo' || k === 'rso' ? 1 : T + 1;
     }
     frontier *= etas * cfg.frontier.seeds;
   }
@@ -206,7 +206,7 @@ export async function reproduce(cfg: PipelineConfig, opts: ReproduceOptions): Pr
   const pools: ReproduceResults['pool'] = [];
   const rms: ReproduceResults['rms'] = [];
   const variants = onlineVariants(ctx);
-  const needFull = cfg.methods.rso.enabled || cfg.methods.multiStepRso.enabled || cfg.methods.iterative.labelSource === 'reward-model' || (cfg.frontier.enabled && cfg.frontier.methods.some((k) => k === 'rso' || k === 'multi-step-rso'));
+  const needFull = cfg.methods.rso.enabled || cfg.methods.multiStepRso.enabled || cfg.methods.iterative.labelSource === 'reward-model' || (cfg.frontier.enabled && cfg.frontier.methods.includes('rso'));
 
   const runMethodsAt = (s: number, eta: number, which: { offline: boolean; rso: boolean; ms: boolean; online: OnlineVariant[] }): void => {
     if (which.offline) rows.push(runOfflineDpo(ctx, s, eta));
@@ -244,7 +244,7 @@ export async function reproduce(cfg: PipelineConfig, opts: ReproduceOptions): Pr
     for (let s = 0; s < cfg.frontier.seeds; s++) {
       for (const eta of cfg.frontier.etas) {
         if (eta === cfg.dpo.eta) continue;
-        runMethodsAt(s, eta, { offline: fm.has('offline-dpo'), rso: fm.has('rso'), ms: fm.has('multi-step-rso'), online: fm.has('iterative-dpo-warm') ? [warm] : [] });
+        runMethodsAt(s, eta, { offline: fm.has('offline-dpo'), rso: fm.has('rso'), ms: false, online: fm.has('iterative-dpo-warm') ? [warm] : [] });
       }
     }
   }

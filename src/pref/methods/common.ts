@@ -24,7 +24,8 @@ import { evalSummary, type EvalSummary } from '../eval.js';
 import { goldReward } from '../gold.js';
 import type { LabelLedger } from '../labels.js';
 import type { PromptSplit } from '../prompts.js';
-import { RewardEnsemble, trainRewardEnsemble } from '../reward-model.js';
+import { RewardEnsemble, trainRewardEnsemble, trainRewardModel } from '../reward-model.js';
+import { Rng } from '../../math/rng.js';
 import type { PipelineConfig } from '../pipeline-config.js';
 
 /** One sampled response: its text (what labellers and r* see) and the exact token ids sampled. */
@@ -205,7 +206,35 @@ export function trainEnsembleStage(ctx: Ctx, dir: string, pairs: readonly Stored
     bootstrap: c.bootstrap,
     seed,
   });
+  void results;
   ensemble.save(join(dir, 'rm'), { pairs: pairs.length, seed });
+  return rmQuality(ctx, ensemble, pairs, enc, labelPrefixes, t0);
+}
+
+/**
+ * Refits an ensemble on `pairs`, each member warm-started from the member of `prevStage` (its own
+ * bootstrap resample, `epochs` passes). Cheaper than training from π0's trunk on all data every
+ * iteration; the RM still sees every label so far.
+ */
+export function refitEnsembleStage(ctx: Ctx, dir: string, prevStage: string, pairs: readonly StoredPair[], seed: string, epochs: number): RmStageResult {
+  const t0 = performance.now();
+  const enc = encodePairs(ctx, pairs);
+  const c = ctx.cfg.rm;
+  const prev = loadEnsemble(ctx, prevStage);
+  prev.members.forEach((m, k) => {
+    const ms = `${seed}/${k}`;
+    let data = enc;
+    if (c.bootstrap) {
+      const rng = new Rng(ms).fork('bootstrap');
+      data = enc.map(() => enc[rng.int(enc.length)]);
+    }
+    trainRewardModel(m.model, ctx.tok, data, { epochs, batchSize: c.batch, lr: c.lr, seed: ms });
+  });
+  prev.save(join(dir, 'rm'), { pairs: pairs.length, seed, warmStartFrom: prevStage });
+  return rmQuality(ctx, prev, pairs, enc, [], t0);
+}
+
+function rmQuality(ctx: Ctx, ensemble: RewardEnsemble, pairs: readonly StoredPair[], enc: readonly EncodedPair[], labelPrefixes: string[], t0: number): RmStageResult {
   const seqs = enc.flatMap((p) => [p.chosen, p.rejected]);
   const s = scoreWithEnsemble(ctx, ensemble, seqs);
   let acc = 0;
@@ -220,7 +249,6 @@ export function trainEnsembleStage(ctx: Ctx, dir: string, pairs: readonly Stored
       if (Math.sign(gc) === Math.sign(dc)) gold++;
     }
   });
-  void results;
   return {
     pairs: pairs.length,
     labelPrefixes,

@@ -10,7 +10,7 @@
  * The selected pair is labelled by the label source (the gold BT oracle through the ledger, one label
  * per prompt, or the current RM for free). The reference is always π0. After each iteration the RM
  * ensemble is refit on every oracle label so far (the MLE on all data). The output is the iterate with
- * the best RM objective (mean RM reward − η·KL) on the validation prompts: no labels, no gold.
+ * the best mean RM reward (config: or RM objective r_RM − η·KL) on the validation prompts: no labels, no gold.
  */
 import { bestWorstPair, uncertaintyPair } from '../sampling.js';
 import { labelBudget } from '../pipeline-config.js';
@@ -22,7 +22,6 @@ import {
   loadEnsemble,
   loadPairs,
   loadPolicy,
-  readStage,
   runStage,
   runTag,
   samplePolicy,
@@ -30,8 +29,7 @@ import {
   savePolicy,
   scoreWithEnsemble,
   seedTag,
-  stageDir,
-  trainEnsembleStage,
+  refitEnsembleStage,
   validatePolicy,
   type Ctx,
   type PolicyResult,
@@ -39,7 +37,6 @@ import {
   type ValidationScore,
 } from './common.js';
 import { poolPairs, rmFullStageId, rmSeedStageId } from './offline.js';
-import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 
 export type Schedule = 'warm' | 'retrain';
@@ -183,7 +180,7 @@ export function runOnline(ctx: Ctx, s: number, eta: number, v: OnlineVariant): O
         let rmInfo: Record<string, number> = {};
         if (oracle && cfg.methods.iterative.refitRm) {
           const rmData = [...poolPairs(ctx, s, 'seed'), ...history, ...pairs];
-          const r = trainEnsembleStage(ctx, dir, rmData, `${cfg.seed}/${id}/rm`, []);
+          const r = refitEnsembleStage(ctx, dir, rmStage, rmData, `${cfg.seed}/${id}/rm`, cfg.methods.iterative.refitEpochs);
           rmInfo = { rmPairs: r.pairs, rmGoldAgreement: r.goldAgreement };
         } else {
           copyEnsemble(ctx, rmStage, dir);
@@ -215,8 +212,9 @@ export function runOnline(ctx: Ctx, s: number, eta: number, v: OnlineVariant): O
       const pol = loadPolicy(ctx, stageOf(t));
       validation.push({ iteration: t, ...validatePolicy(ctx, pol, ens, eta, `${cfg.seed}/${selId}/val`) });
     }
+    const crit = (x: ValidationScore): number => (cfg.methods.iterative.selection === 'rm' ? x.rm : x.objective);
     let best = validation[0];
-    for (const x of validation) if (x.objective > best.objective) best = x;
+    for (const x of validation) if (crit(x) > crit(best)) best = x;
     const used = assertBudget(ctx, v.key, prefixes(ctx, s, tag, v), budget);
     return { method: v.key, seed: s, eta, selected: best.iteration, validation, labelsUsed: used, budget };
   });
@@ -234,7 +232,4 @@ export function selectedRow(o: OnlineOutcome): PolicyResult {
 function copyEnsemble(ctx: Ctx, fromStage: string, toDir: string): void {
   const ens = loadEnsemble(ctx, fromStage);
   ens.save(join(toDir, 'rm'), { copiedFrom: fromStage });
-  void existsSync;
-  void stageDir;
-  void readStage;
 }

@@ -122,8 +122,9 @@ export function runOfflineDpo(ctx: Ctx, s: number, eta: number): PolicyResult {
  * κ = 1/η_target − 1/η_proposal (κ = 1/η from π0); accepted samples are paired (0,1), (2,3), …
  * and labelled by the RM (no human labels).
  */
-function rsoPairs(ctx: Ctx, s: number, proposal: ReturnType<typeof loadPolicy>, kappa: number, candidates: number, maxAccepted: number, seed: string): { pairs: StoredPair[]; acceptRate: number } {
-  const prompts = ctx.split.offline;
+function rsoPairs(ctx: Ctx, s: number, proposal: ReturnType<typeof loadPolicy>, kappa: number, c: { candidates: number; maxAccepted: number; prompts?: number }, seed: string): { pairs: StoredPair[]; acceptRate: number } {
+  const { candidates, maxAccepted } = c;
+  const prompts = ctx.split.offline.slice(0, c.prompts ?? ctx.split.offline.length);
   const ens = loadEnsemble(ctx, rmFullStageId(s));
   const samples = samplePolicy(ctx, proposal, prompts, candidates, `${seed}/sample`);
   const seqs = samples.flatMap((row, i) => row.map((r) => encodeResp(ctx, prompts[i], r)));
@@ -163,7 +164,7 @@ export function runRso(ctx: Ctx, s: number, eta: number): PolicyResult {
   const id = `${tag}/rso`;
   return runStage(ctx, id, (dir) => {
     const c = ctx.cfg.methods.rso;
-    const { pairs, acceptRate } = rsoPairs(ctx, s, ctx.pi0, 1 / eta, c.candidates, c.maxAccepted, `${ctx.cfg.seed}/${id}`);
+    const { pairs, acceptRate } = rsoPairs(ctx, s, ctx.pi0, 1 / eta, c, `${ctx.cfg.seed}/${id}`);
     savePairs(dir, 'pairs.json', pairs);
     const policy = ctx.pi0.clone();
     const train = dpo(ctx, policy, pairs, eta, `${ctx.cfg.seed}/${id}/dpo`);
@@ -199,7 +200,7 @@ export function runMultiStepRso(ctx: Ctx, s: number, eta: number): PolicyResult[
       runStage(ctx, id, (dir) => {
         const proposal = loadPolicy(ctx, prevId);
         const kappa = 1 / e - (i === 0 ? 0 : 1 / etas[i - 1]);
-        const { pairs, acceptRate } = rsoPairs(ctx, s, proposal, kappa, c.candidates, c.maxAccepted, `${ctx.cfg.seed}/${id}`);
+        const { pairs, acceptRate } = rsoPairs(ctx, s, proposal, kappa, c, `${ctx.cfg.seed}/${id}`);
         savePairs(dir, 'pairs.json', pairs);
         const train = dpo(ctx, proposal, pairs, e, `${ctx.cfg.seed}/${id}/dpo`);
         savePolicy(dir, proposal, ctx.tok, { stage: id });
