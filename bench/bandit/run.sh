@@ -88,7 +88,7 @@ run_numpy() { # name kind d [env...]
     --out "$PARTS/$name-$kind-d$d.json" 2>&1 | tee "$PARTS/$name-$kind-d$d.log" >&2
 }
 
-ds() { node -e "const m=require('./$OUT/bandit.data/manifest.json'); console.log(m['$1'].map(s=>s.d).join(' '))"; }
+ds() { node -e "const m=require('./$OUT/bandit.data/manifest.json'); console.log([...new Set(m['$1'].map(s=>s.d))].join(' '))"; }
 for kind in fit evaluate; do
   for d in $(ds "$kind"); do
     run_gshf gshf "$kind" "$d"
