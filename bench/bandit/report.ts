@@ -222,6 +222,11 @@ function main(): void {
       `- Shared machine (2 cores): other processes' CPU use measured for 1 s before each part, max ${maxBusy.toFixed(2)} cores ` +
         `(run.sh waits up to its limit for < 0.3); see bandit.json "busy".`,
     );
+  const gitPath = join(PARTS, 'git.txt');
+  if (existsSync(gitPath)) {
+    const lines = readFileSync(gitPath, 'utf8').trim().split('\n');
+    md.push(`- Library code measured: HEAD ${lines[0]?.slice(0, 10) ?? '?'}${lines.length > 1 ? ` with uncommitted changes in ${lines.slice(1).map((l) => l.slice(3)).join(', ')}` : ''} (bench/out/bandit.parts/git.txt).`);
+  }
   md.push('');
   const hasTs = fitRows.some((r) => r.gshf_ts_excl_ms !== undefined);
   const hasN1 = fitRows.some((r) => r.numpy_1t_excl_ms !== undefined);

@@ -51,6 +51,8 @@ else
 fi
 [ "$RESUME" = 1 ] || rm -rf "$PARTS"
 mkdir -p "$PARTS"
+# Which library code was measured (other engineers commit to the same checkout while this runs).
+{ git rev-parse HEAD; git status --porcelain -- src native; } >>"$PARTS/git.txt" 2>/dev/null || true
 
 # CPU used by other processes over 1 s, in cores (from /proc/stat).
 busy_cores() {
