@@ -194,7 +194,9 @@ export function registerPrefCommands(program: Command): void {
     .command('report')
     .description('Rebuild report.md and the SVGs of a finished `gshf lm reproduce` run folder (e.g. after editing claim notes).')
     .requiredOption('--run <dir>', 'run folder')
-    .action((o: { run: string }) => {
-      process.stdout.write(`report: ${rebuildReport(o.run)}\n`);
+    .option('--notes-from <config>', "take the claim notes (claimNotes) from this pipeline config, e.g. the shipped one")
+    .action((o: { run: string; notesFrom?: string }) => {
+      const notes = o.notesFrom ? loadConfigFile(o.notesFrom, pipelineConfigSchema).claimNotes : undefined;
+      process.stdout.write(`report: ${rebuildReport(o.run, notes)}\n`);
     });
 }

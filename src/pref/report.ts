@@ -314,6 +314,15 @@ export function buildReport(cfg: PipelineConfig, res: ReproduceResults, meta: { 
     '',
   );
 
+  const p0 = fin.get('pi0') ?? [];
+  if (p0.length) {
+    out.push(
+      `π0 on the test prompts: gold reward ${fmt(meanOf(p0, M.gold))} with per-sample standard deviation ${fmt(meanOf(p0, (r) => r.eval.gold_sd ?? NaN))} ` +
+        `(r* units; 1 unit = 5 AFINN points), ${fmt(100 * meanOf(p0, (r) => r.eval.unique_frac ?? NaN), 3)}% distinct responses, distinct-2 ${fmt(meanOf(p0, M.d2))}, ` +
+        `${fmt(100 * meanOf(p0, (r) => r.eval.stop_rate), 3)}% of samples end with EOS: the gold reward spreads, so pairs of π0 samples carry signal.`,
+      '',
+    );
+  }
   out.push('## Label budget', '');
   const B = res.budget;
   out.push(
@@ -489,6 +498,13 @@ export function buildReport(cfg: PipelineConfig, res: ReproduceResults, meta: { 
   const selRows: (string | number)[][] = res.selections.map((s) => [label(s.method), s.eta, s.seed, s.validation.map((v) => `it${v.iteration}: r_RM ${fmt(v.rm)}, KL ${fmt(v.kl)}, r_RM − η·KL ${fmt(v.objective)}`).join('; '), s.selected]);
   out.push(mdTable(['method', 'η', 'seed', 'validation scores per iterate', 'selected'], selRows), '');
 
+  out.push('## Not covered here', '');
+  out.push(
+    '- Offline GSHF with pessimism as a DPO margin (Γ(x,a_w) − Γ(x,a_l) from the RM ensemble): the loss supports an offset (`losses.ts`), the pipeline does not run it.',
+    '- The pairwise preference model, LLM-judge / AlpacaEval / MT-Bench evaluations, OOD prompts, the length-penalised RM (r − λ·|a|) and the n/2-at-temperature-0.7 sampling mix: not part of this miniature.',
+    '- Absolute numbers are not comparable with the paper (a 137k-parameter byte-level GPT and a lexicon gold reward); only directions are compared.',
+    '',
+  );
   return { markdown: out.join('\n'), svgs, verdicts };
 }
 

@@ -138,7 +138,7 @@ export async function reproduce(cfg: PipelineConfig, opts: ReproduceOptions): Pr
     if (!opts.resume) throw new Error(`${opts.outDir} already holds a run: pass --resume to continue it, or choose another --out`);
     if (existsSync(configPath)) {
       const saved = pipelineConfigSchema.parse(JSON.parse(readFileSync(configPath, 'utf8')));
-      if (JSON.stringify(saved) !== JSON.stringify(cfg)) {
+      if (JSON.stringify({ ...saved, claimNotes: {} }) !== JSON.stringify({ ...cfg, claimNotes: {} })) {
         throw new Error(`${configPath}: --resume with a different config than the one this run folder was started with`);
       }
     }
@@ -286,9 +286,13 @@ export async function reproduce(cfg: PipelineConfig, opts: ReproduceOptions): Pr
   return { outDir: opts.outDir, results, reportPath, wallSeconds, stagesRun: ran, stagesSkipped: skipped };
 }
 
-/** Rebuilds report.md and the SVGs of a finished run folder from its results.json. */
-export function rebuildReport(outDir: string): string {
-  const cfg = pipelineConfigSchema.parse(JSON.parse(readFileSync(join(outDir, 'config.json'), 'utf8')));
+/**
+ * Rebuilds report.md and the SVGs of a finished run folder from its results.json. `claimNotes`
+ * (e.g. from the shipped config, written after looking at the numbers) replace the run's notes.
+ */
+export function rebuildReport(outDir: string, claimNotes?: Record<string, string>): string {
+  const saved = pipelineConfigSchema.parse(JSON.parse(readFileSync(join(outDir, 'config.json'), 'utf8')));
+  const cfg = claimNotes ? { ...saved, claimNotes } : saved;
   const results = JSON.parse(readFileSync(join(outDir, 'results.json'), 'utf8')) as ReproduceResults;
   const info = JSON.parse(readFileSync(join(outDir, 'run-info.json'), 'utf8')) as { wallSeconds: number; command: string; invocations: number[] };
   const dir = new RunDir(outDir);

@@ -337,6 +337,10 @@ export function repeatRate(responses: readonly string[]): number {
 }
 
 export interface EvalRow extends EvalSummary {
+  /** Standard deviation of r* over the samples (does the policy's gold reward spread?). */
+  gold_sd: number;
+  /** Fraction of distinct response texts among the samples. */
+  unique_frac: number;
   repeat_rate: number;
   /** Fraction of samples that ended with EOS (the rest hit max tokens). */
   stop_rate: number;
@@ -388,8 +392,12 @@ export function evaluatePolicy(ctx: Ctx, gpt: GPT, seedIndex: number): EvalRow {
     tokenCounts: flat.map((x) => x.r.tokens.length),
     temperature: ctx.cfg.oracle.temperature,
   });
+  const golds = flat.map((x) => goldReward(x.prompt, x.r.text));
+  const gm = golds.reduce((a, b) => a + b, 0) / golds.length;
   return {
     ...summary,
+    gold_sd: Math.sqrt(golds.reduce((a, g) => a + (g - gm) ** 2, 0) / Math.max(1, golds.length - 1)),
+    unique_frac: new Set(texts).size / texts.length,
     repeat_rate: repeatRate(texts),
     stop_rate: flat.filter((x) => x.r.stop).length / flat.length,
     examples: res.slice(0, 6).map((row, i) => `${prompts[i]}${row[0].text}`),
