@@ -5,7 +5,9 @@
  * of a seed share π0, the test prompts and the evaluation sampling seed) with Student-t intervals:
  *   supported    — the 95% interval lies on the claimed side,
  *   contradicted — it lies on the other side,
- *   inconclusive — it contains zero.
+ *   inconclusive — it contains zero;
+ *   mixed        — a two-part claim where one part holds and the other does not.
+ * Frontier dominance is judged on curves that share π0 as their KL = 0 anchor (see `dominance`).
  */
 import { meanCI95 } from '../math/stats.js';
 import { fmt, fmtCI, mdTable } from '../report/markdown.js';
@@ -15,7 +17,7 @@ import type { PolicyResult } from './methods/common.js';
 import type { ReproduceResults } from './reproduce.js';
 import type { SelectionResult } from './methods/iterative.js';
 
-export type Verdict = 'supported' | 'contradicted' | 'inconclusive' | 'no data';
+export type Verdict = 'supported' | 'contradicted' | 'mixed' | 'inconclusive' | 'no data';
 
 export interface ClaimVerdict {
   id: string;
@@ -148,6 +150,32 @@ function interpolate(curve: { kl: number; gold: number }[], kl: number): number 
   return curve[curve.length - 1].gold;
 }
 
+/**
+ * Margins by which curve `a` lies above curve `b` (both as reward vs KL, sharing π0 at KL 0):
+ * at every point of b, a's reward interpolated at that KL minus b's; at every point of a beyond
+ * b's KL range, a's reward minus the best reward b reaches with at most that KL (b cannot go
+ * further, so its envelope is its best point). Within a's range the comparison is symmetric.
+ */
+export function dominance(a: { kl: number; gold: number }[], b: { kl: number; gold: number }[], anchor: { kl: number; gold: number }): number[] {
+  const A = [anchor, ...a].sort((x, y) => x.kl - y.kl);
+  const Bc = [anchor, ...b].sort((x, y) => x.kl - y.kl);
+  const out: number[] = [];
+  for (const p of b) {
+    const r = interpolate(A, p.kl);
+    if (r !== null) out.push(r - p.gold);
+  }
+  const bMax = Bc[Bc.length - 1].kl;
+  for (const q of a) {
+    if (q.kl <= bMax) {
+      const r = interpolate(Bc, q.kl);
+      if (r !== null) out.push(q.gold - r);
+    } else {
+      out.push(q.gold - Math.max(...Bc.map((x) => x.gold)));
+    }
+  }
+  return out;
+}
+
 interface ClaimDef {
   id: string;
   text: string;
@@ -201,24 +229,17 @@ export const CLAIMS: ClaimDef[] = [
       const a = curves.get('multi-step-rso') ?? [];
       const b = curves.get('rso') ?? [];
       if (a.length < 1 || b.length < 1) return { verdict: 'no data', evidence: 'frontier not run for both methods' };
-      const margins: number[] = [];
-      for (const p of a) {
-        const r = interpolate(b, p.kl);
-        if (r !== null) margins.push(p.gold - r);
-      }
-      for (const p of b) {
-        const r = interpolate(a, p.kl);
-        if (r !== null) margins.push(r - p.gold);
-      }
+      const pi0 = res.rows.filter((r) => r.method === 'pi0' && r.seed < cfg.frontier.seeds);
+      const anchor = { kl: 0, gold: meanOf(pi0, M.gold) };
+      const margins = dominance(a, b, anchor);
       const pts = (c: typeof a) => c.map((p) => `η=${p.eta}: KL ${fmt(p.kl)}, r* ${fmt(p.gold)}`).join('; ');
-      if (margins.length === 0) {
-        return { verdict: 'no data', evidence: `the curves do not overlap in KL. multi-step RSO: ${pts(a)}. RSO: ${pts(b)}` };
-      }
       const above = margins.filter((x) => x > 0).length;
-      const verdict: Verdict = above === margins.length ? 'supported' : above === 0 ? 'contradicted' : 'inconclusive';
+      const verdict: Verdict = margins.length === 0 ? 'no data' : above === margins.length ? 'supported' : above === 0 ? 'contradicted' : 'mixed';
       return {
         verdict,
-        evidence: `multi-step RSO above RSO at ${above}/${margins.length} matched-KL points (margins ${margins.map((x) => fmt(x, 2)).join(', ')}; ${cfg.frontier.seeds} seed(s)). multi-step RSO: ${pts(a)}. RSO: ${pts(b)}`,
+        evidence:
+          `multi-step RSO above RSO at ${above}/${margins.length} comparison points (reward margins ${margins.map((x) => fmt(x, 2)).join(', ')}; ` +
+          `${cfg.frontier.seeds} seed(s), no interval). multi-step RSO: ${pts(a)}. RSO: ${pts(b)}. π0: r* ${fmt(anchor.gold)}`,
       };
     },
   },
@@ -277,13 +298,13 @@ export const CLAIMS: ClaimDef[] = [
       const lo = p1 - p0 - 1.96 * se;
       const hi = p1 - p0 + 1.96 * se;
       const d2 = meanOf(rows, M.d2) < meanOf(pi0, M.d2);
-      const verdict: Verdict = lo > 0 && d2 ? 'supported' : hi < 0 ? 'contradicted' : 'inconclusive';
+      const verdict: Verdict = lo > 0 ? (d2 ? 'supported' : 'mixed') : hi < 0 ? 'contradicted' : 'inconclusive';
       return {
         verdict,
         evidence:
           `${label(key)} at η=${low}: repeat rate ${fmt(p1)} vs π0 ${fmt(p0)} (difference 95% CI ${fmt(lo)} to ${fmt(hi)}, ${n1} vs ${n0} samples); ` +
           `distinct-2 ${fmt(meanOf(rows, M.d2))} vs ${fmt(meanOf(pi0, M.d2))}; gold ${fmt(meanOf(rows, M.gold))} vs ${fmt(meanOf(pi0, M.gold))}; KL ${fmt(meanOf(rows, M.kl))}. ` +
-          `Examples: ${rows[0].eval.examples.slice(0, 3).map((e) => `“${e}”`).join(' ')}`,
+          `Samples that repeat a lexicon word: ${(rows[0].eval.repeat_examples ?? []).slice(0, 3).map((e) => `“${e}”`).join(' ') || 'none'}`,
       };
     },
   },

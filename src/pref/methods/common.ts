@@ -346,6 +346,8 @@ export interface EvalRow extends EvalSummary {
   stop_rate: number;
   /** Examples for the report (first sample of the first few test prompts). */
   examples: string[];
+  /** Up to 4 samples that repeat a lexicon-scored word. */
+  repeat_examples?: string[];
 }
 
 interface RefSamples {
@@ -401,6 +403,7 @@ export function evaluatePolicy(ctx: Ctx, gpt: GPT, seedIndex: number): EvalRow {
     repeat_rate: repeatRate(texts),
     stop_rate: flat.filter((x) => x.r.stop).length / flat.length,
     examples: res.slice(0, 6).map((row, i) => `${prompts[i]}${row[0].text}`),
+    repeat_examples: flat.filter((x) => repeatRate([x.r.text]) === 1).slice(0, 4).map((x) => `${x.prompt}${x.r.text}`),
   };
 }
 
