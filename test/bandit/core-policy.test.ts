@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { envFromJson } from '../../src/bandit/files.js';
 import { generateEnv } from '../../src/bandit/generate.js';
 import {
+  evaluateGibbsExact,
   expectedFeatures,
   expectedReward,
   expectedRewards,
@@ -205,4 +206,43 @@ test('Gibbs is exact for tiny η (no overflow): it concentrates on the best acti
   assert.equal(p[0], 0);
   close(p[1], -1e4, 1e-9);
   assert.ok(Number.isFinite(objective(env, p, rewardsOf(env, env.thetaStar!))));
+});
+
+test('evaluateGibbsExact equals gibbsOfTheta + objective + klToRef + gapMetric', () => {
+  const rel = (a: number, b: number, what: string): void =>
+    assert.ok(Math.abs(a - b) <= 1e-12 * Math.max(1, Math.abs(b)), `${what}: ${a} vs ${b}`);
+  for (const [d, K, C, eta] of [
+    [3, 5, 7, 0.3],
+    [8, 64, 20, 1],
+    [33, 16, 10, 2],
+  ] as const) {
+    const env = generateEnv({ d, K, nContexts: C, normB: 2, refTemperature: 1, eta, seed: 5 + d });
+    const rng = new Rng(d);
+    for (const scale of [0, 0.5, 1]) {
+      const th = env.thetaStar!.map((v) => scale * v + 0.3 * rng.normal());
+      const logp = gibbsOfTheta(env, th);
+      const r = rewardsOf(env, env.thetaStar!);
+      const g = gapMetric(env, logp);
+      const out = new Float64Array(logp.length);
+      const e = evaluateGibbsExact(env, th, out);
+      rel(e.jHat, objective(env, logp, r), 'J');
+      rel(e.klRef, klToRef(env, logp), 'KL(π̂‖π0)');
+      rel(e.jStar, g.jStar, 'J*');
+      rel(e.suboptimality, g.suboptimality, 'suboptimality');
+      rel(e.klStarToHat, g.klStarToHat, 'KL(π*‖π̂)');
+      rel(e.gap, g.gap, 'gap');
+      rel(e.rewardHat, expectedReward(env, logp, r), 'E r*');
+      rel(e.klStarRef, klToRef(env, optimalPolicy(env)), 'KL(π*‖π0)');
+      for (let a = 0; a < logp.length; a++) rel(out[a], logp[a], 'log π̂');
+    }
+    // At θ̂ = θ* the gap is 0 up to rounding, and the cache follows an in-place edit of θ*.
+    const e0 = evaluateGibbsExact(env, env.thetaStar!);
+    assert.ok(Math.abs(e0.gap) <= 1e-13 && e0.suboptimality <= 1e-13, JSON.stringify(e0));
+    const th = env.thetaStar!.slice();
+    env.thetaStar![0] += 0.5;
+    rel(evaluateGibbsExact(env, th).gap, gapMetric(env, gibbsOfTheta(env, th)).gap, 'gap after θ* edit');
+    assert.ok(evaluateGibbsExact(env, th).gap > 1e-6);
+  }
+  assert.throws(() => evaluateGibbsExact(twoAction(1, null), [1, 0]), /no theta_star/);
+  assert.throws(() => evaluateGibbsExact(twoAction(1), [1]), /length/);
 });

@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
+  fastExp,
   incompleteBeta,
   logNormalizeInPlace,
   logGamma,
@@ -86,4 +87,24 @@ test('logNormalizeInPlace normalises a slice and returns the log normaliser', ()
   assert.equal(x[0], 9);
   assert.equal(x[3], 9);
   assert.throws(() => logNormalizeInPlace(Float64Array.from([-Infinity, -Infinity])), /log normaliser/);
+});
+
+test('fastExp matches Math.exp to a few ulp and defers outside (−708, 709)', () => {
+  let worst = 0;
+  for (let i = 0; i <= 200000; i++) {
+    const x = -708 + (i / 200000) * 1416.9;
+    const e = Math.abs(fastExp(x) / Math.exp(x) - 1);
+    if (e > worst) worst = e;
+  }
+  for (let i = -2000; i <= 2000; i++) {
+    const x = i * 1e-3;
+    worst = Math.max(worst, Math.abs(fastExp(x) / Math.exp(x) - 1));
+  }
+  assert.ok(worst <= 1e-15, `max relative error ${worst}`);
+  assert.equal(fastExp(0), 1);
+  assert.equal(fastExp(-Infinity), 0);
+  assert.equal(fastExp(Infinity), Infinity);
+  assert.ok(Number.isNaN(fastExp(NaN)));
+  assert.equal(fastExp(-720), Math.exp(-720));
+  assert.equal(fastExp(710), Math.exp(710));
 });
