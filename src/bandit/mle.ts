@@ -15,7 +15,7 @@
  * built), O(d³) for the Cholesky; each line-search trial is O(n) (margins are updated along Δφ·step).
  * No allocation inside the iterations: all buffers live in one Workspace per fit.
  */
-import { sigmoid, softplus } from '../math/special.js';
+import { fastExp, sigmoid, softplus } from '../math/special.js';
 import { addOuterProducts, cholesky, choleskySolve } from '../math/linalg.js';
 import type { BanditEnv, PairData } from './env.js';
 import { featureDiffs } from './env.js';
@@ -115,6 +115,24 @@ export function btHessian(
   return addOuterProducts(n, d, dphi, w, out);
 }
 
+/**
+ * Internal weighted form of the data: row i stands for cnt_i pairs with the same Δφ_i up to sign,
+ * neg_i of which have the opposite orientation (chosen/rejected swapped). Its loss is
+ * cnt_i·softplus(−z_i) + neg_i·z_i, which equals the sum over the pairs it stands for, since
+ * softplus(z) = z + softplus(−z). cnt = null means one pair per row (neg = 0).
+ */
+class RowData implements DiffData {
+  // A class (one hidden class for every instance) rather than object spreads/literals: spread
+  // copies got a different map on some calls, which deoptimised the hot loops for good.
+  constructor(
+    readonly dphi: Float64Array,
+    readonly n: number,
+    readonly d: number,
+    readonly cnt: Float64Array | null,
+    readonly neg: Float64Array | null,
+  ) {}
+}
+
 /** Buffers reused across Newton iterations and μ values (no per-iteration allocation). */
 class Workspace {
   /** Margins z = Δφ·θ at the current θ and at the trial point (swapped on acceptance). */
@@ -122,29 +140,68 @@ class Workspace {
   zt: Float64Array;
   /** Δφ·step, so a line-search trial costs O(n) instead of O(n·d). */
   readonly dz: Float64Array;
-  /** Hessian weights σ(z)σ(−z), and σ(−z) (= minus the gradient coefficients). */
+  /** σ(z) and σ(−z) at the current θ, both kept so that neither is formed as 1 − the other. */
+  readonly sp: Float64Array;
+  readonly sn: Float64Array;
+  /** exp(−t·dz_i) of the last line-search trial (NaN where it was not formed). */
+  readonly ed: Float64Array;
+  /** Hessian weights (TS/native Gram path for larger d). */
   readonly w: Float64Array;
-  readonly c: Float64Array;
   readonly grad: Float64Array;
   readonly H: Float64Array;
   readonly L: Float64Array;
   readonly step: Float64Array;
   readonly q: Float64Array;
+  /** Gradient + upper-triangle Hessian sums of the unrolled d = 4, 8 kernels. */
+  readonly acc: Float64Array;
   /** True once L holds a factor of some Hessian (used for the μ derivative in the norm-bound solve). */
   haveFactor = false;
   constructor(n: number, d: number) {
     this.z = new Float64Array(n);
     this.zt = new Float64Array(n);
     this.dz = new Float64Array(n);
-    this.w = new Float64Array(n);
-    this.c = new Float64Array(n);
+    this.sp = new Float64Array(n);
+    this.sn = new Float64Array(n);
+    this.ed = new Float64Array(n);
+    this.w = new Float64Array(d <= FUSED_MAX_D || d === 4 || d === 8 ? 0 : n);
     this.grad = new Float64Array(d);
     this.H = new Float64Array(d * d);
     this.L = new Float64Array(d * d);
     this.step = new Float64Array(d);
     this.q = new Float64Array(d);
+    this.acc = new Float64Array(d + (d * (d + 1)) / 2);
   }
 }
+
+/**
+ * One Workspace kept between fits (grow-only, reset per fit): allocating ~7 zeroed n-length arrays
+ * per call showed up as GC time for small fits repeated many times. fitMLE is synchronous and does
+ * not re-enter, and it returns a fresh θ, so sharing is safe.
+ */
+const WS_CACHE_MAX_N = 1 << 16;
+let cachedWs: Workspace | null = null;
+let cachedN = -1;
+let cachedD = -1;
+function workspaceFor(n: number, d: number): Workspace {
+  // Large fits allocate afresh: their arrays are cheap relative to the fit and not worth retaining.
+  if (n > WS_CACHE_MAX_N) return new Workspace(n, d);
+  if (cachedWs === null || cachedN !== n || cachedD !== d) {
+    // Exact sizes: loops take n from the data, but subarray views would cost more than they save.
+    cachedWs = new Workspace(n, d);
+    cachedN = n;
+    cachedD = d;
+  }
+  cachedWs.haveFactor = false;
+  return cachedWs;
+}
+
+/**
+ * Up to this d (and for d = 4, 8, which have unrolled kernels), the gradient and the Hessian are
+ * accumulated in one TS pass over Δφ: a dsyrk call has too little work per row there, and reading Δφ
+ * once instead of twice matters more. Otherwise the Hessian goes to addOuterProducts (native dsyrk
+ * when n·d² is large); a generic fused loop with H in memory measured slower than that at d = 8.
+ */
+const FUSED_MAX_D = 3;
 
 /**
  * z = Δφ·θ. A plain loop: for a single right-hand side (a matrix-vector product) V8's JIT matches
@@ -152,47 +209,420 @@ class Workspace {
  */
 function computeMargins(data: DiffData, theta: Float64Array, z: Float64Array): void {
   const { dphi, n, d } = data;
+  if (d === 4) {
+    const t0 = theta[0];
+    const t1 = theta[1];
+    const t2 = theta[2];
+    const t3 = theta[3];
+    for (let i = 0, o = 0; i < n; i++, o += 4)
+      z[i] = dphi[o] * t0 + dphi[o + 1] * t1 + (dphi[o + 2] * t2 + dphi[o + 3] * t3);
+    return;
+  }
   for (let i = 0; i < n; i++) {
-    let t = 0;
+    let t0 = 0;
+    let t1 = 0;
     const o = i * d;
-    for (let j = 0; j < d; j++) t += dphi[o + j] * theta[j];
-    z[i] = t;
+    let j = 0;
+    for (; j + 1 < d; j += 2) {
+      t0 += dphi[o + j] * theta[j];
+      t1 += dphi[o + j + 1] * theta[j + 1];
+    }
+    if (j < d) t0 += dphi[o + j] * theta[j];
+    z[i] = t0 + t1;
   }
 }
 
-/** z = Δφ·θ; returns Σ softplus(−z_i) (the data term of L). */
-function margins(data: DiffData, theta: Float64Array, z: Float64Array): number {
+/** z = Δφ·θ, σ(±z); returns the data term of L (Σ cnt·softplus(−z) + neg·z). */
+function margins(data: RowData, theta: Float64Array, ws: Workspace): number {
+  const { n, cnt, neg } = data;
+  const { z, sp, sn } = ws;
+  let zero = true;
+  for (let j = 0; j < theta.length; j++) if (theta[j] !== 0) zero = false;
+  if (zero) {
+    // The usual start θ = 0: z = 0, σ = ½, softplus(0) = log 2 exactly, no transcendentals per pair.
+    z.fill(0);
+    sp.fill(0.5);
+    sn.fill(0.5);
+    if (cnt === null) return n * Math.LN2;
+    let c = 0;
+    for (let i = 0; i < n; i++) c += cnt[i];
+    return c * Math.LN2;
+  }
   computeMargins(data, theta, z);
   let s = 0;
-  for (let i = 0; i < data.n; i++) s += softplus(-z[i]);
+  for (let i = 0; i < n; i++) {
+    const zi = z[i];
+    // One exp and one log1p give σ(z), σ(−z) and softplus(−z) (e = e^{−|z|} ≤ 1, no overflow).
+    const e = Math.exp(-Math.abs(zi));
+    const inv = 1 / (1 + e);
+    const lp = Math.log1p(e);
+    let l: number;
+    if (zi >= 0) {
+      sp[i] = inv;
+      sn[i] = e * inv;
+      l = lp;
+    } else {
+      sp[i] = e * inv;
+      sn[i] = inv;
+      l = lp - zi;
+    }
+    s += cnt === null ? l : cnt[i] * l + (neg as Float64Array)[i] * zi;
+  }
   return s;
 }
 
 /**
- * Σ_i softplus(−z_i − t·dz_i) − softplus(−z_i), writing the trial margins into zt. For small steps
- * each term is computed as log1p(σ(−z)·expm1(−t·dz)), which has no cancellation: near the optimum
- * the true decrease is far below the rounding error of L itself, and a line search comparing two
- * sums of n terms would reject good Newton steps.
+ * Σ_i cnt_i·[softplus(−z_i − δ_i) − softplus(−z_i)] + neg_i·δ_i with δ_i = t·dz_i, writing the trial
+ * margins into zt and e^{−δ_i} into ed. Each bracket is log(σ(z) + σ(−z)·e^{−δ}) (one exp and one log
+ * per pair, and the exp is reused by updateSigmoids). For small steps it is log1p(σ(−z)·expm1(−δ)), which
+ * has no cancellation: near the optimum the true decrease is far below the rounding error of L
+ * itself, and a line search comparing two sums of n terms would reject good Newton steps.
  */
-function lossDelta(
-  n: number,
-  z: Float64Array,
-  dz: Float64Array,
-  sigNeg: Float64Array,
-  t: number,
-  zt: Float64Array,
-): number {
+function lossDelta(data: RowData, ws: Workspace, t: number): number {
+  const { n, cnt, neg } = data;
+  const { z, dz, sp, sn, zt, ed } = ws;
   let s = 0;
   for (let i = 0; i < n; i++) {
     const delta = t * dz[i];
     const zi = z[i];
     zt[i] = zi + delta;
-    s +=
-      Math.abs(delta) < 0.5
-        ? Math.log1p(sigNeg[i] * Math.expm1(-delta))
-        : softplus(-zi - delta) - softplus(-zi);
+    let l: number;
+    if (Math.abs(delta) < 0.5) {
+      const em = Math.expm1(-delta);
+      ed[i] = 1 + em;
+      l = Math.log1p(sn[i] * em);
+    } else if (delta > -700) {
+      // log(σ(z) + σ(−z)·e^{−δ}): a sum of positives, no cancellation to protect against here.
+      const e = fastExp(-delta);
+      ed[i] = e;
+      l = Math.log(sp[i] + sn[i] * e);
+    } else {
+      ed[i] = NaN;
+      l = softplus(-zi - delta) - softplus(-zi);
+    }
+    s += cnt === null ? l : cnt[i] * l + (neg as Float64Array)[i] * delta;
   }
   return s;
+}
+
+/**
+ * After accepting a trial: σ(z+δ) = σ(z)/D and σ(−z−δ) = σ(−z)·e^{−δ}/D with D = σ(z) + σ(−z)·e^{−δ}
+ * (a sum of positives), reusing the line search's exp instead of two fresh sigmoids per pair.
+ */
+function updateSigmoids(n: number, ws: Workspace): void {
+  const { sp, sn, ed, z } = ws;
+  for (let i = 0; i < n; i++) {
+    const e = ed[i];
+    if (e === e) {
+      const a = sp[i];
+      const b = sn[i] * e;
+      const inv = 1 / (a + b);
+      sp[i] = a * inv;
+      sn[i] = b * inv;
+    } else {
+      sp[i] = sigmoid(z[i]);
+      sn[i] = sigmoid(-z[i]);
+    }
+  }
+}
+
+/**
+ * Unrolled gradient + Hessian for d = 4 or 8, in blocks of rows. Blocks (rather than one loop over
+ * all n) matter for V8: a single long loop gets on-stack-replaced before the code after it has run,
+ * and that OSR code then deoptimised on every call ("insufficient type feedback"): d = 4, n = 10⁴
+ * ran ~3× slower than n = 10³ per row.
+ */
+function gradHessUnrolled(data: RowData, ridge: number, theta: Float64Array, ws: Workspace): void {
+  const { n, d } = data;
+  const { sp, sn, grad, H } = ws;
+  const acc = ws.acc;
+  acc.fill(0);
+  for (let start = 0; start < n; start += UNROLL_BLOCK) {
+    const end = Math.min(n, start + UNROLL_BLOCK);
+    if (d === 4) gradHessBlock4(data, sp, sn, acc, start, end);
+    else gradHessBlock8(data, sp, sn, acc, start, end);
+  }
+  let k = 0;
+  for (let a = 0; a < d; a++) grad[a] = ridge * theta[a] - acc[k++];
+  for (let a = 0; a < d; a++) {
+    H[a * d + a] = acc[k++] + ridge;
+    for (let b = a + 1; b < d; b++) H[a * d + b] = H[b * d + a] = acc[k++];
+  }
+}
+
+const UNROLL_BLOCK = 1024;
+
+/**
+ * Rows [start, end) for d = 4: the 4 gradient and 10 Hessian sums live in locals (generated,
+ * unrolled), loaded from and stored back to acc (g then the upper triangle row by row).
+ */
+function gradHessBlock4(data: RowData, sp: Float64Array, sn: Float64Array, acc: Float64Array, start: number, end: number): void {
+  const { dphi, cnt, neg } = data;
+  let g0 = acc[0];
+  let g1 = acc[1];
+  let g2 = acc[2];
+  let g3 = acc[3];
+  let h00 = acc[4];
+  let h01 = acc[5];
+  let h02 = acc[6];
+  let h03 = acc[7];
+  let h11 = acc[8];
+  let h12 = acc[9];
+  let h13 = acc[10];
+  let h22 = acc[11];
+  let h23 = acc[12];
+  let h33 = acc[13];
+  for (let i = start, o = start * 4; i < end; i++, o += 4) {
+    const c = cnt === null ? 1 : cnt[i];
+    const q = sn[i];
+    const g = cnt === null ? q : c * q - (neg as Float64Array)[i];
+    const w = c * sp[i] * q;
+    const x0 = dphi[o];
+    const x1 = dphi[o + 1];
+    const x2 = dphi[o + 2];
+    const x3 = dphi[o + 3];
+    g0 += g * x0;
+    g1 += g * x1;
+    g2 += g * x2;
+    g3 += g * x3;
+    const w0 = w * x0;
+    h00 += w0 * x0;
+    h01 += w0 * x1;
+    h02 += w0 * x2;
+    h03 += w0 * x3;
+    const w1 = w * x1;
+    h11 += w1 * x1;
+    h12 += w1 * x2;
+    h13 += w1 * x3;
+    const w2 = w * x2;
+    h22 += w2 * x2;
+    h23 += w2 * x3;
+    const w3 = w * x3;
+    h33 += w3 * x3;
+  }
+  acc[0] = g0;
+  acc[1] = g1;
+  acc[2] = g2;
+  acc[3] = g3;
+  acc[4] = h00;
+  acc[5] = h01;
+  acc[6] = h02;
+  acc[7] = h03;
+  acc[8] = h11;
+  acc[9] = h12;
+  acc[10] = h13;
+  acc[11] = h22;
+  acc[12] = h23;
+  acc[13] = h33;
+}
+
+/**
+ * Rows [start, end) for d = 8: the 8 gradient and 36 Hessian sums live in locals (generated,
+ * unrolled), loaded from and stored back to acc (g then the upper triangle row by row).
+ */
+function gradHessBlock8(data: RowData, sp: Float64Array, sn: Float64Array, acc: Float64Array, start: number, end: number): void {
+  const { dphi, cnt, neg } = data;
+  let g0 = acc[0];
+  let g1 = acc[1];
+  let g2 = acc[2];
+  let g3 = acc[3];
+  let g4 = acc[4];
+  let g5 = acc[5];
+  let g6 = acc[6];
+  let g7 = acc[7];
+  let h00 = acc[8];
+  let h01 = acc[9];
+  let h02 = acc[10];
+  let h03 = acc[11];
+  let h04 = acc[12];
+  let h05 = acc[13];
+  let h06 = acc[14];
+  let h07 = acc[15];
+  let h11 = acc[16];
+  let h12 = acc[17];
+  let h13 = acc[18];
+  let h14 = acc[19];
+  let h15 = acc[20];
+  let h16 = acc[21];
+  let h17 = acc[22];
+  let h22 = acc[23];
+  let h23 = acc[24];
+  let h24 = acc[25];
+  let h25 = acc[26];
+  let h26 = acc[27];
+  let h27 = acc[28];
+  let h33 = acc[29];
+  let h34 = acc[30];
+  let h35 = acc[31];
+  let h36 = acc[32];
+  let h37 = acc[33];
+  let h44 = acc[34];
+  let h45 = acc[35];
+  let h46 = acc[36];
+  let h47 = acc[37];
+  let h55 = acc[38];
+  let h56 = acc[39];
+  let h57 = acc[40];
+  let h66 = acc[41];
+  let h67 = acc[42];
+  let h77 = acc[43];
+  for (let i = start, o = start * 8; i < end; i++, o += 8) {
+    const c = cnt === null ? 1 : cnt[i];
+    const q = sn[i];
+    const g = cnt === null ? q : c * q - (neg as Float64Array)[i];
+    const w = c * sp[i] * q;
+    const x0 = dphi[o];
+    const x1 = dphi[o + 1];
+    const x2 = dphi[o + 2];
+    const x3 = dphi[o + 3];
+    const x4 = dphi[o + 4];
+    const x5 = dphi[o + 5];
+    const x6 = dphi[o + 6];
+    const x7 = dphi[o + 7];
+    g0 += g * x0;
+    g1 += g * x1;
+    g2 += g * x2;
+    g3 += g * x3;
+    g4 += g * x4;
+    g5 += g * x5;
+    g6 += g * x6;
+    g7 += g * x7;
+    const w0 = w * x0;
+    h00 += w0 * x0;
+    h01 += w0 * x1;
+    h02 += w0 * x2;
+    h03 += w0 * x3;
+    h04 += w0 * x4;
+    h05 += w0 * x5;
+    h06 += w0 * x6;
+    h07 += w0 * x7;
+    const w1 = w * x1;
+    h11 += w1 * x1;
+    h12 += w1 * x2;
+    h13 += w1 * x3;
+    h14 += w1 * x4;
+    h15 += w1 * x5;
+    h16 += w1 * x6;
+    h17 += w1 * x7;
+    const w2 = w * x2;
+    h22 += w2 * x2;
+    h23 += w2 * x3;
+    h24 += w2 * x4;
+    h25 += w2 * x5;
+    h26 += w2 * x6;
+    h27 += w2 * x7;
+    const w3 = w * x3;
+    h33 += w3 * x3;
+    h34 += w3 * x4;
+    h35 += w3 * x5;
+    h36 += w3 * x6;
+    h37 += w3 * x7;
+    const w4 = w * x4;
+    h44 += w4 * x4;
+    h45 += w4 * x5;
+    h46 += w4 * x6;
+    h47 += w4 * x7;
+    const w5 = w * x5;
+    h55 += w5 * x5;
+    h56 += w5 * x6;
+    h57 += w5 * x7;
+    const w6 = w * x6;
+    h66 += w6 * x6;
+    h67 += w6 * x7;
+    const w7 = w * x7;
+    h77 += w7 * x7;
+  }
+  acc[0] = g0;
+  acc[1] = g1;
+  acc[2] = g2;
+  acc[3] = g3;
+  acc[4] = g4;
+  acc[5] = g5;
+  acc[6] = g6;
+  acc[7] = g7;
+  acc[8] = h00;
+  acc[9] = h01;
+  acc[10] = h02;
+  acc[11] = h03;
+  acc[12] = h04;
+  acc[13] = h05;
+  acc[14] = h06;
+  acc[15] = h07;
+  acc[16] = h11;
+  acc[17] = h12;
+  acc[18] = h13;
+  acc[19] = h14;
+  acc[20] = h15;
+  acc[21] = h16;
+  acc[22] = h17;
+  acc[23] = h22;
+  acc[24] = h23;
+  acc[25] = h24;
+  acc[26] = h25;
+  acc[27] = h26;
+  acc[28] = h27;
+  acc[29] = h33;
+  acc[30] = h34;
+  acc[31] = h35;
+  acc[32] = h36;
+  acc[33] = h37;
+  acc[34] = h44;
+  acc[35] = h45;
+  acc[36] = h46;
+  acc[37] = h47;
+  acc[38] = h55;
+  acc[39] = h56;
+  acc[40] = h57;
+  acc[41] = h66;
+  acc[42] = h67;
+  acc[43] = h77;
+}
+
+/**
+ * grad = ridge·θ − Σ g_i Δφ_i with g_i = cnt_i·σ(−z_i) − neg_i, and (d ≤ FUSED_MAX_D) H = ridge·I +
+ * Σ cnt_i·σ(z_i)σ(−z_i)·Δφ_iΔφ_iᵀ in the same pass; otherwise fills ws.w for addOuterProducts.
+ */
+function gradHess(data: RowData, ridge: number, theta: Float64Array, ws: Workspace): void {
+  const { dphi, n, d, cnt, neg } = data;
+  const { sp, sn, grad, H } = ws;
+  if (d === 4 || d === 8) return gradHessUnrolled(data, ridge, theta, ws);
+  for (let j = 0; j < d; j++) grad[j] = ridge * theta[j];
+  if (d <= FUSED_MAX_D) {
+    // Other small d: upper triangle in H, one pass.
+    H.fill(0);
+    for (let i = 0; i < n; i++) {
+      const c = cnt === null ? 1 : cnt[i];
+      const q = sn[i];
+      const g = cnt === null ? q : c * q - (neg as Float64Array)[i];
+      const w = c * sp[i] * q;
+      const o = i * d;
+      for (let a = 0; a < d; a++) {
+        const xa = dphi[o + a];
+        grad[a] -= g * xa;
+        const wa = w * xa;
+        const ra = a * d;
+        for (let b = a; b < d; b++) H[ra + b] += wa * dphi[o + b];
+      }
+    }
+    for (let a = 0; a < d; a++) {
+      H[a * d + a] += ridge;
+      for (let b = a + 1; b < d; b++) H[b * d + a] = H[a * d + b];
+    }
+    return;
+  }
+  const w = ws.w;
+  for (let i = 0; i < n; i++) {
+    const c = cnt === null ? 1 : cnt[i];
+    const q = sn[i];
+    const g = cnt === null ? q : c * q - (neg as Float64Array)[i];
+    w[i] = c * sp[i] * q;
+    if (g === 0) continue;
+    const o = i * d;
+    for (let j = 0; j < d; j++) grad[j] -= g * dphi[o + j];
+  }
+  H.fill(0);
+  for (let j = 0; j < d; j++) H[j * d + j] = ridge;
+  addOuterProducts(n, d, dphi, w, H);
 }
 
 function sqNorm(v: Float64Array): number {
@@ -215,39 +645,23 @@ interface SolveResult {
  * lost in rounding.
  */
 function newton(
-  data: DiffData,
+  data: RowData,
   ridge: number,
   theta: Float64Array,
   ws: Workspace,
   maxIter: number,
   gtol: number,
 ): SolveResult {
-  const { dphi, n, d } = data;
-  const { w, c, grad, H, L, step } = ws;
-  let value = margins(data, theta, ws.z) + 0.5 * ridge * sqNorm(theta);
+  const { n, d } = data;
+  const { grad, H, L, step } = ws;
+  let value = margins(data, theta, ws) + 0.5 * ridge * sqNorm(theta);
   let iterations = 0;
   let gradNorm = Infinity;
   for (;;) {
-    const z = ws.z;
-    // ∇ = λθ − Δφᵀσ(−z); Hessian weights w_i = σ(z_i)σ(−z_i).
-    for (let i = 0; i < n; i++) {
-      const sm = sigmoid(-z[i]);
-      c[i] = sm;
-      w[i] = sm * (1 - sm);
-    }
-    for (let j = 0; j < d; j++) grad[j] = ridge * theta[j];
-    for (let i = 0; i < n; i++) {
-      const ci = c[i];
-      if (ci === 0) continue;
-      const o = i * d;
-      for (let j = 0; j < d; j++) grad[j] -= ci * dphi[o + j];
-    }
+    gradHess(data, ridge, theta, ws);
     gradNorm = Math.sqrt(sqNorm(grad));
     if (gradNorm <= gtol) return { value, gradNorm, iterations, converged: true };
     if (iterations >= maxIter) return { value, gradNorm, iterations, converged: false };
-    H.fill(0);
-    for (let j = 0; j < d; j++) H[j * d + j] = ridge;
-    addOuterProducts(n, d, dphi, w, H);
     factorWithJitter(H, d, L);
     ws.haveFactor = true;
     for (let j = 0; j < d; j++) step[j] = -grad[j];
@@ -264,12 +678,13 @@ function newton(
     let t = 1;
     let accepted = false;
     for (let ls = 0; ls < 60; ls++) {
-      const delta = lossDelta(n, z, ws.dz, c, t, ws.zt) + 0.5 * ridge * (2 * t * ts + t * t * ss);
+      const delta = lossDelta(data, ws, t) + 0.5 * ridge * (2 * t * ts + t * t * ss);
       if (delta <= 1e-4 * t * slope) {
         for (let j = 0; j < d; j++) theta[j] += t * step[j];
         value += delta;
         // The trial margins become current; the old buffer is reused for the next trial.
         [ws.z, ws.zt] = [ws.zt, ws.z];
+        updateSigmoids(n, ws);
         accepted = true;
         break;
       }
@@ -302,6 +717,86 @@ function factorWithJitter(H: Float64Array, d: number, L: Float64Array): void {
   }
 }
 
+/**
+ * Sufficient statistics of the pairs: identical unordered (context, {a, b}) pairs give the same Δφ up
+ * to sign, so each distinct one becomes one row with a count and the number with the opposite
+ * orientation (exact: the loss is a sum over pairs). Worth it only when pairs repeat, so it is tried
+ * only when n ≥ ¼ of the number of possible unordered pairs (under uniform sampling the duplicate
+ * fraction is then ≳ 10%), and dropped if fewer than a quarter of the rows would go away. Returns
+ * null to use one row per pair (also for out-of-range indices, which featureDiffs reports as NaN).
+ */
+function groupedRows(env: BanditEnv, pairs: PairData): RowData | null {
+  const n = pairs.context.length;
+  const off = env.offsets;
+  const C = env.nContexts;
+  const A = off[C];
+  let possible = 0;
+  for (let c = 0; c < C; c++) {
+    const k = off[c + 1] - off[c];
+    possible += (k * (k + 1)) / 2;
+  }
+  if (n < 4096 || n < possible / 4 || A >= 1 << 26) return null;
+  let cap = 1;
+  while (cap < 2 * n) cap <<= 1;
+  const mask = cap - 1;
+  // Open addressing on the flat (lo, hi) action pair; slot → group id + 1 (0 = empty).
+  const slotLo = new Int32Array(cap);
+  const slotHi = new Int32Array(cap);
+  const slotGroup = new Int32Array(cap);
+  const gLo = new Int32Array(n);
+  const gHi = new Int32Array(n);
+  const cnt = new Float64Array(n);
+  const neg = new Float64Array(n);
+  let m = 0;
+  const { context, chosen, rejected } = pairs;
+  for (let i = 0; i < n; i++) {
+    const c = context[i];
+    if (!(c >= 0 && c < C)) return null;
+    const base = off[c];
+    const k = off[c + 1] - base;
+    const ca = chosen[i];
+    const ra = rejected[i];
+    if (!(ca >= 0 && ca < k && ra >= 0 && ra < k)) return null;
+    const a = base + ca;
+    const b = base + ra;
+    const lo = a < b ? a : b;
+    const hi = a < b ? b : a;
+    let h = (Math.imul(lo, 0x9e3779b1) ^ Math.imul(hi, 0x85ebca77)) >>> 0;
+    h = (h ^ (h >>> 15)) & mask;
+    for (;;) {
+      const g = slotGroup[h];
+      if (g === 0) {
+        slotGroup[h] = m + 1;
+        slotLo[h] = lo;
+        slotHi[h] = hi;
+        gLo[m] = lo;
+        gHi[m] = hi;
+        cnt[m] = 1;
+        neg[m] = a === lo ? 0 : 1;
+        m++;
+        break;
+      }
+      if (slotLo[h] === lo && slotHi[h] === hi) {
+        cnt[g - 1] += 1;
+        if (a !== lo) neg[g - 1] += 1;
+        break;
+      }
+      h = (h + 1) & mask;
+    }
+  }
+  if (m > 0.75 * n) return null;
+  const d = env.d;
+  const F = env.features;
+  const dphi = new Float64Array(m * d);
+  for (let g = 0; g < m; g++) {
+    const l = gLo[g] * d;
+    const r = gHi[g] * d;
+    const o = g * d;
+    for (let j = 0; j < d; j++) dphi[o + j] = F[l + j] - F[r + j];
+  }
+  return new RowData(dphi, m, d, cnt.slice(0, m), neg.slice(0, m));
+}
+
 function isDiffData(x: BanditEnv | DiffData): x is DiffData {
   return (x as DiffData).dphi !== undefined;
 }
@@ -321,20 +816,26 @@ export function fitMLE(
   pairsOrOpts: PairData | MLEOptions | null | undefined,
   maybeOpts?: MLEOptions,
 ): MLEResult {
-  let data: DiffData;
+  let data: RowData;
   let opts: MLEOptions;
+  /** Number of pairs (the rows may be grouped pairs). */
+  let nPairs: number;
   if (maybeOpts === undefined && pairsOrOpts && 'lambda' in pairsOrOpts) {
     opts = pairsOrOpts;
     if (!isDiffData(source)) throw new Error('fitMLE(env, opts): pairs are required with an environment');
-    data = source;
+    data = new RowData(source.dphi, source.n, source.d, null, null);
+    nPairs = source.n;
   } else {
     if (!maybeOpts) throw new Error('fitMLE: options {lambda} are required');
     opts = maybeOpts;
-    if (isDiffData(source)) data = source;
-    else {
+    if (isDiffData(source)) {
+      data = new RowData(source.dphi, source.n, source.d, null, null);
+      nPairs = source.n;
+    } else {
       const pairs = pairsOrOpts as PairData | null | undefined;
       if (!pairs) throw new Error('fitMLE: pairs are required when fitting from an environment');
-      data = { dphi: featureDiffs(source, pairs), n: pairs.context.length, d: source.d };
+      nPairs = pairs.context.length;
+      data = groupedRows(source, pairs) ?? new RowData(featureDiffs(source, pairs), nPairs, source.d, null, null);
     }
   }
   const { n, d } = data;
@@ -343,14 +844,14 @@ export function fitMLE(
   const lambda = opts.lambda;
   if (!(lambda >= 0)) throw new RangeError(`fitMLE: lambda must be ≥ 0, got ${lambda}`);
   const maxIter = opts.maxIter ?? 100;
-  const gtol = (opts.tol ?? 1e-10) * Math.max(1, n);
+  const gtol = (opts.tol ?? 1e-10) * Math.max(1, nPairs);
   const theta = new Float64Array(d);
   if (opts.init) {
     if (opts.init.length !== d)
       throw new RangeError(`fitMLE: init has length ${opts.init.length}, expected ${d}`);
     theta.set(opts.init);
   }
-  const ws = new Workspace(n, d);
+  const ws = workspaceFor(n, d);
   const B = opts.normBound;
   if (B !== undefined && !(B > 0)) throw new RangeError(`fitMLE: normBound must be > 0, got ${B}`);
   // A warm start outside the ball is fine: the unconstrained solve below does not care.
@@ -398,13 +899,13 @@ export function fitMLE(
   }
   const nrm = Math.sqrt(sqNorm(theta));
   const onBoundary = Math.abs(nrm - B) <= 1e-8 * B;
-  const negLogLik = btNegLogLik(data.dphi, n, d, theta, lambda);
+  const negLogLik = margins(data, theta, ws) + 0.5 * lambda * sqNorm(theta);
   // KKT residual ∇L(θ) + μθ.
-  const g = btGradient(data.dphi, n, d, theta, lambda + mu, ws.grad);
+  gradHess(data, lambda + mu, theta, ws);
   return {
     theta,
     negLogLik,
-    gradNorm: Math.sqrt(sqNorm(g)),
+    gradNorm: Math.sqrt(sqNorm(ws.grad)),
     iterations,
     converged: converged && onBoundary,
     mu,

@@ -209,6 +209,12 @@ export function addOuterProducts(
       nat.dsyrk(n, d, 1, X, offX, ldx, 1, out);
       return out;
     }
+    if (nat.dsyrkWeighted) {
+      // Scales the rows in C (√w into a blocked scratch, or dgemm for negative weights): the TS
+      // scaling loop below cost as much as the dsyrk itself at d = 32.
+      nat.dsyrkWeighted(n, d, 1, X, offX, ldx, weights, 1, out);
+      return out;
+    }
     let nonNeg = true;
     for (let i = 0; i < n; i++) if (!(weights[i] >= 0)) nonNeg = false;
     if (nonNeg) {
