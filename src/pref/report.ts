@@ -431,23 +431,27 @@ export function buildReport(cfg: PipelineConfig, res: ReproduceResults, meta: { 
     '',
   );
 
-  // Reward–KL plot
+  // Reward–KL plots: (1) the η sweeps, each starting at π0 (KL 0); (2) every method at the main η with CIs.
   const series: Series[] = [];
   const curves = frontierCurves(cfg, res);
+  const p0f = res.rows.filter((r) => r.method === 'pi0' && r.seed < cfg.frontier.seeds);
   for (const [k, pts] of curves) {
-    if (pts.length) series.push({ label: `${label(k)} (η sweep)`, x: pts.map((p) => p.kl), y: pts.map((p) => p.gold) });
+    if (pts.length) series.push({ label: label(k), x: [0, ...pts.map((p) => p.kl)], y: [meanOf(p0f, M.gold), ...pts.map((p) => p.gold)] });
   }
+  svgs.push({ name: 'reward-kl.svg', content: linePlot(series, { title: `Reward–KL frontier over η (${cfg.frontier.seeds} seed${cfg.frontier.seeds > 1 ? 's' : ''})`, xLabel: 'KL(π‖π0), k1 estimate (nats)', yLabel: 'mean gold reward r* on test prompts' }) });
+  const pointSeries: Series[] = [];
   for (const k of order) {
     const rows = fin.get(k);
     if (!rows?.length) continue;
-    series.push({ label: `${label(k)} @η=${eta}`, x: [meanOf(rows, M.kl)], y: [meanOf(rows, M.gold)], style: 'points' });
+    const g = meanCI95(rows.map(M.gold));
+    pointSeries.push({ label: label(k), x: [meanOf(rows, M.kl)], y: [g.mean], lo: [g.lo], hi: [g.hi], style: 'points' });
   }
-  svgs.push({ name: 'reward-kl.svg', content: linePlot(series, { title: 'Gold reward vs KL(π‖π0)', xLabel: 'KL(π‖π0), k1 estimate (nats)', yLabel: 'mean gold reward r* on test prompts' }) });
+  svgs.push({ name: 'methods-reward-kl.svg', content: linePlot(pointSeries, { title: `Methods at η = ${eta} (${res.seeds} seeds, 95% CI of r*)`, xLabel: 'KL(π‖π0), k1 estimate (nats)', yLabel: 'mean gold reward r* on test prompts' }) });
   out.push('## Reward–KL', '');
   out.push(
-    `Points: every method at η = ${eta} (mean over seeds). Lines: the η sweep (${[...new Set([eta, ...cfg.frontier.etas])].sort((a, b) => a - b).join(', ')}) of ${cfg.frontier.methods.map(label).join(', ')} over ${cfg.frontier.seeds} seed(s); the online method at each η is the validation-selected iterate. The multi-step RSO line is its stage path (stage i = multi-step RSO with target η_i), same seed(s).`,
+    `Left: every method at η = ${eta}, mean over ${res.seeds} seeds, bars = 95% CI of the gold reward over seeds. Right: the η sweep (${[...new Set([eta, ...cfg.frontier.etas])].sort((a, b) => a - b).join(', ')}) of ${cfg.frontier.methods.map(label).join(', ')} over ${cfg.frontier.seeds} seed(s), each line starting at π0 (KL 0); the online method at each η is the validation-selected iterate. The multi-step RSO line is its stage path (stage i = multi-step RSO with target η_i), same seed(s).`,
     '',
-    '![reward vs KL](reward-kl.svg)',
+    '![methods: reward vs KL](methods-reward-kl.svg) ![η sweep: reward vs KL](reward-kl.svg)',
     '',
   );
   const fRows: (string | number)[][] = [];
