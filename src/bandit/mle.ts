@@ -722,27 +722,31 @@ function factorWithJitter(H: Float64Array, d: number, L: Float64Array): void {
  * to sign, so each distinct one becomes one row with a count and the number with the opposite
  * orientation (exact: the loss is a sum over pairs). Worth it only when pairs repeat, so it is tried
  * only when n ≥ ¼ of the number of possible unordered pairs (under uniform sampling the duplicate
- * fraction is then ≳ 10%), and dropped if fewer than a quarter of the rows would go away. Returns
- * null to use one row per pair (also for out-of-range indices, which featureDiffs reports as NaN).
+ * fraction is then ≳ 10%) and a direct-address table over (context, a, b) (Σ K_c² slots) is at most
+ * 4n; it is dropped if fewer than a quarter of the rows would go away. Returns null to use one row per
+ * pair (also for out-of-range indices, which featureDiffs reports as NaN).
  */
 function groupedRows(env: BanditEnv, pairs: PairData): RowData | null {
   const n = pairs.context.length;
   const off = env.offsets;
   const C = env.nContexts;
-  const A = off[C];
+  if (n < 4096) return null;
   let possible = 0;
+  let slots = 0;
   for (let c = 0; c < C; c++) {
     const k = off[c + 1] - off[c];
     possible += (k * (k + 1)) / 2;
+    slots += k * k;
   }
-  if (n < 4096 || n < possible / 4 || A >= 1 << 26) return null;
-  let cap = 1;
-  while (cap < 2 * n) cap <<= 1;
-  const mask = cap - 1;
-  // Open addressing on the flat (lo, hi) action pair; slot → group id + 1 (0 = empty).
-  const slotLo = new Int32Array(cap);
-  const slotHi = new Int32Array(cap);
-  const slotGroup = new Int32Array(cap);
+  if (n < possible / 4 || slots > 4 * n) return null;
+  // Slot of (c, lo, hi) = base2[c] + lo·K_c + hi (local indices); value = group id + 1 (0 = empty).
+  const base2 = new Float64Array(C);
+  for (let c = 0, t = 0; c < C; c++) {
+    base2[c] = t;
+    const k = off[c + 1] - off[c];
+    t += k * k;
+  }
+  const slot = new Int32Array(slots);
   const gLo = new Int32Array(n);
   const gHi = new Int32Array(n);
   const cnt = new Float64Array(n);
@@ -752,36 +756,24 @@ function groupedRows(env: BanditEnv, pairs: PairData): RowData | null {
   for (let i = 0; i < n; i++) {
     const c = context[i];
     if (!(c >= 0 && c < C)) return null;
-    const base = off[c];
-    const k = off[c + 1] - base;
-    const ca = chosen[i];
-    const ra = rejected[i];
-    if (!(ca >= 0 && ca < k && ra >= 0 && ra < k)) return null;
-    const a = base + ca;
-    const b = base + ra;
+    const k = off[c + 1] - off[c];
+    const a = chosen[i];
+    const b = rejected[i];
+    if (!(a >= 0 && a < k && b >= 0 && b < k)) return null;
     const lo = a < b ? a : b;
     const hi = a < b ? b : a;
-    let h = (Math.imul(lo, 0x9e3779b1) ^ Math.imul(hi, 0x85ebca77)) >>> 0;
-    h = (h ^ (h >>> 15)) & mask;
-    for (;;) {
-      const g = slotGroup[h];
-      if (g === 0) {
-        slotGroup[h] = m + 1;
-        slotLo[h] = lo;
-        slotHi[h] = hi;
-        gLo[m] = lo;
-        gHi[m] = hi;
-        cnt[m] = 1;
-        neg[m] = a === lo ? 0 : 1;
-        m++;
-        break;
-      }
-      if (slotLo[h] === lo && slotHi[h] === hi) {
-        cnt[g - 1] += 1;
-        if (a !== lo) neg[g - 1] += 1;
-        break;
-      }
-      h = (h + 1) & mask;
+    const h = base2[c] + lo * k + hi;
+    const g = slot[h];
+    if (g === 0) {
+      slot[h] = m + 1;
+      gLo[m] = off[c] + lo;
+      gHi[m] = off[c] + hi;
+      cnt[m] = 1;
+      neg[m] = a === lo ? 0 : 1;
+      m++;
+    } else {
+      cnt[g - 1] += 1;
+      if (a !== lo) neg[g - 1] += 1;
     }
   }
   if (m > 0.75 * n) return null;
