@@ -611,12 +611,31 @@ function gradHess(data: RowData, ridge: number, theta: Float64Array, ws: Workspa
     return;
   }
   const w = ws.w;
+  // Gradient coefficients into dz (free until the step is known) and Hessian weights into w.
+  const gc = ws.dz;
   for (let i = 0; i < n; i++) {
     const c = cnt === null ? 1 : cnt[i];
     const q = sn[i];
-    const g = cnt === null ? q : c * q - (neg as Float64Array)[i];
+    gc[i] = cnt === null ? q : c * q - (neg as Float64Array)[i];
     w[i] = c * sp[i] * q;
-    if (g === 0) continue;
+  }
+  // Four rows per pass over grad: one load/store of grad[j] per four products instead of per one
+  // (the per-row version was bound by that store→load chain, ~30% of a d = 32 fit).
+  let i = 0;
+  for (; i + 4 <= n; i += 4) {
+    const g0 = gc[i];
+    const g1 = gc[i + 1];
+    const g2 = gc[i + 2];
+    const g3 = gc[i + 3];
+    const o0 = i * d;
+    const o1 = o0 + d;
+    const o2 = o1 + d;
+    const o3 = o2 + d;
+    for (let j = 0; j < d; j++)
+      grad[j] -= g0 * dphi[o0 + j] + g1 * dphi[o1 + j] + (g2 * dphi[o2 + j] + g3 * dphi[o3 + j]);
+  }
+  for (; i < n; i++) {
+    const g = gc[i];
     const o = i * d;
     for (let j = 0; j < d; j++) grad[j] -= g * dphi[o + j];
   }
