@@ -94,7 +94,7 @@ export function registerPrefCommands(program: Command): void {
       const path = o.config ?? defaultReproduceConfig();
       let cfg: PipelineConfig = loadConfigFile(path, pipelineConfigSchema);
       if (o.seeds !== undefined) {
-        cfg = pipelineConfigSchema.parse({ ...cfg, seeds: o.seeds, frontier: { ...cfg.frontier, seeds: Math.min(cfg.frontier.seeds, o.seeds) } });
+        cfg = pipelineConfigSchema.parse({ ...cfg, seeds: o.seeds, frontier: { ...cfg.frontier, seeds: Math.min(cfg.frontier.seeds, o.seeds), ...(cfg.frontier.rsoSeeds !== undefined ? { rsoSeeds: Math.min(cfg.frontier.rsoSeeds, o.seeds) } : {}) } });
       }
       const command = `gshf lm reproduce${o.config ? ` --config ${o.config}` : ''} --out ${o.out}${o.seeds !== undefined ? ` --seeds ${o.seeds}` : ''}`;
       const res = await reproduce(cfg, { outDir: o.out, resume: o.resume, command });

@@ -171,6 +171,8 @@ const frontierSchema = z
     etas: z.array(z.number().positive()).min(1).default([0.03, 0.3, 1]),
     /** Seeds 0..seeds−1 only (fewer than the main table to fit the time budget). */
     seeds: z.number().int().min(1).default(1),
+    /** RSO is cheap: its η sweep (and the multi-step RSO stage path it is compared with) uses seeds 0..rsoSeeds−1. Default: `seeds`. */
+    rsoSeeds: z.number().int().min(1).optional(),
     /**
      * Methods rerun at each η. Multi-step RSO needs no rerun: its stage i IS multi-step RSO with target
      * η_i (schedule η_1..η_i), so its curve is the main run's stage path.
@@ -207,10 +209,16 @@ export const pipelineConfigSchema = z
       if (!(etas[i] < etas[i - 1])) ctx.addIssue({ code: 'custom', path: ['methods', 'multiStepRso', 'etas', i], message: 'η schedule must be strictly decreasing' });
     }
     if (cfg.frontier.seeds > cfg.seeds) ctx.addIssue({ code: 'custom', path: ['frontier', 'seeds'], message: `frontier.seeds (${cfg.frontier.seeds}) exceeds seeds (${cfg.seeds})` });
+    if ((cfg.frontier.rsoSeeds ?? 0) > cfg.seeds) ctx.addIssue({ code: 'custom', path: ['frontier', 'rsoSeeds'], message: `frontier.rsoSeeds (${cfg.frontier.rsoSeeds}) exceeds seeds (${cfg.seeds})` });
   });
 
 export type PipelineConfig = z.infer<typeof pipelineConfigSchema>;
 export type PipelineConfigInput = z.input<typeof pipelineConfigSchema>;
+
+/** Seeds of the RSO η sweep (and of the multi-step RSO path it is compared with). */
+export function rsoFrontierSeeds(cfg: PipelineConfig): number {
+  return cfg.frontier.rsoSeeds ?? cfg.frontier.seeds;
+}
 
 /** The per-method, per-seed human-label budget B = rmSeed + T·m. */
 export function labelBudget(cfg: PipelineConfig): number {

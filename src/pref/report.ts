@@ -12,7 +12,7 @@
 import { meanCI95 } from '../math/stats.js';
 import { fmt, fmtCI, mdTable } from '../report/markdown.js';
 import { linePlot, type Series } from '../report/svg.js';
-import type { PipelineConfig } from './pipeline-config.js';
+import { rsoFrontierSeeds, type PipelineConfig } from './pipeline-config.js';
 import type { PolicyResult } from './methods/common.js';
 import type { ReproduceResults } from './reproduce.js';
 import type { SelectionResult } from './methods/iterative.js';
@@ -101,7 +101,7 @@ function meanOf(rows: readonly PolicyResult[], f: Metric): number {
 
 /** Curves (mean over frontier seeds) of gold reward vs KL per method across η. */
 function frontierCurves(cfg: PipelineConfig, res: ReproduceResults): Map<string, { eta: number; kl: number; gold: number; d2: number; rep: number; n: number }[]> {
-  const seeds = cfg.frontier.seeds;
+  const seedsOf = (m: string): number => (m === 'rso' || m === 'multi-step-rso' ? rsoFrontierSeeds(cfg) : cfg.frontier.seeds);
   const etas = [...new Set([cfg.dpo.eta, ...cfg.frontier.etas])].sort((a, b) => a - b);
   const fin = new Map<string, { eta: number; kl: number; gold: number; d2: number; rep: number; n: number }[]>();
   const methods: string[] = [...cfg.frontier.methods];
@@ -109,7 +109,7 @@ function frontierCurves(cfg: PipelineConfig, res: ReproduceResults): Map<string,
   for (const method of methods) {
     if (method === 'multi-step-rso') {
       // Stage i of the main run is multi-step RSO with target η_i: the curve is the stage path.
-      const path = res.rows.filter((r) => r.method === method && r.eta === cfg.dpo.eta && r.seed < seeds);
+      const path = res.rows.filter((r) => r.method === method && r.eta === cfg.dpo.eta && r.seed < seedsOf(method));
       const stages = [...new Set(path.map((r) => r.iteration ?? 0))];
       const pts = stages.map((st) => {
         const rows = path.filter((r) => r.iteration === st);
@@ -123,11 +123,11 @@ function frontierCurves(cfg: PipelineConfig, res: ReproduceResults): Map<string,
       let rows: PolicyResult[];
       if (method === 'iterative-dpo-warm') {
         rows = res.selections
-          .filter((s) => s.method === method && s.eta === eta && s.seed < seeds)
+          .filter((s) => s.method === method && s.eta === eta && s.seed < seedsOf(method))
           .map((s) => res.rows.find((r) => r.method === method && r.eta === eta && r.seed === s.seed && r.iteration === s.selected))
           .filter((r): r is PolicyResult => r !== undefined);
       } else {
-        rows = res.rows.filter((r) => r.method === method && r.eta === eta && r.seed < seeds);
+        rows = res.rows.filter((r) => r.method === method && r.eta === eta && r.seed < seedsOf(method));
       }
       if (rows.length === 0) continue;
       pts.push({ eta, kl: meanOf(rows, M.kl), gold: meanOf(rows, M.gold), d2: meanOf(rows, M.d2), rep: meanOf(rows, M.rep), n: rows.length });
@@ -229,7 +229,7 @@ export const CLAIMS: ClaimDef[] = [
       const a = curves.get('multi-step-rso') ?? [];
       const b = curves.get('rso') ?? [];
       if (a.length < 1 || b.length < 1) return { verdict: 'no data', evidence: 'frontier not run for both methods' };
-      const pi0 = res.rows.filter((r) => r.method === 'pi0' && r.seed < cfg.frontier.seeds);
+      const pi0 = res.rows.filter((r) => r.method === 'pi0' && r.seed < rsoFrontierSeeds(cfg));
       const anchor = { kl: 0, gold: meanOf(pi0, M.gold) };
       const margins = dominance(a, b, anchor);
       const pts = (c: typeof a) => c.map((p) => `η=${p.eta}: KL ${fmt(p.kl)}, r* ${fmt(p.gold)}`).join('; ');
@@ -239,7 +239,7 @@ export const CLAIMS: ClaimDef[] = [
         verdict,
         evidence:
           `multi-step RSO above RSO at ${above}/${margins.length} comparison points (reward margins ${margins.map((x) => fmt(x, 2)).join(', ')}; ` +
-          `${cfg.frontier.seeds} seed(s), no interval). multi-step RSO: ${pts(a)}. RSO: ${pts(b)}. π0: r* ${fmt(anchor.gold)}`,
+          `curves averaged over ${rsoFrontierSeeds(cfg)} seed(s), no interval). multi-step RSO: ${pts(a)}. RSO: ${pts(b)}. π0: r* ${fmt(anchor.gold)}`,
       };
     },
   },
@@ -321,7 +321,7 @@ export function buildReport(cfg: PipelineConfig, res: ReproduceResults, meta: { 
   out.push(
     `Reproduce with \`${meta.command}\`. Wall time ${fmt(meta.wallSeconds, 3)} s` +
       (meta.invocations.length > 1 ? ` over ${meta.invocations.length} invocations (${meta.invocations.join(' + ')} s: resumed)` : '') +
-      `. ${res.seeds} seeds for the main table; the η-frontier uses ${cfg.frontier.enabled ? cfg.frontier.seeds : 0} seed(s).`,
+      `. ${res.seeds} seeds for the main table; the η sweep uses ${cfg.frontier.enabled ? `${cfg.frontier.seeds} seed(s) (RSO and the multi-step RSO path: ${rsoFrontierSeeds(cfg)})` : 'no seeds (disabled)'}.`,
     '',
   );
   out.push('## Setup', '');
@@ -434,11 +434,12 @@ export function buildReport(cfg: PipelineConfig, res: ReproduceResults, meta: { 
   // Reward–KL plots: (1) the η sweeps, each starting at π0 (KL 0); (2) every method at the main η with CIs.
   const series: Series[] = [];
   const curves = frontierCurves(cfg, res);
-  const p0f = res.rows.filter((r) => r.method === 'pi0' && r.seed < cfg.frontier.seeds);
   for (const [k, pts] of curves) {
-    if (pts.length) series.push({ label: label(k), x: [0, ...pts.map((p) => p.kl)], y: [meanOf(p0f, M.gold), ...pts.map((p) => p.gold)] });
+    const n = k === 'rso' || k === 'multi-step-rso' ? rsoFrontierSeeds(cfg) : cfg.frontier.seeds;
+    const p0f = res.rows.filter((r) => r.method === 'pi0' && r.seed < n);
+    if (pts.length) series.push({ label: `${label(k)} (${n} seed${n > 1 ? 's' : ''})`, x: [0, ...pts.map((p) => p.kl)], y: [meanOf(p0f, M.gold), ...pts.map((p) => p.gold)] });
   }
-  svgs.push({ name: 'reward-kl.svg', content: linePlot(series, { title: `Reward–KL frontier over η (${cfg.frontier.seeds} seed${cfg.frontier.seeds > 1 ? 's' : ''})`, xLabel: 'KL(π‖π0), k1 estimate (nats)', yLabel: 'mean gold reward r* on test prompts' }) });
+  svgs.push({ name: 'reward-kl.svg', content: linePlot(series, { title: 'Reward–KL frontier over η', xLabel: 'KL(π‖π0), k1 estimate (nats)', yLabel: 'mean gold reward r* on test prompts' }) });
   const pointSeries: Series[] = [];
   for (const k of order) {
     const rows = fin.get(k);
@@ -449,7 +450,7 @@ export function buildReport(cfg: PipelineConfig, res: ReproduceResults, meta: { 
   svgs.push({ name: 'methods-reward-kl.svg', content: linePlot(pointSeries, { title: `Methods at η = ${eta} (${res.seeds} seeds, 95% CI of r*)`, xLabel: 'KL(π‖π0), k1 estimate (nats)', yLabel: 'mean gold reward r* on test prompts' }) });
   out.push('## Reward–KL', '');
   out.push(
-    `Left: every method at η = ${eta}, mean over ${res.seeds} seeds, bars = 95% CI of the gold reward over seeds. Right: the η sweep (${[...new Set([eta, ...cfg.frontier.etas])].sort((a, b) => a - b).join(', ')}) of ${cfg.frontier.methods.map(label).join(', ')} over ${cfg.frontier.seeds} seed(s), each line starting at π0 (KL 0); the online method at each η is the validation-selected iterate. The multi-step RSO line is its stage path (stage i = multi-step RSO with target η_i), same seed(s).`,
+    `Left: every method at η = ${eta}, mean over ${res.seeds} seeds, bars = 95% CI of the gold reward over seeds. Right: the η sweep (${[...new Set([eta, ...cfg.frontier.etas])].sort((a, b) => a - b).join(', ')}) of ${cfg.frontier.methods.map(label).join(', ')} (seeds per line in the legend: RSO and the multi-step RSO path use ${rsoFrontierSeeds(cfg)}, the others ${cfg.frontier.seeds}), each line starting at π0 (KL 0); the online method at each η is the validation-selected iterate. The multi-step RSO line is its stage path (stage i = multi-step RSO with target η_i).`,
     '',
     '![methods: reward vs KL](methods-reward-kl.svg) ![η sweep: reward vs KL](reward-kl.svg)',
     '',

@@ -27,7 +27,7 @@ import {
 import { GoldOracle } from './gold.js';
 import { LabelLedger } from './labels.js';
 import { readPrompts, splitPrompts } from './prompts.js';
-import { labelBudget, modelConfigOf, pipelineConfigSchema, type PipelineConfig } from './pipeline-config.js';
+import { labelBudget, modelConfigOf, pipelineConfigSchema, rsoFrontierSeeds, type PipelineConfig } from './pipeline-config.js';
 import {
   evaluatePolicy,
   loadPolicy,
@@ -113,9 +113,9 @@ export function plannedStages(cfg: PipelineConfig): number {
   if (cfg.frontier.enabled) {
     const etas = cfg.frontier.etas.filter((e) => e !== cfg.dpo.eta).length;
     for (const k of cfg.frontier.methods) {
-      frontier += k === 'offline-dpo' || k === 'rso' ? 1 : T + 1;
+      frontier += k === 'rso' ? rsoFrontierSeeds(cfg) : (k === 'offline-dpo' ? 1 : T + 1) * cfg.frontier.seeds;
     }
-    frontier *= etas * cfg.frontier.seeds;
+    frontier *= etas;
   }
   return 1 + cfg.seeds * perSeed + frontier;
 }
@@ -241,10 +241,11 @@ export async function reproduce(cfg: PipelineConfig, opts: ReproduceOptions): Pr
   if (cfg.frontier.enabled) {
     const fm = new Set(cfg.frontier.methods);
     const warm: OnlineVariant = { key: 'iterative-dpo-warm', schedule: 'warm', enhancer: 'best-worst', hybrid: false };
-    for (let s = 0; s < cfg.frontier.seeds; s++) {
+    const fs = cfg.frontier.seeds;
+    for (let s = 0; s < Math.max(fs, rsoFrontierSeeds(cfg)); s++) {
       for (const eta of cfg.frontier.etas) {
         if (eta === cfg.dpo.eta) continue;
-        runMethodsAt(s, eta, { offline: fm.has('offline-dpo'), rso: fm.has('rso'), ms: false, online: fm.has('iterative-dpo-warm') ? [warm] : [] });
+        runMethodsAt(s, eta, { offline: fm.has('offline-dpo') && s < fs, rso: fm.has('rso') && s < rsoFrontierSeeds(cfg), ms: false, online: fm.has('iterative-dpo-warm') && s < fs ? [warm] : [] });
       }
     }
   }
