@@ -473,7 +473,9 @@ export function buildReport(cfg: PipelineConfig, res: ReproduceResults, meta: { 
     itSeries.push({ label: label(k), x: xs, y: gold });
     lenSeries.push({ label: label(k), x: xs, y: len });
   }
-  svgs.push({ name: 'iterations-gold.svg', content: linePlot(itSeries, { title: 'Gold reward over iterations', xLabel: 'iteration (0 = π0; hybrid: offline DPO start)', yLabel: 'mean gold reward r*' }) });
+  const offRows = fin.get('offline-dpo') ?? [];
+  if (offRows.length) itSeries.push({ label: `offline DPO (${B} labels)`, x: [0, T], y: [meanOf(offRows, M.gold), meanOf(offRows, M.gold)], dashed: true, style: 'line' });
+  svgs.push({ name: 'iterations-gold.svg', content: linePlot(itSeries, { title: 'Gold reward over iterations', xLabel: `iteration t (labels used: ${cfg.labels.rmSeed} + ${cfg.labels.perIteration}·t; 0 = π0, hybrid: DPO on its seed pairs)`, yLabel: 'mean gold reward r*' }) });
   svgs.push({ name: 'iterations-length.svg', content: linePlot(lenSeries, { title: 'Response length over iterations', xLabel: 'iteration (0 = π0; hybrid: offline DPO start)', yLabel: 'mean length (tokens)' }) });
   out.push('## Over iterations', '', '![gold over iterations](iterations-gold.svg)', '', '![length over iterations](iterations-length.svg)', '');
 
