@@ -227,6 +227,28 @@ export interface PolicyEvaluation extends GapMetric {
 /** evaluateGibbsExact computes F·θ̂ with native dgemm from this d on (when the addon is loaded). */
 const NATIVE_REWARDS_MIN_D = 16;
 
+/**
+ * F·θ by native dgemm when that measured faster than the JS dot products (which dominate at d = 32),
+ * else null. For wide rows (d ≥ 64) on data beyond the caches the JS loop streams the features at
+ * least as fast (dgemm with N = 1 packs A, doubling the memory traffic), so native only below 16 MB.
+ */
+function nativeRewards(env: BanditEnv, theta: Float64Array): Float64Array | null {
+  const d = env.d;
+  const A = env.offsets[env.nContexts];
+  if (!(d >= NATIVE_REWARDS_MIN_D && (d < 64 || A * d <= 1 << 21))) return null;
+  const nat = native();
+  if (!nat) return null;
+  const r = new Float64Array(A);
+  // Row blocks small enough (M·K < 2²²) that OpenBLAS stays on one thread: with 2 threads this
+  // memory-bound product measured slower than the JS loop (d = 128, 10⁴ contexts: 124 vs 81 ms).
+  const rows = Math.max(1, Math.floor((1 << 22) / d));
+  for (let r0 = 0; r0 < A; r0 += rows) {
+    const m = Math.min(rows, A - r0);
+    nat.dgemm(false, false, m, 1, d, 1, env.features, r0 * d, d, theta, 0, 1, 0, r, r0, 1);
+  }
+  return r;
+}
+
 /** Per-call scratch of length max K_c (contexts are processed one at a time). */
 function maxActions(env: BanditEnv): number {
   let k = 0;
@@ -318,12 +340,48 @@ function starOf(env: BanditEnv, what: string): StarCache {
   }
   const eta = env.eta;
   if (!(eta > 0)) throw new RangeError(`gibbs: eta must be > 0, got ${eta}`);
-  // Same arithmetic as trueRewards + gibbs + expectedRewards + klPerContext.
-  const rs = rewardsOf(env, ts);
-  const lps = gibbs(env, rs);
+  // trueRewards + gibbs + expectedRewards + klPerContext in one pass per context, with one
+  // (table-driven) exp per action reused for the probabilities: a cold call should not cost more
+  // than the separate functions did.
+  const rs = nativeRewards(env, ts) ?? rewardsOf(env, ts);
   const A = rs.length;
+  const lps = new Float64Array(A);
   const ps = new Float64Array(A);
-  for (let a = 0; a < A; a++) ps[a] = Math.exp(lps[a]);
+  const erS = new Float64Array(env.nContexts);
+  const klS = new Float64Array(env.nContexts);
+  const ref = env.refLogprobs;
+  const off = env.offsets;
+  for (let k = 0; k < env.nContexts; k++) {
+    const s0 = off[k];
+    const s1 = off[k + 1];
+    let m = -Infinity;
+    for (let a = s0; a < s1; a++) {
+      const l = ref[a] + rs[a] / eta;
+      lps[a] = l;
+      if (l > m) m = l;
+    }
+    if (!Number.isFinite(m)) throw new RangeError(`normalizePerContext: context ${k} has log-normaliser ${m}`);
+    let sum = 0;
+    for (let a = s0; a < s1; a++) {
+      const e = fastExp(lps[a] - m);
+      ps[a] = e;
+      sum += e;
+    }
+    const z = m + Math.log(sum);
+    const inv = 1 / sum;
+    let er = 0;
+    let kl = 0;
+    for (let a = s0; a < s1; a++) {
+      const lp = lps[a] - z;
+      lps[a] = lp;
+      const p = ps[a] * inv;
+      ps[a] = p;
+      if (p > 0) er += p * rs[a];
+      if (lp !== -Infinity) kl += p * (lp - ref[a]);
+    }
+    erS[k] = er;
+    klS[k] = kl < 0 ? 0 : kl;
+  }
   const c: StarCache = {
     thetaStar: Float64Array.from(ts),
     thetaStarRef: ts,
@@ -336,8 +394,8 @@ function starOf(env: BanditEnv, what: string): StarCache {
     rs,
     lps,
     ps,
-    erS: expectedRewards(env, lps, rs),
-    klS: klPerContext(env, lps, env.refLogprobs),
+    erS,
+    klS,
   };
   starCache.set(env, c);
   return c;
@@ -372,24 +430,7 @@ export function evaluateGibbsExact(
   const ref = env.refLogprobs;
   const off = env.offsets;
   const acc = new EvalAccumulator();
-  // For d ≥ 16 the rewards F·θ̂ (a matrix-vector product over all actions) go to native dgemm when
-  // available: its SIMD kernel beats the scalar JS dot products, which dominate at d = 32.
-  // Measured: for wide rows (d ≥ 64) on data beyond the caches the JS loop streams the features at
-  // least as fast (dgemm with N = 1 packs A, doubling the memory traffic), so native only below 16 MB.
-  const useNative = d >= NATIVE_REWARDS_MIN_D && (d < 64 || off[env.nContexts] * d <= 1 << 21);
-  const nat = useNative ? native() : null;
-  let rh: Float64Array | null = null;
-  if (nat) {
-    const A = off[env.nContexts];
-    rh = new Float64Array(A);
-    // Row blocks small enough (M·K < 2²²) that OpenBLAS stays on one thread: with 2 threads this
-    // memory-bound product measured slower than the JS loop (d = 128, 10⁴ contexts: 124 vs 81 ms).
-    const rows = Math.max(1, Math.floor((1 << 22) / d));
-    for (let r0 = 0; r0 < A; r0 += rows) {
-      const m = Math.min(rows, A - r0);
-      nat.dgemm(false, false, m, 1, d, 1, F, r0 * d, d, th, 0, 1, 0, rh, r0, 1);
-    }
-  }
+  const rh = nativeRewards(env, th);
   const t0 = th[0 % d];
   const t1 = th[1 % d];
   const t2 = th[2 % d];
