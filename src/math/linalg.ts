@@ -273,45 +273,64 @@ export function addOuterProducts(
 }
 
 /**
- * Eigenvalues of a symmetric d×d matrix, ascending (cyclic Jacobi rotations; O(d³) per sweep,
- * accurate to rounding). Meant for diagnostics such as the smallest eigenvalue of a coverage Σ.
+ * Eigendecomposition of a symmetric d×d matrix by cyclic Jacobi rotations (d is small in the lab,
+ * and Jacobi is accurate for small eigenvalues, which the uncertainty code cares about). Returns eigenvalues ascending
+ * and eigenvectors as rows of `vectors` (row i belongs to values[i]).
  */
-export function symmetricEigenvalues(A: ArrayLike<number>, d: number): Float64Array {
-  const M = Float64Array.from(A as ArrayLike<number>);
+export function symmetricEigen(A: ArrayLike<number>, d: number): { values: Float64Array; vectors: Float64Array } {
+  const a = Float64Array.from(A as ArrayLike<number>);
+  const v = new Float64Array(d * d);
+  for (let i = 0; i < d; i++) v[i * d + i] = 1;
   for (let sweep = 0; sweep < 100; sweep++) {
     let off = 0;
     let diag = 0;
-    for (let p = 0; p < d; p++) {
-      diag += M[p * d + p] ** 2;
-      for (let q = p + 1; q < d; q++) off += M[p * d + q] ** 2;
+    for (let i = 0; i < d; i++) {
+      diag += a[i * d + i] * a[i * d + i];
+      for (let j = i + 1; j < d; j++) off += a[i * d + j] * a[i * d + j];
     }
-    if (off <= 1e-30 * diag || off === 0) break;
-    for (let p = 0; p < d - 1; p++)
+    if (off <= 1e-30 * Math.max(diag, 1e-300)) break;
+    for (let p = 0; p < d; p++) {
       for (let q = p + 1; q < d; q++) {
-        const apq = M[p * d + q];
+        const apq = a[p * d + q];
         if (apq === 0) continue;
-        const app = M[p * d + p];
-        const aqq = M[q * d + q];
-        // Rotation angle that zeroes M[p][q] (Golub & Van Loan, symmetric Schur).
-        const tau = (aqq - app) / (2 * apq);
-        const t = Math.sign(tau || 1) / (Math.abs(tau) + Math.sqrt(1 + tau * tau));
-        const c = 1 / Math.sqrt(1 + t * t);
+        const app = a[p * d + p];
+        const aqq = a[q * d + q];
+        const theta = (aqq - app) / (2 * apq);
+        const t = Math.sign(theta || 1) / (Math.abs(theta) + Math.sqrt(theta * theta + 1));
+        const c = 1 / Math.sqrt(t * t + 1);
         const s = t * c;
         for (let k = 0; k < d; k++) {
-          const mkp = M[k * d + p];
-          const mkq = M[k * d + q];
-          M[k * d + p] = c * mkp - s * mkq;
-          M[k * d + q] = s * mkp + c * mkq;
+          const akp = a[k * d + p];
+          const akq = a[k * d + q];
+          a[k * d + p] = c * akp - s * akq;
+          a[k * d + q] = s * akp + c * akq;
         }
         for (let k = 0; k < d; k++) {
-          const mpk = M[p * d + k];
-          const mqk = M[q * d + k];
-          M[p * d + k] = c * mpk - s * mqk;
-          M[q * d + k] = s * mpk + c * mqk;
+          const apk = a[p * d + k];
+          const aqk = a[q * d + k];
+          a[p * d + k] = c * apk - s * aqk;
+          a[q * d + k] = s * apk + c * aqk;
+        }
+        for (let k = 0; k < d; k++) {
+          const vkp = v[k * d + p];
+          const vkq = v[k * d + q];
+          v[k * d + p] = c * vkp - s * vkq;
+          v[k * d + q] = s * vkp + c * vkq;
         }
       }
+    }
   }
-  const ev = new Float64Array(d);
-  for (let i = 0; i < d; i++) ev[i] = M[i * d + i];
-  return ev.sort();
+  const order = Array.from({ length: d }, (_, i) => i).sort((i, j) => a[i * d + i] - a[j * d + j]);
+  const values = new Float64Array(d);
+  const vectors = new Float64Array(d * d);
+  order.forEach((col, r) => {
+    values[r] = a[col * d + col];
+    for (let k = 0; k < d; k++) vectors[r * d + k] = v[k * d + col];
+  });
+  return { values, vectors };
+}
+
+/** Eigenvalues of a symmetric d×d matrix, ascending (diagnostics such as the smallest eigenvalue of Σ). */
+export function symmetricEigenvalues(A: ArrayLike<number>, d: number): Float64Array {
+  return symmetricEigen(A, d).values;
 }

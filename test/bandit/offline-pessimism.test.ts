@@ -229,7 +229,7 @@ test('quadratic-over-ball subproblem matches brute force; Jacobi eigen reconstru
     for (let i = 0; i < d; i++)
       for (let j = 0; j < d; j++) {
         let s = 0;
-        for (let k = 0; k < d; k++) s += vectors[i * d + k] * values[k] * vectors[j * d + k];
+        for (let k = 0; k < d; k++) s += vectors[k * d + i] * values[k] * vectors[k * d + j];
         assert.ok(Math.abs(s - H[i * d + j]) < 1e-10);
       }
     const b = Array.from({ length: d }, () => rng.normal() * 2);

@@ -14,7 +14,7 @@
  * Every variant drops a proposal whose two actions are identical (Δφ = 0: no information, and it
  * contributes nothing to Σ either); the loop in online.ts keeps drawing until its label quota is met.
  */
-import { cholesky, mahalanobisSq } from '../../math/linalg.js';
+import { cholesky, mahalanobisSq, symmetricEigen } from '../../math/linalg.js';
 import { logSumExp } from '../../math/special.js';
 import type { Rng } from '../../math/rng.js';
 import type { BanditEnv } from '../env.js';
@@ -48,63 +48,8 @@ export function relativeGamma(
   return gammaFromMean(cholesky(sigma, env.d), env.d, beta, meanFeature(env, logp1), meanFeature(env, logp2));
 }
 
-/**
- * Eigendecomposition of a symmetric d×d matrix by cyclic Jacobi rotations (d is small in the lab,
- * and Jacobi is accurate for the small eigenvalues we care about). Returns eigenvalues ascending
- * and eigenvectors as rows of `vectors` (row i belongs to values[i]).
- */
-export function symmetricEigen(A: ArrayLike<number>, d: number): { values: Float64Array; vectors: Float64Array } {
-  const a = Float64Array.from(A as ArrayLike<number>);
-  const v = new Float64Array(d * d);
-  for (let i = 0; i < d; i++) v[i * d + i] = 1;
-  for (let sweep = 0; sweep < 100; sweep++) {
-    let off = 0;
-    let diag = 0;
-    for (let i = 0; i < d; i++) {
-      diag += a[i * d + i] * a[i * d + i];
-      for (let j = i + 1; j < d; j++) off += a[i * d + j] * a[i * d + j];
-    }
-    if (off <= 1e-30 * Math.max(diag, 1e-300)) break;
-    for (let p = 0; p < d; p++) {
-      for (let q = p + 1; q < d; q++) {
-        const apq = a[p * d + q];
-        if (apq === 0) continue;
-        const app = a[p * d + p];
-        const aqq = a[q * d + q];
-        const theta = (aqq - app) / (2 * apq);
-        const t = Math.sign(theta || 1) / (Math.abs(theta) + Math.sqrt(theta * theta + 1));
-        const c = 1 / Math.sqrt(t * t + 1);
-        const s = t * c;
-        for (let k = 0; k < d; k++) {
-          const akp = a[k * d + p];
-          const akq = a[k * d + q];
-          a[k * d + p] = c * akp - s * akq;
-          a[k * d + q] = s * akp + c * akq;
-        }
-        for (let k = 0; k < d; k++) {
-          const apk = a[p * d + k];
-          const aqk = a[q * d + k];
-          a[p * d + k] = c * apk - s * aqk;
-          a[q * d + k] = s * apk + c * aqk;
-        }
-        for (let k = 0; k < d; k++) {
-          const vkp = v[k * d + p];
-          const vkq = v[k * d + q];
-          v[k * d + p] = c * vkp - s * vkq;
-          v[k * d + q] = s * vkp + c * vkq;
-        }
-      }
-    }
-  }
-  const order = Array.from({ length: d }, (_, i) => i).sort((i, j) => a[i * d + i] - a[j * d + j]);
-  const values = new Float64Array(d);
-  const vectors = new Float64Array(d * d);
-  order.forEach((col, r) => {
-    values[r] = a[col * d + col];
-    for (let k = 0; k < d; k++) vectors[r * d + k] = v[k * d + col];
-  });
-  return { values, vectors };
-}
+// The eigensolver is shared with the offline algorithms (src/math/linalg.ts); re-exported for callers.
+export { symmetricEigen };
 
 /** log π'(a|x) ∝ log π(a|x) + s·z(x,a), normalised per context, written into `out`. */
 export function tiltPolicy(env: BanditEnv, logp: ArrayLike<number>, z: ArrayLike<number>, s: number, out: Float64Array): Float64Array {

@@ -21,7 +21,7 @@
  * (it equals the Frank–Wolfe gap ‖∇G(z)‖ + ⟨z, ∇G(z)⟩) and is our stopping rule.
  */
 import { nPairs, type BanditEnv } from '../env.js';
-import { backSolveT, cholesky, forwardSolve } from '../../math/linalg.js';
+import { backSolveT, cholesky, forwardSolve, symmetricEigen } from '../../math/linalg.js';
 import { logSumExp } from '../../math/special.js';
 import { gibbs, gibbsOfTheta, klToRef, rewardsOf } from '../policy.js';
 import { pairCovariance, Uncertainty } from '../uncertainty.js';
@@ -181,54 +181,7 @@ function softValue(env: BanditEnv, theta: ArrayLike<number>, eta: number, wantHe
   return { value, grad, hess };
 }
 
-/**
- * Eigendecomposition of a symmetric d×d matrix by cyclic Jacobi rotations (d is small here).
- * Returns eigenvalues and Q (row-major, columns are eigenvectors), A = Q·diag(λ)·Qᵀ.
- */
-export function symmetricEigen(A: ArrayLike<number>, d: number): { values: Float64Array; vectors: Float64Array } {
-  const M = Float64Array.from(A);
-  const Q = new Float64Array(d * d);
-  for (let i = 0; i < d; i++) Q[i * d + i] = 1;
-  for (let sweep = 0; sweep < 100; sweep++) {
-    let off = 0;
-    let diag = 0;
-    for (let i = 0; i < d; i++) {
-      diag += M[i * d + i] * M[i * d + i];
-      for (let j = i + 1; j < d; j++) off += M[i * d + j] * M[i * d + j];
-    }
-    if (off <= 1e-30 * Math.max(diag, 1e-300)) break;
-    for (let p = 0; p < d; p++)
-      for (let q = p + 1; q < d; q++) {
-        const apq = M[p * d + q];
-        if (apq === 0) continue;
-        const theta = (M[q * d + q] - M[p * d + p]) / (2 * apq);
-        const t = Math.sign(theta || 1) / (Math.abs(theta) + Math.sqrt(theta * theta + 1));
-        const c = 1 / Math.sqrt(t * t + 1);
-        const s = t * c;
-        for (let k = 0; k < d; k++) {
-          const mkp = M[k * d + p];
-          const mkq = M[k * d + q];
-          M[k * d + p] = c * mkp - s * mkq;
-          M[k * d + q] = s * mkp + c * mkq;
-        }
-        for (let k = 0; k < d; k++) {
-          const mpk = M[p * d + k];
-          const mqk = M[q * d + k];
-          M[p * d + k] = c * mpk - s * mqk;
-          M[q * d + k] = s * mpk + c * mqk;
-        }
-        for (let k = 0; k < d; k++) {
-          const qkp = Q[k * d + p];
-          const qkq = Q[k * d + q];
-          Q[k * d + p] = c * qkp - s * qkq;
-          Q[k * d + q] = s * qkp + c * qkq;
-        }
-      }
-  }
-  const values = new Float64Array(d);
-  for (let i = 0; i < d; i++) values[i] = M[i * d + i];
-  return { values, vectors: Q };
-}
+export { symmetricEigen };
 
 /**
  * argmin_{‖y‖≤1} ⟨b,y⟩ + ½yᵀHy for symmetric PSD H: the unconstrained (minimum-norm) minimiser if
@@ -236,7 +189,8 @@ export function symmetricEigen(A: ArrayLike<number>, d: number): { values: Float
  * (‖y(μ)‖ is decreasing in μ and ≤ 1 at μ = ‖b‖).
  */
 export function minimizeQuadraticOnBall(b: ArrayLike<number>, H: ArrayLike<number>, d: number): Float64Array {
-  const { values, vectors: Q } = symmetricEigen(H, d);
+  // Eigenvectors are the rows of V: V[i·d + k] is component k of eigenvector i.
+  const { values, vectors: V } = symmetricEigen(H, d);
   let lmax = 0;
   for (let i = 0; i < d; i++) lmax = Math.max(lmax, values[i]);
   const tol = 1e-13 * Math.max(lmax, 1e-300);
@@ -244,7 +198,7 @@ export function minimizeQuadraticOnBall(b: ArrayLike<number>, H: ArrayLike<numbe
   let bnorm2 = 0;
   for (let i = 0; i < d; i++) {
     let s = 0;
-    for (let k = 0; k < d; k++) s += Q[k * d + i] * b[k];
+    for (let k = 0; k < d; k++) s += V[i * d + k] * b[k];
     c[i] = s;
     bnorm2 += s * s;
   }
@@ -289,7 +243,7 @@ export function minimizeQuadraticOnBall(b: ArrayLike<number>, H: ArrayLike<numbe
   const y = new Float64Array(d);
   for (let k = 0; k < d; k++) {
     let s = 0;
-    for (let i = 0; i < d; i++) s += Q[k * d + i] * coef[i];
+    for (let i = 0; i < d; i++) s += V[i * d + k] * coef[i];
     y[k] = s;
   }
   return y;
