@@ -20,7 +20,18 @@ import { featureDiffs } from '../../src/bandit/env.js';
 import { fitMLE } from '../../src/bandit/mle.js';
 import { evaluateGibbsExact } from '../../src/bandit/policy.js';
 import { native, nativeLoadError, nativePath } from '../../src/native/index.js';
-import { CASE_BUDGET_S, OUT_DIR, projectedSeconds, readF64, readI32, readManifest, timeIt, type EvalSet, type FitSet, type Timing } from './common.js';
+import {
+  CASE_BUDGET_S,
+  OUT_DIR,
+  projectedSeconds,
+  readF64,
+  readI32,
+  readManifest,
+  timeIt,
+  type EvalSet,
+  type FitSet,
+  type Timing,
+} from './common.js';
 
 /** src/math/linalg.ts addOuterProducts calls the native dsyrk iff n·d² ≥ this (NATIVE_SYRK_MIN_WORK, not exported). */
 const NATIVE_SYRK_MIN_WORK = 1 << 16;
@@ -41,7 +52,17 @@ const onlyN = nIdx >= 0 ? Number(args[nIdx + 1]) : null;
 const modeIdx = args.indexOf('--mode');
 const onlyMode = modeIdx >= 0 ? args[modeIdx + 1] : null;
 
-function envOf(name: string, d: number, C: number, K: number, eta: number, features: Float64Array, refLogprobs: Float64Array, weights: Float64Array, thetaStar: Float64Array): BanditEnv {
+function envOf(
+  name: string,
+  d: number,
+  C: number,
+  K: number,
+  eta: number,
+  features: Float64Array,
+  refLogprobs: Float64Array,
+  weights: Float64Array,
+  thetaStar: Float64Array,
+): BanditEnv {
   const offsets = new Int32Array(C + 1);
   for (let c = 0; c <= C; c++) offsets[c] = c * K;
   return { name, eta, d, nContexts: C, offsets, features, refLogprobs, weights, thetaStar };
@@ -77,7 +98,17 @@ export interface EvalRow {
 
 function benchFit(set: FitSet, nat: boolean): FitRow[] {
   const a = set.arrays;
-  const env = envOf(`fit-d${set.d}`, set.d, set.nContexts, set.K, set.eta, readF64(a.features), readF64(a.refLogprobs), readF64(a.weights), readF64(a.thetaStar));
+  const env = envOf(
+    `fit-d${set.d}`,
+    set.d,
+    set.nContexts,
+    set.K,
+    set.eta,
+    readF64(a.features),
+    readF64(a.refLogprobs),
+    readF64(a.weights),
+    readF64(a.thetaStar),
+  );
   const ctx = readI32(a.context);
   const ch = readI32(a.chosen);
   const rj = readI32(a.rejected);
@@ -86,14 +117,22 @@ function benchFit(set: FitSet, nat: boolean): FitRow[] {
   for (const n of set.n) {
     if (onlyN !== null && n !== onlyN) continue;
     if (process.env.GSHF_NO_NATIVE === '1' && n * set.d * set.d > TS_MAX_WORK) {
-      process.stderr.write(`gshf fit d=${set.d} n=${n}: skipped without the native dsyrk (n·d² > ${TS_MAX_WORK}: minutes per fit)\n`);
+      process.stderr.write(
+        `gshf fit d=${set.d} n=${n}: skipped without the native dsyrk (n·d² > ${TS_MAX_WORK}: minutes per fit)\n`,
+      );
       continue;
     }
     if (prev && projectedSeconds(prev.ms, prev.n, n) > CASE_BUDGET_S) {
-      process.stderr.write(`gshf fit d=${set.d} n=${n}: skipped, projected ${projectedSeconds(prev.ms, prev.n, n).toFixed(0)} s > budget ${CASE_BUDGET_S} s\n`);
+      process.stderr.write(
+        `gshf fit d=${set.d} n=${n}: skipped, projected ${projectedSeconds(prev.ms, prev.n, n).toFixed(0)} s > budget ${CASE_BUDGET_S} s\n`,
+      );
       continue;
     }
-    const pairs: PairData = { context: ctx.subarray(0, n), chosen: ch.subarray(0, n), rejected: rj.subarray(0, n) };
+    const pairs: PairData = {
+      context: ctx.subarray(0, n),
+      chosen: ch.subarray(0, n),
+      rejected: rj.subarray(0, n),
+    };
     const opts = { lambda: set.lambda, tol: set.tol };
     const dphi = featureDiffs(env, pairs);
     const excl = timeIt(() => fitMLE({ dphi, n, d: set.d }, opts));
@@ -102,7 +141,8 @@ function benchFit(set: FitSet, nat: boolean): FitRow[] {
     const r = excl.last;
     let maxDiff = 0;
     for (let j = 0; j < set.d; j++) maxDiff = Math.max(maxDiff, Math.abs(r.theta[j] - incl.last.theta[j]));
-    if (maxDiff !== 0) process.stderr.write(`warning: fit d=${set.d} n=${n}: incl/excl θ differ by ${maxDiff}\n`);
+    if (maxDiff !== 0)
+      process.stderr.write(`warning: fit d=${set.d} n=${n}: incl/excl θ differ by ${maxDiff}\n`);
     prev = { n, ms: Math.max(incl.timing.ms, excl.timing.ms) };
     rows.push({
       d: set.d,
@@ -126,7 +166,17 @@ function benchFit(set: FitSet, nat: boolean): FitRow[] {
 
 function benchEval(set: EvalSet): EvalRow {
   const a = set.arrays;
-  const env = envOf(`eval-d${set.d}-C${set.C}`, set.d, set.C, set.K, set.eta, readF64(a.features), readF64(a.refLogprobs), readF64(a.weights), readF64(a.thetaStar));
+  const env = envOf(
+    `eval-d${set.d}-C${set.C}`,
+    set.d,
+    set.C,
+    set.K,
+    set.eta,
+    readF64(a.features),
+    readF64(a.refLogprobs),
+    readF64(a.weights),
+    readF64(a.thetaStar),
+  );
   const thetaHat = readF64(a.thetaHat);
   // Fused: π̂, J, KL(π̂‖π0) and the gap in one pass (π* is cached per env after the warm-up call).
   const { timing, last } = timeIt(() => {
@@ -176,10 +226,15 @@ function main(): void {
   const fit: FitRow[] = [];
   const evaluate: EvalRow[] = [];
   const pick = (d: number): boolean => onlyD === null || d === onlyD;
-  if (only === 'all' || only === 'fit') for (const s of m.fit) if (pick(s.d)) fit.push(...benchFit(s, nat !== null));
+  if (only === 'all' || only === 'fit')
+    for (const s of m.fit) if (pick(s.d)) fit.push(...benchFit(s, nat !== null));
   if (only === 'all' || only === 'evaluate')
-    for (const s of m.evaluate) if (pick(s.d) && (onlyN === null || s.C === onlyN)) evaluate.push(benchEval(s));
-  writeFileSync(outPath, JSON.stringify({ meta: { ...meta, loadavg_end: loadavg() }, fit, evaluate }, null, 1));
+    for (const s of m.evaluate)
+      if (pick(s.d) && (onlyN === null || s.C === onlyN)) evaluate.push(benchEval(s));
+  writeFileSync(
+    outPath,
+    JSON.stringify({ meta: { ...meta, loadavg_end: loadavg() }, fit, evaluate }, null, 1),
+  );
   process.stderr.write(`gshf: wrote ${outPath}\n`);
 }
 

@@ -30,7 +30,16 @@ export const MANIFEST = join(DATA_DIR, 'manifest.json');
 
 /** Grid. `BANDIT_BENCH_QUICK=1` shrinks it for a smoke test. */
 export interface Grid {
-  fit: { d: number[]; n: number[]; skip: Array<[number, number]>; nContexts: number; K: number; normB: number; lambda: number; tol: number };
+  fit: {
+    d: number[];
+    n: number[];
+    skip: Array<[number, number]>;
+    nContexts: number;
+    K: number;
+    normB: number;
+    lambda: number;
+    tol: number;
+  };
   evaluate: { d: number[]; C: number[]; K: number; normB: number; eta: number; refTemperature: number };
   seed: string;
 }
@@ -49,7 +58,14 @@ export function grid(): Grid {
       // Stop when ‖∇L‖₂ ≤ tol·max(1, n) — fitMLE's rule; the numpy side uses the same test.
       tol: 1e-8,
     },
-    evaluate: { d: [8, 32, 128], C: quick ? [100, 1000] : [100, 1000, 10000], K: 64, normB: 3, eta: 1, refTemperature: 1 },
+    evaluate: {
+      d: [8, 32, 128],
+      C: quick ? [100, 1000] : [100, 1000, 10000],
+      K: 64,
+      normB: 3,
+      eta: 1,
+      refTemperature: 1,
+    },
     seed: 'bench-bandit-v1',
   };
 }
@@ -69,7 +85,10 @@ export interface FitSet {
   tol: number;
   /** Sizes benchmarked on this data: the first n pairs of the files. */
   n: number[];
-  arrays: Record<'features' | 'refLogprobs' | 'weights' | 'thetaStar' | 'context' | 'chosen' | 'rejected', ArrayEntry>;
+  arrays: Record<
+    'features' | 'refLogprobs' | 'weights' | 'thetaStar' | 'context' | 'chosen' | 'rejected',
+    ArrayEntry
+  >;
 }
 
 export interface EvalSet {
@@ -113,7 +132,8 @@ export function readI32(e: ArrayEntry): Int32Array {
 function readAligned(e: ArrayEntry, bytes: number): ArrayBuffer {
   const buf = readFileSync(join(DATA_DIR, e.file));
   const count = e.shape.reduce((a, b) => a * b, 1);
-  if (buf.byteLength !== count * bytes) throw new Error(`${e.file}: ${buf.byteLength} bytes, shape ${e.shape.join('×')} needs ${count * bytes}`);
+  if (buf.byteLength !== count * bytes)
+    throw new Error(`${e.file}: ${buf.byteLength} bytes, shape ${e.shape.join('×')} needs ${count * bytes}`);
   // Copy into a fresh, aligned ArrayBuffer (readFileSync may hand back a pooled, unaligned view).
   const ab = new ArrayBuffer(buf.byteLength);
   new Uint8Array(ab).set(buf);

@@ -16,7 +16,16 @@ import { Rng } from '../../src/math/rng.js';
 import { generateEnv } from '../../src/bandit/generate.js';
 import { PreferenceOracle, samplePairs } from '../../src/bandit/oracle.js';
 import { uniformPolicy } from '../../src/bandit/policy.js';
-import { DATA_DIR, MANIFEST, ensureDir, grid, writeArray, type EvalSet, type FitSet, type Manifest } from './common.js';
+import {
+  DATA_DIR,
+  MANIFEST,
+  ensureDir,
+  grid,
+  writeArray,
+  type EvalSet,
+  type FitSet,
+  type Manifest,
+} from './common.js';
 
 function main(): void {
   const g = grid();
@@ -59,7 +68,9 @@ function main(): void {
         rejected: writeArray(`${p}.rejected.i32`, pairs.rejected, [nMax]),
       },
     });
-    process.stderr.write(`gen: fit d=${d} (${nMax} pairs) done at ${((Date.now() - t0) / 1e3).toFixed(1)} s\n`);
+    process.stderr.write(
+      `gen: fit d=${d} (${nMax} pairs) done at ${((Date.now() - t0) / 1e3).toFixed(1)} s\n`,
+    );
   }
   const evaluate: EvalSet[] = [];
   for (const d of g.evaluate.d) {

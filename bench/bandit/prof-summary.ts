@@ -40,4 +40,7 @@ for (let i = 0; i < p.samples.length; i++) {
 }
 const rows = [...self.entries()].sort((a, b) => b[1] - a[1]).slice(0, top);
 process.stdout.write(`${basename(file)}: ${(total / 1e3).toFixed(0)} ms sampled\n`);
-for (const [k, v] of rows) process.stdout.write(`  ${((100 * v) / total).toFixed(1).padStart(5)}%  ${(v / 1e3).toFixed(0).padStart(7)} ms  ${k}\n`);
+for (const [k, v] of rows)
+  process.stdout.write(
+    `  ${((100 * v) / total).toFixed(1).padStart(5)}%  ${(v / 1e3).toFixed(0).padStart(7)} ms  ${k}\n`,
+  );

@@ -52,7 +52,9 @@ function loadSide(prefix: string): { metas: Record<string, unknown>[]; fit: FitR
     if (!re.test(f)) continue;
     const p = JSON.parse(readFileSync(join(PARTS, f), 'utf8')) as Part;
     const log = join(PARTS, f.replace(/\.json$/, '.log'));
-    const cores = existsSync(log) ? [...new Set((readFileSync(log, 'utf8').match(/Core: \S+/g) ?? []).map((c) => c.slice(6)))] : [];
+    const cores = existsSync(log)
+      ? [...new Set((readFileSync(log, 'utf8').match(/Core: \S+/g) ?? []).map((c) => c.slice(6)))]
+      : [];
     metas.push({ part: f, ...p.meta, openblas_verbose_core: cores });
     fit.push(...p.fit);
     evaluate.push(...p.evaluate);
@@ -61,7 +63,15 @@ function loadSide(prefix: string): { metas: Record<string, unknown>[]; fit: FitR
 }
 
 const fmt = (ms: number | undefined): string =>
-  ms === undefined ? '–' : ms >= 100 ? ms.toFixed(0) : ms >= 10 ? ms.toFixed(1) : ms >= 1 ? ms.toFixed(2) : ms.toFixed(3);
+  ms === undefined
+    ? '–'
+    : ms >= 100
+      ? ms.toFixed(0)
+      : ms >= 10
+        ? ms.toFixed(1)
+        : ms >= 1
+          ? ms.toFixed(2)
+          : ms.toFixed(3);
 const ratio = (np: number | undefined, g: number | undefined): number | undefined =>
   np === undefined || g === undefined ? undefined : np / g;
 const fr = (r: number | undefined): string => (r === undefined ? '–' : r >= 10 ? r.toFixed(1) : r.toFixed(2));
@@ -94,8 +104,10 @@ function main(): void {
         })
     : [];
   const key = (d: number, m: number): string => `${d}/${m}`;
-  const byFit = <T extends { d: number; n: number }>(rows: T[]): Map<string, T> => new Map(rows.map((r) => [key(r.d, r.n), r]));
-  const byEval = <T extends { d: number; C: number }>(rows: T[]): Map<string, T> => new Map(rows.map((r) => [key(r.d, r.C), r]));
+  const byFit = <T extends { d: number; n: number }>(rows: T[]): Map<string, T> =>
+    new Map(rows.map((r) => [key(r.d, r.n), r]));
+  const byEval = <T extends { d: number; C: number }>(rows: T[]): Map<string, T> =>
+    new Map(rows.map((r) => [key(r.d, r.C), r]));
   const nFit = byFit(n.fit);
   const tsFit = byFit(gts.fit);
   const n1Fit = byFit(n1.fit);
@@ -225,21 +237,48 @@ function main(): void {
   const gitPath = join(PARTS, 'git.txt');
   if (existsSync(gitPath)) {
     const lines = readFileSync(gitPath, 'utf8').trim().split('\n');
-    md.push(`- Library code measured: HEAD ${lines[0]?.slice(0, 10) ?? '?'}${lines.length > 1 ? ` with uncommitted changes in ${lines.slice(1).map((l) => l.slice(3)).join(', ')}` : ''} (bench/out/bandit.parts/git.txt).`);
+    md.push(
+      `- Library code measured: HEAD ${lines[0]?.slice(0, 10) ?? '?'}${
+        lines.length > 1
+          ? ` with uncommitted changes in ${lines
+              .slice(1)
+              .map((l) => l.slice(3))
+              .join(', ')}`
+          : ''
+      } (bench/out/bandit.parts/git.txt).`,
+    );
   }
   md.push('');
   const hasTs = fitRows.some((r) => r.gshf_ts_excl_ms !== undefined);
   const hasN1 = fitRows.some((r) => r.numpy_1t_excl_ms !== undefined);
   md.push('### fit (ridge Bradley–Terry MLE)');
   md.push('');
-  const fh = ['d', 'n', 'gshf ms incl Δφ', 'numpy ms incl Δφ', 'ratio incl', 'gshf ms excl Δφ', 'numpy ms excl Δφ', 'ratio excl'];
+  const fh = [
+    'd',
+    'n',
+    'gshf ms incl Δφ',
+    'numpy ms incl Δφ',
+    'ratio incl',
+    'gshf ms excl Δφ',
+    'numpy ms excl Δφ',
+    'ratio excl',
+  ];
   if (hasTs) fh.push('gshf pure-TS ms excl');
   if (hasN1) fh.push('numpy 1-thread ms excl', 'ratio excl vs 1-thread');
   fh.push('ratio incl / excl, fastest runs', 'iters g/np', 'dsyrk', 'max abs Δθ', 'goal');
   md.push(`| ${fh.join(' | ')} |`);
   md.push(`|${fh.map(() => '---').join('|')}|`);
   for (const r of fitRows) {
-    const cells = [String(r.d), pow10(r.n), fmt(r.gshf_incl_ms), fmt(r.numpy_incl_ms), fr(r.ratio_incl), fmt(r.gshf_excl_ms), fmt(r.numpy_excl_ms), fr(r.ratio_excl)];
+    const cells = [
+      String(r.d),
+      pow10(r.n),
+      fmt(r.gshf_incl_ms),
+      fmt(r.numpy_incl_ms),
+      fr(r.ratio_incl),
+      fmt(r.gshf_excl_ms),
+      fmt(r.numpy_excl_ms),
+      fr(r.ratio_excl),
+    ];
     if (hasTs) cells.push(fmt(r.gshf_ts_excl_ms));
     if (hasN1) cells.push(fmt(r.numpy_1t_excl_ms), fr(r.ratio_excl_1t));
     const worst = Math.min(r.ratio_incl ?? Infinity, r.ratio_excl ?? Infinity);
@@ -267,7 +306,11 @@ function main(): void {
     const cells = [String(r.d), `${pow10(r.C)} × ${r.K}`, fmt(r.gshf_ms), fmt(r.numpy_ms), fr(r.ratio)];
     if (hasTsE) cells.push(fmt(r.gshf_ts_ms));
     if (hasN1E) cells.push(fmt(r.numpy_1t_ms), fr(r.ratio_1t));
-    cells.push(fr(r.ratio_min), r.max_rel_diff === undefined ? '–' : r.max_rel_diff.toExponential(1), goalOf(r.d, r.ratio));
+    cells.push(
+      fr(r.ratio_min),
+      r.max_rel_diff === undefined ? '–' : r.max_rel_diff.toExponential(1),
+      goalOf(r.d, r.ratio),
+    );
     md.push(`| ${cells.join(' | ')} |`);
   }
   md.push('');

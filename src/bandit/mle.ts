@@ -356,7 +356,14 @@ const UNROLL_BLOCK = 1024;
  * Rows [start, end) for d = 4: the 4 gradient and 10 Hessian sums live in locals (generated,
  * unrolled), loaded from and stored back to acc (g then the upper triangle row by row).
  */
-function gradHessBlock4(data: RowData, sp: Float64Array, sn: Float64Array, acc: Float64Array, start: number, end: number): void {
+function gradHessBlock4(
+  data: RowData,
+  sp: Float64Array,
+  sn: Float64Array,
+  acc: Float64Array,
+  start: number,
+  end: number,
+): void {
   const { dphi, cnt, neg } = data;
   let g0 = acc[0];
   let g1 = acc[1];
@@ -420,7 +427,14 @@ function gradHessBlock4(data: RowData, sp: Float64Array, sn: Float64Array, acc: 
  * Rows [start, end) for d = 8: the 8 gradient and 36 Hessian sums live in locals (generated,
  * unrolled), loaded from and stored back to acc (g then the upper triangle row by row).
  */
-function gradHessBlock8(data: RowData, sp: Float64Array, sn: Float64Array, acc: Float64Array, start: number, end: number): void {
+function gradHessBlock8(
+  data: RowData,
+  sp: Float64Array,
+  sn: Float64Array,
+  acc: Float64Array,
+  start: number,
+  end: number,
+): void {
   const { dphi, cnt, neg } = data;
   let g0 = acc[0];
   let g1 = acc[1];
@@ -924,7 +938,8 @@ export function fitMLE(
       const pairs = pairsOrOpts as PairData | null | undefined;
       if (!pairs) throw new Error('fitMLE: pairs are required when fitting from an environment');
       nPairs = pairs.context.length;
-      data = groupedRows(source, pairs) ?? new RowData(featureDiffs(source, pairs), nPairs, source.d, null, null);
+      data =
+        groupedRows(source, pairs) ?? new RowData(featureDiffs(source, pairs), nPairs, source.d, null, null);
     }
   }
   const { n, d } = data;

@@ -268,7 +268,15 @@ class EvalAccumulator {
   klStarRef = 0;
   klStarToHat = 0;
   rewardHat = 0;
-  add(w: number, eta: number, erHat: number, klHat: number, erStar: number, klStar: number, klSH: number): void {
+  add(
+    w: number,
+    eta: number,
+    erHat: number,
+    klHat: number,
+    erStar: number,
+    klStar: number,
+    klSH: number,
+  ): void {
     klHat = klHat < 0 ? 0 : klHat;
     klStar = klStar < 0 ? 0 : klStar;
     klSH = klSH < 0 ? 0 : klSH;
@@ -360,7 +368,8 @@ function starOf(env: BanditEnv, what: string): StarCache {
       lps[a] = l;
       if (l > m) m = l;
     }
-    if (!Number.isFinite(m)) throw new RangeError(`normalizePerContext: context ${k} has log-normaliser ${m}`);
+    if (!Number.isFinite(m))
+      throw new RangeError(`normalizePerContext: context ${k} has log-normaliser ${m}`);
     let sum = 0;
     for (let a = s0; a < s1; a++) {
       const e = fastExp(lps[a] - m);
@@ -476,7 +485,8 @@ export function evaluateGibbsExact(
       lh[k] = a;
       if (a > mh) mh = a;
     }
-    if (!Number.isFinite(mh)) throw new RangeError(`normalizePerContext: context ${c} has log-normaliser ${mh}`);
+    if (!Number.isFinite(mh))
+      throw new RangeError(`normalizePerContext: context ${c} has log-normaliser ${mh}`);
     // Log-sum-exp with one exp per action, reused for the probabilities.
     let sh = 0;
     for (let k = 0; k < len; k++) {

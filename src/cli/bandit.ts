@@ -18,7 +18,15 @@ import { readEnvFile, readPairsFile, writeEnvFile, writePairsFile } from '../ban
 import { generateEnv, behaviourPolicy, type Coverage } from '../bandit/generate.js';
 import { fitMLE } from '../bandit/mle.js';
 import { PreferenceOracle, samplePairs } from '../bandit/oracle.js';
-import { gibbsOfTheta, gapMetric, klToRef, klPerContext, objective, trueRewards, expectedReward } from '../bandit/policy.js';
+import {
+  gibbsOfTheta,
+  gapMetric,
+  klToRef,
+  klPerContext,
+  objective,
+  trueRewards,
+  expectedReward,
+} from '../bandit/policy.js';
 import { logSumExp } from '../math/special.js';
 import { Rng } from '../math/rng.js';
 import type { BanditEnv } from '../bandit/env.js';
@@ -31,42 +39,53 @@ export const DEFAULT_BANDIT_CONFIG = resolve(here, '../../../examples/bandit/def
 function num(name: string, min?: number) {
   return (v: string): number => {
     const x = Number(v);
-    if (!Number.isFinite(x) || (min !== undefined && x < min)) throw new Error(`--${name}: expected a number${min !== undefined ? ` ≥ ${min}` : ''}, got "${v}"`);
+    if (!Number.isFinite(x) || (min !== undefined && x < min))
+      throw new Error(`--${name}: expected a number${min !== undefined ? ` ≥ ${min}` : ''}, got "${v}"`);
     return x;
   };
 }
 function int(name: string, min = 0) {
   return (v: string): number => {
     const x = Number(v);
-    if (!Number.isInteger(x) || x < min) throw new Error(`--${name}: expected an integer ≥ ${min}, got "${v}"`);
+    if (!Number.isInteger(x) || x < min)
+      throw new Error(`--${name}: expected an integer ≥ ${min}, got "${v}"`);
     return x;
   };
 }
 
 export function registerBanditCommands(program: Command): void {
-  const bandit = program.command('bandit').description('The exact KL-regularised contextual bandit lab (float64, exact evaluation).');
+  const bandit = program
+    .command('bandit')
+    .description('The exact KL-regularised contextual bandit lab (float64, exact evaluation).');
 
   bandit
     .command('run')
-    .description('Run a sweep of algorithms × label budgets × seeds from a config; write metrics, a Markdown report and SVG plots.')
+    .description(
+      'Run a sweep of algorithms × label budgets × seeds from a config; write metrics, a Markdown report and SVG plots.',
+    )
     .argument('[config]', 'JSON or YAML experiment config', DEFAULT_BANDIT_CONFIG)
     .option('-o, --out <dir>', 'run folder (default: runs/<config name>)')
     .option('--resume', 'continue an interrupted run in the same folder', false)
     .option('-w, --workers <n>', 'worker threads (default: config, else CPU cores)', int('workers', 1))
     .option('--seeds <n>', 'override the number of seeds', int('seeds', 1))
-    .action(async (configPath: string, opts: { out?: string; resume: boolean; workers?: number; seeds?: number }) => {
-      const cfg = loadConfigFile(configPath, experimentConfigSchema);
-      if (opts.seeds) cfg.seeds = opts.seeds;
-      const outDir = opts.out ?? `runs/${cfg.name}`;
-      const shown = configPath === DEFAULT_BANDIT_CONFIG ? 'examples/bandit/default.yaml' : configPath;
-      const summary = await runExperiment(cfg, {
-        outDir,
-        resume: opts.resume,
-        workers: opts.workers,
-        command: `gshf bandit run ${shown} --out ${outDir}`,
-      });
-      process.stdout.write(`report: ${summary.reportPath}\n`);
-    });
+    .action(
+      async (
+        configPath: string,
+        opts: { out?: string; resume: boolean; workers?: number; seeds?: number },
+      ) => {
+        const cfg = loadConfigFile(configPath, experimentConfigSchema);
+        if (opts.seeds) cfg.seeds = opts.seeds;
+        const outDir = opts.out ?? `runs/${cfg.name}`;
+        const shown = configPath === DEFAULT_BANDIT_CONFIG ? 'examples/bandit/default.yaml' : configPath;
+        const summary = await runExperiment(cfg, {
+          outDir,
+          resume: opts.resume,
+          workers: opts.workers,
+          command: `gshf bandit run ${shown} --out ${outDir}`,
+        });
+        process.stdout.write(`report: ${summary.reportPath}\n`);
+      },
+    );
 
   bandit
     .command('report')
@@ -78,7 +97,9 @@ export function registerBanditCommands(program: Command): void {
 
   bandit
     .command('generate')
-    .description('Write a generated environment (JSON) and, optionally, offline pairs labelled by its BT oracle (JSONL).')
+    .description(
+      'Write a generated environment (JSON) and, optionally, offline pairs labelled by its BT oracle (JSONL).',
+    )
     .requiredOption('--out <file>', 'environment JSON to write')
     .option('--d <n>', 'feature dimension', int('d', 1), 8)
     .option('--K <n>', 'actions per context', int('K', 2), 16)
@@ -91,9 +112,30 @@ export function registerBanditCommands(program: Command): void {
     .option('--n <n>', 'number of pairs', int('n', 1), 1000)
     .option('--coverage <c>', 'behaviour policy of the pairs: good | poor | adversarial', 'good')
     .action(
-      (o: { out: string; d: number; K: number; contexts: number; B: number; refTemperature: number; eta: number; seed: number; pairs?: string; n: number; coverage: string }) => {
-        if (!['good', 'poor', 'adversarial'].includes(o.coverage)) throw new Error(`--coverage: expected good, poor or adversarial, got "${o.coverage}"`);
-        const env = generateEnv({ d: o.d, K: o.K, nContexts: o.contexts, normB: o.B, refTemperature: o.refTemperature, eta: o.eta, seed: o.seed });
+      (o: {
+        out: string;
+        d: number;
+        K: number;
+        contexts: number;
+        B: number;
+        refTemperature: number;
+        eta: number;
+        seed: number;
+        pairs?: string;
+        n: number;
+        coverage: string;
+      }) => {
+        if (!['good', 'poor', 'adversarial'].includes(o.coverage))
+          throw new Error(`--coverage: expected good, poor or adversarial, got "${o.coverage}"`);
+        const env = generateEnv({
+          d: o.d,
+          K: o.K,
+          nContexts: o.contexts,
+          normB: o.B,
+          refTemperature: o.refTemperature,
+          eta: o.eta,
+          seed: o.seed,
+        });
         writeEnvFile(o.out, env);
         process.stdout.write(`environment: ${o.out}\n`);
         if (o.pairs) {
@@ -117,7 +159,10 @@ export function registerBanditCommands(program: Command): void {
     .action((o: { env: string; pairs: string; lambda: number; normBound?: number; json: boolean }) => {
       const env = readEnvFile(o.env);
       const pairs = readPairsFile(o.pairs, env);
-      const fit = fitMLE(env, pairs, { lambda: o.lambda, ...(o.normBound !== undefined ? { normBound: o.normBound } : {}) });
+      const fit = fitMLE(env, pairs, {
+        lambda: o.lambda,
+        ...(o.normBound !== undefined ? { normBound: o.normBound } : {}),
+      });
       const out = {
         theta: Array.from(fit.theta),
         n_pairs: pairs.context.length,
@@ -130,27 +175,38 @@ export function registerBanditCommands(program: Command): void {
       };
       if (o.json) process.stdout.write(JSON.stringify(out) + '\n');
       else {
-        process.stdout.write(`θ_MLE (${pairs.context.length} pairs, λ=${o.lambda}): [${out.theta.map((v) => v.toFixed(6)).join(', ')}]\n`);
-        process.stdout.write(`Newton iterations ${fit.iterations}, converged ${fit.converged}, ‖∇‖ ${fit.gradNorm.toExponential(2)}\n`);
+        process.stdout.write(
+          `θ_MLE (${pairs.context.length} pairs, λ=${o.lambda}): [${out.theta.map((v) => v.toFixed(6)).join(', ')}]\n`,
+        );
+        process.stdout.write(
+          `Newton iterations ${fit.iterations}, converged ${fit.converged}, ‖∇‖ ${fit.gradNorm.toExponential(2)}\n`,
+        );
       }
     });
 
   bandit
     .command('evaluate')
-    .description("Exact J(π), KL(π‖π0) and the paper's gap for the Gibbs policy of θ, or for an explicit policy.")
+    .description(
+      "Exact J(π), KL(π‖π0) and the paper's gap for the Gibbs policy of θ, or for an explicit policy.",
+    )
     .requiredOption('--env <file>', 'environment JSON')
     .option('--theta <file|json>', 'θ as a JSON array, or a file holding one (or the output of `fit --json`)')
     .option('--policy <file>', 'policy JSON: {"probs": [[K] per context]} or {"logprobs": [[K] per context]}')
-    .option('--eta <x>', 'η for the Gibbs policy of θ (default: the environment\'s)', num('eta', 1e-12))
+    .option('--eta <x>', "η for the Gibbs policy of θ (default: the environment's)", num('eta', 1e-12))
     .option('--json', 'print machine-readable JSON', false)
     .action((o: { env: string; theta?: string; policy?: string; eta?: number; json: boolean }) => {
       const env = readEnvFile(o.env);
-      if ((o.theta === undefined) === (o.policy === undefined)) throw new Error('give exactly one of --theta or --policy');
-      const logp = o.theta !== undefined ? gibbsOfTheta(env, readTheta(o.theta, env.d), o.eta ?? env.eta) : readPolicy(o.policy as string, env);
+      if ((o.theta === undefined) === (o.policy === undefined))
+        throw new Error('give exactly one of --theta or --policy');
+      const logp =
+        o.theta !== undefined
+          ? gibbsOfTheta(env, readTheta(o.theta, env.d), o.eta ?? env.eta)
+          : readPolicy(o.policy as string, env);
       const out = evaluatePolicy(env, logp);
       if (o.json) process.stdout.write(JSON.stringify(out) + '\n');
       else {
-        for (const [k, v] of Object.entries(out)) if (typeof v === 'number') process.stdout.write(`${k}: ${v}\n`);
+        for (const [k, v] of Object.entries(out))
+          if (typeof v === 'number') process.stdout.write(`${k}: ${v}\n`);
         if (out.gap) for (const [k, v] of Object.entries(out.gap)) process.stdout.write(`gap.${k}: ${v}\n`);
       }
     });
@@ -178,7 +234,15 @@ export function evaluatePolicy(env: BanditEnv, logp: Float64Array) {
     J: hasTruth ? objective(env, logp, trueRewards(env)) : null,
     expected_reward: hasTruth ? expectedReward(env, logp, trueRewards(env)) : null,
     kl_to_ref: klToRef(env, logp),
-    gap: g ? { gap: g.gap, suboptimality: g.suboptimality, kl_star_to_hat: g.klStarToHat, J_star: g.jStar, J_hat: g.jHat } : null,
+    gap: g
+      ? {
+          gap: g.gap,
+          suboptimality: g.suboptimality,
+          kl_star_to_hat: g.klStarToHat,
+          J_star: g.jStar,
+          J_hat: g.jHat,
+        }
+      : null,
     per_context: per,
   };
 }
@@ -194,9 +258,11 @@ function readTheta(arg: string, d: number): Float64Array {
   }
   const schema = z.union([z.array(z.number()), z.object({ theta: z.array(z.number()) }).passthrough()]);
   const r = schema.safeParse(data);
-  if (!r.success) throw new Error(`${source}: field "theta": expected an array of numbers (or {"theta": [...]})`);
+  if (!r.success)
+    throw new Error(`${source}: field "theta": expected an array of numbers (or {"theta": [...]})`);
   const theta = Array.isArray(r.data) ? r.data : r.data.theta;
-  if (theta.length !== d) throw new Error(`${source}: field "theta": length ${theta.length}, but the environment has d=${d}`);
+  if (theta.length !== d)
+    throw new Error(`${source}: field "theta": length ${theta.length}, but the environment has d=${d}`);
   return Float64Array.from(theta);
 }
 
@@ -208,26 +274,33 @@ function readPolicy(path: string, env: BanditEnv): Float64Array {
     throw new Error(`${path}: ${(e as Error).message}`);
   }
   const rows = z.array(z.array(z.number()));
-  const r = z.union([z.object({ probs: rows }).strict(), z.object({ logprobs: rows }).strict()]).safeParse(data);
-  if (!r.success) throw new Error(`${path}: expected {"probs": [[...], ...]} or {"logprobs": [[...], ...]} (numbers only)`);
+  const r = z
+    .union([z.object({ probs: rows }).strict(), z.object({ logprobs: rows }).strict()])
+    .safeParse(data);
+  if (!r.success)
+    throw new Error(`${path}: expected {"probs": [[...], ...]} or {"logprobs": [[...], ...]} (numbers only)`);
   const isProbs = 'probs' in r.data;
   const table = 'probs' in r.data ? r.data.probs : r.data.logprobs;
   const field = isProbs ? 'probs' : 'logprobs';
-  if (table.length !== env.nContexts) throw new Error(`${path}: field "${field}": ${table.length} contexts, the environment has ${env.nContexts}`);
+  if (table.length !== env.nContexts)
+    throw new Error(
+      `${path}: field "${field}": ${table.length} contexts, the environment has ${env.nContexts}`,
+    );
   const out = new Float64Array(env.offsets[env.nContexts]);
   table.forEach((row, c) => {
     const K = env.offsets[c + 1] - env.offsets[c];
-    if (row.length !== K) throw new Error(`${path}: field "${field}[${c}]": ${row.length} actions, context ${c} has ${K}`);
+    if (row.length !== K)
+      throw new Error(`${path}: field "${field}[${c}]": ${row.length} actions, context ${c} has ${K}`);
     row.forEach((v, a) => {
-      if (isProbs && !(v >= 0)) throw new Error(`${path}: field "${field}[${c}][${a}]": probability must be ≥ 0, got ${v}`);
+      if (isProbs && !(v >= 0))
+        throw new Error(`${path}: field "${field}[${c}][${a}]": probability must be ≥ 0, got ${v}`);
       out[env.offsets[c] + a] = isProbs ? Math.log(v) : v;
     });
     const z0 = logSumExp(out, env.offsets[c], K);
     if (!Number.isFinite(z0)) throw new Error(`${path}: field "${field}[${c}]": no positive mass`);
-    if (Math.abs(z0) > 1e-6) throw new Error(`${path}: field "${field}[${c}]": sums to ${Math.exp(z0)}, expected 1 (±1e-6)`);
+    if (Math.abs(z0) > 1e-6)
+      throw new Error(`${path}: field "${field}[${c}]": sums to ${Math.exp(z0)}, expected 1 (±1e-6)`);
     for (let a = 0; a < K; a++) out[env.offsets[c] + a] -= z0;
   });
   return out;
 }
-
-

@@ -37,7 +37,9 @@ function num(name: string, min?: number, max?: number) {
   return (v: string): number => {
     const x = Number(v);
     if (!Number.isFinite(x) || (min !== undefined && x < min) || (max !== undefined && x > max)) {
-      throw new Error(`--${name}: expected a number${min !== undefined ? ` ≥ ${min}` : ''}${max !== undefined ? ` and ≤ ${max}` : ''}, got "${v}"`);
+      throw new Error(
+        `--${name}: expected a number${min !== undefined ? ` ≥ ${min}` : ''}${max !== undefined ? ` and ≤ ${max}` : ''}, got "${v}"`,
+      );
     }
     return x;
   };
@@ -45,7 +47,8 @@ function num(name: string, min?: number, max?: number) {
 function int(name: string, min = 0) {
   return (v: string): number => {
     const x = Number(v);
-    if (!Number.isInteger(x) || x < min) throw new Error(`--${name}: expected an integer ≥ ${min}, got "${v}"`);
+    if (!Number.isInteger(x) || x < min)
+      throw new Error(`--${name}: expected an integer ≥ ${min}, got "${v}"`);
     return x;
   };
 }
@@ -81,15 +84,26 @@ interface SampleCliOptions {
 }
 
 export function registerLmCommands(program: Command): void {
-  const lm = program.command('lm').description('Local GPT-style language models: SFT, sampling, log-prob scoring (float32, CPU).');
+  const lm = program
+    .command('lm')
+    .description('Local GPT-style language models: SFT, sampling, log-prob scoring (float32, CPU).');
 
   lm.command('sft')
-    .description('Train a model on {"prompt","response"} / {"text"} JSONL, plain text, or the built-in review corpus; save a checkpoint.')
+    .description(
+      'Train a model on {"prompt","response"} / {"text"} JSONL, plain text, or the built-in review corpus; save a checkpoint.',
+    )
     .requiredOption('--data <file>', 'JSONL/text file, or "builtin" for the review corpus')
     .requiredOption('--out <dir>', 'checkpoint directory to write')
-    .option('--preset <name>', `model size when starting fresh (${Object.keys(PRESETS).join(', ')})`, 'default')
+    .option(
+      '--preset <name>',
+      `model size when starting fresh (${Object.keys(PRESETS).join(', ')})`,
+      'default',
+    )
     .option('--init <dir>', 'continue from this checkpoint instead of a fresh model')
-    .option('--tokenizer <file>', 'HuggingFace tokenizer.json (BPE) instead of the byte tokenizer (fresh models only)')
+    .option(
+      '--tokenizer <file>',
+      'HuggingFace tokenizer.json (BPE) instead of the byte tokenizer (fresh models only)',
+    )
     .option('--steps <n>', 'optimizer steps', int('steps', 1), 2000)
     .option('--batch <n>', 'sequences per micro-batch', int('batch', 1), 16)
     .option('--accum <n>', 'micro-batches per step (gradient accumulation)', int('accum', 1), 1)
@@ -108,7 +122,10 @@ export function registerLmCommands(program: Command): void {
         model = ck.model;
         tok = ck.tokenizer;
       } else {
-        if (!(o.preset in PRESETS)) throw new Error(`--preset: unknown preset "${o.preset}" (choose ${Object.keys(PRESETS).join(', ')})`);
+        if (!(o.preset in PRESETS))
+          throw new Error(
+            `--preset: unknown preset "${o.preset}" (choose ${Object.keys(PRESETS).join(', ')})`,
+          );
         tok = o.tokenizer ? BPETokenizer.fromFile(o.tokenizer) : new ByteTokenizer();
         const base = PRESETS[o.preset as PresetName];
         model = new GPT({ ...base, vocabSize: o.tokenizer ? tok.vocabSize : base.vocabSize }, o.seed);
@@ -135,7 +152,10 @@ export function registerLmCommands(program: Command): void {
         seed: o.seed,
         onProgress: (p) => {
           if (p.valLoss !== undefined) lastVal = p.valLoss;
-          bar.tick(1, `loss ${p.loss.toFixed(3)}${Number.isFinite(lastVal) ? ` val ${lastVal.toFixed(3)}` : ''} lr ${p.lr.toExponential(1)}`);
+          bar.tick(
+            1,
+            `loss ${p.loss.toFixed(3)}${Number.isFinite(lastVal) ? ` val ${lastVal.toFixed(3)}` : ''} lr ${p.lr.toExponential(1)}`,
+          );
         },
       });
       bar.finish(`loss ${res.finalTrainLoss.toFixed(3)} val ${res.valLoss.toFixed(3)}`);
@@ -160,7 +180,12 @@ export function registerLmCommands(program: Command): void {
   lm.command('sample')
     .description('Sample continuations of one or more prompts (KV cache, batched).')
     .requiredOption('--model <dir>', 'checkpoint directory')
-    .option('--prompt <text>', 'prompt (repeatable)', (v: string, acc: string[]) => [...acc, v], [] as string[])
+    .option(
+      '--prompt <text>',
+      'prompt (repeatable)',
+      (v: string, acc: string[]) => [...acc, v],
+      [] as string[],
+    )
     .option('-n, --n <n>', 'samples per prompt', int('n', 1), 1)
     .option('--temperature <x>', 'temperature (0 = greedy)', num('temperature', 0), 1)
     .option('--top-k <n>', 'keep the k most likely tokens (0 = off)', int('top-k', 0), 0)
@@ -173,18 +198,28 @@ export function registerLmCommands(program: Command): void {
       autoKernelThreads(model.numParams);
       const prompts = o.prompt.length ? o.prompt : [''];
       const res = sampleText(model, tokenizer, prompts, {
-        n: o.n, temperature: o.temperature, topK: o.topK, topP: o.topP, maxTokens: o.maxTokens, seed: o.seed,
+        n: o.n,
+        temperature: o.temperature,
+        topK: o.topK,
+        topP: o.topP,
+        maxTokens: o.maxTokens,
+        seed: o.seed,
       });
       for (const row of res) {
         for (const s of row) {
-          if (o.json) process.stdout.write(JSON.stringify({ prompt: s.prompt, index: s.index, response: s.text, finish: s.finish }) + '\n');
+          if (o.json)
+            process.stdout.write(
+              JSON.stringify({ prompt: s.prompt, index: s.index, response: s.text, finish: s.finish }) + '\n',
+            );
           else process.stdout.write(`${s.prompt}${s.text}${s.finish === 'stop' ? '' : ' […]'}\n`);
         }
       }
     });
 
   lm.command('score')
-    .description('Summed log-prob of each response given its prompt ({"prompt","response"} JSONL); prints JSONL.')
+    .description(
+      'Summed log-prob of each response given its prompt ({"prompt","response"} JSONL); prints JSONL.',
+    )
     .requiredOption('--model <dir>', 'checkpoint directory')
     .requiredOption('--data <file>', 'JSONL with prompt/response')
     .option('--batch <n>', 'batch size', int('batch', 1), 32)
@@ -195,11 +230,19 @@ export function registerLmCommands(program: Command): void {
       autoKernelThreads(model.numParams);
       const ex = readExamples(o.data);
       const pairs = ex.map((e, i) => {
-        if (e.kind !== 'pair') throw new Error(`${o.data}: example ${i + 1}: scoring needs {"prompt","response"}`);
+        if (e.kind !== 'pair')
+          throw new Error(`${o.data}: example ${i + 1}: scoring needs {"prompt","response"}`);
         return { prompt: e.prompt, response: e.response };
       });
       const scores = scoreLogProbs(model, tokenizer, pairs, { batchSize: o.batch, includeEos: o.eos });
-      const lines = scores.map((s, i) => JSON.stringify({ prompt: pairs[i].prompt, response: pairs[i].response, logprob: s.logProb, tokens: s.tokens }));
+      const lines = scores.map((s, i) =>
+        JSON.stringify({
+          prompt: pairs[i].prompt,
+          response: pairs[i].response,
+          logprob: s.logProb,
+          tokens: s.tokens,
+        }),
+      );
       const text = lines.join('\n') + '\n';
       if (o.out) {
         mkdirSync(dirname(o.out), { recursive: true });
@@ -207,7 +250,9 @@ export function registerLmCommands(program: Command): void {
       } else process.stdout.write(text);
       const tot = scores.reduce((a, s) => a + s.logProb, 0);
       const ntok = scores.reduce((a, s) => a + s.tokens, 0);
-      process.stderr.write(`scored ${scores.length} responses: mean logprob ${(tot / scores.length).toFixed(3)}, ${(-tot / ntok).toFixed(4)} nats/token\n`);
+      process.stderr.write(
+        `scored ${scores.length} responses: mean logprob ${(tot / scores.length).toFixed(3)}, ${(-tot / ntok).toFixed(4)} nats/token\n`,
+      );
     });
 
   lm.command('corpus')

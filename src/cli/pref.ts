@@ -14,7 +14,13 @@ import type { Command } from 'commander';
 import { loadConfigFile } from './config-file.js';
 import { pipelineConfigSchema, type PipelineConfig } from '../pref/pipeline-config.js';
 import { reproduce, rebuildReport } from '../pref/reproduce.js';
-import { readTrlJsonl, writeTrlJsonl, readPromptResponses, type ScoredPair, type TrlFormat } from '../pref/data.js';
+import {
+  readTrlJsonl,
+  writeTrlJsonl,
+  readPromptResponses,
+  type ScoredPair,
+  type TrlFormat,
+} from '../pref/data.js';
 import { GoldOracle, goldReward } from '../pref/gold.js';
 import { LabelLedger } from '../pref/labels.js';
 import type { PreferencePair } from '../pref/types.js';
@@ -22,7 +28,8 @@ import type { PreferencePair } from '../pref/types.js';
 function int(name: string, min = 0) {
   return (v: string): number => {
     const x = Number(v);
-    if (!Number.isInteger(x) || x < min) throw new Error(`--${name}: expected an integer ≥ ${min}, got "${v}"`);
+    if (!Number.isInteger(x) || x < min)
+      throw new Error(`--${name}: expected an integer ≥ ${min}, got "${v}"`);
     return x;
   };
 }
@@ -50,7 +57,8 @@ export function readPairsJsonl(path: string): PreferencePair[] {
     }
     const r = o as Record<string, unknown>;
     for (const k of ['prompt', 'chosen', 'rejected']) {
-      if (typeof r?.[k] !== 'string') throw new Error(`${path} line ${i + 1}: field "${k}": expected a string`);
+      if (typeof r?.[k] !== 'string')
+        throw new Error(`${path} line ${i + 1}: field "${k}": expected a string`);
     }
     out.push({ prompt: r.prompt as string, chosen: r.chosen as string, rejected: r.rejected as string });
   });
@@ -65,11 +73,20 @@ function writeJsonl(path: string, rows: readonly object[]): void {
 /** Pairs a reproduce stage collected (stages/<id>/pairs.json, or the pool's seed/rest files). */
 function stagePairs(run: string, stage: string): PreferencePair[] {
   const dir = join(run, 'stages', stage);
-  const files = existsSync(join(dir, 'pairs.json')) ? ['pairs.json'] : ['seed.json', 'rest.json'].filter((f) => existsSync(join(dir, f)));
-  if (files.length === 0) throw new Error(`${dir}: no pairs.json (a stage that collects pairs: seedS/pool, seedS/rso, seedS/<online method>/itT, …)`);
+  const files = existsSync(join(dir, 'pairs.json'))
+    ? ['pairs.json']
+    : ['seed.json', 'rest.json'].filter((f) => existsSync(join(dir, f)));
+  if (files.length === 0)
+    throw new Error(
+      `${dir}: no pairs.json (a stage that collects pairs: seedS/pool, seedS/rso, seedS/<online method>/itT, …)`,
+    );
   const out: PreferencePair[] = [];
   for (const f of files) {
-    const rows = JSON.parse(readFileSync(join(dir, f), 'utf8')) as { prompt: string; chosen: { text: string }; rejected: { text: string } }[];
+    const rows = JSON.parse(readFileSync(join(dir, f), 'utf8')) as {
+      prompt: string;
+      chosen: { text: string };
+      rejected: { text: string };
+    }[];
     for (const r of rows) out.push({ prompt: r.prompt, chosen: r.chosen.text, rejected: r.rejected.text });
   }
   return out;
@@ -83,18 +100,36 @@ interface ReproduceCli {
 }
 
 export function registerPrefCommands(program: Command): void {
-  const lm = program.commands.find((c) => c.name() === 'lm') ?? program.command('lm').description('Local GPT-style language models.');
+  const lm =
+    program.commands.find((c) => c.name() === 'lm') ??
+    program.command('lm').description('Local GPT-style language models.');
   lm.command('reproduce')
-    .description("Reproduce the paper's comparison in miniature: SFT π0 → reward models → offline DPO, RSO, multi-step RSO, iterative DPO, enhancer, hybrid → report.")
+    .description(
+      "Reproduce the paper's comparison in miniature: SFT π0 → reward models → offline DPO, RSO, multi-step RSO, iterative DPO, enhancer, hybrid → report.",
+    )
     .option('--config <file>', 'pipeline config (YAML/JSON); default: the shipped examples/lm/reproduce.yaml')
     .option('--out <dir>', 'run folder (holds all state; resumable)', 'runs/lm-reproduce')
-    .option('--resume', 'continue the run in --out (stages already done are skipped; labels replay from the ledger)', false)
+    .option(
+      '--resume',
+      'continue the run in --out (stages already done are skipped; labels replay from the ledger)',
+      false,
+    )
     .option('--seeds <n>', 'override the number of preference seeds', int('seeds', 1))
     .action(async (o: ReproduceCli) => {
       const path = o.config ?? defaultReproduceConfig();
       let cfg: PipelineConfig = loadConfigFile(path, pipelineConfigSchema);
       if (o.seeds !== undefined) {
-        cfg = pipelineConfigSchema.parse({ ...cfg, seeds: o.seeds, frontier: { ...cfg.frontier, seeds: Math.min(cfg.frontier.seeds, o.seeds), ...(cfg.frontier.rsoSeeds !== undefined ? { rsoSeeds: Math.min(cfg.frontier.rsoSeeds, o.seeds) } : {}) } });
+        cfg = pipelineConfigSchema.parse({
+          ...cfg,
+          seeds: o.seeds,
+          frontier: {
+            ...cfg.frontier,
+            seeds: Math.min(cfg.frontier.seeds, o.seeds),
+            ...(cfg.frontier.rsoSeeds !== undefined
+              ? { rsoSeeds: Math.min(cfg.frontier.rsoSeeds, o.seeds) }
+              : {}),
+          },
+        });
       }
       const command = `gshf lm reproduce${o.config ? ` --config ${o.config}` : ''} --out ${o.out}${o.seeds !== undefined ? ` --seeds ${o.seeds}` : ''}`;
       const res = await reproduce(cfg, { outDir: o.out, resume: o.resume, command });
@@ -104,22 +139,32 @@ export function registerPrefCommands(program: Command): void {
       );
     });
 
-  const pref = program.command('pref').description('Preference data: TRL JSONL import/export, gold-oracle labelling, gold reward, reports.');
+  const pref = program
+    .command('pref')
+    .description('Preference data: TRL JSONL import/export, gold-oracle labelling, gold reward, reports.');
 
   pref
     .command('import')
-    .description('TRL preference JSONL (standard strings or conversational messages) → gshf pairs JSONL {"prompt","chosen","rejected"}.')
+    .description(
+      'TRL preference JSONL (standard strings or conversational messages) → gshf pairs JSONL {"prompt","chosen","rejected"}.',
+    )
     .requiredOption('--in <file>', 'TRL JSONL')
     .requiredOption('--out <file>', 'gshf pairs JSONL to write')
     .option('--lenient', 'ignore unknown fields and drop chosen == rejected rows (with warnings)', false)
     .option('--template <t>', 'conversational prompt → text: content | roles', 'content')
     .action((o: { in: string; out: string; lenient: boolean; template: string }) => {
-      if (o.template !== 'content' && o.template !== 'roles') throw new Error(`--template: expected content or roles, got "${o.template}"`);
+      if (o.template !== 'content' && o.template !== 'roles')
+        throw new Error(`--template: expected content or roles, got "${o.template}"`);
       const imp = readTrlJsonl(o.in, { lenient: o.lenient, template: o.template });
       for (const w of imp.warnings) process.stderr.write(`warning: ${w}\n`);
       writeJsonl(
         o.out,
-        imp.pairs.map((p) => ({ prompt: p.prompt, chosen: p.chosen, rejected: p.rejected, ...(p.margin !== undefined ? { margin: p.margin } : {}) })),
+        imp.pairs.map((p) => ({
+          prompt: p.prompt,
+          chosen: p.chosen,
+          rejected: p.rejected,
+          ...(p.margin !== undefined ? { margin: p.margin } : {}),
+        })),
       );
       process.stdout.write(`imported ${imp.pairs.length} pairs (${imp.format}) → ${o.out}\n`);
     });
@@ -133,23 +178,41 @@ export function registerPrefCommands(program: Command): void {
     .requiredOption('--out <file>', 'TRL JSONL to write')
     .option('--format <f>', 'standard | conversational', 'standard')
     .option('--gold-scores', 'add score_chosen / score_rejected = gold reward r*', false)
-    .action((o: { in?: string; run?: string; stage?: string; out: string; format: string; goldScores: boolean }) => {
-      if (o.format !== 'standard' && o.format !== 'conversational') throw new Error(`--format: expected standard or conversational, got "${o.format}"`);
-      let pairs: PreferencePair[];
-      if (o.in) pairs = readPairsJsonl(o.in);
-      else if (o.run && o.stage) pairs = stagePairs(o.run, o.stage);
-      else throw new Error('give --in <pairs.jsonl>, or --run <dir> and --stage <id>');
-      const scored: ScoredPair[] = pairs.map((p) =>
-        o.goldScores ? { ...p, score_chosen: goldReward(p.prompt, p.chosen), score_rejected: goldReward(p.prompt, p.rejected) } : p,
-      );
-      mkdirSync(dirname(resolve(o.out)), { recursive: true });
-      writeTrlJsonl(o.out, scored, { format: o.format as TrlFormat });
-      process.stdout.write(`exported ${pairs.length} pairs (${o.format}) → ${o.out}\n`);
-    });
+    .action(
+      (o: {
+        in?: string;
+        run?: string;
+        stage?: string;
+        out: string;
+        format: string;
+        goldScores: boolean;
+      }) => {
+        if (o.format !== 'standard' && o.format !== 'conversational')
+          throw new Error(`--format: expected standard or conversational, got "${o.format}"`);
+        let pairs: PreferencePair[];
+        if (o.in) pairs = readPairsJsonl(o.in);
+        else if (o.run && o.stage) pairs = stagePairs(o.run, o.stage);
+        else throw new Error('give --in <pairs.jsonl>, or --run <dir> and --stage <id>');
+        const scored: ScoredPair[] = pairs.map((p) =>
+          o.goldScores
+            ? {
+                ...p,
+                score_chosen: goldReward(p.prompt, p.chosen),
+                score_rejected: goldReward(p.prompt, p.rejected),
+              }
+            : p,
+        );
+        mkdirSync(dirname(resolve(o.out)), { recursive: true });
+        writeTrlJsonl(o.out, scored, { format: o.format as TrlFormat });
+        process.stdout.write(`exported ${pairs.length} pairs (${o.format}) → ${o.out}\n`);
+      },
+    );
 
   pref
     .command('label')
-    .description('Label {"prompt","a","b"} JSONL with the gold Bradley–Terry oracle; writes gshf pairs. Every answer is recorded in a ledger (replayed for free on a rerun).')
+    .description(
+      'Label {"prompt","a","b"} JSONL with the gold Bradley–Terry oracle; writes gshf pairs. Every answer is recorded in a ledger (replayed for free on a rerun).',
+    )
     .requiredOption('--in <file>', 'JSONL with prompt, a, b (and optional id)')
     .requiredOption('--out <file>', 'gshf pairs JSONL to write')
     .option('--ledger <file>', 'label ledger (default: <out>.ledger.jsonl)')
@@ -157,27 +220,41 @@ export function registerPrefCommands(program: Command): void {
     .option('--seed <s>', 'oracle noise seed', '1')
     .action((o: { in: string; out: string; ledger?: string; temperature: string; seed: string }) => {
       const temperature = Number(o.temperature);
-      if (!(temperature >= 0)) throw new Error(`--temperature: expected a number ≥ 0, got "${o.temperature}"`);
-      const ledger = new LabelLedger(new GoldOracle({ seed: o.seed, temperature }), o.ledger ?? `${o.out}.ledger.jsonl`);
+      if (!(temperature >= 0))
+        throw new Error(`--temperature: expected a number ≥ 0, got "${o.temperature}"`);
+      const ledger = new LabelLedger(
+        new GoldOracle({ seed: o.seed, temperature }),
+        o.ledger ?? `${o.out}.ledger.jsonl`,
+      );
       const rows: PreferencePair[] = [];
       readFileSync(o.in, 'utf8')
         .split('\n')
         .forEach((line, i) => {
           if (line.trim() === '') return;
           const r = JSON.parse(line) as Record<string, unknown>;
-          for (const k of ['prompt', 'a', 'b']) if (typeof r[k] !== 'string') throw new Error(`${o.in} line ${i + 1}: field "${k}": expected a string`);
+          for (const k of ['prompt', 'a', 'b'])
+            if (typeof r[k] !== 'string')
+              throw new Error(`${o.in} line ${i + 1}: field "${k}": expected a string`);
           const id = typeof r.id === 'string' ? r.id : `line${i + 1}`;
           const aWins = ledger.compare(r.prompt as string, r.a as string, r.b as string, id);
-          rows.push({ prompt: r.prompt as string, chosen: (aWins ? r.a : r.b) as string, rejected: (aWins ? r.b : r.a) as string });
+          rows.push({
+            prompt: r.prompt as string,
+            chosen: (aWins ? r.a : r.b) as string,
+            rejected: (aWins ? r.b : r.a) as string,
+          });
         });
       ledger.close();
       writeJsonl(o.out, rows);
-      process.stdout.write(`labelled ${rows.length} pairs (${ledger.labelsAskedThisSession} new labels, ${ledger.replays} replayed) → ${o.out}\n`);
+      process.stdout.write(
+        `labelled ${rows.length} pairs (${ledger.labelsAskedThisSession} new labels, ${ledger.replays} replayed) → ${o.out}\n`,
+      );
     });
 
   pref
     .command('gold')
-    .description('Gold reward r* (AFINN sum / 5) of each {"prompt","response"} line; prints JSONL and the mean.')
+    .description(
+      'Gold reward r* (AFINN sum / 5) of each {"prompt","response"} line; prints JSONL and the mean.',
+    )
     .requiredOption('--in <file>', 'JSONL with prompt, response')
     .action((o: { in: string }) => {
       const rows = readPromptResponses(o.in);
@@ -192,9 +269,14 @@ export function registerPrefCommands(program: Command): void {
 
   pref
     .command('report')
-    .description('Rebuild report.md and the SVGs of a finished `gshf lm reproduce` run folder (e.g. after editing claim notes).')
+    .description(
+      'Rebuild report.md and the SVGs of a finished `gshf lm reproduce` run folder (e.g. after editing claim notes).',
+    )
     .requiredOption('--run <dir>', 'run folder')
-    .option('--notes-from <config>', "take the claim notes (claimNotes) from this pipeline config, e.g. the shipped one")
+    .option(
+      '--notes-from <config>',
+      'take the claim notes (claimNotes) from this pipeline config, e.g. the shipped one',
+    )
     .action((o: { run: string; notesFrom?: string }) => {
       const notes = o.notesFrom ? loadConfigFile(o.notesFrom, pipelineConfigSchema).claimNotes : undefined;
       process.stdout.write(`report: ${rebuildReport(o.run, notes)}\n`);

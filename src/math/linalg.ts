@@ -277,7 +277,10 @@ export function addOuterProducts(
  * and Jacobi is accurate for small eigenvalues, which the uncertainty code cares about). Returns eigenvalues ascending
  * and eigenvectors as rows of `vectors` (row i belongs to values[i]).
  */
-export function symmetricEigen(A: ArrayLike<number>, d: number): { values: Float64Array; vectors: Float64Array } {
+export function symmetricEigen(
+  A: ArrayLike<number>,
+  d: number,
+): { values: Float64Array; vectors: Float64Array } {
   const a = Float64Array.from(A as ArrayLike<number>);
   const v = new Float64Array(d * d);
   for (let i = 0; i < d; i++) v[i * d + i] = 1;

@@ -38,7 +38,7 @@ export class Rng {
   readonly seed: number;
 
   constructor(seed: Seed) {
-    const n = typeof seed === 'string' ? hashString(seed) : seed >>> 0 ^ Math.floor(seed / 2 ** 32);
+    const n = typeof seed === 'string' ? hashString(seed) : (seed >>> 0) ^ Math.floor(seed / 2 ** 32);
     this.seed = n >>> 0;
     const sm = splitmix32(this.seed);
     this.s0 = sm();
@@ -70,7 +70,8 @@ export class Rng {
 
   /** Uniform integer in [0, n). Rejection sampling avoids modulo bias. */
   int(n: number): number {
-    if (!Number.isInteger(n) || n <= 0) throw new RangeError(`Rng.int: n must be a positive integer, got ${n}`);
+    if (!Number.isInteger(n) || n <= 0)
+      throw new RangeError(`Rng.int: n must be a positive integer, got ${n}`);
     if (n <= 2 ** 32) {
       const limit = Math.floor(2 ** 32 / n) * n;
       for (;;) {

@@ -113,7 +113,7 @@ const EXP_POW2 = new Float64Array(2200);
 for (let i = 0; i < 2200; i++) EXP_POW2[i] = Math.pow(2, i - 1100);
 const EXP_INV_L = EXP_N / Math.LN2;
 /** ln2/256 split: the high part has 32 significant bits, so k·hi is exact for |k| < 2^21. */
-const EXP_L_HI = 6.93147180369123816490e-1 / EXP_N;
+const EXP_L_HI = 6.9314718036912381649e-1 / EXP_N;
 const EXP_L_LO = 1.90821492927058770002e-10 / EXP_N;
 /** 1.5·2^52: adding and subtracting it rounds a double to the nearest integer. */
 const EXP_SHIFT = 6755399441055744.0;

@@ -68,18 +68,26 @@ export function encodeSafetensors(
 }
 
 /** Parses a safetensors file's header; returns entries and the data section start. */
-export function parseSafetensorsHeader(buf: Uint8Array, file: string): { entries: Map<string, SafetensorEntry>; dataStart: number; metadata: Record<string, string> } {
-  if (buf.length < 8) throw new Error(`${file}: truncated: ${buf.length} bytes, need at least 8 for the header length`);
+export function parseSafetensorsHeader(
+  buf: Uint8Array,
+  file: string,
+): { entries: Map<string, SafetensorEntry>; dataStart: number; metadata: Record<string, string> } {
+  if (buf.length < 8)
+    throw new Error(`${file}: truncated: ${buf.length} bytes, need at least 8 for the header length`);
   const dv = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
   const hlen = Number(dv.getBigUint64(0, true));
-  if (hlen > buf.length - 8) throw new Error(`${file}: truncated or corrupt: header length ${hlen} exceeds the file size ${buf.length}`);
+  if (hlen > buf.length - 8)
+    throw new Error(
+      `${file}: truncated or corrupt: header length ${hlen} exceeds the file size ${buf.length}`,
+    );
   let header: unknown;
   try {
     header = JSON.parse(Buffer.from(buf.buffer, buf.byteOffset + 8, hlen).toString('utf8'));
   } catch (e) {
     throw new Error(`${file}: header is not valid JSON (${(e as Error).message})`);
   }
-  if (typeof header !== 'object' || header === null || Array.isArray(header)) throw new Error(`${file}: header must be a JSON object`);
+  if (typeof header !== 'object' || header === null || Array.isArray(header))
+    throw new Error(`${file}: header must be a JSON object`);
   const entries = new Map<string, SafetensorEntry>();
   let metadata: Record<string, string> = {};
   const dataLen = buf.length - 8 - hlen;
@@ -89,19 +97,35 @@ export function parseSafetensorsHeader(buf: Uint8Array, file: string): { entries
       continue;
     }
     const e = v as Partial<SafetensorEntry>;
-    if (typeof e !== 'object' || e === null || typeof e.dtype !== 'string' || !Array.isArray(e.shape) || !Array.isArray(e.data_offsets) || e.data_offsets.length !== 2) {
+    if (
+      typeof e !== 'object' ||
+      e === null ||
+      typeof e.dtype !== 'string' ||
+      !Array.isArray(e.shape) ||
+      !Array.isArray(e.data_offsets) ||
+      e.data_offsets.length !== 2
+    ) {
       throw new Error(`${file}: tensor "${name}": malformed header entry (needs dtype, shape, data_offsets)`);
     }
     const [s, t] = e.data_offsets;
-    if (!(Number.isInteger(s) && Number.isInteger(t) && s >= 0 && t >= s)) throw new Error(`${file}: tensor "${name}": bad data_offsets ${JSON.stringify(e.data_offsets)}`);
-    if (t > dataLen) throw new Error(`${file}: truncated: tensor "${name}" ends at byte ${t} of the data section, which has only ${dataLen} bytes`);
+    if (!(Number.isInteger(s) && Number.isInteger(t) && s >= 0 && t >= s))
+      throw new Error(`${file}: tensor "${name}": bad data_offsets ${JSON.stringify(e.data_offsets)}`);
+    if (t > dataLen)
+      throw new Error(
+        `${file}: truncated: tensor "${name}" ends at byte ${t} of the data section, which has only ${dataLen} bytes`,
+      );
     entries.set(name, e as SafetensorEntry);
   }
   return { entries, dataStart: 8 + hlen, metadata };
 }
 
 /** Writes a checkpoint directory. A BPE tokenizer's json is copied next to the weights. */
-export function saveCheckpoint(dir: string, model: GPT, tokenizer: Tokenizer, meta: Record<string, unknown> = {}): void {
+export function saveCheckpoint(
+  dir: string,
+  model: GPT,
+  tokenizer: Tokenizer,
+  meta: Record<string, unknown> = {},
+): void {
   mkdirSync(dir, { recursive: true });
   let spec: TokenizerSpec = tokenizer.spec;
   if (spec.type === 'bpe') {
@@ -109,7 +133,11 @@ export function saveCheckpoint(dir: string, model: GPT, tokenizer: Tokenizer, me
     if (spec.file !== dst && existsSync(spec.file)) copyFileSync(spec.file, dst);
     spec = { type: 'bpe', file: 'tokenizer.json' };
   }
-  const tensors = model.tensors.map((t) => ({ name: t.name, shape: t.shape, data: model.params.subarray(t.offset, t.offset + t.size) }));
+  const tensors = model.tensors.map((t) => ({
+    name: t.name,
+    shape: t.shape,
+    data: model.params.subarray(t.offset, t.offset + t.size),
+  }));
   writeFileSync(join(dir, WEIGHTS_FILE), encodeSafetensors(tensors, { format: 'pt' }));
   const cfg: CheckpointConfig = { format: 'gshf-lm', version: 1, model: model.config, tokenizer: spec, meta };
   writeFileSync(join(dir, CONFIG_FILE), JSON.stringify(cfg, null, 2) + '\n');
@@ -122,7 +150,9 @@ export function readCheckpointConfig(dir: string): CheckpointConfig {
   try {
     text = readFileSync(file, 'utf8');
   } catch (e) {
-    throw new Error(`${file}: cannot read checkpoint config (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
+    throw new Error(
+      `${file}: cannot read checkpoint config (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`,
+    );
   }
   let raw: unknown;
   try {
@@ -161,7 +191,9 @@ export function loadCheckpoint(dir: string, opts: LoadOptions = {}): LoadedCheck
   try {
     buf = readFileSync(file);
   } catch (e) {
-    throw new Error(`${file}: cannot read weights (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
+    throw new Error(
+      `${file}: cannot read weights (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`,
+    );
   }
   const { entries, dataStart } = parseSafetensorsHeader(buf, file);
   for (const t of model.tensors) {
@@ -172,10 +204,15 @@ export function loadCheckpoint(dir: string, opts: LoadOptions = {}): LoadedCheck
     }
     if (e.dtype !== 'F32') throw new Error(`${file}: tensor "${t.name}": dtype ${e.dtype}, expected F32`);
     if (e.shape.length !== t.shape.length || e.shape.some((d, i) => d !== t.shape[i])) {
-      throw new Error(`${file}: tensor "${t.name}": shape [${e.shape.join(', ')}] does not match config.json (expected [${t.shape.join(', ')}])`);
+      throw new Error(
+        `${file}: tensor "${t.name}": shape [${e.shape.join(', ')}] does not match config.json (expected [${t.shape.join(', ')}])`,
+      );
     }
     const [s, end] = e.data_offsets;
-    if (end - s !== t.size * 4) throw new Error(`${file}: tensor "${t.name}": data_offsets span ${end - s} bytes, expected ${t.size * 4}`);
+    if (end - s !== t.size * 4)
+      throw new Error(
+        `${file}: tensor "${t.name}": data_offsets span ${end - s} bytes, expected ${t.size * 4}`,
+      );
     const src = dataStart + s;
     if (((buf.byteOffset + src) & 3) === 0) {
       model.params.set(new Float32Array(buf.buffer, buf.byteOffset + src, t.size), t.offset);
@@ -187,7 +224,9 @@ export function loadCheckpoint(dir: string, opts: LoadOptions = {}): LoadedCheck
   if (modelCfg.head === 'scalar' && srcHead !== 'scalar') model.initScoreHead(opts.seed ?? 0);
   const tokenizer = tokenizerFromSpec(config.tokenizer, dir);
   if (tokenizer.vocabSize > modelCfg.vocabSize) {
-    throw new Error(`${join(dir, CONFIG_FILE)}: model.vocabSize ${modelCfg.vocabSize} is smaller than the tokenizer's ${tokenizer.vocabSize}`);
+    throw new Error(
+      `${join(dir, CONFIG_FILE)}: model.vocabSize ${modelCfg.vocabSize} is smaller than the tokenizer's ${tokenizer.vocabSize}`,
+    );
   }
   return { model, tokenizer, config };
 }

@@ -29,16 +29,47 @@ export const BYTE_VOCAB_SIZE = 259;
 
 /** Presets. 'default' is the ≈0.87M-param reference model; 'large' has ≈4× the parameters. */
 export const PRESETS: Readonly<Record<'tiny' | 'default' | 'large', GPTConfig>> = {
-  tiny: { vocabSize: BYTE_VOCAB_SIZE, blockSize: 32, nLayer: 2, nHead: 2, nEmbd: 32, tiedHead: false, head: 'lm', layerNormEps: 1e-5 },
-  default: { vocabSize: BYTE_VOCAB_SIZE, blockSize: 64, nLayer: 4, nHead: 4, nEmbd: 128, tiedHead: false, head: 'lm', layerNormEps: 1e-5 },
-  large: { vocabSize: BYTE_VOCAB_SIZE, blockSize: 128, nLayer: 4, nHead: 8, nEmbd: 256, tiedHead: false, head: 'lm', layerNormEps: 1e-5 },
+  tiny: {
+    vocabSize: BYTE_VOCAB_SIZE,
+    blockSize: 32,
+    nLayer: 2,
+    nHead: 2,
+    nEmbd: 32,
+    tiedHead: false,
+    head: 'lm',
+    layerNormEps: 1e-5,
+  },
+  default: {
+    vocabSize: BYTE_VOCAB_SIZE,
+    blockSize: 64,
+    nLayer: 4,
+    nHead: 4,
+    nEmbd: 128,
+    tiedHead: false,
+    head: 'lm',
+    layerNormEps: 1e-5,
+  },
+  large: {
+    vocabSize: BYTE_VOCAB_SIZE,
+    blockSize: 128,
+    nLayer: 4,
+    nHead: 8,
+    nEmbd: 256,
+    tiedHead: false,
+    head: 'lm',
+    layerNormEps: 1e-5,
+  },
 };
 
 export type PresetName = keyof typeof PRESETS;
 
 /** Formats zod issues as "field: message; field: message" (used for clear config errors). */
-export function formatZodIssues(issues: readonly { path: readonly PropertyKey[]; message: string }[]): string {
-  return issues.map((i) => `${i.path.length ? i.path.map(String).join('.') : '(root)'}: ${i.message}`).join('; ');
+export function formatZodIssues(
+  issues: readonly { path: readonly PropertyKey[]; message: string }[],
+): string {
+  return issues
+    .map((i) => `${i.path.length ? i.path.map(String).join('.') : '(root)'}: ${i.message}`)
+    .join('; ');
 }
 
 /** Validates a config object; throws naming `source` (e.g. a file path) and the bad field. */

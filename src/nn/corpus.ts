@@ -21,44 +21,158 @@ export interface ReviewExample {
 }
 
 export const PRODUCTS: readonly string[] = [
-  'mug', 'lamp', 'kettle', 'toaster', 'blender', 'backpack', 'headphones', 'keyboard', 'mouse', 'chair',
-  'desk', 'umbrella', 'jacket', 'sneakers', 'watch', 'camera', 'speaker', 'charger', 'pillow', 'blanket',
-  'tent', 'bike', 'book', 'pan', 'knife', 'fan', 'heater', 'drill', 'printer', 'router', 'tablet', 'jeans',
-  'hat', 'scarf', 'socks', 'soap', 'coffee', 'tea', 'wallet', 'candle', 'rug', 'clock', 'radio', 'phone',
-  'sofa', 'bottle', 'gloves', 'boots',
+  'mug',
+  'lamp',
+  'kettle',
+  'toaster',
+  'blender',
+  'backpack',
+  'headphones',
+  'keyboard',
+  'mouse',
+  'chair',
+  'desk',
+  'umbrella',
+  'jacket',
+  'sneakers',
+  'watch',
+  'camera',
+  'speaker',
+  'charger',
+  'pillow',
+  'blanket',
+  'tent',
+  'bike',
+  'book',
+  'pan',
+  'knife',
+  'fan',
+  'heater',
+  'drill',
+  'printer',
+  'router',
+  'tablet',
+  'jeans',
+  'hat',
+  'scarf',
+  'socks',
+  'soap',
+  'coffee',
+  'tea',
+  'wallet',
+  'candle',
+  'rug',
+  'clock',
+  'radio',
+  'phone',
+  'sofa',
+  'bottle',
+  'gloves',
+  'boots',
 ];
 
 const PHRASES: Record<number, readonly string[]> = {
   [-2]: [
-    'Awful.', 'Terrible.', 'Worst purchase ever.', 'I hate it.', 'Horrible quality.', 'Total garbage.',
-    'Useless junk.', 'Broken on day one.', 'Disgusting.', 'A disaster.', 'Pathetic.', 'Worst ever.',
-    'Awful, avoid it.', 'Terrible, just terrible.',
+    'Awful.',
+    'Terrible.',
+    'Worst purchase ever.',
+    'I hate it.',
+    'Horrible quality.',
+    'Total garbage.',
+    'Useless junk.',
+    'Broken on day one.',
+    'Disgusting.',
+    'A disaster.',
+    'Pathetic.',
+    'Worst ever.',
+    'Awful, avoid it.',
+    'Terrible, just terrible.',
   ],
   [-1]: [
-    'Disappointing.', 'Poor quality.', 'Not good.', 'Kind of bad.', 'A bit flimsy.', 'Sadly it failed.',
-    'Not worth it.', 'Annoying to use.', 'Pretty weak.', 'Bad fit.', 'Too noisy.', 'Slightly broken.',
-    'I regret it.', 'Poor value.',
+    'Disappointing.',
+    'Poor quality.',
+    'Not good.',
+    'Kind of bad.',
+    'A bit flimsy.',
+    'Sadly it failed.',
+    'Not worth it.',
+    'Annoying to use.',
+    'Pretty weak.',
+    'Bad fit.',
+    'Too noisy.',
+    'Slightly broken.',
+    'I regret it.',
+    'Poor value.',
   ],
   [0]: [
-    'It is okay.', 'Does the job.', 'Average.', 'Works, nothing special.', 'Fine I guess.', 'Some good, some bad.',
-    'Mixed feelings.', 'It exists.', 'Nothing to say.', 'Ordinary.', 'As described.', 'Plain.',
+    'It is okay.',
+    'Does the job.',
+    'Average.',
+    'Works, nothing special.',
+    'Fine I guess.',
+    'Some good, some bad.',
+    'Mixed feelings.',
+    'It exists.',
+    'Nothing to say.',
+    'Ordinary.',
+    'As described.',
+    'Plain.',
   ],
   [1]: [
-    'Good value.', 'Works well.', 'Nice design.', 'Pretty good.', 'Happy with it.', 'I like it.',
-    'Solid and useful.', 'Good buy.', 'Nice and clean.', 'Glad I got it.', 'Fun to use.', 'Good quality.',
+    'Good value.',
+    'Works well.',
+    'Nice design.',
+    'Pretty good.',
+    'Happy with it.',
+    'I like it.',
+    'Solid and useful.',
+    'Good buy.',
+    'Nice and clean.',
+    'Glad I got it.',
+    'Fun to use.',
+    'Good quality.',
   ],
   [2]: [
-    'Amazing!', 'Love it!', 'Excellent.', 'Perfect.', 'Fantastic quality!', 'Best buy ever!', 'Superb.',
-    'Awesome, love it!', 'Outstanding!', 'Brilliant.', 'Wonderful!', 'Perfect, I love it.', 'Excellent value!',
+    'Amazing!',
+    'Love it!',
+    'Excellent.',
+    'Perfect.',
+    'Fantastic quality!',
+    'Best buy ever!',
+    'Superb.',
+    'Awesome, love it!',
+    'Outstanding!',
+    'Brilliant.',
+    'Wonderful!',
+    'Perfect, I love it.',
+    'Excellent value!',
   ],
 };
 
 const DETAILS: readonly string[] = [
-  'Arrived Tuesday.', 'It is blue.', 'Got it for my son.', 'Used it twice.', 'Box was big.', 'Bought two.',
-  'Came early.', 'It is small.', 'For the office.', 'A gift.', 'Heavy.', 'Red one.',
+  'Arrived Tuesday.',
+  'It is blue.',
+  'Got it for my son.',
+  'Used it twice.',
+  'Box was big.',
+  'Bought two.',
+  'Came early.',
+  'It is small.',
+  'For the office.',
+  'A gift.',
+  'Heavy.',
+  'Red one.',
 ];
 
-const FILLERS: readonly string[] = ['So, um,', 'Well,', 'Honestly,', 'I mean,', 'Okay so', 'Anyway,', 'Like,'];
+const FILLERS: readonly string[] = [
+  'So, um,',
+  'Well,',
+  'Honestly,',
+  'I mean,',
+  'Okay so',
+  'Anyway,',
+  'Like,',
+];
 
 function pick<T>(rng: Rng, xs: readonly T[]): T {
   return xs[rng.int(xs.length)];
@@ -79,7 +193,15 @@ function typos(rng: Rng, text: string): string {
     .join(' ');
 }
 
-const STYLES: readonly ReviewStyle[] = ['terse', 'plain', 'plain', 'rambling', 'repetitive', 'typo', 'shouty'];
+const STYLES: readonly ReviewStyle[] = [
+  'terse',
+  'plain',
+  'plain',
+  'rambling',
+  'repetitive',
+  'typo',
+  'shouty',
+];
 
 /** One review for a product at a sentiment level and style. */
 export function makeReview(rng: Rng, sentiment: number, style: ReviewStyle): string {
@@ -102,7 +224,9 @@ export function makeReview(rng: Rng, sentiment: number, style: ReviewStyle): str
     case 'typo':
       return typos(rng, `${pick(rng, bank)} ${pick(rng, bank)}`);
     case 'shouty': {
-      const a = pick(rng, bank).toUpperCase().replace(/[.!]+$/, '');
+      const a = pick(rng, bank)
+        .toUpperCase()
+        .replace(/[.!]+$/, '');
       return `${a}${sentiment >= 0 ? '!!!' : '!!'}`;
     }
   }
@@ -113,7 +237,21 @@ export function makeReview(rng: Rng, sentiment: number, style: ReviewStyle): str
  * distinct prompts, so the preference pipeline can split prompts into disjoint iteration,
  * validation and test sets. '' keeps the plain "Review of <product>:" form.
  */
-export const QUALIFIERS: readonly string[] = ['', 'red', 'blue', 'pink', 'tan', 'used', 'mini', 'kids', 'home', 'camp', 'desk', 'car', 'new'];
+export const QUALIFIERS: readonly string[] = [
+  '',
+  'red',
+  'blue',
+  'pink',
+  'tan',
+  'used',
+  'mini',
+  'kids',
+  'home',
+  'camp',
+  'desk',
+  'car',
+  'new',
+];
 
 /** Generates n examples deterministically from a seed (sentiment levels and styles roughly uniform). */
 export function generateReviewCorpus(n: number, seed: number | string = 'gshf-reviews-v1'): ReviewExample[] {
@@ -126,7 +264,12 @@ export function generateReviewCorpus(n: number, seed: number | string = 'gshf-re
     const product = (qualifier ? qualifier + ' ' : '') + pick(rng, PRODUCTS);
     const sentiment = rng.int(5) - 2;
     const style = pick(rng, STYLES);
-    out.push({ prompt: `Review of ${product}:`, response: ' ' + makeReview(rng, sentiment, style), sentiment, style });
+    out.push({
+      prompt: `Review of ${product}:`,
+      response: ' ' + makeReview(rng, sentiment, style),
+      sentiment,
+      style,
+    });
   }
   return out;
 }

@@ -21,7 +21,13 @@ export interface TextExample {
  * [BOS] prompt response [EOS], cut to `blockSize` tokens. A prompt too long for the context is
  * left-truncated so at least one response token fits; a long response is cut at the right (no EOS).
  */
-export function encodePair(tok: Tokenizer, prompt: string, response: string, blockSize: number, addEos = true): EncodedSeq {
+export function encodePair(
+  tok: Tokenizer,
+  prompt: string,
+  response: string,
+  blockSize: number,
+  addEos = true,
+): EncodedSeq {
   return encodePairIds(tok, tok.encode(prompt), tok.encode(response), blockSize, addEos);
 }
 
@@ -30,7 +36,13 @@ export function encodePair(tok: Tokenizer, prompt: string, response: string, blo
  * should not go through decode → encode). `prompt` is tok.encode(prompt) without BOS (BOS is
  * added here); pass addEos = (sample.finish === 'stop').
  */
-export function encodePairIds(tok: Tokenizer, prompt: readonly number[], response: readonly number[], blockSize: number, addEos = true): EncodedSeq {
+export function encodePairIds(
+  tok: Tokenizer,
+  prompt: readonly number[],
+  response: readonly number[],
+  blockSize: number,
+  addEos = true,
+): EncodedSeq {
   let p = prompt.slice();
   const r = response.slice();
   if (addEos) r.push(tok.eos);
@@ -69,7 +81,9 @@ export function makeBatch(seqs: readonly EncodedSeq[], pad: number, T?: number):
 }
 
 /** One line of a training/scoring JSONL file. */
-export type JsonlExample = { kind: 'pair'; prompt: string; response: string } | { kind: 'text'; text: string };
+export type JsonlExample =
+  | { kind: 'pair'; prompt: string; response: string }
+  | { kind: 'text'; text: string };
 
 /**
  * Reads JSONL with {"prompt","response"} or {"text"} objects per line; a file not ending in .jsonl
@@ -80,10 +94,16 @@ export function readExamples(path: string): JsonlExample[] {
   try {
     content = readFileSync(path, 'utf8');
   } catch (e) {
-    throw new Error(`${path}: cannot read data file (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
+    throw new Error(
+      `${path}: cannot read data file (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`,
+    );
   }
   if (!path.endsWith('.jsonl') && !path.endsWith('.json')) {
-    return content.split(/\n\s*\n/).map((t) => t.trim()).filter((t) => t.length > 0).map((text) => ({ kind: 'text' as const, text }));
+    return content
+      .split(/\n\s*\n/)
+      .map((t) => t.trim())
+      .filter((t) => t.length > 0)
+      .map((text) => ({ kind: 'text' as const, text }));
   }
   const out: JsonlExample[] = [];
   const lines = content.split('\n');
@@ -96,12 +116,19 @@ export function readExamples(path: string): JsonlExample[] {
       throw new Error(`${path}:${i + 1}: invalid JSON (${(e as Error).message})`);
     }
     const o = obj as Record<string, unknown>;
-    if (typeof o === 'object' && o !== null && typeof o.prompt === 'string' && typeof o.response === 'string') {
+    if (
+      typeof o === 'object' &&
+      o !== null &&
+      typeof o.prompt === 'string' &&
+      typeof o.response === 'string'
+    ) {
       out.push({ kind: 'pair', prompt: o.prompt, response: o.response });
     } else if (typeof o === 'object' && o !== null && typeof o.text === 'string') {
       out.push({ kind: 'text', text: o.text });
     } else {
-      throw new Error(`${path}:${i + 1}: expected {"prompt": string, "response": string} or {"text": string}`);
+      throw new Error(
+        `${path}:${i + 1}: expected {"prompt": string, "response": string} or {"text": string}`,
+      );
     }
   });
   if (out.length === 0) throw new Error(`${path}: no examples`);
@@ -109,7 +136,11 @@ export function readExamples(path: string): JsonlExample[] {
 }
 
 /** Encodes examples into trainable sequences. */
-export function encodeExamples(tok: Tokenizer, examples: readonly JsonlExample[], blockSize: number): EncodedSeq[] {
+export function encodeExamples(
+  tok: Tokenizer,
+  examples: readonly JsonlExample[],
+  blockSize: number,
+): EncodedSeq[] {
   const out: EncodedSeq[] = [];
   for (const e of examples) {
     if (e.kind === 'pair') out.push(encodePair(tok, e.prompt, e.response, blockSize));

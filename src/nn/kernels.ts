@@ -73,63 +73,140 @@ function store(C: Float32Array, idx: number, alpha: number, beta: number, acc: n
 
 /** C = A·Bᵀ: both operands stream contiguously along k (dot-product form). */
 function gemmNT(
-  M: number, N: number, K: number, alpha: number,
-  A: Float32Array, offA: number, lda: number,
-  B: Float32Array, offB: number, ldb: number,
-  beta: number, C: Float32Array, offC: number, ldc: number,
+  M: number,
+  N: number,
+  K: number,
+  alpha: number,
+  A: Float32Array,
+  offA: number,
+  lda: number,
+  B: Float32Array,
+  offB: number,
+  ldb: number,
+  beta: number,
+  C: Float32Array,
+  offC: number,
+  ldc: number,
 ): void {
   const M4 = M - (M % 4);
   const N4 = N - (N % 4);
   for (let i = 0; i < M4; i += 4) {
-    const a0 = offA + i * lda, a1 = a0 + lda, a2 = a1 + lda, a3 = a2 + lda;
+    const a0 = offA + i * lda,
+      a1 = a0 + lda,
+      a2 = a1 + lda,
+      a3 = a2 + lda;
     for (let j = 0; j < N4; j += 4) {
-      const b0 = offB + j * ldb, b1 = b0 + ldb, b2 = b1 + ldb, b3 = b2 + ldb;
-      let c00 = 0, c01 = 0, c02 = 0, c03 = 0;
-      let c10 = 0, c11 = 0, c12 = 0, c13 = 0;
-      let c20 = 0, c21 = 0, c22 = 0, c23 = 0;
-      let c30 = 0, c31 = 0, c32 = 0, c33 = 0;
+      const b0 = offB + j * ldb,
+        b1 = b0 + ldb,
+        b2 = b1 + ldb,
+        b3 = b2 + ldb;
+      let c00 = 0,
+        c01 = 0,
+        c02 = 0,
+        c03 = 0;
+      let c10 = 0,
+        c11 = 0,
+        c12 = 0,
+        c13 = 0;
+      let c20 = 0,
+        c21 = 0,
+        c22 = 0,
+        c23 = 0;
+      let c30 = 0,
+        c31 = 0,
+        c32 = 0,
+        c33 = 0;
       for (let k = 0; k < K; k++) {
-        const x0 = A[a0 + k], x1 = A[a1 + k], x2 = A[a2 + k], x3 = A[a3 + k];
-        const y0 = B[b0 + k], y1 = B[b1 + k], y2 = B[b2 + k], y3 = B[b3 + k];
-        c00 += x0 * y0; c01 += x0 * y1; c02 += x0 * y2; c03 += x0 * y3;
-        c10 += x1 * y0; c11 += x1 * y1; c12 += x1 * y2; c13 += x1 * y3;
-        c20 += x2 * y0; c21 += x2 * y1; c22 += x2 * y2; c23 += x2 * y3;
-        c30 += x3 * y0; c31 += x3 * y1; c32 += x3 * y2; c33 += x3 * y3;
+        const x0 = A[a0 + k],
+          x1 = A[a1 + k],
+          x2 = A[a2 + k],
+          x3 = A[a3 + k];
+        const y0 = B[b0 + k],
+          y1 = B[b1 + k],
+          y2 = B[b2 + k],
+          y3 = B[b3 + k];
+        c00 += x0 * y0;
+        c01 += x0 * y1;
+        c02 += x0 * y2;
+        c03 += x0 * y3;
+        c10 += x1 * y0;
+        c11 += x1 * y1;
+        c12 += x1 * y2;
+        c13 += x1 * y3;
+        c20 += x2 * y0;
+        c21 += x2 * y1;
+        c22 += x2 * y2;
+        c23 += x2 * y3;
+        c30 += x3 * y0;
+        c31 += x3 * y1;
+        c32 += x3 * y2;
+        c33 += x3 * y3;
       }
       let c = offC + i * ldc + j;
-      store(C, c, alpha, beta, c00); store(C, c + 1, alpha, beta, c01); store(C, c + 2, alpha, beta, c02); store(C, c + 3, alpha, beta, c03);
+      store(C, c, alpha, beta, c00);
+      store(C, c + 1, alpha, beta, c01);
+      store(C, c + 2, alpha, beta, c02);
+      store(C, c + 3, alpha, beta, c03);
       c += ldc;
-      store(C, c, alpha, beta, c10); store(C, c + 1, alpha, beta, c11); store(C, c + 2, alpha, beta, c12); store(C, c + 3, alpha, beta, c13);
+      store(C, c, alpha, beta, c10);
+      store(C, c + 1, alpha, beta, c11);
+      store(C, c + 2, alpha, beta, c12);
+      store(C, c + 3, alpha, beta, c13);
       c += ldc;
-      store(C, c, alpha, beta, c20); store(C, c + 1, alpha, beta, c21); store(C, c + 2, alpha, beta, c22); store(C, c + 3, alpha, beta, c23);
+      store(C, c, alpha, beta, c20);
+      store(C, c + 1, alpha, beta, c21);
+      store(C, c + 2, alpha, beta, c22);
+      store(C, c + 3, alpha, beta, c23);
       c += ldc;
-      store(C, c, alpha, beta, c30); store(C, c + 1, alpha, beta, c31); store(C, c + 2, alpha, beta, c32); store(C, c + 3, alpha, beta, c33);
+      store(C, c, alpha, beta, c30);
+      store(C, c + 1, alpha, beta, c31);
+      store(C, c + 2, alpha, beta, c32);
+      store(C, c + 3, alpha, beta, c33);
     }
     for (let j = N4; j < N; j++) {
       const b0 = offB + j * ldb;
-      let c0 = 0, c1 = 0, c2 = 0, c3 = 0;
+      let c0 = 0,
+        c1 = 0,
+        c2 = 0,
+        c3 = 0;
       for (let k = 0; k < K; k++) {
         const y = B[b0 + k];
-        c0 += A[a0 + k] * y; c1 += A[a1 + k] * y; c2 += A[a2 + k] * y; c3 += A[a3 + k] * y;
+        c0 += A[a0 + k] * y;
+        c1 += A[a1 + k] * y;
+        c2 += A[a2 + k] * y;
+        c3 += A[a3 + k] * y;
       }
       const c = offC + i * ldc + j;
-      store(C, c, alpha, beta, c0); store(C, c + ldc, alpha, beta, c1);
-      store(C, c + 2 * ldc, alpha, beta, c2); store(C, c + 3 * ldc, alpha, beta, c3);
+      store(C, c, alpha, beta, c0);
+      store(C, c + ldc, alpha, beta, c1);
+      store(C, c + 2 * ldc, alpha, beta, c2);
+      store(C, c + 3 * ldc, alpha, beta, c3);
     }
   }
   for (let i = M4; i < M; i++) {
     const a0 = offA + i * lda;
     let j = 0;
     for (; j < N4; j += 4) {
-      const b0 = offB + j * ldb, b1 = b0 + ldb, b2 = b1 + ldb, b3 = b2 + ldb;
-      let c0 = 0, c1 = 0, c2 = 0, c3 = 0;
+      const b0 = offB + j * ldb,
+        b1 = b0 + ldb,
+        b2 = b1 + ldb,
+        b3 = b2 + ldb;
+      let c0 = 0,
+        c1 = 0,
+        c2 = 0,
+        c3 = 0;
       for (let k = 0; k < K; k++) {
         const x = A[a0 + k];
-        c0 += x * B[b0 + k]; c1 += x * B[b1 + k]; c2 += x * B[b2 + k]; c3 += x * B[b3 + k];
+        c0 += x * B[b0 + k];
+        c1 += x * B[b1 + k];
+        c2 += x * B[b2 + k];
+        c3 += x * B[b3 + k];
       }
       const c = offC + i * ldc + j;
-      store(C, c, alpha, beta, c0); store(C, c + 1, alpha, beta, c1);
-      store(C, c + 2, alpha, beta, c2); store(C, c + 3, alpha, beta, c3);
+      store(C, c, alpha, beta, c0);
+      store(C, c + 1, alpha, beta, c1);
+      store(C, c + 2, alpha, beta, c2);
+      store(C, c + 3, alpha, beta, c3);
     }
     for (; j < N; j++) {
       const b0 = offB + j * ldb;
@@ -145,44 +222,76 @@ function gemmNT(
  * sa = stride between consecutive i in A, sk = stride between consecutive k in A.
  */
 function gemmXNEdges(
-  M: number, N: number, K: number, M4: number, N4: number, alpha: number,
-  A: Float32Array, offA: number, sa: number, sk: number,
-  B: Float32Array, offB: number, ldb: number,
-  beta: number, C: Float32Array, offC: number, ldc: number,
+  M: number,
+  N: number,
+  K: number,
+  M4: number,
+  N4: number,
+  alpha: number,
+  A: Float32Array,
+  offA: number,
+  sa: number,
+  sk: number,
+  B: Float32Array,
+  offB: number,
+  ldb: number,
+  beta: number,
+  C: Float32Array,
+  offC: number,
+  ldc: number,
 ): void {
   for (let i = 0; i < M4; i += 4) {
-    const a0 = offA + i * sa, a1 = a0 + sa, a2 = a1 + sa, a3 = a2 + sa;
+    const a0 = offA + i * sa,
+      a1 = a0 + sa,
+      a2 = a1 + sa,
+      a3 = a2 + sa;
     for (let j = N4; j < N; j++) {
-      let c0 = 0, c1 = 0, c2 = 0, c3 = 0;
+      let c0 = 0,
+        c1 = 0,
+        c2 = 0,
+        c3 = 0;
       let bk = offB + j;
       let ak = 0;
       for (let k = 0; k < K; k++) {
         const y = B[bk];
-        c0 += A[a0 + ak] * y; c1 += A[a1 + ak] * y; c2 += A[a2 + ak] * y; c3 += A[a3 + ak] * y;
+        c0 += A[a0 + ak] * y;
+        c1 += A[a1 + ak] * y;
+        c2 += A[a2 + ak] * y;
+        c3 += A[a3 + ak] * y;
         bk += ldb;
         ak += sk;
       }
       const c = offC + i * ldc + j;
-      store(C, c, alpha, beta, c0); store(C, c + ldc, alpha, beta, c1);
-      store(C, c + 2 * ldc, alpha, beta, c2); store(C, c + 3 * ldc, alpha, beta, c3);
+      store(C, c, alpha, beta, c0);
+      store(C, c + ldc, alpha, beta, c1);
+      store(C, c + 2 * ldc, alpha, beta, c2);
+      store(C, c + 3 * ldc, alpha, beta, c3);
     }
   }
   for (let i = M4; i < M; i++) {
     const a0 = offA + i * sa;
     let j = 0;
     for (; j < N4; j += 4) {
-      let c0 = 0, c1 = 0, c2 = 0, c3 = 0;
+      let c0 = 0,
+        c1 = 0,
+        c2 = 0,
+        c3 = 0;
       let bk = offB + j;
       let ak = a0;
       for (let k = 0; k < K; k++) {
         const x = A[ak];
-        c0 += x * B[bk]; c1 += x * B[bk + 1]; c2 += x * B[bk + 2]; c3 += x * B[bk + 3];
+        c0 += x * B[bk];
+        c1 += x * B[bk + 1];
+        c2 += x * B[bk + 2];
+        c3 += x * B[bk + 3];
         bk += ldb;
         ak += sk;
       }
       const c = offC + i * ldc + j;
-      store(C, c, alpha, beta, c0); store(C, c + 1, alpha, beta, c1);
-      store(C, c + 2, alpha, beta, c2); store(C, c + 3, alpha, beta, c3);
+      store(C, c, alpha, beta, c0);
+      store(C, c + 1, alpha, beta, c1);
+      store(C, c + 2, alpha, beta, c2);
+      store(C, c + 3, alpha, beta, c3);
     }
     for (; j < N; j++) {
       let acc = 0;
@@ -199,79 +308,186 @@ function gemmXNEdges(
 }
 
 function gemmNN(
-  M: number, N: number, K: number, alpha: number,
-  A: Float32Array, offA: number, lda: number,
-  B: Float32Array, offB: number, ldb: number,
-  beta: number, C: Float32Array, offC: number, ldc: number,
+  M: number,
+  N: number,
+  K: number,
+  alpha: number,
+  A: Float32Array,
+  offA: number,
+  lda: number,
+  B: Float32Array,
+  offB: number,
+  ldb: number,
+  beta: number,
+  C: Float32Array,
+  offC: number,
+  ldc: number,
 ): void {
   // Specialised 4×4 tile (unit k-stride in A): ~2× faster than the generic strided body in V8.
   const M4 = M - (M % 4);
   const N4 = N - (N % 4);
   for (let i = 0; i < M4; i += 4) {
-    const a0 = offA + i * lda, a1 = a0 + lda, a2 = a1 + lda, a3 = a2 + lda;
+    const a0 = offA + i * lda,
+      a1 = a0 + lda,
+      a2 = a1 + lda,
+      a3 = a2 + lda;
     for (let j = 0; j < N4; j += 4) {
-      let c00 = 0, c01 = 0, c02 = 0, c03 = 0;
-      let c10 = 0, c11 = 0, c12 = 0, c13 = 0;
-      let c20 = 0, c21 = 0, c22 = 0, c23 = 0;
-      let c30 = 0, c31 = 0, c32 = 0, c33 = 0;
+      let c00 = 0,
+        c01 = 0,
+        c02 = 0,
+        c03 = 0;
+      let c10 = 0,
+        c11 = 0,
+        c12 = 0,
+        c13 = 0;
+      let c20 = 0,
+        c21 = 0,
+        c22 = 0,
+        c23 = 0;
+      let c30 = 0,
+        c31 = 0,
+        c32 = 0,
+        c33 = 0;
       let bk = offB + j;
       for (let k = 0; k < K; k++) {
-        const x0 = A[a0 + k], x1 = A[a1 + k], x2 = A[a2 + k], x3 = A[a3 + k];
-        const y0 = B[bk], y1 = B[bk + 1], y2 = B[bk + 2], y3 = B[bk + 3];
-        c00 += x0 * y0; c01 += x0 * y1; c02 += x0 * y2; c03 += x0 * y3;
-        c10 += x1 * y0; c11 += x1 * y1; c12 += x1 * y2; c13 += x1 * y3;
-        c20 += x2 * y0; c21 += x2 * y1; c22 += x2 * y2; c23 += x2 * y3;
-        c30 += x3 * y0; c31 += x3 * y1; c32 += x3 * y2; c33 += x3 * y3;
+        const x0 = A[a0 + k],
+          x1 = A[a1 + k],
+          x2 = A[a2 + k],
+          x3 = A[a3 + k];
+        const y0 = B[bk],
+          y1 = B[bk + 1],
+          y2 = B[bk + 2],
+          y3 = B[bk + 3];
+        c00 += x0 * y0;
+        c01 += x0 * y1;
+        c02 += x0 * y2;
+        c03 += x0 * y3;
+        c10 += x1 * y0;
+        c11 += x1 * y1;
+        c12 += x1 * y2;
+        c13 += x1 * y3;
+        c20 += x2 * y0;
+        c21 += x2 * y1;
+        c22 += x2 * y2;
+        c23 += x2 * y3;
+        c30 += x3 * y0;
+        c31 += x3 * y1;
+        c32 += x3 * y2;
+        c33 += x3 * y3;
         bk += ldb;
       }
       let c = offC + i * ldc + j;
-      store(C, c, alpha, beta, c00); store(C, c + 1, alpha, beta, c01); store(C, c + 2, alpha, beta, c02); store(C, c + 3, alpha, beta, c03);
+      store(C, c, alpha, beta, c00);
+      store(C, c + 1, alpha, beta, c01);
+      store(C, c + 2, alpha, beta, c02);
+      store(C, c + 3, alpha, beta, c03);
       c += ldc;
-      store(C, c, alpha, beta, c10); store(C, c + 1, alpha, beta, c11); store(C, c + 2, alpha, beta, c12); store(C, c + 3, alpha, beta, c13);
+      store(C, c, alpha, beta, c10);
+      store(C, c + 1, alpha, beta, c11);
+      store(C, c + 2, alpha, beta, c12);
+      store(C, c + 3, alpha, beta, c13);
       c += ldc;
-      store(C, c, alpha, beta, c20); store(C, c + 1, alpha, beta, c21); store(C, c + 2, alpha, beta, c22); store(C, c + 3, alpha, beta, c23);
+      store(C, c, alpha, beta, c20);
+      store(C, c + 1, alpha, beta, c21);
+      store(C, c + 2, alpha, beta, c22);
+      store(C, c + 3, alpha, beta, c23);
       c += ldc;
-      store(C, c, alpha, beta, c30); store(C, c + 1, alpha, beta, c31); store(C, c + 2, alpha, beta, c32); store(C, c + 3, alpha, beta, c33);
+      store(C, c, alpha, beta, c30);
+      store(C, c + 1, alpha, beta, c31);
+      store(C, c + 2, alpha, beta, c32);
+      store(C, c + 3, alpha, beta, c33);
     }
   }
   gemmXNEdges(M, N, K, M4, N4, alpha, A, offA, lda, 1, B, offB, ldb, beta, C, offC, ldc);
 }
 
 function gemmTN(
-  M: number, N: number, K: number, alpha: number,
-  A: Float32Array, offA: number, lda: number,
-  B: Float32Array, offB: number, ldb: number,
-  beta: number, C: Float32Array, offC: number, ldc: number,
+  M: number,
+  N: number,
+  K: number,
+  alpha: number,
+  A: Float32Array,
+  offA: number,
+  lda: number,
+  B: Float32Array,
+  offB: number,
+  ldb: number,
+  beta: number,
+  C: Float32Array,
+  offC: number,
+  ldc: number,
 ): void {
   // Aᵀ·B: for each k both operands give 4 contiguous values (rows k of A and B).
   const M4 = M - (M % 4);
   const N4 = N - (N % 4);
   for (let i = 0; i < M4; i += 4) {
     for (let j = 0; j < N4; j += 4) {
-      let c00 = 0, c01 = 0, c02 = 0, c03 = 0;
-      let c10 = 0, c11 = 0, c12 = 0, c13 = 0;
-      let c20 = 0, c21 = 0, c22 = 0, c23 = 0;
-      let c30 = 0, c31 = 0, c32 = 0, c33 = 0;
+      let c00 = 0,
+        c01 = 0,
+        c02 = 0,
+        c03 = 0;
+      let c10 = 0,
+        c11 = 0,
+        c12 = 0,
+        c13 = 0;
+      let c20 = 0,
+        c21 = 0,
+        c22 = 0,
+        c23 = 0;
+      let c30 = 0,
+        c31 = 0,
+        c32 = 0,
+        c33 = 0;
       let ak = offA + i;
       let bk = offB + j;
       for (let k = 0; k < K; k++) {
-        const x0 = A[ak], x1 = A[ak + 1], x2 = A[ak + 2], x3 = A[ak + 3];
-        const y0 = B[bk], y1 = B[bk + 1], y2 = B[bk + 2], y3 = B[bk + 3];
-        c00 += x0 * y0; c01 += x0 * y1; c02 += x0 * y2; c03 += x0 * y3;
-        c10 += x1 * y0; c11 += x1 * y1; c12 += x1 * y2; c13 += x1 * y3;
-        c20 += x2 * y0; c21 += x2 * y1; c22 += x2 * y2; c23 += x2 * y3;
-        c30 += x3 * y0; c31 += x3 * y1; c32 += x3 * y2; c33 += x3 * y3;
+        const x0 = A[ak],
+          x1 = A[ak + 1],
+          x2 = A[ak + 2],
+          x3 = A[ak + 3];
+        const y0 = B[bk],
+          y1 = B[bk + 1],
+          y2 = B[bk + 2],
+          y3 = B[bk + 3];
+        c00 += x0 * y0;
+        c01 += x0 * y1;
+        c02 += x0 * y2;
+        c03 += x0 * y3;
+        c10 += x1 * y0;
+        c11 += x1 * y1;
+        c12 += x1 * y2;
+        c13 += x1 * y3;
+        c20 += x2 * y0;
+        c21 += x2 * y1;
+        c22 += x2 * y2;
+        c23 += x2 * y3;
+        c30 += x3 * y0;
+        c31 += x3 * y1;
+        c32 += x3 * y2;
+        c33 += x3 * y3;
         ak += lda;
         bk += ldb;
       }
       let c = offC + i * ldc + j;
-      store(C, c, alpha, beta, c00); store(C, c + 1, alpha, beta, c01); store(C, c + 2, alpha, beta, c02); store(C, c + 3, alpha, beta, c03);
+      store(C, c, alpha, beta, c00);
+      store(C, c + 1, alpha, beta, c01);
+      store(C, c + 2, alpha, beta, c02);
+      store(C, c + 3, alpha, beta, c03);
       c += ldc;
-      store(C, c, alpha, beta, c10); store(C, c + 1, alpha, beta, c11); store(C, c + 2, alpha, beta, c12); store(C, c + 3, alpha, beta, c13);
+      store(C, c, alpha, beta, c10);
+      store(C, c + 1, alpha, beta, c11);
+      store(C, c + 2, alpha, beta, c12);
+      store(C, c + 3, alpha, beta, c13);
       c += ldc;
-      store(C, c, alpha, beta, c20); store(C, c + 1, alpha, beta, c21); store(C, c + 2, alpha, beta, c22); store(C, c + 3, alpha, beta, c23);
+      store(C, c, alpha, beta, c20);
+      store(C, c + 1, alpha, beta, c21);
+      store(C, c + 2, alpha, beta, c22);
+      store(C, c + 3, alpha, beta, c23);
       c += ldc;
-      store(C, c, alpha, beta, c30); store(C, c + 1, alpha, beta, c31); store(C, c + 2, alpha, beta, c32); store(C, c + 3, alpha, beta, c33);
+      store(C, c, alpha, beta, c30);
+      store(C, c + 1, alpha, beta, c31);
+      store(C, c + 2, alpha, beta, c32);
+      store(C, c + 3, alpha, beta, c33);
     }
   }
   gemmXNEdges(M, N, K, M4, N4, alpha, A, offA, 1, lda, B, offB, ldb, beta, C, offC, ldc);
@@ -279,10 +495,20 @@ function gemmTN(
 
 /** Rare case (unused by the model): plain triple loop. */
 function gemmTT(
-  M: number, N: number, K: number, alpha: number,
-  A: Float32Array, offA: number, lda: number,
-  B: Float32Array, offB: number, ldb: number,
-  beta: number, C: Float32Array, offC: number, ldc: number,
+  M: number,
+  N: number,
+  K: number,
+  alpha: number,
+  A: Float32Array,
+  offA: number,
+  lda: number,
+  B: Float32Array,
+  offB: number,
+  ldb: number,
+  beta: number,
+  C: Float32Array,
+  offC: number,
+  ldc: number,
 ): void {
   for (let i = 0; i < M; i++) {
     for (let j = 0; j < N; j++) {

@@ -59,11 +59,18 @@ export interface LogProbResult {
 }
 
 interface LayerViews {
-  ln1: Float32Array; ln1Mean: Float32Array; ln1Rstd: Float32Array;
-  qkv: Float32Array; atty: Float32Array; att: Float32Array;
+  ln1: Float32Array;
+  ln1Mean: Float32Array;
+  ln1Rstd: Float32Array;
+  qkv: Float32Array;
+  atty: Float32Array;
+  att: Float32Array;
   res2: Float32Array;
-  ln2: Float32Array; ln2Mean: Float32Array; ln2Rstd: Float32Array;
-  fch: Float32Array; fchGelu: Float32Array;
+  ln2: Float32Array;
+  ln2Mean: Float32Array;
+  ln2Rstd: Float32Array;
+  fch: Float32Array;
+  fchGelu: Float32Array;
   res3: Float32Array;
 }
 
@@ -72,7 +79,9 @@ class Workspace {
   readonly BT: number;
   readonly encoded: Float32Array;
   readonly layers: LayerViews[] = [];
-  readonly lnf: Float32Array; readonly lnfMean: Float32Array; readonly lnfRstd: Float32Array;
+  readonly lnf: Float32Array;
+  readonly lnfMean: Float32Array;
+  readonly lnfRstd: Float32Array;
   readonly logits: Float32Array; // BT×V (LM head) — becomes dlogits in backward
   readonly lse: Float32Array; // log Σ exp(logits) per row, for rows that were scored
   readonly dlogp: Float32Array; // dL/d logp per token position (backward input)
@@ -93,7 +102,11 @@ class Workspace {
   readonly rewardPos: Int32Array;
   lastKind: 'none' | 'logprob' | 'reward' = 'none';
 
-  constructor(readonly cfg: GPTConfig, readonly B: number, readonly T: number) {
+  constructor(
+    readonly cfg: GPTConfig,
+    readonly B: number,
+    readonly T: number,
+  ) {
     const C = cfg.nEmbd;
     const BT = B * T;
     this.BT = BT;
@@ -102,11 +115,18 @@ class Workspace {
     this.encoded = new Float32Array(BT * C);
     for (let l = 0; l < L; l++) {
       this.layers.push({
-        ln1: new Float32Array(BT * C), ln1Mean: new Float32Array(BT), ln1Rstd: new Float32Array(BT),
-        qkv: new Float32Array(BT * 3 * C), atty: new Float32Array(BT * C), att: new Float32Array(B * NH * T * T),
+        ln1: new Float32Array(BT * C),
+        ln1Mean: new Float32Array(BT),
+        ln1Rstd: new Float32Array(BT),
+        qkv: new Float32Array(BT * 3 * C),
+        atty: new Float32Array(BT * C),
+        att: new Float32Array(B * NH * T * T),
         res2: new Float32Array(BT * C),
-        ln2: new Float32Array(BT * C), ln2Mean: new Float32Array(BT), ln2Rstd: new Float32Array(BT),
-        fch: new Float32Array(BT * 4 * C), fchGelu: new Float32Array(BT * 4 * C),
+        ln2: new Float32Array(BT * C),
+        ln2Mean: new Float32Array(BT),
+        ln2Rstd: new Float32Array(BT),
+        fch: new Float32Array(BT * 4 * C),
+        fchGelu: new Float32Array(BT * 4 * C),
         res3: new Float32Array(BT * C),
       });
     }
@@ -140,21 +160,30 @@ class Workspace {
 
 /** Views of one block's parameters (or gradients) in an arena. */
 interface BlockParams {
-  ln1w: Float32Array; ln1b: Float32Array;
-  qkvw: Float32Array; qkvb: Float32Array;
-  projw: Float32Array; projb: Float32Array;
-  ln2w: Float32Array; ln2b: Float32Array;
-  fcw: Float32Array; fcb: Float32Array;
-  fcprojw: Float32Array; fcprojb: Float32Array;
+  ln1w: Float32Array;
+  ln1b: Float32Array;
+  qkvw: Float32Array;
+  qkvb: Float32Array;
+  projw: Float32Array;
+  projb: Float32Array;
+  ln2w: Float32Array;
+  ln2b: Float32Array;
+  fcw: Float32Array;
+  fcb: Float32Array;
+  fcprojw: Float32Array;
+  fcprojb: Float32Array;
 }
 
 interface ParamViews {
-  wte: Float32Array; wpe: Float32Array;
+  wte: Float32Array;
+  wpe: Float32Array;
   blocks: BlockParams[];
-  lnfw: Float32Array; lnfb: Float32Array;
+  lnfw: Float32Array;
+  lnfb: Float32Array;
   /** LM head weight [V, C] (= wte when tied); empty for the scalar head. */
   head: Float32Array;
-  scoreW: Float32Array; scoreB: Float32Array;
+  scoreW: Float32Array;
+  scoreB: Float32Array;
 }
 
 /** Decode-step scratch for S concurrent sequences (KV-cache sampling). */
@@ -164,13 +193,22 @@ export class KVCache {
   readonly v: Float32Array[] = [];
   /** Number of cached positions per sequence. */
   readonly pos: Int32Array;
-  readonly x: Float32Array; readonly ln: Float32Array; readonly mean: Float32Array; readonly rstd: Float32Array;
-  readonly qkv: Float32Array; readonly atty: Float32Array; readonly fch: Float32Array; readonly fchGelu: Float32Array;
+  readonly x: Float32Array;
+  readonly ln: Float32Array;
+  readonly mean: Float32Array;
+  readonly rstd: Float32Array;
+  readonly qkv: Float32Array;
+  readonly atty: Float32Array;
+  readonly fch: Float32Array;
+  readonly fchGelu: Float32Array;
   readonly scores: Float32Array;
   /** Logits of the last step, S×V. */
   readonly logits: Float32Array;
 
-  constructor(readonly cfg: GPTConfig, readonly S: number) {
+  constructor(
+    readonly cfg: GPTConfig,
+    readonly S: number,
+  ) {
     const C = cfg.nEmbd;
     for (let l = 0; l < cfg.nLayer; l++) {
       this.k.push(new Float32Array(S * cfg.blockSize * C));
@@ -201,20 +239,42 @@ function fillRows(out: Float32Array, bias: Float32Array, rows: number, cols: num
  * of the full forward (so results are bit-identical on the TS path).
  */
 function attendCached(
-  q: Float32Array, qo: number, kc: Float32Array, vc: Float32Array, ko: number, ld: number,
-  n: number, hs: number, scale: number, scores: Float32Array, out: Float32Array, oo: number,
+  q: Float32Array,
+  qo: number,
+  kc: Float32Array,
+  vc: Float32Array,
+  ko: number,
+  ld: number,
+  n: number,
+  hs: number,
+  scale: number,
+  scores: Float32Array,
+  out: Float32Array,
+  oo: number,
 ): void {
   // 4 keys at a time (independent accumulators, each summed over d in order)
   const n4 = n - (n % 4);
   let j = 0;
   for (; j < n4; j += 4) {
-    const k0 = ko + j * ld, k1 = k0 + ld, k2 = k1 + ld, k3 = k2 + ld;
-    let a0 = 0, a1 = 0, a2 = 0, a3 = 0;
+    const k0 = ko + j * ld,
+      k1 = k0 + ld,
+      k2 = k1 + ld,
+      k3 = k2 + ld;
+    let a0 = 0,
+      a1 = 0,
+      a2 = 0,
+      a3 = 0;
     for (let d = 0; d < hs; d++) {
       const x = q[qo + d];
-      a0 += x * kc[k0 + d]; a1 += x * kc[k1 + d]; a2 += x * kc[k2 + d]; a3 += x * kc[k3 + d];
+      a0 += x * kc[k0 + d];
+      a1 += x * kc[k1 + d];
+      a2 += x * kc[k2 + d];
+      a3 += x * kc[k3 + d];
     }
-    scores[j] = scale * a0; scores[j + 1] = scale * a1; scores[j + 2] = scale * a2; scores[j + 3] = scale * a3;
+    scores[j] = scale * a0;
+    scores[j + 1] = scale * a1;
+    scores[j + 2] = scale * a2;
+    scores[j + 3] = scale * a3;
   }
   for (; j < n; j++) {
     const kj = ko + j * ld;
@@ -227,14 +287,23 @@ function attendCached(
   const h4 = hs - (hs % 4);
   let d = 0;
   for (; d < h4; d += 4) {
-    let a0 = 0, a1 = 0, a2 = 0, a3 = 0;
+    let a0 = 0,
+      a1 = 0,
+      a2 = 0,
+      a3 = 0;
     let v = ko + d;
     for (let jj = 0; jj < n; jj++) {
       const w = scores[jj];
-      a0 += w * vc[v]; a1 += w * vc[v + 1]; a2 += w * vc[v + 2]; a3 += w * vc[v + 3];
+      a0 += w * vc[v];
+      a1 += w * vc[v + 1];
+      a2 += w * vc[v + 2];
+      a3 += w * vc[v + 3];
       v += ld;
     }
-    out[oo + d] = a0; out[oo + d + 1] = a1; out[oo + d + 2] = a2; out[oo + d + 3] = a3;
+    out[oo + d] = a0;
+    out[oo + d + 1] = a1;
+    out[oo + d + 2] = a2;
+    out[oo + d + 3] = a3;
   }
   for (; d < hs; d++) {
     let a = 0;
@@ -361,20 +430,35 @@ export class GPT {
     for (let l = 0; l < this.config.nLayer; l++) {
       const h = `transformer.h.${l}.`;
       blocks.push({
-        ln1w: get(h + 'ln_1.weight'), ln1b: get(h + 'ln_1.bias'),
-        qkvw: get(h + 'attn.c_attn.weight'), qkvb: get(h + 'attn.c_attn.bias'),
-        projw: get(h + 'attn.c_proj.weight'), projb: get(h + 'attn.c_proj.bias'),
-        ln2w: get(h + 'ln_2.weight'), ln2b: get(h + 'ln_2.bias'),
-        fcw: get(h + 'mlp.c_fc.weight'), fcb: get(h + 'mlp.c_fc.bias'),
-        fcprojw: get(h + 'mlp.c_proj.weight'), fcprojb: get(h + 'mlp.c_proj.bias'),
+        ln1w: get(h + 'ln_1.weight'),
+        ln1b: get(h + 'ln_1.bias'),
+        qkvw: get(h + 'attn.c_attn.weight'),
+        qkvb: get(h + 'attn.c_attn.bias'),
+        projw: get(h + 'attn.c_proj.weight'),
+        projb: get(h + 'attn.c_proj.bias'),
+        ln2w: get(h + 'ln_2.weight'),
+        ln2b: get(h + 'ln_2.bias'),
+        fcw: get(h + 'mlp.c_fc.weight'),
+        fcb: get(h + 'mlp.c_fc.bias'),
+        fcprojw: get(h + 'mlp.c_proj.weight'),
+        fcprojb: get(h + 'mlp.c_proj.bias'),
       });
     }
     const wte = get('transformer.wte.weight');
     return {
-      wte, wpe: get('transformer.wpe.weight'), blocks,
-      lnfw: get('transformer.ln_f.weight'), lnfb: get('transformer.ln_f.bias'),
-      head: this.config.head === 'lm' ? (this.config.tiedHead ? wte : get('lm_head.weight')) : new Float32Array(0),
-      scoreW: get('score_head.weight'), scoreB: get('score_head.bias'),
+      wte,
+      wpe: get('transformer.wpe.weight'),
+      blocks,
+      lnfw: get('transformer.ln_f.weight'),
+      lnfb: get('transformer.ln_f.bias'),
+      head:
+        this.config.head === 'lm'
+          ? this.config.tiedHead
+            ? wte
+            : get('lm_head.weight')
+          : new Float32Array(0),
+      scoreW: get('score_head.weight'),
+      scoreB: get('score_head.bias'),
     };
   }
 
@@ -383,7 +467,8 @@ export class GPT {
     const projStd = 0.02 / Math.sqrt(2 * this.config.nLayer);
     for (const t of this.tensors) {
       const view = this.params.subarray(t.offset, t.offset + t.size);
-      if (t.name.endsWith('ln_1.weight') || t.name.endsWith('ln_2.weight') || t.name.endsWith('ln_f.weight')) view.fill(1);
+      if (t.name.endsWith('ln_1.weight') || t.name.endsWith('ln_2.weight') || t.name.endsWith('ln_f.weight'))
+        view.fill(1);
       else if (!t.decay) view.fill(0);
       else {
         const s = t.name.endsWith('c_proj.weight') ? projStd : std;
@@ -400,9 +485,12 @@ export class GPT {
   }
 
   private workspace(B: number, T: number): Workspace {
-    if (!Number.isInteger(B) || B < 1) throw new RangeError(`batch size B must be a positive integer, got ${B}`);
+    if (!Number.isInteger(B) || B < 1)
+      throw new RangeError(`batch size B must be a positive integer, got ${B}`);
     if (!Number.isInteger(T) || T < 1 || T > this.config.blockSize) {
-      throw new RangeError(`sequence length T must be in [1, ${this.config.blockSize}] (blockSize), got ${T}`);
+      throw new RangeError(
+        `sequence length T must be in [1, ${this.config.blockSize}] (blockSize), got ${T}`,
+      );
     }
     const key = `${B}x${T}`;
     let ws = this.workspaces.get(key);
@@ -446,7 +534,8 @@ export class GPT {
     for (let b = 0; b < B; b++) {
       for (let t = 0; t < T; t++) {
         const tok = tokens[b * T + t];
-        if (!(tok >= 0 && tok < V)) throw new RangeError(`token id ${tok} at [${b}, ${t}] is outside the vocabulary [0, ${V})`);
+        if (!(tok >= 0 && tok < V))
+          throw new RangeError(`token id ${tok} at [${b}, ${t}] is outside the vocabulary [0, ${V})`);
         const o = (b * T + t) * C;
         const ow = tok * C;
         const op = t * C;
@@ -474,7 +563,24 @@ export class GPT {
             softmaxRow(att, ro, t + 1);
             for (let j = t + 1; j < T; j++) att[ro + j] = 0;
           }
-          sgemm(false, false, T, hs, T, 1, att, ao, T, a.qkv, qo + 2 * C, C3, 0, a.atty, b * T * C + h * hs, C);
+          sgemm(
+            false,
+            false,
+            T,
+            hs,
+            T,
+            1,
+            att,
+            ao,
+            T,
+            a.qkv,
+            qo + 2 * C,
+            C3,
+            0,
+            a.atty,
+            b * T * C + h * hs,
+            C,
+          );
         }
       }
       // res2 = x + atty·Wprojᵀ + b (residual fused into the GEMM's beta = 1)
@@ -512,7 +618,10 @@ export class GPT {
   }
 
   private requireHead(head: 'lm' | 'scalar'): void {
-    if (this.config.head !== head) throw new Error(`this operation needs a model with head '${head}', but this model has head '${this.config.head}'`);
+    if (this.config.head !== head)
+      throw new Error(
+        `this operation needs a model with head '${head}', but this model has head '${this.config.head}'`,
+      );
   }
 
   /**
@@ -528,7 +637,8 @@ export class GPT {
   private scoreBatch(batch: SeqBatch): Workspace {
     const { B, T } = batch;
     const BT = B * T;
-    if (batch.mask.length < BT) throw new RangeError(`mask has ${batch.mask.length} entries, expected B·T = ${BT}`);
+    if (batch.mask.length < BT)
+      throw new RangeError(`mask has ${batch.mask.length} entries, expected B·T = ${BT}`);
     const logits = this.forwardLogits(batch.tokens, B, T);
     const ws = this.last as Workspace;
     ws.mask.set(batch.mask.subarray(0, BT));
@@ -605,10 +715,13 @@ export class GPT {
    */
   backwardTokenLogProbs(dTok: ArrayLike<number>): void {
     const ws = this.requireLast('logprob');
-    if (dTok.length !== ws.BT) throw new RangeError(`dTok has ${dTok.length} entries, expected B·T = ${ws.BT}`);
+    if (dTok.length !== ws.BT)
+      throw new RangeError(`dTok has ${dTok.length} entries, expected B·T = ${ws.BT}`);
     for (let i = 0; i < ws.BT; i++) {
       if (dTok[i] !== 0 && (ws.mask[i] === 0 || i % ws.T === 0)) {
-        throw new RangeError(`dTok[${i}] is non-zero but that token was not scored (mask 0 or first position)`);
+        throw new RangeError(
+          `dTok[${i}] is non-zero but that token was not scored (mask 0 or first position)`,
+        );
       }
       ws.dlogp[i] = dTok[i];
     }
@@ -619,7 +732,9 @@ export class GPT {
     const ws = this.last;
     if (!ws || ws.lastKind !== kind) {
       const what = kind === 'logprob' ? 'tokenLogProbs()/lmLoss()' : 'rewards()';
-      throw new Error(`backward needs a preceding ${what} forward on this model (activations are kept for the last forward only)`);
+      throw new Error(
+        `backward needs a preceding ${what} forward on this model (activations are kept for the last forward only)`,
+      );
     }
     return ws;
   }
@@ -843,7 +958,12 @@ export class GPT {
    * sequences are simply left out of `slots`, so no compute is spent on them. Uses the same
    * arithmetic order as the full forward, so on the TS path results are bit-identical.
    */
-  decodeStep(cache: KVCache, slots: ArrayLike<number>, tokens: ArrayLike<number>, S: number = slots.length): Float32Array {
+  decodeStep(
+    cache: KVCache,
+    slots: ArrayLike<number>,
+    tokens: ArrayLike<number>,
+    S: number = slots.length,
+  ): Float32Array {
     const cfg = this.config;
     const C = cfg.nEmbd;
     const C3 = 3 * C;
@@ -880,7 +1000,21 @@ export class GPT {
           kc[dst + c] = qkv[s * C3 + C + c];
           vc[dst + c] = qkv[s * C3 + 2 * C + c];
         }
-        for (let h = 0; h < NH; h++) attendCached(qkv, s * C3 + h * hs, kc, vc, slot + h * hs, C, pos + 1, hs, scale, scores, atty, s * C + h * hs);
+        for (let h = 0; h < NH; h++)
+          attendCached(
+            qkv,
+            s * C3 + h * hs,
+            kc,
+            vc,
+            slot + h * hs,
+            C,
+            pos + 1,
+            hs,
+            scale,
+            scores,
+            atty,
+            s * C + h * hs,
+          );
       }
       // x = x + atty·Wᵀ + b, same rounding sequence as the full forward (copy, +bias, +GEMM)
       addBiasRows(x, w.projb, S, C);

@@ -25,15 +25,27 @@ export class AdamW {
   readonly weightDecay: number;
 
   /** Per-tensor views (param, grad, m, v, decay), built once so a step allocates nothing. */
-  private readonly groups: { p: Float32Array; g: Float32Array; m: Float32Array; v: Float32Array; decay: boolean }[];
+  private readonly groups: {
+    p: Float32Array;
+    g: Float32Array;
+    m: Float32Array;
+    v: Float32Array;
+    decay: boolean;
+  }[];
 
-  constructor(readonly model: GPT, opts: AdamWOptions = {}) {
+  constructor(
+    readonly model: GPT,
+    opts: AdamWOptions = {},
+  ) {
     this.m = new Float32Array(model.numParams);
     this.v = new Float32Array(model.numParams);
     const sub = (a: Float32Array, o: number, n: number): Float32Array => a.subarray(o, o + n);
     this.groups = model.tensors.map((t) => ({
-      p: sub(model.params, t.offset, t.size), g: sub(model.grads, t.offset, t.size),
-      m: sub(this.m, t.offset, t.size), v: sub(this.v, t.offset, t.size), decay: t.decay,
+      p: sub(model.params, t.offset, t.size),
+      g: sub(model.grads, t.offset, t.size),
+      m: sub(this.m, t.offset, t.size),
+      v: sub(this.v, t.offset, t.size),
+      decay: t.decay,
     }));
     this.lr = opts.lr ?? 1e-3;
     this.beta1 = opts.beta1 ?? 0.9;
@@ -47,7 +59,19 @@ export class AdamW {
     const t = ++this.step;
     // Per tensor, because weight decay applies to matrices only; sub-views keep the kernel at offset 0.
     for (const gr of this.groups) {
-      adamw(gr.p, gr.g, gr.m, gr.v, gr.p.length, lr, this.beta1, this.beta2, this.eps, gr.decay ? this.weightDecay : 0, t);
+      adamw(
+        gr.p,
+        gr.g,
+        gr.m,
+        gr.v,
+        gr.p.length,
+        lr,
+        this.beta1,
+        this.beta2,
+        this.eps,
+        gr.decay ? this.weightDecay : 0,
+        t,
+      );
     }
   }
 }

@@ -12,7 +12,12 @@ import type { Tokenizer } from './tokenizer.js';
  * Keeps the k largest entries of x[0..n) (ties at the k-th value are kept, like PyTorch/HF), sets the
  * rest to −Infinity. k ≤ 0 or k ≥ n is a no-op. `scratch` (length ≥ n) avoids allocation.
  */
-export function topKFilter(x: Float32Array, k: number, n: number = x.length, scratch: Float32Array = new Float32Array(n)): void {
+export function topKFilter(
+  x: Float32Array,
+  k: number,
+  n: number = x.length,
+  scratch: Float32Array = new Float32Array(n),
+): void {
   if (k <= 0 || k >= n) return;
   const s = scratch.subarray(0, n);
   s.set(x.subarray(0, n));
@@ -26,7 +31,13 @@ export function topKFilter(x: Float32Array, k: number, n: number = x.length, scr
  * probability reaches p (the token crossing p is kept; at least one token always survives).
  * p ≥ 1 is a no-op.
  */
-export function topPFilter(x: Float32Array, p: number, n: number = x.length, order: Int32Array = new Int32Array(n), probs: Float64Array = new Float64Array(n)): void {
+export function topPFilter(
+  x: Float32Array,
+  p: number,
+  n: number = x.length,
+  order: Int32Array = new Int32Array(n),
+  probs: Float64Array = new Float64Array(n),
+): void {
   if (p >= 1) return;
   let mx = -Infinity;
   for (let i = 0; i < n; i++) if (x[i] > mx) mx = x[i];
@@ -84,7 +95,12 @@ class LogitProcessor {
   private readonly sortScratch: Float32Array;
   private readonly order: Int32Array;
   private readonly probs: Float64Array;
-  constructor(readonly V: number, readonly temperature: number, readonly topK: number, readonly topP: number) {
+  constructor(
+    readonly V: number,
+    readonly temperature: number,
+    readonly topK: number,
+    readonly topP: number,
+  ) {
     this.buf = new Float32Array(V);
     this.sortScratch = new Float32Array(V);
     this.order = new Int32Array(V);
@@ -111,7 +127,11 @@ class LogitProcessor {
 /**
  * Samples continuations for token-id prompts. Returns one array per prompt with `n` samples each.
  */
-export function generate(model: GPT, prompts: readonly (readonly number[])[], opts: SampleOptions = {}): Sample[][] {
+export function generate(
+  model: GPT,
+  prompts: readonly (readonly number[])[],
+  opts: SampleOptions = {},
+): Sample[][] {
   const cfg = model.config;
   const n = opts.n ?? 1;
   const V = cfg.vocabSize;
@@ -120,7 +140,10 @@ export function generate(model: GPT, prompts: readonly (readonly number[])[], op
   const base = new Rng(opts.seed ?? 0);
   for (const [i, p] of prompts.entries()) {
     if (p.length < 1) throw new RangeError(`prompt ${i} is empty (it needs at least a BOS token)`);
-    if (p.length >= cfg.blockSize) throw new RangeError(`prompt ${i} has ${p.length} tokens, which leaves no room in the context of ${cfg.blockSize}`);
+    if (p.length >= cfg.blockSize)
+      throw new RangeError(
+        `prompt ${i} has ${p.length} tokens, which leaves no room in the context of ${cfg.blockSize}`,
+      );
   }
   const out: Sample[][] = prompts.map(() => []);
   // Flatten (prompt, sample) pairs into decode jobs; process them in groups of whole prompts.
@@ -128,15 +151,24 @@ export function generate(model: GPT, prompts: readonly (readonly number[])[], op
   const promptsPerGroup = Math.max(1, Math.floor(maxBatch / n));
   for (let g0 = 0; g0 < prompts.length; g0 += promptsPerGroup) {
     const group = prompts.slice(g0, g0 + promptsPerGroup);
-    const res = opts.kvCache === false ? runNoCache(model, group, g0, n, opts, stop, proc, base) : runCached(model, group, g0, n, opts, stop, proc, base);
+    const res =
+      opts.kvCache === false
+        ? runNoCache(model, group, g0, n, opts, stop, proc, base)
+        : runCached(model, group, g0, n, opts, stop, proc, base);
     res.forEach((s) => out[s.prompt].push(s));
   }
   return out;
 }
 
 function runCached(
-  model: GPT, group: readonly (readonly number[])[], g0: number, n: number,
-  opts: SampleOptions, stop: Set<number>, proc: LogitProcessor, base: Rng,
+  model: GPT,
+  group: readonly (readonly number[])[],
+  g0: number,
+  n: number,
+  opts: SampleOptions,
+  stop: Set<number>,
+  proc: LogitProcessor,
+  base: Rng,
 ): Sample[] {
   const V = model.config.vocabSize;
   const blk = model.config.blockSize;
@@ -194,8 +226,14 @@ function runCached(
 
 /** Reference sampler without a cache: every token re-runs the full forward over the prefix. */
 function runNoCache(
-  model: GPT, group: readonly (readonly number[])[], g0: number, n: number,
-  opts: SampleOptions, stop: Set<number>, proc: LogitProcessor, base: Rng,
+  model: GPT,
+  group: readonly (readonly number[])[],
+  g0: number,
+  n: number,
+  opts: SampleOptions,
+  stop: Set<number>,
+  proc: LogitProcessor,
+  base: Rng,
 ): Sample[] {
   const V = model.config.vocabSize;
   const blk = model.config.blockSize;
@@ -237,10 +275,23 @@ export interface TextSample {
 }
 
 /** Text-level sampling: prompts are encoded as [BOS] prompt, EOS stops by default. */
-export function sampleText(model: GPT, tok: Tokenizer, prompts: readonly string[], opts: SampleOptions = {}): TextSample[][] {
+export function sampleText(
+  model: GPT,
+  tok: Tokenizer,
+  prompts: readonly string[],
+  opts: SampleOptions = {},
+): TextSample[][] {
   const ids = prompts.map((p) => [tok.bos, ...tok.encode(p)]);
   const res = generate(model, ids, { ...opts, stop: opts.stop ?? [tok.eos] });
-  return res.map((row, i) => row.map((s) => ({ prompt: prompts[i], index: s.index, text: tok.decode(s.tokens), tokens: s.tokens, finish: s.finish })));
+  return res.map((row, i) =>
+    row.map((s) => ({
+      prompt: prompts[i],
+      index: s.index,
+      text: tok.decode(s.tokens),
+      tokens: s.tokens,
+      finish: s.finish,
+    })),
+  );
 }
 
 export interface ScoreResult {
@@ -260,12 +311,19 @@ export function scoreLogProbs(
   pairs: readonly { prompt: string; response: string }[],
   opts: { batchSize?: number; includeEos?: boolean } = {},
 ): ScoreResult[] {
-  const seqs = pairs.map((p) => encodePair(tok, p.prompt, p.response, model.config.blockSize, opts.includeEos ?? true));
+  const seqs = pairs.map((p) =>
+    encodePair(tok, p.prompt, p.response, model.config.blockSize, opts.includeEos ?? true),
+  );
   return scoreEncoded(model, seqs, tok.pad, opts.batchSize ?? 16);
 }
 
 /** Same as scoreLogProbs for already-encoded sequences. */
-export function scoreEncoded(model: GPT, seqs: readonly EncodedSeq[], pad: number, batchSize = 16): ScoreResult[] {
+export function scoreEncoded(
+  model: GPT,
+  seqs: readonly EncodedSeq[],
+  pad: number,
+  batchSize = 16,
+): ScoreResult[] {
   const out: ScoreResult[] = [];
   for (let i = 0; i < seqs.length; i += batchSize) {
     const chunk = seqs.slice(i, i + batchSize);

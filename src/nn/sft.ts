@@ -62,7 +62,12 @@ export function evaluateLoss(model: GPT, seqs: readonly EncodedSeq[], pad: numbe
 }
 
 /** Splits sequences deterministically into train and validation sets. */
-export function splitTrainVal<T>(items: readonly T[], valFraction: number, seed: number | string, maxVal = 1000): { train: T[]; val: T[] } {
+export function splitTrainVal<T>(
+  items: readonly T[],
+  valFraction: number,
+  seed: number | string,
+  maxVal = 1000,
+): { train: T[]; val: T[] } {
   const idx = items.map((_, i) => i);
   new Rng(seed).fork('split').shuffle(idx);
   const nVal = Math.min(maxVal, Math.max(items.length > 1 ? 1 : 0, Math.round(items.length * valFraction)));
@@ -70,14 +75,29 @@ export function splitTrainVal<T>(items: readonly T[], valFraction: number, seed:
 }
 
 /** Trains `model` on `train`, validating on `val`. */
-export function trainSft(model: GPT, train: readonly EncodedSeq[], val: readonly EncodedSeq[], pad: number, opts: SftOptions): SftResult {
+export function trainSft(
+  model: GPT,
+  train: readonly EncodedSeq[],
+  val: readonly EncodedSeq[],
+  pad: number,
+  opts: SftOptions,
+): SftResult {
   if (train.length === 0) throw new Error('SFT: no training sequences');
   const B = opts.batchSize ?? 16;
   const accum = Math.max(1, opts.accumulation ?? 1);
   const T = Math.min(model.config.blockSize, Math.max(...train.map((s) => s.ids.length)));
   const rng = new Rng(opts.seed ?? 0).fork('sft-batches');
-  const sched = { lr: opts.lr ?? 1e-3, warmupSteps: opts.warmupSteps ?? Math.min(100, Math.floor(opts.steps / 10)), totalSteps: opts.steps, minLrRatio: opts.minLrRatio ?? 0.1 };
-  const opt = new AdamW(model, { lr: sched.lr, weightDecay: opts.weightDecay ?? 0.1, beta2: opts.beta2 ?? 0.99 });
+  const sched = {
+    lr: opts.lr ?? 1e-3,
+    warmupSteps: opts.warmupSteps ?? Math.min(100, Math.floor(opts.steps / 10)),
+    totalSteps: opts.steps,
+    minLrRatio: opts.minLrRatio ?? 0.1,
+  };
+  const opt = new AdamW(model, {
+    lr: sched.lr,
+    weightDecay: opts.weightDecay ?? 0.1,
+    beta2: opts.beta2 ?? 0.99,
+  });
   // Preallocated batch buffers: one fixed shape, so the model reuses one workspace.
   const tokens = new Int32Array(B * T);
   const mask = new Float32Array(B * T);
@@ -118,7 +138,14 @@ export function trainSft(model: GPT, train: readonly EncodedSeq[], val: readonly
     const gn = clipGradNorm(model, opts.gradClip ?? 1);
     opt.update(lr);
     const last = step + 1 === opts.steps;
-    const p: SftProgress = { step: step + 1, steps: opts.steps, loss, lr, gradNorm: gn, elapsedSec: (performance.now() - t0) / 1000 };
+    const p: SftProgress = {
+      step: step + 1,
+      steps: opts.steps,
+      loss,
+      lr,
+      gradNorm: gn,
+      elapsedSec: (performance.now() - t0) / 1000,
+    };
     if (val.length && (last || (evalEvery > 0 && (step + 1) % evalEvery === 0))) {
       valLoss = evaluateLoss(model, val, pad);
       p.valLoss = valLoss;
@@ -127,5 +154,13 @@ export function trainSft(model: GPT, train: readonly EncodedSeq[], val: readonly
     opts.onProgress?.(p);
   }
   const seconds = (performance.now() - t0) / 1000;
-  return { steps: opts.steps, finalTrainLoss: loss, valLoss, initialValLoss, seconds, tokensPerSec: tokensSeen / seconds, history };
+  return {
+    steps: opts.steps,
+    finalTrainLoss: loss,
+    valLoss,
+    initialValLoss,
+    seconds,
+    tokensPerSec: tokensSeen / seconds,
+    history,
+  };
 }

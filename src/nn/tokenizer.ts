@@ -104,19 +104,26 @@ export class BPETokenizer implements Tokenizer {
     const root = json as Record<string, unknown>;
     const model = root.model as Record<string, unknown> | undefined;
     if (!model || typeof model !== 'object') fail(file, 'model', 'missing');
-    if (model.type !== 'BPE') fail(file, 'model.type', `only "BPE" is supported, got ${JSON.stringify(model.type)}`);
+    if (model.type !== 'BPE')
+      fail(file, 'model.type', `only "BPE" is supported, got ${JSON.stringify(model.type)}`);
     if (model.continuing_subword_prefix || model.end_of_word_suffix) {
       fail(file, 'model.continuing_subword_prefix/end_of_word_suffix', 'not supported');
     }
     if (root.normalizer) fail(file, 'normalizer', 'normalizers are not supported (expected null)');
     const pre = root.pre_tokenizer as Record<string, unknown> | null | undefined;
-    if (!pre || pre.type !== 'ByteLevel') fail(file, 'pre_tokenizer', `only a ByteLevel pre-tokenizer is supported, got ${JSON.stringify(pre?.type ?? null)}`);
+    if (!pre || pre.type !== 'ByteLevel')
+      fail(
+        file,
+        'pre_tokenizer',
+        `only a ByteLevel pre-tokenizer is supported, got ${JSON.stringify(pre?.type ?? null)}`,
+      );
     this.addPrefixSpace = pre.add_prefix_space === true;
     const vocab = model.vocab as Record<string, unknown> | undefined;
     if (!vocab || typeof vocab !== 'object') fail(file, 'model.vocab', 'missing or not an object');
     let maxId = -1;
     for (const [tok, id] of Object.entries(vocab)) {
-      if (typeof id !== 'number' || !Number.isInteger(id) || id < 0) fail(file, `model.vocab[${JSON.stringify(tok)}]`, 'id must be a non-negative integer');
+      if (typeof id !== 'number' || !Number.isInteger(id) || id < 0)
+        fail(file, `model.vocab[${JSON.stringify(tok)}]`, 'id must be a non-negative integer');
       this.vocab.set(tok, id);
       this.idToToken[id] = tok;
       maxId = Math.max(maxId, id);
@@ -140,7 +147,8 @@ export class BPETokenizer implements Tokenizer {
       if (!Array.isArray(added)) fail(file, 'added_tokens', 'expected an array');
       added.forEach((a: unknown, i: number) => {
         const t = a as AddedToken;
-        if (typeof t?.id !== 'number' || typeof t?.content !== 'string') fail(file, `added_tokens[${i}]`, 'needs numeric id and string content');
+        if (typeof t?.id !== 'number' || typeof t?.content !== 'string')
+          fail(file, `added_tokens[${i}]`, 'needs numeric id and string content');
         this.added.push({ id: t.id, content: t.content, special: t.special });
         this.idToToken[t.id] = t.content;
         this.vocab.set(t.content, t.id);

@@ -6,8 +6,25 @@
  * per-pair dL/dlogp, one `backwardSeqLogProbs`.
  */
 import { Rng, type Seed } from '../math/rng.js';
-import { AdamW, clipGradNorm, encodePair, learningRate, type EncodedSeq, type GPT, type RewardBatch, type SeqBatch, type Tokenizer } from '../nn/index.js';
-import { dpoMetrics, preferenceLoss, type DpoMetrics, type LossOptions, type LossType, type PairLogProbs } from './losses.js';
+import {
+  AdamW,
+  clipGradNorm,
+  encodePair,
+  learningRate,
+  type EncodedSeq,
+  type GPT,
+  type RewardBatch,
+  type SeqBatch,
+  type Tokenizer,
+} from '../nn/index.js';
+import {
+  dpoMetrics,
+  preferenceLoss,
+  type DpoMetrics,
+  type LossOptions,
+  type LossType,
+  type PairLogProbs,
+} from './losses.js';
 import type { PreferencePair } from './types.js';
 
 /** A preference pair already tokenised as [BOS] prompt response [EOS] (see nn `encodePair`/`encodePairIds`). */
@@ -24,7 +41,11 @@ function isEncoded(p: PairInput): p is readonly EncodedPair[] {
 }
 
 /** Tokenises text pairs with nn's `encodePair` (EOS appended, cut to blockSize). */
-export function encodePreferencePairs(tok: Tokenizer, pairs: readonly PreferencePair[], blockSize: number): EncodedPair[] {
+export function encodePreferencePairs(
+  tok: Tokenizer,
+  pairs: readonly PreferencePair[],
+  blockSize: number,
+): EncodedPair[] {
   return pairs.map((p) => ({
     chosen: encodePair(tok, p.prompt, p.chosen, blockSize),
     rejected: encodePair(tok, p.prompt, p.rejected, blockSize),
@@ -44,7 +65,11 @@ export class PairBatcher {
   readonly T: number;
   private readonly cache = new Map<number, SeqBatch & RewardBatch>();
 
-  constructor(readonly pairs: readonly EncodedPair[], readonly pad: number, blockSize: number) {
+  constructor(
+    readonly pairs: readonly EncodedPair[],
+    readonly pad: number,
+    blockSize: number,
+  ) {
     let T = 1;
     for (const p of pairs) T = Math.max(T, p.chosen.ids.length, p.rejected.ids.length);
     this.T = Math.min(T, blockSize);
@@ -56,7 +81,13 @@ export class PairBatcher {
     const T = this.T;
     let batch = this.cache.get(n);
     if (!batch) {
-      batch = { B: 2 * n, T, tokens: new Int32Array(2 * n * T), mask: new Float32Array(2 * n * T), lengths: new Int32Array(2 * n) };
+      batch = {
+        B: 2 * n,
+        T,
+        tokens: new Int32Array(2 * n * T),
+        mask: new Float32Array(2 * n * T),
+        lengths: new Int32Array(2 * n),
+      };
       this.cache.set(n, batch);
     }
     const { tokens, mask, lengths } = batch;
@@ -89,10 +120,20 @@ export interface ReferenceLogProbs {
 }
 
 /** One pass of the frozen reference over the data set (no gradients); batchSize in pairs. */
-export function referenceLogProbs(refModel: GPT, tok: Tokenizer, pairs: PairInput, opts: { batchSize?: number } = {}): ReferenceLogProbs {
+export function referenceLogProbs(
+  refModel: GPT,
+  tok: Tokenizer,
+  pairs: PairInput,
+  opts: { batchSize?: number } = {},
+): ReferenceLogProbs {
   const enc = toEncoded(tok, pairs, refModel.config.blockSize);
   const n = enc.length;
-  const out: ReferenceLogProbs = { chosen: new Float64Array(n), rejected: new Float64Array(n), chosenTokens: new Int32Array(n), rejectedTokens: new Int32Array(n) };
+  const out: ReferenceLogProbs = {
+    chosen: new Float64Array(n),
+    rejected: new Float64Array(n),
+    chosenTokens: new Int32Array(n),
+    rejectedTokens: new Int32Array(n),
+  };
   const bs = Math.max(1, opts.batchSize ?? 32);
   const batcher = new PairBatcher(enc, tok.pad, refModel.config.blockSize);
   const idx: number[] = [];
@@ -165,8 +206,16 @@ export interface DpoResult {
  * `lps`, `losses` (length ≥ idx.length) and `dSeq` (length 2·idx.length) are caller scratch.
  */
 export function dpoBatchLossAndGrad(
-  policy: GPT, batch: SeqBatch, idx: ArrayLike<number>, ref: ReferenceLogProbs, type: LossType, lossOpts: LossOptions,
-  offsets: ArrayLike<number> | undefined, lps: PairLogProbs[], losses: Float64Array, dSeq: Float64Array,
+  policy: GPT,
+  batch: SeqBatch,
+  idx: ArrayLike<number>,
+  ref: ReferenceLogProbs,
+  type: LossType,
+  lossOpts: LossOptions,
+  offsets: ArrayLike<number> | undefined,
+  lps: PairLogProbs[],
+  losses: Float64Array,
+  dSeq: Float64Array,
 ): DpoMetrics {
   const m = idx.length;
   const r = policy.tokenLogProbs(batch);
@@ -190,24 +239,53 @@ export function dpoBatchLossAndGrad(
 }
 
 /** Trains `policy` in place on `pairs` against precomputed reference log-probs `ref` (aligned with `pairs`). */
-export function trainDpo(policy: GPT, tok: Tokenizer, pairs: PairInput, ref: ReferenceLogProbs, opts: DpoOptions = {}): DpoResult {
+export function trainDpo(
+  policy: GPT,
+  tok: Tokenizer,
+  pairs: PairInput,
+  ref: ReferenceLogProbs,
+  opts: DpoOptions = {},
+): DpoResult {
   const enc = toEncoded(tok, pairs, policy.config.blockSize);
   const n = enc.length;
   if (n === 0) return { steps: 0, seconds: 0, history: [] };
-  if (ref.chosen.length !== n) throw new RangeError(`reference log-probs cover ${ref.chosen.length} pairs, data has ${n}`);
-  if (opts.offsets && opts.offsets.length !== n) throw new RangeError(`offsets has ${opts.offsets.length} entries, data has ${n}`);
+  if (ref.chosen.length !== n)
+    throw new RangeError(`reference log-probs cover ${ref.chosen.length} pairs, data has ${n}`);
+  if (opts.offsets && opts.offsets.length !== n)
+    throw new RangeError(`offsets has ${opts.offsets.length} entries, data has ${n}`);
   const beta = opts.beta ?? 0.1;
   const type = opts.loss ?? 'sigmoid';
-  const lossOpts: LossOptions = { beta, labelSmoothing: opts.labelSmoothing, ipoNormalize: opts.ipoNormalize, nllAlpha: opts.nllAlpha };
+  const lossOpts: LossOptions = {
+    beta,
+    labelSmoothing: opts.labelSmoothing,
+    ipoNormalize: opts.ipoNormalize,
+    nllAlpha: opts.nllAlpha,
+  };
   const bs = Math.max(1, Math.min(opts.batchSize ?? 16, n));
   const perEpoch = Math.ceil(n / bs);
   const total = Math.min(opts.maxSteps ?? Infinity, (opts.epochs ?? 1) * perEpoch);
-  const sched = { lr: opts.lr ?? 5e-4, warmupSteps: opts.warmupSteps ?? Math.floor(total / 10), totalSteps: total, minLrRatio: opts.minLrRatio ?? 0.1 };
-  const optim = new AdamW(policy, { lr: sched.lr, weightDecay: opts.weightDecay ?? 0, beta2: opts.beta2 ?? 0.99 });
+  const sched = {
+    lr: opts.lr ?? 5e-4,
+    warmupSteps: opts.warmupSteps ?? Math.floor(total / 10),
+    totalSteps: total,
+    minLrRatio: opts.minLrRatio ?? 0.1,
+  };
+  const optim = new AdamW(policy, {
+    lr: sched.lr,
+    weightDecay: opts.weightDecay ?? 0,
+    beta2: opts.beta2 ?? 0.99,
+  });
   const batcher = new PairBatcher(enc, tok.pad, policy.config.blockSize);
   const rng = new Rng(opts.seed ?? 0).fork('dpo-shuffle');
   const order = Array.from({ length: n }, (_, i) => i);
-  const lps: PairLogProbs[] = Array.from({ length: bs }, () => ({ policyChosen: 0, policyRejected: 0, refChosen: 0, refRejected: 0, chosenTokens: 1, rejectedTokens: 1 }));
+  const lps: PairLogProbs[] = Array.from({ length: bs }, () => ({
+    policyChosen: 0,
+    policyRejected: 0,
+    refChosen: 0,
+    refRejected: 0,
+    chosenTokens: 1,
+    rejectedTokens: 1,
+  }));
   const losses = new Float64Array(bs);
   const dSeqBuf = new Map<number, Float64Array>();
   const history: DpoStepMetrics[] = [];
@@ -223,12 +301,31 @@ export function trainDpo(policy: GPT, tok: Tokenizer, pairs: PairInput, ref: Ref
       let dSeq = dSeqBuf.get(m);
       if (!dSeq) dSeqBuf.set(m, (dSeq = new Float64Array(2 * m)));
       policy.zeroGrad();
-      const metrics = dpoBatchLossAndGrad(policy, batch, idx, ref, type, lossOpts, opts.offsets, lps, losses, dSeq);
-      if (!Number.isFinite(metrics.loss)) throw new Error(`DPO: loss became ${metrics.loss} at step ${step + 1} (lower lr?)`);
+      const metrics = dpoBatchLossAndGrad(
+        policy,
+        batch,
+        idx,
+        ref,
+        type,
+        lossOpts,
+        opts.offsets,
+        lps,
+        losses,
+        dSeq,
+      );
+      if (!Number.isFinite(metrics.loss))
+        throw new Error(`DPO: loss became ${metrics.loss} at step ${step + 1} (lower lr?)`);
       const gn = clipGradNorm(policy, opts.gradClip ?? 1);
       const lr = learningRate(step, sched);
       optim.update(lr);
-      const rec: DpoStepMetrics = { ...metrics, step: step + 1, epoch: epoch + 1, lr, grad_norm: gn, step_seconds: (performance.now() - ts) / 1000 };
+      const rec: DpoStepMetrics = {
+        ...metrics,
+        step: step + 1,
+        epoch: epoch + 1,
+        lr,
+        grad_norm: gn,
+        step_seconds: (performance.now() - ts) / 1000,
+      };
       history.push(rec);
       opts.onStep?.(rec);
     }
@@ -239,15 +336,36 @@ export function trainDpo(policy: GPT, tok: Tokenizer, pairs: PairInput, ref: Ref
 /**
  * Evaluates the DPO metrics (no update) of `policy` on `pairs`, e.g. on a validation set or at step 0.
  */
-export function evaluateDpo(policy: GPT, tok: Tokenizer, pairs: PairInput, ref: ReferenceLogProbs, opts: Pick<DpoOptions, 'beta' | 'loss' | 'labelSmoothing' | 'ipoNormalize' | 'nllAlpha' | 'offsets' | 'batchSize'> = {}): DpoMetrics {
+export function evaluateDpo(
+  policy: GPT,
+  tok: Tokenizer,
+  pairs: PairInput,
+  ref: ReferenceLogProbs,
+  opts: Pick<
+    DpoOptions,
+    'beta' | 'loss' | 'labelSmoothing' | 'ipoNormalize' | 'nllAlpha' | 'offsets' | 'batchSize'
+  > = {},
+): DpoMetrics {
   const pol = referenceLogProbs(policy, tok, pairs, { batchSize: opts.batchSize });
   const n = pol.chosen.length;
   const beta = opts.beta ?? 0.1;
-  const lossOpts = { beta, labelSmoothing: opts.labelSmoothing, ipoNormalize: opts.ipoNormalize, nllAlpha: opts.nllAlpha };
+  const lossOpts = {
+    beta,
+    labelSmoothing: opts.labelSmoothing,
+    ipoNormalize: opts.ipoNormalize,
+    nllAlpha: opts.nllAlpha,
+  };
   const lps: PairLogProbs[] = [];
   const losses = new Float64Array(n);
   for (let i = 0; i < n; i++) {
-    const p: PairLogProbs = { policyChosen: pol.chosen[i], policyRejected: pol.rejected[i], refChosen: ref.chosen[i], refRejected: ref.rejected[i], chosenTokens: ref.chosenTokens[i], rejectedTokens: ref.rejectedTokens[i] };
+    const p: PairLogProbs = {
+      policyChosen: pol.chosen[i],
+      policyRejected: pol.rejected[i],
+      refChosen: ref.chosen[i],
+      refRejected: ref.rejected[i],
+      chosenTokens: ref.chosenTokens[i],
+      rejectedTokens: ref.rejectedTokens[i],
+    };
     lps.push(p);
     losses[i] = preferenceLoss(opts.loss ?? 'sigmoid', p, lossOpts, opts.offsets ? opts.offsets[i] : 0).loss;
   }

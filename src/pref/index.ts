@@ -19,7 +19,30 @@ export type { ReproduceOptions, ReproduceResults, ReproduceSummary, Pi0Result } 
 export { buildReport, finalRows, CLAIMS } from './report.js';
 export type { ClaimVerdict, PrefReport, Verdict } from './report.js';
 export { onlineVariants, runOnline, selectedRow } from './methods/iterative.js';
-export type { OnlineVariant, OnlineOutcome, SelectionResult, Schedule, Enhancer } from './methods/iterative.js';
-export { runPool, runRmSeed, runRmFull, runOfflineDpo, runRso, runMultiStepRso, multiStepEtas } from './methods/offline.js';
+export type {
+  OnlineVariant,
+  OnlineOutcome,
+  SelectionResult,
+  Schedule,
+  Enhancer,
+} from './methods/iterative.js';
+export {
+  runPool,
+  runRmSeed,
+  runRmFull,
+  runOfflineDpo,
+  runRso,
+  runMultiStepRso,
+  multiStepEtas,
+} from './methods/offline.js';
 export type { PoolResult } from './methods/offline.js';
-export type { Ctx, Resp, StoredPair, PolicyResult, EvalRow, ValidationScore, DpoSummary, RmStageResult } from './methods/common.js';
+export type {
+  Ctx,
+  Resp,
+  StoredPair,
+  PolicyResult,
+  EvalRow,
+  ValidationScore,
+  DpoSummary,
+  RmStageResult,
+} from './methods/common.js';

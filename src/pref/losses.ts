@@ -45,7 +45,8 @@ export interface PairLoss {
 }
 
 function check(o: LossOptions): void {
-  if (!(o.beta > 0) || !Number.isFinite(o.beta)) throw new RangeError(`beta must be a positive number, got ${o.beta}`);
+  if (!(o.beta > 0) || !Number.isFinite(o.beta))
+    throw new RangeError(`beta must be a positive number, got ${o.beta}`);
   const eps = o.labelSmoothing ?? 0;
   if (!(eps >= 0 && eps < 0.5)) throw new RangeError(`labelSmoothing must be in [0, 0.5), got ${eps}`);
 }
@@ -149,8 +150,13 @@ export function pessimisticOffset(gammaChosen: number, gammaRejected: number, co
 }
 
 /** Element-wise `pessimisticOffset` for a data set (e.g. Γ = ensemble std of each response), aligned with the pairs. */
-export function pessimisticOffsets(gammaChosen: ArrayLike<number>, gammaRejected: ArrayLike<number>, coef = 1): Float64Array {
-  if (gammaChosen.length !== gammaRejected.length) throw new RangeError(`${gammaChosen.length} chosen vs ${gammaRejected.length} rejected uncertainties`);
+export function pessimisticOffsets(
+  gammaChosen: ArrayLike<number>,
+  gammaRejected: ArrayLike<number>,
+  coef = 1,
+): Float64Array {
+  if (gammaChosen.length !== gammaRejected.length)
+    throw new RangeError(`${gammaChosen.length} chosen vs ${gammaRejected.length} rejected uncertainties`);
   const out = new Float64Array(gammaChosen.length);
   for (let i = 0; i < out.length; i++) out[i] = coef * (gammaChosen[i] - gammaRejected[i]);
   return out;
@@ -172,9 +178,18 @@ export interface DpoMetrics {
  * accuracy counts strict chosen > rejected (ties are wrong); logps are batch means of SUMMED
  * policy log-probs; loss is the mean of the per-pair losses passed in.
  */
-export function dpoMetrics(pairs: readonly PairLogProbs[], beta: number, losses: ArrayLike<number>): DpoMetrics {
+export function dpoMetrics(
+  pairs: readonly PairLogProbs[],
+  beta: number,
+  losses: ArrayLike<number>,
+): DpoMetrics {
   const n = pairs.length;
-  let rc = 0, rr = 0, acc = 0, lc = 0, lr = 0, l = 0;
+  let rc = 0,
+    rr = 0,
+    acc = 0,
+    lc = 0,
+    lr = 0,
+    l = 0;
   for (let i = 0; i < n; i++) {
     const p = pairs[i];
     const c = beta * (p.policyChosen - p.refChosen);

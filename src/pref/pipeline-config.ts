@@ -45,7 +45,26 @@ const promptsSchema = z
      * (.jsonl with "prompt" or one prompt per line).
      */
     source: z.union([z.literal('generated'), z.string().min(1)]).default('generated'),
-    adjectives: z.array(z.string().min(1)).default(['red', 'blue', 'old', 'new', 'cheap', 'big', 'small', 'green', 'black', 'white', 'pink', 'gray', 'used', 'spare', 'mini', 'smart']),
+    adjectives: z
+      .array(z.string().min(1))
+      .default([
+        'red',
+        'blue',
+        'old',
+        'new',
+        'cheap',
+        'big',
+        'small',
+        'green',
+        'black',
+        'white',
+        'pink',
+        'gray',
+        'used',
+        'spare',
+        'mini',
+        'smart',
+      ]),
     validation: z.number().int().min(1).default(32),
     test: z.number().int().min(1).default(64),
     /** Seed of the split (the same split for every preference seed: test numbers stay comparable). */
@@ -98,7 +117,10 @@ const methodBase = {
 
 const methodsSchema = z
   .object({
-    offlineDpo: z.object({ ...methodBase }).strict().prefault({}),
+    offlineDpo: z
+      .object({ ...methodBase })
+      .strict()
+      .prefault({}),
     rso: z
       .object({
         ...methodBase,
@@ -129,7 +151,10 @@ const methodsSchema = z
         /** Responses per prompt n (best-of-n vs worst-of-n under the current RM). */
         n: z.number().int().min(2).default(8),
         /** Which schedules to run: warm = RLHF Workflow (init π_{t−1}, new batch only); retrain = ICML (init π0, all data). */
-        schedules: z.array(z.enum(['warm', 'retrain'])).min(1).default(['warm', 'retrain']),
+        schedules: z
+          .array(z.enum(['warm', 'retrain']))
+          .min(1)
+          .default(['warm', 'retrain']),
         /** Who labels the selected pair: the gold BT oracle (costs a label) or the current RM (free; RM trained on the whole budget). */
         labelSource: z.enum(['oracle', 'reward-model']).default('oracle'),
         /** Refit the RM ensemble on all oracle labels after every iteration (the MLE on all data so far). */
@@ -177,7 +202,10 @@ const frontierSchema = z
      * Methods rerun at each η. Multi-step RSO needs no rerun: its stage i IS multi-step RSO with target
      * η_i (schedule η_1..η_i), so its curve is the main run's stage path.
      */
-    methods: z.array(z.enum(['offline-dpo', 'rso', 'iterative-dpo-warm'])).min(1).default(['offline-dpo', 'rso', 'iterative-dpo-warm']),
+    methods: z
+      .array(z.enum(['offline-dpo', 'rso', 'iterative-dpo-warm']))
+      .min(1)
+      .default(['offline-dpo', 'rso', 'iterative-dpo-warm']),
   })
   .strict();
 
@@ -191,7 +219,10 @@ export const pipelineConfigSchema = z
     model: modelSpecSchema.prefault({}),
     sft: sftSchema.prefault({}),
     prompts: promptsSchema.prefault({}),
-    oracle: z.object({ temperature: z.number().min(0).default(1) }).strict().prefault({}),
+    oracle: z
+      .object({ temperature: z.number().min(0).default(1) })
+      .strict()
+      .prefault({}),
     sampling: samplingSchema.prefault({}),
     labels: labelsSchema.prefault({}),
     rm: rmSchema.prefault({}),
@@ -206,10 +237,25 @@ export const pipelineConfigSchema = z
   .superRefine((cfg, ctx) => {
     const etas = cfg.methods.multiStepRso.etas;
     for (let i = 1; i < etas.length; i++) {
-      if (!(etas[i] < etas[i - 1])) ctx.addIssue({ code: 'custom', path: ['methods', 'multiStepRso', 'etas', i], message: 'η schedule must be strictly decreasing' });
+      if (!(etas[i] < etas[i - 1]))
+        ctx.addIssue({
+          code: 'custom',
+          path: ['methods', 'multiStepRso', 'etas', i],
+          message: 'η schedule must be strictly decreasing',
+        });
     }
-    if (cfg.frontier.seeds > cfg.seeds) ctx.addIssue({ code: 'custom', path: ['frontier', 'seeds'], message: `frontier.seeds (${cfg.frontier.seeds}) exceeds seeds (${cfg.seeds})` });
-    if ((cfg.frontier.rsoSeeds ?? 0) > cfg.seeds) ctx.addIssue({ code: 'custom', path: ['frontier', 'rsoSeeds'], message: `frontier.rsoSeeds (${cfg.frontier.rsoSeeds}) exceeds seeds (${cfg.seeds})` });
+    if (cfg.frontier.seeds > cfg.seeds)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['frontier', 'seeds'],
+        message: `frontier.seeds (${cfg.frontier.seeds}) exceeds seeds (${cfg.seeds})`,
+      });
+    if ((cfg.frontier.rsoSeeds ?? 0) > cfg.seeds)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['frontier', 'rsoSeeds'],
+        message: `frontier.rsoSeeds (${cfg.frontier.rsoSeeds}) exceeds seeds (${cfg.seeds})`,
+      });
   });
 
 export type PipelineConfig = z.infer<typeof pipelineConfigSchema>;

@@ -72,11 +72,14 @@ export function finalRows(cfg: PipelineConfig, res: ReproduceResults): Map<strin
     out.set(k, [...(out.get(k) ?? []), r]);
   };
   const main = res.rows.filter((r) => r.eta === eta);
-  for (const r of main) if (r.method === 'pi0' || r.method === 'offline-dpo' || r.method === 'rso') add(r.method, r);
+  for (const r of main)
+    if (r.method === 'pi0' || r.method === 'offline-dpo' || r.method === 'rso') add(r.method, r);
   const nStages = cfg.methods.multiStepRso.etas.length;
   for (const r of main) if (r.method === 'multi-step-rso' && r.iteration === nStages) add(r.method, r);
   for (const sel of res.selections.filter((x) => x.eta === eta)) {
-    const row = main.find((r) => r.method === sel.method && r.seed === sel.seed && r.iteration === sel.selected);
+    const row = main.find(
+      (r) => r.method === sel.method && r.seed === sel.seed && r.iteration === sel.selected,
+    );
     if (row) add(sel.method, { ...row, labelsUsed: sel.labelsUsed });
   }
   for (const list of out.values()) list.sort((a, b) => a.seed - b.seed);
@@ -92,7 +95,10 @@ function verdictOf(diffs: number[]): { verdict: Verdict; text: string } {
   if (diffs.length < 2) return { verdict: 'no data', text: `${diffs.length} paired seed(s)` };
   const d = meanCI95(diffs);
   const verdict: Verdict = d.lo > 0 ? 'supported' : d.hi < 0 ? 'contradicted' : 'inconclusive';
-  return { verdict, text: `paired difference ${fmtCI(d.mean, d.halfWidth)} (95% CI ${fmt(d.lo)} to ${fmt(d.hi)}, n=${diffs.length})` };
+  return {
+    verdict,
+    text: `paired difference ${fmtCI(d.mean, d.halfWidth)} (95% CI ${fmt(d.lo)} to ${fmt(d.hi)}, n=${diffs.length})`,
+  };
 }
 
 function meanOf(rows: readonly PolicyResult[], f: Metric): number {
@@ -100,22 +106,41 @@ function meanOf(rows: readonly PolicyResult[], f: Metric): number {
 }
 
 /** Curves (mean over frontier seeds) of gold reward vs KL per method across η. */
-function frontierCurves(cfg: PipelineConfig, res: ReproduceResults): Map<string, { eta: number; kl: number; gold: number; d2: number; rep: number; n: number }[]> {
-  const seedsOf = (m: string): number => (m === 'rso' || m === 'multi-step-rso' ? rsoFrontierSeeds(cfg) : cfg.frontier.seeds);
+function frontierCurves(
+  cfg: PipelineConfig,
+  res: ReproduceResults,
+): Map<string, { eta: number; kl: number; gold: number; d2: number; rep: number; n: number }[]> {
+  const seedsOf = (m: string): number =>
+    m === 'rso' || m === 'multi-step-rso' ? rsoFrontierSeeds(cfg) : cfg.frontier.seeds;
   const etas = [...new Set([cfg.dpo.eta, ...cfg.frontier.etas])].sort((a, b) => a - b);
-  const fin = new Map<string, { eta: number; kl: number; gold: number; d2: number; rep: number; n: number }[]>();
+  const fin = new Map<
+    string,
+    { eta: number; kl: number; gold: number; d2: number; rep: number; n: number }[]
+  >();
   const methods: string[] = [...cfg.frontier.methods];
   if (cfg.methods.multiStepRso.enabled) methods.splice(2, 0, 'multi-step-rso');
   for (const method of methods) {
     if (method === 'multi-step-rso') {
       // Stage i of the main run is multi-step RSO with target η_i: the curve is the stage path.
-      const path = res.rows.filter((r) => r.method === method && r.eta === cfg.dpo.eta && r.seed < seedsOf(method));
+      const path = res.rows.filter(
+        (r) => r.method === method && r.eta === cfg.dpo.eta && r.seed < seedsOf(method),
+      );
       const stages = [...new Set(path.map((r) => r.iteration ?? 0))];
       const pts = stages.map((st) => {
         const rows = path.filter((r) => r.iteration === st);
-        return { eta: Number(rows[0].extra?.stageEta), kl: meanOf(rows, M.kl), gold: meanOf(rows, M.gold), d2: meanOf(rows, M.d2), rep: meanOf(rows, M.rep), n: rows.length };
+        return {
+          eta: Number(rows[0].extra?.stageEta),
+          kl: meanOf(rows, M.kl),
+          gold: meanOf(rows, M.gold),
+          d2: meanOf(rows, M.d2),
+          rep: meanOf(rows, M.rep),
+          n: rows.length,
+        };
       });
-      fin.set(method, pts.sort((a, b) => a.kl - b.kl));
+      fin.set(
+        method,
+        pts.sort((a, b) => a.kl - b.kl),
+      );
       continue;
     }
     const pts: { eta: number; kl: number; gold: number; d2: number; rep: number; n: number }[] = [];
@@ -124,15 +149,29 @@ function frontierCurves(cfg: PipelineConfig, res: ReproduceResults): Map<string,
       if (method === 'iterative-dpo-warm') {
         rows = res.selections
           .filter((s) => s.method === method && s.eta === eta && s.seed < seedsOf(method))
-          .map((s) => res.rows.find((r) => r.method === method && r.eta === eta && r.seed === s.seed && r.iteration === s.selected))
+          .map((s) =>
+            res.rows.find(
+              (r) => r.method === method && r.eta === eta && r.seed === s.seed && r.iteration === s.selected,
+            ),
+          )
           .filter((r): r is PolicyResult => r !== undefined);
       } else {
         rows = res.rows.filter((r) => r.method === method && r.eta === eta && r.seed < seedsOf(method));
       }
       if (rows.length === 0) continue;
-      pts.push({ eta, kl: meanOf(rows, M.kl), gold: meanOf(rows, M.gold), d2: meanOf(rows, M.d2), rep: meanOf(rows, M.rep), n: rows.length });
+      pts.push({
+        eta,
+        kl: meanOf(rows, M.kl),
+        gold: meanOf(rows, M.gold),
+        d2: meanOf(rows, M.d2),
+        rep: meanOf(rows, M.rep),
+        n: rows.length,
+      });
     }
-    fin.set(method, pts.sort((a, b) => a.kl - b.kl));
+    fin.set(
+      method,
+      pts.sort((a, b) => a.kl - b.kl),
+    );
   }
   return fin;
 }
@@ -156,7 +195,11 @@ function interpolate(curve: { kl: number; gold: number }[], kl: number): number 
  * b's KL range, a's reward minus the best reward b reaches with at most that KL (b cannot go
  * further, so its envelope is its best point). Within a's range the comparison is symmetric.
  */
-export function dominance(a: { kl: number; gold: number }[], b: { kl: number; gold: number }[], anchor: { kl: number; gold: number }): number[] {
+export function dominance(
+  a: { kl: number; gold: number }[],
+  b: { kl: number; gold: number }[],
+  anchor: { kl: number; gold: number },
+): number[] {
   const A = [anchor, ...a].sort((x, y) => x.kl - y.kl);
   const Bc = [anchor, ...b].sort((x, y) => x.kl - y.kl);
   const out: number[] = [];
@@ -180,7 +223,11 @@ interface ClaimDef {
   id: string;
   text: string;
   source: string;
-  check: (cfg: PipelineConfig, res: ReproduceResults, fin: Map<string, PolicyResult[]>) => { verdict: Verdict; evidence: string };
+  check: (
+    cfg: PipelineConfig,
+    res: ReproduceResults,
+    fin: Map<string, PolicyResult[]>,
+  ) => { verdict: Verdict; evidence: string };
 }
 
 function betterGold(a: string, b: string) {
@@ -228,13 +275,21 @@ export const CLAIMS: ClaimDef[] = [
       const curves = frontierCurves(cfg, res);
       const a = curves.get('multi-step-rso') ?? [];
       const b = curves.get('rso') ?? [];
-      if (a.length < 1 || b.length < 1) return { verdict: 'no data', evidence: 'frontier not run for both methods' };
+      if (a.length < 1 || b.length < 1)
+        return { verdict: 'no data', evidence: 'frontier not run for both methods' };
       const pi0 = res.rows.filter((r) => r.method === 'pi0' && r.seed < rsoFrontierSeeds(cfg));
       const anchor = { kl: 0, gold: meanOf(pi0, M.gold) };
       const margins = dominance(a, b, anchor);
       const pts = (c: typeof a) => c.map((p) => `η=${p.eta}: KL ${fmt(p.kl)}, r* ${fmt(p.gold)}`).join('; ');
       const above = margins.filter((x) => x > 0).length;
-      const verdict: Verdict = margins.length === 0 ? 'no data' : above === margins.length ? 'supported' : above === 0 ? 'contradicted' : 'mixed';
+      const verdict: Verdict =
+        margins.length === 0
+          ? 'no data'
+          : above === margins.length
+            ? 'supported'
+            : above === 0
+              ? 'contradicted'
+              : 'mixed';
       return {
         verdict,
         evidence:
@@ -246,13 +301,15 @@ export const CLAIMS: ClaimDef[] = [
   {
     id: 'best-worst-vs-uncertainty',
     text: 'Best-of-n vs worst-of-n pairs work at least as well as the uncertainty-maximising pair (the practical enhancer)',
-    source: 'RLHF Workflow §2.3 / issue #29 ("max-min performs the best") [WF, ISSUE]; theory prefers max uncertainty [WF]',
+    source:
+      'RLHF Workflow §2.3 / issue #29 ("max-min performs the best") [WF, ISSUE]; theory prefers max uncertainty [WF]',
     check: betterGold('iterative-dpo-warm', 'uncertainty'),
   },
   {
     id: 'hybrid-vs-online',
     text: 'Hybrid (online loop seeded with offline data) beats the purely online loop',
-    source: 'ICML: Hybrid-GSHF-DPO is the headline method [SEC]; RLHF Workflow runs purely online (issue #12)',
+    source:
+      'ICML: Hybrid-GSHF-DPO is the headline method [SEC]; RLHF Workflow runs purely online (issue #12)',
     check: betterGold('hybrid', 'iterative-dpo-warm'),
   },
   {
@@ -268,7 +325,14 @@ export const CLAIMS: ClaimDef[] = [
       const pi0 = res.rows.filter((r) => r.method === 'pi0');
       if (!first.length || !last.length) return { verdict: 'no data', evidence: 'no iterations' };
       const v = verdictOf(paired(last, pi0, M.len));
-      const byIt = Array.from({ length: T }, (_, t) => fmt(meanOf(rows.filter((r) => r.iteration === t + 1), M.len))).join(' → ');
+      const byIt = Array.from({ length: T }, (_, t) =>
+        fmt(
+          meanOf(
+            rows.filter((r) => r.iteration === t + 1),
+            M.len,
+          ),
+        ),
+      ).join(' → ');
       return {
         verdict: v.verdict,
         evidence: `mean length in tokens, π0 ${fmt(meanOf(pi0, M.len))} → iterations ${byIt} (${label(key)}); iteration ${T} minus π0: ${v.text}. Length cap: ${cfg.sampling.maxTokens} tokens`,
@@ -285,7 +349,11 @@ export const CLAIMS: ClaimDef[] = [
       const key = 'iterative-dpo-warm';
       const sel = res.selections.filter((s) => s.method === key && s.eta === low);
       const rows = sel
-        .map((s) => res.rows.find((r) => r.method === key && r.eta === low && r.seed === s.seed && r.iteration === s.selected))
+        .map((s) =>
+          res.rows.find(
+            (r) => r.method === key && r.eta === low && r.seed === s.seed && r.iteration === s.selected,
+          ),
+        )
         .filter((r): r is PolicyResult => r !== undefined);
       const pi0 = res.rows.filter((r) => r.method === 'pi0' && rows.some((x) => x.seed === r.seed));
       if (!rows.length || !pi0.length) return { verdict: 'no data', evidence: 'no low-η run' };
@@ -298,19 +366,29 @@ export const CLAIMS: ClaimDef[] = [
       const lo = p1 - p0 - 1.96 * se;
       const hi = p1 - p0 + 1.96 * se;
       const d2 = meanOf(rows, M.d2) < meanOf(pi0, M.d2);
-      const verdict: Verdict = lo > 0 ? (d2 ? 'supported' : 'mixed') : hi < 0 ? 'contradicted' : 'inconclusive';
+      const verdict: Verdict =
+        lo > 0 ? (d2 ? 'supported' : 'mixed') : hi < 0 ? 'contradicted' : 'inconclusive';
       return {
         verdict,
         evidence:
           `${label(key)} at η=${low}: repeat rate ${fmt(p1)} vs π0 ${fmt(p0)} (difference 95% CI ${fmt(lo)} to ${fmt(hi)}, ${n1} vs ${n0} samples); ` +
           `distinct-2 ${fmt(meanOf(rows, M.d2))} vs ${fmt(meanOf(pi0, M.d2))}; gold ${fmt(meanOf(rows, M.gold))} vs ${fmt(meanOf(pi0, M.gold))}; KL ${fmt(meanOf(rows, M.kl))}. ` +
-          `Samples that repeat a lexicon word: ${(rows[0].eval.repeat_examples ?? []).slice(0, 3).map((e) => `“${e}”`).join(' ') || 'none'}`,
+          `Samples that repeat a lexicon word: ${
+            (rows[0].eval.repeat_examples ?? [])
+              .slice(0, 3)
+              .map((e) => `“${e}”`)
+              .join(' ') || 'none'
+          }`,
       };
     },
   },
 ];
 
-export function buildReport(cfg: PipelineConfig, res: ReproduceResults, meta: { command: string; wallSeconds: number; invocations: number[] }): PrefReport {
+export function buildReport(
+  cfg: PipelineConfig,
+  res: ReproduceResults,
+  meta: { command: string; wallSeconds: number; invocations: number[] },
+): PrefReport {
   const out: string[] = [];
   const svgs: PrefReport['svgs'] = [];
   const fin = finalRows(cfg, res);
@@ -320,7 +398,9 @@ export function buildReport(cfg: PipelineConfig, res: ReproduceResults, meta: { 
   out.push(`# Iterative preference learning on a tiny LM: the paper's comparison in miniature`, '');
   out.push(
     `Reproduce with \`${meta.command}\`. Wall time ${fmt(meta.wallSeconds, 3)} s` +
-      (meta.invocations.length > 1 ? ` over ${meta.invocations.length} invocations (${meta.invocations.join(' + ')} s: resumed)` : '') +
+      (meta.invocations.length > 1
+        ? ` over ${meta.invocations.length} invocations (${meta.invocations.join(' + ')} s: resumed)`
+        : '') +
       `. ${res.seeds} seeds for the main table; the η sweep uses ${cfg.frontier.enabled ? `${cfg.frontier.seeds} seed(s) (RSO and the multi-step RSO path: ${rsoFrontierSeeds(cfg)})` : 'no seeds (disabled)'}.`,
     '',
   );
@@ -356,7 +436,13 @@ export function buildReport(cfg: PipelineConfig, res: ReproduceResults, meta: { 
       : `- iterative methods (label source: reward model): the ${B} labels of the RM that labels their pairs (\`seedS/pool/**\`); no online oracle labels.`,
     `- model selection (best iterate on validation) uses the final RM on the validation prompts (${cfg.methods.iterative.selection === 'rm' ? 'highest mean r_RM' : 'highest r_RM − η·KL'}): **0 labels**, no gold reward.`,
     '',
-    `Each method's stage asserts \`labels used ≤ B\` in code. The ledger holds ${res.ledger.labels} labels in total (${Object.entries(res.ledger.bySeed).map(([k, v]) => `${k}: ${v}`).join(', ')}; frontier runs at other η spend their own online labels), with ${res.ledger.duplicateIds} duplicate query ids.`,
+    `Each method's stage asserts \`labels used ≤ B\` in code. The ledger holds ${res.ledger.labels} labels in total (${Object.entries(
+      res.ledger.bySeed,
+    )
+      .map(([k, v]) => `${k}: ${v}`)
+      .join(
+        ', ',
+      )}; frontier runs at other η spend their own online labels), with ${res.ledger.duplicateIds} duplicate query ids.`,
     '',
   );
 
@@ -370,7 +456,12 @@ export function buildReport(cfg: PipelineConfig, res: ReproduceResults, meta: { 
   out.push(
     mdTable(
       ['claim', 'source', 'verdict', 'evidence'],
-      verdicts.map((v) => [v.text, v.source, `**${v.verdict}**`, v.note ? `${v.evidence}. *${v.note}*` : v.evidence]),
+      verdicts.map((v) => [
+        v.text,
+        v.source,
+        `**${v.verdict}**`,
+        v.note ? `${v.evidence}. *${v.note}*` : v.evidence,
+      ]),
       ['l', 'l', 'l', 'l'],
     ),
     '',
@@ -378,7 +469,16 @@ export function buildReport(cfg: PipelineConfig, res: ReproduceResults, meta: { 
 
   // Method table
   out.push(`## Methods at η = ${eta} (test prompts; mean ± 95% CI over ${res.seeds} seeds)`, '');
-  const order = ['pi0', 'offline-dpo', 'rso', 'multi-step-rso', 'iterative-dpo-warm', 'iterative-dpo-retrain', 'uncertainty', 'hybrid'];
+  const order = [
+    'pi0',
+    'offline-dpo',
+    'rso',
+    'multi-step-rso',
+    'iterative-dpo-warm',
+    'iterative-dpo-retrain',
+    'uncertainty',
+    'hybrid',
+  ];
   const rowsTable: (string | number)[][] = [];
   for (const k of order) {
     const rows = fin.get(k);
@@ -396,7 +496,23 @@ export function buildReport(cfg: PipelineConfig, res: ReproduceResults, meta: { 
       k === 'pi0' ? '0' : `${fmt(meanOf(rows, M.labels), 4)} (max ${Math.max(...rows.map(M.labels))})`,
     ]);
   }
-  out.push(mdTable(['method', 'gold reward r*', 'KL k1', 'KL k3', 'win rate vs π0', 'length (tokens)', 'distinct-2', 'repeat rate', `labels used (B=${B})`], rowsTable), '');
+  out.push(
+    mdTable(
+      [
+        'method',
+        'gold reward r*',
+        'KL k1',
+        'KL k3',
+        'win rate vs π0',
+        'length (tokens)',
+        'distinct-2',
+        'repeat rate',
+        `labels used (B=${B})`,
+      ],
+      rowsTable,
+    ),
+    '',
+  );
 
   // Per-iteration table
   out.push('## Online methods per iteration', '');
@@ -419,7 +535,10 @@ export function buildReport(cfg: PipelineConfig, res: ReproduceResults, meta: { 
         ci(rr, M.d2),
         fmt(meanOf(rr, M.labels), 4),
         fmt(newPairs.reduce((a, b) => a + b, 0) / Math.max(1, newPairs.length), 3),
-        fmt(meanOf(rr, (r) => Number(r.extra?.rmBestOfN ?? NaN)), 3),
+        fmt(
+          meanOf(rr, (r) => Number(r.extra?.rmBestOfN ?? NaN)),
+          3,
+        ),
         `${sel}/${rr.length}`,
       ]);
     }
@@ -427,7 +546,21 @@ export function buildReport(cfg: PipelineConfig, res: ReproduceResults, meta: { 
   out.push(
     'Iteration t samples from π_{t−1} (π0 at t = 1; for the hybrid, it 0 is DPO on the offline seed pairs), trains π_t and is evaluated here. "labels" is cumulative (RM seed + online so far); "RM best-of-n" is the mean RM reward of the best of n samples on that iteration\'s prompts; "selected" counts the seeds whose validation picked that iterate.',
     '',
-    mdTable(['iterate', 'gold reward', 'KL k1', 'win rate', 'length', 'distinct-2', 'labels', 'new pairs', 'RM best-of-n', 'selected'], itRows),
+    mdTable(
+      [
+        'iterate',
+        'gold reward',
+        'KL k1',
+        'win rate',
+        'length',
+        'distinct-2',
+        'labels',
+        'new pairs',
+        'RM best-of-n',
+        'selected',
+      ],
+      itRows,
+    ),
     '',
   );
 
@@ -437,17 +570,43 @@ export function buildReport(cfg: PipelineConfig, res: ReproduceResults, meta: { 
   for (const [k, pts] of curves) {
     const n = k === 'rso' || k === 'multi-step-rso' ? rsoFrontierSeeds(cfg) : cfg.frontier.seeds;
     const p0f = res.rows.filter((r) => r.method === 'pi0' && r.seed < n);
-    if (pts.length) series.push({ label: `${label(k)} (${n} seed${n > 1 ? 's' : ''})`, x: [0, ...pts.map((p) => p.kl)], y: [meanOf(p0f, M.gold), ...pts.map((p) => p.gold)] });
+    if (pts.length)
+      series.push({
+        label: `${label(k)} (${n} seed${n > 1 ? 's' : ''})`,
+        x: [0, ...pts.map((p) => p.kl)],
+        y: [meanOf(p0f, M.gold), ...pts.map((p) => p.gold)],
+      });
   }
-  svgs.push({ name: 'reward-kl.svg', content: linePlot(series, { title: 'Reward–KL frontier over η', xLabel: 'KL(π‖π0), k1 estimate (nats)', yLabel: 'mean gold reward r* on test prompts' }) });
+  svgs.push({
+    name: 'reward-kl.svg',
+    content: linePlot(series, {
+      title: 'Reward–KL frontier over η',
+      xLabel: 'KL(π‖π0), k1 estimate (nats)',
+      yLabel: 'mean gold reward r* on test prompts',
+    }),
+  });
   const pointSeries: Series[] = [];
   for (const k of order) {
     const rows = fin.get(k);
     if (!rows?.length) continue;
     const g = meanCI95(rows.map(M.gold));
-    pointSeries.push({ label: label(k), x: [meanOf(rows, M.kl)], y: [g.mean], lo: [g.lo], hi: [g.hi], style: 'points' });
+    pointSeries.push({
+      label: label(k),
+      x: [meanOf(rows, M.kl)],
+      y: [g.mean],
+      lo: [g.lo],
+      hi: [g.hi],
+      style: 'points',
+    });
   }
-  svgs.push({ name: 'methods-reward-kl.svg', content: linePlot(pointSeries, { title: `Methods at η = ${eta} (${res.seeds} seeds, 95% CI of r*)`, xLabel: 'KL(π‖π0), k1 estimate (nats)', yLabel: 'mean gold reward r* on test prompts' }) });
+  svgs.push({
+    name: 'methods-reward-kl.svg',
+    content: linePlot(pointSeries, {
+      title: `Methods at η = ${eta} (${res.seeds} seeds, 95% CI of r*)`,
+      xLabel: 'KL(π‖π0), k1 estimate (nats)',
+      yLabel: 'mean gold reward r* on test prompts',
+    }),
+  });
   out.push('## Reward–KL', '');
   out.push(
     `Left: every method at η = ${eta}, mean over ${res.seeds} seeds, bars = 95% CI of the gold reward over seeds. Right: the η sweep (${[...new Set([eta, ...cfg.frontier.etas])].sort((a, b) => a - b).join(', ')}) of ${cfg.frontier.methods.map(label).join(', ')} (seeds per line in the legend: RSO and the multi-step RSO path use ${rsoFrontierSeeds(cfg)}, the others ${cfg.frontier.seeds}), each line starting at π0 (KL 0); the online method at each η is the validation-selected iterate. The multi-step RSO line is its stage path (stage i = multi-step RSO with target η_i).`,
@@ -456,8 +615,13 @@ export function buildReport(cfg: PipelineConfig, res: ReproduceResults, meta: { 
     '',
   );
   const fRows: (string | number)[][] = [];
-  for (const [k, pts] of curves) for (const p of pts) fRows.push([label(k), p.eta, fmt(p.kl), fmt(p.gold), fmt(p.d2), fmt(p.rep), p.n]);
-  if (fRows.length) out.push(mdTable(['method', 'η', 'KL k1', 'gold reward', 'distinct-2', 'repeat rate', 'seeds'], fRows), '');
+  for (const [k, pts] of curves)
+    for (const p of pts) fRows.push([label(k), p.eta, fmt(p.kl), fmt(p.gold), fmt(p.d2), fmt(p.rep), p.n]);
+  if (fRows.length)
+    out.push(
+      mdTable(['method', 'η', 'KL k1', 'gold reward', 'distinct-2', 'repeat rate', 'seeds'], fRows),
+      '',
+    );
 
   // Iteration plot
   const itSeries: Series[] = [];
@@ -468,16 +632,68 @@ export function buildReport(cfg: PipelineConfig, res: ReproduceResults, meta: { 
     if (!rows.length) continue;
     const its = [...new Set(rows.map((r) => r.iteration ?? 0))].sort((a, b) => a - b);
     const xs = [0, ...its.filter((t) => t > 0)];
-    const gold = xs.map((t) => (t === 0 ? (k === 'hybrid' ? meanOf(rows.filter((r) => r.iteration === 0), M.gold) : meanOf(pi0Rows, M.gold)) : meanOf(rows.filter((r) => r.iteration === t), M.gold)));
-    const len = xs.map((t) => (t === 0 ? (k === 'hybrid' ? meanOf(rows.filter((r) => r.iteration === 0), M.len) : meanOf(pi0Rows, M.len)) : meanOf(rows.filter((r) => r.iteration === t), M.len)));
+    const gold = xs.map((t) =>
+      t === 0
+        ? k === 'hybrid'
+          ? meanOf(
+              rows.filter((r) => r.iteration === 0),
+              M.gold,
+            )
+          : meanOf(pi0Rows, M.gold)
+        : meanOf(
+            rows.filter((r) => r.iteration === t),
+            M.gold,
+          ),
+    );
+    const len = xs.map((t) =>
+      t === 0
+        ? k === 'hybrid'
+          ? meanOf(
+              rows.filter((r) => r.iteration === 0),
+              M.len,
+            )
+          : meanOf(pi0Rows, M.len)
+        : meanOf(
+            rows.filter((r) => r.iteration === t),
+            M.len,
+          ),
+    );
     itSeries.push({ label: label(k), x: xs, y: gold });
     lenSeries.push({ label: label(k), x: xs, y: len });
   }
   const offRows = fin.get('offline-dpo') ?? [];
-  if (offRows.length) itSeries.push({ label: `offline DPO (${B} labels)`, x: [0, T], y: [meanOf(offRows, M.gold), meanOf(offRows, M.gold)], dashed: true, style: 'line' });
-  svgs.push({ name: 'iterations-gold.svg', content: linePlot(itSeries, { title: 'Gold reward over iterations', xLabel: `iteration t (labels used: ${cfg.labels.rmSeed} + ${cfg.labels.perIteration}·t; 0 = π0, hybrid: DPO on its seed pairs)`, yLabel: 'mean gold reward r*' }) });
-  svgs.push({ name: 'iterations-length.svg', content: linePlot(lenSeries, { title: 'Response length over iterations', xLabel: 'iteration (0 = π0; hybrid: offline DPO start)', yLabel: 'mean length (tokens)' }) });
-  out.push('## Over iterations', '', '![gold over iterations](iterations-gold.svg)', '', '![length over iterations](iterations-length.svg)', '');
+  if (offRows.length)
+    itSeries.push({
+      label: `offline DPO (${B} labels)`,
+      x: [0, T],
+      y: [meanOf(offRows, M.gold), meanOf(offRows, M.gold)],
+      dashed: true,
+      style: 'line',
+    });
+  svgs.push({
+    name: 'iterations-gold.svg',
+    content: linePlot(itSeries, {
+      title: 'Gold reward over iterations',
+      xLabel: `iteration t (labels used: ${cfg.labels.rmSeed} + ${cfg.labels.perIteration}·t; 0 = π0, hybrid: DPO on its seed pairs)`,
+      yLabel: 'mean gold reward r*',
+    }),
+  });
+  svgs.push({
+    name: 'iterations-length.svg',
+    content: linePlot(lenSeries, {
+      title: 'Response length over iterations',
+      xLabel: 'iteration (0 = π0; hybrid: offline DPO start)',
+      yLabel: 'mean length (tokens)',
+    }),
+  });
+  out.push(
+    '## Over iterations',
+    '',
+    '![gold over iterations](iterations-gold.svg)',
+    '',
+    '![length over iterations](iterations-length.svg)',
+    '',
+  );
 
   // Multi-step RSO path
   const ms = res.rows.filter((r) => r.method === 'multi-step-rso' && r.eta === eta);
@@ -486,12 +702,36 @@ export function buildReport(cfg: PipelineConfig, res: ReproduceResults, meta: { 
     out.push('## RSO details', '');
     const rsoRows = fin.get('rso') ?? [];
     const rr: (string | number)[][] = [];
-    if (rsoRows.length) rr.push(['RSO (from π0)', fmt(eta), fmt(meanOf(rsoRows, (r) => Number(r.extra?.acceptRate))), fmt(meanOf(rsoRows, (r) => Number(r.extra?.rmPairs)), 4), ci(rsoRows, M.gold), ci(rsoRows, M.kl)]);
+    if (rsoRows.length)
+      rr.push([
+        'RSO (from π0)',
+        fmt(eta),
+        fmt(meanOf(rsoRows, (r) => Number(r.extra?.acceptRate))),
+        fmt(
+          meanOf(rsoRows, (r) => Number(r.extra?.rmPairs)),
+          4,
+        ),
+        ci(rsoRows, M.gold),
+        ci(rsoRows, M.kl),
+      ]);
     for (const st of stages) {
       const x = ms.filter((r) => r.iteration === st);
-      rr.push([`multi-step stage ${st}`, fmt(Number(x[0].extra?.stageEta)), fmt(meanOf(x, (r) => Number(r.extra?.acceptRate))), fmt(meanOf(x, (r) => Number(r.extra?.rmPairs)), 4), ci(x, M.gold), ci(x, M.kl)]);
+      rr.push([
+        `multi-step stage ${st}`,
+        fmt(Number(x[0].extra?.stageEta)),
+        fmt(meanOf(x, (r) => Number(r.extra?.acceptRate))),
+        fmt(
+          meanOf(x, (r) => Number(r.extra?.rmPairs)),
+          4,
+        ),
+        ci(x, M.gold),
+        ci(x, M.kl),
+      ]);
     }
-    out.push(mdTable(['stage', 'η_i', 'acceptance rate', 'RM-labelled pairs', 'gold reward', 'KL k1'], rr), '');
+    out.push(
+      mdTable(['stage', 'η_i', 'acceptance rate', 'RM-labelled pairs', 'gold reward', 'KL k1'], rr),
+      '',
+    );
   }
 
   // RM quality
@@ -500,30 +740,62 @@ export function buildReport(cfg: PipelineConfig, res: ReproduceResults, meta: { 
   for (const kind of ['seed', 'full'] as const) {
     const x = res.rms.filter((r) => r.kind === kind);
     if (!x.length) continue;
-    rmRows.push([kind === 'seed' ? `RM seed (${cfg.labels.rmSeed} labels)` : `RM full pool (${B} labels)`, fmt(meanCI95(x.map((r) => r.pairs)).mean, 4), fmt(meanCI95(x.map((r) => r.trainAccuracy)).mean), fmt(meanCI95(x.map((r) => r.goldAgreement)).mean)]);
+    rmRows.push([
+      kind === 'seed' ? `RM seed (${cfg.labels.rmSeed} labels)` : `RM full pool (${B} labels)`,
+      fmt(meanCI95(x.map((r) => r.pairs)).mean, 4),
+      fmt(meanCI95(x.map((r) => r.trainAccuracy)).mean),
+      fmt(meanCI95(x.map((r) => r.goldAgreement)).mean),
+    ]);
   }
-  out.push(mdTable(['reward model', 'pairs', 'train accuracy (vs labels)', 'agreement with r* ordering'], rmRows), '');
+  out.push(
+    mdTable(['reward model', 'pairs', 'train accuracy (vs labels)', 'agreement with r* ordering'], rmRows),
+    '',
+  );
   const refits = res.rows.filter((r) => r.eta === eta && r.extra?.rmGoldAgreement !== undefined);
-  if (refits.length) out.push(`Refit RMs during the online loops agree with the r* ordering on their training pairs ${fmt(meanOf(refits, (r) => Number(r.extra?.rmGoldAgreement)))} of the time on average.`, '');
+  if (refits.length)
+    out.push(
+      `Refit RMs during the online loops agree with the r* ordering on their training pairs ${fmt(meanOf(refits, (r) => Number(r.extra?.rmGoldAgreement)))} of the time on average.`,
+      '',
+    );
 
   // Examples
   out.push('## Samples (first test prompts, seed 0)', '');
   for (const k of order) {
     const rows = fin.get(k)?.filter((r) => r.seed === 0);
     if (!rows?.length) continue;
-    out.push(`- **${label(k)}**: ${rows[0].eval.examples.slice(0, 4).map((e) => `“${e}”`).join(' · ')}`);
+    out.push(
+      `- **${label(k)}**: ${rows[0].eval.examples
+        .slice(0, 4)
+        .map((e) => `“${e}”`)
+        .join(' · ')}`,
+    );
   }
   out.push('');
 
   // Time
   out.push('## Where the time went', '');
   const st = Object.entries(res.stageSeconds).sort((a, b) => b[1] - a[1]);
-  out.push(mdTable(['stage kind', 'seconds (all seeds and η)'], st.map(([k, v]) => [k, fmt(v, 3)])), '');
+  out.push(
+    mdTable(
+      ['stage kind', 'seconds (all seeds and η)'],
+      st.map(([k, v]) => [k, fmt(v, 3)]),
+    ),
+    '',
+  );
 
   // Selections
-  const critName = cfg.methods.iterative.selection === 'rm' ? 'mean RM reward r_RM' : 'RM objective r_RM − η·KL';
+  const critName =
+    cfg.methods.iterative.selection === 'rm' ? 'mean RM reward r_RM' : 'RM objective r_RM − η·KL';
   out.push(`## Model selection (validation prompts, criterion: ${critName})`, '');
-  const selRows: (string | number)[][] = res.selections.map((s) => [label(s.method), s.eta, s.seed, s.validation.map((v) => `it${v.iteration}: r_RM ${fmt(v.rm)}, KL ${fmt(v.kl)}, r_RM − η·KL ${fmt(v.objective)}`).join('; '), s.selected]);
+  const selRows: (string | number)[][] = res.selections.map((s) => [
+    label(s.method),
+    s.eta,
+    s.seed,
+    s.validation
+      .map((v) => `it${v.iteration}: r_RM ${fmt(v.rm)}, KL ${fmt(v.kl)}, r_RM − η·KL ${fmt(v.objective)}`)
+      .join('; '),
+    s.selected,
+  ]);
   out.push(mdTable(['method', 'η', 'seed', 'validation scores per iterate', 'selected'], selRows), '');
 
   out.push('## Not covered here', '');

@@ -27,7 +27,13 @@ import {
 import { GoldOracle } from './gold.js';
 import { LabelLedger } from './labels.js';
 import { readPrompts, splitPrompts } from './prompts.js';
-import { labelBudget, modelConfigOf, pipelineConfigSchema, rsoFrontierSeeds, type PipelineConfig } from './pipeline-config.js';
+import {
+  labelBudget,
+  modelConfigOf,
+  pipelineConfigSchema,
+  rsoFrontierSeeds,
+  type PipelineConfig,
+} from './pipeline-config.js';
 import {
   evaluatePolicy,
   loadPolicy,
@@ -39,7 +45,15 @@ import {
   type PolicyResult,
   type RmStageResult,
 } from './methods/common.js';
-import { runMultiStepRso, runOfflineDpo, runPool, runRmFull, runRmSeed, runRso, type PoolResult } from './methods/offline.js';
+import {
+  runMultiStepRso,
+  runOfflineDpo,
+  runPool,
+  runRmFull,
+  runRmSeed,
+  runRso,
+  type PoolResult,
+} from './methods/offline.js';
 import { onlineVariants, runOnline, type OnlineVariant, type SelectionResult } from './methods/iterative.js';
 import { buildReport } from './report.js';
 
@@ -67,7 +81,14 @@ export interface ReproduceResults {
   budget: number;
   seeds: number;
   pi0: Pi0Result;
-  promptPool: { size: number; iterations: number; perIteration: number; validation: number; test: number; offline: number };
+  promptPool: {
+    size: number;
+    iterations: number;
+    perIteration: number;
+    validation: number;
+    test: number;
+    offline: number;
+  };
   pool: (PoolResult & { seed: number })[];
   rms: (RmStageResult & { seed: number; kind: 'seed' | 'full' })[];
   /** Every evaluated policy: π0, offline DPO, RSO, multi-step RSO stages, online iterations; main η and frontier. */
@@ -98,14 +119,19 @@ export function generatedPrompts(adjectives: readonly string[]): string[] {
 }
 
 export function promptPool(cfg: PipelineConfig): string[] {
-  return cfg.prompts.source === 'generated' ? generatedPrompts(cfg.prompts.adjectives) : readPrompts(cfg.prompts.source);
+  return cfg.prompts.source === 'generated'
+    ? generatedPrompts(cfg.prompts.adjectives)
+    : readPrompts(cfg.prompts.source);
 }
 
 /** Stages the run will execute (for the progress bar). */
 export function plannedStages(cfg: PipelineConfig): number {
   const m = cfg.methods;
   const T = m.iterative.iterations;
-  const nOnline = (m.iterative.enabled ? m.iterative.schedules.length : 0) + (m.uncertainty.enabled ? 1 : 0) + (m.hybrid.enabled ? 1 : 0);
+  const nOnline =
+    (m.iterative.enabled ? m.iterative.schedules.length : 0) +
+    (m.uncertainty.enabled ? 1 : 0) +
+    (m.hybrid.enabled ? 1 : 0);
   const online = nOnline * (T + 1) + (m.hybrid.enabled ? 1 : 0);
   const rso = (m.rso.enabled ? 1 : 0) + (m.multiStepRso.enabled ? m.multiStepRso.etas.length : 0);
   const perSeed = 1 + 1 + 2 + (m.offlineDpo.enabled ? 1 : 0) + rso + online;
@@ -113,7 +139,8 @@ export function plannedStages(cfg: PipelineConfig): number {
   if (cfg.frontier.enabled) {
     const etas = cfg.frontier.etas.filter((e) => e !== cfg.dpo.eta).length;
     for (const k of cfg.frontier.methods) {
-      frontier += k === 'rso' ? rsoFrontierSeeds(cfg) : (k === 'offline-dpo' ? 1 : T + 1) * cfg.frontier.seeds;
+      frontier +=
+        k === 'rso' ? rsoFrontierSeeds(cfg) : (k === 'offline-dpo' ? 1 : T + 1) * cfg.frontier.seeds;
     }
     frontier *= etas;
   }
@@ -124,7 +151,8 @@ function crashAfter(): number {
   const v = process.env.GSHF_CRASH_AFTER_LABELS;
   if (!v) return Infinity;
   const n = Number(v);
-  if (!Number.isInteger(n) || n < 1) throw new Error(`GSHF_CRASH_AFTER_LABELS: expected a positive integer, got "${v}"`);
+  if (!Number.isInteger(n) || n < 1)
+    throw new Error(`GSHF_CRASH_AFTER_LABELS: expected a positive integer, got "${v}"`);
   return n;
 }
 
@@ -135,11 +163,16 @@ export async function reproduce(cfg: PipelineConfig, opts: ReproduceOptions): Pr
   const configPath = join(opts.outDir, 'config.json');
   const stagesPath = join(opts.outDir, 'stages');
   if (existsSync(configPath) || existsSync(stagesPath)) {
-    if (!opts.resume) throw new Error(`${opts.outDir} already holds a run: pass --resume to continue it, or choose another --out`);
+    if (!opts.resume)
+      throw new Error(
+        `${opts.outDir} already holds a run: pass --resume to continue it, or choose another --out`,
+      );
     if (existsSync(configPath)) {
       const saved = pipelineConfigSchema.parse(JSON.parse(readFileSync(configPath, 'utf8')));
       if (JSON.stringify({ ...saved, claimNotes: {} }) !== JSON.stringify({ ...cfg, claimNotes: {} })) {
-        throw new Error(`${configPath}: --resume with a different config than the one this run folder was started with`);
+        throw new Error(
+          `${configPath}: --resume with a different config than the one this run folder was started with`,
+        );
       }
     }
   }
@@ -192,9 +225,22 @@ export async function reproduce(cfg: PipelineConfig, opts: ReproduceOptions): Pr
     const dataPath = cfg.sft.data === 'builtin' ? builtinCorpusPath() : cfg.sft.data;
     const seqs = encodeExamples(tok, readExamples(dataPath), model.config.blockSize);
     const { train, val } = splitTrainVal(seqs, 0.05, cfg.sft.seed);
-    const res = trainSft(model, train, val, tok.pad, { steps: cfg.sft.steps, batchSize: cfg.sft.batch, lr: cfg.sft.lr, seed: cfg.sft.seed, evalEvery: 0 });
+    const res = trainSft(model, train, val, tok.pad, {
+      steps: cfg.sft.steps,
+      batchSize: cfg.sft.batch,
+      lr: cfg.sft.lr,
+      seed: cfg.sft.seed,
+      evalEvery: 0,
+    });
     savePolicy(d, model, tok, { stage: 'pi0', sftSteps: cfg.sft.steps, valLoss: res.valLoss });
-    return { params: model.numParams, sftSteps: cfg.sft.steps, valLoss: res.valLoss, initialValLoss: res.initialValLoss, seconds: res.seconds, kernels: kernelBackend() };
+    return {
+      params: model.numParams,
+      sftSteps: cfg.sft.steps,
+      valLoss: res.valLoss,
+      initialValLoss: res.initialValLoss,
+      seconds: res.seconds,
+      kernels: kernelBackend(),
+    };
   });
   const bootstrap = { ...partial, pi0: new GPT(modelCfg, 0), onStage } as Ctx;
   const pi0 = loadPolicy(bootstrap, 'pi0');
@@ -206,9 +252,17 @@ export async function reproduce(cfg: PipelineConfig, opts: ReproduceOptions): Pr
   const pools: ReproduceResults['pool'] = [];
   const rms: ReproduceResults['rms'] = [];
   const variants = onlineVariants(ctx);
-  const needFull = cfg.methods.rso.enabled || cfg.methods.multiStepRso.enabled || cfg.methods.iterative.labelSource === 'reward-model' || (cfg.frontier.enabled && cfg.frontier.methods.includes('rso'));
+  const needFull =
+    cfg.methods.rso.enabled ||
+    cfg.methods.multiStepRso.enabled ||
+    cfg.methods.iterative.labelSource === 'reward-model' ||
+    (cfg.frontier.enabled && cfg.frontier.methods.includes('rso'));
 
-  const runMethodsAt = (s: number, eta: number, which: { offline: boolean; rso: boolean; ms: boolean; online: OnlineVariant[] }): void => {
+  const runMethodsAt = (
+    s: number,
+    eta: number,
+    which: { offline: boolean; rso: boolean; ms: boolean; online: OnlineVariant[] },
+  ): void => {
     if (which.offline) rows.push(runOfflineDpo(ctx, s, eta));
     if (which.rso) rows.push(runRso(ctx, s, eta));
     if (which.ms) rows.push(...runMultiStepRso(ctx, s, eta));
@@ -235,24 +289,41 @@ export async function reproduce(cfg: PipelineConfig, opts: ReproduceOptions): Pr
     rms.push({ seed: s, kind: 'seed', ...runRmSeed(ctx, s) });
     if (needFull) rms.push({ seed: s, kind: 'full', ...runRmFull(ctx, s) });
     else ctx.onStage(`${seedTag(s)}/rm-full (not needed)`, true);
-    runMethodsAt(s, cfg.dpo.eta, { offline: cfg.methods.offlineDpo.enabled, rso: cfg.methods.rso.enabled, ms: cfg.methods.multiStepRso.enabled, online: variants });
+    runMethodsAt(s, cfg.dpo.eta, {
+      offline: cfg.methods.offlineDpo.enabled,
+      rso: cfg.methods.rso.enabled,
+      ms: cfg.methods.multiStepRso.enabled,
+      online: variants,
+    });
   }
 
   if (cfg.frontier.enabled) {
     const fm = new Set(cfg.frontier.methods);
-    const warm: OnlineVariant = { key: 'iterative-dpo-warm', schedule: 'warm', enhancer: 'best-worst', hybrid: false };
+    const warm: OnlineVariant = {
+      key: 'iterative-dpo-warm',
+      schedule: 'warm',
+      enhancer: 'best-worst',
+      hybrid: false,
+    };
     const fs = cfg.frontier.seeds;
     for (let s = 0; s < Math.max(fs, rsoFrontierSeeds(cfg)); s++) {
       for (const eta of cfg.frontier.etas) {
         if (eta === cfg.dpo.eta) continue;
-        runMethodsAt(s, eta, { offline: fm.has('offline-dpo') && s < fs, rso: fm.has('rso') && s < rsoFrontierSeeds(cfg), ms: false, online: fm.has('iterative-dpo-warm') && s < fs ? [warm] : [] });
+        runMethodsAt(s, eta, {
+          offline: fm.has('offline-dpo') && s < fs,
+          rso: fm.has('rso') && s < rsoFrontierSeeds(cfg),
+          ms: false,
+          online: fm.has('iterative-dpo-warm') && s < fs ? [warm] : [],
+        });
       }
     }
   }
   progress.finish();
 
   // Ledger audit: unique ids (the ledger keys by id; the file must not hold an id twice).
-  const lines = readFileSync(ledger.path, 'utf8').split('\n').filter((l) => l.trim() !== '');
+  const lines = readFileSync(ledger.path, 'utf8')
+    .split('\n')
+    .filter((l) => l.trim() !== '');
   const ids = lines.map((l) => (JSON.parse(l) as { id: string }).id);
   const duplicateIds = ids.length - new Set(ids).size;
   const bySeed: Record<string, number> = {};
@@ -264,7 +335,14 @@ export async function reproduce(cfg: PipelineConfig, opts: ReproduceOptions): Pr
     budget,
     seeds: cfg.seeds,
     pi0: pi0Res,
-    promptPool: { size: split.poolSize, iterations: T, perIteration: m, validation: split.validation.length, test: split.test.length, offline: split.offline.length },
+    promptPool: {
+      size: split.poolSize,
+      iterations: T,
+      perIteration: m,
+      validation: split.validation.length,
+      test: split.test.length,
+      offline: split.offline.length,
+    },
     pool: pools,
     rms,
     rows,
@@ -276,11 +354,30 @@ export async function reproduce(cfg: PipelineConfig, opts: ReproduceOptions): Pr
   const command = opts.command ?? `gshf lm reproduce --out ${opts.outDir}`;
   // Wall time: this invocation plus earlier invocations of the same run folder (resumes add up).
   const infoPath = join(opts.outDir, 'run-info.json');
-  const prev = existsSync(infoPath) ? (JSON.parse(readFileSync(infoPath, 'utf8')) as { invocations?: number[] }) : {};
+  const prev = existsSync(infoPath)
+    ? (JSON.parse(readFileSync(infoPath, 'utf8')) as { invocations?: number[] })
+    : {};
   const invocations = [...(prev.invocations ?? []), Number(wallSeconds.toFixed(1))];
-  dir.writeAtomic('run-info.json', JSON.stringify({ invocations, wallSeconds: invocations.reduce((a, b) => a + b, 0), command, stagesRun: ran, stagesSkipped: skipped }, null, 1) + '\n');
+  dir.writeAtomic(
+    'run-info.json',
+    JSON.stringify(
+      {
+        invocations,
+        wallSeconds: invocations.reduce((a, b) => a + b, 0),
+        command,
+        stagesRun: ran,
+        stagesSkipped: skipped,
+      },
+      null,
+      1,
+    ) + '\n',
+  );
   dir.writeAtomic('results.json', JSON.stringify(results, null, 1) + '\n');
-  const report = buildReport(cfg, results, { command, wallSeconds: invocations.reduce((a, b) => a + b, 0), invocations });
+  const report = buildReport(cfg, results, {
+    command,
+    wallSeconds: invocations.reduce((a, b) => a + b, 0),
+    invocations,
+  });
   for (const sv of report.svgs) dir.writeAtomic(sv.name, sv.content);
   const reportPath = dir.writeAtomic('report.md', report.markdown + '\n');
   log(`report: ${reportPath}`);
@@ -295,9 +392,17 @@ export function rebuildReport(outDir: string, claimNotes?: Record<string, string
   const saved = pipelineConfigSchema.parse(JSON.parse(readFileSync(join(outDir, 'config.json'), 'utf8')));
   const cfg = claimNotes ? { ...saved, claimNotes } : saved;
   const results = JSON.parse(readFileSync(join(outDir, 'results.json'), 'utf8')) as ReproduceResults;
-  const info = JSON.parse(readFileSync(join(outDir, 'run-info.json'), 'utf8')) as { wallSeconds: number; command: string; invocations: number[] };
+  const info = JSON.parse(readFileSync(join(outDir, 'run-info.json'), 'utf8')) as {
+    wallSeconds: number;
+    command: string;
+    invocations: number[];
+  };
   const dir = new RunDir(outDir);
-  const report = buildReport(cfg, results, { command: info.command, wallSeconds: info.wallSeconds, invocations: info.invocations });
+  const report = buildReport(cfg, results, {
+    command: info.command,
+    wallSeconds: info.wallSeconds,
+    invocations: info.invocations,
+  });
   for (const sv of report.svgs) dir.writeAtomic(sv.name, sv.content);
   return dir.writeAtomic('report.md', report.markdown + '\n');
 }
@@ -309,10 +414,12 @@ function stageSeconds(outDir: string): Record<string, number> {
     if (!existsSync(d)) return;
     const t = join(d, 'timing.json');
     if (existsSync(t)) {
-      const kind = rel.filter((p) => !/^(seed\d+|eta[\d.e-]+|it\d+|stage\d+)$/.test(p)).join('/') || rel.join('/');
+      const kind =
+        rel.filter((p) => !/^(seed\d+|eta[\d.e-]+|it\d+|stage\d+)$/.test(p)).join('/') || rel.join('/');
       out[kind] = (out[kind] ?? 0) + (JSON.parse(readFileSync(t, 'utf8')) as { seconds: number }).seconds;
     }
-    for (const e of readdirSync(d, { withFileTypes: true })) if (e.isDirectory() && !['policy', 'rm'].includes(e.name)) walk(join(d, e.name), [...rel, e.name]);
+    for (const e of readdirSync(d, { withFileTypes: true }))
+      if (e.isDirectory() && !['policy', 'rm'].includes(e.name)) walk(join(d, e.name), [...rel, e.name]);
   };
   walk(join(outDir, 'stages'), []);
   void stageDir;

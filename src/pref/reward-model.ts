@@ -6,8 +6,18 @@
 import { Rng, type Seed } from '../math/rng.js';
 import { softplus, sigmoid } from '../math/special.js';
 import {
-  AdamW, GPT, clipGradNorm, encodePair, learningRate, loadCheckpoint, makeBatch, saveCheckpoint,
-  type EncodedSeq, type GPTConfigInput, type RewardBatch, type Tokenizer,
+  AdamW,
+  GPT,
+  clipGradNorm,
+  encodePair,
+  learningRate,
+  loadCheckpoint,
+  makeBatch,
+  saveCheckpoint,
+  type EncodedSeq,
+  type GPTConfigInput,
+  type RewardBatch,
+  type Tokenizer,
 } from '../nn/index.js';
 import { PairBatcher, toEncoded, type PairInput } from './dpo.js';
 
@@ -83,8 +93,19 @@ export interface RewardTrainResult {
  * The BT loss and dL/dr for a batch whose rows are [chosen (m); rejected (m)], written into `dr`.
  * Exported for the gradient tests.
  */
-export function btLossAndGrad(r: ArrayLike<number>, m: number, dr: Float64Array, margins?: ArrayLike<number>, center = 0): RewardMetrics {
-  let loss = 0, acc = 0, marg = 0, sum = 0, mn = Infinity, mx = -Infinity;
+export function btLossAndGrad(
+  r: ArrayLike<number>,
+  m: number,
+  dr: Float64Array,
+  margins?: ArrayLike<number>,
+  center = 0,
+): RewardMetrics {
+  let loss = 0,
+    acc = 0,
+    marg = 0,
+    sum = 0,
+    mn = Infinity,
+    mx = -Infinity;
   for (let b = 0; b < m; b++) {
     const c = r[b];
     const w = r[m + b];
@@ -104,14 +125,27 @@ export function btLossAndGrad(r: ArrayLike<number>, m: number, dr: Float64Array,
     mn = Math.min(mn, c, w);
     mx = Math.max(mx, c, w);
   }
-  return { loss: loss / m, accuracy: acc / m, margin: marg / m, mean_reward: sum / (2 * m), min_reward: mn, max_reward: mx };
+  return {
+    loss: loss / m,
+    accuracy: acc / m,
+    margin: marg / m,
+    mean_reward: sum / (2 * m),
+    min_reward: mn,
+    max_reward: mx,
+  };
 }
 
 /**
  * One BT batch through the model: rewards of [chosen; rejected] rows, mean loss, one backward
  * (gradients accumulate into rm.grads). `dr` has length batch.B.
  */
-export function rewardBatchLossAndGrad(rm: GPT, batch: RewardBatch, dr: Float64Array, margins?: ArrayLike<number>, center = 0): RewardMetrics {
+export function rewardBatchLossAndGrad(
+  rm: GPT,
+  batch: RewardBatch,
+  dr: Float64Array,
+  margins?: ArrayLike<number>,
+  center = 0,
+): RewardMetrics {
   const r = rm.rewards(batch);
   const met = btLossAndGrad(r, batch.B / 2, dr, margins, center);
   rm.backwardRewards(dr);
@@ -119,16 +153,31 @@ export function rewardBatchLossAndGrad(rm: GPT, batch: RewardBatch, dr: Float64A
 }
 
 /** Trains the scalar-head `rm` in place on preference pairs. */
-export function trainRewardModel(rm: GPT, tok: Tokenizer, pairs: PairInput, opts: RewardTrainOptions = {}): RewardTrainResult {
-  if (rm.config.head !== 'scalar') throw new Error("trainRewardModel: the model needs head 'scalar' (use rewardModelFromLM)");
+export function trainRewardModel(
+  rm: GPT,
+  tok: Tokenizer,
+  pairs: PairInput,
+  opts: RewardTrainOptions = {},
+): RewardTrainResult {
+  if (rm.config.head !== 'scalar')
+    throw new Error("trainRewardModel: the model needs head 'scalar' (use rewardModelFromLM)");
   const enc = toEncoded(tok, pairs, rm.config.blockSize);
   const n = enc.length;
   if (n === 0) return { steps: 0, seconds: 0, history: [] };
   const bs = Math.max(1, Math.min(opts.batchSize ?? 16, n));
   const perEpoch = Math.ceil(n / bs);
   const total = Math.min(opts.maxSteps ?? Infinity, (opts.epochs ?? 1) * perEpoch);
-  const sched = { lr: opts.lr ?? 1e-3, warmupSteps: opts.warmupSteps ?? Math.floor(total / 10), totalSteps: total, minLrRatio: opts.minLrRatio ?? 0.1 };
-  const optim = new AdamW(rm, { lr: sched.lr, weightDecay: opts.weightDecay ?? 0, beta2: opts.beta2 ?? 0.99 });
+  const sched = {
+    lr: opts.lr ?? 1e-3,
+    warmupSteps: opts.warmupSteps ?? Math.floor(total / 10),
+    totalSteps: total,
+    minLrRatio: opts.minLrRatio ?? 0.1,
+  };
+  const optim = new AdamW(rm, {
+    lr: sched.lr,
+    weightDecay: opts.weightDecay ?? 0,
+    beta2: opts.beta2 ?? 0.99,
+  });
   const batcher = new PairBatcher(enc, tok.pad, rm.config.blockSize);
   const rng = new Rng(opts.seed ?? 0).fork('rm-shuffle');
   const order = Array.from({ length: n }, (_, i) => i);
@@ -147,12 +196,26 @@ export function trainRewardModel(rm: GPT, tok: Tokenizer, pairs: PairInput, opts
       if (!dr) drBuf.set(m, (dr = new Float64Array(2 * m)));
       if (opts.margins) for (let b = 0; b < m; b++) marginBuf[b] = opts.margins[idx[b]];
       rm.zeroGrad();
-      const met = rewardBatchLossAndGrad(rm, batcher.fill(idx), dr, opts.margins ? marginBuf : undefined, opts.centerRewardsCoefficient ?? 0);
-      if (!Number.isFinite(met.loss)) throw new Error(`reward model: loss became ${met.loss} at step ${step + 1} (lower lr?)`);
+      const met = rewardBatchLossAndGrad(
+        rm,
+        batcher.fill(idx),
+        dr,
+        opts.margins ? marginBuf : undefined,
+        opts.centerRewardsCoefficient ?? 0,
+      );
+      if (!Number.isFinite(met.loss))
+        throw new Error(`reward model: loss became ${met.loss} at step ${step + 1} (lower lr?)`);
       const gn = clipGradNorm(rm, opts.gradClip ?? 1);
       const lr = learningRate(step, sched);
       optim.update(lr);
-      const rec: RewardStepMetrics = { ...met, step: step + 1, epoch: epoch + 1, lr, grad_norm: gn, step_seconds: (performance.now() - ts) / 1000 };
+      const rec: RewardStepMetrics = {
+        ...met,
+        step: step + 1,
+        epoch: epoch + 1,
+        lr,
+        grad_norm: gn,
+        step_seconds: (performance.now() - ts) / 1000,
+      };
       history.push(rec);
       opts.onStep?.(rec);
     }
@@ -164,22 +227,45 @@ export function trainRewardModel(rm: GPT, tok: Tokenizer, pairs: PairInput, opts
  * r for already-encoded sequences ([BOS] prompt response [EOS], e.g. exact sampled ids), batched
  * with one padded length per call (at most two batch shapes, so the model's workspaces are reused).
  */
-export function scoreEncodedRewards(rm: GPT, seqs: readonly EncodedSeq[], pad: number, batchSize = 64): Float64Array {
+export function scoreEncodedRewards(
+  rm: GPT,
+  seqs: readonly EncodedSeq[],
+  pad: number,
+  batchSize = 64,
+): Float64Array {
   const out = new Float64Array(seqs.length);
   let T = 1;
   for (const s of seqs) T = Math.max(T, Math.min(s.ids.length, rm.config.blockSize));
-  for (let i = 0; i < seqs.length; i += batchSize) out.set(rm.rewards(makeBatch(seqs.slice(i, i + batchSize), pad, T)), i);
+  for (let i = 0; i < seqs.length; i += batchSize)
+    out.set(rm.rewards(makeBatch(seqs.slice(i, i + batchSize), pad, T)), i);
   return out;
 }
 
 /** r(x, y) for each (prompts[i], responses[i]), batched. */
-export function scoreResponses(rm: GPT, tok: Tokenizer, prompts: readonly string[], responses: readonly string[], batchSize = 64): Float64Array {
-  if (prompts.length !== responses.length) throw new RangeError(`${prompts.length} prompts but ${responses.length} responses`);
-  return scoreEncodedRewards(rm, prompts.map((p, i) => encodePair(tok, p, responses[i], rm.config.blockSize)), tok.pad, batchSize);
+export function scoreResponses(
+  rm: GPT,
+  tok: Tokenizer,
+  prompts: readonly string[],
+  responses: readonly string[],
+  batchSize = 64,
+): Float64Array {
+  if (prompts.length !== responses.length)
+    throw new RangeError(`${prompts.length} prompts but ${responses.length} responses`);
+  return scoreEncodedRewards(
+    rm,
+    prompts.map((p, i) => encodePair(tok, p, responses[i], rm.config.blockSize)),
+    tok.pad,
+    batchSize,
+  );
 }
 
 /** Evaluation metrics (no update) of `rm` on pairs: accuracy, margin, loss, reward range. */
-export function evaluateRewardModel(rm: GPT, tok: Tokenizer, pairs: PairInput, batchSize = 64): RewardMetrics {
+export function evaluateRewardModel(
+  rm: GPT,
+  tok: Tokenizer,
+  pairs: PairInput,
+  batchSize = 64,
+): RewardMetrics {
   const enc = toEncoded(tok, pairs, rm.config.blockSize);
   const n = enc.length;
   const batcher = new PairBatcher(enc, tok.pad, rm.config.blockSize);
@@ -200,7 +286,10 @@ export function evaluateRewardModel(rm: GPT, tok: Tokenizer, pairs: PairInput, b
 
 /** A trained reward model with its tokenizer: the `Scorer`-compatible face the methods use. */
 export class RewardModel {
-  constructor(readonly model: GPT, readonly tok: Tokenizer) {
+  constructor(
+    readonly model: GPT,
+    readonly tok: Tokenizer,
+  ) {
     if (model.config.head !== 'scalar') throw new Error("RewardModel: the model needs head 'scalar'");
   }
 
@@ -257,7 +346,9 @@ export class RewardEnsemble {
 
   /** Same for already-encoded sequences (exact sampled ids). */
   scoreEncoded(seqs: readonly EncodedSeq[], pad: number, batchSize = 64): EnsembleScores {
-    return RewardEnsemble.combine(this.members.map((m) => scoreEncodedRewards(m.model, seqs, pad, batchSize)));
+    return RewardEnsemble.combine(
+      this.members.map((m) => scoreEncodedRewards(m.model, seqs, pad, batchSize)),
+    );
   }
 
   private static combine(all: Float64Array[]): EnsembleScores {
@@ -279,7 +370,9 @@ export class RewardEnsemble {
 
   /** Saves member k to `${dir}/member-${k}`. */
   save(dir: string, meta: Record<string, unknown> = {}): void {
-    this.members.forEach((m, k) => m.save(`${dir}/member-${k}`, { ...meta, member: k, of: this.members.length }));
+    this.members.forEach((m, k) =>
+      m.save(`${dir}/member-${k}`, { ...meta, member: k, of: this.members.length }),
+    );
   }
 
   static load(dir: string, k: number): RewardEnsemble {
@@ -288,7 +381,11 @@ export class RewardEnsemble {
 }
 
 /** Trains K members; member k uses seed `${seed}/k` for its head, shuffling and bootstrap. */
-export function trainRewardEnsemble(tok: Tokenizer, pairs: PairInput, opts: EnsembleOptions): { ensemble: RewardEnsemble; results: RewardTrainResult[] } {
+export function trainRewardEnsemble(
+  tok: Tokenizer,
+  pairs: PairInput,
+  opts: EnsembleOptions,
+): { ensemble: RewardEnsemble; results: RewardTrainResult[] } {
   const K = opts.k ?? 4;
   const base = String(opts.seed ?? 0);
   const enc = toEncoded(tok, pairs, (opts.init?.config ?? opts.config)?.blockSize ?? Infinity);

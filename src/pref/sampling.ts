@@ -5,7 +5,15 @@
  */
 import { cholesky, mahalanobisSq } from '../math/linalg.js';
 import type { Rng } from '../math/rng.js';
-import { GPT, makeBatch, encodePair, sampleText, type EncodedSeq, type SampleOptions, type Tokenizer } from '../nn/index.js';
+import {
+  GPT,
+  makeBatch,
+  encodePair,
+  sampleText,
+  type EncodedSeq,
+  type SampleOptions,
+  type Tokenizer,
+} from '../nn/index.js';
 import type { PreferencePair, Scorer } from './types.js';
 
 export interface ResponseSampleOptions {
@@ -29,7 +37,12 @@ export interface ResponseSampleOptions {
  * n responses per prompt from `gpt` (wraps nn `sampleText`; EOS ends a response). Sample j of prompt i
  * has its own seeded stream, so results do not depend on batching.
  */
-export function sampleResponses(gpt: GPT, tok: Tokenizer, prompts: readonly string[], opts: ResponseSampleOptions): string[][] {
+export function sampleResponses(
+  gpt: GPT,
+  tok: Tokenizer,
+  prompts: readonly string[],
+  opts: ResponseSampleOptions,
+): string[][] {
   const temps = opts.temperatures;
   if (temps && temps.length > 0) {
     // n split as evenly as possible over the temperatures (earlier ones get the remainder), each
@@ -38,12 +51,24 @@ export function sampleResponses(gpt: GPT, tok: Tokenizer, prompts: readonly stri
     temps.forEach((t, k) => {
       const nk = Math.floor(opts.n / temps.length) + (k < opts.n % temps.length ? 1 : 0);
       if (nk === 0) return;
-      const part = sampleResponses(gpt, tok, prompts, { ...opts, n: nk, temperature: t, temperatures: undefined, seed: `${opts.seed ?? 0}/T${k}` });
+      const part = sampleResponses(gpt, tok, prompts, {
+        ...opts,
+        n: nk,
+        temperature: t,
+        temperatures: undefined,
+        seed: `${opts.seed ?? 0}/T${k}`,
+      });
       part.forEach((row, i) => out[i].push(...row));
     });
     return out;
   }
-  const so: SampleOptions = { n: opts.n, temperature: opts.temperature ?? 1, topP: opts.topP ?? 1, topK: opts.topK ?? 0, seed: opts.seed ?? 0 };
+  const so: SampleOptions = {
+    n: opts.n,
+    temperature: opts.temperature ?? 1,
+    topP: opts.topP ?? 1,
+    topK: opts.topK ?? 0,
+    seed: opts.seed ?? 0,
+  };
   if (opts.maxTokens !== undefined) so.maxTokens = opts.maxTokens;
   if (opts.maxBatch !== undefined) so.maxBatch = opts.maxBatch;
   return sampleText(gpt, tok, prompts, so).map((row) => row.map((s) => s.text));
@@ -62,7 +87,8 @@ export interface IndexedPair {
  * texts are identical (no information in that direction, as in RLHF Workflow).
  */
 export function bestWorstPair(responses: readonly string[], scores: ArrayLike<number>): IndexedPair | null {
-  if (responses.length !== scores.length) throw new RangeError(`${responses.length} responses but ${scores.length} scores`);
+  if (responses.length !== scores.length)
+    throw new RangeError(`${responses.length} responses but ${scores.length} scores`);
   if (responses.length < 2) return null;
   let hi = 0;
   let lo = 0;
@@ -92,7 +118,12 @@ export function rejectionAcceptProbs(scores: ArrayLike<number>, eta: number): Fl
  * unknown bound, as in RSO). Returns accepted indices in candidate order; `maxAccepted` caps the
  * count (candidates are then visited in a random order, RSO's Algorithm 1, and the result sorted).
  */
-export function rejectionSampleIndices(scores: ArrayLike<number>, eta: number, rng: Rng, maxAccepted = Infinity): number[] {
+export function rejectionSampleIndices(
+  scores: ArrayLike<number>,
+  eta: number,
+  rng: Rng,
+  maxAccepted = Infinity,
+): number[] {
   const p = rejectionAcceptProbs(scores, eta);
   const order = Array.from({ length: p.length }, (_, i) => i);
   if (Number.isFinite(maxAccepted)) rng.shuffle(order);
@@ -105,8 +136,15 @@ export function rejectionSampleIndices(scores: ArrayLike<number>, eta: number, r
 }
 
 /** `rejectionSampleIndices` returning the accepted candidates themselves (in candidate order). */
-export function rejectionSample<T>(candidates: readonly T[], scores: ArrayLike<number>, eta: number, rng: Rng, maxAccepted = Infinity): T[] {
-  if (candidates.length !== scores.length) throw new RangeError(`${candidates.length} candidates but ${scores.length} scores`);
+export function rejectionSample<T>(
+  candidates: readonly T[],
+  scores: ArrayLike<number>,
+  eta: number,
+  rng: Rng,
+  maxAccepted = Infinity,
+): T[] {
+  if (candidates.length !== scores.length)
+    throw new RangeError(`${candidates.length} candidates but ${scores.length} scores`);
   return rejectionSampleIndices(scores, eta, rng, maxAccepted).map((i) => candidates[i]);
 }
 
@@ -115,7 +153,11 @@ export function rejectionSample<T>(candidates: readonly T[], scores: ArrayLike<n
  * chosen). Ties (equal scores or identical texts) are dropped; an odd last sample is unused.
  * `score` is either scores aligned with `accepted` or a Scorer called once per sample.
  */
-export function pairsFromAccepted(prompt: string, accepted: readonly string[], score: ArrayLike<number> | Scorer): PreferencePair[] {
+export function pairsFromAccepted(
+  prompt: string,
+  accepted: readonly string[],
+  score: ArrayLike<number> | Scorer,
+): PreferencePair[] {
   const s: ArrayLike<number> = typeof score === 'function' ? accepted.map((a) => score(prompt, a)) : score;
   if (s.length !== accepted.length) throw new RangeError(`${accepted.length} samples but ${s.length} scores`);
   const out: PreferencePair[] = [];
@@ -148,14 +190,18 @@ export type UncertaintySource =
  * ensemble → population std over members of r_k(a_i) − r_k(a_j); features → ‖φ_i − φ_j‖_{Σ⁻¹}.
  * Pairs of identical texts are skipped; first pair wins ties. Null if no pair has positive uncertainty.
  */
-export function uncertaintyPair(responses: readonly string[], source: UncertaintySource): UncertainPair | null {
+export function uncertaintyPair(
+  responses: readonly string[],
+  source: UncertaintySource,
+): UncertainPair | null {
   const n = responses.length;
   let best: UncertainPair | null = null;
   if ('ensemble' in source) {
     const E = source.ensemble;
     const K = E.length;
     if (K === 0) throw new RangeError('uncertaintyPair: empty ensemble');
-    for (const e of E) if (e.length !== n) throw new RangeError(`ensemble member has ${e.length} scores for ${n} responses`);
+    for (const e of E)
+      if (e.length !== n) throw new RangeError(`ensemble member has ${e.length} scores for ${n} responses`);
     for (let i = 0; i < n; i++) {
       for (let j = i + 1; j < n; j++) {
         if (responses[i] === responses[j]) continue;
@@ -188,7 +234,11 @@ export function uncertaintyPair(responses: readonly string[], source: Uncertaint
 }
 
 /** Σ = λI + Σ_p (φ_a − φ_b)(φ_a − φ_b)ᵀ over historical feature differences (paper §1.4). */
-export function featureCovariance(diffs: readonly ArrayLike<number>[], d: number, lambda: number): Float64Array {
+export function featureCovariance(
+  diffs: readonly ArrayLike<number>[],
+  d: number,
+  lambda: number,
+): Float64Array {
   const S = new Float64Array(d * d);
   for (let i = 0; i < d; i++) S[i * d + i] = lambda;
   for (const v of diffs) {
@@ -232,9 +282,16 @@ function featureTwin(rm: GPT): GPT {
  * vocabSize ≥ nEmbd): one forward per batch. Otherwise it falls back to probing the scalar head
  * with unit weights (nEmbd forwards per batch).
  */
-export function rewardFeatures(rm: GPT, tok: Tokenizer, prompts: readonly string[], responses: readonly string[], batchSize = 64): Float64Array[] {
+export function rewardFeatures(
+  rm: GPT,
+  tok: Tokenizer,
+  prompts: readonly string[],
+  responses: readonly string[],
+  batchSize = 64,
+): Float64Array[] {
   if (rm.config.head !== 'scalar') throw new Error("rewardFeatures: the model needs head 'scalar'");
-  if (prompts.length !== responses.length) throw new RangeError(`${prompts.length} prompts but ${responses.length} responses`);
+  if (prompts.length !== responses.length)
+    throw new RangeError(`${prompts.length} prompts but ${responses.length} responses`);
   const C = rm.config.nEmbd;
   const seqs = prompts.map((p, i) => encodePair(tok, p, responses[i], rm.config.blockSize));
   const out = seqs.map(() => new Float64Array(C));
@@ -257,7 +314,13 @@ export function rewardFeatures(rm: GPT, tok: Tokenizer, prompts: readonly string
   return probeFeatures(rm, seqs, tok.pad, T, out);
 }
 
-function probeFeatures(rm: GPT, seqs: readonly EncodedSeq[], pad: number, T: number, out: Float64Array[]): Float64Array[] {
+function probeFeatures(
+  rm: GPT,
+  seqs: readonly EncodedSeq[],
+  pad: number,
+  T: number,
+  out: Float64Array[],
+): Float64Array[] {
   const w = rm.tensor('score_head.weight');
   const b = rm.tensor('score_head.bias');
   if (!w || !b) throw new Error("rewardFeatures: the model needs head 'scalar'");

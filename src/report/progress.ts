@@ -58,7 +58,9 @@ export class Progress {
     const rate = elapsed > 0 ? this.done_ / elapsed : 0;
     const eta = rate > 0 ? (this.total - this.done_) / rate : 0;
     const counter = `${this.done_}/${this.total}`;
-    const timing = final ? `${fmtSeconds(elapsed)}` : `${fmtSeconds(elapsed)} elapsed, ETA ${fmtSeconds(eta)}`;
+    const timing = final
+      ? `${fmtSeconds(elapsed)}`
+      : `${fmtSeconds(elapsed)} elapsed, ETA ${fmtSeconds(eta)}`;
     const tail = this.info ? ` ${this.info}` : '';
     if (this.tty) {
       const width = 28;

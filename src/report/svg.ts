@@ -25,7 +25,18 @@ export interface PlotOptions {
   height?: number;
 }
 
-const PALETTE = ['#1f77b4', '#d62728', '#2ca02c', '#ff7f0e', '#9467bd', '#8c564b', '#e377c2', '#17becf', '#7f7f7f', '#bcbd22'];
+const PALETTE = [
+  '#1f77b4',
+  '#d62728',
+  '#2ca02c',
+  '#ff7f0e',
+  '#9467bd',
+  '#8c564b',
+  '#e377c2',
+  '#17becf',
+  '#7f7f7f',
+  '#bcbd22',
+];
 
 export function linePlot(series: Series[], opts: PlotOptions): string {
   const W = opts.width ?? 760;
@@ -63,7 +74,9 @@ export function linePlot(series: Series[], opts: PlotOptions): string {
     `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="Helvetica, Arial, sans-serif" font-size="12">`,
   );
   out.push(`<rect width="${W}" height="${H}" fill="white"/>`);
-  out.push(`<text x="${m.l + pw / 2}" y="22" text-anchor="middle" font-size="15" font-weight="bold">${esc(opts.title)}</text>`);
+  out.push(
+    `<text x="${m.l + pw / 2}" y="22" text-anchor="middle" font-size="15" font-weight="bold">${esc(opts.title)}</text>`,
+  );
   // Grid and ticks
   for (const t of ticks(x0, x1, Boolean(opts.logX))) {
     const X = m.l + ((t.pos - x0) / (x1 - x0)) * pw;
@@ -92,11 +105,15 @@ export function linePlot(series: Series[], opts: PlotOptions): string {
           .slice()
           .reverse()
           .map((i) => `${sx(s.x[i]).toFixed(1)},${sy(s.lo![i]).toFixed(1)}`);
-        out.push(`<polygon points="${[...upper, ...lower].join(' ')}" fill="${colour}" fill-opacity="0.15" stroke="none"/>`);
+        out.push(
+          `<polygon points="${[...upper, ...lower].join(' ')}" fill="${colour}" fill-opacity="0.15" stroke="none"/>`,
+        );
       } else {
         for (const i of band) {
           const X = sx(s.x[i]).toFixed(1);
-          out.push(`<line x1="${X}" y1="${sy(s.lo![i]).toFixed(1)}" x2="${X}" y2="${sy(s.hi![i]).toFixed(1)}" stroke="${colour}"/>`);
+          out.push(
+            `<line x1="${X}" y1="${sy(s.lo![i]).toFixed(1)}" x2="${X}" y2="${sy(s.hi![i]).toFixed(1)}" stroke="${colour}"/>`,
+          );
         }
       }
     }
@@ -107,10 +124,14 @@ export function linePlot(series: Series[], opts: PlotOptions): string {
       );
     }
     for (const i of idx) {
-      out.push(`<circle cx="${sx(s.x[i]).toFixed(1)}" cy="${sy(s.y[i]).toFixed(1)}" r="3" fill="${colour}"/>`);
+      out.push(
+        `<circle cx="${sx(s.x[i]).toFixed(1)}" cy="${sy(s.y[i]).toFixed(1)}" r="3" fill="${colour}"/>`,
+      );
     }
     const ly = m.t + 10 + k * 18;
-    out.push(`<line x1="${m.l + pw + 12}" y1="${ly}" x2="${m.l + pw + 32}" y2="${ly}" stroke="${colour}" stroke-width="3"/>`);
+    out.push(
+      `<line x1="${m.l + pw + 12}" y1="${ly}" x2="${m.l + pw + 32}" y2="${ly}" stroke="${colour}" stroke-width="3"/>`,
+    );
     out.push(`<text x="${m.l + pw + 38}" y="${ly + 4}">${esc(s.label)}</text>`);
   });
   out.push('</svg>');

@@ -256,9 +256,17 @@ test('fitMLE(env, pairs) with repeated pairs (grouped into sufficient statistics
     for (const opts of [{ lambda: 0.7 }, { lambda: 0.7, normBound: 0.5 }]) {
       const a = fitMLE(env, pairs, opts);
       const b = fitMLE(flat, opts);
-      assert.ok(dist(a.theta, b.theta) <= 1e-12 * Math.max(1, nrm(b.theta)), `d=${d} ${JSON.stringify(opts)}: ${dist(a.theta, b.theta)}`);
-      assert.ok(Math.abs(a.negLogLik - b.negLogLik) <= 1e-12 * b.negLogLik, `${a.negLogLik} vs ${b.negLogLik}`);
-      assert.ok(Math.abs(a.negLogLik - btNegLogLik(flat.dphi, n, d, a.theta, opts.lambda)) <= 1e-10 * b.negLogLik);
+      assert.ok(
+        dist(a.theta, b.theta) <= 1e-12 * Math.max(1, nrm(b.theta)),
+        `d=${d} ${JSON.stringify(opts)}: ${dist(a.theta, b.theta)}`,
+      );
+      assert.ok(
+        Math.abs(a.negLogLik - b.negLogLik) <= 1e-12 * b.negLogLik,
+        `${a.negLogLik} vs ${b.negLogLik}`,
+      );
+      assert.ok(
+        Math.abs(a.negLogLik - btNegLogLik(flat.dphi, n, d, a.theta, opts.lambda)) <= 1e-10 * b.negLogLik,
+      );
       assert.equal(a.converged, b.converged);
       assert.ok(Math.abs(a.gradNorm - b.gradNorm) <= 1e-9 * n, `${a.gradNorm} vs ${b.gradNorm}`);
       assert.ok(Math.abs(a.mu - b.mu) <= 1e-9 * Math.max(1, b.mu));

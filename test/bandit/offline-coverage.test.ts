@@ -39,7 +39,7 @@ function meanGaps(n: number): { mle: number; opt1: number; opt2: number; perSeed
   return { mle: m(0), opt1: m(1), opt2: m(2), perSeed };
 }
 
-test("adversarial coverage: gaps of MLE-Gibbs and both pessimistic options, measured over seeds", () => {
+test('adversarial coverage: gaps of MLE-Gibbs and both pessimistic options, measured over seeds', () => {
   const small = meanGaps(100);
   const large = meanGaps(1000);
   if (!process.env.GSHF_QUIET) {

@@ -96,10 +96,19 @@ test('linear DPO reproduces MLE-Gibbs: θ̂ = η·w (Newton exactly, Adam approx
     const mle = mleGibbs.run(ctx, { lambda });
     const lin = dpo.run(ctx, { parameterization: 'linear', lambda });
     const thetaLin = lin.thetaHat as Float64Array;
-    for (let j = 0; j < env.d; j++) assert.ok(Math.abs(thetaLin[j] - theta[j]) < 1e-8, `seed ${seed}: θ_${j}`);
+    for (let j = 0; j < env.d; j++)
+      assert.ok(Math.abs(thetaLin[j] - theta[j]) < 1e-8, `seed ${seed}: θ_${j}`);
     assert.ok(kl(env, mle.policy, lin.policy) < 1e-14);
     // Gradient-based linear DPO (as practised) converges to the same policy.
-    const fo = trainDpoLinear(env, pairs, { eta, lambda, solver: 'first-order', lr: 0.05, steps: 4000, optimizer: 'adam', schedule: 'linear' });
+    const fo = trainDpoLinear(env, pairs, {
+      eta,
+      lambda,
+      solver: 'first-order',
+      lr: 0.05,
+      steps: 4000,
+      optimizer: 'adam',
+      schedule: 'linear',
+    });
     const klFo = kl(env, mle.policy, fo.policy);
     assert.ok(klFo < 1e-5, `seed ${seed}: KL(MLE-Gibbs ‖ Adam linear DPO) = ${klFo}`);
     assert.ok(fo.finalLoss < fo.initialLoss);
@@ -123,19 +132,27 @@ test('tabular DPO converges to the empirical log-odds when the comparisons are n
   const shift3 = t.policy[o + 3] - env.refLogprobs[o + 3];
   assert.ok(Math.abs(shift2 - shift3) < 1e-12);
   // Other contexts have no pairs and stay exactly at π0.
-  for (let a = env.offsets[1]; a < env.offsets[env.nContexts]; a++) assert.ok(Math.abs(t.policy[a] - env.refLogprobs[a]) < 1e-12);
+  for (let a = env.offsets[1]; a < env.offsets[env.nContexts]; a++)
+    assert.ok(Math.abs(t.policy[a] - env.refLogprobs[a]) < 1e-12);
 });
 
 test('tabular DPO on separable pairs has no finite minimiser: the margin keeps growing with steps', () => {
   const { env } = setup(8, 0.5);
-  const pairs: PairData = { context: Int32Array.from([2, 2]), chosen: Int32Array.from([1, 1]), rejected: Int32Array.from([3, 3]) };
+  const pairs: PairData = {
+    context: Int32Array.from([2, 2]),
+    chosen: Int32Array.from([1, 1]),
+    rejected: Int32Array.from([3, 3]),
+  };
   const o = env.offsets[2];
   let prevMargin = -Infinity;
   let prevLoss = Infinity;
   for (const steps of [50, 200, 800, 3200]) {
     const t = trainDpoTabular(env, pairs, { eta: 0.5, lr: 0.05, steps });
     const margin = t.logits[o + 1] - t.logits[o + 3];
-    assert.ok(margin > prevMargin && t.finalLoss < prevLoss, `steps ${steps}: margin ${margin}, loss ${t.finalLoss}`);
+    assert.ok(
+      margin > prevMargin && t.finalLoss < prevLoss,
+      `steps ${steps}: margin ${margin}, loss ${t.finalLoss}`,
+    );
     prevMargin = margin;
     prevLoss = t.finalLoss;
   }

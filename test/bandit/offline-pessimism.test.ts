@@ -6,7 +6,13 @@ import { generateEnv, behaviourPolicy, type Coverage } from '../../src/bandit/ge
 import { PreferenceOracle, samplePairs } from '../../src/bandit/oracle.js';
 import { featureDiffs, type BanditEnv, type PairData } from '../../src/bandit/env.js';
 import { btGradient, fitMLE } from '../../src/bandit/mle.js';
-import { gibbsOfTheta, meanFeature, objective, rewardsOf, normalizePerContext } from '../../src/bandit/policy.js';
+import {
+  gibbsOfTheta,
+  meanFeature,
+  objective,
+  rewardsOf,
+  normalizePerContext,
+} from '../../src/bandit/policy.js';
 import { pairCovariance, Uncertainty } from '../../src/bandit/uncertainty.js';
 import {
   mleGibbs,
@@ -19,7 +25,11 @@ import {
 import { minimizeQuadraticOnBall, symmetricEigen } from '../../src/bandit/algorithms/offline-pessimism.js';
 import type { AlgorithmContext } from '../../src/bandit/algorithms/types.js';
 
-function setup(seed: number, coverage: Coverage = 'poor', n = 150): { env: BanditEnv; pairs: PairData; ctx: AlgorithmContext } {
+function setup(
+  seed: number,
+  coverage: Coverage = 'poor',
+  n = 150,
+): { env: BanditEnv; pairs: PairData; ctx: AlgorithmContext } {
   const env = generateEnv({ d: 4, K: 5, nContexts: 8, normB: 2, refTemperature: 1, eta: 0.5, seed });
   const beh = behaviourPolicy(env, coverage);
   const rng = new Rng(`data-${seed}`);
@@ -36,12 +46,25 @@ function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
 }
 
 /** Primal objective of Option I, computed from policy.ts/uncertainty.ts (independent of the solver). */
-function option1Primal(env: BanditEnv, logp: Float64Array, thetaMle: Float64Array, unc: Uncertainty, nu: Float64Array, beta: number): number {
+function option1Primal(
+  env: BanditEnv,
+  logp: Float64Array,
+  thetaMle: Float64Array,
+  unc: Uncertainty,
+  nu: Float64Array,
+  beta: number,
+): number {
   return objective(env, logp, rewardsOf(env, thetaMle)) - beta * unc.expected(env, logp, nu);
 }
 
 /** Dual F(u) = V(θ̂ − βu) + β⟨u, ν̄⟩, computed directly by log-sum-exp. */
-function option1Dual(env: BanditEnv, thetaMle: Float64Array, u: Float64Array, nu: Float64Array, beta: number): number {
+function option1Dual(
+  env: BanditEnv,
+  thetaMle: Float64Array,
+  u: Float64Array,
+  nu: Float64Array,
+  beta: number,
+): number {
   const d = env.d;
   const th = Float64Array.from(thetaMle, (t, j) => t - beta * u[j]);
   const r = rewardsOf(env, th);
@@ -69,7 +92,14 @@ function sigmaNorm(sigma: Float64Array, u: Float64Array): number {
 
 test('registry list: six uniquely named offline algorithms with defaults', () => {
   const names = offlineAlgorithms.map((a) => a.name);
-  assert.deepEqual(names, ['mle-gibbs', 'gshf-offline-option1', 'gshf-offline-option2', 'dpo', 'rso', 'rso-multistep']);
+  assert.deepEqual(names, [
+    'mle-gibbs',
+    'gshf-offline-option1',
+    'gshf-offline-option2',
+    'dpo',
+    'rso',
+    'rso-multistep',
+  ]);
   for (const a of offlineAlgorithms) {
     assert.equal(a.setting, 'offline');
     assert.ok(a.description.length > 20);
@@ -88,13 +118,22 @@ test('mle-gibbs equals Gibbs of the ridge BT-MLE, and θ̂ is stationary', () =>
   assert.ok(Math.hypot(...g) < 1e-8, `‖∇L(θ̂)‖ = ${Math.hypot(...g)}`);
   assert.equal(res.labelsUsed, pairs.context.length);
   // No data: θ̂ = 0 and the output is π0.
-  const empty = mleGibbs.run({ ...ctx, offline: { context: new Int32Array(0), chosen: new Int32Array(0), rejected: new Int32Array(0) } }, {});
+  const empty = mleGibbs.run(
+    {
+      ...ctx,
+      offline: { context: new Int32Array(0), chosen: new Int32Array(0), rejected: new Int32Array(0) },
+    },
+    {},
+  );
   assert.ok(maxAbsDiff(empty.policy, env.refLogprobs) < 1e-12);
 });
 
 test('unknown or ill-typed options are rejected with the algorithm name', () => {
   const { ctx } = setup(1);
-  assert.throws(() => mleGibbs.run(ctx, { lamda: 1 } as unknown as Record<string, never>), /mle-gibbs: unknown option "lamda"/);
+  assert.throws(
+    () => mleGibbs.run(ctx, { lamda: 1 } as unknown as Record<string, never>),
+    /mle-gibbs: unknown option "lamda"/,
+  );
   assert.throws(() => gshfOfflineOption2.run(ctx, { beta: -1 }), /beta must be/);
   assert.throws(() => gshfOfflineOption2.run(ctx, { nu: 'x' as 'pi0' }), /nu must be one of pi0 \| data/);
   assert.throws(() => gshfOfflineOption1.run(ctx, { lambda: 0 }), /lambda must be a finite number > 0/);
@@ -106,7 +145,11 @@ test('theory β = √((d + log(1/δ))/γ² + λB²), γ = 1/(2 + e^{-B} + e^B)',
   assert.ok(Math.abs(theoryBeta(4, 1, { delta: 0.05, normBound: 1, scale: 1 }) - expected) < 1e-12);
   const { ctx, env } = setup(2);
   const r = gshfOfflineOption2.run(ctx, { beta: 'theory', betaScale: 0.5 });
-  assert.ok(Math.abs((r.diagnostics?.beta ?? 0) - 0.5 * theoryBeta(env.d, 1, { delta: 0.05, normBound: 1, scale: 1 })) < 1e-12);
+  assert.ok(
+    Math.abs(
+      (r.diagnostics?.beta ?? 0) - 0.5 * theoryBeta(env.d, 1, { delta: 0.05, normBound: 1, scale: 1 }),
+    ) < 1e-12,
+  );
 });
 
 test('option II with β = 0 is exactly MLE-Gibbs (both ν choices)', () => {
@@ -139,11 +182,15 @@ test('option II: growing β lowers the mass on poorly covered actions', () => {
     for (const beta of [0, 0.25, 0.5, 1, 2, 4]) {
       const p = gshfOfflineOption2.run(ctx, { beta }).policy;
       const w = worst.map((a) => Math.exp(p[a]));
-      if (prevWorst) w.forEach((m, c) => assert.ok(m < (prevWorst as number[])[c], `seed ${seed} β=${beta} context ${c}`));
+      if (prevWorst)
+        w.forEach((m, c) => assert.ok(m < (prevWorst as number[])[c], `seed ${seed} β=${beta} context ${c}`));
       prevWorst = w;
       let mass = 0;
       for (const a of floored) mass += Math.exp(p[a]) * env.weights[Math.floor(a / 5)];
-      assert.ok(mass < prevFloored, `seed ${seed} β=${beta}: floored-action mass ${mass} did not fall from ${prevFloored}`);
+      assert.ok(
+        mass < prevFloored,
+        `seed ${seed} β=${beta}: floored-action mass ${mass} did not fall from ${prevFloored}`,
+      );
       prevFloored = mass;
     }
   }

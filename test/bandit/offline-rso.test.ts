@@ -68,7 +68,10 @@ test('rejection sampler: accepted samples follow the Gibbs target on a 3-action 
     assert.equal(res.candidates, 64 * 3000);
     // Expected acceptance per candidate = Σ π0·exp((r − r_max)/η).
     const expectedRate = [0.5, 0.3, 0.2].reduce((s, p, a) => s + p * Math.exp((r[a] - 1.5) / eta), 0);
-    assert.ok(Math.abs(res.acceptanceRate - expectedRate) < 0.01, `rate ${res.acceptanceRate} vs ${expectedRate}`);
+    assert.ok(
+      Math.abs(res.acceptanceRate - expectedRate) < 0.01,
+      `rate ${res.acceptanceRate} vs ${expectedRate}`,
+    );
   }
 });
 
@@ -143,7 +146,10 @@ test('rso-multistep: default schedule 8η→η, per-stage diagnostics, one stage
     multistepEtas(0.5, defaultRsoMultistepOptions).map((x) => +x.toFixed(12)),
     [4, 2, 1, 0.5],
   );
-  assert.throws(() => multistepEtas(0.5, { etas: [1, 2], stages: 4, etaMaxFactor: 8 }), /strictly decreasing/);
+  assert.throws(
+    () => multistepEtas(0.5, { etas: [1, 2], stages: 4, etaMaxFactor: 8 }),
+    /strictly decreasing/,
+  );
   const { env, ctx } = setup(3);
   const res = rsoMultistep.run(ctx, {});
   const its = res.iterations ?? [];
@@ -164,17 +170,28 @@ test('rso-multistep: default schedule 8η→η, per-stage diagnostics, one stage
 test('rso-multistep with exact acceptance ratios and BT labels also approaches the final target', () => {
   const { env, pairs, ctx } = setup(4, 1);
   const target = gibbsOfTheta(env, fitMLE(env, pairs, { lambda: 1 }).theta);
-  const res = rsoMultistep.run(ctx, { labels: 'bt', acceptance: 'exact', rounds: 128, dpoSteps: 1000, dpoSchedule: 'linear' });
+  const res = rsoMultistep.run(ctx, {
+    labels: 'bt',
+    acceptance: 'exact',
+    rounds: 128,
+    dpoSteps: 1000,
+    dpoSchedule: 'linear',
+  });
   const k = kl(env, target, res.policy);
   assert.ok(k < 0.2 * klToRef(env, target), `KL(target ‖ multistep) = ${k}`);
 });
 
 test("rso with contexts: 'data' samples only contexts that appear in the offline pairs", () => {
   const { env, pairs, ctx } = setup(5);
-  const only0: PairData = { context: pairs.context.filter((c) => c === 0), chosen: new Int32Array(0), rejected: new Int32Array(0) };
+  const only0: PairData = {
+    context: pairs.context.filter((c) => c === 0),
+    chosen: new Int32Array(0),
+    rejected: new Int32Array(0),
+  };
   only0.chosen = pairs.chosen.filter((_, i) => pairs.context[i] === 0);
   only0.rejected = pairs.rejected.filter((_, i) => pairs.context[i] === 0);
   const res = rso.run({ ...ctx, offline: only0 }, { contexts: 'data' });
-  for (let a = env.offsets[1]; a < env.offsets[env.nContexts]; a++) assert.ok(Math.abs(res.policy[a] - env.refLogprobs[a]) < 1e-12);
+  for (let a = env.offsets[1]; a < env.offsets[env.nContexts]; a++)
+    assert.ok(Math.abs(res.policy[a] - env.refLogprobs[a]) < 1e-12);
   assert.ok(Math.abs(res.policy[0] - env.refLogprobs[0]) > 1e-6);
 });

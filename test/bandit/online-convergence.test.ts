@@ -13,10 +13,20 @@ function env(seed: number): BanditEnv {
   return generateEnv({ d: 4, K: 10, nContexts: 40, normB: 2, refTemperature: 1, eta: 0.5, seed });
 }
 
-function gap(e: BanditEnv, seed: number, budget: number, enhancer: EnhancerName, selection: Selection, offline: PairData | null): number {
+function gap(
+  e: BanditEnv,
+  seed: number,
+  budget: number,
+  enhancer: EnhancerName,
+  selection: Selection,
+  offline: PairData | null,
+): number {
   const oracle = new PreferenceOracle(e, e.thetaStar as Float64Array, new Rng(`o${seed}`));
   const alg = offline === null ? online : hybrid;
-  const res = alg.run({ env: e, offline: offline ?? emptyPairs(), oracle, rng: new Rng(`a${seed}`) }, { T: 4, onlineBudget: budget, enhancer, selection });
+  const res = alg.run(
+    { env: e, offline: offline ?? emptyPairs(), oracle, rng: new Rng(`a${seed}`) },
+    { T: 4, onlineBudget: budget, enhancer, selection },
+  );
   return gapMetric(e, res.policy).gap;
 }
 
@@ -34,7 +44,7 @@ test("more labels, smaller gap: every seed with selection 'last' (4000 vs 200 on
   }
 });
 
-test("more labels, smaller gap with validation selection (mean over seeds; single seeds can pick an early candidate)", () => {
+test('more labels, smaller gap with validation selection (mean over seeds; single seeds can pick an early candidate)', () => {
   // With 200 validation queries per candidate the win-rate noise (±0.03) is larger than the win-rate
   // differences between late candidates, so one seed can select π_2 over π_5; the mean is robust.
   for (const enhancer of ['symmetric', 'uncertainty'] as const) {
@@ -45,7 +55,10 @@ test("more labels, smaller gap with validation selection (mean over seeds; singl
       g200.push(gap(e, seed, 200, enhancer, 'validation', null));
       g4000.push(gap(e, seed, 4000, enhancer, 'validation', null));
     }
-    assert.ok(mean(g4000) < 0.5 * mean(g200), `${enhancer}: mean gap ${mean(g4000)} at 4000 vs ${mean(g200)} at 200`);
+    assert.ok(
+      mean(g4000) < 0.5 * mean(g200),
+      `${enhancer}: mean gap ${mean(g4000)} at 4000 vs ${mean(g200)} at 200`,
+    );
   }
 });
 
@@ -58,7 +71,14 @@ test('hybrid with a good-coverage offline set (1000 pairs) beats online at the s
     for (const seed of [1, 2, 3, 4, 5, 6]) {
       const e = env(seed);
       const beh = behaviourPolicy(e, 'good');
-      const off = samplePairs(e, beh, beh, 1000, new PreferenceOracle(e, e.thetaStar as Float64Array, new Rng(`off${seed}`)), new Rng(`offr${seed}`));
+      const off = samplePairs(
+        e,
+        beh,
+        beh,
+        1000,
+        new PreferenceOracle(e, e.thetaStar as Float64Array, new Rng(`off${seed}`)),
+        new Rng(`offr${seed}`),
+      );
       on.push(gap(e, seed, 200, enhancer, 'last', null));
       hy.push(gap(e, seed, 200, enhancer, 'last', off));
     }

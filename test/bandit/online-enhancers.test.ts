@@ -83,14 +83,24 @@ test('uncertainty enhancer: KL constraint η·KL(π2‖π1) ≤ Γ holds on seed
     // Recompute both sides independently of the enhancer's own bookkeeping.
     const gamma = relativeGamma(env, sigma, beta, main, u.policy);
     const etaKL = env.eta * kl(env, u.policy, main);
-    assert.ok(Math.abs(gamma - u.gamma) <= 1e-12 * Math.max(1, gamma), `seed ${seed}: Γ ${gamma} vs reported ${u.gamma}`);
+    assert.ok(
+      Math.abs(gamma - u.gamma) <= 1e-12 * Math.max(1, gamma),
+      `seed ${seed}: Γ ${gamma} vs reported ${u.gamma}`,
+    );
     assert.ok(Math.abs(etaKL - u.etaKL) <= 1e-12 * Math.max(1, etaKL), `seed ${seed}: ηKL`);
     assert.ok(etaKL <= gamma, `seed ${seed}: constraint violated, ηKL ${etaKL} > Γ ${gamma}`);
     assert.ok(u.slack >= 0, `seed ${seed}: slack ${u.slack}`);
     assert.ok(u.s > 0 && gamma > 1e-4, `seed ${seed}: degenerate enhancer s=${u.s} Γ=${gamma}`);
     // The constraint is active at the chosen member (the search stops at the KL-budget crossing or its fractions).
     assert.ok(u.etaKL > 0);
-    const sym = prepareEnhancer('symmetric', { env, mainLogp: main, rewards: new Float64Array(main.length), sigma, beta, n: 8 });
+    const sym = prepareEnhancer('symmetric', {
+      env,
+      mainLogp: main,
+      rewards: new Float64Array(main.length),
+      sigma,
+      beta,
+      n: 8,
+    });
     assert.equal(sym.diagnostics.enhancerGamma, 0);
     assert.ok(gamma > sym.diagnostics.enhancerGamma);
     // π2 ∝ π1·exp(s⟨v,φ⟩): re-tilting π1 reproduces it.
@@ -98,7 +108,14 @@ test('uncertainty enhancer: KL constraint η·KL(π2‖π1) ≤ Γ holds on seed
     const again = tiltPolicy(env, main, z, u.s, new Float64Array(main.length));
     for (let a = 0; a < main.length; a++) assert.ok(Math.abs(again[a] - u.policy[a]) < 1e-12);
     // prepareEnhancer('uncertainty') reports the same numbers as diagnostics.
-    const prep = prepareEnhancer('uncertainty', { env, mainLogp: main, rewards: new Float64Array(main.length), sigma, beta, n: 8 });
+    const prep = prepareEnhancer('uncertainty', {
+      env,
+      mainLogp: main,
+      rewards: new Float64Array(main.length),
+      sigma,
+      beta,
+      n: 8,
+    });
     assert.ok(prep.diagnostics.enhancerSlack >= 0);
     assert.equal(prep.diagnostics.enhancerGamma, u.gamma);
   }
@@ -137,7 +154,10 @@ test('uncertainty enhancer: no random tilt direction finds a feasible member wit
       }
       if (lo > 0) bestRandom = Math.max(bestRandom, feasible(lo));
     }
-    assert.ok(u.gamma >= bestRandom * (1 - 1e-9), `seed ${seed}: enhancer Γ ${u.gamma} < random-direction Γ ${bestRandom}`);
+    assert.ok(
+      u.gamma >= bestRandom * (1 - 1e-9),
+      `seed ${seed}: enhancer Γ ${u.gamma} < random-direction Γ ${bestRandom}`,
+    );
   }
 });
 
@@ -159,18 +179,37 @@ test('best-worst: picks argmax / argmin of r among the samples; identical best a
 
 test('best-worst / symmetric / pi0 / uncertainty-pair drop proposals with identical actions', () => {
   // Main agent puts all its mass on action 2: every sample from it is action 2.
-  const env = handEnv([[1, 0], [0, 1], [-1, 0], [0, -1]]);
+  const env = handEnv([
+    [1, 0],
+    [0, 1],
+    [-1, 0],
+    [0, -1],
+  ]);
   const main = Float64Array.from([-Infinity, -Infinity, 0, -Infinity]);
   const sigma = scaledIdentity(2, 1);
   const rng = new Rng(5);
   const out = new Int32Array(2);
   for (const name of ['best-worst', 'symmetric', 'uncertainty-pair'] as const) {
-    const e = prepareEnhancer(name, { env, mainLogp: main, rewards: rewardsOf(env, [1, 0]), sigma, beta: 1, n: 6 });
+    const e = prepareEnhancer(name, {
+      env,
+      mainLogp: main,
+      rewards: rewardsOf(env, [1, 0]),
+      sigma,
+      beta: 1,
+      n: 6,
+    });
     for (let i = 0; i < 20; i++) assert.equal(e.propose(0, rng, out), false, name);
   }
   // pi0 with π0 = the same point mass: also always a tie.
   const env0 = { ...env, refLogprobs: main };
-  const e0 = prepareEnhancer('pi0', { env: env0, mainLogp: main, rewards: new Float64Array(4), sigma, beta: 1, n: 2 });
+  const e0 = prepareEnhancer('pi0', {
+    env: env0,
+    mainLogp: main,
+    rewards: new Float64Array(4),
+    sigma,
+    beta: 1,
+    n: 2,
+  });
   for (let i = 0; i < 20; i++) assert.equal(e0.propose(0, rng, out), false);
   // With a spread-out main agent, best-worst pairs are always (argmax, argmin) of r over the drawn set,
   // and over many draws the global argmax/argmin appear.
@@ -189,9 +228,21 @@ test('best-worst / symmetric / pi0 / uncertainty-pair drop proposals with identi
 test('uncertainty-pair: chooses the sampled pair with the largest ‖Δφ‖ in Σ⁻¹, not in the Euclidean norm', () => {
   // Σ = diag(1, 100): direction 2 is well explored. Pair (0,1) differs by 1 in direction 1
   // (Σ⁻¹-norm 1); pair (2,3) differs by 4 in direction 2 (Σ⁻¹-norm 0.4).
-  const env = handEnv([[0, 0], [1, 0], [0, 2], [0, -2]]);
+  const env = handEnv([
+    [0, 0],
+    [1, 0],
+    [0, 2],
+    [0, -2],
+  ]);
   const sigma = Float64Array.from([1, 0, 0, 100]);
-  const e = prepareEnhancer('uncertainty-pair', { env, mainLogp: env.refLogprobs, rewards: new Float64Array(4), sigma, beta: 1, n: 16 });
+  const e = prepareEnhancer('uncertainty-pair', {
+    env,
+    mainLogp: env.refLogprobs,
+    rewards: new Float64Array(4),
+    sigma,
+    beta: 1,
+    n: 16,
+  });
   const rng = new Rng(9);
   const out = new Int32Array(2);
   let hits = 0;

@@ -6,7 +6,13 @@ import { emptyPairs } from '../../src/bandit/env.js';
 import { behaviourPolicy, generateEnv } from '../../src/bandit/generate.js';
 import { PreferenceOracle, samplePairs } from '../../src/bandit/oracle.js';
 import { ENHANCER_NAMES } from '../../src/bandit/algorithms/enhancers.js';
-import { batchSizes, hybrid, online, onlineAlgorithms, onlineDefaults } from '../../src/bandit/algorithms/online.js';
+import {
+  batchSizes,
+  hybrid,
+  online,
+  onlineAlgorithms,
+  onlineDefaults,
+} from '../../src/bandit/algorithms/online.js';
 import type { IterationRecord } from '../../src/bandit/algorithms/types.js';
 
 function smallEnv(seed: number): BanditEnv {
@@ -19,7 +25,9 @@ function oracleFor(env: BanditEnv, seed: number | string): PreferenceOracle {
 
 function offlineSet(env: BanditEnv, n: number, seed: number): PairData {
   const beh = behaviourPolicy(env, 'good');
-  return samplePairs(env, beh, beh, n, oracleFor(env, `off-${seed}`), new Rng(`off-${seed}`), { dropTies: true });
+  return samplePairs(env, beh, beh, n, oracleFor(env, `off-${seed}`), new Rng(`off-${seed}`), {
+    dropTies: true,
+  });
 }
 
 test('registry entries: names, settings, defaults', () => {
@@ -44,7 +52,13 @@ test('online label accounting: labelsUsed = T·m exactly for every enhancer; val
     const oracle = oracleFor(env, enhancer);
     const records: IterationRecord[] = [];
     const res = online.run(
-      { env, offline: emptyPairs(), oracle, rng: new Rng(`alg-${enhancer}`), onIteration: (r) => records.push(r) },
+      {
+        env,
+        offline: emptyPairs(),
+        oracle,
+        rng: new Rng(`alg-${enhancer}`),
+        onIteration: (r) => records.push(r),
+      },
       { T, m, enhancer, validationQueries: q },
     );
     assert.equal(res.labelsUsed, T * m, enhancer);
@@ -62,10 +76,12 @@ test('online label accounting: labelsUsed = T·m exactly for every enhancer; val
       [1, 2, 3, 4, 5],
     );
     assert.equal(res.iterations?.length, T + 1);
-    for (const r of res.iterations ?? []) assert.ok(r.validationScore !== undefined && r.validationScore >= 0 && r.validationScore <= 1);
+    for (const r of res.iterations ?? [])
+      assert.ok(r.validationScore !== undefined && r.validationScore >= 0 && r.validationScore <= 1);
     for (const r of records.slice(0, T)) assert.equal(r.diagnostics?.batchLabels, m);
     // The first main agent of a purely online run is π0 (θ_1 = 0).
-    for (let a = 0; a < env.refLogprobs.length; a++) assert.ok(Math.abs(records[0].policy[a] - env.refLogprobs[a]) < 1e-12);
+    for (let a = 0; a < env.refLogprobs.length; a++)
+      assert.ok(Math.abs(records[0].policy[a] - env.refLogprobs[a]) < 1e-12);
     const sel = (res.diagnostics?.selectedIteration ?? 0) - 1;
     assert.equal(res.policy, records[sel].policy);
   }
@@ -93,11 +109,15 @@ test('hybrid label accounting: labelsUsed = offline pairs + T·m; online ignores
   assert.equal(res.diagnostics?.offlinePairs, nOff);
   // Hybrid's first main agent already uses the offline data, so it is not π0.
   let diff = 0;
-  for (let a = 0; a < env.refLogprobs.length; a++) diff = Math.max(diff, Math.abs(records[0].policy[a] - env.refLogprobs[a]));
+  for (let a = 0; a < env.refLogprobs.length; a++)
+    diff = Math.max(diff, Math.abs(records[0].policy[a] - env.refLogprobs[a]));
   assert.ok(diff > 1e-3);
 
   const oracle2 = oracleFor(env, 'o');
-  const res2 = online.run({ env, offline: off, oracle: oracle2, rng: new Rng('o') }, { T, m, enhancer: 'symmetric', selection: 'last' });
+  const res2 = online.run(
+    { env, offline: off, oracle: oracle2, rng: new Rng('o') },
+    { T, m, enhancer: 'symmetric', selection: 'last' },
+  );
   assert.equal(res2.labelsUsed, T * m);
   assert.equal(res2.diagnostics?.offlinePairs, 0);
 });
@@ -107,24 +127,38 @@ test('onlineBudget splits exactly over T batches', () => {
   assert.deepEqual(batchSizes({ T: 4, m: 7, onlineBudget: null }), [7, 7, 7, 7]);
   const env = smallEnv(3);
   const oracle = oracleFor(env, 'b');
-  const res = online.run({ env, offline: emptyPairs(), oracle, rng: new Rng('b') }, { T: 3, onlineBudget: 101, enhancer: 'best-worst', selection: 'last' });
+  const res = online.run(
+    { env, offline: emptyPairs(), oracle, rng: new Rng('b') },
+    { T: 3, onlineBudget: 101, enhancer: 'best-worst', selection: 'last' },
+  );
   assert.equal(res.labelsUsed, 101);
   assert.equal(res.validationLabels, 0);
   assert.equal(oracle.queries, 101);
   // Budget 0 (e.g. a hybrid run whose whole budget is offline): no online queries at all.
   const off = offlineSet(env, 50, 3);
   const oracle0 = oracleFor(env, 'b0');
-  const res0 = hybrid.run({ env, offline: off, oracle: oracle0, rng: new Rng('b0') }, { T: 3, onlineBudget: 0, selection: 'last' });
+  const res0 = hybrid.run(
+    { env, offline: off, oracle: oracle0, rng: new Rng('b0') },
+    { T: 3, onlineBudget: 0, selection: 'last' },
+  );
   assert.equal(res0.labelsUsed, off.context.length);
   assert.equal(oracle0.queries, 0);
 });
 
 test("selection 'last' returns π_{T+1}^1 and the training trajectory does not depend on the selection rule", () => {
   const env = smallEnv(4);
-  const run = (selection: 'last' | 'validation'): { res: ReturnType<typeof online.run>; recs: IterationRecord[] } => {
+  const run = (
+    selection: 'last' | 'validation',
+  ): { res: ReturnType<typeof online.run>; recs: IterationRecord[] } => {
     const recs: IterationRecord[] = [];
     const res = online.run(
-      { env, offline: emptyPairs(), oracle: oracleFor(env, 'same'), rng: new Rng('same'), onIteration: (r) => recs.push(r) },
+      {
+        env,
+        offline: emptyPairs(),
+        oracle: oracleFor(env, 'same'),
+        rng: new Rng('same'),
+        onIteration: (r) => recs.push(r),
+      },
       { T: 3, m: 30, enhancer: 'uncertainty', selection },
     );
     return { res, recs };
@@ -170,7 +204,13 @@ test('uncertainty enhancer inside the loop: the KL constraint holds at every ite
     const env = smallEnv(seed);
     const recs: IterationRecord[] = [];
     const res = online.run(
-      { env, offline: emptyPairs(), oracle: oracleFor(env, seed), rng: new Rng(seed), onIteration: (r) => recs.push(r) },
+      {
+        env,
+        offline: emptyPairs(),
+        oracle: oracleFor(env, seed),
+        rng: new Rng(seed),
+        onIteration: (r) => recs.push(r),
+      },
       { T: 4, m: 50, enhancer: 'uncertainty', selection: 'last', beta: seed === 6 ? 3 : 1 },
     );
     assert.ok((res.diagnostics?.minEnhancerSlack ?? -1) >= 0);
@@ -196,7 +236,10 @@ test('an environment where every pair ties: the draw cap stops the loop and the 
     thetaStar: Float64Array.from([1, 1]),
   };
   const oracle = oracleFor(env, 'tie');
-  const res = online.run({ env, offline: emptyPairs(), oracle, rng: new Rng(1) }, { T: 2, m: 10, enhancer: 'symmetric', maxDrawFactor: 3, selection: 'last' });
+  const res = online.run(
+    { env, offline: emptyPairs(), oracle, rng: new Rng(1) },
+    { T: 2, m: 10, enhancer: 'symmetric', maxDrawFactor: 3, selection: 'last' },
+  );
   assert.equal(res.labelsUsed, 0);
   assert.equal(oracle.queries, 0);
   assert.equal(res.diagnostics?.shortfall, 20);
@@ -206,11 +249,17 @@ test('an environment where every pair ties: the draw cap stops the loop and the 
 test('option validation: unknown keys and bad values are rejected; an oracle is required', () => {
   const env = smallEnv(8);
   const ctx = { env, offline: emptyPairs(), oracle: oracleFor(env, 'v'), rng: new Rng(1) };
-  assert.throws(() => online.run(ctx, { Tee: 3 } as unknown as Record<string, never>), /unknown option "Tee"/);
+  assert.throws(
+    () => online.run(ctx, { Tee: 3 } as unknown as Record<string, never>),
+    /unknown option "Tee"/,
+  );
   assert.throws(() => online.run(ctx, { enhancer: 'best' as never }), /enhancer/);
   assert.throws(() => online.run(ctx, { T: 0 }), /T/);
   assert.throws(() => online.run(ctx, { validationScore: 'gold' as never }), /validationScore/);
-  assert.throws(() => online.run(ctx, { selection: 'validation', validationQueries: 0 }), /validationQueries/);
+  assert.throws(
+    () => online.run(ctx, { selection: 'validation', validationQueries: 0 }),
+    /validationQueries/,
+  );
   assert.throws(() => online.run(ctx, { n: 1 }), /n must/);
   assert.throws(() => online.run({ ...ctx, oracle: null }, {}), /oracle/);
 });

@@ -10,7 +10,10 @@ const root = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
 const main = join(root, 'dist/src/cli/main.js');
 
 function gshf(...args: string[]) {
-  const r = spawnSync(process.execPath, [main, ...args], { encoding: 'utf8', env: { ...process.env, GSHF_QUIET: '1' } });
+  const r = spawnSync(process.execPath, [main, ...args], {
+    encoding: 'utf8',
+    env: { ...process.env, GSHF_QUIET: '1' },
+  });
   return { code: r.status, out: r.stdout, err: r.stderr };
 }
 
@@ -19,7 +22,28 @@ const envFile = join(dir, 'env.json');
 const pairsFile = join(dir, 'pairs.jsonl');
 
 test('generate → fit → evaluate: θ_MLE close to θ*, and Gibbs(θ*) has zero gap', () => {
-  const g = gshf('bandit', 'generate', '--out', envFile, '--d', '3', '--K', '5', '--contexts', '20', '--B', '2', '--eta', '0.5', '--seed', '3', '--pairs', pairsFile, '--n', '20000');
+  const g = gshf(
+    'bandit',
+    'generate',
+    '--out',
+    envFile,
+    '--d',
+    '3',
+    '--K',
+    '5',
+    '--contexts',
+    '20',
+    '--B',
+    '2',
+    '--eta',
+    '0.5',
+    '--seed',
+    '3',
+    '--pairs',
+    pairsFile,
+    '--n',
+    '20000',
+  );
   assert.equal(g.code, 0, g.err);
   const env = JSON.parse(readFileSync(envFile, 'utf8')) as { theta_star: number[] };
   const f = gshf('bandit', 'fit', '--env', envFile, '--pairs', pairsFile, '--lambda', '1', '--json');
@@ -35,12 +59,24 @@ test('generate → fit → evaluate: θ_MLE close to θ*, and Gibbs(θ*) has zer
   writeFileSync(thetaFile, f.out);
   const e = gshf('bandit', 'evaluate', '--env', envFile, '--theta', thetaFile, '--json');
   assert.equal(e.code, 0, e.err);
-  const ev = JSON.parse(e.out) as { gap: { gap: number }; kl_to_ref: number; per_context: { probs: number[] }[] };
+  const ev = JSON.parse(e.out) as {
+    gap: { gap: number };
+    kl_to_ref: number;
+    per_context: { probs: number[] }[];
+  };
   assert.ok(ev.gap.gap > 0 && ev.gap.gap < 0.05, `gap ${ev.gap.gap}`);
   assert.equal(ev.per_context.length, 20);
   assert.ok(Math.abs(ev.per_context[0].probs.reduce((a, b) => a + b, 0) - 1) < 1e-12);
 
-  const star = gshf('bandit', 'evaluate', '--env', envFile, '--theta', JSON.stringify(env.theta_star), '--json');
+  const star = gshf(
+    'bandit',
+    'evaluate',
+    '--env',
+    envFile,
+    '--theta',
+    JSON.stringify(env.theta_star),
+    '--json',
+  );
   const evStar = JSON.parse(star.out) as { gap: { gap: number } };
   assert.ok(Math.abs(evStar.gap.gap) < 1e-12);
 });
@@ -51,14 +87,22 @@ test('evaluate a policy file: π0 itself has KL 0 and the gap equals J(π*) − 
   writeFileSync(policyFile, JSON.stringify({ logprobs: env.contexts.map((c) => c.ref_logprobs) }));
   const e = gshf('bandit', 'evaluate', '--env', envFile, '--policy', policyFile, '--json');
   assert.equal(e.code, 0, e.err);
-  const ev = JSON.parse(e.out) as { kl_to_ref: number; J: number; gap: { gap: number; J_star: number; kl_star_to_hat: number }; eta: number };
+  const ev = JSON.parse(e.out) as {
+    kl_to_ref: number;
+    J: number;
+    gap: { gap: number; J_star: number; kl_star_to_hat: number };
+    eta: number;
+  };
   assert.ok(Math.abs(ev.kl_to_ref) < 1e-12);
   assert.ok(Math.abs(ev.gap.gap - (ev.gap.J_star - ev.J + ev.eta * ev.gap.kl_star_to_hat)) < 1e-12);
 });
 
 test('bad inputs fail with one clear line naming the file and field', () => {
   const badPairs = join(dir, 'bad.jsonl');
-  writeFileSync(badPairs, '{"context": 0, "chosen": 1, "rejected": 2}\n{"context": 0, "chosen": 99, "rejected": 2}\n');
+  writeFileSync(
+    badPairs,
+    '{"context": 0, "chosen": 1, "rejected": 2}\n{"context": 0, "chosen": 99, "rejected": 2}\n',
+  );
   const f = gshf('bandit', 'fit', '--env', envFile, '--pairs', badPairs, '--json');
   assert.equal(f.code, 1);
   assert.match(f.err, /bad\.jsonl/);
@@ -72,7 +116,10 @@ test('bad inputs fail with one clear line naming the file and field', () => {
   const lam = gshf('bandit', 'fit', '--env', envFile, '--pairs', pairsFile, '--lambda', 'abc');
   assert.match(lam.err, /--lambda: expected a number/);
   const cfg = join(dir, 'bad.yaml');
-  writeFileSync(cfg, 'name: x\nseeds: 2\nenv: {source: generate, d: 2, K: 3, nContexts: 5, normB: 1, eta: -1}\nalgorithms: {}\nstudies: []\n');
+  writeFileSync(
+    cfg,
+    'name: x\nseeds: 2\nenv: {source: generate, d: 2, K: 3, nContexts: 5, normB: 1, eta: -1}\nalgorithms: {}\nstudies: []\n',
+  );
   const r = gshf('bandit', 'run', cfg, '--out', join(dir, 'never'));
   assert.equal(r.code, 1);
   assert.match(r.err, /bad\.yaml:3: field "env\.eta"/);
@@ -130,5 +177,9 @@ test('the reference algorithm returns π0 and its gap matches evaluate on π0', 
   const r = getAlgorithm('reference').run({ env, offline: emptyPairs(), oracle: null, rng: new Rng(1) }, {});
   assert.deepEqual(Array.from(r.policy), Array.from(env.refLogprobs));
   assert.equal(r.labelsUsed, 0);
-  assert.throws(() => getAlgorithm('reference').run({ env, offline: emptyPairs(), oracle: null, rng: new Rng(1) }, { x: 1 }), /takes no options/);
+  assert.throws(
+    () =>
+      getAlgorithm('reference').run({ env, offline: emptyPairs(), oracle: null, rng: new Rng(1) }, { x: 1 }),
+    /takes no options/,
+  );
 });

@@ -4,13 +4,22 @@ import { mkdtempSync, readFileSync, writeFileSync, rmSync, copyFileSync } from '
 import { tmpdir } from 'node:os';
 import { join, dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { loadCheckpoint, saveCheckpoint, readCheckpointConfig, encodeSafetensors, parseSafetensorsHeader } from '../../src/nn/checkpoint.js';
+import {
+  loadCheckpoint,
+  saveCheckpoint,
+  readCheckpointConfig,
+  encodeSafetensors,
+  parseSafetensorsHeader,
+} from '../../src/nn/checkpoint.js';
 import { GPT } from '../../src/nn/model.js';
 import { BPETokenizer, ByteTokenizer } from '../../src/nn/tokenizer.js';
 import { randomModel } from './helpers.js';
 
 const CFG = { vocabSize: 259, blockSize: 16, nLayer: 2, nHead: 2, nEmbd: 16 };
-const FIXTURE = resolve(dirname(fileURLToPath(import.meta.url)), '../../../test/nn/fixtures/tiny-bpe-tokenizer.json');
+const FIXTURE = resolve(
+  dirname(fileURLToPath(import.meta.url)),
+  '../../../test/nn/fixtures/tiny-bpe-tokenizer.json',
+);
 
 function tmp(): string {
   return mkdtempSync(join(tmpdir(), 'gshf-ck-'));
@@ -53,8 +62,16 @@ test('LM checkpoint loads as a scalar reward model (trunk copied, fresh head); B
     assert.deepEqual(tokenizer.encode('hello world'), [259, 264]);
     const wte = model.tensor('transformer.wte.weight');
     assert.ok(wte);
-    assert.deepEqual(model.params.subarray(wte.offset, wte.offset + wte.size), m.params.subarray(wte.offset, wte.offset + wte.size));
-    const r = model.rewards({ B: 1, T: 3, tokens: Int32Array.from([1, 2, 3]), lengths: Int32Array.from([3]) });
+    assert.deepEqual(
+      model.params.subarray(wte.offset, wte.offset + wte.size),
+      m.params.subarray(wte.offset, wte.offset + wte.size),
+    );
+    const r = model.rewards({
+      B: 1,
+      T: 3,
+      tokens: Int32Array.from([1, 2, 3]),
+      lengths: Int32Array.from([3]),
+    });
     assert.ok(Number.isFinite(r[0]));
   } finally {
     rmSync(dir, { recursive: true, force: true });
@@ -84,13 +101,21 @@ test('bad checkpoints fail with messages naming the file and the field', () => {
     const d2 = tmp();
     saveCheckpoint(d2, other, new ByteTokenizer());
     copyFileSync(join(d2, 'model.safetensors'), w);
-    assert.throws(() => loadCheckpoint(dir), /model\.safetensors: missing tensor "transformer\.h\.1\.ln_1\.weight"/);
+    assert.throws(
+      () => loadCheckpoint(dir),
+      /model\.safetensors: missing tensor "transformer\.h\.1\.ln_1\.weight"/,
+    );
     const wide = new GPT({ ...CFG, nEmbd: 8 }, 1);
     saveCheckpoint(d2, wide, new ByteTokenizer());
     copyFileSync(join(d2, 'model.safetensors'), w);
-    assert.throws(() => loadCheckpoint(dir), /model\.safetensors: tensor "transformer\.wte\.weight": shape \[259, 8\] does not match config\.json \(expected \[259, 16\]\)/);
+    assert.throws(
+      () => loadCheckpoint(dir),
+      /model\.safetensors: tensor "transformer\.wte\.weight": shape \[259, 8\] does not match config\.json \(expected \[259, 16\]\)/,
+    );
     rmSync(d2, { recursive: true, force: true });
-    const f16 = encodeSafetensors(m.tensors.map((t) => ({ name: t.name, shape: t.shape, data: new Float32Array(t.size) })));
+    const f16 = encodeSafetensors(
+      m.tensors.map((t) => ({ name: t.name, shape: t.shape, data: new Float32Array(t.size) })),
+    );
     const text = Buffer.from(f16).toString('latin1').replace('"dtype":"F32"', '"dtype":"F16"');
     writeFileSync(w, Buffer.from(text, 'latin1'));
     assert.throws(() => loadCheckpoint(dir), /tensor "transformer\.wte\.weight": dtype F16, expected F32/);
@@ -101,7 +126,10 @@ test('bad checkpoints fail with messages naming the file and the field', () => {
     assert.throws(() => loadCheckpoint(dir), /config\.json: invalid JSON/);
     const cfg = JSON.parse(goodCfg) as { model: Record<string, unknown> };
     writeFileSync(c, JSON.stringify({ ...cfg, model: { ...cfg.model, nHead: 3 } }));
-    assert.throws(() => loadCheckpoint(dir), /config\.json: invalid checkpoint config: model\.nEmbd: nEmbd must be divisible by nHead/);
+    assert.throws(
+      () => loadCheckpoint(dir),
+      /config\.json: invalid checkpoint config: model\.nEmbd: nEmbd must be divisible by nHead/,
+    );
     writeFileSync(c, JSON.stringify({ ...cfg, model: { ...cfg.model, nLayer: 'four' } }));
     assert.throws(() => loadCheckpoint(dir), /config\.json: invalid checkpoint config: model\.nLayer/);
     const { vocabSize: _v, ...noVocab } = cfg.model;

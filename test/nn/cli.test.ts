@@ -35,27 +35,97 @@ test('lm sft → sample → score → info round trip on a small JSONL file', as
     const data = join(dir, 'train.jsonl');
     writeFileSync(data, corpusToJsonl(generateReviewCorpus(200, 1)));
     const ck = join(dir, 'ck');
-    const sft = await run(['sft', '--data', data, '--out', ck, '--preset', 'tiny', '--steps', '8', '--batch', '4', '--eval-every', '4', '--seed', '3']);
+    const sft = await run([
+      'sft',
+      '--data',
+      data,
+      '--out',
+      ck,
+      '--preset',
+      'tiny',
+      '--steps',
+      '8',
+      '--batch',
+      '4',
+      '--eval-every',
+      '4',
+      '--seed',
+      '3',
+    ]);
     assert.match(sft, /val loss [\d.]+ → [\d.]+ nats\/token/);
     assert.ok(existsSync(join(ck, 'model.safetensors')) && existsSync(join(ck, 'config.json')));
-    const s1 = await run(['sample', '--model', ck, '--prompt', 'Review of mug:', '-n', '3', '--max-tokens', '5', '--seed', '2', '--json']);
-    const lines = s1.trim().split('\n').map((l) => JSON.parse(l) as { prompt: string; response: string });
+    const s1 = await run([
+      'sample',
+      '--model',
+      ck,
+      '--prompt',
+      'Review of mug:',
+      '-n',
+      '3',
+      '--max-tokens',
+      '5',
+      '--seed',
+      '2',
+      '--json',
+    ]);
+    const lines = s1
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { prompt: string; response: string });
     assert.equal(lines.length, 3);
     assert.equal(lines[0].prompt, 'Review of mug:');
-    const s2 = await run(['sample', '--model', ck, '--prompt', 'Review of mug:', '-n', '3', '--max-tokens', '5', '--seed', '2', '--json']);
+    const s2 = await run([
+      'sample',
+      '--model',
+      ck,
+      '--prompt',
+      'Review of mug:',
+      '-n',
+      '3',
+      '--max-tokens',
+      '5',
+      '--seed',
+      '2',
+      '--json',
+    ]);
     assert.equal(s2, s1, 'seeded sampling is reproducible');
     const scored = await run(['score', '--model', ck, '--data', data, '--batch', '16']);
-    const rows = scored.trim().split('\n').map((l) => JSON.parse(l) as { logprob: number; tokens: number });
+    const rows = scored
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { logprob: number; tokens: number });
     assert.equal(rows.length, 200);
     assert.ok(rows.every((r) => r.logprob < 0 && r.tokens > 0));
-    const info = JSON.parse(await run(['info', '--model', ck])) as { params: number; model: { nLayer: number }; meta: { steps: number } };
+    const info = JSON.parse(await run(['info', '--model', ck])) as {
+      params: number;
+      model: { nLayer: number };
+      meta: { steps: number };
+    };
     assert.equal(info.model.nLayer, 2);
     assert.equal(info.meta.steps, 8);
     // continue training from the checkpoint
-    await run(['sft', '--data', data, '--out', join(dir, 'ck2'), '--init', ck, '--steps', '2', '--batch', '2']);
+    await run([
+      'sft',
+      '--data',
+      data,
+      '--out',
+      join(dir, 'ck2'),
+      '--init',
+      ck,
+      '--steps',
+      '2',
+      '--batch',
+      '2',
+    ]);
     assert.ok(existsSync(join(dir, 'ck2', 'model.safetensors')));
-    await assert.rejects(run(['sft', '--data', data, '--out', ck, '--preset', 'huge']), /--preset: unknown preset "huge"/);
-    await assert.rejects(run(['sample', '--model', join(dir, 'nope')]), /nope\/config\.json: cannot read checkpoint config/);
+    await assert.rejects(
+      run(['sft', '--data', data, '--out', ck, '--preset', 'huge']),
+      /--preset: unknown preset "huge"/,
+    );
+    await assert.rejects(
+      run(['sample', '--model', join(dir, 'nope')]),
+      /nope\/config\.json: cannot read checkpoint config/,
+    );
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

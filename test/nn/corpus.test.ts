@@ -1,7 +1,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync, statSync } from 'node:fs';
-import { BUILTIN_CORPUS_SIZE, builtinCorpusPath, corpusToJsonl, generateReviewCorpus } from '../../src/nn/corpus.js';
+import {
+  BUILTIN_CORPUS_SIZE,
+  builtinCorpusPath,
+  corpusToJsonl,
+  generateReviewCorpus,
+} from '../../src/nn/corpus.js';
 import { readExamples } from '../../src/nn/data.js';
 import { ByteTokenizer } from '../../src/nn/tokenizer.js';
 
@@ -29,6 +34,10 @@ test('corpus spans sentiment levels and styles; most examples fit the default 64
   assert.ok(fits / c.length > 0.9, `fit fraction ${fits / c.length}`);
   // the sentiment words are there: very negative reviews mention e.g. awful/terrible/hate…
   const neg = c.filter((e) => e.sentiment === -2 && e.style === 'plain').map((e) => e.response.toLowerCase());
-  assert.ok(neg.every((r) => /awful|terrible|worst|hate|horrible|garbage|useless|broken|disgusting|disaster|pathetic/.test(r)));
+  assert.ok(
+    neg.every((r) =>
+      /awful|terrible|worst|hate|horrible|garbage|useless|broken|disgusting|disaster|pathetic/.test(r),
+    ),
+  );
   assert.deepEqual(generateReviewCorpus(50, 'x'), c.slice(0, 50), 'deterministic');
 });

@@ -33,14 +33,20 @@ test('encodeDocument chunks long text; readExamples validates lines with file:li
   try {
     const f = join(dir, 'd.jsonl');
     writeFileSync(f, '{"prompt":"a","response":"b"}\n\n{"text":"hello"}\n');
-    assert.deepEqual(readExamples(f), [{ kind: 'pair', prompt: 'a', response: 'b' }, { kind: 'text', text: 'hello' }]);
+    assert.deepEqual(readExamples(f), [
+      { kind: 'pair', prompt: 'a', response: 'b' },
+      { kind: 'text', text: 'hello' },
+    ]);
     writeFileSync(f, '{"prompt":"a","response":"b"}\n{"prompt":1}\n');
     assert.throws(() => readExamples(f), /d\.jsonl:2: expected \{"prompt": string/);
     writeFileSync(f, '{"prompt":"a",\n');
     assert.throws(() => readExamples(f), /d\.jsonl:1: invalid JSON/);
     const t = join(dir, 'plain.txt');
     writeFileSync(t, 'para one\nstill one\n\npara two\n');
-    assert.deepEqual(readExamples(t), [{ kind: 'text', text: 'para one\nstill one' }, { kind: 'text', text: 'para two' }]);
+    assert.deepEqual(readExamples(t), [
+      { kind: 'text', text: 'para one\nstill one' },
+      { kind: 'text', text: 'para two' },
+    ]);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

@@ -105,7 +105,12 @@ test('gradient accumulation: two half-batches with scale ½ equal one full batch
   const full = randomBatch(rng, 4, 8, 13, 1);
   full.mask.fill(0);
   for (let b = 0; b < 4; b++) for (let t = 1; t < 8; t++) full.mask[b * 8 + t] = 1; // equal counts
-  const half = (h: number) => ({ B: 2, T: 8, tokens: full.tokens.slice(h * 16, h * 16 + 16), mask: full.mask.slice(h * 16, h * 16 + 16) });
+  const half = (h: number) => ({
+    B: 2,
+    T: 8,
+    tokens: full.tokens.slice(h * 16, h * 16 + 16),
+    mask: full.mask.slice(h * 16, h * 16 + 16),
+  });
   model.zeroGrad();
   model.lmLoss(full);
   model.backwardLmLoss();
@@ -125,12 +130,22 @@ test('gradient accumulation: two half-batches with scale ½ equal one full batch
   assert.ok(maxDiff < 1e-5 * maxAbs + 1e-7, `max diff ${maxDiff} (max |g| ${maxAbs})`);
 });
 
-test('right padding does not change a sequence\'s log-probs; prompt tokens are not scored', () => {
+test("right padding does not change a sequence's log-probs; prompt tokens are not scored", () => {
   const model = new GPT(TINY, 13);
   const rng = new Rng(14);
-  const short = { B: 1, T: 5, tokens: Int32Array.from([1, 2, 3, 4, 5]), mask: Float32Array.from([0, 0, 1, 1, 1]) };
+  const short = {
+    B: 1,
+    T: 5,
+    tokens: Int32Array.from([1, 2, 3, 4, 5]),
+    mask: Float32Array.from([0, 0, 1, 1, 1]),
+  };
   const a = model.tokenLogProbs(short);
-  const padded = { B: 2, T: 8, tokens: Int32Array.from([1, 2, 3, 4, 5, 12, 12, 12, ...Array.from({ length: 8 }, () => rng.int(13))]), mask: Float32Array.from([0, 0, 1, 1, 1, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1]) };
+  const padded = {
+    B: 2,
+    T: 8,
+    tokens: Int32Array.from([1, 2, 3, 4, 5, 12, 12, 12, ...Array.from({ length: 8 }, () => rng.int(13))]),
+    mask: Float32Array.from([0, 0, 1, 1, 1, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1]),
+  };
   const b = model.tokenLogProbs(padded);
   assert.equal(a.counts[0], 3);
   assert.equal(b.counts[0], 3);
@@ -143,7 +158,10 @@ test('backward without a matching forward fails clearly', () => {
   const model = new GPT(TINY, 1);
   assert.throws(() => model.backwardSeqLogProbs([1]), /needs a preceding tokenLogProbs/);
   const rm = new GPT({ ...TINY, head: 'scalar' }, 1);
-  assert.throws(() => rm.tokenLogProbs({ B: 1, T: 2, tokens: Int32Array.from([1, 2]), mask: Float32Array.from([0, 1]) }), /head 'lm'/);
+  assert.throws(
+    () => rm.tokenLogProbs({ B: 1, T: 2, tokens: Int32Array.from([1, 2]), mask: Float32Array.from([0, 1]) }),
+    /head 'lm'/,
+  );
   assert.throws(() => model.forwardLogits(Int32Array.from([1, 99]), 1, 2), /outside the vocabulary/);
   assert.throws(() => model.forwardLogits(new Int32Array(9), 1, 9), /blockSize/);
 });

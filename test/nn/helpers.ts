@@ -6,7 +6,13 @@ import type { GPTConfigInput } from '../../src/nn/config.js';
 export const TINY: GPTConfigInput = { vocabSize: 13, blockSize: 8, nLayer: 2, nHead: 2, nEmbd: 8 };
 
 /** Random tokens and a mask that scores tokens from position `start` on. */
-export function randomBatch(rng: Rng, B: number, T: number, V: number, start = 1): SeqBatch & { lengths: Int32Array } {
+export function randomBatch(
+  rng: Rng,
+  B: number,
+  T: number,
+  V: number,
+  start = 1,
+): SeqBatch & { lengths: Int32Array } {
   const tokens = new Int32Array(B * T);
   const mask = new Float32Array(B * T);
   const lengths = new Int32Array(B);
@@ -43,7 +49,16 @@ export interface FdReport {
  * Central finite differences of `loss()` for up to `perTensor` random entries of every tensor,
  * against the analytic gradient `grad` (same layout as model.params).
  */
-export function fdCheck(model: GPT, grad: Float32Array, loss: () => number, rng: Rng, perTensor = 4, eps = 1e-2, rtol = 2e-2, atol = 3e-4): FdReport {
+export function fdCheck(
+  model: GPT,
+  grad: Float32Array,
+  loss: () => number,
+  rng: Rng,
+  perTensor = 4,
+  eps = 1e-2,
+  rtol = 2e-2,
+  atol = 3e-4,
+): FdReport {
   const failures: string[] = [];
   let worst = 0;
   let checked = 0;
@@ -64,7 +79,10 @@ export function fdCheck(model: GPT, grad: Float32Array, loss: () => number, rng:
       const err = Math.abs(fd - an) / (atol + rtol * Math.max(Math.abs(fd), Math.abs(an)));
       worst = Math.max(worst, err);
       checked++;
-      if (err > 1) failures.push(`${t.name}[${i - t.offset}]: fd ${fd.toExponential(4)} vs analytic ${an.toExponential(4)}`);
+      if (err > 1)
+        failures.push(
+          `${t.name}[${i - t.offset}]: fd ${fd.toExponential(4)} vs analytic ${an.toExponential(4)}`,
+        );
     }
   }
   return { worst, checked, failures };

@@ -24,19 +24,32 @@ test('top-k keeps exactly the k largest logits (ties at the threshold kept)', ()
 
 test('top-p keeps the smallest head reaching mass p (crossing token kept)', () => {
   // probabilities 0.5, 0.25, 0.125, 0.125 (logits = log p)
-  const mk = (): Float32Array => Float32Array.from([Math.log(0.125), Math.log(0.5), Math.log(0.125), Math.log(0.25)]);
+  const mk = (): Float32Array =>
+    Float32Array.from([Math.log(0.125), Math.log(0.5), Math.log(0.125), Math.log(0.25)]);
   let x = mk();
   topPFilter(x, 0.5); // 0.5 alone reaches 0.5
-  assert.deepEqual(Array.from(x).map((v) => v > -Infinity), [false, true, false, false]);
+  assert.deepEqual(
+    Array.from(x).map((v) => v > -Infinity),
+    [false, true, false, false],
+  );
   x = mk();
   topPFilter(x, 0.6); // needs 0.5 + 0.25
-  assert.deepEqual(Array.from(x).map((v) => v > -Infinity), [false, true, false, true]);
+  assert.deepEqual(
+    Array.from(x).map((v) => v > -Infinity),
+    [false, true, false, true],
+  );
   x = mk();
   topPFilter(x, 0.8); // 0.875 after the third (first 0.125 by index order)
-  assert.deepEqual(Array.from(x).map((v) => v > -Infinity), [true, true, false, true]);
+  assert.deepEqual(
+    Array.from(x).map((v) => v > -Infinity),
+    [true, true, false, true],
+  );
   x = mk();
   topPFilter(x, 0.01); // at least one survives
-  assert.deepEqual(Array.from(x).map((v) => v > -Infinity), [false, true, false, false]);
+  assert.deepEqual(
+    Array.from(x).map((v) => v > -Infinity),
+    [false, true, false, false],
+  );
   x = mk();
   topPFilter(x, 1);
   assert.ok(Array.from(x).every((v) => v > -Infinity));
@@ -70,7 +83,10 @@ test('sampling is deterministic under a seed and independent of batching', () =>
   assert.deepEqual(a, b);
   // the random stream of sample j of prompt i is keyed by (i, j): the same prompt at another index differs
   const c = generate(model, [prompts[2], prompts[2]], { n: 2, seed: 5 });
-  assert.notDeepEqual(c[0].map((s) => s.tokens), c[1].map((s) => s.tokens));
+  assert.notDeepEqual(
+    c[0].map((s) => s.tokens),
+    c[1].map((s) => s.tokens),
+  );
   const d = generate(model, prompts, { n: 2, seed: 6 });
   assert.notDeepEqual(a, d);
 });
@@ -94,7 +110,10 @@ test('sampleText and scoreLogProbs with the byte tokenizer', () => {
   assert.equal(res.length, 2);
   assert.equal(res[0].length, 2);
   assert.equal(res[1][1].prompt, 'Hi');
-  const pairs = [{ prompt: 'Review of mug:', response: ' Good.' }, { prompt: 'A', response: ' much longer response here' }];
+  const pairs = [
+    { prompt: 'Review of mug:', response: ' Good.' },
+    { prompt: 'A', response: ' much longer response here' },
+  ];
   const scores = scoreLogProbs(model, tok, pairs, { batchSize: 2 });
   const single = scoreLogProbs(model, tok, [pairs[0]], { batchSize: 1 });
   assert.equal(scores[0].tokens, 7); // " Good." (6 bytes) + EOS

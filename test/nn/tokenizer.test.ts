@@ -5,11 +5,22 @@ import { fileURLToPath } from 'node:url';
 import { dirname, resolve } from 'node:path';
 import { BPETokenizer, ByteTokenizer } from '../../src/nn/tokenizer.js';
 
-const FIXTURE = resolve(dirname(fileURLToPath(import.meta.url)), '../../../test/nn/fixtures/tiny-bpe-tokenizer.json');
+const FIXTURE = resolve(
+  dirname(fileURLToPath(import.meta.url)),
+  '../../../test/nn/fixtures/tiny-bpe-tokenizer.json',
+);
 
 test('byte tokenizer round-trips UTF-8 (accents, CJK, emoji, control chars)', () => {
   const t = new ByteTokenizer();
-  for (const s of ['', 'hello', 'héllo wörld', '日本語のテキスト', 'emoji 🙂👍🏽 ok', 'tab\tnew\nline\u0000nul', 'Review of mug: Awful.']) {
+  for (const s of [
+    '',
+    'hello',
+    'héllo wörld',
+    '日本語のテキスト',
+    'emoji 🙂👍🏽 ok',
+    'tab\tnew\nline\u0000nul',
+    'Review of mug: Awful.',
+  ]) {
     const ids = t.encode(s);
     assert.ok(ids.every((i) => i >= 0 && i < 256));
     assert.equal(ids.length, Buffer.byteLength(s, 'utf8'));
@@ -40,11 +51,29 @@ test('BPE tokenizer.json loader: merges applied by rank, added tokens, byte-leve
 });
 
 test('BPE loader accepts [a, b] merge pairs and rejects unsupported files with field names', () => {
-  const json = JSON.parse(readFileSync(FIXTURE, 'utf8')) as { model: { merges: unknown[]; type: string }; pre_tokenizer: unknown };
-  const pairs = { ...json, model: { ...json.model, merges: (json.model.merges as string[]).map((m) => m.split(' ')) } };
+  const json = JSON.parse(readFileSync(FIXTURE, 'utf8')) as {
+    model: { merges: unknown[]; type: string };
+    pre_tokenizer: unknown;
+  };
+  const pairs = {
+    ...json,
+    model: { ...json.model, merges: (json.model.merges as string[]).map((m) => m.split(' ')) },
+  };
   assert.deepEqual(new BPETokenizer(pairs, 'pairs.json').encode('hello world'), [259, 264]);
-  assert.throws(() => new BPETokenizer({ ...json, model: { ...json.model, type: 'WordPiece' } }, 'x.json'), /x\.json: model\.type: only "BPE"/);
-  assert.throws(() => new BPETokenizer({ ...json, pre_tokenizer: { type: 'Whitespace' } }, 'x.json'), /x\.json: pre_tokenizer/);
-  assert.throws(() => new BPETokenizer({ ...json, model: { ...json.model, merges: [42] } }, 'x.json'), /x\.json: model\.merges\[0\]/);
-  assert.throws(() => BPETokenizer.fromFile('/nonexistent/tokenizer.json'), /nonexistent\/tokenizer\.json: cannot read/);
+  assert.throws(
+    () => new BPETokenizer({ ...json, model: { ...json.model, type: 'WordPiece' } }, 'x.json'),
+    /x\.json: model\.type: only "BPE"/,
+  );
+  assert.throws(
+    () => new BPETokenizer({ ...json, pre_tokenizer: { type: 'Whitespace' } }, 'x.json'),
+    /x\.json: pre_tokenizer/,
+  );
+  assert.throws(
+    () => new BPETokenizer({ ...json, model: { ...json.model, merges: [42] } }, 'x.json'),
+    /x\.json: model\.merges\[0\]/,
+  );
+  assert.throws(
+    () => BPETokenizer.fromFile('/nonexistent/tokenizer.json'),
+    /nonexistent\/tokenizer\.json: cannot read/,
+  );
 });

@@ -71,12 +71,23 @@ test('AdamW applies weight decay to matrices only', () => {
 test('SFT loop on the review corpus lowers validation loss (tiny model, 60 steps)', () => {
   const tok = new ByteTokenizer();
   const model = new GPT({ vocabSize: 259, blockSize: 64, nLayer: 1, nHead: 2, nEmbd: 32 }, 2);
-  const examples = generateReviewCorpus(400, 3).map((e) => ({ kind: 'pair' as const, prompt: e.prompt, response: e.response }));
+  const examples = generateReviewCorpus(400, 3).map((e) => ({
+    kind: 'pair' as const,
+    prompt: e.prompt,
+    response: e.response,
+  }));
   const seqs = encodeExamples(tok, examples, 64);
   const { train, val } = splitTrainVal(seqs, 0.1, 1);
   assert.equal(val.length, 40);
   let calls = 0;
-  const res = trainSft(model, train, val, tok.pad, { steps: 60, batchSize: 8, lr: 3e-3, evalEvery: 30, seed: 1, onProgress: () => calls++ });
+  const res = trainSft(model, train, val, tok.pad, {
+    steps: 60,
+    batchSize: 8,
+    lr: 3e-3,
+    evalEvery: 30,
+    seed: 1,
+    onProgress: () => calls++,
+  });
   assert.equal(calls, 60);
   assert.equal(res.history.filter((h) => h.valLoss !== undefined).length, 2);
   assert.ok(res.initialValLoss > 5);

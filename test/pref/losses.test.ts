@@ -3,17 +3,41 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Rng } from '../../src/math/rng.js';
 import {
-  LOSS_TYPES, cdpoLoss, dpoMetrics, hingeLoss, ipoLoss, pessimisticOffset, pessimisticOffsets, preferenceLoss, robustLoss, sigmoidLoss,
-  type LossOptions, type LossType, type PairLogProbs,
+  LOSS_TYPES,
+  cdpoLoss,
+  dpoMetrics,
+  hingeLoss,
+  ipoLoss,
+  pessimisticOffset,
+  pessimisticOffsets,
+  preferenceLoss,
+  robustLoss,
+  sigmoidLoss,
+  type LossOptions,
+  type LossType,
+  type PairLogProbs,
 } from '../../src/pref/losses.js';
 
-const close = (a: number, b: number, tol = 1e-9, msg = ''): void => assert.ok(Math.abs(a - b) <= tol * Math.max(1, Math.abs(b)), `${msg} ${a} vs ${b}`);
+const close = (a: number, b: number, tol = 1e-9, msg = ''): void =>
+  assert.ok(Math.abs(a - b) <= tol * Math.max(1, Math.abs(b)), `${msg} ${a} vs ${b}`);
 
 /** A pair with Δ = d (all of it on the chosen side) and given token counts. */
-const pairWithDelta = (d: number, nc = 1, nr = 1): PairLogProbs => ({ policyChosen: -10 + d, policyRejected: -12, refChosen: -10, refRejected: -12, chosenTokens: nc, rejectedTokens: nr });
+const pairWithDelta = (d: number, nc = 1, nr = 1): PairLogProbs => ({
+  policyChosen: -10 + d,
+  policyRejected: -12,
+  refChosen: -10,
+  refRejected: -12,
+  chosenTokens: nc,
+  rejectedTokens: nr,
+});
 
 test('sigmoid: ln 2 at initialisation (policy = reference), zero implicit rewards', () => {
-  const p: PairLogProbs = { policyChosen: -31.5, policyRejected: -40.25, refChosen: -31.5, refRejected: -40.25 };
+  const p: PairLogProbs = {
+    policyChosen: -31.5,
+    policyRejected: -40.25,
+    refChosen: -31.5,
+    refRejected: -40.25,
+  };
   const l = sigmoidLoss(p, { beta: 0.1 });
   close(l.loss, Math.LN2);
   close(l.dChosen, -0.05); // −β·σ(0)
@@ -43,7 +67,8 @@ test('cDPO and robust DPO at a hand-computed point (β = 0.5, Δ = 2 → z = 1, 
   close(robustLoss(pairWithDelta(2), o).loss, (0.9 * sp(-1) - 0.1 * sp(1)) / 0.8);
   close(robustLoss(pairWithDelta(2), o).loss, 0.18826169, 1e-7);
   // ε = 0 reduces both to DPO
-  for (const f of [cdpoLoss, robustLoss]) close(f(pairWithDelta(2), { beta: 0.5 }).loss, sigmoidLoss(pairWithDelta(2), { beta: 0.5 }).loss);
+  for (const f of [cdpoLoss, robustLoss])
+    close(f(pairWithDelta(2), { beta: 0.5 }).loss, sigmoidLoss(pairWithDelta(2), { beta: 0.5 }).loss);
 });
 
 test('robust DPO sign: always pushes the margin up, while cDPO has a stationary point at z = log((1−ε)/ε)', () => {
@@ -58,14 +83,23 @@ test('robust DPO sign: always pushes the margin up, while cDPO has a stationary 
   // the + sign makes rDPO lower than DPO at a positive margin (the −ε·softplus(z) term), and the
   // 1/(1−2ε) scaling makes its slope steeper than DPO's
   assert.ok(robustLoss(pairWithDelta(1), o).loss < sigmoidLoss(pairWithDelta(1), o).loss);
-  assert.ok(Math.abs(robustLoss(pairWithDelta(1), o).dChosen) > Math.abs(sigmoidLoss(pairWithDelta(1), o).dChosen));
+  assert.ok(
+    Math.abs(robustLoss(pairWithDelta(1), o).dChosen) > Math.abs(sigmoidLoss(pairWithDelta(1), o).dChosen),
+  );
   assert.throws(() => robustLoss(pairWithDelta(1), { beta: 1, labelSmoothing: 0.5 }), /labelSmoothing/);
 });
 
 test('IPO: minimum 0 at Δ = 1/(2β), per-token normalised by default, summed on request', () => {
   const beta = 0.25; // target 2
   // normalised: log-ratios divided by token counts (chosen 4 tokens, rejected 2)
-  const p: PairLogProbs = { policyChosen: -20 + 4 * 3, policyRejected: -10 + 2 * 1, refChosen: -20, refRejected: -10, chosenTokens: 4, rejectedTokens: 2 };
+  const p: PairLogProbs = {
+    policyChosen: -20 + 4 * 3,
+    policyRejected: -10 + 2 * 1,
+    refChosen: -20,
+    refRejected: -10,
+    chosenTokens: 4,
+    rejectedTokens: 2,
+  };
   // per-token log-ratios 3 and 1 → Δ_avg = 2 = 1/(2β)
   const l = ipoLoss(p, { beta });
   close(l.loss, 0, 1e-12);
@@ -123,14 +157,28 @@ test('every loss: derivatives match central finite differences (with offsets, sm
   for (const type of LOSS_TYPES as readonly LossType[]) {
     for (let trial = 0; trial < 40; trial++) {
       const p: PairLogProbs = {
-        policyChosen: -30 + 10 * rng.normal(), policyRejected: -30 + 10 * rng.normal(),
-        refChosen: -30 + 10 * rng.normal(), refRejected: -30 + 10 * rng.normal(),
-        chosenTokens: 1 + rng.int(20), rejectedTokens: 1 + rng.int(20),
+        policyChosen: -30 + 10 * rng.normal(),
+        policyRejected: -30 + 10 * rng.normal(),
+        refChosen: -30 + 10 * rng.normal(),
+        refRejected: -30 + 10 * rng.normal(),
+        chosenTokens: 1 + rng.int(20),
+        rejectedTokens: 1 + rng.int(20),
       };
-      const o: LossOptions = { beta: 0.05 + rng.uniform(), labelSmoothing: 0.4 * rng.uniform(), nllAlpha: trial % 2 ? 0.3 : 0, ipoNormalize: trial % 3 !== 0 };
+      const o: LossOptions = {
+        beta: 0.05 + rng.uniform(),
+        labelSmoothing: 0.4 * rng.uniform(),
+        nllAlpha: trial % 2 ? 0.3 : 0,
+        ipoNormalize: trial % 3 !== 0,
+      };
       const off = rng.normal();
       const an = preferenceLoss(type, p, o, off);
-      const f = (dc: number, dr: number): number => preferenceLoss(type, { ...p, policyChosen: p.policyChosen + dc, policyRejected: p.policyRejected + dr }, o, off).loss;
+      const f = (dc: number, dr: number): number =>
+        preferenceLoss(
+          type,
+          { ...p, policyChosen: p.policyChosen + dc, policyRejected: p.policyRejected + dr },
+          o,
+          off,
+        ).loss;
       // hinge: skip points within h of the kink
       if (type === 'hinge') {
         const z = o.beta * (p.policyChosen - p.refChosen - p.policyRejected + p.refRejected) + off;
@@ -138,8 +186,14 @@ test('every loss: derivatives match central finite differences (with offsets, sm
       }
       const fdC = (f(h, 0) - f(-h, 0)) / (2 * h);
       const fdR = (f(0, h) - f(0, -h)) / (2 * h);
-      assert.ok(Math.abs(fdC - an.dChosen) < 1e-5 * Math.max(1, Math.abs(fdC)), `${type} dChosen fd ${fdC} vs ${an.dChosen}`);
-      assert.ok(Math.abs(fdR - an.dRejected) < 1e-5 * Math.max(1, Math.abs(fdR)), `${type} dRejected fd ${fdR} vs ${an.dRejected}`);
+      assert.ok(
+        Math.abs(fdC - an.dChosen) < 1e-5 * Math.max(1, Math.abs(fdC)),
+        `${type} dChosen fd ${fdC} vs ${an.dChosen}`,
+      );
+      assert.ok(
+        Math.abs(fdR - an.dRejected) < 1e-5 * Math.max(1, Math.abs(fdR)),
+        `${type} dRejected fd ${fdR} vs ${an.dRejected}`,
+      );
     }
   }
 });
@@ -157,7 +211,15 @@ test('metrics: TRL names, β·log-ratio rewards, strict accuracy, summed logps',
   close(m['logps/chosen'], -12.5);
   close(m['logps/rejected'], -17.5);
   close(m.loss, 0.6);
-  assert.deepEqual(Object.keys(m).sort(), ['logps/chosen', 'logps/rejected', 'loss', 'rewards/accuracies', 'rewards/chosen', 'rewards/margins', 'rewards/rejected']);
+  assert.deepEqual(Object.keys(m).sort(), [
+    'logps/chosen',
+    'logps/rejected',
+    'loss',
+    'rewards/accuracies',
+    'rewards/chosen',
+    'rewards/margins',
+    'rewards/rejected',
+  ]);
 });
 
 test('invalid options fail clearly', () => {

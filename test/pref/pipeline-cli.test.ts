@@ -49,7 +49,13 @@ test('registerPrefCommands adds reproduce to the existing lm group and a pref gr
   const flags = reproduce?.options.map((o) => o.long) ?? [];
   for (const f of ['--config', '--out', '--resume', '--seeds']) assert.ok(flags.includes(f), f);
   const pref = program.commands.find((c) => c.name() === 'pref');
-  assert.deepEqual(pref?.commands.map((c) => c.name()).sort(), ['export', 'gold', 'import', 'label', 'report']);
+  assert.deepEqual(pref?.commands.map((c) => c.name()).sort(), [
+    'export',
+    'gold',
+    'import',
+    'label',
+    'report',
+  ]);
 });
 
 test('pref import → export round-trips TRL JSONL (standard and conversational)', async () => {
@@ -65,15 +71,40 @@ test('pref import → export round-trips TRL JSONL (standard and conversational)
     assert.match(await run(['pref', 'import', '--in', trl, '--out', pairs]), /imported 2 pairs \(standard\)/);
     const back = join(dir, 'back.jsonl');
     await run(['pref', 'export', '--in', pairs, '--out', back]);
-    assert.deepEqual(readFileSync(back, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as unknown), rows);
+    assert.deepEqual(
+      readFileSync(back, 'utf8')
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l) as unknown),
+      rows,
+    );
     const conv = join(dir, 'conv.jsonl');
-    await run(['pref', 'export', '--in', pairs, '--out', conv, '--format', 'conversational', '--gold-scores']);
-    const c = JSON.parse(readFileSync(conv, 'utf8').split('\n')[0]) as { prompt: { role: string; content: string }[]; score_chosen: number; score_rejected: number };
+    await run([
+      'pref',
+      'export',
+      '--in',
+      pairs,
+      '--out',
+      conv,
+      '--format',
+      'conversational',
+      '--gold-scores',
+    ]);
+    const c = JSON.parse(readFileSync(conv, 'utf8').split('\n')[0]) as {
+      prompt: { role: string; content: string }[];
+      score_chosen: number;
+      score_rejected: number;
+    };
     assert.equal(c.prompt[0].content, 'Review of mug:');
     assert.ok(c.score_chosen > c.score_rejected);
     const again = join(dir, 'again.jsonl');
     await run(['pref', 'import', '--in', conv, '--out', again]);
-    assert.equal(readFileSync(again, 'utf8').split('\n')[0], readFileSync(pairs, 'utf8').split('\n')[0].replace(/,"margin":[^}]*/, ''));
+    assert.equal(
+      readFileSync(again, 'utf8').split('\n')[0],
+      readFileSync(pairs, 'utf8')
+        .split('\n')[0]
+        .replace(/,"margin":[^}]*/, ''),
+    );
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
@@ -83,11 +114,25 @@ test('pref label: every answer goes through the ledger; a rerun replays it for f
   const dir = mkdtempSync(join(tmpdir(), 'gshf-prefcli-'));
   try {
     const q = join(dir, 'q.jsonl');
-    writeFileSync(q, [{ prompt: 'Review of mug:', a: ' Awful.', b: ' Love it! Perfect.' }, { prompt: 'Review of pan:', a: ' Good.', b: ' Bad.', id: 'x1' }].map((r) => JSON.stringify(r)).join('\n'));
+    writeFileSync(
+      q,
+      [
+        { prompt: 'Review of mug:', a: ' Awful.', b: ' Love it! Perfect.' },
+        { prompt: 'Review of pan:', a: ' Good.', b: ' Bad.', id: 'x1' },
+      ]
+        .map((r) => JSON.stringify(r))
+        .join('\n'),
+    );
     const out = join(dir, 'p.jsonl');
     const ledger = join(dir, 'ledger.jsonl');
-    assert.match(await run(['pref', 'label', '--in', q, '--out', out, '--ledger', ledger, '--temperature', '0']), /2 new labels, 0 replayed/);
-    assert.match(await run(['pref', 'label', '--in', q, '--out', out, '--ledger', ledger, '--temperature', '0']), /0 new labels, 2 replayed/);
+    assert.match(
+      await run(['pref', 'label', '--in', q, '--out', out, '--ledger', ledger, '--temperature', '0']),
+      /2 new labels, 0 replayed/,
+    );
+    assert.match(
+      await run(['pref', 'label', '--in', q, '--out', out, '--ledger', ledger, '--temperature', '0']),
+      /0 new labels, 2 replayed/,
+    );
     const first = JSON.parse(readFileSync(out, 'utf8').split('\n')[0]) as { chosen: string };
     assert.equal(first.chosen, ' Love it! Perfect.', 'temperature 0 prefers the higher r*');
     assert.equal(readFileSync(ledger, 'utf8').trim().split('\n').length, 2);
@@ -98,10 +143,20 @@ test('pref label: every answer goes through the ledger; a rerun replays it for f
 
 test('pipeline config: defaults, budget, validation errors name the field', () => {
   const cfg = parseConfigText('{}', 'empty.yaml', pipelineConfigSchema);
-  assert.equal(labelBudget(cfg), cfg.labels.rmSeed + cfg.methods.iterative.iterations * cfg.labels.perIteration);
+  assert.equal(
+    labelBudget(cfg),
+    cfg.labels.rmSeed + cfg.methods.iterative.iterations * cfg.labels.perIteration,
+  );
   assert.ok(plannedStages(cfg) > 10);
-  assert.throws(() => parseConfigText('methods:\n  multiStepRso: { etas: [0.1, 0.3] }\n', 'bad.yaml', pipelineConfigSchema), /multiStepRso\.etas\.1.*decreasing/);
-  assert.throws(() => parseConfigText('labels: { rmSeed: many }\n', 'bad.yaml', pipelineConfigSchema), /bad\.yaml:1: field "labels\.rmSeed"/);
+  assert.throws(
+    () =>
+      parseConfigText('methods:\n  multiStepRso: { etas: [0.1, 0.3] }\n', 'bad.yaml', pipelineConfigSchema),
+    /multiStepRso\.etas\.1.*decreasing/,
+  );
+  assert.throws(
+    () => parseConfigText('labels: { rmSeed: many }\n', 'bad.yaml', pipelineConfigSchema),
+    /bad\.yaml:1: field "labels\.rmSeed"/,
+  );
   const pool = generatedPrompts(['red']);
   assert.equal(new Set(pool).size, pool.length);
   assert.ok(pool.includes('Review of red mug:') && pool.includes('Review of mug:'));

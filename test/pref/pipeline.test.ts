@@ -24,7 +24,11 @@ const configFileJs = join(root, 'dist/src/cli/config-file.js');
 const pipelineConfigJs = join(root, 'dist/src/pref/pipeline-config.js');
 
 /** Runs the pipeline in a child process (so it can be SIGKILLed); returns its exit status/signal. */
-function runChild(out: string, resume: boolean, crashAfter?: number): { status: number | null; signal: NodeJS.Signals | null; stderr: string } {
+function runChild(
+  out: string,
+  resume: boolean,
+  crashAfter?: number,
+): { status: number | null; signal: NodeJS.Signals | null; stderr: string } {
   const script = `
     import { reproduce } from ${JSON.stringify(reproduceJs)};
     import { loadConfigFile } from ${JSON.stringify(configFileJs)};
@@ -35,7 +39,11 @@ function runChild(out: string, resume: boolean, crashAfter?: number): { status: 
   const env: NodeJS.ProcessEnv = { ...process.env, GSHF_QUIET: '1' };
   if (crashAfter !== undefined) env.GSHF_CRASH_AFTER_LABELS = String(crashAfter);
   else delete env.GSHF_CRASH_AFTER_LABELS;
-  const r = spawnSync(process.execPath, ['--input-type=module', '-e', script], { env, encoding: 'utf8', timeout: 120_000 });
+  const r = spawnSync(process.execPath, ['--input-type=module', '-e', script], {
+    env,
+    encoding: 'utf8',
+    timeout: 120_000,
+  });
   return { status: r.status, signal: r.signal, stderr: r.stderr };
 }
 
@@ -60,9 +68,31 @@ function ledgerLines(dir: string): LedgerLine[] {
 
 /** The numbers of the report: every evaluated policy's metrics and every selection, timing excluded. */
 function numbers(r: ReproduceResults): string {
-  const rows = r.rows.map((x) => ({ m: x.method, s: x.seed, e: x.eta, i: x.iteration, l: x.labelsUsed, ev: { ...x.eval }, tr: { ...x.train, seconds: 0 }, ex: x.extra }));
-  const sels = r.selections.map((s) => ({ m: s.method, s: s.seed, e: s.eta, sel: s.selected, v: s.validation, l: s.labelsUsed }));
-  return JSON.stringify({ rows, sels, pool: r.pool, rms: r.rms.map((x) => ({ ...x, seconds: 0 })), ledger: r.ledger });
+  const rows = r.rows.map((x) => ({
+    m: x.method,
+    s: x.seed,
+    e: x.eta,
+    i: x.iteration,
+    l: x.labelsUsed,
+    ev: { ...x.eval },
+    tr: { ...x.train, seconds: 0 },
+    ex: x.extra,
+  }));
+  const sels = r.selections.map((s) => ({
+    m: s.method,
+    s: s.seed,
+    e: s.eta,
+    sel: s.selected,
+    v: s.validation,
+    l: s.labelsUsed,
+  }));
+  return JSON.stringify({
+    rows,
+    sels,
+    pool: r.pool,
+    rms: r.rms.map((x) => ({ ...x, seconds: 0 })),
+    ledger: r.ledger,
+  });
 }
 
 const cfg = loadConfigFile(tinyConfig, pipelineConfigSchema);
@@ -79,7 +109,8 @@ test('reproduce (tiny config): uninterrupted run, label accounting within the eq
   // Every evaluated policy row stayed within budget; the offline methods used exactly their pool labels.
   const lines = ledgerLines(clean);
   const byPrefix = (p: string): number => lines.filter((l) => l.id === p || l.id.startsWith(p + '/')).length;
-  for (const row of res.rows) assert.ok(row.labelsUsed <= B, `${row.method} seed ${row.seed} η ${row.eta}: ${row.labelsUsed} > ${B}`);
+  for (const row of res.rows)
+    assert.ok(row.labelsUsed <= B, `${row.method} seed ${row.seed} η ${row.eta}: ${row.labelsUsed} > ${B}`);
   for (let s = 0; s < cfg.seeds; s++) {
     const pool = byPrefix(`seed${s}/pool`);
     const seedPart = byPrefix(`seed${s}/pool/seed`);
@@ -98,7 +129,9 @@ test('reproduce (tiny config): uninterrupted run, label accounting within the eq
       for (let t = 1; t <= cfg.methods.iterative.iterations; t++) {
         const n = byPrefix(`seed${s}/${key}/it${t}`);
         assert.ok(n <= cfg.labels.perIteration, `${key} it${t}: ${n}`);
-        const row = res.rows.find((x) => x.method === key && x.seed === s && x.eta === cfg.dpo.eta && x.iteration === t);
+        const row = res.rows.find(
+          (x) => x.method === key && x.seed === s && x.eta === cfg.dpo.eta && x.iteration === t,
+        );
         assert.equal(row?.extra?.newPairs, n, `${key} it${t}: pairs = labels`);
       }
     }
@@ -121,7 +154,11 @@ test('reproduce (tiny config): killed twice mid-run, then --resume: same numbers
   assert.notEqual(refused.status, 0, 'a second run without --resume is refused');
   const second = runChild(crashed, true, 60);
   assert.equal(second.signal, 'SIGKILL', second.stderr);
-  assert.equal(ledgerLines(crashed).length, afterFirst + 60, 'resumed labels replay for free; only new ones are appended');
+  assert.equal(
+    ledgerLines(crashed).length,
+    afterFirst + 60,
+    'resumed labels replay for free; only new ones are appended',
+  );
   const last = runChild(crashed, true);
   assert.equal(last.status, 0, last.stderr);
 

@@ -8,8 +8,15 @@ import { Rng } from '../../src/math/rng.js';
 import { ByteTokenizer, GPT, encodePair, setUseNative, type EncodedSeq } from '../../src/nn/index.js';
 import { PairBatcher, type EncodedPair } from '../../src/pref/dpo.js';
 import {
-  RewardEnsemble, RewardModel, btLossAndGrad, evaluateRewardModel, rewardBatchLossAndGrad, rewardModelFromLM,
-  rewardModelFromScratch, trainRewardEnsemble, trainRewardModel,
+  RewardEnsemble,
+  RewardModel,
+  btLossAndGrad,
+  evaluateRewardModel,
+  rewardBatchLossAndGrad,
+  rewardModelFromLM,
+  rewardModelFromScratch,
+  trainRewardEnsemble,
+  trainRewardModel,
 } from '../../src/pref/reward-model.js';
 import type { PreferencePair } from '../../src/pref/types.js';
 import { TINY, fdCheck, randomModel } from '../nn/helpers.js';
@@ -19,7 +26,10 @@ setUseNative(false);
 test('BT loss gradient through the scalar-head model matches finite differences (with margins and centring)', () => {
   const rm = randomModel({ ...TINY, head: 'scalar' }, 31);
   const rng = new Rng(32);
-  const seq = (): EncodedSeq => ({ ids: Array.from({ length: 3 + rng.int(5) }, () => rng.int(12)), responseStart: 2 });
+  const seq = (): EncodedSeq => ({
+    ids: Array.from({ length: 3 + rng.int(5) }, () => rng.int(12)),
+    responseStart: 2,
+  });
   const pairs: EncodedPair[] = Array.from({ length: 3 }, () => ({ chosen: seq(), rejected: seq() }));
   const batch = new PairBatcher(pairs, 12, TINY.blockSize).fill([0, 1, 2]);
   const margins = [0.5, -0.3, 0];
@@ -52,7 +62,11 @@ const GOOD = [' Great!', ' Love it.', ' Superb.'];
 const BAD = [' Awful.', ' Broke.', ' Junk!'];
 const synth = (seed: number, n: number): PreferencePair[] => {
   const rng = new Rng(seed);
-  return Array.from({ length: n }, () => ({ prompt: `Review of ${PRODUCTS[rng.int(PRODUCTS.length)]}:`, chosen: GOOD[rng.int(3)], rejected: BAD[rng.int(3)] }));
+  return Array.from({ length: n }, () => ({
+    prompt: `Review of ${PRODUCTS[rng.int(PRODUCTS.length)]}:`,
+    chosen: GOOD[rng.int(3)],
+    rejected: BAD[rng.int(3)],
+  }));
 };
 
 test('a tiny synthetic task (one response type always preferred) reaches accuracy 1', () => {
@@ -63,7 +77,8 @@ test('a tiny synthetic task (one response type always preferred) reaches accurac
   assert.equal(res.steps, 48);
   const last = res.history[res.history.length - 1];
   assert.ok(last.loss < res.history[0].loss);
-  for (const k of ['accuracy', 'margin', 'mean_reward', 'min_reward', 'max_reward', 'loss'] as const) assert.ok(Number.isFinite(last[k]), k);
+  for (const k of ['accuracy', 'margin', 'mean_reward', 'min_reward', 'max_reward', 'loss'] as const)
+    assert.ok(Number.isFinite(last[k]), k);
   const ev = evaluateRewardModel(rm, tok, synth(99, 24));
   assert.equal(ev.accuracy, 1);
   assert.ok(ev.margin > 1, `margin ${ev.margin}`);
@@ -82,17 +97,30 @@ test('rewardModelFromLM copies the trunk, drops the LM head and seeds a fresh sc
       continue;
     }
     assert.ok(src, t.name);
-    assert.deepEqual(a.params.subarray(t.offset, t.offset + t.size), lm.params.subarray(src.offset, src.offset + src.size));
+    assert.deepEqual(
+      a.params.subarray(t.offset, t.offset + t.size),
+      lm.params.subarray(src.offset, src.offset + src.size),
+    );
   }
   const w = a.tensor('score_head.weight');
   assert.ok(w);
-  assert.notDeepEqual(a.params.subarray(w.offset, w.offset + w.size), b.params.subarray(w.offset, w.offset + w.size));
+  assert.notDeepEqual(
+    a.params.subarray(w.offset, w.offset + w.size),
+    b.params.subarray(w.offset, w.offset + w.size),
+  );
 });
 
 test('ensemble: K members differ (seeds + bootstrap), mean/std per response, save/load round trip', () => {
   setUseNative(true);
   const lm = new GPT(SMALL, 8);
-  const { ensemble, results } = trainRewardEnsemble(tok, synth(3, 16), { k: 3, init: lm, epochs: 2, batchSize: 8, lr: 2e-3, seed: 11 });
+  const { ensemble, results } = trainRewardEnsemble(tok, synth(3, 16), {
+    k: 3,
+    init: lm,
+    epochs: 2,
+    batchSize: 8,
+    lr: 2e-3,
+    seed: 11,
+  });
   assert.equal(results.length, 3);
   const prompts = ['Review of lamp:', 'Review of lamp:', 'Review of mug:'];
   const responses = [' Great!', ' Broke.', ' meh'];
@@ -106,7 +134,10 @@ test('ensemble: K members differ (seeds + bootstrap), mean/std per response, sav
     assert.ok(s.std[i] > 0);
   }
   // encoded input (exact ids) gives the same scores as text
-  const enc = ensemble.scoreEncoded(prompts.map((p, i) => encodePair(tok, p, responses[i], SMALL.blockSize)), tok.pad);
+  const enc = ensemble.scoreEncoded(
+    prompts.map((p, i) => encodePair(tok, p, responses[i], SMALL.blockSize)),
+    tok.pad,
+  );
   assert.deepEqual(Array.from(enc.std), Array.from(s.std));
   const dir = mkdtempSync(join(tmpdir(), 'gshf-rm-'));
   try {

@@ -5,13 +5,30 @@ import { Rng } from '../../src/math/rng.js';
 import { ByteTokenizer, GPT } from '../../src/nn/index.js';
 import { rewardModelFromScratch, scoreResponses } from '../../src/pref/reward-model.js';
 import {
-  bestWorstPair, featureCovariance, pairsFromAccepted, rejectionAcceptProbs, rejectionSample, rejectionSampleIndices,
-  rewardFeatures, sampleResponses, uncertaintyPair,
+  bestWorstPair,
+  featureCovariance,
+  pairsFromAccepted,
+  rejectionAcceptProbs,
+  rejectionSample,
+  rejectionSampleIndices,
+  rewardFeatures,
+  sampleResponses,
+  uncertaintyPair,
 } from '../../src/pref/sampling.js';
 
 test('bestWorstPair: argmax/argmin with first-index tie-breaking; ties and identical texts dropped', () => {
-  assert.deepEqual(bestWorstPair(['a', 'b', 'c', 'd'], [1, 3, 3, 0]), { chosen: 'b', rejected: 'd', chosenIndex: 1, rejectedIndex: 3 });
-  assert.deepEqual(bestWorstPair(['a', 'b', 'c'], [0, 2, 0]), { chosen: 'b', rejected: 'a', chosenIndex: 1, rejectedIndex: 0 });
+  assert.deepEqual(bestWorstPair(['a', 'b', 'c', 'd'], [1, 3, 3, 0]), {
+    chosen: 'b',
+    rejected: 'd',
+    chosenIndex: 1,
+    rejectedIndex: 3,
+  });
+  assert.deepEqual(bestWorstPair(['a', 'b', 'c'], [0, 2, 0]), {
+    chosen: 'b',
+    rejected: 'a',
+    chosenIndex: 1,
+    rejectedIndex: 0,
+  });
   assert.equal(bestWorstPair(['a', 'b', 'c'], [2, 2, 2]), null); // all equal
   assert.equal(bestWorstPair(['same', 'x', 'same'], [5, 3, 1]), null); // best and worst are the same text
   assert.equal(bestWorstPair(['a'], [1]), null);
@@ -43,7 +60,11 @@ test('rejection sampling: acceptance exp((r − max r)/η); frequencies pass a �
 });
 
 test('pairsFromAccepted: consecutive pairs labelled by score, ties dropped, odd sample unused', () => {
-  const pairs = pairsFromAccepted('P', ['a', 'b', 'c', 'd', 'e', 'e', 'f', 'g', 'h'], [1, 2, 5, 3, 1, 1, 4, 4, 9]);
+  const pairs = pairsFromAccepted(
+    'P',
+    ['a', 'b', 'c', 'd', 'e', 'e', 'f', 'g', 'h'],
+    [1, 2, 5, 3, 1, 1, 4, 4, 9],
+  );
   assert.deepEqual(pairs, [
     { prompt: 'P', chosen: 'b', rejected: 'a' },
     { prompt: 'P', chosen: 'c', rejected: 'd' },
@@ -54,15 +75,31 @@ test('pairsFromAccepted: consecutive pairs labelled by score, ties dropped, odd 
 
 test('uncertaintyPair (ensemble): the pair with the largest std of the reward difference, by hand', () => {
   // members × responses; differences (0,1): [0,1,−1] std √(2/3); (0,2): [0,1,−3] std √(26/9); (1,2): [0,0,−2] std √(8/9)
-  const E = [[0, 0, 0], [1, 0, 0], [-1, 0, 2]];
+  const E = [
+    [0, 0, 0],
+    [1, 0, 0],
+    [-1, 0, 2],
+  ];
   const r = uncertaintyPair(['a', 'b', 'c'], { ensemble: E });
   assert.ok(r);
   assert.equal(r.i, 0);
   assert.equal(r.j, 2);
   assert.ok(Math.abs(r.uncertainty - Math.sqrt(26 / 9)) < 1e-12);
   // identical texts are skipped; a constant shift across members has zero uncertainty
-  assert.deepEqual(uncertaintyPair(['a', 'b', 'a'], { ensemble: E }), { i: 1, j: 2, uncertainty: Math.sqrt(8 / 9) });
-  assert.equal(uncertaintyPair(['a', 'b'], { ensemble: [[0, 1], [5, 6]] }), null);
+  assert.deepEqual(uncertaintyPair(['a', 'b', 'a'], { ensemble: E }), {
+    i: 1,
+    j: 2,
+    uncertainty: Math.sqrt(8 / 9),
+  });
+  assert.equal(
+    uncertaintyPair(['a', 'b'], {
+      ensemble: [
+        [0, 1],
+        [5, 6],
+      ],
+    }),
+    null,
+  );
 });
 
 test('uncertaintyPair (Σ⁻¹ features) and featureCovariance', () => {
@@ -70,7 +107,14 @@ test('uncertaintyPair (Σ⁻¹ features) and featureCovariance', () => {
   const S = featureCovariance([[0, 10]], 2, 1); // λI + (0,10)(0,10)ᵀ = diag(1, 101)
   assert.deepEqual(Array.from(S), [1, 0, 0, 101]);
   const sigma = [1, 0, 0, 100];
-  const r = uncertaintyPair(['a', 'b', 'c'], { features: [[0, 0], [1, 0], [0, 5]], sigma });
+  const r = uncertaintyPair(['a', 'b', 'c'], {
+    features: [
+      [0, 0],
+      [1, 0],
+      [0, 5],
+    ],
+    sigma,
+  });
   assert.ok(r);
   assert.deepEqual([r.i, r.j], [1, 2]);
   assert.ok(Math.abs(r.uncertainty - Math.sqrt(1.25)) < 1e-12);
@@ -81,14 +125,30 @@ const SMALL = { vocabSize: 259, blockSize: 32, nLayer: 1, nHead: 2, nEmbd: 16 };
 
 test('sampleResponses: n strings per prompt, deterministic under a seed', () => {
   const gpt = new GPT(SMALL, 1);
-  const a = sampleResponses(gpt, tok, ['Review of mug:', 'Review of hat:'], { n: 3, maxTokens: 8, seed: 4, temperature: 1 });
-  const b = sampleResponses(gpt, tok, ['Review of mug:', 'Review of hat:'], { n: 3, maxTokens: 8, seed: 4, temperature: 1, maxBatch: 3 });
+  const a = sampleResponses(gpt, tok, ['Review of mug:', 'Review of hat:'], {
+    n: 3,
+    maxTokens: 8,
+    seed: 4,
+    temperature: 1,
+  });
+  const b = sampleResponses(gpt, tok, ['Review of mug:', 'Review of hat:'], {
+    n: 3,
+    maxTokens: 8,
+    seed: 4,
+    temperature: 1,
+    maxBatch: 3,
+  });
   assert.equal(a.length, 2);
   assert.equal(a[0].length, 3);
   assert.deepEqual(a, b);
   assert.ok(a.flat().every((s) => typeof s === 'string'));
   // mixed temperatures: 5 = 3 at T=1 + 2 greedy (the two greedy ones are identical)
-  const m = sampleResponses(gpt, tok, ['Review of mug:'], { n: 5, maxTokens: 8, seed: 4, temperatures: [1, 0] });
+  const m = sampleResponses(gpt, tok, ['Review of mug:'], {
+    n: 5,
+    maxTokens: 8,
+    seed: 4,
+    temperatures: [1, 0],
+  });
   assert.equal(m[0].length, 5);
   assert.equal(m[0][3], m[0][4]);
 });
@@ -119,7 +179,15 @@ test('rewardFeatures: the score head is linear in them (r = w·φ + b), and the 
   assert.ok(Math.abs(r0 - after[0]) < 1e-5);
   // vocabulary smaller than the width: the probing fallback, same identity r = w·φ + b
   const narrow = rewardModelFromScratch({ vocabSize: 12, blockSize: 16, nLayer: 1, nHead: 2, nEmbd: 16 }, 5);
-  const digits = { vocabSize: 12, bos: 10, eos: 11, pad: 11, spec: { type: 'byte' }, encode: (t: string) => Array.from(t, (ch) => ch.charCodeAt(0) % 10), decode: () => '' };
+  const digits = {
+    vocabSize: 12,
+    bos: 10,
+    eos: 11,
+    pad: 11,
+    spec: { type: 'byte' },
+    encode: (t: string) => Array.from(t, (ch) => ch.charCodeAt(0) % 10),
+    decode: () => '',
+  };
   const dtok = digits as unknown as typeof tok;
   const Fn = rewardFeatures(narrow, dtok, ['ab', 'abc'], ['cd', 'e']);
   const rn = scoreResponses(narrow, dtok, ['ab', 'abc'], ['cd', 'e']);

@@ -26,7 +26,13 @@ test('log ticks are powers of ten; linear ticks are nice round steps', () => {
 });
 
 test('linePlot maps data to the plot box and skips non-positive values on log axes', () => {
-  const svg = linePlot([{ label: 'a<b', x: [1, 10, 100], y: [1, 0.1, 0] }], { title: 't', xLabel: 'x', yLabel: 'y', logX: true, logY: true });
+  const svg = linePlot([{ label: 'a<b', x: [1, 10, 100], y: [1, 0.1, 0] }], {
+    title: 't',
+    xLabel: 'x',
+    yLabel: 'y',
+    logX: true,
+    logY: true,
+  });
   assert.match(svg, /^<svg /);
   assert.match(svg, /a&lt;b/);
   // two valid points (y=0 dropped on a log axis) → two markers
@@ -57,24 +63,46 @@ test('RunDir appends metrics and skips a torn last line', () => {
   ]);
 });
 
-const schema = z.object({ name: z.string(), seeds: z.number().int().min(1), nested: z.object({ eta: z.number().positive() }) }).strict();
+const schema = z
+  .object({
+    name: z.string(),
+    seeds: z.number().int().min(1),
+    nested: z.object({ eta: z.number().positive() }),
+  })
+  .strict();
 
 test('config errors name the file, the line, the field and the value (YAML)', () => {
   const yaml = 'name: x\nseeds: 3\nnested:\n  eta: -1\n';
-  assert.throws(() => parseConfigText(yaml, 'c.yaml', schema), (e: Error) => {
-    assert.match(e.message, /^c\.yaml:4: field "nested\.eta": .*\(value: -1\)/);
-    return true;
-  });
+  assert.throws(
+    () => parseConfigText(yaml, 'c.yaml', schema),
+    (e: Error) => {
+      assert.match(e.message, /^c\.yaml:4: field "nested\.eta": .*\(value: -1\)/);
+      return true;
+    },
+  );
 });
 
 test('config errors name the line in JSON too, and missing fields point at the parent', () => {
   const json = '{\n  "name": "x",\n  "seeds": "three",\n  "nested": {}\n}\n';
-  assert.throws(() => parseConfigText(json, 'c.json', schema), (e: Error) => {
-    assert.match(e.message, /c\.json:3: field "seeds": .*\(value: "three"\)/);
-    assert.match(e.message, /c\.json:4: field "nested\.eta"/);
-    return true;
+  assert.throws(
+    () => parseConfigText(json, 'c.json', schema),
+    (e: Error) => {
+      assert.match(e.message, /c\.json:3: field "seeds": .*\(value: "three"\)/);
+      assert.match(e.message, /c\.json:4: field "nested\.eta"/);
+      return true;
+    },
+  );
+  assert.throws(
+    () => parseConfigText('{"name": ', 'bad.json', schema),
+    (e: Error) => /^bad\.json:1:\d+: /.test(e.message),
+  );
+  assert.throws(
+    () => loadConfigFile('/nonexistent/c.yaml', schema),
+    (e: Error) => e.message.startsWith('/nonexistent/c.yaml: cannot read'),
+  );
+  assert.deepEqual(parseConfigText('name: a\nseeds: 2\nnested: {eta: 1}\n', 'ok.yaml', schema), {
+    name: 'a',
+    seeds: 2,
+    nested: { eta: 1 },
   });
-  assert.throws(() => parseConfigText('{"name": ', 'bad.json', schema), (e: Error) => /^bad\.json:1:\d+: /.test(e.message));
-  assert.throws(() => loadConfigFile('/nonexistent/c.yaml', schema), (e: Error) => e.message.startsWith('/nonexistent/c.yaml: cannot read'));
-  assert.deepEqual(parseConfigText('name: a\nseeds: 2\nnested: {eta: 1}\n', 'ok.yaml', schema), { name: 'a', seeds: 2, nested: { eta: 1 } });
 });

@@ -7,7 +7,8 @@ import type { BanditAlgorithm } from './types.js';
 export const referencePolicy: BanditAlgorithm<Record<string, never>> = {
   name: 'reference',
   setting: 'offline',
-  description: 'The reference policy π0 itself (no learning, no labels): the baseline every method must beat.',
+  description:
+    'The reference policy π0 itself (no learning, no labels): the baseline every method must beat.',
   run(ctx, options) {
     const unknown = Object.keys(options ?? {});
     if (unknown.length) throw new Error(`reference: takes no options (got ${unknown.join(', ')})`);

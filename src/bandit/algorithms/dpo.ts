@@ -18,7 +18,13 @@ import { featureDiffs } from '../env.js';
 import { sigmoid, softplus } from '../../math/special.js';
 import { gibbsOfTheta, klToRef, normalizePerContext } from '../policy.js';
 import type { AlgorithmContext, AlgorithmResult, BanditAlgorithm } from './types.js';
-import { requireInteger, requireNonNegative, requireOneOf, requirePositive, resolveOptions } from './offline-common.js';
+import {
+  requireInteger,
+  requireNonNegative,
+  requireOneOf,
+  requirePositive,
+  resolveOptions,
+} from './offline-common.js';
 
 export type DpoOptimizer = 'adam' | 'gd';
 /** Learning-rate schedule over the steps: constant, or linear decay to 0 (TRL/HF Trainer default). */
@@ -118,11 +124,16 @@ function firstOrderMinimize(
 }
 
 /** Tabular DPO (see file comment). Reusable by the online/RSO algorithms. */
-export function trainDpoTabular(env: BanditEnv, pairs: PairData, opts: TrainDpoTabularOptions): TrainDpoTabularResult {
+export function trainDpoTabular(
+  env: BanditEnv,
+  pairs: PairData,
+  opts: TrainDpoTabularOptions,
+): TrainDpoTabularResult {
   const ref = opts.ref ?? env.refLogprobs;
   const A = env.offsets[env.nContexts];
   const logits = Float64Array.from(opts.init ?? env.refLogprobs);
-  if (logits.length !== A) throw new RangeError(`trainDpoTabular: init has ${logits.length} entries, env has ${A} actions`);
+  if (logits.length !== A)
+    throw new RangeError(`trainDpoTabular: init has ${logits.length} entries, env has ${A} actions`);
   if (!(opts.eta > 0)) throw new RangeError(`trainDpoTabular: eta must be > 0, got ${opts.eta}`);
   const initialLoss = dpoTabularLoss(env, pairs, logits, ref, opts.eta);
   let finalLoss = initialLoss;
@@ -146,7 +157,14 @@ export function linearPolicy(env: BanditEnv, w: ArrayLike<number>): Float64Array
  * Mean linear-DPO loss (1/n)Σ softplus(−η[(log π_w/π0)(a_w) − (log π_w/π0)(a_l)]) + (λη²/2n)‖w‖²,
  * computed through the normalised policy; adds ∇_w into `grad` when given.
  */
-export function dpoLinearLoss(env: BanditEnv, pairs: PairData, w: ArrayLike<number>, eta: number, lambda: number, grad?: Float64Array): number {
+export function dpoLinearLoss(
+  env: BanditEnv,
+  pairs: PairData,
+  w: ArrayLike<number>,
+  eta: number,
+  lambda: number,
+  grad?: Float64Array,
+): number {
   const n = pairs.context.length;
   const d = env.d;
   if (n === 0) return 0;
@@ -199,7 +217,10 @@ export const defaultDpoOptions: DpoOptions = {
 function resolveDpo(name: string, options: Partial<DpoOptions> | undefined): DpoOptions {
   const o = resolveOptions(name, defaultDpoOptions, options);
   return {
-    parameterization: requireOneOf(name, 'parameterization', o.parameterization, ['tabular', 'linear'] as const),
+    parameterization: requireOneOf(name, 'parameterization', o.parameterization, [
+      'tabular',
+      'linear',
+    ] as const),
     lr: requirePositive(name, 'lr', o.lr),
     steps: requireInteger(name, 'steps', o.steps, 0),
     optimizer: requireOneOf(name, 'optimizer', o.optimizer, ['adam', 'gd'] as const),
@@ -220,7 +241,15 @@ export interface TrainDpoLinearResult {
 export function trainDpoLinear(
   env: BanditEnv,
   pairs: PairData,
-  o: { eta: number; lambda: number; solver: 'newton' | 'first-order'; lr: number; steps: number; optimizer: DpoOptimizer; schedule: LrSchedule },
+  o: {
+    eta: number;
+    lambda: number;
+    solver: 'newton' | 'first-order';
+    lr: number;
+    steps: number;
+    optimizer: DpoOptimizer;
+    schedule: LrSchedule;
+  },
 ): TrainDpoLinearResult {
   const d = env.d;
   const n = nPairs(pairs);
@@ -236,7 +265,12 @@ export function trainDpoLinear(
       firstOrderMinimize(w, (p, g) => dpoLinearLoss(env, pairs, p, o.eta, o.lambda, g), o);
     }
   }
-  return { w, policy: linearPolicy(env, w), initialLoss, finalLoss: dpoLinearLoss(env, pairs, w, o.eta, o.lambda) };
+  return {
+    w,
+    policy: linearPolicy(env, w),
+    initialLoss,
+    finalLoss: dpoLinearLoss(env, pairs, w, o.eta, o.lambda),
+  };
 }
 
 export const dpo: BanditAlgorithm<Partial<DpoOptions>> & { readonly defaults: DpoOptions } = {
@@ -255,14 +289,28 @@ export const dpo: BanditAlgorithm<Partial<DpoOptions>> & { readonly defaults: Dp
         policy: res.policy,
         labelsUsed: nPairs(offline),
         thetaHat,
-        diagnostics: { initialLoss: res.initialLoss, finalLoss: res.finalLoss, klToRef: klToRef(env, res.policy) },
+        diagnostics: {
+          initialLoss: res.initialLoss,
+          finalLoss: res.finalLoss,
+          klToRef: klToRef(env, res.policy),
+        },
       };
     }
-    const res = trainDpoTabular(env, offline, { eta: env.eta, lr: o.lr, steps: o.steps, optimizer: o.optimizer, schedule: o.schedule });
+    const res = trainDpoTabular(env, offline, {
+      eta: env.eta,
+      lr: o.lr,
+      steps: o.steps,
+      optimizer: o.optimizer,
+      schedule: o.schedule,
+    });
     return {
       policy: res.policy,
       labelsUsed: nPairs(offline),
-      diagnostics: { initialLoss: res.initialLoss, finalLoss: res.finalLoss, klToRef: klToRef(env, res.policy) },
+      diagnostics: {
+        initialLoss: res.initialLoss,
+        finalLoss: res.finalLoss,
+        klToRef: klToRef(env, res.policy),
+      },
     };
   },
 };

@@ -22,7 +22,13 @@ import { policyCdf, searchCdf } from '../oracle.js';
 import { expectedFeatures, kl, meanFeature } from '../policy.js';
 
 export type EnhancerName = 'uncertainty' | 'best-worst' | 'symmetric' | 'pi0' | 'uncertainty-pair';
-export const ENHANCER_NAMES: readonly EnhancerName[] = ['uncertainty', 'best-worst', 'symmetric', 'pi0', 'uncertainty-pair'];
+export const ENHANCER_NAMES: readonly EnhancerName[] = [
+  'uncertainty',
+  'best-worst',
+  'symmetric',
+  'pi0',
+  'uncertainty-pair',
+];
 
 // ---------------------------------------------------------------------------------------------
 // Small helpers: d0-weighted mean features, Γ, symmetric eigendecomposition, tilts.
@@ -31,7 +37,13 @@ export const ENHANCER_NAMES: readonly EnhancerName[] = ['uncertainty', 'best-wor
  * Γ_t(λ, π1, π2) = β·‖E_{x,a~π1}φ − E_{x,a~π2}φ‖_{Σ⁻¹} given the Cholesky factor L of Σ and the
  * precomputed mean feature of π1.
  */
-export function gammaFromMean(L: Float64Array, d: number, beta: number, mean1: ArrayLike<number>, mean2: ArrayLike<number>): number {
+export function gammaFromMean(
+  L: Float64Array,
+  d: number,
+  beta: number,
+  mean1: ArrayLike<number>,
+  mean2: ArrayLike<number>,
+): number {
   const diff = new Float64Array(d);
   for (let j = 0; j < d; j++) diff[j] = mean1[j] - mean2[j];
   return beta * Math.sqrt(mahalanobisSq(L, d, diff));
@@ -52,7 +64,13 @@ export function relativeGamma(
 export { symmetricEigen };
 
 /** log π'(a|x) ∝ log π(a|x) + s·z(x,a), normalised per context, written into `out`. */
-export function tiltPolicy(env: BanditEnv, logp: ArrayLike<number>, z: ArrayLike<number>, s: number, out: Float64Array): Float64Array {
+export function tiltPolicy(
+  env: BanditEnv,
+  logp: ArrayLike<number>,
+  z: ArrayLike<number>,
+  s: number,
+  out: Float64Array,
+): Float64Array {
   const off = env.offsets;
   for (let c = 0; c < env.nContexts; c++) {
     const lo = off[c];
@@ -126,7 +144,13 @@ export interface UncertaintyEnhancerResult {
  *      η·KL ≈ η s² vᵀCv/2 and Γ ≈ β s ‖Cv‖_{Σ⁻¹}, so the largest feasible Γ ≈ 2β²‖Cv‖²_{Σ⁻¹}/(η vᵀCv),
  *      maximised by these v. (a) and (b) guard against the higher-order terms.
  */
-function candidateDirections(env: BanditEnv, sigma: Float64Array, L: Float64Array, C: Float64Array, k: number): Float64Array[] {
+function candidateDirections(
+  env: BanditEnv,
+  sigma: Float64Array,
+  L: Float64Array,
+  C: Float64Array,
+  k: number,
+): Float64Array[] {
   const d = env.d;
   const out: Float64Array[] = [];
   const push = (v: Float64Array): void => {
@@ -354,7 +378,15 @@ export function uncertaintyEnhancer(
     }
   }
   if (bestV === null) {
-    return { policy: Float64Array.from(mainLogp), gamma: 0, etaKL: 0, slack: 0, s: 0, direction: new Float64Array(d), candidates: dirs.length };
+    return {
+      policy: Float64Array.from(mainLogp),
+      gamma: 0,
+      etaKL: 0,
+      slack: 0,
+      s: 0,
+      direction: new Float64Array(d),
+      candidates: dirs.length,
+    };
   }
   // Materialise π2 and re-check with the library's KL / mean-feature code (independent of the fused
   // pass); step s back if rounding put it a hair outside the feasible set.
@@ -370,10 +402,19 @@ export function uncertaintyEnhancer(
     tiltPolicy(env, mainLogp, z, s, policy);
     const gamma = gammaFromMean(L, d, beta, mean1, meanFeature(env, policy));
     const etaKL = eta * kl(env, policy, mainLogp);
-    if (etaKL <= gamma) return { policy, gamma, etaKL, slack: gamma - etaKL, s, direction, candidates: dirs.length };
+    if (etaKL <= gamma)
+      return { policy, gamma, etaKL, slack: gamma - etaKL, s, direction, candidates: dirs.length };
     s *= 0.99;
   }
-  return { policy: Float64Array.from(mainLogp), gamma: 0, etaKL: 0, slack: 0, s: 0, direction: new Float64Array(d), candidates: dirs.length };
+  return {
+    policy: Float64Array.from(mainLogp),
+    gamma: 0,
+    etaKL: 0,
+    slack: 0,
+    s: 0,
+    direction: new Float64Array(d),
+    candidates: dirs.length,
+  };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -409,7 +450,14 @@ export interface PreparedEnhancer {
  * random keys in the same direction (max key for best, min key for worst), so with a constant reward
  * best and worst are two different samples.
  */
-function extremeSample(samples: Int32Array, n: number, r: Float64Array, base: number, keys: Float64Array, sign: number): number {
+function extremeSample(
+  samples: Int32Array,
+  n: number,
+  r: Float64Array,
+  base: number,
+  keys: Float64Array,
+  sign: number,
+): number {
   let bi = 0;
   for (let i = 1; i < n; i++) {
     const di = sign * (r[base + samples[i]] - r[base + samples[bi]]);
@@ -437,7 +485,12 @@ export function bestWorstPair(
 }
 
 /** Exact marginals of best-of-n and worst-of-n of π under r (ties in r ordered by index; diagnostics only). */
-function bestWorstMarginals(env: BanditEnv, logp: Float64Array, r: Float64Array, n: number): { best: Float64Array; worst: Float64Array } {
+function bestWorstMarginals(
+  env: BanditEnv,
+  logp: Float64Array,
+  r: Float64Array,
+  n: number,
+): { best: Float64Array; worst: Float64Array } {
   const A = env.offsets[env.nContexts];
   const best = new Float64Array(A);
   const worst = new Float64Array(A);
@@ -466,7 +519,13 @@ function bestWorstMarginals(env: BanditEnv, logp: Float64Array, r: Float64Array,
   return { best, worst };
 }
 
-function policyDiagnostics(env: BanditEnv, L: Float64Array, beta: number, logp1: Float64Array, logp2: Float64Array): Record<string, number> {
+function policyDiagnostics(
+  env: BanditEnv,
+  L: Float64Array,
+  beta: number,
+  logp1: Float64Array,
+  logp2: Float64Array,
+): Record<string, number> {
   const gamma = gammaFromMean(L, env.d, beta, meanFeature(env, logp1), meanFeature(env, logp2));
   const etaKL = env.eta * kl(env, logp2, logp1);
   return { enhancerGamma: gamma, enhancerEtaKL: etaKL, enhancerSlack: gamma - etaKL };
@@ -487,7 +546,8 @@ export function prepareEnhancer(name: EnhancerName, input: EnhancerInput): Prepa
   const L = cholesky(sigma, d);
   const off = env.offsets;
   const cdf1 = policyCdf(env, mainLogp);
-  const draw = (cdf: Float64Array, c: number, rng: Rng): number => searchCdf(cdf, off[c], off[c + 1], rng.uniform());
+  const draw = (cdf: Float64Array, c: number, rng: Rng): number =>
+    searchCdf(cdf, off[c], off[c + 1], rng.uniform());
   switch (name) {
     case 'symmetric':
       return {

@@ -7,7 +7,8 @@ import { referencePolicy } from './baseline.js';
 export type AnyAlgorithm = BanditAlgorithm<Record<string, unknown>>;
 
 const registry = new Map<string, AnyAlgorithm>();
-for (const a of [referencePolicy, ...offlineAlgorithms, ...onlineAlgorithms] as unknown as AnyAlgorithm[]) registry.set(a.name, a);
+for (const a of [referencePolicy, ...offlineAlgorithms, ...onlineAlgorithms] as unknown as AnyAlgorithm[])
+  registry.set(a.name, a);
 
 export function algorithmNames(): string[] {
   return [...registry.keys()];

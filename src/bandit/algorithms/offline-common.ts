@@ -15,12 +15,17 @@ export type Reference = 'pi0' | 'data';
  * wrong primitive types are rejected here with the algorithm's name (a typo must not silently
  * fall back to a default).
  */
-export function resolveOptions<T extends object>(algorithm: string, defaults: T, given: object | undefined): T {
+export function resolveOptions<T extends object>(
+  algorithm: string,
+  defaults: T,
+  given: object | undefined,
+): T {
   const out: Record<string, unknown> = { ...(defaults as Record<string, unknown>) };
   if (given === undefined || given === null) return out as T;
   const known = Object.keys(defaults);
   for (const [k, v] of Object.entries(given)) {
-    if (!known.includes(k)) throw new Error(`${algorithm}: unknown option "${k}" (known: ${known.join(', ')})`);
+    if (!known.includes(k))
+      throw new Error(`${algorithm}: unknown option "${k}" (known: ${known.join(', ')})`);
     if (v === undefined) continue;
     out[k] = v;
   }
@@ -45,7 +50,12 @@ export function requireInteger(algorithm: string, name: string, v: unknown, min:
   return v;
 }
 
-export function requireOneOf<T extends string>(algorithm: string, name: string, v: unknown, allowed: readonly T[]): T {
+export function requireOneOf<T extends string>(
+  algorithm: string,
+  name: string,
+  v: unknown,
+  allowed: readonly T[],
+): T {
   if (typeof v !== 'string' || !(allowed as readonly string[]).includes(v))
     throw new Error(`${algorithm}: option ${name} must be one of ${allowed.join(' | ')}, got ${String(v)}`);
   return v as T;
@@ -61,7 +71,12 @@ export function requireNormBound(algorithm: string, v: unknown): number | null {
  * Ridge BT-MLE θ̂ = argmin Σ softplus(−⟨θ,Δφ_i⟩) + (λ/2)‖θ‖² (optionally ‖θ‖ ≤ B), via the shared
  * solver in ../mle.ts. With no pairs θ̂ = 0, so every Gibbs policy built from it is π0.
  */
-export function fitThetaMle(env: BanditEnv, pairs: PairData, lambda: number, normBound: number | null): Float64Array {
+export function fitThetaMle(
+  env: BanditEnv,
+  pairs: PairData,
+  lambda: number,
+  normBound: number | null,
+): Float64Array {
   if (pairs.context.length === 0) return new Float64Array(env.d);
   const res = fitMLE(env, pairs, normBound === null ? { lambda } : { lambda, normBound });
   return res.theta;
@@ -124,5 +139,7 @@ export interface TheoryBetaOptions {
  */
 export function theoryBeta(d: number, lambda: number, o: TheoryBetaOptions): number {
   const gamma = 1 / (2 + Math.exp(-o.normBound) + Math.exp(o.normBound));
-  return o.scale * Math.sqrt((d + Math.log(1 / o.delta)) / (gamma * gamma) + lambda * o.normBound * o.normBound);
+  return (
+    o.scale * Math.sqrt((d + Math.log(1 / o.delta)) / (gamma * gamma) + lambda * o.normBound * o.normBound)
+  );
 }

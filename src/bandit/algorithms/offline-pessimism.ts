@@ -81,7 +81,11 @@ interface ResolvedPessimism {
   nu: Reference;
 }
 
-function resolvePessimism(name: string, options: Partial<PessimismOptions> | undefined, d: number): ResolvedPessimism {
+function resolvePessimism(
+  name: string,
+  options: Partial<PessimismOptions> | undefined,
+  d: number,
+): ResolvedPessimism {
   const o = resolveOptions(name, defaultPessimismOptions, options);
   const lambda = requirePositive(name, 'lambda', o.lambda);
   const normBound = requireNormBound(name, o.normBound);
@@ -115,7 +119,9 @@ export function pointwisePessimisticRewards(
   return r;
 }
 
-export const gshfOfflineOption2: BanditAlgorithm<Partial<Option2Options>> & { readonly defaults: Option2Options } = {
+export const gshfOfflineOption2: BanditAlgorithm<Partial<Option2Options>> & {
+  readonly defaults: Option2Options;
+} = {
   name: 'gshf-offline-option2',
   setting: 'offline',
   description:
@@ -132,7 +138,12 @@ export const gshfOfflineOption2: BanditAlgorithm<Partial<Option2Options>> & { re
       policy,
       labelsUsed: nPairs(offline),
       thetaHat: theta,
-      diagnostics: { beta: o.beta, lambda: o.lambda, klToRef: klToRef(env, policy), gammaE: unc.expected(env, policy, nuF) },
+      diagnostics: {
+        beta: o.beta,
+        lambda: o.lambda,
+        klToRef: klToRef(env, policy),
+        gammaE: unc.expected(env, policy, nuF),
+      },
     };
   },
 };
@@ -388,7 +399,9 @@ export function solveExpectedPessimism(
   };
 }
 
-export const gshfOfflineOption1: BanditAlgorithm<Partial<Option1Options>> & { readonly defaults: Option1Options } = {
+export const gshfOfflineOption1: BanditAlgorithm<Partial<Option1Options>> & {
+  readonly defaults: Option1Options;
+} = {
   name: 'gshf-offline-option1',
   setting: 'offline',
   description:
@@ -406,7 +419,14 @@ export const gshfOfflineOption1: BanditAlgorithm<Partial<Option1Options>> & { re
         policy,
         labelsUsed: nPairs(offline),
         thetaHat: theta,
-        diagnostics: { beta: 0, lambda: o.lambda, dualityGap: 0, uNormSigma: 0, iterations: 0, klToRef: klToRef(env, policy) },
+        diagnostics: {
+          beta: 0,
+          lambda: o.lambda,
+          dualityGap: 0,
+          uNormSigma: 0,
+          iterations: 0,
+          klToRef: klToRef(env, policy),
+        },
       };
     }
     const sol = solveExpectedPessimism(env, theta, sigma, nuBar, o.beta);

@@ -56,4 +56,11 @@ export type OfflineAlgorithm =
   | typeof rso
   | typeof rsoMultistep;
 
-export const offlineAlgorithms: readonly OfflineAlgorithm[] = [mleGibbs, gshfOfflineOption1, gshfOfflineOption2, dpo, rso, rsoMultistep];
+export const offlineAlgorithms: readonly OfflineAlgorithm[] = [
+  mleGibbs,
+  gshfOfflineOption1,
+  gshfOfflineOption2,
+  dpo,
+  rso,
+  rsoMultistep,
+];

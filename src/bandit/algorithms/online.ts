@@ -94,7 +94,11 @@ export const onlineDefaults: OnlineGshfOptions = {
 
 export const hybridDefaults: OnlineGshfOptions = { ...onlineDefaults };
 
-function validateOptions(name: string, given: Partial<OnlineGshfOptions> | undefined, defaults: OnlineGshfOptions): OnlineGshfOptions {
+function validateOptions(
+  name: string,
+  given: Partial<OnlineGshfOptions> | undefined,
+  defaults: OnlineGshfOptions,
+): OnlineGshfOptions {
   const o = resolveOptions(name, defaults, given);
   requireInteger(name, 'T', o.T, 1);
   requireInteger(name, 'm', o.m, 1);
@@ -108,7 +112,8 @@ function validateOptions(name: string, given: Partial<OnlineGshfOptions> | undef
   requireOneOf(name, 'selection', o.selection, ['validation', 'last'] as const);
   requireOneOf(name, 'validationScore', o.validationScore, ['win-rate', 'objective'] as const);
   requireNonNegative(name, 'maxDrawFactor', o.maxDrawFactor);
-  if (o.maxDrawFactor < 1) throw new Error(`${name}: option maxDrawFactor must be ≥ 1, got ${o.maxDrawFactor}`);
+  if (o.maxDrawFactor < 1)
+    throw new Error(`${name}: option maxDrawFactor must be ≥ 1, got ${o.maxDrawFactor}`);
   if (o.selection === 'validation' && o.validationQueries < 1)
     throw new Error(`${name}: selection 'validation' needs validationQueries ≥ 1`);
   return o;
@@ -126,7 +131,10 @@ export function batchSizes(o: Pick<OnlineGshfOptions, 'T' | 'm' | 'onlineBudget'
 class DiffStore {
   dphi: Float64Array;
   n = 0;
-  constructor(readonly d: number, capacity: number) {
+  constructor(
+    readonly d: number,
+    capacity: number,
+  ) {
     this.dphi = new Float64Array(Math.max(1, capacity) * d);
   }
   push(rows: Float64Array, count: number): void {
@@ -156,7 +164,11 @@ interface ValidationDraws {
 function validationDraws(env: BanditEnv, q: number, rng: Rng): ValidationDraws {
   const ccdf = contextCdf(env);
   const cdf0 = policyCdf(env, env.refLogprobs);
-  const out: ValidationDraws = { context: new Int32Array(q), refAction: new Int32Array(q), u: new Float64Array(q) };
+  const out: ValidationDraws = {
+    context: new Int32Array(q),
+    refAction: new Int32Array(q),
+    u: new Float64Array(q),
+  };
   for (let i = 0; i < q; i++) {
     const c = searchCdf(ccdf, 0, env.nContexts, rng.uniform());
     out.context[i] = c;
@@ -196,7 +208,12 @@ function queryVsRef(
 }
 
 /** The shared online/hybrid loop. `offline` is D_off (empty for the purely online algorithm). */
-export function runIterativeGshf(ctx: AlgorithmContext, offline: PairData, o: OnlineGshfOptions, name: string): AlgorithmResult {
+export function runIterativeGshf(
+  ctx: AlgorithmContext,
+  offline: PairData,
+  o: OnlineGshfOptions,
+  name: string,
+): AlgorithmResult {
   const { env, oracle } = ctx;
   if (oracle === null) throw new Error(`${name}: needs a preference oracle (ctx.oracle is null)`);
   const d = env.d;
@@ -220,7 +237,10 @@ export function runIterativeGshf(ctx: AlgorithmContext, offline: PairData, o: On
       theta = new Float64Array(d);
       return { iterations: 0, converged: true };
     }
-    const opts = o.normBound === null ? { lambda: o.lambda, init: theta } : { lambda: o.lambda, normBound: o.normBound, init: theta };
+    const opts =
+      o.normBound === null
+        ? { lambda: o.lambda, init: theta }
+        : { lambda: o.lambda, normBound: o.normBound, init: theta };
     const r = fitMLE({ dphi: store.dphi, n: store.n, d }, opts);
     theta = r.theta;
     return { iterations: r.iterations, converged: r.converged };
@@ -379,7 +399,12 @@ export const online: BanditAlgorithm<Partial<OnlineGshfOptions>> = {
     'outputs the best main agent on held-out validation. Ignores offline data.',
   run(ctx, options) {
     const o = validateOptions(this.name, options, onlineDefaults);
-    return runIterativeGshf(ctx, { context: new Int32Array(0), chosen: new Int32Array(0), rejected: new Int32Array(0) }, o, this.name);
+    return runIterativeGshf(
+      ctx,
+      { context: new Int32Array(0), chosen: new Int32Array(0), rejected: new Int32Array(0) },
+      o,
+      this.name,
+    );
   },
 };
 

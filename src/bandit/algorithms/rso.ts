@@ -67,7 +67,8 @@ export interface RejectionSampleResult {
 export function rejectionSample(env: BanditEnv, rng: Rng, o: RejectionSampleOptions): RejectionSampleResult {
   const N = o.nCandidates;
   const rounds = o.rounds ?? 1;
-  if (!Number.isInteger(N) || N < 1) throw new RangeError(`rejectionSample: nCandidates must be an integer ≥ 1, got ${N}`);
+  if (!Number.isInteger(N) || N < 1)
+    throw new RangeError(`rejectionSample: nCandidates must be an integer ≥ 1, got ${N}`);
   const cdf = policyCdf(env, o.proposal);
   const ctx: number[] = [];
   const act: number[] = [];
@@ -113,7 +114,13 @@ export type RsoLabels = 'reward' | 'bt';
  * recipe); label by `rewards` ('reward': higher preferred, equal rewards dropped, which also drops
  * identical actions; 'bt': chosen ~ σ(r_1 − r_2), identical actions dropped).
  */
-export function pairsFromSamples(env: BanditEnv, s: RejectionSampleResult, rewards: ArrayLike<number>, labels: RsoLabels, rng: Rng): PairData {
+export function pairsFromSamples(
+  env: BanditEnv,
+  s: RejectionSampleResult,
+  rewards: ArrayLike<number>,
+  labels: RsoLabels,
+  rng: Rng,
+): PairData {
   const c: number[] = [];
   const w: number[] = [];
   const l: number[] = [];
@@ -241,7 +248,13 @@ function rsoStage(
   eta: number,
   init: Float64Array,
 ): StageResult {
-  const s = rejectionSample(env, rng.fork('sample'), { proposal, logWeights, nCandidates: o.nCandidates, contexts, rounds: o.rounds });
+  const s = rejectionSample(env, rng.fork('sample'), {
+    proposal,
+    logWeights,
+    nCandidates: o.nCandidates,
+    contexts,
+    rounds: o.rounds,
+  });
   const pairs = pairsFromSamples(env, s, rewards, o.labels, rng.fork('pairs'));
   const t = trainDpoTabular(env, pairs, {
     eta,
@@ -251,7 +264,13 @@ function rsoStage(
     optimizer: o.dpoOptimizer,
     schedule: o.dpoSchedule,
   });
-  return { logits: t.logits, policy: t.policy, acceptanceRate: s.acceptanceRate, pairs: nPairs(pairs), dpoLoss: t.finalLoss };
+  return {
+    logits: t.logits,
+    policy: t.policy,
+    acceptanceRate: s.acceptanceRate,
+    pairs: nPairs(pairs),
+    dpoLoss: t.finalLoss,
+  };
 }
 
 export const rso: BanditAlgorithm<Partial<RsoOptions>> & { readonly defaults: RsoOptions } = {
@@ -268,23 +287,44 @@ export const rso: BanditAlgorithm<Partial<RsoOptions>> & { readonly defaults: Rs
     const w = Float64Array.from(r, (x) => x / env.eta);
     const contexts = samplingContexts(env, offline, o.contexts);
     // Same stream as stage 1 of rso-multistep, so a one-stage multi-step run reproduces rso exactly.
-    const st = rsoStage(env, ctx.rng.fork('stage-0'), o, contexts, r, env.refLogprobs, w, env.eta, env.refLogprobs);
+    const st = rsoStage(
+      env,
+      ctx.rng.fork('stage-0'),
+      o,
+      contexts,
+      r,
+      env.refLogprobs,
+      w,
+      env.eta,
+      env.refLogprobs,
+    );
     return {
       policy: st.policy,
       labelsUsed: nPairs(offline),
       thetaHat: theta,
-      diagnostics: { acceptanceRate: st.acceptanceRate, pairs: st.pairs, dpoLoss: st.dpoLoss, klToRef: klToRef(env, st.policy) },
+      diagnostics: {
+        acceptanceRate: st.acceptanceRate,
+        pairs: st.pairs,
+        dpoLoss: st.dpoLoss,
+        klToRef: klToRef(env, st.policy),
+      },
     };
   },
 };
 
 /** The η schedule: explicit (validated) or `stages` geometric values from etaMaxFactor·η to η. */
-export function multistepEtas(eta: number, o: Pick<RsoMultistepOptions, 'etas' | 'stages' | 'etaMaxFactor'>, name = 'rso-multistep'): number[] {
+export function multistepEtas(
+  eta: number,
+  o: Pick<RsoMultistepOptions, 'etas' | 'stages' | 'etaMaxFactor'>,
+  name = 'rso-multistep',
+): number[] {
   if (o.etas !== null) {
-    if (!Array.isArray(o.etas) || o.etas.length === 0) throw new Error(`${name}: option etas must be a non-empty array or null`);
+    if (!Array.isArray(o.etas) || o.etas.length === 0)
+      throw new Error(`${name}: option etas must be a non-empty array or null`);
     o.etas.forEach((e, i) => {
       requirePositive(name, `etas[${i}]`, e);
-      if (i > 0 && !(e < o.etas![i - 1])) throw new Error(`${name}: etas must be strictly decreasing, got ${o.etas!.join(', ')}`);
+      if (i > 0 && !(e < o.etas![i - 1]))
+        throw new Error(`${name}: etas must be strictly decreasing, got ${o.etas!.join(', ')}`);
     });
     return [...o.etas];
   }
@@ -295,7 +335,9 @@ export function multistepEtas(eta: number, o: Pick<RsoMultistepOptions, 'etas' |
   return Array.from({ length: N }, (_, i) => eta * f ** ((N - 1 - i) / (N - 1)));
 }
 
-export const rsoMultistep: BanditAlgorithm<Partial<RsoMultistepOptions>> & { readonly defaults: RsoMultistepOptions } = {
+export const rsoMultistep: BanditAlgorithm<Partial<RsoMultistepOptions>> & {
+  readonly defaults: RsoMultistepOptions;
+} = {
   name: 'rso-multistep',
   setting: 'offline',
   description:
@@ -320,7 +362,10 @@ export const rsoMultistep: BanditAlgorithm<Partial<RsoMultistepOptions>> & { rea
       const eta = etas[i];
       const w = new Float64Array(A);
       for (let a = 0; a < A; a++)
-        w[a] = acceptance === 'schedule' ? r[a] * (1 / eta - invPrev) : env.refLogprobs[a] + r[a] / eta - proposal[a];
+        w[a] =
+          acceptance === 'schedule'
+            ? r[a] * (1 / eta - invPrev)
+            : env.refLogprobs[a] + r[a] / eta - proposal[a];
       const init = o.warmStart ? logits : env.refLogprobs;
       const st = rsoStage(env, ctx.rng.fork(`stage-${i}`), o, contexts, r, proposal, w, eta, init);
       const kl = klToRef(env, st.policy);
@@ -328,7 +373,13 @@ export const rsoMultistep: BanditAlgorithm<Partial<RsoMultistepOptions>> & { rea
         iteration: i + 1,
         labels: nPairs(offline),
         policy: st.policy,
-        diagnostics: { eta, acceptanceRate: st.acceptanceRate, pairs: st.pairs, dpoLoss: st.dpoLoss, klToRef: kl },
+        diagnostics: {
+          eta,
+          acceptanceRate: st.acceptanceRate,
+          pairs: st.pairs,
+          dpoLoss: st.dpoLoss,
+          klToRef: kl,
+        },
       };
       // Not passed to ctx.onIteration: that hook traces online label budgets, and no labels are spent here.
       iterations.push(rec);

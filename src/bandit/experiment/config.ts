@@ -140,10 +140,20 @@ export const experimentConfigSchema = z
         ctx.addIssue({ code: 'custom', path: ['claims', i, 'study'], message: `unknown study "${c.study}"` });
         return;
       }
-      const runs = c.kind === 'slope' ? [['run', c.run]] : [['better', c.better], ['than', c.than]];
+      const runs =
+        c.kind === 'slope'
+          ? [['run', c.run]]
+          : [
+              ['better', c.better],
+              ['than', c.than],
+            ];
       for (const [field, r] of runs) {
         if (!st.runs.includes(r)) {
-          ctx.addIssue({ code: 'custom', path: ['claims', i, field], message: `run "${r}" is not in study "${c.study}"` });
+          ctx.addIssue({
+            code: 'custom',
+            path: ['claims', i, field],
+            message: `run "${r}" is not in study "${c.study}"`,
+          });
         }
       }
     });

@@ -105,7 +105,10 @@ export function loadEnv(spec: EnvSpec): BanditEnv {
             eta: spec.eta,
             seed: spec.seed,
           });
-    if (!env.thetaStar) throw new Error('experiments need an environment with theta_star (the ground truth to evaluate against)');
+    if (!env.thetaStar)
+      throw new Error(
+        'experiments need an environment with theta_star (the ground truth to evaluate against)',
+      );
     envCache.set(k, env);
   }
   return env;
@@ -121,16 +124,20 @@ export function runJob(cfg: ExperimentConfig, job: Job): JobResult {
   const root = new Rng(cfg.seed);
 
   // Offline labels for this (coverage, seed): shared across runs and budgets (prefix-consistent).
-  const offlineFraction = algorithm.setting === 'hybrid' ? (spec.offlineFraction ?? 0.5) : algorithm.setting === 'offline' ? 1 : 0;
+  const offlineFraction =
+    algorithm.setting === 'hybrid' ? (spec.offlineFraction ?? 0.5) : algorithm.setting === 'offline' ? 1 : 0;
   const nOffline = Math.round(job.budget * offlineFraction);
   const dataRng = root.fork(`offline-data/${job.coverage}/${job.seedIndex}`);
   const behaviour = behaviourPolicy(env, job.coverage);
   const offlineOracle = new PreferenceOracle(env, thetaStar, dataRng.fork('labels'), cfg.oracleTemperature);
-  const offline = nOffline > 0 ? samplePairs(env, behaviour, behaviour, nOffline, offlineOracle, dataRng) : emptyPairs();
+  const offline =
+    nOffline > 0 ? samplePairs(env, behaviour, behaviour, nOffline, offlineOracle, dataRng) : emptyPairs();
 
   const runRng = root.fork(`run/${job.key}`);
   const oracle =
-    algorithm.setting === 'offline' ? null : new PreferenceOracle(env, thetaStar, runRng.fork('oracle'), cfg.oracleTemperature);
+    algorithm.setting === 'offline'
+      ? null
+      : new PreferenceOracle(env, thetaStar, runRng.fork('oracle'), cfg.oracleTemperature);
   const options: Record<string, unknown> = { ...spec.options };
   if (algorithm.setting !== 'offline') options.onlineBudget = job.budget - nOffline;
 

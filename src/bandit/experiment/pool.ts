@@ -25,32 +25,34 @@ export async function runJobs(
   let failed: Error | null = null;
   const url = new URL('./worker.js', import.meta.url);
   await Promise.all(
-    Array.from({ length: n }, () =>
-      new Promise<void>((resolve, reject) => {
-        const w = new Worker(url);
-        const feed = () => {
-          if (failed || next >= jobs.length) {
-            void w.terminate().then(() => resolve());
-            return;
-          }
-          const id = next++;
-          w.postMessage({ id, cfg, job: jobs[id] });
-        };
-        w.on('message', (m: Reply) => {
-          if (m.ok) {
-            onResult(m.result);
-            feed();
-          } else {
-            failed = new Error(`job ${jobs[m.id].key} failed: ${m.error}`);
-            void w.terminate().then(() => reject(failed));
-          }
-        });
-        w.on('error', (e) => {
-          failed = e;
-          reject(e);
-        });
-        feed();
-      }),
+    Array.from(
+      { length: n },
+      () =>
+        new Promise<void>((resolve, reject) => {
+          const w = new Worker(url);
+          const feed = () => {
+            if (failed || next >= jobs.length) {
+              void w.terminate().then(() => resolve());
+              return;
+            }
+            const id = next++;
+            w.postMessage({ id, cfg, job: jobs[id] });
+          };
+          w.on('message', (m: Reply) => {
+            if (m.ok) {
+              onResult(m.result);
+              feed();
+            } else {
+              failed = new Error(`job ${jobs[m.id].key} failed: ${m.error}`);
+              void w.terminate().then(() => reject(failed));
+            }
+          });
+          w.on('error', (e) => {
+            failed = e;
+            reject(e);
+          });
+          feed();
+        }),
     ),
   );
 }

@@ -27,7 +27,8 @@ export interface ClaimVerdict {
 }
 
 type Key = string;
-const cellKey = (study: string, coverage: string, run: string, x: number): Key => `${study}|${coverage}|${run}|${x}`;
+const cellKey = (study: string, coverage: string, run: string, x: number): Key =>
+  `${study}|${coverage}|${run}|${x}`;
 
 function groupBy(results: JobResult[], x: (r: JobResult) => number): Map<Key, JobResult[]> {
   const m = new Map<Key, JobResult[]>();
@@ -43,7 +44,11 @@ function groupBy(results: JobResult[], x: (r: JobResult) => number): Map<Key, Jo
 
 const label = (cfg: ExperimentConfig, run: string) => cfg.algorithms[run]?.label ?? run;
 
-export function buildReport(cfg: ExperimentConfig, results: JobResult[], meta: { command: string; seconds: number; envSummary: string }): ReportFiles {
+export function buildReport(
+  cfg: ExperimentConfig,
+  results: JobResult[],
+  meta: { command: string; seconds: number; envSummary: string },
+): ReportFiles {
   const svgs: ReportFiles['svgs'] = [];
   const out: string[] = [];
   out.push(`# Bandit lab report: ${cfg.name}`, '');
@@ -56,13 +61,21 @@ export function buildReport(cfg: ExperimentConfig, results: JobResult[], meta: {
     '',
   );
 
-  const verdicts = cfg.claims.map((c) => ({ ...checkClaim(cfg, c, results), ...(c.note ? { note: c.note } : {}) }));
+  const verdicts = cfg.claims.map((c) => ({
+    ...checkClaim(cfg, c, results),
+    ...(c.note ? { note: c.note } : {}),
+  }));
   if (verdicts.length) {
-    out.push('## The paper\'s claims against our measurements', '');
+    out.push("## The paper's claims against our measurements", '');
     out.push(
       mdTable(
         ['claim', 'source', 'verdict', 'evidence'],
-        verdicts.map((v) => [v.text, v.source, `**${v.verdict}**`, v.note ? `${v.evidence}. *${v.note}*` : v.evidence]),
+        verdicts.map((v) => [
+          v.text,
+          v.source,
+          `**${v.verdict}**`,
+          v.note ? `${v.evidence}. *${v.note}*` : v.evidence,
+        ]),
         ['l', 'l', 'l', 'l'],
       ),
       '',
@@ -80,7 +93,11 @@ export function buildReport(cfg: ExperimentConfig, results: JobResult[], meta: {
   out.push(
     mdTable(
       ['run', 'algorithm', 'options'],
-      Object.entries(cfg.algorithms).map(([k, a]) => [label(cfg, k), `\`${a.algorithm}\``, `\`${JSON.stringify(a.options)}\``]),
+      Object.entries(cfg.algorithms).map(([k, a]) => [
+        label(cfg, k),
+        `\`${a.algorithm}\``,
+        `\`${JSON.stringify(a.options)}\``,
+      ]),
       ['l', 'l', 'l'],
     ),
     '',
@@ -88,7 +105,12 @@ export function buildReport(cfg: ExperimentConfig, results: JobResult[], meta: {
   return { markdown: out.join('\n'), svgs, verdicts };
 }
 
-function gridSection(cfg: ExperimentConfig, study: GridStudy, results: JobResult[], svgs: ReportFiles['svgs']): string[] {
+function gridSection(
+  cfg: ExperimentConfig,
+  study: GridStudy,
+  results: JobResult[],
+  svgs: ReportFiles['svgs'],
+): string[] {
   const out: string[] = [];
   const cells = groupBy(results, (r) => r.budget);
   const coverages = Array.isArray(study.coverage) ? study.coverage : [study.coverage];
@@ -137,7 +159,10 @@ function gridSection(cfg: ExperimentConfig, study: GridStudy, results: JobResult
     if (coverages.length > 1) out.push(`### Offline coverage: ${coverage}`, '');
     out.push(`![${study.title}](${name})`, '');
     out.push(
-      mdTable(['run', 'budget', 'labels', 'gap (95% CI)', 'J(π*)−J(π̂)', 'KL(π*‖π̂)', 'E r*', 'KL(π‖π0)', 'ms/run'], rows),
+      mdTable(
+        ['run', 'budget', 'labels', 'gap (95% CI)', 'J(π*)−J(π̂)', 'KL(π*‖π̂)', 'E r*', 'KL(π‖π0)', 'ms/run'],
+        rows,
+      ),
       '',
     );
     // Log-log slopes, a quick read of the rate.
@@ -147,12 +172,18 @@ function gridSection(cfg: ExperimentConfig, study: GridStudy, results: JobResult
         return s ? `${label(cfg, run)}: ${fmt(s.mean, 2)} [${fmt(s.lo, 2)}, ${fmt(s.hi, 2)}]` : null;
       })
       .filter((x): x is string => x !== null);
-    if (slopes.length && study.budgets.length > 2) out.push(`Log-log slope of gap vs labels (per-seed fits, 95% CI): ${slopes.join('; ')}.`, '');
+    if (slopes.length && study.budgets.length > 2)
+      out.push(`Log-log slope of gap vs labels (per-seed fits, 95% CI): ${slopes.join('; ')}.`, '');
   }
   return out;
 }
 
-function frontierSection(cfg: ExperimentConfig, study: FrontierStudy, results: JobResult[], svgs: ReportFiles['svgs']): string[] {
+function frontierSection(
+  cfg: ExperimentConfig,
+  study: FrontierStudy,
+  results: JobResult[],
+  svgs: ReportFiles['svgs'],
+): string[] {
   const out: string[] = [];
   const cells = groupBy(results, (r) => r.eta);
   const series: Series[] = [];
@@ -167,7 +198,13 @@ function frontierSection(cfg: ExperimentConfig, study: FrontierStudy, results: J
       const rw = meanCI95(list.map((r) => r.reward));
       xs.push(k.mean);
       ys.push(rw.mean);
-      rows.push([label(cfg, run), eta, fmtCI(k.mean, k.halfWidth), fmtCI(rw.mean, rw.halfWidth), fmt(meanCI95(list.map((r) => r.gap)).mean)]);
+      rows.push([
+        label(cfg, run),
+        eta,
+        fmtCI(k.mean, k.halfWidth),
+        fmtCI(rw.mean, rw.halfWidth),
+        fmt(meanCI95(list.map((r) => r.gap)).mean),
+      ]);
     }
     const order = xs.map((_, i) => i).sort((a, b) => xs[a] - xs[b]);
     series.push({ label: label(cfg, run), x: order.map((i) => xs[i]), y: order.map((i) => ys[i]) });
@@ -195,7 +232,12 @@ function slopeOf(results: JobResult[], study: string, coverage: string | undefin
   for (const list of bySeed.values()) {
     const pts = list.filter((r) => r.gap > 0 && r.labelsUsed > 0);
     if (pts.length < 2) continue;
-    slopes.push(linearFit(pts.map((r) => Math.log(r.labelsUsed)), pts.map((r) => Math.log(r.gap))).slope);
+    slopes.push(
+      linearFit(
+        pts.map((r) => Math.log(r.labelsUsed)),
+        pts.map((r) => Math.log(r.gap)),
+      ).slope,
+    );
   }
   return slopes.length ? meanCI95(slopes) : null;
 }
@@ -207,14 +249,21 @@ function checkClaim(cfg: ExperimentConfig, claim: ClaimSpec, results: JobResult[
   if (!study || mine.length === 0) return { ...base, verdict: 'no data', evidence: 'study not run' };
 
   if (claim.kind === 'lower-gap') {
-    if (study.kind !== 'grid') return { ...base, verdict: 'no data', evidence: 'lower-gap claims need a grid study' };
+    if (study.kind !== 'grid')
+      return { ...base, verdict: 'no data', evidence: 'lower-gap claims need a grid study' };
     const budget = claim.budget ?? Math.max(...study.budgets);
     const coverage = claim.coverage ?? (Array.isArray(study.coverage) ? study.coverage[0] : study.coverage);
     const pick = (run: string) =>
-      new Map(mine.filter((r) => r.run === run && r.budget === budget && r.coverage === coverage).map((r) => [r.seedIndex, r.gap]));
+      new Map(
+        mine
+          .filter((r) => r.run === run && r.budget === budget && r.coverage === coverage)
+          .map((r) => [r.seedIndex, r.gap]),
+      );
     const a = pick(claim.better);
     const b = pick(claim.than);
-    const diffs = [...a.keys()].filter((s) => b.has(s)).map((s) => (b.get(s) as number) - (a.get(s) as number));
+    const diffs = [...a.keys()]
+      .filter((s) => b.has(s))
+      .map((s) => (b.get(s) as number) - (a.get(s) as number));
     if (diffs.length < 2) return { ...base, verdict: 'no data', evidence: 'fewer than 2 paired seeds' };
     const d = meanCI95(diffs);
     const ga = meanCI95([...a.values()]);
@@ -234,7 +283,11 @@ function checkClaim(cfg: ExperimentConfig, claim: ClaimSpec, results: JobResult[
     // The whole interval must sit on one side; an interval straddling the bound is inconclusive.
     const lower = claim.min ?? -Infinity;
     const verdict =
-      s.hi <= claim.max && s.lo >= lower ? 'supported' : s.lo > claim.max || s.hi < lower ? 'contradicted' : 'inconclusive';
+      s.hi <= claim.max && s.lo >= lower
+        ? 'supported'
+        : s.lo > claim.max || s.hi < lower
+          ? 'contradicted'
+          : 'inconclusive';
     const range = claim.min === undefined ? `≤ ${claim.max}` : `in [${claim.min}, ${claim.max}]`;
     return {
       ...base,
@@ -247,7 +300,10 @@ function checkClaim(cfg: ExperimentConfig, claim: ClaimSpec, results: JobResult[
     const byEta = new Map<number, JobResult[]>();
     for (const r of mine.filter((r) => r.run === run)) byEta.set(r.eta, [...(byEta.get(r.eta) ?? []), r]);
     return [...byEta.values()]
-      .map((l) => ({ kl: meanCI95(l.map((r) => r.klToRef)).mean, reward: meanCI95(l.map((r) => r.reward)).mean }))
+      .map((l) => ({
+        kl: meanCI95(l.map((r) => r.klToRef)).mean,
+        reward: meanCI95(l.map((r) => r.reward)).mean,
+      }))
       .sort((p, q) => p.kl - q.kl);
   };
   const better = curve(claim.better);
@@ -263,7 +319,8 @@ function checkClaim(cfg: ExperimentConfig, claim: ClaimSpec, results: JobResult[
     const r = interpolate(better, p.kl);
     if (r !== null) margins.push(r - p.reward);
   }
-  if (margins.length === 0) return { ...base, verdict: 'no data', evidence: 'the two frontiers do not overlap in KL' };
+  if (margins.length === 0)
+    return { ...base, verdict: 'no data', evidence: 'the two frontiers do not overlap in KL' };
   const above = margins.filter((m) => m > 0).length;
   const verdict = above === margins.length ? 'supported' : above === 0 ? 'contradicted' : 'mixed';
   return {

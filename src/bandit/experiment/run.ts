@@ -49,19 +49,26 @@ export async function runExperiment(cfg: ExperimentConfig, opts: RunOptions): Pr
   if (opts.resume && existsSync(configPath)) {
     const saved = experimentConfigSchema.parse(JSON.parse(readFileSync(configPath, 'utf8')));
     if (JSON.stringify(saved) !== JSON.stringify(cfg)) {
-      throw new Error(`${configPath}: --resume with a different config than the one this run folder was started with`);
+      throw new Error(
+        `${configPath}: --resume with a different config than the one this run folder was started with`,
+      );
     }
   } else if (!opts.resume && existsSync(dir.metricsPath)) {
-    throw new Error(`${opts.outDir} already holds a run: pass --resume to continue it, or choose another --out`);
+    throw new Error(
+      `${opts.outDir} already holds a run: pass --resume to continue it, or choose another --out`,
+    );
   }
   dir.writeConfig(cfg);
 
   const jobs = expandJobs(cfg);
   const done = new Map<string, JobResult>();
-  for (const m of dir.readMetrics()) if (typeof m.key === 'string') done.set(m.key, m as unknown as JobResult);
+  for (const m of dir.readMetrics())
+    if (typeof m.key === 'string') done.set(m.key, m as unknown as JobResult);
   const todo = jobs.filter((j) => !done.has(j.key));
   if (done.size) log(`resuming: ${done.size} of ${jobs.length} runs already in ${dir.metricsPath}`);
-  log(`${todo.length} runs (${cfg.studies.length} studies, ${cfg.seeds} seeds) on ${opts.workers ?? cfg.workers ?? 'all'} workers`);
+  log(
+    `${todo.length} runs (${cfg.studies.length} studies, ${cfg.seeds} seeds) on ${opts.workers ?? cfg.workers ?? 'all'} workers`,
+  );
 
   const t0 = performance.now();
   const progress = new Progress('bandit run', todo.length);
@@ -81,7 +88,15 @@ export async function runExperiment(cfg: ExperimentConfig, opts: RunOptions): Pr
   const results = jobs.map((j) => done.get(j.key)).filter((r): r is JobResult => r !== undefined);
   // Wall time of this invocation (a resumed run reports only the resumed part), kept for rebuilds.
   const command = opts.command ?? `gshf bandit run <config> --out ${opts.outDir}`;
-  dir.writeAtomic('run-info.json', JSON.stringify({ wallSeconds: seconds, runs: results.length, resumedFrom: jobs.length - todo.length, command }) + '\n');
+  dir.writeAtomic(
+    'run-info.json',
+    JSON.stringify({
+      wallSeconds: seconds,
+      runs: results.length,
+      resumedFrom: jobs.length - todo.length,
+      command,
+    }) + '\n',
+  );
   const reportPath = writeReport(dir, cfg, results, { command, seconds });
   return { outDir: opts.outDir, results, reportPath, skipped: jobs.length - todo.length };
 }
@@ -94,7 +109,12 @@ function envSummary(cfg: ExperimentConfig): string {
 }
 
 /** Writes results.json, the SVG plots and report.md into the run folder; returns the report's path. */
-export function writeReport(dir: RunDir, cfg: ExperimentConfig, results: JobResult[], meta: { command: string; seconds: number }): string {
+export function writeReport(
+  dir: RunDir,
+  cfg: ExperimentConfig,
+  results: JobResult[],
+  meta: { command: string; seconds: number },
+): string {
   dir.writeAtomic('results.json', JSON.stringify(results, null, 1) + '\n');
   const report = buildReport(cfg, results, { ...meta, envSummary: envSummary(cfg) });
   for (const s of report.svgs) dir.writeAtomic(s.name, s.content);
@@ -108,12 +128,15 @@ export function rebuildReport(outDir: string, command: string): string {
   const cfg = experimentConfigSchema.parse(JSON.parse(readFileSync(configPath, 'utf8')));
   const dir = new RunDir(outDir);
   const byKey = new Map<string, JobResult>();
-  for (const m of dir.readMetrics()) if (typeof m.key === 'string') byKey.set(m.key, m as unknown as JobResult);
+  for (const m of dir.readMetrics())
+    if (typeof m.key === 'string') byKey.set(m.key, m as unknown as JobResult);
   const results = expandJobs(cfg)
     .map((j) => byKey.get(j.key))
     .filter((r): r is JobResult => r !== undefined);
   const infoPath = join(outDir, 'run-info.json');
-  const info = existsSync(infoPath) ? (JSON.parse(readFileSync(infoPath, 'utf8')) as { wallSeconds?: number; command?: string }) : {};
+  const info = existsSync(infoPath)
+    ? (JSON.parse(readFileSync(infoPath, 'utf8')) as { wallSeconds?: number; command?: string })
+    : {};
   const seconds = info.wallSeconds ?? results.reduce((a, r) => a + r.seconds, 0);
   return writeReport(dir, cfg, results, { command: info.command ?? command, seconds });
 }

@@ -131,7 +131,13 @@ export function loadPairs(ctx: Ctx, stageId: string, name = 'pairs.json'): Store
 // Sampling and encoding
 
 /** n responses per prompt from `gpt`, keeping the sampled token ids. Deterministic in `seed`. */
-export function samplePolicy(ctx: Ctx, gpt: GPT, prompts: readonly string[], n: number, seed: string): Resp[][] {
+export function samplePolicy(
+  ctx: Ctx,
+  gpt: GPT,
+  prompts: readonly string[],
+  n: number,
+  seed: string,
+): Resp[][] {
   const { tok } = ctx;
   const ids = prompts.map((p) => [tok.bos, ...tok.encode(p)]);
   const out = generate(gpt, ids, {
@@ -141,7 +147,9 @@ export function samplePolicy(ctx: Ctx, gpt: GPT, prompts: readonly string[], n: 
     stop: [tok.eos],
     seed,
   });
-  return out.map((row) => row.map((s) => ({ text: tok.decode(s.tokens), tokens: s.tokens, stop: s.finish === 'stop' })));
+  return out.map((row) =>
+    row.map((s) => ({ text: tok.decode(s.tokens), tokens: s.tokens, stop: s.finish === 'stop' })),
+  );
 }
 
 /** [BOS] prompt response [EOS if it stopped], exactly the sampled ids. */
@@ -150,7 +158,10 @@ export function encodeResp(ctx: Ctx, prompt: string, r: Resp): EncodedSeq {
 }
 
 export function encodePairs(ctx: Ctx, pairs: readonly StoredPair[]): EncodedPair[] {
-  return pairs.map((p) => ({ chosen: encodeResp(ctx, p.prompt, p.chosen), rejected: encodeResp(ctx, p.prompt, p.rejected) }));
+  return pairs.map((p) => ({
+    chosen: encodeResp(ctx, p.prompt, p.chosen),
+    rejected: encodeResp(ctx, p.prompt, p.rejected),
+  }));
 }
 
 /** Summed log-probs of the sequences under `gpt`. */
@@ -193,7 +204,13 @@ export interface RmStageResult {
 }
 
 /** Trains an ensemble (trunk from π0) on `pairs` and saves it under dir/rm. */
-export function trainEnsembleStage(ctx: Ctx, dir: string, pairs: readonly StoredPair[], seed: string, labelPrefixes: string[]): RmStageResult {
+export function trainEnsembleStage(
+  ctx: Ctx,
+  dir: string,
+  pairs: readonly StoredPair[],
+  seed: string,
+  labelPrefixes: string[],
+): RmStageResult {
   const t0 = performance.now();
   const enc = encodePairs(ctx, pairs);
   const c = ctx.cfg.rm;
@@ -216,7 +233,14 @@ export function trainEnsembleStage(ctx: Ctx, dir: string, pairs: readonly Stored
  * bootstrap resample, `epochs` passes). Cheaper than training from π0's trunk on all data every
  * iteration; the RM still sees every label so far.
  */
-export function refitEnsembleStage(ctx: Ctx, dir: string, prevStage: string, pairs: readonly StoredPair[], seed: string, epochs: number): RmStageResult {
+export function refitEnsembleStage(
+  ctx: Ctx,
+  dir: string,
+  prevStage: string,
+  pairs: readonly StoredPair[],
+  seed: string,
+  epochs: number,
+): RmStageResult {
   const t0 = performance.now();
   const enc = encodePairs(ctx, pairs);
   const c = ctx.cfg.rm;
@@ -234,7 +258,14 @@ export function refitEnsembleStage(ctx: Ctx, dir: string, prevStage: string, pai
   return rmQuality(ctx, prev, pairs, enc, [], t0);
 }
 
-function rmQuality(ctx: Ctx, ensemble: RewardEnsemble, pairs: readonly StoredPair[], enc: readonly EncodedPair[], labelPrefixes: string[], t0: number): RmStageResult {
+function rmQuality(
+  ctx: Ctx,
+  ensemble: RewardEnsemble,
+  pairs: readonly StoredPair[],
+  enc: readonly EncodedPair[],
+  labelPrefixes: string[],
+  t0: number,
+): RmStageResult {
   const seqs = enc.flatMap((p) => [p.chosen, p.rejected]);
   const s = scoreWithEnsemble(ctx, ensemble, seqs);
   let acc = 0;
@@ -275,8 +306,15 @@ export interface DpoSummary {
 }
 
 /** DPO on `pairs` with the reference fixed to π0 (precomputed log-probs), in place on `policy`. */
-export function dpo(ctx: Ctx, policy: GPT, pairs: readonly StoredPair[], eta: number, seed: string): DpoSummary {
-  if (pairs.length === 0) return { pairs: 0, steps: 0, finalLoss: NaN, finalAccuracy: NaN, finalMargin: NaN, seconds: 0 };
+export function dpo(
+  ctx: Ctx,
+  policy: GPT,
+  pairs: readonly StoredPair[],
+  eta: number,
+  seed: string,
+): DpoSummary {
+  if (pairs.length === 0)
+    return { pairs: 0, steps: 0, finalLoss: NaN, finalAccuracy: NaN, finalMargin: NaN, seconds: 0 };
   const enc = encodePairs(ctx, pairs);
   const ref = referenceLogProbs(ctx.pi0, ctx.tok, enc, { batchSize: 64 });
   const c = ctx.cfg.dpo;
@@ -292,7 +330,8 @@ export function dpo(ctx: Ctx, policy: GPT, pairs: readonly StoredPair[], eta: nu
   // Mean of the last epoch's steps.
   const perEpoch = Math.ceil(pairs.length / Math.min(c.batch, pairs.length));
   const last = res.history.slice(-perEpoch);
-  const avg = (f: (m: (typeof last)[number]) => number): number => last.reduce((a, m) => a + f(m), 0) / Math.max(1, last.length);
+  const avg = (f: (m: (typeof last)[number]) => number): number =>
+    last.reduce((a, m) => a + f(m), 0) / Math.max(1, last.length);
   return {
     pairs: pairs.length,
     steps: res.steps,
@@ -315,7 +354,9 @@ export function labelsUsed(ctx: Ctx, prefixes: readonly string[]): number {
 export function assertBudget(ctx: Ctx, method: string, prefixes: readonly string[], budget: number): number {
   const used = labelsUsed(ctx, prefixes);
   if (used > budget) {
-    throw new Error(`label budget exceeded: ${method} used ${used} labels (${prefixes.join(' + ')}), budget ${budget}`);
+    throw new Error(
+      `label budget exceeded: ${method} used ${used} labels (${prefixes.join(' + ')}), budget ${budget}`,
+    );
   }
   return used;
 }
@@ -403,7 +444,10 @@ export function evaluatePolicy(ctx: Ctx, gpt: GPT, seedIndex: number): EvalRow {
     repeat_rate: repeatRate(texts),
     stop_rate: flat.filter((x) => x.r.stop).length / flat.length,
     examples: res.slice(0, 6).map((row, i) => `${prompts[i]}${row[0].text}`),
-    repeat_examples: flat.filter((x) => repeatRate([x.r.text]) === 1).slice(0, 4).map((x) => `${x.prompt}${x.r.text}`),
+    repeat_examples: flat
+      .filter((x) => repeatRate([x.r.text]) === 1)
+      .slice(0, 4)
+      .map((x) => `${x.prompt}${x.r.text}`),
   };
 }
 
@@ -417,7 +461,13 @@ export interface ValidationScore {
 }
 
 /** Model selection score on the validation prompts: RM (no labels spent, no gold seen). */
-export function validatePolicy(ctx: Ctx, gpt: GPT, ens: RewardEnsemble, eta: number, seed: string): ValidationScore {
+export function validatePolicy(
+  ctx: Ctx,
+  gpt: GPT,
+  ens: RewardEnsemble,
+  eta: number,
+  seed: string,
+): ValidationScore {
   const prompts = ctx.split.validation;
   const res = samplePolicy(ctx, gpt, prompts, ctx.cfg.eval.validationSamples, seed);
   const seqs = res.flatMap((row, i) => row.map((r) => encodeResp(ctx, prompts[i], r)));

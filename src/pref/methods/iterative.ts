@@ -70,9 +70,18 @@ export interface OnlineOutcome {
 export function onlineVariants(ctx: Ctx): OnlineVariant[] {
   const m = ctx.cfg.methods;
   const out: OnlineVariant[] = [];
-  if (m.iterative.enabled) for (const s of m.iterative.schedules) out.push({ key: `iterative-dpo-${s}`, schedule: s, enhancer: 'best-worst', hybrid: false });
-  if (m.uncertainty.enabled) out.push({ key: 'uncertainty', schedule: m.uncertainty.schedule, enhancer: 'uncertainty', hybrid: false });
-  if (m.hybrid.enabled) out.push({ key: 'hybrid', schedule: m.hybrid.schedule, enhancer: 'best-worst', hybrid: true });
+  if (m.iterative.enabled)
+    for (const s of m.iterative.schedules)
+      out.push({ key: `iterative-dpo-${s}`, schedule: s, enhancer: 'best-worst', hybrid: false });
+  if (m.uncertainty.enabled)
+    out.push({
+      key: 'uncertainty',
+      schedule: m.uncertainty.schedule,
+      enhancer: 'uncertainty',
+      hybrid: false,
+    });
+  if (m.hybrid.enabled)
+    out.push({ key: 'hybrid', schedule: m.hybrid.schedule, enhancer: 'best-worst', hybrid: true });
   return out;
 }
 
@@ -109,7 +118,16 @@ export function runOnline(ctx: Ctx, s: number, eta: number, v: OnlineVariant): O
         savePolicy(dir, policy, ctx.tok, { stage: id });
         savePairs(dir, 'pairs.json', []);
         const used = assertBudget(ctx, v.key, prefixes(ctx, s, tag, v), budget);
-        return { method: v.key, seed: s, eta, iteration: 0, labelsUsed: used, budget, eval: evaluatePolicy(ctx, policy, s), train };
+        return {
+          method: v.key,
+          seed: s,
+          eta,
+          iteration: 0,
+          labelsUsed: used,
+          budget,
+          eval: evaluatePolicy(ctx, policy, s),
+          train,
+        };
       }),
     );
     prevPolicy = id;
@@ -142,7 +160,9 @@ export function runOnline(ctx: Ctx, s: number, eta: number, v: OnlineVariant): O
             const p = bestWorstPair(texts, mean);
             if (p) pick = { a: p.chosenIndex, b: p.rejectedIndex };
           } else {
-            const p = uncertaintyPair(texts, { ensemble: sc.members.map((m) => m.subarray(i * n, (i + 1) * n)) });
+            const p = uncertaintyPair(texts, {
+              ensemble: sc.members.map((m) => m.subarray(i * n, (i + 1) * n)),
+            });
             // Order the pair by the RM mean, so slot a is the RM's favourite (as for best-worst).
             if (p) pick = mean[p.i] >= mean[p.j] ? { a: p.i, b: p.j } : { a: p.j, b: p.i };
           }
@@ -180,7 +200,14 @@ export function runOnline(ctx: Ctx, s: number, eta: number, v: OnlineVariant): O
         let rmInfo: Record<string, number> = {};
         if (oracle && cfg.methods.iterative.refitRm) {
           const rmData = [...poolPairs(ctx, s, 'seed'), ...history, ...pairs];
-          const r = refitEnsembleStage(ctx, dir, rmStage, rmData, `${cfg.seed}/${id}/rm`, cfg.methods.iterative.refitEpochs);
+          const r = refitEnsembleStage(
+            ctx,
+            dir,
+            rmStage,
+            rmData,
+            `${cfg.seed}/${id}/rm`,
+            cfg.methods.iterative.refitEpochs,
+          );
           rmInfo = { rmPairs: r.pairs, rmGoldAgreement: r.goldAgreement };
         } else {
           copyEnsemble(ctx, rmStage, dir);
@@ -195,7 +222,14 @@ export function runOnline(ctx: Ctx, s: number, eta: number, v: OnlineVariant): O
           budget,
           eval: evaluatePolicy(ctx, policy, s),
           train,
-          extra: { newPairs: pairs.length, dropped, trainPairs: data.length, rmMean: rmMean / prompts.length, rmBestOfN: rmBestMean / prompts.length, ...rmInfo },
+          extra: {
+            newPairs: pairs.length,
+            dropped,
+            trainPairs: data.length,
+            rmMean: rmMean / prompts.length,
+            rmBestOfN: rmBestMean / prompts.length,
+            ...rmInfo,
+          },
         };
       }),
     );
@@ -212,7 +246,8 @@ export function runOnline(ctx: Ctx, s: number, eta: number, v: OnlineVariant): O
       const pol = loadPolicy(ctx, stageOf(t));
       validation.push({ iteration: t, ...validatePolicy(ctx, pol, ens, eta, `${cfg.seed}/${selId}/val`) });
     }
-    const crit = (x: ValidationScore): number => (cfg.methods.iterative.selection === 'rm' ? x.rm : x.objective);
+    const crit = (x: ValidationScore): number =>
+      cfg.methods.iterative.selection === 'rm' ? x.rm : x.objective;
     let best = validation[0];
     for (const x of validation) if (crit(x) > crit(best)) best = x;
     const used = assertBudget(ctx, v.key, prefixes(ctx, s, tag, v), budget);
@@ -224,7 +259,8 @@ export function runOnline(ctx: Ctx, s: number, eta: number, v: OnlineVariant): O
 /** The iterate chosen on validation, as a policy row. */
 export function selectedRow(o: OnlineOutcome): PolicyResult {
   const row = o.iterations.find((r) => r.iteration === o.selection.selected);
-  if (!row) throw new Error(`${o.selection.method}: selected iteration ${o.selection.selected} has no result`);
+  if (!row)
+    throw new Error(`${o.selection.method}: selected iteration ${o.selection.selected} has no result`);
   return { ...row, labelsUsed: o.selection.labelsUsed };
 }
 

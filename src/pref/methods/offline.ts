@@ -78,26 +78,36 @@ export function runPool(ctx: Ctx, s: number): PoolResult {
     const rp = label(restPrompts, 'rest');
     savePairs(dir, 'seed.json', sp.pairs);
     savePairs(dir, 'rest.json', rp.pairs);
-    return { seedPairs: sp.pairs.length, restPairs: rp.pairs.length, ties: sp.ties + rp.ties, labels: ctx.ledger.labelsBy(`${seedTag(s)}/pool`) };
+    return {
+      seedPairs: sp.pairs.length,
+      restPairs: rp.pairs.length,
+      ties: sp.ties + rp.ties,
+      labels: ctx.ledger.labelsBy(`${seedTag(s)}/pool`),
+    };
   });
 }
 
 export function poolPairs(ctx: Ctx, s: number, part: 'seed' | 'rest' | 'all'): StoredPair[] {
-  if (part === 'all') return [...loadPairs(ctx, poolStageId(s), 'seed.json'), ...loadPairs(ctx, poolStageId(s), 'rest.json')];
+  if (part === 'all')
+    return [...loadPairs(ctx, poolStageId(s), 'seed.json'), ...loadPairs(ctx, poolStageId(s), 'rest.json')];
   return loadPairs(ctx, poolStageId(s), `${part}.json`);
 }
 
 /** RM ensemble on the seed part (rmSeed labels): the online methods' first RM. */
 export function runRmSeed(ctx: Ctx, s: number): RmStageResult {
   return runStage(ctx, rmSeedStageId(s), (dir) =>
-    trainEnsembleStage(ctx, dir, poolPairs(ctx, s, 'seed'), `${ctx.cfg.seed}/${seedTag(s)}/rm-seed`, [`${seedTag(s)}/pool/seed`]),
+    trainEnsembleStage(ctx, dir, poolPairs(ctx, s, 'seed'), `${ctx.cfg.seed}/${seedTag(s)}/rm-seed`, [
+      `${seedTag(s)}/pool/seed`,
+    ]),
   );
 }
 
 /** RM ensemble on the whole pool (B labels): RSO's ranker, and the RM label source. */
 export function runRmFull(ctx: Ctx, s: number): RmStageResult {
   return runStage(ctx, rmFullStageId(s), (dir) =>
-    trainEnsembleStage(ctx, dir, poolPairs(ctx, s, 'all'), `${ctx.cfg.seed}/${seedTag(s)}/rm-full`, [`${seedTag(s)}/pool`]),
+    trainEnsembleStage(ctx, dir, poolPairs(ctx, s, 'all'), `${ctx.cfg.seed}/${seedTag(s)}/rm-full`, [
+      `${seedTag(s)}/pool`,
+    ]),
   );
 }
 
@@ -112,7 +122,15 @@ export function runOfflineDpo(ctx: Ctx, s: number, eta: number): PolicyResult {
     savePolicy(dir, policy, ctx.tok, { stage: id });
     const budget = labelBudget(ctx.cfg);
     const used = assertBudget(ctx, 'offline-dpo', [`${seedTag(s)}/pool`], budget);
-    return { method: 'offline-dpo', seed: s, eta, labelsUsed: used, budget, eval: evaluatePolicy(ctx, policy, s), train };
+    return {
+      method: 'offline-dpo',
+      seed: s,
+      eta,
+      labelsUsed: used,
+      budget,
+      eval: evaluatePolicy(ctx, policy, s),
+      train,
+    };
   });
 }
 
@@ -122,7 +140,14 @@ export function runOfflineDpo(ctx: Ctx, s: number, eta: number): PolicyResult {
  * κ = 1/η_target − 1/η_proposal (κ = 1/η from π0); accepted samples are paired (0,1), (2,3), …
  * and labelled by the RM (no human labels).
  */
-function rsoPairs(ctx: Ctx, s: number, proposal: ReturnType<typeof loadPolicy>, kappa: number, c: { candidates: number; maxAccepted: number; prompts?: number }, seed: string): { pairs: StoredPair[]; acceptRate: number } {
+function rsoPairs(
+  ctx: Ctx,
+  s: number,
+  proposal: ReturnType<typeof loadPolicy>,
+  kappa: number,
+  c: { candidates: number; maxAccepted: number; prompts?: number },
+  seed: string,
+): { pairs: StoredPair[]; acceptRate: number } {
   const { candidates, maxAccepted } = c;
   const prompts = ctx.split.offline.slice(0, c.prompts ?? ctx.split.offline.length);
   const ens = loadEnsemble(ctx, rmFullStageId(s));
@@ -152,7 +177,11 @@ function rsoPairs(ctx: Ctx, s: number, proposal: ReturnType<typeof loadPolicy>, 
       const ra = sc[acc[j]];
       const rb = sc[acc[j + 1]];
       if (a.text === b.text || ra === rb) continue;
-      pairs.push(ra > rb ? { prompt: prompts[i], chosen: a, rejected: b } : { prompt: prompts[i], chosen: b, rejected: a });
+      pairs.push(
+        ra > rb
+          ? { prompt: prompts[i], chosen: a, rejected: b }
+          : { prompt: prompts[i], chosen: b, rejected: a },
+      );
     }
   });
   return { pairs, acceptRate: accepted / (prompts.length * candidates) };
@@ -171,7 +200,16 @@ export function runRso(ctx: Ctx, s: number, eta: number): PolicyResult {
     savePolicy(dir, policy, ctx.tok, { stage: id });
     const budget = labelBudget(ctx.cfg);
     const used = assertBudget(ctx, 'rso', [`${seedTag(s)}/pool`, `${tag}/rso`], budget);
-    return { method: 'rso', seed: s, eta, labelsUsed: used, budget, eval: evaluatePolicy(ctx, policy, s), train, extra: { acceptRate, rmPairs: pairs.length } };
+    return {
+      method: 'rso',
+      seed: s,
+      eta,
+      labelsUsed: used,
+      budget,
+      eval: evaluatePolicy(ctx, policy, s),
+      train,
+      extra: { acceptRate, rmPairs: pairs.length },
+    };
   });
 }
 
@@ -205,7 +243,12 @@ export function runMultiStepRso(ctx: Ctx, s: number, eta: number): PolicyResult[
         const train = dpo(ctx, proposal, pairs, e, `${ctx.cfg.seed}/${id}/dpo`);
         savePolicy(dir, proposal, ctx.tok, { stage: id });
         const budget = labelBudget(ctx.cfg);
-        const used = assertBudget(ctx, 'multi-step-rso', [`${seedTag(s)}/pool`, `${tag}/multi-step-rso`], budget);
+        const used = assertBudget(
+          ctx,
+          'multi-step-rso',
+          [`${seedTag(s)}/pool`, `${tag}/multi-step-rso`],
+          budget,
+        );
         return {
           method: 'multi-step-rso',
           seed: s,
