@@ -7,6 +7,7 @@ import { Command } from 'commander';
 import { registerBanditCommands } from './bandit.js';
 import { registerLmCommands } from './lm.js';
 import { registerPrefCommands } from './pref.js';
+import { describeError } from './errors.js';
 
 const program = new Command();
 program
@@ -20,8 +21,7 @@ registerLmCommands(program);
 registerPrefCommands(program); // adds `lm reproduce` to the lm group, and the `pref` group
 
 program.parseAsync(process.argv).catch((err: unknown) => {
-  const message = err instanceof Error ? err.message : String(err);
-  process.stderr.write(`gshf: ${message}\n`);
+  process.stderr.write(`gshf: ${describeError(err)}\n`);
   if (process.env.GSHF_DEBUG && err instanceof Error && err.stack) process.stderr.write(err.stack + '\n');
   process.exit(1);
 });
