@@ -225,35 +225,53 @@ export function registerLmCommands(program: Command): void {
     .option('--batch <n>', 'batch size', int('batch', 1), 32)
     .option('--no-eos', 'do not score the EOS token after the response')
     .option('--out <file>', 'write JSONL here instead of stdout')
-    .action((o: { model: string; data: string; batch: number; eos: boolean; out?: string }) => {
-      const { model, tokenizer } = loadCheckpoint(o.model);
-      autoKernelThreads(model.numParams);
-      const ex = readExamples(o.data);
-      const pairs = ex.map((e, i) => {
-        if (e.kind !== 'pair')
-          throw new Error(`${o.data}: example ${i + 1}: scoring needs {"prompt","response"}`);
-        return { prompt: e.prompt, response: e.response };
-      });
-      const scores = scoreLogProbs(model, tokenizer, pairs, { batchSize: o.batch, includeEos: o.eos });
-      const lines = scores.map((s, i) =>
-        JSON.stringify({
-          prompt: pairs[i].prompt,
-          response: pairs[i].response,
-          logprob: s.logProb,
-          tokens: s.tokens,
-        }),
-      );
-      const text = lines.join('\n') + '\n';
-      if (o.out) {
-        mkdirSync(dirname(o.out), { recursive: true });
-        writeFileSync(o.out, text);
-      } else process.stdout.write(text);
-      const tot = scores.reduce((a, s) => a + s.logProb, 0);
-      const ntok = scores.reduce((a, s) => a + s.tokens, 0);
-      process.stderr.write(
-        `scored ${scores.length} responses: mean logprob ${(tot / scores.length).toFixed(3)}, ${(-tot / ntok).toFixed(4)} nats/token\n`,
-      );
-    });
+    .option(
+      '--truncate <side>',
+      'cut pairs longer than the context: "left" drops the oldest tokens, "right" the newest (default: refuse)',
+    )
+    .action(
+      (o: { model: string; data: string; batch: number; eos: boolean; out?: string; truncate?: string }) => {
+        if (o.truncate !== undefined && o.truncate !== 'left' && o.truncate !== 'right')
+          throw new Error(`--truncate: expected "left" or "right", got "${o.truncate}"`);
+        const { model, tokenizer } = loadCheckpoint(o.model);
+        autoKernelThreads(model.numParams);
+        const ex = readExamples(o.data);
+        const pairs = ex.map((e, i) => {
+          const where = `${o.data}:${e.line ?? i + 1}`;
+          if (e.kind !== 'pair') throw new Error(`${where}: scoring needs {"prompt","response"}`);
+          return { prompt: e.prompt, response: e.response, where };
+        });
+        const scores = scoreLogProbs(model, tokenizer, pairs, {
+          batchSize: o.batch,
+          includeEos: o.eos,
+          truncate: o.truncate ?? 'error',
+        });
+        const lines = scores.map((s, i) =>
+          JSON.stringify({
+            prompt: pairs[i].prompt,
+            response: pairs[i].response,
+            logprob: s.logProb,
+            tokens: s.tokens,
+            ...(o.truncate ? { truncated: s.truncated } : {}),
+          }),
+        );
+        const text = lines.join('\n') + '\n';
+        if (o.out) {
+          mkdirSync(dirname(o.out), { recursive: true });
+          writeFileSync(o.out, text);
+        } else process.stdout.write(text);
+        const tot = scores.reduce((a, s) => a + s.logProb, 0);
+        const ntok = scores.reduce((a, s) => a + s.tokens, 0);
+        const cut = scores.filter((s) => s.truncated > 0).length;
+        process.stderr.write(
+          `scored ${scores.length} responses: mean logprob ${(tot / scores.length).toFixed(3)}, ${(-tot / ntok).toFixed(4)} nats/token` +
+            (o.truncate
+              ? `; --truncate ${o.truncate}: ${cut} of ${scores.length} pairs cut to the context of ${model.config.blockSize}`
+              : '') +
+            '\n',
+        );
+      },
+    );
 
   lm.command('corpus')
     .description('Write the built-in review corpus (seeded template generator) as JSONL.')

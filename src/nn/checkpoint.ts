@@ -220,6 +220,7 @@ export function loadCheckpoint(dir: string, opts: LoadOptions = {}): LoadedCheck
       const dv = new DataView(buf.buffer, buf.byteOffset + src, t.size * 4);
       for (let i = 0; i < t.size; i++) model.params[t.offset + i] = dv.getFloat32(4 * i, true);
     }
+    checkFinite(model.params.subarray(t.offset, t.offset + t.size), `${file}: tensor "${t.name}"`);
   }
   if (modelCfg.head === 'scalar' && srcHead !== 'scalar') model.initScoreHead(opts.seed ?? 0);
   const tokenizer = tokenizerFromSpec(config.tokenizer, dir);
@@ -229,6 +230,25 @@ export function loadCheckpoint(dir: string, opts: LoadOptions = {}): LoadedCheck
     );
   }
   return { model, tokenizer, config };
+}
+
+/**
+ * Throws when `data` holds a NaN or ±Infinity, naming `what`, the first bad index, its value and how
+ * many elements are bad (a diverged run's weights must not load and then score as null).
+ */
+export function checkFinite(data: Float32Array, what: string): void {
+  let first = -1;
+  let count = 0;
+  for (let i = 0; i < data.length; i++) {
+    if (!Number.isFinite(data[i])) {
+      if (first < 0) first = i;
+      count++;
+    }
+  }
+  if (first >= 0)
+    throw new Error(
+      `${what}: element ${first} is ${data[first]} (${count} of ${data.length} elements are not finite); the checkpoint is corrupt or its training diverged`,
+    );
 }
 
 /** Name of a checkpoint for logs. */

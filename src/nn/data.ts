@@ -51,6 +51,62 @@ export function encodePairIds(
   return { ids, responseStart: 1 + p.length };
 }
 
+/**
+ * How a prompt/response pair longer than the context is handled when scoring: 'error' refuses it,
+ * 'left' drops the oldest tokens (prompt first, after BOS; then the response's head), 'right' drops
+ * the newest (EOS, then the response's tail; at least one response token must remain).
+ */
+export type TruncateMode = 'error' | 'left' | 'right';
+
+export const TRUNCATE_MODES: readonly TruncateMode[] = ['error', 'left', 'right'];
+
+/** An encoded pair and how many tokens were cut to fit the context. */
+export interface FittedSeq extends EncodedSeq {
+  dropped: number;
+}
+
+/**
+ * [BOS] prompt response [EOS] fitted to `blockSize` under an explicit truncation mode (see
+ * TruncateMode). Unlike encodePairIds, nothing is cut silently: 'error' throws naming the lengths.
+ */
+export function fitPairIds(
+  tok: Tokenizer,
+  prompt: readonly number[],
+  response: readonly number[],
+  blockSize: number,
+  addEos: boolean,
+  truncate: TruncateMode,
+): FittedSeq {
+  const r = addEos ? [...response, tok.eos] : [...response];
+  const total = 1 + prompt.length + r.length;
+  if (r.length === 0) throw new RangeError('nothing to score: empty response and no EOS');
+  if (total <= blockSize)
+    return { ids: [tok.bos, ...prompt, ...r], responseStart: 1 + prompt.length, dropped: 0 };
+  const lengths = `[BOS] + ${prompt.length} prompt + ${response.length} response${addEos ? ' + EOS' : ''} = ${total} tokens`;
+  if (truncate === 'left') {
+    const body = [...prompt, ...r].slice(total - blockSize);
+    return {
+      ids: [tok.bos, ...body],
+      responseStart: 1 + Math.max(0, prompt.length - (total - blockSize)),
+      dropped: total - blockSize,
+    };
+  }
+  if (truncate === 'right') {
+    if (1 + prompt.length >= blockSize)
+      throw new RangeError(
+        `${lengths}: the prompt alone fills the context of ${blockSize}, so truncating on the right leaves no response token (use left truncation)`,
+      );
+    return {
+      ids: [tok.bos, ...prompt, ...r].slice(0, blockSize),
+      responseStart: 1 + prompt.length,
+      dropped: total - blockSize,
+    };
+  }
+  throw new RangeError(
+    `${lengths} exceed the model's context of ${blockSize} (truncate explicitly: left or right)`,
+  );
+}
+
 /** A document trained on every token: [BOS] text [EOS], split into chunks of at most blockSize. */
 export function encodeDocument(tok: Tokenizer, text: string, blockSize: number): EncodedSeq[] {
   const all = [tok.bos, ...tok.encode(text), tok.eos];
@@ -81,9 +137,13 @@ export function makeBatch(seqs: readonly EncodedSeq[], pad: number, T?: number):
 }
 
 /** One line of a training/scoring JSONL file. */
-export type JsonlExample =
+export type JsonlExample = (
   | { kind: 'pair'; prompt: string; response: string }
-  | { kind: 'text'; text: string };
+  | { kind: 'text'; text: string }
+) & {
+  /** 1-based line in a JSONL file (absent for plain-text paragraphs). */
+  line?: number;
+};
 
 /**
  * Reads JSONL with {"prompt","response"} or {"text"} objects per line; a file not ending in .jsonl
@@ -98,7 +158,8 @@ export function readExamples(path: string): JsonlExample[] {
       `${path}: cannot read data file (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`,
     );
   }
-  if (!path.endsWith('.jsonl') && !path.endsWith('.json')) {
+  const ext = path.toLowerCase();
+  if (!ext.endsWith('.jsonl') && !ext.endsWith('.json')) {
     return content
       .split(/\n\s*\n/)
       .map((t) => t.trim())
@@ -122,9 +183,9 @@ export function readExamples(path: string): JsonlExample[] {
       typeof o.prompt === 'string' &&
       typeof o.response === 'string'
     ) {
-      out.push({ kind: 'pair', prompt: o.prompt, response: o.response });
+      out.push({ kind: 'pair', prompt: o.prompt, response: o.response, line: i + 1 });
     } else if (typeof o === 'object' && o !== null && typeof o.text === 'string') {
-      out.push({ kind: 'text', text: o.text });
+      out.push({ kind: 'text', text: o.text, line: i + 1 });
     } else {
       throw new Error(
         `${path}:${i + 1}: expected {"prompt": string, "response": string} or {"text": string}`,
