@@ -11,26 +11,21 @@ import { dirname } from 'node:path';
 import type { Command } from 'commander';
 import { Progress } from '../report/progress.js';
 import {
-  BPETokenizer,
-  ByteTokenizer,
   BUILTIN_CORPUS_SIZE,
   builtinCorpusPath,
   corpusToJsonl,
-  encodeExamples,
   generateReviewCorpus,
   autoKernelThreads,
-  GPT,
+  initSftModel,
   kernelBackend,
   loadCheckpoint,
   PRESETS,
   type PresetName,
   readExamples,
   sampleText,
-  saveCheckpoint,
+  runSft,
   scoreLogProbs,
-  splitTrainVal,
-  trainSft,
-  type Tokenizer,
+  SFT_DEFAULTS,
 } from '../nn/index.js';
 
 function num(name: string, min?: number, max?: number) {
@@ -69,6 +64,9 @@ interface SftCliOptions {
   evalEvery: number;
   valFraction: number;
   seed: number;
+  checkpointEvery: number;
+  resume: boolean;
+  force: boolean;
 }
 
 interface SampleCliOptions {
@@ -88,12 +86,16 @@ export function registerLmCommands(program: Command): void {
     .command('lm')
     .description('Local GPT-style language models: SFT, sampling, log-prob scoring (float32, CPU).');
 
+  const D = SFT_DEFAULTS;
   lm.command('sft')
     .description(
-      'Train a model on {"prompt","response"} / {"text"} JSONL, plain text, or the built-in review corpus; save a checkpoint.',
+      'Train a model on {"prompt","response"} / {"text"} JSONL, plain text, or the built-in review corpus; save a checkpoint (resumable).',
     )
     .requiredOption('--data <file>', 'JSONL/text file, or "builtin" for the review corpus')
-    .requiredOption('--out <dir>', 'checkpoint directory to write')
+    .requiredOption(
+      '--out <dir>',
+      'checkpoint directory to write (also holds metrics.jsonl and the resumable state)',
+    )
     .option(
       '--preset <name>',
       `model size when starting fresh (${Object.keys(PRESETS).join(', ')})`,
@@ -104,43 +106,55 @@ export function registerLmCommands(program: Command): void {
       '--tokenizer <file>',
       'HuggingFace tokenizer.json (BPE) instead of the byte tokenizer (fresh models only)',
     )
-    .option('--steps <n>', 'optimizer steps', int('steps', 1), 2000)
-    .option('--batch <n>', 'sequences per micro-batch', int('batch', 1), 16)
-    .option('--accum <n>', 'micro-batches per step (gradient accumulation)', int('accum', 1), 1)
-    .option('--lr <x>', 'peak learning rate', num('lr', 0), 2e-3)
+    .option('--steps <n>', 'optimizer steps', int('steps', 1), D.steps)
+    .option('--batch <n>', 'sequences per micro-batch', int('batch', 1), D.batchSize)
+    .option('--accum <n>', 'micro-batches per step (gradient accumulation)', int('accum', 1), D.accumulation)
+    .option('--lr <x>', 'peak learning rate', num('lr', 0), D.lr)
     .option('--warmup <n>', 'warmup steps (default: min(100, steps/10))', int('warmup', 0))
-    .option('--weight-decay <x>', 'AdamW decoupled weight decay', num('weight-decay', 0), 0.1)
-    .option('--clip <x>', 'global gradient-norm clip (0 = off)', num('clip', 0), 1)
-    .option('--eval-every <n>', 'validation every n steps (0 = only at the end)', int('eval-every', 0), 250)
-    .option('--val-fraction <x>', 'held-out fraction for validation', num('val-fraction', 0, 0.5), 0.05)
-    .option('--seed <n>', 'seed (init, batches, split)', int('seed', 0), 0)
+    .option('--weight-decay <x>', 'AdamW decoupled weight decay', num('weight-decay', 0), D.weightDecay)
+    .option('--clip <x>', 'global gradient-norm clip (0 = off)', num('clip', 0), D.gradClip)
+    .option(
+      '--eval-every <n>',
+      'validation every n steps (0 = only at the end)',
+      int('eval-every', 0),
+      D.evalEvery,
+    )
+    .option(
+      '--val-fraction <x>',
+      'held-out fraction for validation (0 = no validation)',
+      num('val-fraction', 0, 0.5),
+      D.valFraction,
+    )
+    .option('--seed <n>', 'seed (init, batches, split)', int('seed', 0), D.seed)
+    .option(
+      '--checkpoint-every <n>',
+      'save a resumable state every n steps (0 = off)',
+      int('checkpoint-every', 0),
+      D.checkpointEvery,
+    )
+    .option('--resume', 'continue an interrupted run in --out from its saved state (same options)', false)
+    .option('--force', 'overwrite a checkpoint already in --out', false)
     .action((o: SftCliOptions) => {
-      let model: GPT;
-      let tok: Tokenizer;
-      if (o.init) {
-        const ck = loadCheckpoint(o.init);
-        model = ck.model;
-        tok = ck.tokenizer;
-      } else {
-        if (!(o.preset in PRESETS))
-          throw new Error(
-            `--preset: unknown preset "${o.preset}" (choose ${Object.keys(PRESETS).join(', ')})`,
-          );
-        tok = o.tokenizer ? BPETokenizer.fromFile(o.tokenizer) : new ByteTokenizer();
-        const base = PRESETS[o.preset as PresetName];
-        model = new GPT({ ...base, vocabSize: o.tokenizer ? tok.vocabSize : base.vocabSize }, o.seed);
-      }
+      if (o.resume && o.force) throw new Error('--resume and --force exclude each other');
+      if (o.init && o.tokenizer)
+        throw new Error('--tokenizer is only for fresh models: the --init checkpoint brings its own');
+      if (!o.init && !(o.preset in PRESETS))
+        throw new Error(`--preset: unknown preset "${o.preset}" (choose ${Object.keys(PRESETS).join(', ')})`);
+      const { model, tokenizer } = initSftModel({
+        init: o.init,
+        preset: o.preset as PresetName,
+        tokenizer: o.tokenizer,
+        seed: o.seed,
+      });
       autoKernelThreads(model.numParams);
-      const dataPath = o.data === 'builtin' ? builtinCorpusPath() : o.data;
-      const examples = readExamples(dataPath);
-      const seqs = encodeExamples(tok, examples, model.config.blockSize);
-      const { train, val } = splitTrainVal(seqs, o.valFraction, o.seed);
-      process.stderr.write(
-        `lm sft: ${model.numParams.toLocaleString('en-US')} params, ${train.length} train / ${val.length} val sequences, kernels: ${kernelBackend()}\n`,
-      );
       const bar = new Progress('sft', o.steps);
       let lastVal = NaN;
-      const res = trainSft(model, train, val, tok.pad, {
+      const res = runSft({
+        data: o.data,
+        out: o.out,
+        model,
+        tokenizer,
+        source: o.init ? { init: o.init } : { preset: o.preset, tokenizer: o.tokenizer ?? 'byte' },
         steps: o.steps,
         batchSize: o.batch,
         accumulation: o.accum,
@@ -149,7 +163,12 @@ export function registerLmCommands(program: Command): void {
         weightDecay: o.weightDecay,
         gradClip: o.clip,
         evalEvery: o.evalEvery,
+        valFraction: o.valFraction,
         seed: o.seed,
+        checkpointEvery: o.checkpointEvery,
+        resume: o.resume,
+        force: o.force,
+        log: (l) => process.stderr.write(`lm sft: ${l}\n`),
         onProgress: (p) => {
           if (p.valLoss !== undefined) lastVal = p.valLoss;
           bar.tick(
@@ -157,23 +176,23 @@ export function registerLmCommands(program: Command): void {
             `loss ${p.loss.toFixed(3)}${Number.isFinite(lastVal) ? ` val ${lastVal.toFixed(3)}` : ''} lr ${p.lr.toExponential(1)}`,
           );
         },
+        onStart: (s) => {
+          if (s.resumedFrom > 0) bar.tick(s.resumedFrom, `resumed at step ${s.resumedFrom}`);
+          process.stderr.write(
+            `lm sft: ${model.numParams.toLocaleString('en-US')} params, ${s.trainSequences} train / ${s.valSequences} val sequences, kernels: ${kernelBackend()}\n`,
+          );
+        },
       });
-      bar.finish(`loss ${res.finalTrainLoss.toFixed(3)} val ${res.valLoss.toFixed(3)}`);
-      saveCheckpoint(o.out, model, tok, {
-        data: o.data,
-        steps: o.steps,
-        batch: o.batch,
-        lr: o.lr,
-        seed: o.seed,
-        trainLoss: res.finalTrainLoss,
-        valLoss: res.valLoss,
-        initialValLoss: res.initialValLoss,
-        seconds: Number(res.seconds.toFixed(1)),
-        kernels: kernelBackend(),
-      });
+      const val = (x: number): string => (Number.isFinite(x) ? x.toFixed(4) : 'n/a');
+      bar.finish(`loss ${res.finalTrainLoss.toFixed(3)} val ${val(res.valLoss)}`);
       process.stdout.write(
-        `val loss ${res.initialValLoss.toFixed(4)} → ${res.valLoss.toFixed(4)} nats/token (train ${res.finalTrainLoss.toFixed(4)}), ` +
-          `${res.seconds.toFixed(1)} s, ${Math.round(res.tokensPerSec)} tok/s; checkpoint: ${o.out}\n`,
+        (res.valSequences > 0
+          ? `val loss ${val(res.initialValLoss)} → ${val(res.valLoss)} nats/token`
+          : 'no validation set (--val-fraction 0)') +
+          ` (train ${res.finalTrainLoss.toFixed(4)}), ` +
+          `${res.seconds.toFixed(1)} s, ${Math.round(res.tokensPerSec)} tok/s` +
+          (res.resumedFrom > 0 ? `, resumed from step ${res.resumedFrom}` : '') +
+          `; checkpoint: ${o.out}\n`,
       );
     });
 
