@@ -6,10 +6,13 @@
  *   corpus  regenerate the built-in review corpus
  *   info    print a checkpoint's config and parameter count
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { Command } from 'commander';
 import { Progress } from '../report/progress.js';
+import { writeFileAtomic } from '../report/atomic.js';
+import { int, num, oneOf } from './options.js';
+import { GshfInputError } from '../math/errors.js';
 import {
   BUILTIN_CORPUS_SIZE,
   builtinCorpusPath,
@@ -28,30 +31,10 @@ import {
   SFT_DEFAULTS,
 } from '../nn/index.js';
 
-function num(name: string, min?: number, max?: number) {
-  return (v: string): number => {
-    const x = Number(v);
-    if (!Number.isFinite(x) || (min !== undefined && x < min) || (max !== undefined && x > max)) {
-      throw new Error(
-        `--${name}: expected a number${min !== undefined ? ` ≥ ${min}` : ''}${max !== undefined ? ` and ≤ ${max}` : ''}, got "${v}"`,
-      );
-    }
-    return x;
-  };
-}
-function int(name: string, min = 0) {
-  return (v: string): number => {
-    const x = Number(v);
-    if (!Number.isInteger(x) || x < min)
-      throw new Error(`--${name}: expected an integer ≥ ${min}, got "${v}"`);
-    return x;
-  };
-}
-
 interface SftCliOptions {
   data: string;
   out: string;
-  preset: string;
+  preset: PresetName;
   init?: string;
   tokenizer?: string;
   steps: number;
@@ -99,6 +82,7 @@ export function registerLmCommands(program: Command): void {
     .option(
       '--preset <name>',
       `model size when starting fresh (${Object.keys(PRESETS).join(', ')})`,
+      oneOf('preset', Object.keys(PRESETS) as PresetName[]),
       'default',
     )
     .option('--init <dir>', 'continue from this checkpoint instead of a fresh model')
@@ -106,43 +90,53 @@ export function registerLmCommands(program: Command): void {
       '--tokenizer <file>',
       'HuggingFace tokenizer.json (BPE) instead of the byte tokenizer (fresh models only)',
     )
-    .option('--steps <n>', 'optimizer steps', int('steps', 1), D.steps)
-    .option('--batch <n>', 'sequences per micro-batch', int('batch', 1), D.batchSize)
-    .option('--accum <n>', 'micro-batches per step (gradient accumulation)', int('accum', 1), D.accumulation)
-    .option('--lr <x>', 'peak learning rate', num('lr', 0), D.lr)
-    .option('--warmup <n>', 'warmup steps (default: min(100, steps/10))', int('warmup', 0))
-    .option('--weight-decay <x>', 'AdamW decoupled weight decay', num('weight-decay', 0), D.weightDecay)
-    .option('--clip <x>', 'global gradient-norm clip (0 = off)', num('clip', 0), D.gradClip)
+    .option('--steps <n>', 'optimizer steps', int('steps', { min: 1 }), D.steps)
+    .option('--batch <n>', 'sequences per micro-batch', int('batch', { min: 1 }), D.batchSize)
+    .option(
+      '--accum <n>',
+      'micro-batches per step (gradient accumulation)',
+      int('accum', { min: 1 }),
+      D.accumulation,
+    )
+    .option('--lr <x>', 'peak learning rate', num('lr', { above: 0 }), D.lr)
+    .option('--warmup <n>', 'warmup steps (default: min(100, steps/10))', int('warmup', { min: 0 }))
+    .option(
+      '--weight-decay <x>',
+      'AdamW decoupled weight decay',
+      num('weight-decay', { min: 0 }),
+      D.weightDecay,
+    )
+    .option('--clip <x>', 'global gradient-norm clip (0 = off)', num('clip', { min: 0 }), D.gradClip)
     .option(
       '--eval-every <n>',
       'validation every n steps (0 = only at the end)',
-      int('eval-every', 0),
+      int('eval-every', { min: 0 }),
       D.evalEvery,
     )
     .option(
       '--val-fraction <x>',
       'held-out fraction for validation (0 = no validation)',
-      num('val-fraction', 0, 0.5),
+      num('val-fraction', { min: 0, max: 0.5 }),
       D.valFraction,
     )
-    .option('--seed <n>', 'seed (init, batches, split)', int('seed', 0), D.seed)
+    .option('--seed <n>', 'seed (init, batches, split)', int('seed', { min: 0 }), D.seed)
     .option(
       '--checkpoint-every <n>',
       'save a resumable state every n steps (0 = off)',
-      int('checkpoint-every', 0),
+      int('checkpoint-every', { min: 0 }),
       D.checkpointEvery,
     )
     .option('--resume', 'continue an interrupted run in --out from its saved state (same options)', false)
     .option('--force', 'overwrite a checkpoint already in --out', false)
     .action((o: SftCliOptions) => {
-      if (o.resume && o.force) throw new Error('--resume and --force exclude each other');
+      if (o.resume && o.force) throw new GshfInputError('--resume and --force exclude each other');
       if (o.init && o.tokenizer)
-        throw new Error('--tokenizer is only for fresh models: the --init checkpoint brings its own');
-      if (!o.init && !(o.preset in PRESETS))
-        throw new Error(`--preset: unknown preset "${o.preset}" (choose ${Object.keys(PRESETS).join(', ')})`);
+        throw new GshfInputError(
+          '--tokenizer is only for fresh models: the --init checkpoint brings its own',
+        );
       const { model, tokenizer } = initSftModel({
         init: o.init,
-        preset: o.preset as PresetName,
+        preset: o.preset,
         tokenizer: o.tokenizer,
         seed: o.seed,
       });
@@ -205,12 +199,12 @@ export function registerLmCommands(program: Command): void {
       (v: string, acc: string[]) => [...acc, v],
       [] as string[],
     )
-    .option('-n, --n <n>', 'samples per prompt', int('n', 1), 1)
-    .option('--temperature <x>', 'temperature (0 = greedy)', num('temperature', 0), 1)
-    .option('--top-k <n>', 'keep the k most likely tokens (0 = off)', int('top-k', 0), 0)
-    .option('--top-p <x>', 'nucleus sampling mass (1 = off)', num('top-p', 0, 1), 1)
-    .option('--max-tokens <n>', 'max new tokens (default: fill the context)', int('max-tokens', 1))
-    .option('--seed <n>', 'seed', int('seed', 0), 0)
+    .option('-n, --n <n>', 'samples per prompt', int('n', { min: 1 }), 1)
+    .option('--temperature <x>', 'temperature (0 = greedy)', num('temperature', { min: 0 }), 1)
+    .option('--top-k <n>', 'keep the k most likely tokens (0 = off)', int('top-k', { min: 0 }), 0)
+    .option('--top-p <x>', 'nucleus sampling mass (1 = off)', num('top-p', { above: 0, max: 1 }), 1)
+    .option('--max-tokens <n>', 'max new tokens (default: fill the context)', int('max-tokens', { min: 1 }))
+    .option('--seed <n>', 'seed', int('seed', { min: 0 }), 0)
     .option('--json', 'print one JSON object per sample', false)
     .action((o: SampleCliOptions) => {
       const { model, tokenizer } = loadCheckpoint(o.model);
@@ -241,17 +235,23 @@ export function registerLmCommands(program: Command): void {
     )
     .requiredOption('--model <dir>', 'checkpoint directory')
     .requiredOption('--data <file>', 'JSONL with prompt/response')
-    .option('--batch <n>', 'batch size', int('batch', 1), 32)
+    .option('--batch <n>', 'batch size', int('batch', { min: 1 }), 32)
     .option('--no-eos', 'do not score the EOS token after the response')
     .option('--out <file>', 'write JSONL here instead of stdout')
     .option(
       '--truncate <side>',
       'cut pairs longer than the context: "left" drops the oldest tokens, "right" the newest (default: refuse)',
+      oneOf('truncate', ['left', 'right'] as const),
     )
     .action(
-      (o: { model: string; data: string; batch: number; eos: boolean; out?: string; truncate?: string }) => {
-        if (o.truncate !== undefined && o.truncate !== 'left' && o.truncate !== 'right')
-          throw new Error(`--truncate: expected "left" or "right", got "${o.truncate}"`);
+      (o: {
+        model: string;
+        data: string;
+        batch: number;
+        eos: boolean;
+        out?: string;
+        truncate?: 'left' | 'right';
+      }) => {
         const { model, tokenizer } = loadCheckpoint(o.model);
         autoKernelThreads(model.numParams);
         const ex = readExamples(o.data);
@@ -277,7 +277,7 @@ export function registerLmCommands(program: Command): void {
         const text = lines.join('\n') + '\n';
         if (o.out) {
           mkdirSync(dirname(o.out), { recursive: true });
-          writeFileSync(o.out, text);
+          writeFileAtomic(o.out, text);
         } else process.stdout.write(text);
         const tot = scores.reduce((a, s) => a + s.logProb, 0);
         const ntok = scores.reduce((a, s) => a + s.tokens, 0);
@@ -295,12 +295,12 @@ export function registerLmCommands(program: Command): void {
   lm.command('corpus')
     .description('Write the built-in review corpus (seeded template generator) as JSONL.')
     .option('--out <file>', 'output file (default: the built-in corpus path)')
-    .option('--n <n>', 'examples', int('n', 1), BUILTIN_CORPUS_SIZE)
+    .option('--n <n>', 'examples', int('n', { min: 1 }), BUILTIN_CORPUS_SIZE)
     .option('--seed <s>', 'generator seed', 'gshf-reviews-v1')
     .action((o: { out?: string; n: number; seed: string }) => {
       const out = o.out ?? builtinCorpusPath();
       mkdirSync(dirname(out), { recursive: true });
-      writeFileSync(out, corpusToJsonl(generateReviewCorpus(o.n, o.seed)));
+      writeFileAtomic(out, corpusToJsonl(generateReviewCorpus(o.n, o.seed)));
       process.stdout.write(`wrote ${o.n} reviews to ${out}\n`);
     });
 

@@ -4,6 +4,7 @@
  */
 import { adamw, scaleInPlace, sumSquares } from './kernels.js';
 import type { GPT } from './model.js';
+import { GshfInputError } from '../math/errors.js';
 
 /**
  * The one optimizer-options type of every trainer (SFT, DPO, reward models): AdamW hyper-parameters,
@@ -65,7 +66,7 @@ export function resolveOptimizerOptions(
     gradClip: pick('gradClip', OPTIMIZER_DEFAULTS.gradClip),
   };
   const check = (k: keyof OptimizerOptions, ok: boolean, want: string): void => {
-    if (!ok) throw new RangeError(`optimizer option ${k}: expected ${want}, got ${r[k]}`);
+    if (!ok) throw new GshfInputError(`optimizer option ${k}: expected ${want}, got ${r[k]}`);
   };
   check('lr', Number.isFinite(r.lr) && r.lr > 0, 'a finite number > 0');
   check('beta1', r.beta1 >= 0 && r.beta1 < 1, 'a number in [0, 1)');

@@ -7,6 +7,7 @@ import { Rng, type Seed } from '../math/rng.js';
 import { fitPairIds, makeBatch, TRUNCATE_MODES, type EncodedSeq, type TruncateMode } from './data.js';
 import type { GPT } from './model.js';
 import type { Tokenizer } from './tokenizer.js';
+import { GshfInputError, GshfNumericError } from '../math/errors.js';
 
 /**
  * Keeps the k largest entries of x[0..n) (ties at the k-th value are kept, like PyTorch/HF), sets the
@@ -130,7 +131,7 @@ class LogitProcessor {
  */
 export function checkSampleOptions(opts: SampleOptions, vocabSize: number): void {
   const fail = (what: string, v: unknown): never => {
-    throw new RangeError(`sampling option ${what}, got ${String(v)}`);
+    throw new GshfInputError(`sampling option ${what}, got ${String(v)}`);
   };
   const { n, temperature, topK, topP, maxTokens, maxBatch, stop, seed } = opts;
   if (n !== undefined && !(Number.isInteger(n) && n >= 1)) fail('n: expected an integer ≥ 1', n);
@@ -166,16 +167,16 @@ export function generate(
   const stop = new Set(opts.stop ?? []);
   const proc = new LogitProcessor(V, opts.temperature ?? 1, opts.topK ?? 0, opts.topP ?? 1);
   const base = new Rng(opts.seed ?? 0);
-  if (prompts.length === 0) throw new RangeError('generate: no prompts (pass at least one)');
+  if (prompts.length === 0) throw new GshfInputError('generate: no prompts (pass at least one)');
   for (const [i, p] of prompts.entries()) {
-    if (p.length < 1) throw new RangeError(`prompt ${i} is empty (it needs at least a BOS token)`);
+    if (p.length < 1) throw new GshfInputError(`prompt ${i} is empty (it needs at least a BOS token)`);
     if (p.length >= cfg.blockSize)
-      throw new RangeError(
+      throw new GshfInputError(
         `prompt ${i} has ${p.length} tokens, which leaves no room in the context of ${cfg.blockSize}`,
       );
     const bad = p.findIndex((t) => !Number.isInteger(t) || t < 0 || t >= V);
     if (bad >= 0)
-      throw new RangeError(`prompt ${i}: token ${bad} is ${p[bad]}, outside the vocabulary [0, ${V})`);
+      throw new GshfInputError(`prompt ${i}: token ${bad} is ${p[bad]}, outside the vocabulary [0, ${V})`);
   }
   const out: Sample[][] = prompts.map(() => []);
   // Flatten (prompt, sample) pairs into decode jobs; process them in groups of whole prompts.
@@ -314,18 +315,18 @@ export function sampleText(
   opts: SampleOptions = {},
 ): TextSample[][] {
   if (prompts.length === 0)
-    throw new RangeError('sampleText: no prompts (pass at least one; "" samples unconditionally)');
+    throw new GshfInputError('sampleText: no prompts (pass at least one; "" samples unconditionally)');
   checkSampleOptions(opts, model.config.vocabSize);
   if (tok.vocabSize > model.config.vocabSize)
-    throw new RangeError(
+    throw new GshfInputError(
       `sampleText: the tokenizer has ${tok.vocabSize} tokens but the model only ${model.config.vocabSize}`,
     );
   const blk = model.config.blockSize;
   const ids = prompts.map((p, i) => {
-    if (typeof p !== 'string') throw new TypeError(`prompt ${i}: expected a string, got ${typeof p}`);
+    if (typeof p !== 'string') throw new GshfInputError(`prompt ${i}: expected a string, got ${typeof p}`);
     const enc = [tok.bos, ...tok.encode(p)];
     if (enc.length >= blk)
-      throw new RangeError(
+      throw new GshfInputError(
         `prompt ${i} ("${p.length > 40 ? p.slice(0, 40) + '…' : p}") is ${enc.length} tokens with BOS; the model's context of ${blk} leaves no room for a response`,
       );
     return enc;
@@ -381,19 +382,21 @@ export function scoreLogProbs(
 ): ScoreResult[] {
   const truncate = opts.truncate ?? 'error';
   if (!TRUNCATE_MODES.includes(truncate))
-    throw new RangeError(`truncate: expected one of ${TRUNCATE_MODES.join(', ')}, got ${String(truncate)}`);
+    throw new GshfInputError(
+      `truncate: expected one of ${TRUNCATE_MODES.join(', ')}, got ${String(truncate)}`,
+    );
   const batchSize = opts.batchSize ?? 16;
   if (!(Number.isInteger(batchSize) && batchSize >= 1))
-    throw new RangeError(`batchSize: expected an integer ≥ 1, got ${batchSize}`);
+    throw new GshfInputError(`batchSize: expected an integer ≥ 1, got ${batchSize}`);
   const where = (i: number): string => pairs[i].where ?? `pair ${i + 1}`;
   const seqs = pairs.map((p, i) => {
     if (typeof p?.prompt !== 'string' || typeof p.response !== 'string')
-      throw new TypeError(`${where(i)}: expected {prompt: string, response: string}`);
+      throw new GshfInputError(`${where(i)}: expected {prompt: string, response: string}`);
     try {
       const [pr, re] = [tok.encode(p.prompt), tok.encode(p.response)];
       return fitPairIds(tok, pr, re, model.config.blockSize, opts.includeEos ?? true, truncate);
     } catch (e) {
-      throw new RangeError(`${where(i)}: ${(e as Error).message}`);
+      throw new GshfInputError(`${where(i)}: ${(e as Error).message}`);
     }
   });
   const res = scoreEncoded(model, seqs, tok.pad, batchSize, where);
@@ -416,7 +419,7 @@ export function scoreEncoded(
     for (let b = 0; b < chunk.length; b++) {
       const lp = r.seqLogProbs[b];
       if (!Number.isFinite(lp))
-        throw new RangeError(
+        throw new GshfNumericError(
           `${where(i + b)}: log-prob is ${lp}: the model produced non-finite values (check the checkpoint's weights)`,
         );
       out.push({ logProb: lp, tokens: r.counts[b], truncated: 0 });

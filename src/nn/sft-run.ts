@@ -9,7 +9,11 @@
  * Test hook: GSHF_CRASH_AFTER_SFT_STEP=N kills the process (SIGKILL) right after step N's metrics
  * line (before that step's state save, if any), like an out-of-memory kill or a power cut.
  */
-import { existsSync, readFileSync, renameSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
+import { appendFileSync, existsSync, readFileSync, rmSync } from 'node:fs';
+import { acquireRunLock } from '../report/lock.js';
+import { writeFileAtomic } from '../report/atomic.js';
+import { readJsonl } from '../report/jsonl.js';
+import { ioError } from '../math/errors.js';
 import { join } from 'node:path';
 import { builtinCorpusPath } from './corpus.js';
 import { encodeExamples, readExamples, type EncodedSeq } from './data.js';
@@ -36,6 +40,7 @@ import {
 } from './sft.js';
 import { BPETokenizer, ByteTokenizer, type Tokenizer } from './tokenizer.js';
 import { kernelBackend } from './kernels.js';
+import { GshfInputError } from '../math/errors.js';
 
 /** The resumable state file inside an SFT checkpoint folder (deleted when the run finishes). */
 export const SFT_STATE_FILE = 'sft-state.safetensors';
@@ -59,7 +64,7 @@ export interface SftModelSpec {
 export function initSftModel(spec: SftModelSpec): { model: GPT; tokenizer: Tokenizer } {
   if (spec.init) {
     if (spec.tokenizer)
-      throw new RangeError('a tokenizer is only for fresh models: a checkpoint (init) brings its own');
+      throw new GshfInputError('a tokenizer is only for fresh models: a checkpoint (init) brings its own');
     const ck = loadCheckpoint(spec.init);
     return { model: ck.model, tokenizer: ck.tokenizer };
   }
@@ -67,7 +72,7 @@ export function initSftModel(spec: SftModelSpec): { model: GPT; tokenizer: Token
   let base: GPTConfigInput;
   if (typeof preset === 'string') {
     if (!(preset in PRESETS))
-      throw new RangeError(`unknown preset "${preset}" (choose ${Object.keys(PRESETS).join(', ')})`);
+      throw new GshfInputError(`unknown preset "${preset}" (choose ${Object.keys(PRESETS).join(', ')})`);
     base = PRESETS[preset];
   } else base = preset;
   const tokenizer = spec.tokenizer ? BPETokenizer.fromFile(spec.tokenizer) : new ByteTokenizer();
@@ -88,7 +93,7 @@ export function prepareSftData(
   try {
     return splitTrainVal(seqs, valFraction, seed);
   } catch (e) {
-    throw new RangeError(`${path}: ${(e as Error).message}`);
+    throw new GshfInputError(`${path}: ${(e as Error).message}`);
   }
 }
 
@@ -163,6 +168,22 @@ export function runSft(opts: SftRunOptions): SftRunResult {
     fp.valFraction,
     fp.seed,
   );
+  // The folder's lock (a second process on the same --out is refused), then the overwrite rules.
+  const lock = acquireRunLock(opts.out, { log });
+  try {
+    return runLocked(opts, fp, train, val, log);
+  } finally {
+    lock.release();
+  }
+}
+
+function runLocked(
+  opts: SftRunOptions,
+  fp: SftFingerprint,
+  train: EncodedSeq[],
+  val: EncodedSeq[],
+  log: (line: string) => void,
+): SftRunResult {
   const dir = prepareOutDir(opts.out, opts.resume ?? false, opts.force ?? false);
 
   // --- resume: the saved state, and the metrics lines up to it
@@ -171,7 +192,7 @@ export function runSft(opts: SftRunOptions): SftRunResult {
   let resume: SftState | undefined;
   if (opts.resume) {
     resume = loadSftState(statePath, fp);
-    keepMetricsUpTo(metricsPath, resume.step);
+    keepMetricsUpTo(metricsPath, resume.step, log);
     log(`resuming from step ${resume.step} of ${fp.steps} (${statePath})`);
   } else rmSync(metricsPath, { force: true });
 
@@ -190,7 +211,11 @@ export function runSft(opts: SftRunOptions): SftRunResult {
     onCheckpoint: (st) => saveSftState(statePath, st, fp),
     stopAfter: opts.stopAfter,
     onProgress: (p) => {
-      writeFileSync(metricsPath, JSON.stringify(metricRecord(p)) + '\n', { flag: 'a' });
+      try {
+        appendFileSync(metricsPath, JSON.stringify(metricRecord(p)) + '\n');
+      } catch (e) {
+        throw ioError(e, metricsPath, 'append to');
+      }
       opts.onProgress?.(p);
       if (p.step === crashAt) process.kill(process.pid, 'SIGKILL');
     },
@@ -228,14 +253,14 @@ function fingerprint(opts: SftRunOptions): SftFingerprint {
   const steps = opts.steps ?? SFT_DEFAULTS.steps;
   const int = (k: string, v: number, min: number): number => {
     if (!(Number.isInteger(v) && v >= min))
-      throw new RangeError(`SFT option ${k}: expected an integer ≥ ${min}, got ${v}`);
+      throw new GshfInputError(`SFT option ${k}: expected an integer ≥ ${min}, got ${v}`);
     return v;
   };
   int('steps', steps, 1);
   const valFraction = opts.valFraction ?? SFT_DEFAULTS.valFraction;
   if (!(valFraction >= 0 && valFraction <= 0.5))
-    throw new RangeError(`SFT option valFraction: expected a number in [0, 0.5], got ${valFraction}`);
-  if (opts.resume && opts.force) throw new RangeError('resume and force exclude each other');
+    throw new GshfInputError(`SFT option valFraction: expected a number in [0, 0.5], got ${valFraction}`);
+  if (opts.resume && opts.force) throw new GshfInputError('resume and force exclude each other');
   if (opts.stopAfter !== undefined) int('stopAfter', opts.stopAfter, 1);
   int('checkpointEvery', opts.checkpointEvery ?? SFT_DEFAULTS.checkpointEvery, 0);
   return {
@@ -261,18 +286,17 @@ function prepareOutDir(out: string, resume: boolean, force: boolean): string {
   const present = RUN_FILES.filter((f) => existsSync(join(out, f)));
   if (resume) {
     if (existsSync(join(out, SFT_STATE_FILE))) return out;
-    throw new Error(
+    throw new GshfInputError(
       existsSync(join(out, WEIGHTS_FILE))
         ? `${out}: holds a finished checkpoint and no ${SFT_STATE_FILE}: nothing to resume`
         : `${out}: no ${SFT_STATE_FILE} to resume from (start the run without --resume)`,
     );
   }
   if (present.length > 0 && !force)
-    throw new Error(
+    throw new GshfInputError(
       `${out}: already holds ${present.join(', ')}: pass --force to overwrite it, or --resume to continue an interrupted run`,
     );
   for (const f of present) rmSync(join(out, f), { force: true });
-  mkdirSync(out, { recursive: true });
   return out;
 }
 
@@ -287,38 +311,27 @@ function metricRecord(p: SftProgress): Record<string, number> {
   };
 }
 
-/** Keeps the metrics lines of steps ≤ step (later ones are recomputed); a torn last line is dropped. */
-function keepMetricsUpTo(path: string, step: number): void {
-  if (!existsSync(path)) {
-    if (step > 0) throw new Error(`${path}: missing, but the saved state is at step ${step}`);
-    return;
-  }
-  const lines = readFileSync(path, 'utf8').split('\n');
-  const kept: string[] = [];
-  lines.forEach((line, i) => {
-    if (line.trim() === '') return;
-    let rec: { step?: unknown };
-    try {
-      rec = JSON.parse(line) as { step?: unknown };
-    } catch {
-      if (i === lines.length - 1) return; // the line being written when the run was killed (no newline)
-      throw new Error(`${path}:${i + 1}: not valid JSON (only the last line may be torn by a crash)`);
-    }
-    if (typeof rec.step === 'number' && rec.step <= step) kept.push(line);
-  });
-  if (kept.length !== step)
-    throw new Error(`${path}: holds ${kept.length} records up to step ${step}, expected ${step}`);
-  writeAtomic(path, kept.map((l) => l + '\n').join(''));
+/**
+ * Keeps the metrics records of steps ≤ step (later ones are recomputed by the resumed run). A torn
+ * last line (the record being written when the run was killed) is repaired and reported.
+ */
+function keepMetricsUpTo(path: string, step: number, log: (line: string) => void): void {
+  const { records, repaired } = readJsonl(path, { missingOk: true, torn: 'repair' });
+  if (repaired)
+    log(
+      `${path}:${repaired.line}: dropped a torn last line (${repaired.bytesDropped} bytes) left by the interrupted run`,
+    );
+  const kept = records.filter((r) => ((r.value as { step?: unknown }).step as number) <= step);
+  if (kept.length !== step || kept.some((r, i) => (r.value as { step?: unknown }).step !== i + 1))
+    throw new GshfInputError(
+      `holds ${kept.length} records for steps 1..${step}, expected one per step (the saved state is at step ${step})`,
+      { file: path },
+    );
+  writeFileAtomic(path, kept.map((r) => JSON.stringify(r.value) + '\n').join(''));
 }
 
 // ---------------------------------------------------------------------------------------------
 // The state file: one safetensors file (params, AdamW m and v) with the rest in its metadata
-
-function writeAtomic(path: string, content: string | Uint8Array): void {
-  const tmp = `${path}.tmp-${process.pid}`;
-  writeFileSync(tmp, content);
-  renameSync(tmp, path);
-}
 
 function saveSftState(path: string, st: SftState, fp: SftFingerprint): void {
   const { params, adamM, adamV, ...scalars } = st;
@@ -331,25 +344,30 @@ function saveSftState(path: string, st: SftState, fp: SftFingerprint): void {
     ],
     { 'gshf-sft-state': meta },
   );
-  writeAtomic(path, bytes);
+  writeFileAtomic(path, bytes);
 }
 
 /** Reads a state file and checks it belongs to a run with the same fingerprint. */
 function loadSftState(path: string, fp: SftFingerprint): SftState {
-  const buf = readFileSync(path);
+  let buf: Buffer;
+  try {
+    buf = readFileSync(path);
+  } catch (e) {
+    throw ioError(e, path, 'read the SFT state');
+  }
   const { entries, dataStart, metadata } = parseSafetensorsHeader(buf, path);
   let saved: Omit<SftState, 'params' | 'adamM' | 'adamV'> & { fingerprint: SftFingerprint };
   try {
     saved = JSON.parse(metadata['gshf-sft-state'] ?? '') as typeof saved;
   } catch {
-    throw new Error(`${path}: not an SFT state file (no valid "gshf-sft-state" metadata)`);
+    throw new GshfInputError(`${path}: not an SFT state file (no valid "gshf-sft-state" metadata)`);
   }
   checkSameRun(path, saved.fingerprint, fp);
   const tensor = (name: string): Float32Array => {
     const e = entries.get(name);
     const n = entries.get('params')?.shape[0] ?? 0;
     if (!e || e.dtype !== 'F32' || e.shape[0] !== n || e.data_offsets[1] - e.data_offsets[0] !== 4 * n)
-      throw new Error(`${path}: tensor "${name}" is missing or malformed`);
+      throw new GshfInputError(`${path}: tensor "${name}" is missing or malformed`);
     const out = new Float32Array(n);
     const dv = new DataView(buf.buffer, buf.byteOffset + dataStart + e.data_offsets[0], 4 * n);
     for (let i = 0; i < n; i++) out[i] = dv.getFloat32(4 * i, true);
@@ -360,7 +378,7 @@ function loadSftState(path: string, fp: SftFingerprint): SftState {
 }
 
 function checkSameRun(path: string, saved: SftFingerprint | undefined, now: SftFingerprint): void {
-  if (!saved) throw new Error(`${path}: the state has no run fingerprint`);
+  if (!saved) throw new GshfInputError(`${path}: the state has no run fingerprint`);
   const flat = (o: unknown, pre: string, acc: Map<string, string>): Map<string, string> => {
     if (o !== null && typeof o === 'object' && !Array.isArray(o))
       for (const [k, v] of Object.entries(o)) flat(v, pre ? `${pre}.${k}` : k, acc);
@@ -371,7 +389,7 @@ function checkSameRun(path: string, saved: SftFingerprint | undefined, now: SftF
   const b = flat(now, '', new Map());
   for (const k of new Set([...a.keys(), ...b.keys()])) {
     if (a.get(k) !== b.get(k))
-      throw new Error(
+      throw new GshfInputError(
         `${path}: --resume with different settings: ${k} is ${b.get(k) ?? '(unset)'} now but ${a.get(k) ?? '(unset)'} in the interrupted run; resume with the same options`,
       );
   }
@@ -382,6 +400,6 @@ function crashAfterStep(): number {
   if (!v) return -1;
   const n = Number(v);
   if (!Number.isInteger(n) || n < 1)
-    throw new Error(`GSHF_CRASH_AFTER_SFT_STEP: expected a positive integer, got "${v}"`);
+    throw new GshfInputError(`GSHF_CRASH_AFTER_SFT_STEP: expected a positive integer, got "${v}"`);
   return n;
 }

@@ -8,6 +8,7 @@ import type { EncodedSeq } from './data.js';
 import { makeBatch } from './data.js';
 import type { GPT, SeqBatch } from './model.js';
 import { clipGradNorm, createOptimizer, learningRate, type OptimizerOptions } from './optim.js';
+import { GshfInputError, GshfNumericError } from '../math/errors.js';
 
 /**
  * SFT's defaults, shared by `gshf lm sft` and the reproduce pipeline's π0 stage (one set). Warmup
@@ -127,12 +128,12 @@ export function splitTrainVal<T>(
   maxVal = 1000,
 ): { train: T[]; val: T[] } {
   if (!(valFraction >= 0 && valFraction < 1))
-    throw new RangeError(`valFraction: expected a number in [0, 1), got ${valFraction}`);
+    throw new GshfInputError(`valFraction: expected a number in [0, 1), got ${valFraction}`);
   const idx = items.map((_, i) => i);
   new Rng(seed).fork('split').shuffle(idx);
   const nVal = valFraction === 0 ? 0 : Math.min(maxVal, Math.max(1, Math.round(items.length * valFraction)));
   if (nVal > 0 && items.length - nVal < 1)
-    throw new RangeError(
+    throw new GshfInputError(
       `${items.length} sequence${items.length === 1 ? '' : 's'} cannot be split into training and validation (valFraction ${valFraction}): ` +
         'use more data, or valFraction 0 to train without validation',
     );
@@ -164,14 +165,14 @@ function checkSftOptions(opts: SftOptions, train: number): void {
   ): void => {
     const v = opts[k];
     if (v !== undefined && !(Number.isInteger(v) && v >= min))
-      throw new RangeError(`SFT option ${k}: expected an integer ≥ ${min}, got ${v}`);
+      throw new GshfInputError(`SFT option ${k}: expected an integer ≥ ${min}, got ${v}`);
   };
   int('steps', 1);
   int('batchSize', 1);
   int('accumulation', 1);
   int('evalEvery', 0);
   int('checkpointEvery', 0);
-  if (train === 0) throw new RangeError('SFT: no training sequences');
+  if (train === 0) throw new GshfInputError('SFT: no training sequences');
 }
 
 /** Trains `model` on `train`, validating on `val` (empty: no validation, valLoss NaN). */
@@ -219,7 +220,8 @@ export function trainSft(
       model.backwardLmLoss(1 / accum);
     }
     loss = lsum / accum;
-    if (!Number.isFinite(loss)) throw new Error(`SFT: loss became ${loss} at step ${step + 1} (lower --lr?)`);
+    if (!Number.isFinite(loss))
+      throw new GshfNumericError(`SFT: loss became ${loss} at step ${step + 1} (lower --lr?)`);
     const gn = clipGradNorm(model, gradClip);
     adamw.update(lr);
     const last = step + 1 === opts.steps;
@@ -277,11 +279,11 @@ function restoreState(
 ): void {
   const n = model.numParams;
   if (r.params.length !== n || r.adamM.length !== n || r.adamV.length !== n)
-    throw new RangeError(
+    throw new GshfInputError(
       `SFT resume: the saved state holds ${r.params.length} parameters, the model has ${n}`,
     );
   if (!(Number.isInteger(r.step) && r.step >= 0 && r.step <= steps))
-    throw new RangeError(`SFT resume: saved step ${r.step} is outside 0..${steps}`);
+    throw new GshfInputError(`SFT resume: saved step ${r.step} is outside 0..${steps}`);
   model.params.set(r.params);
   adamw.m.set(r.adamM);
   adamw.v.set(r.adamV);

@@ -96,7 +96,7 @@ test('lm sft → sample → score → info round trip on a small JSONL file', as
     );
     await assert.rejects(
       run(['score', '--model', ck, '--data', data, '--truncate', 'middle']),
-      /--truncate: expected "left" or "right", got "middle"/,
+      /--truncate: expected one of left, right, got "middle"/,
     );
     const scored = await run(['score', '--model', ck, '--data', data, '--batch', '16', '--truncate', 'left']);
     const rows = scored
@@ -130,7 +130,7 @@ test('lm sft → sample → score → info round trip on a small JSONL file', as
     assert.ok(existsSync(join(dir, 'ck2', 'model.safetensors')));
     await assert.rejects(
       run(['sft', '--data', data, '--out', ck, '--preset', 'huge']),
-      /--preset: unknown preset "huge"/,
+      /--preset: expected one of tiny, default, large, got "huge"/,
     );
     await assert.rejects(
       run(['sample', '--model', join(dir, 'nope')]),

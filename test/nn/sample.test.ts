@@ -134,7 +134,7 @@ test('scoring refuses a pair longer than the context unless a truncation side is
     () => scoreLogProbs(model, tok, long),
     /d\.jsonl:4: \[BOS\] \+ 10 prompt \+ 5 response \+ EOS = 17 tokens exceed the model's context of 16/,
   );
-  assert.throws(() => scoreLogProbs(model, tok, long.slice(1)), /^RangeError: pair 1: /);
+  assert.throws(() => scoreLogProbs(model, tok, long.slice(1)), /^GshfInputError: pair 1: /);
   // left: the oldest prompt token goes; identical to scoring the shorter prompt
   const left = scoreLogProbs(model, tok, long, { truncate: 'left' });
   const ref = scoreLogProbs(model, tok, [{ prompt: 'bcdefghij', response: 'xyzw1' }]);

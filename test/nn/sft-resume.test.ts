@@ -6,7 +6,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -184,3 +184,43 @@ test('gshf lm sft killed (SIGKILL) mid-run, then --resume: the same checkpoint b
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('two gshf lm sft on one --out: the second is refused while the first holds the folder', async () => {
+  const dir = tmp();
+  try {
+    const data = join(dir, 'd.jsonl');
+    writeFileSync(data, corpusToJsonl(generateReviewCorpus(30, 6)));
+    const cli = join(root, 'dist/src/cli/main.js');
+    const out = join(dir, 'ck');
+    const args = ['lm', 'sft', '--data', data, '--out', out, '--preset', 'tiny', '--batch', '2'];
+    const env = { ...process.env, GSHF_QUIET: '1' };
+    const first = spawn(process.execPath, [cli, ...args, '--steps', '1000000'], { env, stdio: 'ignore' });
+    try {
+      await waitFor(() => existsSync(join(out, '.lock')), 30_000);
+      const second = spawnSync(process.execPath, [cli, ...args, '--steps', '5', '--resume'], {
+        env,
+        encoding: 'utf8',
+        timeout: 30_000,
+      });
+      assert.equal(second.status, 1);
+      assert.match(second.stderr, new RegExp(`gshf: ${escape(out)} is in use by gshf pid ${first.pid}`));
+      assert.equal(first.exitCode, null, 'the first run is still going');
+    } finally {
+      first.kill('SIGKILL');
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+function escape(s: string): string {
+  return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}
+
+async function waitFor(cond: () => boolean, ms: number): Promise<void> {
+  const t0 = Date.now();
+  while (!cond()) {
+    if (Date.now() - t0 > ms) throw new Error('timed out waiting');
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
