@@ -13,10 +13,12 @@ export {
   encodePairIds,
   encodeDocument,
   encodeExamples,
+  fitPairIds,
   makeBatch,
   readExamples,
+  TRUNCATE_MODES,
 } from './data.js';
-export type { EncodedSeq, JsonlExample, TextExample } from './data.js';
+export type { EncodedSeq, FittedSeq, JsonlExample, TextExample, TruncateMode } from './data.js';
 export {
   AdamW,
   clipGradNorm,
@@ -33,8 +35,24 @@ export type {
   ResolvedOptimizerOptions,
   ScheduleOptions,
 } from './optim.js';
-export { generate, sampleText, scoreLogProbs, scoreEncoded, topKFilter, topPFilter } from './sample.js';
-export type { SampleOptions, Sample, TextSample, ScoreResult, FinishReason } from './sample.js';
+export {
+  checkSampleOptions,
+  generate,
+  sampleText,
+  scoreLogProbs,
+  scoreEncoded,
+  topKFilter,
+  topPFilter,
+} from './sample.js';
+export type {
+  SampleOptions,
+  Sample,
+  TextSample,
+  ScoreOptions,
+  ScorePair,
+  ScoreResult,
+  FinishReason,
+} from './sample.js';
 export {
   saveCheckpoint,
   loadCheckpoint,

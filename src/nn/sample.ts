@@ -111,6 +111,11 @@ class LogitProcessor {
   /** Draws the next token from logits[off .. off+V). */
   pick(logits: Float32Array, off: number, rng: Rng): number {
     const V = this.V;
+    for (let v = 0; v < V; v++)
+      if (Number.isNaN(logits[off + v]))
+        throw new GshfNumericError(
+          `sampling: the model produced a NaN logit (token ${v}): its weights or activations are not finite`,
+        );
     if (this.temperature <= 0) {
       let best = 0;
       for (let v = 1; v < V; v++) if (logits[off + v] > logits[off + best]) best = v;

@@ -192,3 +192,14 @@ test('sampling options are validated at the public API with the option and the v
   // the empty string is a valid prompt: [BOS] only (unconditional sampling)
   assert.equal(sampleText(model, tok, [''], { maxTokens: 3, seed: 1 })[0][0].tokens.length <= 3, true);
 });
+
+test('sampling from a model with NaN weights fails naming the cause, not the Rng', () => {
+  const tok = new ByteTokenizer();
+  const model = new GPT({ vocabSize: 259, blockSize: 16, nLayer: 1, nHead: 2, nEmbd: 16 }, 1);
+  model.params[model.tensor('lm_head.weight')!.offset + 3] = NaN;
+  for (const temperature of [0, 1])
+    assert.throws(
+      () => sampleText(model, tok, ['a'], { temperature, maxTokens: 2 }),
+      /^GshfNumericError: sampling: the model produced a NaN logit/,
+    );
+});
