@@ -34,7 +34,11 @@ export function parseConfigText<S extends z.ZodType>(text: string, source: strin
         : err.message.split('\n')[0];
     throw new ConfigError(`${source}:${pos.line}:${pos.col}: ${message}`);
   }
-  const data: unknown = doc.toJS() ?? {};
+  // An empty file (or one with only comments) is a mistake, not "take every default": a default run
+  // of some commands takes minutes. `{}` says "all defaults" explicitly.
+  if (doc.contents === null)
+    throw new ConfigError(`${source}: the config file is empty (write "{}" to take every default)`);
+  const data: unknown = doc.toJS();
   const result = schema.safeParse(data);
   if (result.success) return result.data;
   const issues = flattenIssues(result.error.issues, [], schema)

@@ -13,17 +13,50 @@ export {
   encodePairIds,
   encodeDocument,
   encodeExamples,
+  fitPairIds,
   makeBatch,
   readExamples,
+  TRUNCATE_MODES,
 } from './data.js';
-export type { EncodedSeq, JsonlExample, TextExample } from './data.js';
-export { AdamW, clipGradNorm, gradNorm, learningRate } from './optim.js';
-export type { AdamWOptions, ScheduleOptions } from './optim.js';
-export { generate, sampleText, scoreLogProbs, scoreEncoded, topKFilter, topPFilter } from './sample.js';
-export type { SampleOptions, Sample, TextSample, ScoreResult, FinishReason } from './sample.js';
+export type { EncodedSeq, FittedSeq, JsonlExample, TextExample, TruncateMode } from './data.js';
+export {
+  AdamW,
+  clipGradNorm,
+  createOptimizer,
+  gradNorm,
+  learningRate,
+  OPTIMIZER_DEFAULTS,
+  resolveOptimizerOptions,
+} from './optim.js';
+export type {
+  AdamWOptions,
+  Optimizer,
+  OptimizerOptions,
+  ResolvedOptimizerOptions,
+  ScheduleOptions,
+} from './optim.js';
+export {
+  checkSampleOptions,
+  generate,
+  sampleText,
+  scoreLogProbs,
+  scoreEncoded,
+  topKFilter,
+  topPFilter,
+} from './sample.js';
+export type {
+  SampleOptions,
+  Sample,
+  TextSample,
+  ScoreOptions,
+  ScorePair,
+  ScoreResult,
+  FinishReason,
+} from './sample.js';
 export {
   saveCheckpoint,
   loadCheckpoint,
+  checkFinite,
   readCheckpointConfig,
   encodeSafetensors,
   parseSafetensorsHeader,
@@ -31,8 +64,10 @@ export {
   CONFIG_FILE,
 } from './checkpoint.js';
 export type { CheckpointConfig, LoadOptions, LoadedCheckpoint, SafetensorEntry } from './checkpoint.js';
-export { trainSft, evaluateLoss, splitTrainVal } from './sft.js';
-export type { SftOptions, SftProgress, SftResult } from './sft.js';
+export { trainSft, evaluateLoss, splitTrainVal, SFT_DEFAULTS, sftWarmup } from './sft.js';
+export type { SftOptions, SftProgress, SftResult, SftState } from './sft.js';
+export { initSftModel, prepareSftData, runSft, SFT_METRICS_FILE, SFT_STATE_FILE } from './sft-run.js';
+export type { SftModelSpec, SftRunOptions, SftRunResult } from './sft-run.js';
 export {
   generateReviewCorpus,
   corpusToJsonl,
