@@ -8,6 +8,27 @@
  * Not retried: other 4xx (bad request, bad key, unknown model): repeating them cannot help.
  * API keys come from environment variables only and never appear in an error message.
  */
+import { z } from 'zod';
+
+/** Config fields every HTTP client shares (embedded in the clients' zod schemas, snake_case). */
+export const httpClientFields = {
+  /** Per-attempt timeout in ms. */
+  timeout_ms: z.number().int().min(1).default(30_000),
+  /** Retries after the first attempt. */
+  retries: z.number().int().min(0).max(20).default(3),
+  /** First backoff in ms (doubling per retry, full jitter, capped at 5 s). */
+  backoff_ms: z.number().int().min(0).default(200),
+  /** Name of the environment variable holding the API key (sent as a bearer token). */
+  api_key_env: z
+    .string()
+    .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'an environment variable name (the key itself never goes in a config)')
+    .optional(),
+};
+
+/** The retry policy of a config that embeds `httpClientFields`. */
+export function retryPolicyOf(c: { timeout_ms: number; retries: number; backoff_ms: number }): RetryPolicy {
+  return { timeoutMs: c.timeout_ms, retries: c.retries, backoffMs: c.backoff_ms };
+}
 
 /** Thrown by a response parser when the JSON has the wrong shape; its message says what is wrong. */
 export class ShapeError extends Error {
@@ -45,7 +66,8 @@ export interface RetryPolicy {
 }
 
 export interface JsonPost<T> {
-  url: string;
+  /** The endpoint, or several: attempt k goes to urls[k mod length] (fail-over between replicas). */
+  url: string | readonly string[];
   body: unknown;
   /** Extra headers (e.g. from `authHeader`). */
   headers?: Record<string, string>;
@@ -80,26 +102,29 @@ type Attempt<T> = { ok: true; value: T } | { ok: false; retry: boolean; problem:
 
 /** POSTs `body` as JSON and returns `parse(answer)`, retrying per `policy`; throws HttpJsonError. */
 export async function postJson<T>(req: JsonPost<T>, policy: RetryPolicy): Promise<T> {
+  const urls = typeof req.url === 'string' ? [req.url] : req.url;
+  if (urls.length === 0) throw new RangeError('postJson: no endpoint');
   let last: Attempt<T> = { ok: false, retry: false, problem: 'no attempt made', status: 0 };
   const attempts = policy.retries + 1;
   for (let k = 0; k < attempts; k++) {
     if (k > 0) await sleep(backoffDelay(k - 1, policy), req.signal);
-    last = await attempt(req, policy.timeoutMs);
+    const url = urls[k % urls.length];
+    last = await attempt(url, req, policy.timeoutMs);
     if (last.ok) return last.value;
-    if (!last.retry || req.signal?.aborted)
-      throw new HttpJsonError(req.url, k + 1, last.problem, last.status);
+    if (!last.retry || req.signal?.aborted) throw new HttpJsonError(url, k + 1, last.problem, last.status);
   }
-  throw new HttpJsonError(req.url, attempts, last.problem, last.status);
+  const tried = [...new Set(urls.slice(0, attempts))].join(', ');
+  throw new HttpJsonError(tried, attempts, last.problem, last.status);
 }
 
-async function attempt<T>(req: JsonPost<T>, timeoutMs: number): Promise<Attempt<T>> {
+async function attempt<T>(url: string, req: JsonPost<T>, timeoutMs: number): Promise<Attempt<T>> {
   // Phase 1: send, bounded by the timeout (and the caller's abort signal).
   const timeout = AbortSignal.timeout(timeoutMs);
   const signal = req.signal ? AbortSignal.any([req.signal, timeout]) : timeout;
   let res: Response;
   let text: string;
   try {
-    res = await fetch(req.url, {
+    res = await fetch(url, {
       method: 'POST',
       headers: { 'content-type': 'application/json', accept: 'application/json', ...req.headers },
       body: JSON.stringify(req.body),

@@ -64,7 +64,8 @@ export function badRequestFromZod(
   error: z.ZodError,
   keysAt: (path: readonly PropertyKey[]) => readonly string[],
 ): ApiError {
-  const issue = error.issues[0];
+  // An unknown field first: it often explains the other issues (a misspelt required field).
+  const issue = error.issues.find((i) => i.code === 'unrecognized_keys') ?? error.issues[0];
   if (issue.code === 'unrecognized_keys') {
     const key = issue.keys[0];
     const param = dotted([...issue.path, key]);
