@@ -15,7 +15,15 @@ import { spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ByteTokenizer, GPT, PRESETS, generate, kernelBackend, saveCheckpoint, type PresetName } from '../../src/nn/index.js';
+import {
+  ByteTokenizer,
+  GPT,
+  PRESETS,
+  generate,
+  kernelBackend,
+  saveCheckpoint,
+  type PresetName,
+} from '../../src/nn/index.js';
 
 interface Row {
   name: string;
@@ -36,9 +44,13 @@ const PRESET = arg('preset', 'default') as PresetName;
 const PROMPT = 'The food was';
 
 async function startServer(dir: string): Promise<{ url: string; stop: () => void }> {
-  const child = spawn(process.execPath, ['dist/src/cli/main.js', 'lm', 'serve', '--model', dir, '--port', '0', '--model-name', 'bench'], {
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
+  const child = spawn(
+    process.execPath,
+    ['dist/src/cli/main.js', 'lm', 'serve', '--model', dir, '--port', '0', '--model-name', 'bench'],
+    {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    },
+  );
   const url = await new Promise<string>((resolve, reject) => {
     let out = '';
     child.stdout.on('data', (d: Buffer) => {
@@ -56,7 +68,13 @@ async function loadTest(url: string, concurrency: number, seeded: boolean, secon
   let tokens = 0;
   let seed = 0;
   const one = async (count: boolean): Promise<void> => {
-    const body = { model: 'bench', prompt: PROMPT, max_tokens: MAX_TOKENS, temperature: 1, ...(seeded ? { seed: seed++ } : {}) };
+    const body = {
+      model: 'bench',
+      prompt: PROMPT,
+      max_tokens: MAX_TOKENS,
+      temperature: 1,
+      ...(seeded ? { seed: seed++ } : {}),
+    };
     const r = await fetch(`${url}/v1/completions`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
@@ -81,7 +99,13 @@ async function loadTest(url: string, concurrency: number, seeded: boolean, secon
   };
   await run(1000, false); // warm-up
   const s = await run(seconds * 1000, true);
-  return { name: `gshf lm serve, ${seeded ? 'seeded (runs alone)' : 'no seed (mergeable)'}`, concurrency, requests, tokens, seconds: s };
+  return {
+    name: `gshf lm serve, ${seeded ? 'seeded (runs alone)' : 'no seed (mergeable)'}`,
+    concurrency,
+    requests,
+    tokens,
+    seconds: s,
+  };
 }
 
 function inProcess(model: GPT, tok: ByteTokenizer, batch: number, seconds: number): Row {
@@ -91,7 +115,12 @@ function inProcess(model: GPT, tok: ByteTokenizer, batch: number, seconds: numbe
   let tokens = 0;
   let seed = 0;
   const once = (count: boolean): void => {
-    const res = generate(model, prompts, { maxTokens: MAX_TOKENS, temperature: 1, seed: seed++, stop: [tok.eos] });
+    const res = generate(model, prompts, {
+      maxTokens: MAX_TOKENS,
+      temperature: 1,
+      seed: seed++,
+      stop: [tok.eos],
+    });
     if (!count) return;
     requests += batch;
     tokens += res.flat().reduce((a, s) => a + s.tokens.length, 0);
@@ -110,7 +139,9 @@ function inProcess(model: GPT, tok: ByteTokenizer, batch: number, seconds: numbe
 }
 
 async function main(): Promise<void> {
-  const load0 = loadavg().map((x) => x.toFixed(2)).join(' ');
+  const load0 = loadavg()
+    .map((x) => x.toFixed(2))
+    .join(' ');
   const model = new GPT(PRESETS[PRESET], 1);
   const tok = new ByteTokenizer();
   const dir = mkdtempSync(join(tmpdir(), 'gshf-serve-bench-'));
@@ -130,7 +161,9 @@ async function main(): Promise<void> {
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
-  const load1 = loadavg().map((x) => x.toFixed(2)).join(' ');
+  const load1 = loadavg()
+    .map((x) => x.toFixed(2))
+    .join(' ');
   const meta = {
     date: new Date().toISOString(),
     preset: PRESET,
@@ -148,7 +181,8 @@ async function main(): Promise<void> {
     `| workload | concurrency | requests/s | tokens/s |`,
     `|---|---|---|---|`,
     ...rows.map(
-      (r) => `| ${r.name} | ${r.concurrency} | ${(r.requests / r.seconds).toFixed(1)} | ${Math.round(r.tokens / r.seconds).toLocaleString('en-US')} |`,
+      (r) =>
+        `| ${r.name} | ${r.concurrency} | ${(r.requests / r.seconds).toFixed(1)} | ${Math.round(r.tokens / r.seconds).toLocaleString('en-US')} |`,
     ),
   ];
   process.stdout.write(`${JSON.stringify(meta)}\n\n${lines.join('\n')}\n`);
