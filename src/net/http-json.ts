@@ -175,7 +175,11 @@ function sleep(ms: number, signal?: AbortSignal): Promise<void> {
   });
 }
 
-/** Runs `fn` over `items` with at most `limit` promises in flight; results in item order. */
+/**
+ * Runs `fn` over `items` with at most `limit` promises in flight; results in item order. After a
+ * failure no new item starts, the ones in flight are awaited (their results are paid for: a caller
+ * may keep them), and then the first error is thrown.
+ */
 export async function mapConcurrent<I, O>(
   items: readonly I[],
   limit: number,
@@ -183,12 +187,18 @@ export async function mapConcurrent<I, O>(
 ): Promise<O[]> {
   const out = new Array<O>(items.length);
   let next = 0;
+  let failure: { error: unknown } | null = null;
   const worker = async (): Promise<void> => {
-    while (next < items.length) {
+    while (next < items.length && failure === null) {
       const i = next++;
-      out[i] = await fn(items[i], i);
+      try {
+        out[i] = await fn(items[i], i);
+      } catch (error) {
+        failure ??= { error };
+      }
     }
   };
   await Promise.all(Array.from({ length: Math.max(1, Math.min(limit, items.length)) }, worker));
+  if (failure !== null) throw (failure as { error: unknown }).error;
   return out;
 }

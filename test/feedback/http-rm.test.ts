@@ -93,7 +93,20 @@ test('wrong number of rewards: retried, then one LabelSourceError line; earlier 
   }
 });
 
-test('down, 5xx and malformed answers end in one clear error', async () => {
+test('down, slow, 5xx and malformed answers end in one clear error', async () => {
+  const slow = await fakeServer(() => ({ body: JSON.stringify({ rewards: [0, 1] }), delayMs: 1000 }));
+  try {
+    const src = new HttpRmSource({
+      kind: 'http-rm',
+      url: slow.url,
+      timeout_ms: 50,
+      retries: 1,
+      backoff_ms: 1,
+    });
+    await assert.rejects(src.label(QUERIES.slice(0, 1)), /: no answer within 50 ms \(after 2 attempts\)$/);
+  } finally {
+    await slow.close();
+  }
   const down = new HttpRmSource({
     kind: 'http-rm',
     url: `${await deadUrl()}/get_reward`,

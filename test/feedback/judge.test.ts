@@ -150,3 +150,33 @@ test('over gshf lm serve (chat, plain template): the judge sees exactly the in-p
     await app.close();
   }
 });
+
+test('a failing pair stops new asks; pairs already in flight finish and are kept as partial answers', async () => {
+  const s = await fakeServer((body) => {
+    const text = (body as ChatBody).messages.at(-1)?.content ?? '';
+    if (text.includes('tea')) return { body: chatReply('no idea') };
+    return { body: chatReply('A'), delayMs: 150 }; // slower than the failure
+  });
+  try {
+    const judge = new JudgeSource({
+      kind: 'judge',
+      url: `${s.url}/v1`,
+      model: 'j',
+      concurrency: 2,
+      parse_retries: 0,
+      on_unparseable: 'error',
+    });
+    await assert.rejects(judge.label(QUERIES), (e: unknown) => {
+      assert.ok(e instanceof LabelSourceError);
+      assert.match(e.message, /query q1/);
+      assert.deepEqual(
+        e.partial.map((a) => [a.id, a.verdict]),
+        [['q0', 'tie']],
+      );
+      return true;
+    });
+    assert.equal(s.requests.length, 4); // q2 was never asked
+  } finally {
+    await s.close();
+  }
+});
