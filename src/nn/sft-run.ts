@@ -38,7 +38,7 @@ import {
   type SftResult,
   type SftState,
 } from './sft.js';
-import { BPETokenizer, ByteTokenizer, type Tokenizer } from './tokenizer.js';
+import { ByteTokenizer, loadTokenizer, type Tokenizer } from './tokenizer.js';
 import { kernelBackend } from './kernels.js';
 import { GshfInputError } from '../math/errors.js';
 
@@ -75,7 +75,7 @@ export function initSftModel(spec: SftModelSpec): { model: GPT; tokenizer: Token
       throw new GshfInputError(`unknown preset "${preset}" (choose ${Object.keys(PRESETS).join(', ')})`);
     base = PRESETS[preset];
   } else base = preset;
-  const tokenizer = spec.tokenizer ? BPETokenizer.fromFile(spec.tokenizer) : new ByteTokenizer();
+  const tokenizer = spec.tokenizer ? loadTokenizer(spec.tokenizer) : new ByteTokenizer();
   const vocabSize = spec.tokenizer ? tokenizer.vocabSize : base.vocabSize;
   return { model: new GPT({ ...base, vocabSize }, spec.seed ?? SFT_DEFAULTS.seed), tokenizer };
 }
