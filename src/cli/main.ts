@@ -6,6 +6,7 @@
 import { Command } from 'commander';
 import { registerBanditCommands } from './bandit.js';
 import { registerLmCommands } from './lm.js';
+import { registerLoopCommand } from './loop.js';
 import { registerPrefCommands } from './pref.js';
 
 const program = new Command();
@@ -18,6 +19,7 @@ program
 registerBanditCommands(program);
 registerLmCommands(program);
 registerPrefCommands(program); // adds `lm reproduce` to the lm group, and the `pref` group
+registerLoopCommand(program);
 
 program.parseAsync(process.argv).catch((err: unknown) => {
   const message = err instanceof Error ? err.message : String(err);
