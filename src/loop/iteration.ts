@@ -118,7 +118,11 @@ export interface SelectionCounts {
   bothBad: number;
   /** Asked but not answered (a human deadline, a refusal). */
   unanswered: number;
-  /** Labels newly paid in this iteration (excluding replays from the ledger). */
+  /**
+   * Labels this iteration's pairs cost: asked queries the ledger holds after labelling (paid in this
+   * session or, before a crash, in an earlier one; each id is paid once). Answers given without a
+   * ledger record (an unpaid source) do not count.
+   */
   paid: number;
 }
 
@@ -178,7 +182,6 @@ export async function runIteration<S extends PolicySample>(
   // --- label: through the ledger, never beyond the budget
   const t0 = performance.now();
   const { asked, overBudget } = withinBudget(sel.queries, deps.ledger, deps.budget);
-  const paidBefore = asked.filter((q) => !deps.ledger.has(q.id)).length;
   const answers = asked.length > 0 ? await deps.ledger.label(asked, { signal: deps.signal }) : [];
   deps.onStep?.('label', (performance.now() - t0) / 1000);
   const { pairs, counts } = pairsFromAnswers(sel, asked, answers);
@@ -188,7 +191,7 @@ export async function runIteration<S extends PolicySample>(
     asked: asked.length,
     overBudget,
     ...counts,
-    paid: paidBefore,
+    paid: asked.filter((q) => deps.ledger.has(q.id)).length,
   };
 
   // --- train: π_t by DPO, reference π0 (warm: from π_{t−1} on D_t; retrain: from π0 on all data)
