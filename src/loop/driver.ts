@@ -15,7 +15,7 @@
  * memoised step, its labels replayed from the ledger at no cost. Everything random is keyed by the
  * seed and the iteration/prompt ids, so a killed-and-resumed run ends with the same numbers.
  */
-import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { AsyncLabelLedger } from '../feedback/ledger.js';
 import { createLabelSource } from '../feedback/registry.js';
@@ -23,6 +23,8 @@ import { goldReward } from '../pref/gold.js';
 import { readPrompts } from '../pref/prompts.js';
 import { Rng } from '../math/rng.js';
 import { createPolicyBackend } from '../policy/registry.js';
+import { writeFileAtomic } from '../report/atomic.js';
+import { acquireRunLock } from '../report/lock.js';
 import type { PolicyBackend, PolicyRef, PolicySample, TrainPair } from '../policy/types.js';
 import { loopConfigSchema, type LoopConfig } from './config.js';
 import { makeEnhancer } from './enhancers.js';
@@ -67,9 +69,7 @@ export interface LoopSummary {
 }
 
 export function writeJsonAtomic(path: string, value: unknown): void {
-  const tmp = `${path}.tmp-${process.pid}`;
-  writeFileSync(tmp, JSON.stringify(value) + '\n');
-  renameSync(tmp, path);
+  writeFileAtomic(path, JSON.stringify(value) + '\n');
 }
 
 function readJson<T>(path: string): T {
@@ -306,8 +306,24 @@ export async function runLoop(cfg: LoopConfig, opts: LoopOptions): Promise<LoopS
   // --- phase 1: inputs, checked before anything is written
   const plan = planPrompts(readPrompts(cfg.prompts.path), cfg);
   const hooks = crashHooks(env);
-  // --- phase 2: the run folder, the label source through the ledger, the policy backend
-  openRunFolder(cfg, { ...opts, out });
+  // --- phase 2: the run folder (locked), the label source through the ledger, the policy backend
+  const lock = acquireRunLock(out, { log });
+  try {
+    openRunFolder(cfg, { ...opts, out });
+    return await runIterations(cfg, plan, out, log, env, hooks);
+  } finally {
+    lock.release();
+  }
+}
+
+async function runIterations(
+  cfg: LoopConfig,
+  plan: PromptPlan,
+  out: string,
+  log: (line: string) => void,
+  env: NodeJS.ProcessEnv,
+  hooks: { labels: number; step: string | null },
+): Promise<LoopSummary> {
   const source = await createLabelSource(cfg.labels, { seed: String(cfg.seed), env });
   const ledger = new AsyncLabelLedger(source, join(out, 'labels.jsonl'), {
     chunk: cfg.ledger.chunk,
@@ -366,9 +382,7 @@ export async function runLoop(cfg: LoopConfig, opts: LoopOptions): Promise<LoopS
 }
 
 function writeMetrics(out: string, rows: readonly LoopMetrics[]): void {
-  const tmp = join(out, `metrics.jsonl.tmp-${process.pid}`);
-  writeFileSync(tmp, rows.map((r) => JSON.stringify(r) + '\n').join(''));
-  renameSync(tmp, join(out, 'metrics.jsonl'));
+  writeFileAtomic(join(out, 'metrics.jsonl'), rows.map((r) => JSON.stringify(r) + '\n').join(''));
 }
 
 /** The eval samples of every iteration re-scored under the final reward model (for the report). */

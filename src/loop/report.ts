@@ -3,8 +3,8 @@
  * reward under the RM of that iteration and under the final RM, KL to π0, length, gold reward when
  * the oracle labels) and SVG plots against iteration and against labels used.
  */
-import { writeFileSync, renameSync } from 'node:fs';
 import { join } from 'node:path';
+import { writeFileAtomic } from '../report/atomic.js';
 import { fmt, mdTable } from '../report/markdown.js';
 import { linePlot, type Series } from '../report/svg.js';
 import type { LoopConfig } from './config.js';
@@ -17,12 +17,6 @@ function num(v: unknown): number {
 function cell(v: unknown): string {
   const x = num(v);
   return Number.isNaN(x) ? '–' : fmt(x);
-}
-
-function atomic(path: string, text: string): void {
-  const tmp = `${path}.tmp-${process.pid}`;
-  writeFileSync(tmp, text);
-  renameSync(tmp, path);
 }
 
 export function writeLoopReport(out: string, cfg: LoopConfig, rows: readonly LoopMetrics[]): void {
@@ -67,7 +61,10 @@ export function writeLoopReport(out: string, cfg: LoopConfig, rows: readonly Loo
   });
   const shown = plots.filter((p) => p.series.length > 0);
   for (const p of shown)
-    atomic(join(out, p.file), linePlot(p.series, { title: p.title, xLabel: 'iteration', yLabel: p.y }));
+    writeFileAtomic(
+      join(out, p.file),
+      linePlot(p.series, { title: p.title, xLabel: 'iteration', yLabel: p.y }),
+    );
 
   const table = mdTable(
     [
@@ -115,5 +112,5 @@ export function writeLoopReport(out: string, cfg: LoopConfig, rows: readonly Loo
     ...shown.map((p) => `![${p.title}](${p.file})`),
     '',
   ].join('\n');
-  atomic(join(out, 'report.md'), text);
+  writeFileAtomic(join(out, 'report.md'), text);
 }

@@ -4,7 +4,9 @@
  * already in the file is answered from the file at no cost. So a run killed at any point and resumed
  * loses no answered label and never pays twice for the same query.
  */
-import { closeSync, existsSync, fsyncSync, openSync, readFileSync, ftruncateSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, fsyncSync, openSync, writeSync } from 'node:fs';
+import { GshfInputError } from '../math/errors.js';
+import { readJsonl } from '../report/jsonl.js';
 import { Rng, type Seed } from '../math/rng.js';
 import { VERDICTS, type Verdict } from '../feedback/types.js';
 import type { LabelSource, Scorer } from './types.js';
@@ -89,14 +91,6 @@ function isLabelRecord(o: unknown): o is LabelRecord {
   );
 }
 
-function parsesAsRecord(line: string): boolean {
-  try {
-    return isLabelRecord(JSON.parse(line));
-  } catch {
-    return false;
-  }
-}
-
 /** Is `id` equal to `prefix` or below it in the '/'-separated hierarchy ("it1" does not match "it10/p3"). */
 export function idUnder(id: string, prefix: string): boolean {
   if (prefix === '') return true;
@@ -125,61 +119,28 @@ export class LedgerFile {
     this.tornBytes = existsSync(path) ? this.load() : 0;
   }
 
-  /** Reads an existing ledger; drops (and truncates away) a torn final line. Returns the bytes dropped. */
+  /**
+   * Reads an existing ledger with the shared JSONL reader (src/report/jsonl.ts): a torn final line
+   * is truncated away, a complete last record lacking its newline is kept, anything else malformed
+   * throws naming the line. Returns the bytes dropped.
+   */
   private load(): number {
-    const buf = readFileSync(this.path);
-    const text = buf.toString('utf8');
-    const lastNl = text.lastIndexOf('\n');
-    const tail = text.slice(lastNl + 1);
-    if (tail.trim() !== '' && parsesAsRecord(tail)) {
-      // A complete record that only lacks its newline: keep it, terminate the line.
-      const fd = openSync(this.path, 'a');
-      try {
-        writeSync(fd, '\n');
-        fsyncSync(fd);
-      } finally {
-        closeSync(fd);
+    const { records, repaired } = readJsonl(this.path, { torn: 'repair' });
+    for (const { line, value } of records) {
+      if (!isLabelRecord(value)) {
+        throw new GshfInputError('not a label record (need id, prompt, a, b, a_preferred, source, t)', {
+          file: this.path,
+          line,
+        });
       }
-      return this.load();
-    }
-    // Anything else after the last newline is an unfinished append (a crash mid-write): drop it.
-    // Byte offset of the cut, computed on the Buffer so multi-byte characters are handled.
-    const keepBytes = Buffer.byteLength(text.slice(0, lastNl + 1), 'utf8');
-    const torn = buf.length - keepBytes;
-    const lines = text.slice(0, lastNl + 1).split('\n');
-    lines.forEach((line, i) => {
-      if (line.trim() === '') return;
-      let obj: unknown;
-      try {
-        obj = JSON.parse(line);
-      } catch (e) {
-        throw new Error(
-          `${this.path} line ${i + 1}: invalid JSON in label ledger (${(e as Error).message}); only the last line may be torn`,
-        );
-      }
-      if (!isLabelRecord(obj)) {
-        throw new Error(
-          `${this.path} line ${i + 1}: not a label record (need id, prompt, a, b, a_preferred, source, t)`,
-        );
-      }
-      const prev = this.records.get(obj.id);
+      const prev = this.records.get(value.id);
       if (prev) {
-        this.checkSame(prev, obj.prompt, obj.a, obj.b);
-        return; // a duplicate line (should not happen) costs nothing
+        this.checkSame(prev, value.prompt, value.a, value.b);
+        continue; // a duplicate line (should not happen) costs nothing
       }
-      this.records.set(obj.id, obj);
-    });
-    if (torn > 0) {
-      // Cut the torn tail so the next append starts on a fresh line instead of gluing onto garbage.
-      const fd = openSync(this.path, 'r+');
-      try {
-        ftruncateSync(fd, keepBytes);
-        fsyncSync(fd);
-      } finally {
-        closeSync(fd);
-      }
+      this.records.set(value.id, value);
     }
-    return torn;
+    return repaired?.bytesDropped ?? 0;
   }
 
   /** Throws unless the recorded texts of `rec` equal the ones asked now. */

@@ -144,5 +144,5 @@ test('one file format: the sync ledger reads async records and vice versa', asyn
   assert.equal(back.get('new/p0')?.verdict, 'a');
   // A line that is neither a record nor the last line is an error naming the line.
   writeFileSync(path, readFileSync(path, 'utf8') + '{"id":1}\n{"id":"x"}\n');
-  assert.throws(() => new LabelLedger(back.source, path), /line 3: not a label record/);
+  assert.throws(() => new LabelLedger(back.source, path), /labels\.jsonl:3: not a label record/);
 });
