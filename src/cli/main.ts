@@ -8,6 +8,7 @@ import { registerBanditCommands } from './bandit.js';
 import { registerLmCommands } from './lm.js';
 import { registerLoopCommand } from './loop.js';
 import { registerPrefCommands } from './pref.js';
+import { registerServeCommands } from './serve.js';
 
 const program = new Command();
 program
@@ -19,6 +20,7 @@ program
 registerBanditCommands(program);
 registerLmCommands(program);
 registerPrefCommands(program); // adds `lm reproduce` to the lm group, and the `pref` group
+registerServeCommands(program); // adds `lm serve` and `pref serve-rm`
 registerLoopCommand(program);
 
 program.parseAsync(process.argv).catch((err: unknown) => {
