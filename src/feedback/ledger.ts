@@ -88,7 +88,14 @@ export class AsyncLabelLedger implements AsyncLabelSource {
     for (let i = 0; i < fresh.length; i += this.chunk === Infinity ? fresh.length : this.chunk) {
       if (opts.signal?.aborted) break;
       const part = fresh.slice(i, i + (this.chunk === Infinity ? fresh.length : this.chunk));
-      const answers = await this.source.label(part, opts);
+      let answers: LabelAnswer[];
+      try {
+        answers = await this.source.label(part, opts);
+      } catch (e) {
+        // Answers the source paid for before it failed stay in the ledger; --resume asks only the rest.
+        if (e instanceof LabelSourceError && e.partial.length > 0) this.record(part, e.partial);
+        throw e;
+      }
       this.record(part, answers);
     }
     // --- phase 3: everything answered, in query order

@@ -6,6 +6,8 @@
  */
 import { z } from 'zod';
 import { CommandLabelSource, commandSourceSchema } from './command.js';
+import { HttpRmSource, httpRmSourceSchema } from './http-rm.js';
+import { JudgeSource, judgeSourceSchema } from './judge.js';
 import { oracleSource, oracleSourceSchema, rewardModelSource, rewardModelSourceSchema } from './sync.js';
 import type { AsyncLabelSource } from './types.js';
 
@@ -41,8 +43,8 @@ const KINDS: Record<string, LabelSourceKind | { unavailable: string }> = {
     free: true,
   }),
   command: kind({ schema: commandSourceSchema, create: (o) => new CommandLabelSource(o) }),
-  'http-rm': unavailable('http-rm', 'src/feedback/http-rm.ts'),
-  judge: unavailable('judge', 'src/feedback/judge.ts'),
+  'http-rm': kind({ schema: httpRmSourceSchema, create: (o) => new HttpRmSource(o) }),
+  judge: kind({ schema: judgeSourceSchema, create: (o) => new JudgeSource(o) }),
   human: unavailable('human', 'src/feedback/human.ts'),
 };
 

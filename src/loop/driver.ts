@@ -334,7 +334,7 @@ async function runIterations(
   });
   if (ledger.labelsUsed > 0) log(`resuming: ${ledger.labelsUsed} labels already in the ledger`);
   const svc: Services = {
-    backend: createPolicyBackend(cfg.policy, cfg.trainer, env),
+    backend: createPolicyBackend(cfg.policy, cfg.trainer),
     ledger,
     oracle: cfg.labels.kind === 'oracle',
   };

@@ -5,12 +5,13 @@
  */
 import { z } from 'zod';
 import { LocalPolicy, localPolicySchema } from './local.js';
+import { OpenAIGenerator, openaiPolicySchema } from './openai.js';
 import { TrainerPolicy, type Generator, type TrainerConfig } from './trainer.js';
 import type { PolicyBackend } from './types.js';
 
 interface GeneratorKind {
   schema: z.ZodType;
-  create(opts: Record<string, unknown>, env: NodeJS.ProcessEnv): { gen: Generator; initialModel: string };
+  create(opts: Record<string, unknown>): { gen: Generator; initialModel: string };
 }
 
 /** Remote generation kinds (they need a `trainer`); reserved names fail clearly until merged. */
@@ -55,17 +56,13 @@ export function trainsLocally(kind: string): boolean {
   return kind === 'local';
 }
 
-export function createPolicyBackend(
-  cfg: PolicyConfig,
-  trainer: TrainerConfig | undefined,
-  env: NodeJS.ProcessEnv,
-): PolicyBackend {
+export function createPolicyBackend(cfg: PolicyConfig, trainer: TrainerConfig | undefined): PolicyBackend {
   if (cfg.kind === 'local') return new LocalPolicy(localPolicySchema.parse(cfg));
   const g = GENERATORS[cfg.kind];
   if (g === undefined || 'unavailable' in g)
     throw new Error(g ? g.unavailable : `unknown policy kind "${cfg.kind}"`);
   if (!trainer)
     throw new Error(`policy kind "${cfg.kind}" needs a "trainer" section (it cannot train in-process)`);
-  const { gen, initialModel } = g.create(cfg, env);
+  const { gen, initialModel } = g.create(cfg);
   return new TrainerPolicy(gen, trainer, initialModel);
 }

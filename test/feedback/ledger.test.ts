@@ -19,7 +19,12 @@ class Longer implements AsyncLabelSource {
   failOnCall = Infinity;
   calls = 0;
   async label(qs: readonly LabelQuery[]) {
-    if (++this.calls >= this.failOnCall) throw new LabelSourceError(this.name, 'endpoint down');
+    if (++this.calls >= this.failOnCall) {
+      // Fails after answering the first query of the batch (paid): the ledger must keep it.
+      const first = { id: qs[0].id, verdict: 'a' as Verdict, source: this.name };
+      this.asked.push(qs[0].id);
+      throw new LabelSourceError(this.name, 'endpoint down', [first]);
+    }
     this.asked.push(...qs.map((q) => q.id));
     return qs.map((q) => ({
       id: q.id,
@@ -75,7 +80,7 @@ test('AsyncLabelLedger: pays each id once, replays free across instances, keeps 
   );
 });
 
-test('AsyncLabelLedger: answers of earlier chunks survive a failing source; the retry pays only the rest', async () => {
+test("AsyncLabelLedger: answers of earlier chunks and a failing call's partial answers stay; the retry pays nothing twice", async () => {
   const path = tmp();
   const src = new Longer();
   src.failOnCall = 3;
@@ -85,12 +90,13 @@ test('AsyncLabelLedger: answers of earlier chunks survive a failing source; the 
     led.label(qs),
     (e: Error) => e instanceof LabelSourceError && /longer: endpoint down/.test(e.message),
   );
-  assert.equal(readFileSync(path, 'utf8').trim().split('\n').length, 4);
+  // Two full chunks, plus the partial answer of the third call.
+  assert.equal(readFileSync(path, 'utf8').trim().split('\n').length, 5);
   const src2 = new Longer();
   const led2 = new AsyncLabelLedger(src2, path, { fsync: false, chunk: 2 });
   const ans = await led2.label(qs);
   assert.equal(ans.length, 5);
-  assert.deepEqual(src2.asked, ['p4']);
+  assert.deepEqual(src2.asked, []);
 });
 
 test('AsyncLabelLedger: a torn last line is cut; a source answering an unknown id or a bad verdict is an error', async () => {
