@@ -14,11 +14,35 @@ interface GeneratorKind {
   create(opts: Record<string, unknown>): { gen: Generator; initialModel: string };
 }
 
-/** Remote generation kinds (they need a `trainer`); reserved names fail clearly until merged. */
+/** A copy of `o` without key `k`. */
+function without<T extends object, K extends keyof T>(o: T, k: K): Omit<T, K> {
+  const c = { ...o };
+  delete c[k];
+  return c;
+}
+
+/** `kind: openai` in the loop config is `backend: openai` in the generator's own schema (validated by it). */
+const openaiKindSchema = z
+  .object({ kind: z.literal('openai') })
+  .passthrough()
+  .transform((v) => ({ ...without(v, 'kind'), backend: 'openai' as const }))
+  .pipe(openaiPolicySchema)
+  .transform((v) => ({ kind: 'openai' as const, ...without(v, 'backend') }));
+
+/** An OpenAI-compatible client as a Generator (model by name, seeds per request). */
+function openaiGenerator(opts: Record<string, unknown>): { gen: Generator; initialModel: string } {
+  const g = new OpenAIGenerator({ ...without(opts, 'kind'), backend: 'openai' } as z.input<
+    typeof openaiPolicySchema
+  >);
+  return {
+    gen: { name: g.name, sample: (model, prompts, n, seed) => g.generate(prompts, n, { seed, model }) },
+    initialModel: g.cfg.model,
+  };
+}
+
+/** Remote generation kinds (they need a `trainer`). */
 const GENERATORS: Record<string, GeneratorKind | { unavailable: string }> = {
-  openai: {
-    unavailable: 'policy kind "openai" is not available in this build (src/policy/openai.ts is missing)',
-  },
+  openai: { schema: openaiKindSchema, create: openaiGenerator },
 };
 
 export const POLICY_KINDS: readonly string[] = ['local', ...Object.keys(GENERATORS)];
