@@ -11,7 +11,7 @@ import { dirname } from 'node:path';
 import type { Command } from 'commander';
 import { Progress } from '../report/progress.js';
 import {
-  BPETokenizer,
+  loadTokenizer,
   ByteTokenizer,
   BUILTIN_CORPUS_SIZE,
   builtinCorpusPath,
@@ -126,7 +126,7 @@ export function registerLmCommands(program: Command): void {
           throw new Error(
             `--preset: unknown preset "${o.preset}" (choose ${Object.keys(PRESETS).join(', ')})`,
           );
-        tok = o.tokenizer ? BPETokenizer.fromFile(o.tokenizer) : new ByteTokenizer();
+        tok = o.tokenizer ? loadTokenizer(o.tokenizer) : new ByteTokenizer();
         const base = PRESETS[o.preset as PresetName];
         model = new GPT({ ...base, vocabSize: o.tokenizer ? tok.vocabSize : base.vocabSize }, o.seed);
       }

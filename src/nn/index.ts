@@ -6,7 +6,9 @@ export { GPTConfigSchema, PRESETS, BYTE_VOCAB_SIZE, parseGPTConfig } from './con
 export type { GPTConfig, GPTConfigInput, PresetName } from './config.js';
 export { GPT, KVCache } from './model.js';
 export type { TensorInfo, TokenBatch, SeqBatch, RewardBatch, LogProbResult } from './model.js';
-export { ByteTokenizer, BPETokenizer, tokenizerFromSpec } from './tokenizer.js';
+export { ByteTokenizer, BPETokenizer, tokenizerFromSpec, loadTokenizer } from './tokenizer.js';
+export type { TokenizerEngine } from './tokenizer.js';
+export { HFTokenizer, TokenizerFeatureError, rustRegexToJs } from './tokenizer-json.js';
 export type { Tokenizer, TokenizerSpec } from './tokenizer.js';
 export {
   encodePair,

@@ -110,9 +110,18 @@ test('parseTrlJsonl: errors name file, line, field and value', () => {
     ok + ok + ok + '{"prompt":"P","chosen":3,"rejected":"b"}\n',
     /^Error: prefs\.jsonl line 4: field "chosen": expected a string or a list of messages, got 3$/,
   );
+  // no layout fits the first row: the error lists every accepted layout
   bad(
     '{"prompt":"P","chosen":"a"}',
     /line 1: field "rejected": expected a string or a list of messages, got nothing/,
+  );
+  bad(
+    '{"instruction":"P","output":"a"}',
+    /line 1: unknown preference layout \(keys "instruction", "output"[^]*Accepted layouts:\n {2}standard: [^]*ultrafeedback: /,
+  );
+  bad(
+    ok + '{"prompt":"P","chosen":"a"}',
+    /line 2: field "rejected": expected a string or a list of messages, got nothing/,
   );
   bad(
     '{"prompt":"P","chosen":[],"rejected":"b"}',
@@ -120,7 +129,11 @@ test('parseTrlJsonl: errors name file, line, field and value', () => {
   );
   bad('{"prompt":"","chosen":"a","rejected":"b"}', /field "prompt": expected a non-empty prompt/);
   bad('{"prompt":"P","chosen":"","rejected":"b"}', /field "chosen": expected a non-empty response/);
-  bad('{"chosen":"a","rejected":"b"}', /field "prompt": required in the standard/);
+  bad(ok + '{"chosen":"a","rejected":"b"}', /line 2: field "prompt": required in the standard layout/);
+  bad(
+    '{"chosen":"a","rejected":"b"}',
+    /line 1: field "chosen": no "prompt" and chosen\/rejected share no prefix/,
+  );
   bad('{"prompt":"P","chosen":"a","rejected":"a"}', /line 1: chosen and rejected are identical/);
   bad('{"prompt":"P","chosen":"a","rejected":"b","choosen":"x"}', /line 1: unknown field\(s\) "choosen"/);
   bad(
@@ -128,8 +141,8 @@ test('parseTrlJsonl: errors name file, line, field and value', () => {
     /field "margin": expected a finite number, got "1"/,
   );
   bad(
-    '{"prompt":"P","chosen":"a","rejected":[{"role":"assistant","content":"b"}]}',
-    /field "rejected": expected a string like "chosen"/,
+    ok + '{"prompt":"P","chosen":"a","rejected":[{"role":"assistant","content":"b"}]}',
+    /line 2: field "rejected": expected a string \(standard layout\)/,
   );
   bad(
     '{"prompt":[{"role":"user"}],"chosen":[{"role":"assistant","content":"a"}],"rejected":[{"role":"assistant","content":"b"}]}',
@@ -150,7 +163,7 @@ test('parseTrlJsonl: errors name file, line, field and value', () => {
   bad(
     ok +
       '{"prompt":[{"role":"user","content":"P"}],"chosen":[{"role":"assistant","content":"a"}],"rejected":[{"role":"assistant","content":"b"}]}',
-    /line 2: conversational row in a standard file/,
+    /line 2: field "chosen": expected a string \(standard layout\)/,
   );
 });
 
@@ -159,10 +172,10 @@ test('parseTrlJsonl: lenient mode ignores unknown fields and drops identical pai
     '{"prompt":"P","chosen":"a","rejected":"b","id":7}\n' +
     '{"prompt":"P","chosen":"a","rejected":"a"}\n' +
     '{"chosen":[{"role":"user","content":"P"},{"role":"assistant","content":"x"}],"rejected":[{"role":"user","content":"P"},{"role":"assistant","content":"x"}]}\n';
-  // line 3 is conversational: mixing is still an error in lenient mode
+  // line 3 is conversational: mixing layouts is still an error in lenient mode
   assert.throws(
     () => parseTrlJsonl(text, 'f', { lenient: true }),
-    /line 3: conversational row in a standard file/,
+    /line 3: field "chosen": expected a string \(standard layout\)/,
   );
   const r = parseTrlJsonl(text.split('\n').slice(0, 2).join('\n'), 'f', { lenient: true });
   assert.deepEqual(r.pairs, [{ prompt: 'P', chosen: 'a', rejected: 'b' }]);
