@@ -69,6 +69,7 @@ export function registerBanditCommands(program: Command): void {
           outDir,
           resume: opts.resume,
           workers: opts.workers,
+          configPath: shown,
           command: `gshf bandit run ${shown} --out ${outDir}`,
         });
         process.stdout.write(`report: ${summary.reportPath}\n`);
