@@ -6,6 +6,7 @@
 import { Command } from 'commander';
 import { registerBanditCommands } from './bandit.js';
 import { registerLmCommands } from './lm.js';
+import { registerLoopCommand } from './loop.js';
 import { registerPrefCommands } from './pref.js';
 import { describeError } from './errors.js';
 import { registerServeCommands } from './serve.js';
@@ -21,6 +22,7 @@ registerBanditCommands(program);
 registerLmCommands(program);
 registerPrefCommands(program); // adds `lm reproduce` to the lm group, and the `pref` group
 registerServeCommands(program); // adds `lm serve` and `pref serve-rm`
+registerLoopCommand(program);
 
 program.parseAsync(process.argv).catch((err: unknown) => {
   process.stderr.write(`gshf: ${describeError(err)}\n`);
