@@ -7,6 +7,7 @@ import { Command } from 'commander';
 import { registerBanditCommands } from './bandit.js';
 import { registerLmCommands } from './lm.js';
 import { registerPrefCommands } from './pref.js';
+import { registerServeAnnotateCommands } from './serve-annotate.js';
 
 const program = new Command();
 program
@@ -18,6 +19,7 @@ program
 registerBanditCommands(program);
 registerLmCommands(program);
 registerPrefCommands(program); // adds `lm reproduce` to the lm group, and the `pref` group
+registerServeAnnotateCommands(program); // `gshf serve` (annotation service) and `gshf serve token add`
 
 program.parseAsync(process.argv).catch((err: unknown) => {
   const message = err instanceof Error ? err.message : String(err);
