@@ -1,4 +1,4 @@
-/* global window, document, location, history, fetch, crypto, URLSearchParams, setInterval */
+/* global window, document, setInterval */
 // The admin's page: projects, queue, throughput, per-annotator counts and agreement, plot, export.
 'use strict';
 (function () {

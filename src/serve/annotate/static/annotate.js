@@ -1,4 +1,4 @@
-/* global window, document, location, history, fetch, crypto, URLSearchParams, setInterval */
+/* global window, document, location, history, crypto, URLSearchParams */
 // The annotator's page: one leased task at a time; answers are sent with an idempotency key so a
 // retried submit is not counted twice. Model outputs are untrusted: shown with textContent only.
 'use strict';

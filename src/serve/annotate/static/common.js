@@ -1,4 +1,4 @@
-/* global window, document, location, history, fetch, crypto, URLSearchParams, setInterval */
+/* global window, document, location, fetch */
 // Shared by the pages: JSON calls with the session's CSRF token. Never builds HTML from data:
 // everything user- or model-provided is set with textContent.
 'use strict';

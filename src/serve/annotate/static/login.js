@@ -1,4 +1,4 @@
-/* global window, document, location, history, fetch, crypto, URLSearchParams, setInterval */
+/* global window, document, location */
 'use strict';
 document.getElementById('login').addEventListener('submit', async (ev) => {
   ev.preventDefault();
