@@ -79,6 +79,7 @@ export async function buildAnnotateApp(opts: AnnotateAppOptions): Promise<Fastif
   app.setNotFoundHandler((req, reply) =>
     reply.code(404).send({ error: 'not_found', message: `no route ${req.method} ${req.url.split('?')[0]}` }),
   );
+  app.removeContentTypeParser('text/plain'); // JSON only: anything else is a 415
   await app.register(cookie);
   await app.register(helmet, {
     contentSecurityPolicy: {
