@@ -176,6 +176,7 @@ export async function buildAnnotateApp(opts: AnnotateAppOptions): Promise<Fastif
     if (a === undefined) throw new HttpError(404, 'not_found', `no static file ${JSON.stringify(file)}`);
     return reply.header('cache-control', 'no-cache').type(a.type).send(a.body);
   }
+  app.get('/favicon.ico', (_req, reply) => reply.code(204).send());
   app.get('/openapi.json', () => openApiDocument());
   app.get('/healthz', () => ({ ok: true, store: store.kind }));
 
