@@ -21,6 +21,22 @@ if [ ${#need_pkgs[@]} -gt 0 ]; then
   fi
 fi
 
+# Annotation service tests: PostgreSQL (the tests start a throwaway cluster themselves; the system
+# service is not needed) and Chromium (the browser test, driven by playwright-core).
+annot_pkgs=()
+for p in postgresql chromium; do
+  dpkg -s "$p" >/dev/null 2>&1 || annot_pkgs+=("$p")
+done
+if [ ${#annot_pkgs[@]} -gt 0 ]; then
+  if [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null; then
+    log "apt-get install ${annot_pkgs[*]}"
+    (apt-get update -q >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -q "${annot_pkgs[@]}" >/dev/null) \
+      || log "warning: could not install ${annot_pkgs[*]}; the PostgreSQL / browser tests will be skipped"
+  else
+    log "warning: ${annot_pkgs[*]} missing and not root; the PostgreSQL / browser tests will be skipped"
+  fi
+fi
+
 if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
   log "npm ci"
   npm ci --no-audit --no-fund --loglevel=error

@@ -10,6 +10,7 @@ import { registerLoopCommand } from './loop.js';
 import { registerPrefCommands } from './pref.js';
 import { describeError } from './errors.js';
 import { registerServeCommands } from './serve.js';
+import { registerServeAnnotateCommands } from './serve-annotate.js';
 
 const program = new Command();
 program
@@ -23,6 +24,7 @@ registerLmCommands(program);
 registerPrefCommands(program); // adds `lm reproduce` to the lm group, and the `pref` group
 registerServeCommands(program); // adds `lm serve` and `pref serve-rm`
 registerLoopCommand(program);
+registerServeAnnotateCommands(program); // `gshf serve` (annotation service) and `gshf serve token add`
 
 program.parseAsync(process.argv).catch((err: unknown) => {
   process.stderr.write(`gshf: ${describeError(err)}\n`);
