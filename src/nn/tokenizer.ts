@@ -43,7 +43,7 @@ export class ByteTokenizer implements Tokenizer {
 }
 
 /** GPT-2's reversible byte → printable-unicode map used by ByteLevel BPE. */
-function bytesToUnicode(): string[] {
+export function bytesToUnicode(): string[] {
   const bs: number[] = [];
   for (let i = 33; i <= 126; i++) bs.push(i);
   for (let i = 161; i <= 172; i++) bs.push(i);
@@ -63,7 +63,7 @@ function bytesToUnicode(): string[] {
 }
 
 // GPT-2 pre-tokenization pattern (what HF's ByteLevel pre-tokenizer uses with use_regex = true).
-const GPT2_SPLIT = /'s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+/gu;
+export const GPT2_SPLIT = /'s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+/gu;
 
 interface AddedToken {
   id: number;

@@ -268,6 +268,16 @@ export const pipelineConfigSchema = z
     /** Master seed mixed into every stage's randomness. */
     seed: z.number().int().default(1),
     model: modelSpecSchema.prefault({}),
+    /**
+     * π0's tokenizer: 'byte' (UTF-8 bytes), or 'bpe' = a byte-level BPE with `vocabSize` entries
+     * trained on the SFT corpus at the start of the run (src/nn/bpe-train.ts): words become tokens.
+     */
+    tokenizer: z
+      .discriminatedUnion('type', [
+        z.object({ type: z.literal('byte') }).strict(),
+        z.object({ type: z.literal('bpe'), vocabSize: z.number().int().min(259).max(65536).default(512) }).strict(),
+      ])
+      .default({ type: 'byte' }),
     sft: sftSchema.prefault({}),
     prompts: promptsSchema.prefault({}),
     oracle: z

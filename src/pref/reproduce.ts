@@ -13,8 +13,12 @@ import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { RunDir } from '../report/run-dir.js';
 import { Progress } from '../report/progress.js';
+import { writeFileSync } from 'node:fs';
+import { trainBpe } from '../nn/bpe-train.js';
 import {
+  BPETokenizer,
   ByteTokenizer,
+  type Tokenizer,
   GPT,
   autoKernelThreads,
   builtinCorpusPath,
@@ -41,6 +45,8 @@ import {
   runStage,
   savePolicy,
   seedTag,
+  stageDir,
+  type StageCtx,
   type BaseCtx,
   type Ctx,
   type PolicyResult,
@@ -160,7 +166,7 @@ export function plannedStages(cfg: PipelineConfig): number {
     }
     frontier *= etas;
   }
-  return 1 + cfg.seeds * perSeed + upTo(m.offlineDpo) + upTo(m.pessimisticDpo) + online + rso + frontier;
+  return 1 + (cfg.tokenizer.type === "bpe" ? 1 : 0) + cfg.seeds * perSeed + upTo(m.offlineDpo) + upTo(m.pessimisticDpo) + online + rso + frontier;
 }
 
 function crashAfter(): number {
@@ -199,6 +205,20 @@ function corpusTexts(cfg: PipelineConfig): string[] {
   return readExamples(path).map((e) => (e.kind === 'pair' ? e.response : e.text));
 }
 
+/** π0's tokenizer: bytes, or a BPE trained on the SFT corpus (a stage: the file lives in the run folder). */
+function pipelineTokenizer(cfg: PipelineConfig, sc: StageCtx): Tokenizer {
+  const spec = cfg.tokenizer;
+  if (spec.type === 'byte') return new ByteTokenizer();
+  runStage(sc, 'tokenizer', (d) => {
+    const path = cfg.sft.data === 'builtin' ? builtinCorpusPath() : cfg.sft.data;
+    const texts = readExamples(path).flatMap((e) => (e.kind === 'pair' ? [e.prompt, e.response] : [e.text]));
+    const json = trainBpe(texts, { vocabSize: spec.vocabSize });
+    writeFileSync(join(d, 'tokenizer.json'), JSON.stringify(json) + '\n');
+    return { vocabSize: spec.vocabSize, merges: (json.model as { merges: string[] }).merges.length };
+  });
+  return BPETokenizer.fromFile(join(stageDir(sc, 'tokenizer'), 'tokenizer.json'));
+}
+
 /** Phase: everything but π0 — split, oracle + ledger (with the crash hook), word features. */
 function baseContext(cfg: PipelineConfig, opts: ReproduceOptions, onStage: BaseCtx['onStage']): BaseCtx {
   const log = opts.log ?? ((l: string) => process.stderr.write(l + '\n'));
@@ -227,14 +247,15 @@ function baseContext(cfg: PipelineConfig, opts: ReproduceOptions, onStage: BaseC
     rm: WordFeatures.fromTexts(texts, cfg.linearRm.minCount),
     corpus: WordFeatures.fromTexts(texts, 1),
   };
-  return { cfg, dir: opts.outDir, tok: new ByteTokenizer(), ledger, ask, split, log, onStage, words };
+  const tok = pipelineTokenizer(cfg, { dir: opts.outDir, onStage });
+  return { cfg, dir: opts.outDir, tok, ledger, ask, split, log, onStage, words };
 }
 
 /** Phase: π0 by SFT (a stage), then loaded from the run folder. */
 function trainPi0(base: BaseCtx): { ctx: Ctx; pi0Res: Pi0Result } {
   const { cfg, tok } = base;
   const pi0Res = runStage(base, 'pi0', (d) => {
-    const model = new GPT(modelConfigOf(cfg.model), cfg.sft.seed);
+    const model = new GPT({ ...modelConfigOf(cfg.model), vocabSize: tok.vocabSize }, cfg.sft.seed);
     autoKernelThreads(model.numParams);
     const dataPath = cfg.sft.data === 'builtin' ? builtinCorpusPath() : cfg.sft.data;
     const seqs = encodeExamples(tok, readExamples(dataPath), model.config.blockSize);
