@@ -66,7 +66,9 @@ export function trainBpe(texts: Iterable<string>, opts: BpeTrainOptions): Record
   };
 }
 
-function bestPair(words: readonly { syms: string[]; n: number }[]): { pair: [string, string]; n: number } | null {
+function bestPair(
+  words: readonly { syms: string[]; n: number }[],
+): { pair: [string, string]; n: number } | null {
   const freq = new Map<string, number>();
   for (const w of words)
     for (let k = 0; k + 1 < w.syms.length; k++) {
@@ -75,7 +77,8 @@ function bestPair(words: readonly { syms: string[]; n: number }[]): { pair: [str
     }
   let best: string | null = null;
   let bestN = 0;
-  for (const [key, n] of freq) if (n > bestN || (n === bestN && best !== null && key < best)) [best, bestN] = [key, n];
+  for (const [key, n] of freq)
+    if (n > bestN || (n === bestN && best !== null && key < best)) [best, bestN] = [key, n];
   if (best === null) return null;
   const [a, b] = best.split('\u0000');
   return { pair: [a, b], n: bestN };

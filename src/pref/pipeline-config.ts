@@ -265,6 +265,11 @@ export const pipelineConfigSchema = z
     name: z.string().default('lm-reproduce'),
     /** Preference seeds (data, oracle noise, RM, DPO shuffles); π0 is shared. */
     seeds: z.number().int().min(1).max(100).default(3),
+    /**
+     * Child processes running preference seeds in parallel (one BLAS thread each); the numbers do not
+     * depend on it (src/pref/seed-workers.ts).
+     */
+    workers: z.number().int().min(1).max(8).default(1),
     /** Master seed mixed into every stage's randomness. */
     seed: z.number().int().default(1),
     model: modelSpecSchema.prefault({}),
@@ -275,7 +280,9 @@ export const pipelineConfigSchema = z
     tokenizer: z
       .discriminatedUnion('type', [
         z.object({ type: z.literal('byte') }).strict(),
-        z.object({ type: z.literal('bpe'), vocabSize: z.number().int().min(259).max(65536).default(512) }).strict(),
+        z
+          .object({ type: z.literal('bpe'), vocabSize: z.number().int().min(259).max(65536).default(512) })
+          .strict(),
       ])
       .default({ type: 'byte' }),
     sft: sftSchema.prefault({}),

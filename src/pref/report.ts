@@ -9,7 +9,7 @@
  *   mixed        — a two-part claim where one part holds and the other does not.
  * Frontier dominance is judged on curves that share π0 as their KL = 0 anchor (see `dominance`).
  */
-import { meanCI95 } from '../math/stats.js';
+import { interpolate, meanCI95 } from '../math/stats.js';
 import { fmt, fmtCI, mdTable } from '../report/markdown.js';
 import { linePlot, type Series } from '../report/svg.js';
 import { rsoFrontierSeeds, type PipelineConfig } from './pipeline-config.js';
@@ -231,17 +231,14 @@ function frontierCurves(
   return fin;
 }
 
-function interpolate(curve: { kl: number; gold: number }[], kl: number): number | null {
-  if (curve.length === 0 || kl < curve[0].kl || kl > curve[curve.length - 1].kl) return null;
-  for (let i = 1; i < curve.length; i++) {
-    if (kl <= curve[i].kl) {
-      const a = curve[i - 1];
-      const b = curve[i];
-      const t = b.kl === a.kl ? 0 : (kl - a.kl) / (b.kl - a.kl);
-      return a.gold + t * (b.gold - a.gold);
-    }
-  }
-  return curve[curve.length - 1].gold;
+/** Gold reward of a reward–KL curve at `kl` (the shared src/math interpolate). */
+function goldAt(curve: readonly { kl: number; gold: number }[], kl: number): number | null {
+  return interpolate(
+    curve,
+    kl,
+    (p) => p.kl,
+    (p) => p.gold,
+  );
 }
 
 /**
@@ -259,13 +256,13 @@ export function dominance(
   const Bc = [anchor, ...b].sort((x, y) => x.kl - y.kl);
   const out: number[] = [];
   for (const p of b) {
-    const r = interpolate(A, p.kl);
+    const r = goldAt(A, p.kl);
     if (r !== null) out.push(r - p.gold);
   }
   const bMax = Bc[Bc.length - 1].kl;
   for (const q of a) {
     if (q.kl <= bMax) {
-      const r = interpolate(Bc, q.kl);
+      const r = goldAt(Bc, q.kl);
       if (r !== null) out.push(q.gold - r);
     } else {
       out.push(q.gold - Math.max(...Bc.map((x) => x.gold)));
@@ -288,12 +285,12 @@ export function dominanceByPoint(
   const Bc = [anchor, ...b].sort((x, y) => x.kl - y.kl);
   const bMax = Bc[Bc.length - 1].kl;
   const out: (number | null)[] = b.map((p) => {
-    const r = interpolate(A, p.kl);
+    const r = goldAt(A, p.kl);
     return r === null ? null : r - p.gold;
   });
   for (const q of a) {
     if (q.kl <= bMax) {
-      const r = interpolate(Bc, q.kl);
+      const r = goldAt(Bc, q.kl);
       out.push(r === null ? null : q.gold - r);
     } else out.push(q.gold - Math.max(...Bc.map((x) => x.gold)));
   }
@@ -625,11 +622,11 @@ function setupSection(r: ReportInput, out: string[]): void {
   const mc = cfg.model;
   const eta = cfg.dpo.eta;
   out.push(
-    `- **π0**: GPT (${mc.preset} preset${mc.nLayer ? `, ${mc.nLayer} layers` : ''}${mc.nEmbd ? `, d=${mc.nEmbd}` : ''}${mc.nHead ? `, ${mc.nHead} heads` : ''}; ${res.pi0.params.toLocaleString('en-US')} parameters, byte tokenizer), SFT for ${res.pi0.sftSteps} steps on the built-in review corpus: validation loss ${fmt(res.pi0.initialValLoss)} → ${fmt(res.pi0.valLoss)} nats/token (${fmt(res.pi0.seconds)} s, kernels: ${res.pi0.kernels}).`,
+    `- **π0**: GPT (${mc.preset} preset${mc.nLayer ? `, ${mc.nLayer} layers` : ''}${mc.nEmbd ? `, d=${mc.nEmbd}` : ''}${mc.nHead ? `, ${mc.nHead} heads` : ''}; ${res.pi0.params.toLocaleString('en-US')} parameters, ${cfg.tokenizer.type === 'bpe' ? `byte-level BPE tokenizer with ${cfg.tokenizer.vocabSize} entries trained on the corpus` : 'byte tokenizer'}), SFT for ${res.pi0.sftSteps} steps on the built-in review corpus: validation loss ${fmt(res.pi0.initialValLoss)} → ${fmt(res.pi0.valLoss)} nats/token (${fmt(res.pi0.seconds)} s, kernels: ${res.pi0.kernels}).`,
     `- **Gold reward r\\***: AFINN-165 sum of the response / 5 (npm \`sentiment\`). **Human**: Bradley–Terry oracle on r* with temperature ${cfg.oracle.temperature}; every query is one label, recorded in the ledger \`labels.jsonl\`.`,
     `- **Prompts**: pool of ${res.promptPool.size} distinct prompts (${cfg.prompts.source === 'generated' ? '"Review of <adjective> <product>:"' : cfg.prompts.source}), split once (seed ${cfg.prompts.seed}) into ${res.promptPool.iterations} disjoint iteration sets of ${res.promptPool.perIteration}, validation ${res.promptPool.validation} (model selection), test ${res.promptPool.test} (every number below); the offline set (${res.promptPool.offline} prompts) is the iteration prompts plus the RM seed prompts, disjoint from validation and test.`,
-    `- **Sampling**: temperature ${cfg.sampling.temperature}, at most ${cfg.sampling.maxTokens} new tokens (bytes). **DPO**: ${cfg.dpo.loss} loss, η = β = ${eta}, reference fixed to π0 (precomputed log-probs), lr ${cfg.dpo.lr}, ${cfg.dpo.epochs} epochs, batch ${cfg.dpo.batch} pairs. **RM**: BT ensemble of ${cfg.rm.members} scalar-head GPTs initialised from π0's trunk${cfg.rm.bootstrap ? ' (bootstrap resamples)' : ''}, ${cfg.rm.epochs} epochs, lr ${cfg.rm.lr}; its mean is "the RM", its std the uncertainty. **Linear RM**: r(y) = ⟨θ, φ(y)⟩ with φ = counts of the ${r.vocab.rm} words occurring ≥ ${cfg.linearRm.minCount} times in the corpus responses + 1 out-of-vocabulary counter; θ = the bandit lab's exact ridge BT-MLE (\`fitMLE\`, λ = ${cfg.linearRm.lambda}), Σ = λI + Σ ΔφΔφᵀ; the uncertainty enhancer labels the pair with the largest ‖φ(a) − φ(b)‖ in Σ⁻¹. r* is linear in these counts up to AFINN's negation rule and words outside the vocabulary.`,
-    `- **Evaluation** on the test prompts, ${cfg.eval.samplesPerPrompt} samples per prompt (the same sampling seed for every policy of a seed): mean gold reward; KL(π‖π0) as the sequence-level Monte-Carlo estimate over samples y ~ π: **k1** = mean of log π(y|x) − log π0(y|x) (unbiased, can be negative), **k3** = mean of ρ − 1 − log ρ with ρ = π0(y|x)/π(y|x) (unbiased, ≥ 0), log-probs summed over the sampled tokens (+EOS when the sample stopped); win rate vs π0 = mean of σ((r*(y) − r*(y0))/T) against a π0 sample on the same prompt; length in tokens (= bytes); distinct-2 over whitespace tokens; repeat rate = fraction of responses that repeat a lexicon-scored word.`,
+    `- **Sampling**: temperature ${cfg.sampling.temperature}, at most ${cfg.sampling.maxTokens} new tokens${cfg.tokenizer.type === 'byte' ? ' (bytes)' : ''}. **DPO**: ${cfg.dpo.loss} loss, η = β = ${eta}, reference fixed to π0 (precomputed log-probs), lr ${cfg.dpo.lr}, ${cfg.dpo.epochs} epochs, batch ${cfg.dpo.batch} pairs. **RM**: BT ensemble of ${cfg.rm.members} scalar-head GPTs initialised from π0's trunk${cfg.rm.bootstrap ? ' (bootstrap resamples)' : ''}, ${cfg.rm.epochs} epochs, lr ${cfg.rm.lr}; its mean is "the RM", its std the uncertainty. **Linear RM**: r(y) = ⟨θ, φ(y)⟩ with φ = counts of the ${r.vocab.rm} words occurring ≥ ${cfg.linearRm.minCount} times in the corpus responses + 1 out-of-vocabulary counter; θ = the bandit lab's exact ridge BT-MLE (\`fitMLE\`, λ = ${cfg.linearRm.lambda}), Σ = λI + Σ ΔφΔφᵀ; the uncertainty enhancer labels the pair with the largest ‖φ(a) − φ(b)‖ in Σ⁻¹. r* is linear in these counts up to AFINN's negation rule and words outside the vocabulary.`,
+    `- **Evaluation** on the test prompts, ${cfg.eval.samplesPerPrompt} samples per prompt (the same sampling seed for every policy of a seed): mean gold reward; KL(π‖π0) as the sequence-level Monte-Carlo estimate over samples y ~ π: **k1** = mean of log π(y|x) − log π0(y|x) (unbiased, can be negative), **k3** = mean of ρ − 1 − log ρ with ρ = π0(y|x)/π(y|x) (unbiased, ≥ 0), log-probs summed over the sampled tokens (+EOS when the sample stopped); win rate vs π0 = mean of σ((r*(y) − r*(y0))/T) against a π0 sample on the same prompt; length in tokens${cfg.tokenizer.type === 'byte' ? ' (= bytes)' : ' (BPE tokens)'}; distinct-2 over whitespace tokens; repeat rate = fraction of responses that repeat a lexicon-scored word.`,
     '',
   );
 

@@ -66,6 +66,7 @@ import {
 } from './methods/offline.js';
 import { onlineVariants, runOnline, type OnlineVariant, type SelectionResult } from './methods/iterative.js';
 import { WordFeatures } from './linear-rm.js';
+import { mergeParts, runSeedsInWorkers } from './seed-workers.js';
 import { buildReport } from './report.js';
 
 export interface ReproduceOptions {
@@ -149,8 +150,8 @@ export function plannedStages(cfg: PipelineConfig): number {
   const onlineRuns = (x: { enabled: boolean; seeds?: number | undefined }, k: number): number =>
     x.enabled ? k * (upTo(x) + (rms - 1) * sec(x.seeds)) : 0;
   const online =
-    (onlineRuns(m.iterative, m.iterative.schedules.length) + onlineRuns(m.uncertainty, 1)) * (T + 1) +
-    onlineRuns(m.hybrid, 1) * (T + 2) +
+    (onlineRuns(m.iterative, m.iterative.schedules.length) + upTo(m.uncertainty)) * (T + 1) +
+    upTo(m.hybrid) * (T + 2) +
     upTo(m.proxy) * (T + 2 + 1);
   const rso = upTo(m.rso) + upTo(m.multiStepRso) * m.multiStepRso.etas.length;
   const rmStages =
@@ -166,7 +167,16 @@ export function plannedStages(cfg: PipelineConfig): number {
     }
     frontier *= etas;
   }
-  return 1 + (cfg.tokenizer.type === "bpe" ? 1 : 0) + cfg.seeds * perSeed + upTo(m.offlineDpo) + upTo(m.pessimisticDpo) + online + rso + frontier;
+  return (
+    1 +
+    (cfg.tokenizer.type === 'bpe' ? 1 : 0) +
+    cfg.seeds * perSeed +
+    upTo(m.offlineDpo) +
+    upTo(m.pessimisticDpo) +
+    online +
+    rso +
+    frontier
+  );
 }
 
 function crashAfter(): number {
@@ -189,7 +199,9 @@ function openRunFolder(cfg: PipelineConfig, opts: ReproduceOptions): RunDir {
       );
     if (existsSync(configPath)) {
       const saved = pipelineConfigSchema.parse(JSON.parse(readFileSync(configPath, 'utf8')));
-      if (JSON.stringify({ ...saved, claimNotes: {} }) !== JSON.stringify({ ...cfg, claimNotes: {} }))
+      // Claim notes and the worker count do not change any number.
+      const same = (c: PipelineConfig): string => JSON.stringify({ ...c, claimNotes: {}, workers: 1 });
+      if (same(saved) !== same(cfg))
         throw new Error(
           `${configPath}: --resume with a different config than the one this run folder was started with`,
         );
@@ -219,19 +231,10 @@ function pipelineTokenizer(cfg: PipelineConfig, sc: StageCtx): Tokenizer {
   return BPETokenizer.fromFile(join(stageDir(sc, 'tokenizer'), 'tokenizer.json'));
 }
 
-/** Phase: everything but π0 — split, oracle + ledger (with the crash hook), word features. */
-function baseContext(cfg: PipelineConfig, opts: ReproduceOptions, onStage: BaseCtx['onStage']): BaseCtx {
-  const log = opts.log ?? ((l: string) => process.stderr.write(l + '\n'));
-  const split = splitPrompts(promptPool(cfg), {
-    iterations: cfg.methods.iterative.iterations,
-    perIteration: cfg.labels.perIteration,
-    validation: cfg.prompts.validation,
-    test: cfg.prompts.test,
-    offline: labelBudget(cfg),
-    seed: cfg.prompts.seed,
-  });
+/** The oracle's ledger at `path` and the `ask` that goes through it (with the crash hook). */
+function ledgerAndAsk(cfg: PipelineConfig, path: string): Pick<BaseCtx, 'ledger' | 'ask'> {
   const oracle = new GoldOracle({ seed: `${cfg.seed}/oracle`, temperature: cfg.oracle.temperature });
-  const ledger = new LabelLedger(oracle, join(opts.outDir, 'labels.jsonl'));
+  const ledger = new LabelLedger(oracle, path);
   const crashN = crashAfter();
   const ask = (prompt: string, a: string, b: string, queryId: string): boolean => {
     const ans = ledger.compare(prompt, a, b, queryId);
@@ -241,14 +244,46 @@ function baseContext(cfg: PipelineConfig, opts: ReproduceOptions, onStage: BaseC
     }
     return ans;
   };
-  if (ledger.labelsUsed > 0) log(`resuming: ${ledger.labelsUsed} labels already in the ledger`);
+  return { ledger, ask };
+}
+
+/** Phase: everything but π0 — split, oracle + ledger, word features, tokenizer. */
+function baseContext(
+  cfg: PipelineConfig,
+  outDir: string,
+  ledgerPath: string,
+  onStage: BaseCtx['onStage'],
+  log: BaseCtx['log'],
+): BaseCtx {
+  const split = splitPrompts(promptPool(cfg), {
+    iterations: cfg.methods.iterative.iterations,
+    perIteration: cfg.labels.perIteration,
+    validation: cfg.prompts.validation,
+    test: cfg.prompts.test,
+    offline: labelBudget(cfg),
+    seed: cfg.prompts.seed,
+  });
+  const { ledger, ask } = ledgerAndAsk(cfg, ledgerPath);
   const texts = corpusTexts(cfg);
   const words = {
     rm: WordFeatures.fromTexts(texts, cfg.linearRm.minCount),
     corpus: WordFeatures.fromTexts(texts, 1),
   };
-  const tok = pipelineTokenizer(cfg, { dir: opts.outDir, onStage });
-  return { cfg, dir: opts.outDir, tok, ledger, ask, split, log, onStage, words };
+  const tok = pipelineTokenizer(cfg, { dir: outDir, onStage });
+  return { cfg, dir: outDir, tok, ledger, ask, split, log, onStage, words };
+}
+
+/** The context of a run whose π0 exists (a seed worker, or the collecting pass after workers). */
+export function seedContext(
+  cfg: PipelineConfig,
+  outDir: string,
+  ledgerPath: string,
+  onStage: BaseCtx['onStage'],
+): Ctx {
+  const base = baseContext(cfg, outDir, ledgerPath, onStage, () => {});
+  const pi0 = loadStagePolicy(base, 'pi0');
+  autoKernelThreads(pi0.numParams);
+  return { ...base, pi0 };
 }
 
 /** Phase: π0 by SFT (a stage), then loaded from the run folder. */
@@ -283,7 +318,7 @@ function trainPi0(base: BaseCtx): { ctx: Ctx; pi0Res: Pi0Result } {
 }
 
 /** What the seed loop and the frontier collect. */
-interface Collected {
+export interface Collected {
   rows: PolicyResult[];
   selections: SelectionResult[];
   pools: ReproduceResults['pool'];
@@ -328,7 +363,7 @@ function needFullRm(cfg: PipelineConfig): boolean {
 }
 
 /** Phase: one preference seed at the main η — π0's evaluation, the labelled pool, RMs, every method. */
-function runSeed(ctx: Ctx, acc: Collected, s: number): void {
+export function runSeed(ctx: Ctx, acc: Collected, s: number): void {
   const { cfg } = ctx;
   const m = cfg.methods;
   acc.rows.push(
@@ -424,7 +459,9 @@ function writeOutputs(
 export async function reproduce(cfg: PipelineConfig, opts: ReproduceOptions): Promise<ReproduceSummary> {
   const t0 = performance.now();
   const load0 = loadavg();
+  const log = opts.log ?? ((l: string) => process.stderr.write(l + '\n'));
   const dir = openRunFolder(cfg, opts);
+  mergeParts(opts.outDir); // labels of workers killed in an earlier invocation
   const progress = new Progress(
     'lm reproduce',
     plannedStages(cfg),
@@ -436,11 +473,25 @@ export async function reproduce(cfg: PipelineConfig, opts: ReproduceOptions): Pr
     else count.ran++;
     progress.tick(1, `${wasSkipped ? 'skip ' : ''}${id}`);
   };
-  const base = baseContext(cfg, opts, onStage);
-  const { ctx, pi0Res } = trainPi0(base);
+  const ledgerPath = join(opts.outDir, 'labels.jsonl');
+  const base = baseContext(cfg, opts.outDir, ledgerPath, onStage, log);
+  if (base.ledger.labelsUsed > 0) log(`resuming: ${base.ledger.labelsUsed} labels already in the ledger`);
+  const trained = trainPi0(base);
+  const pi0Res = trained.pi0Res;
+  let ctx = trained.ctx;
 
   const acc: Collected = { rows: [], selections: [], pools: [], rms: [] };
-  for (let s = 0; s < cfg.seeds; s++) runSeed(ctx, acc, s);
+  if (cfg.workers > 1 && cfg.seeds > 1) {
+    // Seeds in child processes; then a collecting pass in which every seed stage is a skip.
+    ctx.ledger.close();
+    await runSeedsInWorkers(cfg, opts.outDir, cfg.workers, onStage);
+    mergeParts(opts.outDir);
+    ctx = { ...seedContext(cfg, opts.outDir, ledgerPath, () => {}), log, onStage };
+    const quiet = { ...ctx, onStage: () => {} };
+    for (let s = 0; s < cfg.seeds; s++) runSeed(quiet, acc, s);
+  } else {
+    for (let s = 0; s < cfg.seeds; s++) runSeed(ctx, acc, s);
+  }
   runFrontier(ctx, acc);
   progress.finish();
   const ledger = auditLedger(ctx);

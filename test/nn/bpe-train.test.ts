@@ -15,8 +15,7 @@ test('trainBpe: merges the most frequent pair first; the loader round-trips text
   assert.equal(tok.vocabSize, 262);
   assert.deepEqual(tok.encode('good'), [256, 258]);
   assert.deepEqual(tok.encode(' good'), [257, 258]);
-  for (const t of [' good goal', 'Héllo, wörld!', ''])
-    assert.equal(tok.decode(tok.encode(t)), t);
+  for (const t of [' good goal', 'Héllo, wörld!', '']) assert.equal(tok.decode(tok.encode(t)), t);
   assert.equal(tok.eos, 259);
   assert.equal(tok.bos, 260);
   assert.equal(tok.pad, 261);

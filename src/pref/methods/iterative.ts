@@ -97,8 +97,11 @@ export function onlineVariants(ctx: Ctx): OnlineVariant[] {
     enhancer: Enhancer,
     hybrid: boolean,
     seeds: number | undefined,
+    allRms = false,
   ): void => {
-    m.iterative.rewardModels.forEach((rm, k) => {
+    // The extra reward models only for the plain iterative variants (the RM comparison).
+    const rms = allRms ? m.iterative.rewardModels : m.iterative.rewardModels.slice(0, 1);
+    rms.forEach((rm, k) => {
       const s = k === 0 ? seeds : (m.iterative.secondarySeeds ?? seeds);
       out.push({
         key: k === 0 ? key : `${key}-${rm}`,
