@@ -53,11 +53,16 @@ export interface AsyncLabelSource {
   close?(): Promise<void>;
 }
 
-/** The one error type label sources throw: `message` is a single line fit for the user. */
+/**
+ * The one error type label sources throw: `message` is a single line fit for the user. `partial`
+ * holds the answers a source obtained (and paid for) before it failed, so that the ledger can keep
+ * them; it is empty when nothing was answered.
+ */
 export class LabelSourceError extends Error {
   constructor(
     readonly source: string,
     message: string,
+    readonly partial: readonly LabelAnswer[] = [],
   ) {
     super(`${source}: ${message}`);
     this.name = 'LabelSourceError';

@@ -78,6 +78,11 @@ export interface SampleOptions {
   kvCache?: boolean;
   /** Max concurrent sequences in one decode batch (default 64; whole prompts are grouped, at least n). */
   maxBatch?: number;
+  /**
+   * Called with each token as it is appended to sample `index` of prompt `prompt` (streaming, stop
+   * strings); returning true ends that sample right there with finish 'stop', the token kept.
+   */
+  onToken?: (prompt: number, index: number, token: number) => boolean | void;
 }
 
 export type FinishReason = 'stop' | 'length' | 'context';
@@ -186,6 +191,7 @@ function runCached(
   const accept = (s: number, tok: number): void => {
     if (stop.has(tok)) return finish(s, 'stop');
     samples[s].tokens.push(tok);
+    if (opts.onToken?.(samples[s].prompt, samples[s].index, tok) === true) return finish(s, 'stop');
     if (samples[s].tokens.length >= budget[s]) return finish(s, 'length');
     if (cache.pos[s] >= blk) return finish(s, 'context');
     next[s] = tok;
@@ -253,6 +259,10 @@ function runNoCache(
           break;
         }
         sample.tokens.push(tok);
+        if (opts.onToken?.(sample.prompt, sample.index, tok) === true) {
+          sample.finish = 'stop';
+          break;
+        }
         if (sample.tokens.length >= budget) break;
         if (seq.length >= blk) {
           sample.finish = 'context';
