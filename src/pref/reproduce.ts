@@ -334,14 +334,20 @@ interface MethodSet {
   online: OnlineVariant[];
 }
 
-function runMethodsAt(ctx: Ctx, acc: Collected, s: number, eta: number, which: MethodSet): void {
+async function runMethodsAt(
+  ctx: Ctx,
+  acc: Collected,
+  s: number,
+  eta: number,
+  which: MethodSet,
+): Promise<void> {
   if (which.offline) acc.rows.push(runOfflineDpo(ctx, s, eta));
   if (which.pessimistic) acc.rows.push(runPessimisticDpo(ctx, s, eta));
   if (which.proxy) acc.rows.push(runOfflineDpoProxy(ctx, s, eta));
   if (which.rso) acc.rows.push(runRso(ctx, s, eta));
   if (which.ms) acc.rows.push(...runMultiStepRso(ctx, s, eta));
   for (const v of which.online) {
-    const o = runOnline(ctx, s, eta, v);
+    const o = await runOnline(ctx, s, eta, v);
     acc.rows.push(...o.iterations);
     acc.selections.push(o.selection);
   }
@@ -363,7 +369,7 @@ function needFullRm(cfg: PipelineConfig): boolean {
 }
 
 /** Phase: one preference seed at the main η — π0's evaluation, the labelled pool, RMs, every method. */
-export function runSeed(ctx: Ctx, acc: Collected, s: number): void {
+export async function runSeed(ctx: Ctx, acc: Collected, s: number): Promise<void> {
   const { cfg } = ctx;
   const m = cfg.methods;
   acc.rows.push(
@@ -382,7 +388,7 @@ export function runSeed(ctx: Ctx, acc: Collected, s: number): void {
     acc.rms.push({ seed: s, kind: 'seed', ...runRmSeed(ctx, s) });
   if (needFullRm(cfg)) acc.rms.push({ seed: s, kind: 'full', ...runRmFull(ctx, s) });
   if (onSeed(ctx, m.proxy, s)) runProxyPool(ctx, s);
-  runMethodsAt(ctx, acc, s, cfg.dpo.eta, {
+  await runMethodsAt(ctx, acc, s, cfg.dpo.eta, {
     offline: onSeed(ctx, m.offlineDpo, s),
     rso: onSeed(ctx, m.rso, s),
     ms: onSeed(ctx, m.multiStepRso, s),
@@ -393,7 +399,7 @@ export function runSeed(ctx: Ctx, acc: Collected, s: number): void {
 }
 
 /** Phase: the η sweep for the reward–KL plot (main η reused). */
-function runFrontier(ctx: Ctx, acc: Collected): void {
+async function runFrontier(ctx: Ctx, acc: Collected): Promise<void> {
   const { cfg } = ctx;
   if (!cfg.frontier.enabled) return;
   const fm = new Set(cfg.frontier.methods);
@@ -402,7 +408,7 @@ function runFrontier(ctx: Ctx, acc: Collected): void {
   for (let s = 0; s < Math.max(fs, rsoFrontierSeeds(cfg)); s++) {
     for (const eta of cfg.frontier.etas) {
       if (eta === cfg.dpo.eta) continue;
-      runMethodsAt(ctx, acc, s, eta, {
+      await runMethodsAt(ctx, acc, s, eta, {
         offline: fm.has('offline-dpo') && s < fs,
         rso: fm.has('rso') && s < rsoFrontierSeeds(cfg),
         ms: false,
@@ -488,11 +494,11 @@ export async function reproduce(cfg: PipelineConfig, opts: ReproduceOptions): Pr
     mergeParts(opts.outDir);
     ctx = { ...seedContext(cfg, opts.outDir, ledgerPath, () => {}), log, onStage };
     const quiet = { ...ctx, onStage: () => {} };
-    for (let s = 0; s < cfg.seeds; s++) runSeed(quiet, acc, s);
+    for (let s = 0; s < cfg.seeds; s++) await runSeed(quiet, acc, s);
   } else {
-    for (let s = 0; s < cfg.seeds; s++) runSeed(ctx, acc, s);
+    for (let s = 0; s < cfg.seeds; s++) await runSeed(ctx, acc, s);
   }
-  runFrontier(ctx, acc);
+  await runFrontier(ctx, acc);
   progress.finish();
   const ledger = auditLedger(ctx);
   ctx.ledger.close();

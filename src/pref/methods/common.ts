@@ -120,6 +120,28 @@ export function runStage<T>(ctx: StageCtx, id: string, fn: (dir: string) => T): 
   return result;
 }
 
+/** `runStage` for a stage whose body is asynchronous (the shared online iteration). */
+export async function runStageAsync<T>(
+  ctx: StageCtx,
+  id: string,
+  fn: (dir: string) => Promise<T>,
+): Promise<T> {
+  const dir = stageDir(ctx, id);
+  if (stageDone(ctx, id)) {
+    ctx.onStage(id, true);
+    return readStage<T>(ctx, id);
+  }
+  rmSync(dir, { recursive: true, force: true });
+  mkdirSync(dir, { recursive: true });
+  const t0 = performance.now();
+  const result = await fn(dir);
+  const seconds = (performance.now() - t0) / 1000;
+  writeJsonAtomic(join(dir, 'result.json'), result);
+  writeJsonAtomic(join(dir, 'timing.json'), { seconds });
+  ctx.onStage(id, false);
+  return result;
+}
+
 export function savePolicy(dir: string, gpt: GPT, tok: Tokenizer, meta: Record<string, unknown> = {}): void {
   saveCheckpoint(join(dir, 'policy'), gpt, tok, meta);
 }

@@ -32,8 +32,10 @@ import {
   loadEnsemble,
   loadPairs,
   loadPolicy,
+  loadStagePolicy,
   refitEnsembleStage,
   runStage,
+  runStageAsync,
   runTag,
   samplePolicy,
   savePairs,
@@ -46,11 +48,19 @@ import {
   type Resp,
   type ResponseScorer,
   type StoredPair,
+  type DpoSummary,
   type ValidationScore,
 } from './common.js';
 import { poolPairs, proxyModel, rmFullStageId, rmSeedStageId } from './offline.js';
 import { validatePolicy } from './common.js';
 import type { GPT } from '../../nn/index.js';
+import {
+  runIteration as loopIteration,
+  syncLedgerView,
+  type LedgerView,
+  type RewardScorer,
+} from '../../loop/iteration.js';
+import type { PolicyBackend, TrainPair } from '../../policy/types.js';
 
 export type Schedule = 'warm' | 'retrain';
 export type Enhancer = 'best-worst' | 'uncertainty';
@@ -116,7 +126,7 @@ export function onlineVariants(ctx: Ctx): OnlineVariant[] {
   };
   if (m.iterative.enabled)
     for (const s of m.iterative.schedules)
-      add(`iterative-dpo-${s}`, s, 'best-worst', false, m.iterative.seeds);
+      add(`iterative-dpo-${s}`, s, 'best-worst', false, m.iterative.seeds, true);
   if (m.uncertainty.enabled)
     add('uncertainty', m.uncertainty.schedule, 'uncertainty', false, m.uncertainty.seeds);
   if (m.hybrid.enabled) add('hybrid', m.hybrid.schedule, 'best-worst', true, m.hybrid.seeds);
@@ -196,64 +206,6 @@ function scorerOf(ctx: Ctx, rm: Exclude<OnlineRm, null>): ResponseScorer {
   return (_p, samples) => Float64Array.from(samples.flat(), (r) => rm.model.score(r.text));
 }
 
-interface Picked {
-  pairs: StoredPair[];
-  dropped: number;
-  rmMean: number;
-  rmBestOfN: number;
-}
-
-/** Phase 2: one pair per prompt (random / best-vs-worst / most uncertain), labelled by the variant's source. */
-function pickAndLabel(
-  st: LoopState,
-  t: number,
-  rm: OnlineRm,
-  prompts: readonly string[],
-  samples: Resp[][],
-): Picked {
-  const { ctx, v } = st;
-  const n = samples[0]?.length ?? 0;
-  const means = rm ? scorerOf(ctx, rm)(prompts, samples) : null;
-  const members =
-    rm?.kind === 'neural' && v.enhancer === 'uncertainty'
-      ? scoreWithEnsemble(
-          ctx,
-          rm.ens,
-          samples.flatMap((row, i) => row.map((r) => encodeResp(ctx, prompts[i], r))),
-        ).members
-      : null;
-  const out: Picked = { pairs: [], dropped: 0, rmMean: 0, rmBestOfN: 0 };
-  samples.forEach((row, i) => {
-    const texts = row.map((r) => r.text);
-    const mean = means ? means.subarray(i * n, (i + 1) * n) : null;
-    if (mean) {
-      out.rmMean += mean.reduce((a, b) => a + b, 0) / n / prompts.length;
-      out.rmBestOfN += Math.max(...mean) / prompts.length;
-    }
-    const pick = choosePair(
-      rm,
-      v.enhancer,
-      texts,
-      mean,
-      members?.map((m) => m.subarray(i * n, (i + 1) * n)),
-    );
-    if (!pick) {
-      out.dropped++;
-      return;
-    }
-    const [a, b] = [row[pick.a], row[pick.b]];
-    const qid = `${st.stageOf(t)}/p${i}`;
-    if (v.labels === 'oracle') {
-      const aWins = ctx.ask(prompts[i], a.text, b.text, qid);
-      out.pairs.push({ prompt: prompts[i], chosen: aWins ? a : b, rejected: aWins ? b : a, qid });
-    } else {
-      // RM / proxy label source: the pair is ordered by that model (slot a is its favourite).
-      out.pairs.push({ prompt: prompts[i], chosen: a, rejected: b });
-    }
-  });
-  return out;
-}
-
 /** Indices (a = the RM's favourite) of the pair to label; random (0, 1) when there is no RM yet. */
 function choosePair(
   rm: OnlineRm,
@@ -274,17 +226,6 @@ function choosePair(
   const p = uncertaintyPair(texts, { ensemble: members ?? [] });
   if (!p) return null;
   return mean[p.i] >= mean[p.j] ? { a: p.i, b: p.j } : { a: p.j, b: p.i };
-}
-
-/** Phase 3: DPO per schedule (warm: from π_{t−1} on D_t; retrain: from π0 on everything so far). */
-function trainIterate(st: LoopState, t: number, behaviour: GPT, pairs: StoredPair[]) {
-  const { ctx, v, eta } = st;
-  const history: StoredPair[] = [];
-  for (let k = 1; k < t; k++) history.push(...loadPairs(ctx, st.stageOf(k)));
-  const policy = v.schedule === 'warm' ? behaviour : ctx.pi0.clone();
-  const data = v.schedule === 'warm' ? pairs : [...st.seedData, ...history, ...pairs];
-  const train = dpo(ctx, policy, data, eta, `${ctx.cfg.seed}/${st.stageOf(t)}/dpo`);
-  return { policy, train, trainPairs: data.length };
 }
 
 /** Phase 4: the neural RM for the next iteration (refit on every oracle label so far, or copied). */
@@ -329,26 +270,128 @@ function rmHeldOut(st: LoopState, t: number, rm: OnlineRm): Record<string, numbe
   return { rmHeldOutAgreement: heldOutAgreement(pairs, scores), rmLabels: labels };
 }
 
-/** One online iteration t as a stage: sample, pick, label, train, refit, evaluate. */
-function runIteration(st: LoopState, t: number, prevId: string | null): PolicyResult {
+const PI0 = 'pi0';
+
+/** The in-process GPT as the shared iteration's policy backend: refs are stage ids ('pi0' = π0). */
+function stageBackend(st: LoopState, trained: { policy?: GPT; train?: DpoSummary }): PolicyBackend<Resp> {
+  const { ctx } = st;
+  const load = (ref: string): GPT => (ref === PI0 ? ctx.pi0.clone() : loadStagePolicy(ctx, ref));
+  return {
+    name: 'miniature',
+    initial: PI0,
+    sample: (ref, prompts, n, seed) =>
+      Promise.resolve(samplePolicy(ctx, ref === PI0 ? ctx.pi0 : load(ref), prompts, n, seed)),
+    train: (req) => {
+      const policy = load(req.init);
+      const pairs: StoredPair[] = req.pairs.map((p) => ({
+        prompt: p.prompt,
+        chosen: p.chosen,
+        rejected: p.rejected,
+        ...(p.id !== undefined ? { qid: p.id } : {}),
+      }));
+      const train = dpo(ctx, policy, pairs, st.eta, req.seed);
+      savePolicy(req.out, policy, ctx.tok, { stage: req.out });
+      trained.policy = policy;
+      trained.train = train;
+      return Promise.resolve({ policy: st.stageOf(req.iteration), summary: { ...train } });
+    },
+  };
+}
+
+/** The reward model as the shared iteration's scorer (zeros when there is none yet). */
+function rowScorer(st: LoopState, rm: OnlineRm): RewardScorer<Resp> {
+  return {
+    score: (prompts, samples) => {
+      const n = samples[0]?.length ?? 0;
+      if (!rm) return Promise.resolve(samples.map((row) => ({ mean: row.map(() => 0) })));
+      const mean = scorerOf(st.ctx, rm)(prompts, samples as Resp[][]);
+      const members =
+        rm.kind === 'neural' && st.v.enhancer === 'uncertainty'
+          ? scoreWithEnsemble(
+              st.ctx,
+              rm.ens,
+              samples.flatMap((row, i) => row.map((r) => encodeResp(st.ctx, prompts[i], r))),
+            ).members
+          : null;
+      return Promise.resolve(
+        samples.map((_, i) => ({
+          mean: Array.from(mean.subarray(i * n, (i + 1) * n)),
+          ...(members ? { members: members.map((m) => Array.from(m.subarray(i * n, (i + 1) * n))) } : {}),
+        })),
+      );
+    },
+  };
+}
+
+/** The labeller of a variant: the oracle through the ledger, or the RM / proxy (slot a is its favourite). */
+function ledgerView(st: LoopState): LedgerView {
+  const { ctx, v } = st;
+  if (v.labels === 'oracle')
+    return syncLedgerView('oracle', ctx.ask, (id) => ctx.ledger.get(id) !== undefined);
+  return syncLedgerView(
+    v.labels,
+    () => true,
+    () => true,
+  );
+}
+
+const toTrainPair = (p: StoredPair): TrainPair<Resp> => ({
+  prompt: p.prompt,
+  chosen: p.chosen,
+  rejected: p.rejected,
+  ...(p.qid !== undefined ? { id: p.qid } : {}),
+});
+
+/**
+ * One online iteration t as a stage, through the ONE iteration implementation shared with
+ * `gshf loop` (src/loop/iteration.ts): sample, select, label, train, refit; then evaluate π_t.
+ */
+function runOnlineIteration(st: LoopState, t: number, prevId: string | null): Promise<PolicyResult> {
   const { ctx, v, s, eta } = st;
   const id = st.stageOf(t);
-  return runStage(ctx, id, (dir) => {
-    const prompts = ctx.split.iterations[t - 1];
-    const behaviour = loadPolicy(ctx, prevId);
+  return runStageAsync(ctx, id, async (dir) => {
     const rm = rmForIteration(st, t);
-    const samples = samplePolicy(
-      ctx,
-      behaviour,
-      prompts,
-      ctx.cfg.methods.iterative.n,
-      `${ctx.cfg.seed}/${id}/sample`,
+    const history = [...st.seedData];
+    for (let k = 1; k < t; k++) history.push(...loadPairs(ctx, st.stageOf(k)));
+    const trained: { policy?: GPT; train?: DpoSummary } = {};
+    let rmInfo: Record<string, number> = {};
+    const res = await loopIteration(
+      {
+        iteration: t,
+        prompts: ctx.split.iterations[t - 1],
+        idPrefix: id,
+        n: ctx.cfg.methods.iterative.n,
+        seed: `${ctx.cfg.seed}/${id}`,
+        schedule: v.schedule,
+        policy: prevId ?? PI0,
+        history: history.map(toTrainPair),
+        out: dir,
+      },
+      {
+        backend: stageBackend(st, trained),
+        rewardModel: rowScorer(st, rm),
+        select: (texts, sc) =>
+          choosePair(
+            rm,
+            v.enhancer,
+            [...texts],
+            rm ? Float64Array.from(sc.mean) : null,
+            sc.members?.map((m) => Float64Array.from(m)),
+          ),
+        ledger: ledgerView(st),
+        refit: (all) => {
+          rmInfo = {
+            ...rmHeldOut(st, t, rm),
+            ...nextNeuralRm(st, t, dir, rm, all.slice(history.length).map(fromTrainPair)),
+          };
+          return Promise.resolve(rmInfo);
+        },
+      },
     );
-    const picked = pickAndLabel(st, t, rm, prompts, samples);
-    savePairs(dir, 'pairs.json', picked.pairs);
-    const { policy, train, trainPairs } = trainIterate(st, t, behaviour, picked.pairs);
-    savePolicy(dir, policy, ctx.tok, { stage: id });
-    const rmInfo = { ...rmHeldOut(st, t, rm), ...nextNeuralRm(st, t, dir, rm, picked.pairs) };
+    const pairs = res.pairs.map(fromTrainPair);
+    savePairs(dir, 'pairs.json', pairs);
+    const policy = trained.policy ?? loadPolicy(ctx, prevId);
+    if (!trained.policy) savePolicy(dir, policy, ctx.tok, { stage: id });
     const used = assertBudget(ctx, v.key, prefixes(ctx, s, st.tag, v), st.budget);
     return {
       method: v.key,
@@ -358,19 +401,33 @@ function runIteration(st: LoopState, t: number, prevId: string | null): PolicyRe
       labelsUsed: used,
       budget: st.budget,
       eval: evaluatePolicy(ctx, policy, s),
-      train,
+      train: trained.train ?? {
+        pairs: 0,
+        steps: 0,
+        finalLoss: NaN,
+        finalAccuracy: NaN,
+        finalMargin: NaN,
+        seconds: 0,
+      },
       extra: {
-        newPairs: picked.pairs.length,
-        dropped: picked.dropped,
-        trainPairs,
-        rmMean: rm ? picked.rmMean : NaN,
-        rmBestOfN: rm ? picked.rmBestOfN : NaN,
-        randomPairs: rm ? 0 : picked.pairs.length,
+        newPairs: pairs.length,
+        dropped: res.selection.noPair,
+        trainPairs: v.schedule === 'warm' ? pairs.length : history.length + pairs.length,
+        rmMean: rm ? res.rmSampleMean : NaN,
+        rmBestOfN: rm ? res.rmBestOfN : NaN,
+        randomPairs: rm ? 0 : pairs.length,
         ...rmInfo,
       },
     };
   });
 }
+
+const fromTrainPair = (p: TrainPair<Resp>): StoredPair => ({
+  prompt: p.prompt,
+  chosen: p.chosen,
+  rejected: p.rejected,
+  ...(p.id !== undefined ? { qid: p.id } : {}),
+});
 
 /** The hybrid's iteration 0: DPO on the offline data (the labelled RM seed pairs), no new labels. */
 function runHybridStart(st: LoopState): PolicyResult {
@@ -440,7 +497,7 @@ function finalRm(st: LoopState): Exclude<OnlineRm, null> {
 }
 
 /** Runs all iterations and the selection of one variant at one η. */
-export function runOnline(ctx: Ctx, s: number, eta: number, v: OnlineVariant): OnlineOutcome {
+export async function runOnline(ctx: Ctx, s: number, eta: number, v: OnlineVariant): Promise<OnlineOutcome> {
   const tag = runTag(ctx, s, eta);
   const st: LoopState = {
     ctx,
@@ -459,7 +516,7 @@ export function runOnline(ctx: Ctx, s: number, eta: number, v: OnlineVariant): O
     prev = st.stageOf(0);
   }
   for (let t = 1; t <= ctx.cfg.methods.iterative.iterations; t++) {
-    results.push(runIteration(st, t, prev));
+    results.push(await runOnlineIteration(st, t, prev));
     prev = st.stageOf(t);
   }
   return { iterations: results, selection: runSelection(st) };
