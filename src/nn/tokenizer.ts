@@ -51,7 +51,7 @@ export class ByteTokenizer implements Tokenizer {
 }
 
 /** GPT-2's reversible byte → printable-unicode map used by ByteLevel BPE. */
-function bytesToUnicode(): string[] {
+export function bytesToUnicode(): string[] {
   const bs: number[] = [];
   for (let i = 33; i <= 126; i++) bs.push(i);
   for (let i = 161; i <= 172; i++) bs.push(i);

@@ -112,8 +112,12 @@ const dpoSchema = z
 
 const labelsSchema = z
   .object({
-    /** Oracle labels of π0 pairs that train the online methods' first reward model. */
-    rmSeed: z.number().int().min(2).default(128),
+    /**
+     * Oracle labels of π0 pairs that train the online methods' first reward model. 0 = fair
+     * accounting (issue 11): online iteration 1 labels a random pair of π0 samples (the offline
+     * distribution) and every label a method pays for also trains its policy.
+     */
+    rmSeed: z.number().int().min(0).default(128),
     /** Prompts (= at most that many oracle labels) per online iteration, m. */
     perIteration: z.number().int().min(1).default(128),
   })
@@ -121,7 +125,19 @@ const labelsSchema = z
 
 const methodBase = {
   enabled: z.boolean().default(true),
+  /** Run this method on seeds 0..seeds−1 only (default: every seed). */
+  seeds: z.number().int().min(1).optional(),
 };
+
+/** The linear BT reward model on word-count features (src/pref/linear-rm.ts). */
+const linearRmSchema = z
+  .object({
+    /** Vocabulary: words occurring at least this often in the SFT corpus's responses (+1 OOV counter). */
+    minCount: z.number().int().min(1).default(20),
+    /** Ridge λ of the BT-MLE and of Σ = λI + Σ ΔφΔφᵀ. */
+    lambda: z.number().positive().default(1),
+  })
+  .strict();
 
 const methodsSchema = z
   .object({
@@ -174,6 +190,16 @@ const methodsSchema = z
         selection: z.enum(['rm', 'rm-kl']).default('rm'),
         /** Epochs of that refit; each member is warm-started from the previous iteration's member. */
         refitEpochs: z.number().int().min(1).default(1),
+        /**
+         * Reward models of the online loop: 'neural' = the scalar-head GPT ensemble, 'linear' = the
+         * linear BT-MLE on word counts. The first drives the main variants; each further one adds
+         * variants with the suffix "-<kind>" (run on `secondarySeeds` seeds).
+         */
+        rewardModels: z
+          .array(z.enum(['neural', 'linear']))
+          .min(1)
+          .default(['neural']),
+        secondarySeeds: z.number().int().min(1).optional(),
       })
       .strict()
       .prefault({}),
@@ -183,6 +209,31 @@ const methodsSchema = z
       .prefault({}),
     hybrid: z
       .object({ ...methodBase, schedule: z.enum(['warm', 'retrain']).default('warm') })
+      .strict()
+      .prefault({}),
+    /**
+     * The papers' label accounting: a proxy reward model (linear, fitted on `labels` oracle labels of
+     * π0 pairs, not charged to either arm) labels both offline DPO's pool pairs and the online
+     * loop's best-vs-worst pairs.
+     */
+    proxy: z
+      .object({
+        ...methodBase,
+        enabled: z.boolean().default(false),
+        labels: z.number().int().min(2).default(4096),
+      })
+      .strict()
+      .prefault({}),
+    /**
+     * Offline GSHF with pessimism: DPO on the pool with the margin β·(Γ(a_w) − Γ(a_l)) inside the
+     * link, Γ(a) = ‖φ(a) − ν‖_{Σ⁻¹} from the linear model fitted on the pool (ν = mean φ of the pool).
+     */
+    pessimisticDpo: z
+      .object({
+        ...methodBase,
+        enabled: z.boolean().default(false),
+        beta: z.number().min(0).default(1),
+      })
       .strict()
       .prefault({}),
   })
@@ -222,9 +273,26 @@ export const pipelineConfigSchema = z
     name: z.string().default('lm-reproduce'),
     /** Preference seeds (data, oracle noise, RM, DPO shuffles); π0 is shared. */
     seeds: z.number().int().min(1).max(100).default(3),
+    /**
+     * Child processes running preference seeds in parallel (one BLAS thread each); the numbers do not
+     * depend on it (src/pref/seed-workers.ts).
+     */
+    workers: z.number().int().min(1).max(8).default(1),
     /** Master seed mixed into every stage's randomness. */
     seed: z.number().int().default(1),
     model: modelSpecSchema.prefault({}),
+    /**
+     * π0's tokenizer: 'byte' (UTF-8 bytes), or 'bpe' = a byte-level BPE with `vocabSize` entries
+     * trained on the SFT corpus at the start of the run (src/nn/bpe-train.ts): words become tokens.
+     */
+    tokenizer: z
+      .discriminatedUnion('type', [
+        z.object({ type: z.literal('byte') }).strict(),
+        z
+          .object({ type: z.literal('bpe'), vocabSize: z.number().int().min(259).max(65536).default(512) })
+          .strict(),
+      ])
+      .default({ type: 'byte' }),
     sft: sftSchema.prefault({}),
     prompts: promptsSchema.prefault({}),
     oracle: z
@@ -237,9 +305,28 @@ export const pipelineConfigSchema = z
     dpo: dpoSchema.prefault({}),
     methods: methodsSchema.prefault({}),
     eval: evalSchema.prefault({}),
+    linearRm: linearRmSchema.prefault({}),
+    /**
+     * Verdict rules: a paired difference whose 95% interval lies inside ±equivalenceMargin (r*
+     * units) is "equivalent"; non-inferiority claims hold when the interval's lower end is above
+     * −equivalenceMargin.
+     */
+    verdicts: z
+      .object({ equivalenceMargin: z.number().positive().default(0.15) })
+      .strict()
+      .prefault({}),
     frontier: frontierSchema.prefault({}),
-    /** Claim notes written after looking at the numbers (ids: see src/pref/report.ts CLAIMS). */
-    claimNotes: z.record(z.string(), z.string()).default({}),
+    /**
+     * Claim notes written after looking at the numbers (ids: see src/pref/report.ts CLAIMS): plain
+     * text, or { text, fingerprint } pinned to the numbers they were written beside (the report prints
+     * each verdict's fingerprint and marks a pinned note stale when its numbers changed).
+     */
+    claimNotes: z
+      .record(
+        z.string(),
+        z.union([z.string(), z.object({ text: z.string().min(1), fingerprint: z.string().min(1) }).strict()]),
+      )
+      .default({}),
   })
   .strict()
   .superRefine((cfg, ctx) => {
@@ -257,6 +344,12 @@ export const pipelineConfigSchema = z
         code: 'custom',
         path: ['frontier', 'seeds'],
         message: `frontier.seeds (${cfg.frontier.seeds}) exceeds seeds (${cfg.seeds})`,
+      });
+    if (cfg.labels.rmSeed === 0 && cfg.methods.hybrid.enabled)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['methods', 'hybrid', 'enabled'],
+        message: 'the hybrid is seeded with the RM seed pairs: it needs labels.rmSeed > 0',
       });
     if ((cfg.frontier.rsoSeeds ?? 0) > cfg.seeds)
       ctx.addIssue({

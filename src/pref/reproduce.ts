@@ -9,11 +9,16 @@
  * label newly obtained in this process has been written to the ledger.
  */
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { RunDir } from '../report/run-dir.js';
 import { Progress } from '../report/progress.js';
+import { writeFileSync } from 'node:fs';
+import { trainBpe } from '../nn/bpe-train.js';
 import {
+  BPETokenizer,
   ByteTokenizer,
+  type Tokenizer,
   GPT,
   autoKernelThreads,
   initSftModel,
@@ -33,10 +38,12 @@ import {
 } from './pipeline-config.js';
 import {
   evaluatePolicy,
-  loadPolicy,
+  loadStagePolicy,
   runStage,
   seedTag,
   stageDir,
+  type StageCtx,
+  type BaseCtx,
   type Ctx,
   type PolicyResult,
   type RmStageResult,
@@ -44,13 +51,18 @@ import {
 import {
   runMultiStepRso,
   runOfflineDpo,
+  runOfflineDpoProxy,
+  runPessimisticDpo,
   runPool,
+  runProxyPool,
   runRmFull,
   runRmSeed,
   runRso,
   type PoolResult,
 } from './methods/offline.js';
 import { onlineVariants, runOnline, type OnlineVariant, type SelectionResult } from './methods/iterative.js';
+import { WordFeatures } from './linear-rm.js';
+import { mergeParts, runSeedsInWorkers } from './seed-workers.js';
 import { buildReport } from './report.js';
 
 export interface ReproduceOptions {
@@ -93,6 +105,8 @@ export interface ReproduceResults {
   ledger: { labels: number; duplicateIds: number; bySeed: Record<string, number> };
   /** Seconds per stage kind, summed over the run folder's stages (this run and any earlier part of it). */
   stageSeconds: Record<string, number>;
+  /** Vocabulary sizes: the linear RM's words, and every word of the SFT corpus. */
+  vocab?: { rm: number; corpus: number };
 }
 
 export interface ReproduceSummary {
@@ -124,13 +138,22 @@ export function promptPool(cfg: PipelineConfig): string[] {
 export function plannedStages(cfg: PipelineConfig): number {
   const m = cfg.methods;
   const T = m.iterative.iterations;
-  const nOnline =
-    (m.iterative.enabled ? m.iterative.schedules.length : 0) +
-    (m.uncertainty.enabled ? 1 : 0) +
-    (m.hybrid.enabled ? 1 : 0);
-  const online = nOnline * (T + 1) + (m.hybrid.enabled ? 1 : 0);
-  const rso = (m.rso.enabled ? 1 : 0) + (m.multiStepRso.enabled ? m.multiStepRso.etas.length : 0);
-  const perSeed = 1 + 1 + 2 + (m.offlineDpo.enabled ? 1 : 0) + rso + online;
+  const upTo = (x: { enabled: boolean; seeds?: number | undefined }): number =>
+    x.enabled ? Math.min(cfg.seeds, x.seeds ?? cfg.seeds) : 0;
+  const rms = m.iterative.rewardModels.length;
+  const sec = (seeds: number | undefined): number =>
+    Math.min(cfg.seeds, m.iterative.secondarySeeds ?? seeds ?? cfg.seeds);
+  const onlineRuns = (x: { enabled: boolean; seeds?: number | undefined }, k: number): number =>
+    x.enabled ? k * (upTo(x) + (rms - 1) * sec(x.seeds)) : 0;
+  const online =
+    (onlineRuns(m.iterative, m.iterative.schedules.length) + upTo(m.uncertainty)) * (T + 1) +
+    upTo(m.hybrid) * (T + 2) +
+    upTo(m.proxy) * (T + 2 + 1);
+  const rso = upTo(m.rso) + upTo(m.multiStepRso) * m.multiStepRso.etas.length;
+  const rmStages =
+    (cfg.labels.rmSeed > 0 && m.iterative.rewardModels.includes('neural') ? 1 : 0) +
+    (m.rso.enabled || m.multiStepRso.enabled ? 1 : 0);
+  const perSeed = 2 + rmStages;
   let frontier = 0;
   if (cfg.frontier.enabled) {
     const etas = cfg.frontier.etas.filter((e) => e !== cfg.dpo.eta).length;
@@ -140,7 +163,16 @@ export function plannedStages(cfg: PipelineConfig): number {
     }
     frontier *= etas;
   }
-  return 1 + cfg.seeds * perSeed + frontier;
+  return (
+    1 +
+    (cfg.tokenizer.type === 'bpe' ? 1 : 0) +
+    cfg.seeds * perSeed +
+    upTo(m.offlineDpo) +
+    upTo(m.pessimisticDpo) +
+    online +
+    rso +
+    frontier
+  );
 }
 
 function crashAfter(): number {
@@ -152,43 +184,53 @@ function crashAfter(): number {
   return n;
 }
 
-export async function reproduce(cfg: PipelineConfig, opts: ReproduceOptions): Promise<ReproduceSummary> {
-  const log = opts.log ?? ((l: string) => process.stderr.write(l + '\n'));
-  const t0 = performance.now();
+/** Phase: refuse a foreign run folder, accept a resume of the same config, record the config. */
+function openRunFolder(cfg: PipelineConfig, opts: ReproduceOptions): RunDir {
   const dir = new RunDir(opts.outDir);
   const configPath = join(opts.outDir, 'config.json');
-  const stagesPath = join(opts.outDir, 'stages');
-  if (existsSync(configPath) || existsSync(stagesPath)) {
+  if (existsSync(configPath) || existsSync(join(opts.outDir, 'stages'))) {
     if (!opts.resume)
       throw new Error(
         `${opts.outDir} already holds a run: pass --resume to continue it, or choose another --out`,
       );
     if (existsSync(configPath)) {
       const saved = pipelineConfigSchema.parse(JSON.parse(readFileSync(configPath, 'utf8')));
-      if (JSON.stringify({ ...saved, claimNotes: {} }) !== JSON.stringify({ ...cfg, claimNotes: {} })) {
+      // Claim notes and the worker count do not change any number.
+      const same = (c: PipelineConfig): string => JSON.stringify({ ...c, claimNotes: {}, workers: 1 });
+      if (same(saved) !== same(cfg))
         throw new Error(
           `${configPath}: --resume with a different config than the one this run folder was started with`,
         );
-      }
     }
   }
   dir.writeConfig(cfg);
+  return dir;
+}
 
-  const budget = labelBudget(cfg);
-  const T = cfg.methods.iterative.iterations;
-  const m = cfg.labels.perIteration;
-  const pool = promptPool(cfg);
-  const split = splitPrompts(pool, {
-    iterations: T,
-    perIteration: m,
-    validation: cfg.prompts.validation,
-    test: cfg.prompts.test,
-    offline: budget,
-    seed: cfg.prompts.seed,
+/** The SFT corpus's responses (vocabulary of the linear RM and of the "writes words" share). */
+function corpusTexts(cfg: PipelineConfig): string[] {
+  const path = cfg.sft.data === 'builtin' ? builtinCorpusPath() : cfg.sft.data;
+  return readExamples(path).map((e) => (e.kind === 'pair' ? e.response : e.text));
+}
+
+/** π0's tokenizer: bytes, or a BPE trained on the SFT corpus (a stage: the file lives in the run folder). */
+function pipelineTokenizer(cfg: PipelineConfig, sc: StageCtx): Tokenizer {
+  const spec = cfg.tokenizer;
+  if (spec.type === 'byte') return new ByteTokenizer();
+  runStage(sc, 'tokenizer', (d) => {
+    const path = cfg.sft.data === 'builtin' ? builtinCorpusPath() : cfg.sft.data;
+    const texts = readExamples(path).flatMap((e) => (e.kind === 'pair' ? [e.prompt, e.response] : [e.text]));
+    const json = trainBpe(texts, { vocabSize: spec.vocabSize });
+    writeFileSync(join(d, 'tokenizer.json'), JSON.stringify(json) + '\n');
+    return { vocabSize: spec.vocabSize, merges: (json.model as { merges: string[] }).merges.length };
   });
+  return BPETokenizer.fromFile(join(stageDir(sc, 'tokenizer'), 'tokenizer.json'));
+}
 
+/** The oracle's ledger at `path` and the `ask` that goes through it (with the crash hook). */
+function ledgerAndAsk(cfg: PipelineConfig, path: string): Pick<BaseCtx, 'ledger' | 'ask'> {
   const oracle = new GoldOracle({ seed: `${cfg.seed}/oracle`, temperature: cfg.oracle.temperature });
-  const ledger = new LabelLedger(oracle, join(opts.outDir, 'labels.jsonl'));
+  const ledger = new LabelLedger(oracle, path);
   const crashN = crashAfter();
   const ask = (prompt: string, a: string, b: string, queryId: string): boolean => {
     const ans = ledger.compare(prompt, a, b, queryId);
@@ -198,25 +240,53 @@ export async function reproduce(cfg: PipelineConfig, opts: ReproduceOptions): Pr
     }
     return ans;
   };
-  if (ledger.labelsUsed > 0) log(`resuming: ${ledger.labelsUsed} labels already in the ledger`);
+  return { ledger, ask };
+}
 
-  const total = plannedStages(cfg);
-  const progress = new Progress('lm reproduce', total, opts.progress === false ? { quiet: true } : {});
-  let ran = 0;
-  let skipped = 0;
-  const tok = new ByteTokenizer();
-  const modelCfg = modelConfigOf(cfg.model);
-  // Bootstrap context for the SFT stage (π0 not yet available).
-  const partial = { cfg, dir: opts.outDir, tok, ledger, ask, split, log } as const;
-  const onStage = (id: string, wasSkipped: boolean): void => {
-    if (wasSkipped) skipped++;
-    else ran++;
-    progress.tick(1, `${wasSkipped ? 'skip ' : ''}${id}`);
+/** Phase: everything but π0 — split, oracle + ledger, word features, tokenizer. */
+function baseContext(
+  cfg: PipelineConfig,
+  outDir: string,
+  ledgerPath: string,
+  onStage: BaseCtx['onStage'],
+  log: BaseCtx['log'],
+): BaseCtx {
+  const split = splitPrompts(promptPool(cfg), {
+    iterations: cfg.methods.iterative.iterations,
+    perIteration: cfg.labels.perIteration,
+    validation: cfg.prompts.validation,
+    test: cfg.prompts.test,
+    offline: labelBudget(cfg),
+    seed: cfg.prompts.seed,
+  });
+  const { ledger, ask } = ledgerAndAsk(cfg, ledgerPath);
+  const texts = corpusTexts(cfg);
+  const words = {
+    rm: WordFeatures.fromTexts(texts, cfg.linearRm.minCount),
+    corpus: WordFeatures.fromTexts(texts, 1),
   };
+  const tok = pipelineTokenizer(cfg, { dir: outDir, onStage });
+  return { cfg, dir: outDir, tok, ledger, ask, split, log, onStage, words };
+}
 
-  // --- π0 by SFT
-  const pi0Res = runStage({ ...partial, pi0: new GPT(modelCfg, 0), onStage } as Ctx, 'pi0', (d) => {
-    const { model } = initSftModel({ preset: modelCfg, seed: cfg.sft.seed });
+/** The context of a run whose π0 exists (a seed worker, or the collecting pass after workers). */
+export function seedContext(
+  cfg: PipelineConfig,
+  outDir: string,
+  ledgerPath: string,
+  onStage: BaseCtx['onStage'],
+): Ctx {
+  const base = baseContext(cfg, outDir, ledgerPath, onStage, () => {});
+  const pi0 = loadStagePolicy(base, 'pi0');
+  autoKernelThreads(pi0.numParams);
+  return { ...base, pi0 };
+}
+
+/** Phase: π0 by SFT (a stage), then loaded from the run folder. */
+function trainPi0(base: BaseCtx): { ctx: Ctx; pi0Res: Pi0Result } {
+  const { cfg, tok } = base;
+  const pi0Res = runStage(base, 'pi0', (d) => {
+    const model = new GPT({ ...modelConfigOf(cfg.model), vocabSize: tok.vocabSize }, cfg.sft.seed);
     autoKernelThreads(model.numParams);
     const sft = cfg.sft;
     // The one SFT entry point (as `gshf lm sft`); the stage itself is the unit of resume here.
@@ -247,153 +317,244 @@ export async function reproduce(cfg: PipelineConfig, opts: ReproduceOptions): Pr
       kernels: kernelBackend(),
     };
   });
-  const bootstrap = { ...partial, pi0: new GPT(modelCfg, 0), onStage } as Ctx;
-  const pi0 = loadPolicy(bootstrap, 'pi0');
+  const pi0 = loadStagePolicy(base, 'pi0');
   autoKernelThreads(pi0.numParams);
-  const ctx: Ctx = { ...partial, pi0, onStage };
+  return { ctx: { ...base, pi0 }, pi0Res };
+}
 
-  const rows: PolicyResult[] = [];
-  const selections: SelectionResult[] = [];
-  const pools: ReproduceResults['pool'] = [];
-  const rms: ReproduceResults['rms'] = [];
-  const variants = onlineVariants(ctx);
-  const needFull =
+/** What the seed loop and the frontier collect. */
+export interface Collected {
+  rows: PolicyResult[];
+  selections: SelectionResult[];
+  pools: ReproduceResults['pool'];
+  rms: ReproduceResults['rms'];
+}
+
+interface MethodSet {
+  offline: boolean;
+  rso: boolean;
+  ms: boolean;
+  proxy: boolean;
+  pessimistic: boolean;
+  online: OnlineVariant[];
+}
+
+async function runMethodsAt(
+  ctx: Ctx,
+  acc: Collected,
+  s: number,
+  eta: number,
+  which: MethodSet,
+): Promise<void> {
+  if (which.offline) acc.rows.push(runOfflineDpo(ctx, s, eta));
+  if (which.pessimistic) acc.rows.push(runPessimisticDpo(ctx, s, eta));
+  if (which.proxy) acc.rows.push(runOfflineDpoProxy(ctx, s, eta));
+  if (which.rso) acc.rows.push(runRso(ctx, s, eta));
+  if (which.ms) acc.rows.push(...runMultiStepRso(ctx, s, eta));
+  for (const v of which.online) {
+    const o = await runOnline(ctx, s, eta, v);
+    acc.rows.push(...o.iterations);
+    acc.selections.push(o.selection);
+  }
+}
+
+/** Does method `m` (with an optional `seeds` limit) run on seed s? */
+function onSeed(ctx: Ctx, m: { enabled: boolean; seeds?: number | undefined }, s: number): boolean {
+  return m.enabled && s < (m.seeds ?? ctx.cfg.seeds);
+}
+
+function needFullRm(cfg: PipelineConfig): boolean {
+  return (
     cfg.methods.rso.enabled ||
     cfg.methods.multiStepRso.enabled ||
-    cfg.methods.iterative.labelSource === 'reward-model' ||
-    (cfg.frontier.enabled && cfg.frontier.methods.includes('rso'));
+    (cfg.methods.iterative.labelSource === 'reward-model' &&
+      cfg.methods.iterative.rewardModels.includes('neural')) ||
+    (cfg.frontier.enabled && cfg.frontier.methods.includes('rso'))
+  );
+}
 
-  const runMethodsAt = (
-    s: number,
-    eta: number,
-    which: { offline: boolean; rso: boolean; ms: boolean; online: OnlineVariant[] },
-  ): void => {
-    if (which.offline) rows.push(runOfflineDpo(ctx, s, eta));
-    if (which.rso) rows.push(runRso(ctx, s, eta));
-    if (which.ms) rows.push(...runMultiStepRso(ctx, s, eta));
-    for (const v of which.online) {
-      const o = runOnline(ctx, s, eta, v);
-      rows.push(...o.iterations);
-      selections.push(o.selection);
-    }
-  };
+/** Phase: one preference seed at the main η — π0's evaluation, the labelled pool, RMs, every method. */
+export async function runSeed(ctx: Ctx, acc: Collected, s: number): Promise<void> {
+  const { cfg } = ctx;
+  const m = cfg.methods;
+  acc.rows.push(
+    runStage(ctx, `${seedTag(s)}/pi0-eval`, () => ({
+      method: 'pi0',
+      seed: s,
+      eta: cfg.dpo.eta,
+      labelsUsed: 0,
+      budget: labelBudget(cfg),
+      eval: evaluatePolicy(ctx, ctx.pi0, s),
+      train: { pairs: 0, steps: 0, finalLoss: NaN, finalAccuracy: NaN, finalMargin: NaN, seconds: 0 },
+    })),
+  );
+  acc.pools.push({ seed: s, ...runPool(ctx, s) });
+  if (cfg.labels.rmSeed > 0 && m.iterative.rewardModels.includes('neural'))
+    acc.rms.push({ seed: s, kind: 'seed', ...runRmSeed(ctx, s) });
+  if (needFullRm(cfg)) acc.rms.push({ seed: s, kind: 'full', ...runRmFull(ctx, s) });
+  if (onSeed(ctx, m.proxy, s)) runProxyPool(ctx, s);
+  await runMethodsAt(ctx, acc, s, cfg.dpo.eta, {
+    offline: onSeed(ctx, m.offlineDpo, s),
+    rso: onSeed(ctx, m.rso, s),
+    ms: onSeed(ctx, m.multiStepRso, s),
+    proxy: onSeed(ctx, m.proxy, s),
+    pessimistic: onSeed(ctx, m.pessimisticDpo, s),
+    online: onlineVariants(ctx).filter((v) => s < v.seeds),
+  });
+}
 
-  for (let s = 0; s < cfg.seeds; s++) {
-    rows.push(
-      runStage(ctx, `${seedTag(s)}/pi0-eval`, () => ({
-        method: 'pi0',
-        seed: s,
-        eta: cfg.dpo.eta,
-        labelsUsed: 0,
-        budget,
-        eval: evaluatePolicy(ctx, pi0, s),
-        train: { pairs: 0, steps: 0, finalLoss: NaN, finalAccuracy: NaN, finalMargin: NaN, seconds: 0 },
-      })),
-    );
-    pools.push({ seed: s, ...runPool(ctx, s) });
-    rms.push({ seed: s, kind: 'seed', ...runRmSeed(ctx, s) });
-    if (needFull) rms.push({ seed: s, kind: 'full', ...runRmFull(ctx, s) });
-    else ctx.onStage(`${seedTag(s)}/rm-full (not needed)`, true);
-    runMethodsAt(s, cfg.dpo.eta, {
-      offline: cfg.methods.offlineDpo.enabled,
-      rso: cfg.methods.rso.enabled,
-      ms: cfg.methods.multiStepRso.enabled,
-      online: variants,
-    });
-  }
-
-  if (cfg.frontier.enabled) {
-    const fm = new Set(cfg.frontier.methods);
-    const warm: OnlineVariant = {
-      key: 'iterative-dpo-warm',
-      schedule: 'warm',
-      enhancer: 'best-worst',
-      hybrid: false,
-    };
-    const fs = cfg.frontier.seeds;
-    for (let s = 0; s < Math.max(fs, rsoFrontierSeeds(cfg)); s++) {
-      for (const eta of cfg.frontier.etas) {
-        if (eta === cfg.dpo.eta) continue;
-        runMethodsAt(s, eta, {
-          offline: fm.has('offline-dpo') && s < fs,
-          rso: fm.has('rso') && s < rsoFrontierSeeds(cfg),
-          ms: false,
-          online: fm.has('iterative-dpo-warm') && s < fs ? [warm] : [],
-        });
-      }
+/** Phase: the η sweep for the reward–KL plot (main η reused). */
+async function runFrontier(ctx: Ctx, acc: Collected): Promise<void> {
+  const { cfg } = ctx;
+  if (!cfg.frontier.enabled) return;
+  const fm = new Set(cfg.frontier.methods);
+  const warm = onlineVariants(ctx).find((v) => v.key === 'iterative-dpo-warm');
+  const fs = cfg.frontier.seeds;
+  for (let s = 0; s < Math.max(fs, rsoFrontierSeeds(cfg)); s++) {
+    for (const eta of cfg.frontier.etas) {
+      if (eta === cfg.dpo.eta) continue;
+      await runMethodsAt(ctx, acc, s, eta, {
+        offline: fm.has('offline-dpo') && s < fs,
+        rso: fm.has('rso') && s < rsoFrontierSeeds(cfg),
+        ms: false,
+        proxy: false,
+        pessimistic: false,
+        online: warm && fm.has('iterative-dpo-warm') && s < fs ? [warm] : [],
+      });
     }
   }
-  progress.finish();
+}
 
-  // Ledger audit: unique ids (the ledger keys by id; the file must not hold an id twice).
-  const lines = readFileSync(ledger.path, 'utf8')
+/** Phase: the ledger audit (unique ids; the ledger keys by id, the file must not hold an id twice). */
+function auditLedger(ctx: Ctx): ReproduceResults['ledger'] {
+  const { ledger, cfg } = ctx;
+  const ids = readFileSync(ledger.path, 'utf8')
     .split('\n')
-    .filter((l) => l.trim() !== '');
-  const ids = lines.map((l) => (JSON.parse(l) as { id: string }).id);
-  const duplicateIds = ids.length - new Set(ids).size;
+    .filter((l) => l.trim() !== '')
+    .map((l) => (JSON.parse(l) as { id: string }).id);
   const bySeed: Record<string, number> = {};
   for (let s = 0; s < cfg.seeds; s++) bySeed[seedTag(s)] = ledger.labelsBy(seedTag(s));
-  ledger.close();
+  return { labels: ledger.labelsUsed, duplicateIds: ids.length - new Set(ids).size, bySeed };
+}
 
-  const results: ReproduceResults = {
-    name: cfg.name,
-    budget,
-    seeds: cfg.seeds,
-    pi0: pi0Res,
-    promptPool: {
-      size: split.poolSize,
-      iterations: T,
-      perIteration: m,
-      validation: split.validation.length,
-      test: split.test.length,
-      offline: split.offline.length,
-    },
-    pool: pools,
-    rms,
-    rows,
-    selections,
-    ledger: { labels: ledger.labelsUsed, duplicateIds, bySeed },
-    stageSeconds: stageSeconds(opts.outDir),
-  };
-  const wallSeconds = (performance.now() - t0) / 1000;
+/** Phase: run-info.json (wall time adds up over resumes), results.json, the report and its SVGs. */
+function writeOutputs(
+  dir: RunDir,
+  cfg: PipelineConfig,
+  results: ReproduceResults,
+  opts: ReproduceOptions,
+  run: { wallSeconds: number; ran: number; skipped: number; load: number[] },
+): string {
   const command = opts.command ?? `gshf lm reproduce --out ${opts.outDir}`;
-  // Wall time: this invocation plus earlier invocations of the same run folder (resumes add up).
   const infoPath = join(opts.outDir, 'run-info.json');
   const prev = existsSync(infoPath)
     ? (JSON.parse(readFileSync(infoPath, 'utf8')) as { invocations?: number[] })
     : {};
-  const invocations = [...(prev.invocations ?? []), Number(wallSeconds.toFixed(1))];
-  dir.writeAtomic(
-    'run-info.json',
-    JSON.stringify(
-      {
-        invocations,
-        wallSeconds: invocations.reduce((a, b) => a + b, 0),
-        command,
-        stagesRun: ran,
-        stagesSkipped: skipped,
-      },
-      null,
-      1,
-    ) + '\n',
-  );
-  dir.writeAtomic('results.json', JSON.stringify(results, null, 1) + '\n');
-  const report = buildReport(cfg, results, {
-    command,
-    wallSeconds: invocations.reduce((a, b) => a + b, 0),
+  const invocations = [...(prev.invocations ?? []), Number(run.wallSeconds.toFixed(1))];
+  const wallSeconds = invocations.reduce((a, b) => a + b, 0);
+  const info = {
     invocations,
-  });
+    wallSeconds,
+    command,
+    stagesRun: run.ran,
+    stagesSkipped: run.skipped,
+    loadAverage: run.load,
+  };
+  dir.writeAtomic('run-info.json', JSON.stringify(info, null, 1) + '\n');
+  dir.writeAtomic('results.json', JSON.stringify(results, null, 1) + '\n');
+  const report = buildReport(cfg, results, { command, wallSeconds, invocations, loadAverage: run.load });
   for (const sv of report.svgs) dir.writeAtomic(sv.name, sv.content);
-  const reportPath = dir.writeAtomic('report.md', report.markdown + '\n');
-  log(`report: ${reportPath}`);
-  return { outDir: opts.outDir, results, reportPath, wallSeconds, stagesRun: ran, stagesSkipped: skipped };
+  return dir.writeAtomic('report.md', report.markdown + '\n');
+}
+
+export async function reproduce(cfg: PipelineConfig, opts: ReproduceOptions): Promise<ReproduceSummary> {
+  const t0 = performance.now();
+  const load0 = loadavg();
+  const log = opts.log ?? ((l: string) => process.stderr.write(l + '\n'));
+  const dir = openRunFolder(cfg, opts);
+  mergeParts(opts.outDir); // labels of workers killed in an earlier invocation
+  const progress = new Progress(
+    'lm reproduce',
+    plannedStages(cfg),
+    opts.progress === false ? { quiet: true } : {},
+  );
+  const count = { ran: 0, skipped: 0 };
+  const onStage = (id: string, wasSkipped: boolean): void => {
+    if (wasSkipped) count.skipped++;
+    else count.ran++;
+    progress.tick(1, `${wasSkipped ? 'skip ' : ''}${id}`);
+  };
+  const ledgerPath = join(opts.outDir, 'labels.jsonl');
+  const base = baseContext(cfg, opts.outDir, ledgerPath, onStage, log);
+  if (base.ledger.labelsUsed > 0) log(`resuming: ${base.ledger.labelsUsed} labels already in the ledger`);
+  const trained = trainPi0(base);
+  const pi0Res = trained.pi0Res;
+  let ctx = trained.ctx;
+
+  const acc: Collected = { rows: [], selections: [], pools: [], rms: [] };
+  if (cfg.workers > 1 && cfg.seeds > 1) {
+    // Seeds in child processes; then a collecting pass in which every seed stage is a skip.
+    ctx.ledger.close();
+    await runSeedsInWorkers(cfg, opts.outDir, cfg.workers, onStage);
+    mergeParts(opts.outDir);
+    ctx = { ...seedContext(cfg, opts.outDir, ledgerPath, () => {}), log, onStage };
+    const quiet = { ...ctx, onStage: () => {} };
+    for (let s = 0; s < cfg.seeds; s++) await runSeed(quiet, acc, s);
+  } else {
+    for (let s = 0; s < cfg.seeds; s++) await runSeed(ctx, acc, s);
+  }
+  await runFrontier(ctx, acc);
+  progress.finish();
+  const ledger = auditLedger(ctx);
+  ctx.ledger.close();
+
+  const split = ctx.split;
+  const results: ReproduceResults = {
+    name: cfg.name,
+    budget: labelBudget(cfg),
+    seeds: cfg.seeds,
+    pi0: pi0Res,
+    promptPool: {
+      size: split.poolSize,
+      iterations: cfg.methods.iterative.iterations,
+      perIteration: cfg.labels.perIteration,
+      validation: split.validation.length,
+      test: split.test.length,
+      offline: split.offline.length,
+    },
+    pool: acc.pools,
+    rms: acc.rms,
+    rows: acc.rows,
+    selections: acc.selections,
+    ledger,
+    stageSeconds: stageSeconds(opts.outDir),
+    vocab: { rm: ctx.words.rm.vocab.length, corpus: ctx.words.corpus.vocab.length },
+  };
+  const wallSeconds = (performance.now() - t0) / 1000;
+  // Load average (1 min) at the start and at the end: the machine is shared.
+  const load = [Number(load0[0].toFixed(2)), Number(loadavg()[0].toFixed(2))];
+  const reportPath = writeOutputs(dir, cfg, results, opts, {
+    wallSeconds,
+    ran: count.ran,
+    skipped: count.skipped,
+    load,
+  });
+  (opts.log ?? ((l: string) => process.stderr.write(l + '\n')))(`report: ${reportPath}`);
+  return {
+    outDir: opts.outDir,
+    results,
+    reportPath,
+    wallSeconds,
+    stagesRun: count.ran,
+    stagesSkipped: count.skipped,
+  };
 }
 
 /**
  * Rebuilds report.md and the SVGs of a finished run folder from its results.json. `claimNotes`
  * (e.g. from the shipped config, written after looking at the numbers) replace the run's notes.
  */
-export function rebuildReport(outDir: string, claimNotes?: Record<string, string>): string {
+export function rebuildReport(outDir: string, claimNotes?: PipelineConfig['claimNotes']): string {
   const saved = pipelineConfigSchema.parse(JSON.parse(readFileSync(join(outDir, 'config.json'), 'utf8')));
   const cfg = claimNotes ? { ...saved, claimNotes } : saved;
   const results = JSON.parse(readFileSync(join(outDir, 'results.json'), 'utf8')) as ReproduceResults;
@@ -401,12 +562,14 @@ export function rebuildReport(outDir: string, claimNotes?: Record<string, string
     wallSeconds: number;
     command: string;
     invocations: number[];
+    loadAverage?: number[];
   };
   const dir = new RunDir(outDir);
   const report = buildReport(cfg, results, {
     command: info.command,
     wallSeconds: info.wallSeconds,
     invocations: info.invocations,
+    ...(info.loadAverage ? { loadAverage: info.loadAverage } : {}),
   });
   for (const sv of report.svgs) dir.writeAtomic(sv.name, sv.content);
   return dir.writeAtomic('report.md', report.markdown + '\n');
@@ -427,6 +590,5 @@ function stageSeconds(outDir: string): Record<string, number> {
       if (e.isDirectory() && !['policy', 'rm'].includes(e.name)) walk(join(d, e.name), [...rel, e.name]);
   };
   walk(join(outDir, 'stages'), []);
-  void stageDir;
   return out;
 }

@@ -28,6 +28,7 @@ import type { PromptSplit } from '../prompts.js';
 import { RewardEnsemble, trainRewardEnsemble, trainRewardModel } from '../reward-model.js';
 import { Rng } from '../../math/rng.js';
 import type { PipelineConfig } from '../pipeline-config.js';
+import { vocabularyShare, type WordFeatures } from '../linear-rm.js';
 
 /** One sampled response: its text (what labellers and r* see) and the exact token ids sampled. */
 export interface Resp {
@@ -49,37 +50,47 @@ export interface StageLog {
   (line: string): void;
 }
 
-/** Everything a method needs. One per process; models are loaded from the run folder by stage. */
-export interface Ctx {
-  cfg: PipelineConfig;
+/** What stage bookkeeping needs: the run folder and the progress callback. */
+export interface StageCtx {
   /** Run folder. */
   dir: string;
+  /** Called when a stage finishes (or is skipped on resume). */
+  onStage: (id: string, skipped: boolean) => void;
+}
+
+/** The run context before π0 exists (the SFT stage runs with it). */
+export interface BaseCtx extends StageCtx {
+  cfg: PipelineConfig;
   tok: Tokenizer;
-  /** π0, the frozen reference (never trained in place). */
-  pi0: GPT;
   /** The oracle's ledger: the only way human labels are obtained. */
   ledger: LabelLedger;
   /** Ask the human (oracle) through the ledger; applies the crash hook. */
   ask: (prompt: string, a: string, b: string, queryId: string) => boolean;
   split: PromptSplit;
   log: StageLog;
-  /** Called when a stage finishes (or is skipped on resume). */
-  onStage: (id: string, skipped: boolean) => void;
+  /** Word features: `rm` = the linear reward model's vocabulary, `corpus` = every corpus word. */
+  words: { rm: WordFeatures; corpus: WordFeatures };
+}
+
+/** Everything a method needs. One per process; models are loaded from the run folder by stage. */
+export interface Ctx extends BaseCtx {
+  /** π0, the frozen reference (never trained in place). */
+  pi0: GPT;
 }
 
 // ---------------------------------------------------------------------------------------------
 // Stages
 
-export function stageDir(ctx: Ctx, id: string): string {
+export function stageDir(ctx: StageCtx, id: string): string {
   return join(ctx.dir, 'stages', id);
 }
 
 /** True when the stage's result.json exists (written last, atomically). */
-export function stageDone(ctx: Ctx, id: string): boolean {
+export function stageDone(ctx: StageCtx, id: string): boolean {
   return existsSync(join(stageDir(ctx, id), 'result.json'));
 }
 
-export function readStage<T>(ctx: Ctx, id: string): T {
+export function readStage<T>(ctx: StageCtx, id: string): T {
   return JSON.parse(readFileSync(join(stageDir(ctx, id), 'result.json'), 'utf8')) as T;
 }
 
@@ -92,7 +103,7 @@ export function writeJsonAtomic(path: string, value: unknown): void {
  * wiped and rerun from scratch: every stage is a deterministic function of its inputs, and its
  * labels come back from the ledger for free.
  */
-export function runStage<T>(ctx: Ctx, id: string, fn: (dir: string) => T): T {
+export function runStage<T>(ctx: StageCtx, id: string, fn: (dir: string) => T): T {
   const dir = stageDir(ctx, id);
   if (stageDone(ctx, id)) {
     ctx.onStage(id, true);
@@ -109,12 +120,39 @@ export function runStage<T>(ctx: Ctx, id: string, fn: (dir: string) => T): T {
   return result;
 }
 
+/** `runStage` for a stage whose body is asynchronous (the shared online iteration). */
+export async function runStageAsync<T>(
+  ctx: StageCtx,
+  id: string,
+  fn: (dir: string) => Promise<T>,
+): Promise<T> {
+  const dir = stageDir(ctx, id);
+  if (stageDone(ctx, id)) {
+    ctx.onStage(id, true);
+    return readStage<T>(ctx, id);
+  }
+  rmSync(dir, { recursive: true, force: true });
+  mkdirSync(dir, { recursive: true });
+  const t0 = performance.now();
+  const result = await fn(dir);
+  const seconds = (performance.now() - t0) / 1000;
+  writeJsonAtomic(join(dir, 'result.json'), result);
+  writeJsonAtomic(join(dir, 'timing.json'), { seconds });
+  ctx.onStage(id, false);
+  return result;
+}
+
 export function savePolicy(dir: string, gpt: GPT, tok: Tokenizer, meta: Record<string, unknown> = {}): void {
   saveCheckpoint(join(dir, 'policy'), gpt, tok, meta);
 }
 
 export function loadPolicy(ctx: Ctx, stageId: string | null): GPT {
   if (stageId === null) return ctx.pi0.clone();
+  return loadStagePolicy(ctx, stageId);
+}
+
+/** The policy a finished stage saved (also before π0 exists: π0 itself is loaded this way). */
+export function loadStagePolicy(ctx: StageCtx, stageId: string): GPT {
   return loadCheckpoint(join(stageDir(ctx, stageId), 'policy')).model;
 }
 
@@ -311,6 +349,7 @@ export function dpo(
   pairs: readonly StoredPair[],
   eta: number,
   seed: string,
+  offsets?: ArrayLike<number>,
 ): DpoSummary {
   if (pairs.length === 0)
     return { pairs: 0, steps: 0, finalLoss: NaN, finalAccuracy: NaN, finalMargin: NaN, seconds: 0 };
@@ -325,6 +364,7 @@ export function dpo(
     batchSize: c.batch,
     lr: c.lr,
     seed,
+    ...(offsets ? { offsets } : {}),
   });
   // Mean of the last epoch's steps.
   const perEpoch = Math.ceil(pairs.length / Math.min(c.batch, pairs.length));
@@ -388,10 +428,15 @@ export interface EvalRow extends EvalSummary {
   examples: string[];
   /** Up to 4 samples that repeat a lexicon-scored word. */
   repeat_examples?: string[];
+  /** Share of the sampled words that occur in the SFT corpus (does the policy write words?). */
+  vocab_share?: number;
 }
 
+/** π0's evaluation samples of a seed: the reference of the win rate and the held-out RM pairs. */
 interface RefSamples {
   gold: number[];
+  prompts: string[];
+  resps: Resp[][];
 }
 
 const refCache = new Map<string, RefSamples>();
@@ -409,7 +454,7 @@ function refSamples(ctx: Ctx, seedIndex: number): RefSamples {
   const prompts = ctx.split.test;
   const res = samplePolicy(ctx, ctx.pi0, prompts, S, `${ctx.cfg.seed}/eval-ref/seed${seedIndex}`);
   const gold = res.flatMap((row, i) => row.map((r) => goldReward(prompts[i], r.text)));
-  const out = { gold };
+  const out = { gold, prompts: [...prompts], resps: res };
   refCache.set(key, out);
   return out;
 }
@@ -442,6 +487,7 @@ export function evaluatePolicy(ctx: Ctx, gpt: GPT, seedIndex: number): EvalRow {
     unique_frac: new Set(texts).size / texts.length,
     repeat_rate: repeatRate(texts),
     stop_rate: flat.filter((x) => x.r.stop).length / flat.length,
+    vocab_share: vocabularyShare(ctx.words.corpus, texts),
     examples: res.slice(0, 6).map((row, i) => `${prompts[i]}${row[0].text}`),
     repeat_examples: flat
       .filter((x) => repeatRate([x.r.text]) === 1)
@@ -459,18 +505,70 @@ export interface ValidationScore {
   objective: number;
 }
 
+/**
+ * Held-out pairs for judging a reward model against r*: π0's evaluation samples on the TEST prompts
+ * (never labelled, never trained on), paired (0,1), (2,3), … per prompt; r* ties are kept here and
+ * skipped by `agreement`.
+ */
+export interface HeldOutPair {
+  prompt: string;
+  a: Resp;
+  b: Resp;
+  goldA: number;
+  goldB: number;
+}
+
+export function heldOutPairs(ctx: Ctx, seedIndex: number): HeldOutPair[] {
+  const ref = refSamples(ctx, seedIndex);
+  const out: HeldOutPair[] = [];
+  ref.resps.forEach((row, i) => {
+    for (let k = 0; k + 1 < row.length; k += 2) {
+      const prompt = ref.prompts[i];
+      const [a, b] = [row[k], row[k + 1]];
+      out.push({ prompt, a, b, goldA: goldReward(prompt, a.text), goldB: goldReward(prompt, b.text) });
+    }
+  });
+  return out;
+}
+
+/** Share of held-out pairs (r* ties skipped) that `scores` (one per response, a and b alternating) orders like r*. */
+export function heldOutAgreement(pairs: readonly HeldOutPair[], scores: ArrayLike<number>): number {
+  let n = 0;
+  let hit = 0;
+  pairs.forEach((p, i) => {
+    const g = p.goldA - p.goldB;
+    if (g === 0) return;
+    n++;
+    if (Math.sign(scores[2 * i] - scores[2 * i + 1]) === Math.sign(g)) hit++;
+  });
+  return n === 0 ? NaN : hit / n;
+}
+
+/** Scores sampled responses (one value per response, row-major over prompts × samples). */
+export type ResponseScorer = (prompts: readonly string[], samples: readonly Resp[][]) => Float64Array;
+
+/** A reward-model ensemble as a ResponseScorer (its mean). */
+export function ensembleScorer(ctx: Ctx, ens: RewardEnsemble): ResponseScorer {
+  return (prompts, samples) =>
+    scoreWithEnsemble(
+      ctx,
+      ens,
+      samples.flatMap((row, i) => row.map((r) => encodeResp(ctx, prompts[i], r))),
+    ).mean;
+}
+
 /** Model selection score on the validation prompts: RM (no labels spent, no gold seen). */
 export function validatePolicy(
   ctx: Ctx,
   gpt: GPT,
-  ens: RewardEnsemble,
+  scorer: ResponseScorer,
   eta: number,
   seed: string,
 ): ValidationScore {
   const prompts = ctx.split.validation;
   const res = samplePolicy(ctx, gpt, prompts, ctx.cfg.eval.validationSamples, seed);
   const seqs = res.flatMap((row, i) => row.map((r) => encodeResp(ctx, prompts[i], r)));
-  const rm = scoreWithEnsemble(ctx, ens, seqs).mean;
+  const rm = scorer(prompts, res);
   const lpPol = logProbs(ctx, gpt, seqs);
   const lpRef = logProbs(ctx, ctx.pi0, seqs);
   const kls = Array.from(lpPol, (v, i) => v - lpRef[i]);

@@ -3,44 +3,69 @@
  *   - schedule 'warm'    (RLHF Workflow): π_t is initialised from π_{t−1} and trained on the new batch D_t only;
  *   - schedule 'retrain' (ICML paper):    π_t is trained from π0 on all data D_1 ∪ … ∪ D_t;
  *   - enhancer 'best-worst':  per prompt, n samples of π_{t−1}; the pair is best-of-n vs worst-of-n under
- *                             the current RM (ensemble mean), ties dropped;
- *   - enhancer 'uncertainty': the pair (i, j) with the largest ensemble std of r(a_i) − r(a_j);
- *   - hybrid: the loop seeded with the offline data (the RM seed pairs): π_0' = DPO(π0, D_seed), and
- *             D_seed stays in the history.
- * The selected pair is labelled by the label source (the gold BT oracle through the ledger, one label
- * per prompt, or the current RM for free). The reference is always π0. After each iteration the RM
- * ensemble is refit on every oracle label so far (the MLE on all data). The output is the iterate with
- * the best mean RM reward (config: or RM objective r_RM − η·KL) on the validation prompts: no labels, no gold.
+ *                             the current RM, ties dropped;
+ *   - enhancer 'uncertainty': the pair with the largest uncertainty — for the linear RM the paper's
+ *                             ‖φ(a) − φ(b)‖_{Σ⁻¹}, for the neural ensemble the std of r(a_i) − r(a_j);
+ *   - reward model 'linear' (ridge BT-MLE on word counts, refit exactly on all labels so far) or
+ *     'neural' (the scalar-head ensemble, refit warm-started);
+ *   - labels 'oracle' (the gold BT oracle through the ledger), 'reward-model' (the full-pool RM, free)
+ *     or 'proxy' (the papers' accounting: a proxy RM fitted on a large pool labels the pairs);
+ *   - hybrid: the loop seeded with the offline data (the RM seed pairs): π_0' = DPO(π0, D_seed).
+ * With no reward model yet (labels.rmSeed = 0: fair accounting), iteration 1 labels a random pair of
+ * π0 samples — the offline distribution — so every label the method pays for also trains its policy.
+ * The reference is always π0. The output is the iterate with the best mean RM reward (config: or RM
+ * objective r_RM − η·KL) on the validation prompts: no labels, no gold.
  */
+import { join } from 'node:path';
 import { bestWorstPair, uncertaintyPair } from '../sampling.js';
 import { labelBudget } from '../pipeline-config.js';
+import { LinearRewardModel, mostUncertainPair, type TextPair } from '../linear-rm.js';
+import type { RewardEnsemble } from '../reward-model.js';
 import {
   assertBudget,
   dpo,
   encodeResp,
+  ensembleScorer,
   evaluatePolicy,
+  heldOutAgreement,
+  heldOutPairs,
   loadEnsemble,
   loadPairs,
   loadPolicy,
+  loadStagePolicy,
+  refitEnsembleStage,
   runStage,
+  runStageAsync,
   runTag,
   samplePolicy,
   savePairs,
   savePolicy,
   scoreWithEnsemble,
   seedTag,
-  refitEnsembleStage,
-  validatePolicy,
+  trainEnsembleStage,
   type Ctx,
   type PolicyResult,
+  type Resp,
+  type ResponseScorer,
   type StoredPair,
+  type DpoSummary,
   type ValidationScore,
 } from './common.js';
-import { poolPairs, rmFullStageId, rmSeedStageId } from './offline.js';
-import { join } from 'node:path';
+import { poolPairs, proxyModel, rmFullStageId, rmSeedStageId } from './offline.js';
+import { validatePolicy } from './common.js';
+import type { GPT } from '../../nn/index.js';
+import {
+  runIteration as loopIteration,
+  syncLedgerView,
+  type LedgerView,
+  type RewardScorer,
+} from '../../loop/iteration.js';
+import type { PolicyBackend, TrainPair } from '../../policy/types.js';
 
 export type Schedule = 'warm' | 'retrain';
 export type Enhancer = 'best-worst' | 'uncertainty';
+export type RmKind = 'neural' | 'linear';
+export type LabelKind = 'oracle' | 'reward-model' | 'proxy';
 
 export interface OnlineVariant {
   /** Method key, e.g. "iterative-dpo-warm". */
@@ -48,6 +73,10 @@ export interface OnlineVariant {
   schedule: Schedule;
   enhancer: Enhancer;
   hybrid: boolean;
+  rm: RmKind;
+  labels: LabelKind;
+  /** Runs on seeds 0..seeds−1. */
+  seeds: number;
 }
 
 export interface SelectionResult {
@@ -68,192 +97,429 @@ export interface OnlineOutcome {
 
 /** The variants the config enables, in report order. */
 export function onlineVariants(ctx: Ctx): OnlineVariant[] {
-  const m = ctx.cfg.methods;
+  const { cfg } = ctx;
+  const m = cfg.methods;
   const out: OnlineVariant[] = [];
+  const labels: LabelKind = m.iterative.labelSource;
+  const add = (
+    key: string,
+    schedule: Schedule,
+    enhancer: Enhancer,
+    hybrid: boolean,
+    seeds: number | undefined,
+    allRms = false,
+  ): void => {
+    // The extra reward models only for the plain iterative variants (the RM comparison).
+    const rms = allRms ? m.iterative.rewardModels : m.iterative.rewardModels.slice(0, 1);
+    rms.forEach((rm, k) => {
+      const s = k === 0 ? seeds : (m.iterative.secondarySeeds ?? seeds);
+      out.push({
+        key: k === 0 ? key : `${key}-${rm}`,
+        schedule,
+        enhancer,
+        hybrid,
+        rm,
+        labels,
+        seeds: Math.min(cfg.seeds, s ?? cfg.seeds),
+      });
+    });
+  };
   if (m.iterative.enabled)
     for (const s of m.iterative.schedules)
-      out.push({ key: `iterative-dpo-${s}`, schedule: s, enhancer: 'best-worst', hybrid: false });
+      add(`iterative-dpo-${s}`, s, 'best-worst', false, m.iterative.seeds, true);
   if (m.uncertainty.enabled)
+    add('uncertainty', m.uncertainty.schedule, 'uncertainty', false, m.uncertainty.seeds);
+  if (m.hybrid.enabled) add('hybrid', m.hybrid.schedule, 'best-worst', true, m.hybrid.seeds);
+  if (m.proxy.enabled)
     out.push({
-      key: 'uncertainty',
-      schedule: m.uncertainty.schedule,
-      enhancer: 'uncertainty',
+      key: 'iterative-dpo-proxy',
+      schedule: 'warm',
+      enhancer: 'best-worst',
       hybrid: false,
+      rm: 'linear',
+      labels: 'proxy',
+      seeds: Math.min(cfg.seeds, m.proxy.seeds ?? cfg.seeds),
     });
-  if (m.hybrid.enabled)
-    out.push({ key: 'hybrid', schedule: m.hybrid.schedule, enhancer: 'best-worst', hybrid: true });
   return out;
 }
 
-function usesOracle(ctx: Ctx): boolean {
-  return ctx.cfg.methods.iterative.labelSource === 'oracle';
-}
-
-/** Ledger prefixes of the labels a variant relies on. */
+/** Ledger prefixes of the labels a variant pays for. */
 function prefixes(ctx: Ctx, s: number, tag: string, v: OnlineVariant): string[] {
-  const rm = usesOracle(ctx) ? `${seedTag(s)}/pool/seed` : `${seedTag(s)}/pool`;
+  if (v.labels === 'proxy') return [`${tag}/${v.key}`];
+  const rm = v.labels === 'oracle' ? `${seedTag(s)}/pool/seed` : `${seedTag(s)}/pool`;
   return [rm, `${tag}/${v.key}`];
 }
 
-/** Runs all iterations and the selection of one variant at one η. */
-export function runOnline(ctx: Ctx, s: number, eta: number, v: OnlineVariant): OnlineOutcome {
-  const { cfg } = ctx;
-  const tag = runTag(ctx, s, eta);
-  const T = cfg.methods.iterative.iterations;
-  const budget = labelBudget(cfg);
-  const oracle = usesOracle(ctx);
-  const firstRm = oracle ? rmSeedStageId(s) : rmFullStageId(s);
-  const seedData: StoredPair[] = v.hybrid ? poolPairs(ctx, s, 'seed') : [];
-  const results: PolicyResult[] = [];
-  const stageOf = (t: number): string => `${tag}/${v.key}/it${t}`;
-  let prevPolicy: string | null = null;
+/** The reward model an iteration ranks with (null: none yet, the pair is random). */
+type OnlineRm =
+  | { kind: 'linear'; model: LinearRewardModel }
+  | { kind: 'neural'; ens: RewardEnsemble; stage: string }
+  | null;
 
-  if (v.hybrid) {
-    // Iteration 0: DPO on the offline data (the labelled RM seed pairs), no new labels.
-    const id = stageOf(0);
-    results.push(
-      runStage(ctx, id, (dir) => {
-        const policy = ctx.pi0.clone();
-        const train = dpo(ctx, policy, seedData, eta, `${cfg.seed}/${id}/dpo`);
-        savePolicy(dir, policy, ctx.tok, { stage: id });
-        savePairs(dir, 'pairs.json', []);
-        const used = assertBudget(ctx, v.key, prefixes(ctx, s, tag, v), budget);
-        return {
-          method: v.key,
-          seed: s,
-          eta,
-          iteration: 0,
-          labelsUsed: used,
-          budget,
-          eval: evaluatePolicy(ctx, policy, s),
-          train,
-        };
-      }),
-    );
-    prevPolicy = id;
+interface LoopState {
+  ctx: Ctx;
+  s: number;
+  eta: number;
+  v: OnlineVariant;
+  tag: string;
+  budget: number;
+  seedData: StoredPair[];
+  stageOf: (t: number) => string;
+}
+
+const textPairs = (pairs: readonly StoredPair[]): TextPair[] =>
+  pairs.map((p) => ({ chosen: p.chosen.text, rejected: p.rejected.text }));
+
+/** Oracle-labelled pairs the RM may use before iteration t: the RM seed pairs and D_1..D_{t−1}. */
+function labelledSoFar(st: LoopState, t: number): StoredPair[] {
+  const seed = st.ctx.cfg.labels.rmSeed > 0 ? poolPairs(st.ctx, st.s, 'seed') : [];
+  const hist: StoredPair[] = [];
+  for (let k = 1; k < t; k++) hist.push(...loadPairs(st.ctx, st.stageOf(k)));
+  return [...seed, ...hist];
+}
+
+/** Phase 1: the reward model of iteration t. */
+function rmForIteration(st: LoopState, t: number): OnlineRm {
+  const { ctx, v, s } = st;
+  if (v.labels === 'proxy') return { kind: 'linear', model: proxyModel(ctx, s) };
+  if (v.rm === 'linear') {
+    const data = v.labels === 'reward-model' ? poolPairs(ctx, s, 'all') : labelledSoFar(st, t);
+    if (data.length === 0) return null;
+    return {
+      kind: 'linear',
+      model: LinearRewardModel.fit(ctx.words.rm, textPairs(data), ctx.cfg.linearRm.lambda),
+    };
   }
+  const stage =
+    t > 1
+      ? st.stageOf(t - 1)
+      : v.labels === 'oracle'
+        ? ctx.cfg.labels.rmSeed > 0
+          ? rmSeedStageId(s)
+          : null
+        : rmFullStageId(s);
+  return stage === null ? null : { kind: 'neural', ens: loadEnsemble(ctx, stage), stage };
+}
 
-  for (let t = 1; t <= T; t++) {
-    const id = stageOf(t);
-    const prevId = prevPolicy;
-    const rmStage = t === 1 ? firstRm : stageOf(t - 1);
-    results.push(
-      runStage(ctx, id, (dir) => {
-        const prompts = ctx.split.iterations[t - 1];
-        const n = cfg.methods.iterative.n;
-        const behaviour = loadPolicy(ctx, prevId);
-        const ens = loadEnsemble(ctx, rmStage);
-        const samples = samplePolicy(ctx, behaviour, prompts, n, `${cfg.seed}/${id}/sample`);
-        const seqs = samples.flatMap((row, i) => row.map((r) => encodeResp(ctx, prompts[i], r)));
-        const sc = scoreWithEnsemble(ctx, ens, seqs);
-        const pairs: StoredPair[] = [];
-        let dropped = 0;
-        let rmBestMean = 0;
-        let rmMean = 0;
-        samples.forEach((row, i) => {
-          const texts = row.map((r) => r.text);
-          const mean = sc.mean.subarray(i * n, (i + 1) * n);
-          rmMean += mean.reduce((a, b) => a + b, 0) / n;
-          rmBestMean += Math.max(...mean);
-          let pick: { a: number; b: number } | null = null;
-          if (v.enhancer === 'best-worst') {
-            const p = bestWorstPair(texts, mean);
-            if (p) pick = { a: p.chosenIndex, b: p.rejectedIndex };
-          } else {
-            const p = uncertaintyPair(texts, {
-              ensemble: sc.members.map((m) => m.subarray(i * n, (i + 1) * n)),
-            });
-            // Order the pair by the RM mean, so slot a is the RM's favourite (as for best-worst).
-            if (p) pick = mean[p.i] >= mean[p.j] ? { a: p.i, b: p.j } : { a: p.j, b: p.i };
-          }
-          if (!pick) {
-            dropped++;
-            return;
-          }
-          const a = row[pick.a];
-          const b = row[pick.b];
-          if (oracle) {
-            const qid = `${id}/p${i}`;
-            const aWins = ctx.ask(prompts[i], a.text, b.text, qid);
-            pairs.push({ prompt: prompts[i], chosen: aWins ? a : b, rejected: aWins ? b : a, qid });
-          } else {
-            // RM label source: the pair is ordered by the RM's mean reward (best-of-n is chosen).
-            pairs.push({ prompt: prompts[i], chosen: a, rejected: b });
-          }
-        });
-        savePairs(dir, 'pairs.json', pairs);
-        // Training data and initialisation per schedule.
-        const history: StoredPair[] = [];
-        for (let k = 1; k < t; k++) history.push(...loadPairs(ctx, stageOf(k)));
-        let policy;
-        let data: StoredPair[];
-        if (v.schedule === 'warm') {
-          policy = behaviour;
-          data = pairs;
-        } else {
-          policy = ctx.pi0.clone();
-          data = [...seedData, ...history, ...pairs];
-        }
-        const train = dpo(ctx, policy, data, eta, `${cfg.seed}/${id}/dpo`);
-        savePolicy(dir, policy, ctx.tok, { stage: id });
-        // Refit the RM on every oracle label so far (seed pairs + D_1..D_t); else keep the previous one.
-        let rmInfo: Record<string, number> = {};
-        if (oracle && cfg.methods.iterative.refitRm) {
-          const rmData = [...poolPairs(ctx, s, 'seed'), ...history, ...pairs];
-          const r = refitEnsembleStage(
-            ctx,
-            dir,
-            rmStage,
-            rmData,
-            `${cfg.seed}/${id}/rm`,
-            cfg.methods.iterative.refitEpochs,
-          );
-          rmInfo = { rmPairs: r.pairs, rmGoldAgreement: r.goldAgreement };
-        } else {
-          copyEnsemble(ctx, rmStage, dir);
-        }
-        const used = assertBudget(ctx, v.key, prefixes(ctx, s, tag, v), budget);
-        return {
-          method: v.key,
-          seed: s,
-          eta,
-          iteration: t,
-          labelsUsed: used,
-          budget,
-          eval: evaluatePolicy(ctx, policy, s),
-          train,
-          extra: {
-            newPairs: pairs.length,
-            dropped,
-            trainPairs: data.length,
-            rmMean: rmMean / prompts.length,
-            rmBestOfN: rmBestMean / prompts.length,
-            ...rmInfo,
-          },
-        };
-      }),
-    );
-    prevPolicy = id;
+function scorerOf(ctx: Ctx, rm: Exclude<OnlineRm, null>): ResponseScorer {
+  if (rm.kind === 'neural') return ensembleScorer(ctx, rm.ens);
+  return (_p, samples) => Float64Array.from(samples.flat(), (r) => rm.model.score(r.text));
+}
+
+/** Indices (a = the RM's favourite) of the pair to label; random (0, 1) when there is no RM yet. */
+function choosePair(
+  rm: OnlineRm,
+  enhancer: Enhancer,
+  texts: string[],
+  mean: Float64Array | null,
+  members: Float64Array[] | undefined,
+): { a: number; b: number } | null {
+  if (!rm || !mean) return texts.length >= 2 && texts[0] !== texts[1] ? { a: 0, b: 1 } : null;
+  if (enhancer === 'best-worst') {
+    const p = bestWorstPair(texts, mean);
+    return p ? { a: p.chosenIndex, b: p.rejectedIndex } : null;
   }
+  if (rm.kind === 'linear') {
+    const p = mostUncertainPair(rm.model, texts);
+    return p ? { a: p.i, b: p.j } : null;
+  }
+  const p = uncertaintyPair(texts, { ensemble: members ?? [] });
+  if (!p) return null;
+  return mean[p.i] >= mean[p.j] ? { a: p.i, b: p.j } : { a: p.j, b: p.i };
+}
 
-  // Model selection on validation with the final RM (no labels, no gold).
-  const selId = `${tag}/${v.key}/select`;
-  const selection = runStage(ctx, selId, () => {
-    const ens = loadEnsemble(ctx, stageOf(T));
-    const first = v.hybrid ? 0 : 1;
+/** Phase 4: the neural RM for the next iteration (refit on every oracle label so far, or copied). */
+function nextNeuralRm(
+  st: LoopState,
+  t: number,
+  dir: string,
+  rm: OnlineRm,
+  pairs: StoredPair[],
+): Record<string, number> {
+  const { ctx, v } = st;
+  if (v.rm !== 'neural' || v.labels === 'proxy') return {};
+  const c = ctx.cfg.methods.iterative;
+  const seed = `${ctx.cfg.seed}/${st.stageOf(t)}/rm`;
+  if (v.labels === 'oracle' && c.refitRm) {
+    const data = [...labelledSoFar(st, t), ...pairs];
+    const r =
+      rm?.kind === 'neural'
+        ? refitEnsembleStage(ctx, dir, rm.stage, data, seed, c.refitEpochs)
+        : trainEnsembleStage(ctx, dir, data, seed, []);
+    return { rmPairs: r.pairs, rmGoldAgreement: r.goldAgreement };
+  }
+  if (rm?.kind !== 'neural') throw new Error(`${v.key}: no reward model to carry to iteration ${t + 1}`);
+  rm.ens.save(join(dir, 'rm'), { copiedFrom: rm.stage });
+  return {};
+}
+
+/** Held-out agreement with r* of the RM that ranked this iteration's samples, and its label count. */
+function rmHeldOut(st: LoopState, t: number, rm: OnlineRm): Record<string, number> {
+  if (!rm) return {};
+  const pairs = heldOutPairs(st.ctx, st.s);
+  const scores = scorerOf(st.ctx, rm)(
+    pairs.map((p) => p.prompt),
+    pairs.map((p) => [p.a, p.b]),
+  );
+  const labels =
+    rm.kind === 'linear'
+      ? rm.model.pairs
+      : st.v.labels === 'oracle'
+        ? labelledSoFar(st, t).length
+        : labelBudget(st.ctx.cfg);
+  return { rmHeldOutAgreement: heldOutAgreement(pairs, scores), rmLabels: labels };
+}
+
+const PI0 = 'pi0';
+
+/** The in-process GPT as the shared iteration's policy backend: refs are stage ids ('pi0' = π0). */
+function stageBackend(st: LoopState, trained: { policy?: GPT; train?: DpoSummary }): PolicyBackend<Resp> {
+  const { ctx } = st;
+  const load = (ref: string): GPT => (ref === PI0 ? ctx.pi0.clone() : loadStagePolicy(ctx, ref));
+  return {
+    name: 'miniature',
+    initial: PI0,
+    sample: (ref, prompts, n, seed) =>
+      Promise.resolve(samplePolicy(ctx, ref === PI0 ? ctx.pi0 : load(ref), prompts, n, seed)),
+    train: (req) => {
+      const policy = load(req.init);
+      const pairs: StoredPair[] = req.pairs.map((p) => ({
+        prompt: p.prompt,
+        chosen: p.chosen,
+        rejected: p.rejected,
+        ...(p.id !== undefined ? { qid: p.id } : {}),
+      }));
+      const train = dpo(ctx, policy, pairs, st.eta, req.seed);
+      savePolicy(req.out, policy, ctx.tok, { stage: req.out });
+      trained.policy = policy;
+      trained.train = train;
+      return Promise.resolve({ policy: st.stageOf(req.iteration), summary: { ...train } });
+    },
+  };
+}
+
+/** The reward model as the shared iteration's scorer (zeros when there is none yet). */
+function rowScorer(st: LoopState, rm: OnlineRm): RewardScorer<Resp> {
+  return {
+    score: (prompts, samples) => {
+      const n = samples[0]?.length ?? 0;
+      if (!rm) return Promise.resolve(samples.map((row) => ({ mean: row.map(() => 0) })));
+      const mean = scorerOf(st.ctx, rm)(prompts, samples as Resp[][]);
+      const members =
+        rm.kind === 'neural' && st.v.enhancer === 'uncertainty'
+          ? scoreWithEnsemble(
+              st.ctx,
+              rm.ens,
+              samples.flatMap((row, i) => row.map((r) => encodeResp(st.ctx, prompts[i], r))),
+            ).members
+          : null;
+      return Promise.resolve(
+        samples.map((_, i) => ({
+          mean: Array.from(mean.subarray(i * n, (i + 1) * n)),
+          ...(members ? { members: members.map((m) => Array.from(m.subarray(i * n, (i + 1) * n))) } : {}),
+        })),
+      );
+    },
+  };
+}
+
+/** The labeller of a variant: the oracle through the ledger, or the RM / proxy (slot a is its favourite). */
+function ledgerView(st: LoopState): LedgerView {
+  const { ctx, v } = st;
+  if (v.labels === 'oracle')
+    return syncLedgerView('oracle', ctx.ask, (id) => ctx.ledger.get(id) !== undefined);
+  return syncLedgerView(
+    v.labels,
+    () => true,
+    () => true,
+  );
+}
+
+const toTrainPair = (p: StoredPair): TrainPair<Resp> => ({
+  prompt: p.prompt,
+  chosen: p.chosen,
+  rejected: p.rejected,
+  ...(p.qid !== undefined ? { id: p.qid } : {}),
+});
+
+/**
+ * One online iteration t as a stage, through the ONE iteration implementation shared with
+ * `gshf loop` (src/loop/iteration.ts): sample, select, label, train, refit; then evaluate π_t.
+ */
+function runOnlineIteration(st: LoopState, t: number, prevId: string | null): Promise<PolicyResult> {
+  const { ctx, v, s, eta } = st;
+  const id = st.stageOf(t);
+  return runStageAsync(ctx, id, async (dir) => {
+    const rm = rmForIteration(st, t);
+    const history = [...st.seedData];
+    for (let k = 1; k < t; k++) history.push(...loadPairs(ctx, st.stageOf(k)));
+    const trained: { policy?: GPT; train?: DpoSummary } = {};
+    let rmInfo: Record<string, number> = {};
+    const res = await loopIteration(
+      {
+        iteration: t,
+        prompts: ctx.split.iterations[t - 1],
+        idPrefix: id,
+        n: ctx.cfg.methods.iterative.n,
+        seed: `${ctx.cfg.seed}/${id}`,
+        schedule: v.schedule,
+        policy: prevId ?? PI0,
+        history: history.map(toTrainPair),
+        out: dir,
+      },
+      {
+        backend: stageBackend(st, trained),
+        rewardModel: rowScorer(st, rm),
+        select: (texts, sc) =>
+          choosePair(
+            rm,
+            v.enhancer,
+            [...texts],
+            rm ? Float64Array.from(sc.mean) : null,
+            sc.members?.map((m) => Float64Array.from(m)),
+          ),
+        ledger: ledgerView(st),
+        refit: (all) => {
+          rmInfo = {
+            ...rmHeldOut(st, t, rm),
+            ...nextNeuralRm(st, t, dir, rm, all.slice(history.length).map(fromTrainPair)),
+          };
+          return Promise.resolve(rmInfo);
+        },
+      },
+    );
+    const pairs = res.pairs.map(fromTrainPair);
+    savePairs(dir, 'pairs.json', pairs);
+    const policy = trained.policy ?? loadPolicy(ctx, prevId);
+    if (!trained.policy) savePolicy(dir, policy, ctx.tok, { stage: id });
+    const used = assertBudget(ctx, v.key, prefixes(ctx, s, st.tag, v), st.budget);
+    return {
+      method: v.key,
+      seed: s,
+      eta,
+      iteration: t,
+      labelsUsed: used,
+      budget: st.budget,
+      eval: evaluatePolicy(ctx, policy, s),
+      train: trained.train ?? {
+        pairs: 0,
+        steps: 0,
+        finalLoss: NaN,
+        finalAccuracy: NaN,
+        finalMargin: NaN,
+        seconds: 0,
+      },
+      extra: {
+        newPairs: pairs.length,
+        dropped: res.selection.noPair,
+        trainPairs: v.schedule === 'warm' ? pairs.length : history.length + pairs.length,
+        rmMean: rm ? res.rmSampleMean : NaN,
+        rmBestOfN: rm ? res.rmBestOfN : NaN,
+        randomPairs: rm ? 0 : pairs.length,
+        ...rmInfo,
+      },
+    };
+  });
+}
+
+const fromTrainPair = (p: TrainPair<Resp>): StoredPair => ({
+  prompt: p.prompt,
+  chosen: p.chosen,
+  rejected: p.rejected,
+  ...(p.id !== undefined ? { qid: p.id } : {}),
+});
+
+/** The hybrid's iteration 0: DPO on the offline data (the labelled RM seed pairs), no new labels. */
+function runHybridStart(st: LoopState): PolicyResult {
+  const { ctx, v, s, eta } = st;
+  const id = st.stageOf(0);
+  return runStage(ctx, id, (dir) => {
+    const policy = ctx.pi0.clone();
+    const train = dpo(ctx, policy, st.seedData, eta, `${ctx.cfg.seed}/${id}/dpo`);
+    savePolicy(dir, policy, ctx.tok, { stage: id });
+    savePairs(dir, 'pairs.json', []);
+    const used = assertBudget(ctx, v.key, prefixes(ctx, s, st.tag, v), st.budget);
+    return {
+      method: v.key,
+      seed: s,
+      eta,
+      iteration: 0,
+      labelsUsed: used,
+      budget: st.budget,
+      eval: evaluatePolicy(ctx, policy, s),
+      train,
+    };
+  });
+}
+
+/** Model selection on validation with the final RM (no labels, no gold). */
+function runSelection(st: LoopState): SelectionResult {
+  const { ctx, v, s, eta } = st;
+  const T = ctx.cfg.methods.iterative.iterations;
+  const selId = `${st.tag}/${v.key}/select`;
+  return runStage(ctx, selId, () => {
+    const rm = finalRm(st);
+    const scorer = scorerOf(ctx, rm);
     const validation: (ValidationScore & { iteration: number })[] = [];
-    for (let t = first; t <= T; t++) {
-      const pol = loadPolicy(ctx, stageOf(t));
-      validation.push({ iteration: t, ...validatePolicy(ctx, pol, ens, eta, `${cfg.seed}/${selId}/val`) });
+    for (let t = v.hybrid ? 0 : 1; t <= T; t++) {
+      const pol = loadPolicy(ctx, st.stageOf(t));
+      validation.push({
+        iteration: t,
+        ...validatePolicy(ctx, pol, scorer, eta, `${ctx.cfg.seed}/${selId}/val`),
+      });
     }
     const crit = (x: ValidationScore): number =>
-      cfg.methods.iterative.selection === 'rm' ? x.rm : x.objective;
+      ctx.cfg.methods.iterative.selection === 'rm' ? x.rm : x.objective;
     let best = validation[0];
     for (const x of validation) if (crit(x) > crit(best)) best = x;
-    const used = assertBudget(ctx, v.key, prefixes(ctx, s, tag, v), budget);
-    return { method: v.key, seed: s, eta, selected: best.iteration, validation, labelsUsed: used, budget };
+    const used = assertBudget(ctx, v.key, prefixes(ctx, s, st.tag, v), st.budget);
+    return {
+      method: v.key,
+      seed: s,
+      eta,
+      selected: best.iteration,
+      validation,
+      labelsUsed: used,
+      budget: st.budget,
+    };
   });
-  return { iterations: results, selection };
+}
+
+/** The RM after the last iteration: every label so far (linear), the last refit (neural), or the proxy. */
+function finalRm(st: LoopState): Exclude<OnlineRm, null> {
+  const T = st.ctx.cfg.methods.iterative.iterations;
+  const rm =
+    st.v.rm === 'neural' && st.v.labels !== 'proxy'
+      ? ({ kind: 'neural', ens: loadEnsemble(st.ctx, st.stageOf(T)), stage: st.stageOf(T) } as const)
+      : rmForIteration(st, T + 1);
+  if (!rm) throw new Error(`${st.v.key}: no reward model for model selection`);
+  return rm;
+}
+
+/** Runs all iterations and the selection of one variant at one η. */
+export async function runOnline(ctx: Ctx, s: number, eta: number, v: OnlineVariant): Promise<OnlineOutcome> {
+  const tag = runTag(ctx, s, eta);
+  const st: LoopState = {
+    ctx,
+    s,
+    eta,
+    v,
+    tag,
+    budget: labelBudget(ctx.cfg),
+    seedData: v.hybrid ? poolPairs(ctx, s, 'seed') : [],
+    stageOf: (t) => `${tag}/${v.key}/it${t}`,
+  };
+  const results: PolicyResult[] = [];
+  let prev: string | null = null;
+  if (v.hybrid) {
+    results.push(runHybridStart(st));
+    prev = st.stageOf(0);
+  }
+  for (let t = 1; t <= ctx.cfg.methods.iterative.iterations; t++) {
+    results.push(await runOnlineIteration(st, t, prev));
+    prev = st.stageOf(t);
+  }
+  return { iterations: results, selection: runSelection(st) };
 }
 
 /** The iterate chosen on validation, as a policy row. */
@@ -262,10 +528,4 @@ export function selectedRow(o: OnlineOutcome): PolicyResult {
   if (!row)
     throw new Error(`${o.selection.method}: selected iteration ${o.selection.selected} has no result`);
   return { ...row, labelsUsed: o.selection.labelsUsed };
-}
-
-/** When the RM is not refit, the iteration's stage still carries the RM it used (for the next one). */
-function copyEnsemble(ctx: Ctx, fromStage: string, toDir: string): void {
-  const ens = loadEnsemble(ctx, fromStage);
-  ens.save(join(toDir, 'rm'), { copiedFrom: fromStage });
 }

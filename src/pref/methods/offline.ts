@@ -31,6 +31,8 @@ import {
   type StoredPair,
 } from './common.js';
 import { labelBudget } from '../pipeline-config.js';
+import { LinearRewardModel } from '../linear-rm.js';
+import { pessimisticOffsets } from '../losses.js';
 
 export interface PoolResult {
   seedPairs: number;
@@ -265,4 +267,142 @@ export function runMultiStepRso(ctx: Ctx, s: number, eta: number): PolicyResult[
     prev = id;
   });
   return out;
+}
+
+// ---------------------------------------------------------------------------------------------
+// The papers' accounting: a proxy reward model fitted on a large labelled pool
+
+export function proxyStageId(s: number): string {
+  return `${seedTag(s)}/proxy-rm`;
+}
+
+/**
+ * The proxy RM's pool: `methods.proxy.labels` oracle-labelled pairs of π0 samples on the offline
+ * prompts (several pairs per prompt), ledger prefix `seedS/proxy-pool`. These labels are NOT charged
+ * to either arm — that is the papers' accounting (their RM comes from external data).
+ */
+export function runProxyPool(ctx: Ctx, s: number): { pairs: number; labels: number } {
+  return runStage(ctx, proxyStageId(s), (dir) => {
+    const prompts = ctx.split.offline;
+    const want = ctx.cfg.methods.proxy.labels;
+    const perPrompt = Math.ceil(want / prompts.length);
+    const samples = samplePolicy(
+      ctx,
+      ctx.pi0,
+      prompts,
+      2 * perPrompt,
+      `${ctx.cfg.seed}/${seedTag(s)}/proxy-pool`,
+    );
+    const pairs: StoredPair[] = [];
+    for (let k = 0; k < perPrompt && pairs.length < want; k++)
+      samples.forEach((row, i) => {
+        const [a, b] = [row[2 * k], row[2 * k + 1]];
+        if (pairs.length >= want || a.text === b.text) return;
+        const qid = `${seedTag(s)}/proxy-pool/k${k}/p${i}`;
+        const aWins = ctx.ask(prompts[i], a.text, b.text, qid);
+        pairs.push({ prompt: prompts[i], chosen: aWins ? a : b, rejected: aWins ? b : a, qid });
+      });
+    savePairs(dir, 'pairs.json', pairs);
+    return { pairs: pairs.length, labels: ctx.ledger.labelsBy(`${seedTag(s)}/proxy-pool`) };
+  });
+}
+
+const proxyCache = new Map<string, LinearRewardModel>();
+
+/** The proxy: the linear BT-MLE on the proxy pool (refit from the stored pairs; exact and cheap). */
+export function proxyModel(ctx: Ctx, s: number): LinearRewardModel {
+  const key = `${ctx.dir}|${s}`;
+  const hit = proxyCache.get(key);
+  if (hit) return hit;
+  const pairs = loadPairs(ctx, proxyStageId(s));
+  const m = LinearRewardModel.fit(
+    ctx.words.rm,
+    pairs.map((p) => ({ chosen: p.chosen.text, rejected: p.rejected.text })),
+    ctx.cfg.linearRm.lambda,
+  );
+  proxyCache.set(key, m);
+  return m;
+}
+
+/** Offline DPO under the papers' accounting: the pool's π0 pairs ordered by the proxy (ties dropped). */
+export function runOfflineDpoProxy(ctx: Ctx, s: number, eta: number): PolicyResult {
+  const tag = runTag(ctx, s, eta);
+  const id = `${tag}/offline-dpo-proxy`;
+  return runStage(ctx, id, (dir) => {
+    const proxy = proxyModel(ctx, s);
+    const pairs: StoredPair[] = [];
+    for (const p of poolPairs(ctx, s, 'all')) {
+      const rc = proxy.score(p.chosen.text);
+      const rr = proxy.score(p.rejected.text);
+      if (rc === rr) continue;
+      pairs.push(
+        rc > rr
+          ? { prompt: p.prompt, chosen: p.chosen, rejected: p.rejected }
+          : { prompt: p.prompt, chosen: p.rejected, rejected: p.chosen },
+      );
+    }
+    savePairs(dir, 'pairs.json', pairs);
+    const policy = ctx.pi0.clone();
+    const train = dpo(ctx, policy, pairs, eta, `${ctx.cfg.seed}/${id}/dpo`);
+    savePolicy(dir, policy, ctx.tok, { stage: id });
+    return {
+      method: 'offline-dpo-proxy',
+      seed: s,
+      eta,
+      labelsUsed: 0,
+      budget: labelBudget(ctx.cfg),
+      eval: evaluatePolicy(ctx, policy, s),
+      train,
+      extra: { proxyPairs: pairs.length, proxyLabels: proxy.pairs },
+    };
+  });
+}
+
+// ---------------------------------------------------------------------------------------------
+// Offline GSHF with pessimism
+
+/**
+ * DPO on the labelled pool with the pessimistic margin β·(Γ(a_w) − Γ(a_l)) inside the link, where
+ * Γ(a) = ‖φ(a) − ν‖_{Σ⁻¹} comes from the linear BT model fitted on the same B labels and ν is the mean
+ * feature vector of the pool's responses (the reference the features are centred on).
+ */
+export function runPessimisticDpo(ctx: Ctx, s: number, eta: number): PolicyResult {
+  const tag = runTag(ctx, s, eta);
+  const id = `${tag}/offline-dpo-pessimistic`;
+  return runStage(ctx, id, (dir) => {
+    const pairs = poolPairs(ctx, s, 'all');
+    const feats = ctx.words.rm;
+    const rm = LinearRewardModel.fit(
+      feats,
+      pairs.map((p) => ({ chosen: p.chosen.text, rejected: p.rejected.text })),
+      ctx.cfg.linearRm.lambda,
+    );
+    const nu = new Float64Array(feats.d);
+    const tmp = new Float64Array(feats.d);
+    for (const p of pairs)
+      for (const r of [p.chosen, p.rejected]) {
+        feats.phi(r.text, tmp);
+        for (let j = 0; j < feats.d; j++) nu[j] += tmp[j] / (2 * pairs.length);
+      }
+    const gw = pairs.map((p) => rm.gamma(p.chosen.text, nu));
+    const gl = pairs.map((p) => rm.gamma(p.rejected.text, nu));
+    const beta = ctx.cfg.methods.pessimisticDpo.beta;
+    const offsets = pessimisticOffsets(gw, gl, beta);
+    const policy = ctx.pi0.clone();
+    const train = dpo(ctx, policy, pairs, eta, `${ctx.cfg.seed}/${id}/dpo`, offsets);
+    savePolicy(dir, policy, ctx.tok, { stage: id });
+    const budget = labelBudget(ctx.cfg);
+    const used = assertBudget(ctx, 'offline-dpo-pessimistic', [`${seedTag(s)}/pool`], budget);
+    const meanAbs = offsets.reduce((a, o) => a + Math.abs(o), 0) / Math.max(1, offsets.length);
+    return {
+      method: 'offline-dpo-pessimistic',
+      seed: s,
+      eta,
+      labelsUsed: used,
+      budget,
+      eval: evaluatePolicy(ctx, policy, s),
+      train,
+      extra: { pessimismBeta: beta, meanAbsOffset: meanAbs },
+    };
+  });
 }

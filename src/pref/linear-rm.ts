@@ -1,0 +1,197 @@
+/**
+ * A linear Bradley–Terry reward model on text features: the bridge from the bandit lab to the LM.
+ *
+ * Features φ(x, y): word counts of the RESPONSE over a fixed vocabulary (lower-cased runs of the
+ * letters a–z, the tokenisation AFINN/`sentiment` uses up to punctuation), plus one extra
+ * coordinate counting out-of-vocabulary words. The vocabulary is every word that occurs at least
+ * `minCount` times in the SFT corpus's responses. The gold reward r* (AFINN sum / 5) is linear in
+ * these counts (up to `sentiment`'s negation rule and words outside the corpus), so the paper's
+ * linear theory applies: θ is the lab's exact ridge BT-MLE (`fitMLE`, Newton), Σ = λI + Σ ΔφΔφᵀ is
+ * the lab's covariance of the labelled feature differences, and uncertainties are Σ⁻¹-norms
+ * computed through the lab's `Uncertainty` (a stored Cholesky factor).
+ */
+import { addOuterProducts, scaledIdentity } from '../math/linalg.js';
+import { fitMLE } from '../bandit/mle.js';
+import { Uncertainty } from '../bandit/uncertainty.js';
+
+/** Lower-cased a–z word runs of a text. */
+export function textWords(text: string): string[] {
+  return text.toLowerCase().match(/[a-z]+/g) ?? [];
+}
+
+/** Word-count features over a vocabulary, plus one out-of-vocabulary counter (the last coordinate). */
+export class WordFeatures {
+  readonly vocab: readonly string[];
+  readonly d: number;
+  private readonly index: Map<string, number>;
+
+  constructor(vocab: readonly string[]) {
+    if (vocab.length === 0) throw new RangeError('WordFeatures: empty vocabulary');
+    this.vocab = [...vocab];
+    this.index = new Map(this.vocab.map((w, i) => [w, i]));
+    if (this.index.size !== this.vocab.length) throw new RangeError('WordFeatures: duplicate words');
+    this.d = this.vocab.length + 1;
+  }
+
+  /** The vocabulary of `texts`: words occurring ≥ minCount times, most frequent first (ties: alphabetical). */
+  static fromTexts(texts: Iterable<string>, minCount = 1): WordFeatures {
+    if (!(Number.isInteger(minCount) && minCount >= 1))
+      throw new RangeError(`WordFeatures: minCount must be an integer ≥ 1, got ${minCount}`);
+    const counts = new Map<string, number>();
+    for (const t of texts) for (const w of textWords(t)) counts.set(w, (counts.get(w) ?? 0) + 1);
+    const vocab = [...counts]
+      .filter(([, c]) => c >= minCount)
+      .sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1))
+      .map(([w]) => w);
+    return new WordFeatures(vocab);
+  }
+
+  has(word: string): boolean {
+    return this.index.has(word);
+  }
+
+  /** φ(y): counts per vocabulary word, last coordinate = out-of-vocabulary words. */
+  phi(text: string, out: Float64Array = new Float64Array(this.d), off = 0): Float64Array {
+    out.fill(0, off, off + this.d);
+    for (const w of textWords(text)) {
+      const i = this.index.get(w);
+      out[off + (i ?? this.d - 1)] += 1;
+    }
+    return out;
+  }
+}
+
+/** Share of the words of `texts` that are in the vocabulary (NaN when there are no words). */
+export function vocabularyShare(features: WordFeatures, texts: readonly string[]): number {
+  let n = 0;
+  let hit = 0;
+  for (const t of texts)
+    for (const w of textWords(t)) {
+      n++;
+      if (features.has(w)) hit++;
+    }
+  return n === 0 ? NaN : hit / n;
+}
+
+export interface TextPair {
+  chosen: string;
+  rejected: string;
+}
+
+export interface LinearRmJson {
+  lambda: number;
+  pairs: number;
+  theta: number[];
+  converged: boolean;
+}
+
+/** r(y) = ⟨θ, φ(y)⟩ with θ the ridge BT-MLE, and Σ for uncertainties. */
+export class LinearRewardModel {
+  private readonly unc: Uncertainty;
+  private readonly buf: Float64Array;
+
+  private constructor(
+    readonly features: WordFeatures,
+    readonly theta: Float64Array,
+    sigma: Float64Array,
+    readonly lambda: number,
+    readonly pairs: number,
+    readonly converged: boolean,
+  ) {
+    this.unc = new Uncertainty(sigma, features.d);
+    this.buf = new Float64Array(features.d);
+  }
+
+  /** Feature differences Δφ = φ(chosen) − φ(rejected), n×d row-major. */
+  static diffs(features: WordFeatures, pairs: readonly TextPair[]): Float64Array {
+    const d = features.d;
+    const dphi = new Float64Array(pairs.length * d);
+    const tmp = new Float64Array(d);
+    pairs.forEach((p, i) => {
+      features.phi(p.chosen, dphi, i * d);
+      features.phi(p.rejected, tmp);
+      for (let j = 0; j < d; j++) dphi[i * d + j] -= tmp[j];
+    });
+    return dphi;
+  }
+
+  /** Fits θ by the exact ridge BT-MLE on the pairs and sets Σ = λI + Σ ΔφΔφᵀ. */
+  static fit(features: WordFeatures, pairs: readonly TextPair[], lambda: number): LinearRewardModel {
+    if (!(lambda > 0)) throw new RangeError(`LinearRewardModel: lambda must be > 0, got ${lambda}`);
+    const d = features.d;
+    const dphi = LinearRewardModel.diffs(features, pairs);
+    const fit = fitMLE({ dphi, n: pairs.length, d }, { lambda });
+    const sigma = addOuterProducts(pairs.length, d, dphi, null, scaledIdentity(d, lambda));
+    return new LinearRewardModel(features, fit.theta, sigma, lambda, pairs.length, fit.converged);
+  }
+
+  score(text: string): number {
+    const f = this.features.phi(text, this.buf);
+    let s = 0;
+    for (let j = 0; j < f.length; j++) s += this.theta[j] * f[j];
+    return s;
+  }
+
+  /** ‖φ(a) − ν‖_{Σ⁻¹} (ν = 0 when omitted): the point-wise Γ without β. */
+  gamma(text: string, nu?: ArrayLike<number>): number {
+    const f = this.features.phi(text, this.buf);
+    if (nu) for (let j = 0; j < f.length; j++) f[j] -= nu[j];
+    return this.unc.norm(f);
+  }
+
+  /** ‖φ(a) − φ(b)‖_{Σ⁻¹}: the uncertainty of comparing a with b. */
+  pairUncertainty(a: string, b: string): number {
+    const d = this.features.d;
+    const fa = this.features.phi(a, new Float64Array(d));
+    const fb = this.features.phi(b, this.buf);
+    for (let j = 0; j < d; j++) fa[j] -= fb[j];
+    return this.unc.norm(fa);
+  }
+
+  toJSON(): LinearRmJson {
+    return {
+      lambda: this.lambda,
+      pairs: this.pairs,
+      theta: Array.from(this.theta),
+      converged: this.converged,
+    };
+  }
+}
+
+/**
+ * The uncertainty enhancer: among n responses, the pair (i, j) with the largest ‖φ(a_i) − φ(a_j)‖ in
+ * Σ⁻¹; slot i is the one the model scores higher. Null when every pair is textually identical.
+ */
+export function mostUncertainPair(
+  rm: LinearRewardModel,
+  texts: readonly string[],
+): { i: number; j: number; uncertainty: number } | null {
+  let best: { i: number; j: number; uncertainty: number } | null = null;
+  for (let i = 0; i < texts.length; i++)
+    for (let j = i + 1; j < texts.length; j++) {
+      if (texts[i] === texts[j]) continue;
+      const u = rm.pairUncertainty(texts[i], texts[j]);
+      if (!best || u > best.uncertainty) best = { i, j, uncertainty: u };
+    }
+  if (!best) return null;
+  return rm.score(texts[best.i]) >= rm.score(texts[best.j])
+    ? best
+    : { i: best.j, j: best.i, uncertainty: best.uncertainty };
+}
+
+/** Share of pairs (excluding r* ties) a scorer orders like r*. */
+export function agreement(
+  pairs: readonly { a: string; b: string; goldA: number; goldB: number }[],
+  score: (text: string) => number,
+): { agreement: number; pairs: number } {
+  let n = 0;
+  let hit = 0;
+  for (const p of pairs) {
+    const g = p.goldA - p.goldB;
+    if (g === 0) continue;
+    n++;
+    const s = score(p.a) - score(p.b);
+    if (Math.sign(s) === Math.sign(g)) hit++;
+  }
+  return { agreement: n === 0 ? NaN : hit / n, pairs: n };
+}
