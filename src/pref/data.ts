@@ -3,10 +3,11 @@
  * strings and "conversational" message lists), and the pipeline's {"prompt","response"} JSONL.
  * Rules (templates, implicit prompts, strictness): docs/pref-data.md.
  */
-import { closeSync, fsyncSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { basename } from 'node:path';
 import { z } from 'zod';
 import type { PreferencePair } from './types.js';
+import { writeFileAtomic } from '../report/atomic.js';
 
 export interface ChatMessage {
   role: string;
@@ -314,22 +315,9 @@ export function pairsToTrlRows(pairs: readonly ScoredPair[], opts: WriteTrlOptio
   });
 }
 
-/** Writes text to `path` via a temp file + fsync + rename, so readers never see a half-written file. */
-function writeAtomic(path: string, text: string): void {
-  const tmp = `${path}.tmp-${process.pid}`;
-  const fd = openSync(tmp, 'w');
-  try {
-    writeSync(fd, text);
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
-  renameSync(tmp, path);
-}
-
 /** Writes pairs as TRL JSONL (one row per line, keys in prompt, chosen, rejected, extras order). */
 export function writeTrlJsonl(path: string, pairs: readonly ScoredPair[], opts: WriteTrlOptions): void {
-  writeAtomic(
+  writeFileAtomic(
     path,
     pairsToTrlRows(pairs, opts)
       .map((r) => JSON.stringify(r) + '\n')
@@ -377,7 +365,7 @@ export function readPromptResponses(path: string): PromptResponse[] {
 
 /** Writes {"prompt","response"} JSONL (atomically). */
 export function writePromptResponses(path: string, rows: readonly PromptResponse[]): void {
-  writeAtomic(
+  writeFileAtomic(
     path,
     rows.map((r) => JSON.stringify({ prompt: r.prompt, response: r.response }) + '\n').join(''),
   );

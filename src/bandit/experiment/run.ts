@@ -6,6 +6,7 @@
 import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { RunDir } from '../../report/run-dir.js';
+import { TornLineError } from '../../report/jsonl.js';
 import { Progress } from '../../report/progress.js';
 import { experimentConfigSchema, type ExperimentConfig } from './config.js';
 import { expandJobs, loadEnv, type JobResult } from './jobs.js';
@@ -70,8 +71,12 @@ export async function runExperiment(cfg: ExperimentConfig, opts: RunOptions): Pr
 
   const jobs = shardJobs(expandJobs(cfg), shard);
   const done = new Map<string, JobResult>();
-  for (const m of dir.readMetrics())
-    if (typeof m.key === 'string') done.set(m.key, m as unknown as JobResult);
+  const metrics = dir.readMetrics({ repair: true });
+  if (metrics.repaired)
+    log(
+      `${dir.metricsPath}:${metrics.repaired.line}: removed an incomplete last line (${metrics.repaired.bytesDropped} bytes, a write cut short by a crash); that run is redone`,
+    );
+  for (const m of metrics.records) if (typeof m.key === 'string') done.set(m.key, m as unknown as JobResult);
   const todo = jobs.filter((j) => !done.has(j.key));
   if (done.size) log(`resuming: ${done.size} of ${jobs.length} runs already in ${dir.metricsPath}`);
   log(
@@ -185,8 +190,20 @@ export function rebuildReport(outDir: string, command: string): string {
   const cfg = experimentConfigSchema.parse(JSON.parse(readFileSync(configPath, 'utf8')));
   const dir = new RunDir(outDir);
   const byKey = new Map<string, JobResult>();
-  for (const m of dir.readMetrics())
-    if (typeof m.key === 'string') byKey.set(m.key, m as unknown as JobResult);
+  let metrics;
+  try {
+    metrics = dir.readMetrics();
+  } catch (e) {
+    if (e instanceof TornLineError)
+      throw new TornLineError(
+        e.file,
+        e.line,
+        e.bytes,
+        `resume the run (gshf bandit run <config> --out ${outDir} --resume) to remove it and redo that run`,
+      );
+    throw e;
+  }
+  for (const m of metrics.records) if (typeof m.key === 'string') byKey.set(m.key, m as unknown as JobResult);
   const results = expandJobs(cfg)
     .map((j) => byKey.get(j.key))
     .filter((r): r is JobResult => r !== undefined);

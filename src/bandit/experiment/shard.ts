@@ -8,9 +8,9 @@
  * Assignment: job j of the expanded job list (expandJobs order) belongs to shard j mod N. Adjacent
  * jobs differ mostly by seed, so every shard gets a similar mix of cheap and costly cells.
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { RunDir } from '../../report/run-dir.js';
+import { readJsonFile, readJsonl } from '../../report/jsonl.js';
 import { experimentConfigSchema, type ExperimentConfig } from './config.js';
 import { expandJobs, type Job, type JobResult } from './jobs.js';
 
@@ -43,13 +43,7 @@ export function shardJobs(jobs: Job[], shard: Shard | undefined): Job[] {
 export function readShard(dir: string): Shard {
   const p = join(dir, SHARD_FILE);
   if (!existsSync(p)) return { index: 0, count: 1 };
-  let data: unknown;
-  try {
-    data = JSON.parse(readFileSync(p, 'utf8'));
-  } catch (e) {
-    throw new Error(`${p}: invalid JSON (${(e as Error).message})`);
-  }
-  const o = data as Partial<Shard> | null;
+  const o = readJsonFile(p) as Partial<Shard> | null;
   const ok =
     o !== null &&
     typeof o === 'object' &&
@@ -77,22 +71,22 @@ interface ShardFolder {
 function readFolder(dir: string): ShardFolder & { cfg: ExperimentConfig } {
   const configPath = join(dir, 'config.json');
   if (!existsSync(configPath)) throw new Error(`${dir}: no config.json (not a bandit run folder)`);
-  let raw: unknown;
-  try {
-    raw = JSON.parse(readFileSync(configPath, 'utf8'));
-  } catch (e) {
-    throw new Error(`${configPath}: invalid JSON (${(e as Error).message})`);
-  }
-  const parsed = experimentConfigSchema.safeParse(raw);
+  const parsed = experimentConfigSchema.safeParse(readJsonFile(configPath));
   if (!parsed.success) throw new Error(`${configPath}: not a bandit experiment config`);
   const results = new Map<string, JobResult>();
-  for (const m of new RunDir(dir).readMetrics())
-    if (typeof m.key === 'string') results.set(m.key, m as unknown as JobResult);
+  // Read without taking the folder's lock; a torn last line (a shard cut short) is refused.
+  const metricsPath = join(dir, 'metrics.jsonl');
+  for (const { line, value } of readJsonl(metricsPath, { missingOk: true }).records) {
+    const key = (value as { key?: unknown } | null)?.key;
+    if (typeof key !== 'string')
+      throw new Error(`${metricsPath}:${line}: expected a run record with a "key"`);
+    results.set(key, value as JobResult);
+  }
   const infoPath = join(dir, 'run-info.json');
   let wallSeconds: number | undefined;
   if (existsSync(infoPath)) {
-    const info = JSON.parse(readFileSync(infoPath, 'utf8')) as { wallSeconds?: unknown };
-    if (typeof info.wallSeconds === 'number') wallSeconds = info.wallSeconds;
+    const info = readJsonFile(infoPath) as { wallSeconds?: unknown } | null;
+    if (typeof info?.wallSeconds === 'number') wallSeconds = info.wallSeconds;
   }
   return {
     dir,
