@@ -38,6 +38,10 @@
 #undef KATTR
 #endif
 
+/* Provided by OpenBLAS. */
+void openblas_set_num_threads(int num_threads);
+int openblas_get_num_threads(void);
+
 typedef void (*pass_fn)(const double *, int64_t, int64_t, int64_t, const double *, const double *, const double *,
                         double *, double *, double *, double *, double *);
 typedef void (*vec_fn)(const double *, double *, size_t);
@@ -152,12 +156,19 @@ int gshf_bt_newton(const gshf_bt_problem *pr, double *theta, double *grad, doubl
   int nt = pr->threads < 1 ? 1 : pr->threads > GSHF_BT_MAX_THREADS ? GSHF_BT_MAX_THREADS : pr->threads;
   /* Threads only pay for passes of ≳ 0.2 ms (a barrier round trip costs tens of µs, more under load). */
   if ((double)n * (double)(d * (d + 3) / 2) < pr->threadMinWork || n < 64 * nt) nt = 1;
-  /* With the dsyrk Hessian, OpenBLAS threads the big part itself; splitting rows too would nest threads. */
-  if (d >= BT_SYRK_MIN_D) nt = 1;
+  /* The dsyrk Hessian runs per row block, on one BLAS thread: a threaded BLAS call per block costs a
+   * thread hand-off each time (and stalls when the machine is loaded); rows are split over our own
+   * threads instead, each calling single-threaded dsyrk on its blocks. */
+  const int syrk = d >= BT_SYRK_MIN_D;
+  const int blas0 = syrk ? openblas_get_num_threads() : 1;
+  if (blas0 > 1) openblas_set_num_threads(1);
   const size_t dd = (size_t)(d * d);
-  const size_t scr = 3 * BT_BLK + (d >= BT_SYRK_MIN_D ? (size_t)(BT_SYRK_ROWS(d) < 8 ? 8 : BT_SYRK_ROWS(d)) * (size_t)d : 0);
+  const size_t scr = 3 * BT_BLK + (syrk ? (size_t)(BT_SYRK_ROWS(d) < 8 ? 8 : BT_SYRK_ROWS(d)) * (size_t)d : 0);
   double *mem = (double *)calloc((size_t)nt * (dd + (size_t)d + scr) + 2 * (size_t)d, sizeof(double));
-  if (!mem) return -1;
+  if (!mem) {
+    if (blas0 > 1) openblas_set_num_threads(blas0);
+    return -1;
+  }
   part_t parts[GSHF_BT_MAX_THREADS];
   double *q = mem;
   for (int t = 0; t < nt; t++) {
@@ -283,6 +294,7 @@ int gshf_bt_newton(const gshf_bt_problem *pr, double *theta, double *grad, doubl
     pthread_barrier_destroy(&workers[u].done);
   }
   free(mem);
+  if (blas0 > 1) openblas_set_num_threads(blas0);
   res->value = value;
   res->gradNorm = gradNorm;
   res->iterations = iterations;
