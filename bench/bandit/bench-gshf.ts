@@ -10,7 +10,8 @@
  *
  * Usage: node dist/bench/bandit/bench-gshf.js [--out bench/out/bandit.gshf.json] [--only fit|evaluate] [--d D] [--n N]
  *        [--mode excl] (profiling: time only fitMLE on precomputed Δφ)
- * GSHF_NO_NATIVE=1 forces the pure-TypeScript Hessian (no OpenBLAS dsyrk).
+ * With the addon, fitMLE runs the native Newton solver (native/src/mle.c); GSHF_NO_NATIVE=1 forces the
+ * pure-TypeScript solver (and its TS Hessian, no OpenBLAS dsyrk).
  */
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';

@@ -209,7 +209,9 @@ function main(): void {
   md.push('');
   md.push(
     `- gshf: Node ${String(gm.node)}, TypeScript single-threaded; native addon ${gm.native_loaded ? `loaded (${String(gm.native_describe)}, OpenBLAS core ${gCores.join(', ') || '?'})` : `NOT loaded (${String(gm.native_error)})`}. ` +
-      `fitMLE's Hessian uses the native dsyrk (with ${String(gm.native_blas_threads ?? '?')} BLAS threads) when n·d² ≥ ${String(gm.native_syrk_min_work)} (column "dsyrk").`,
+      (gm.native_loaded
+        ? `fitMLE runs the native Newton solver (native/src/mle.c: one fused pass over Δφ per iteration, vectorised exp/log1p, single-threaded dsyrk Hessian blocks from d = 16, passes split over ${String(gm.native_blas_threads ?? '?')} threads when n·d(d+3)/2 ≥ 2e6); the "dsyrk" column only applies to the pure-TS solver.`
+        : `fitMLE's Hessian uses the native dsyrk when n·d² ≥ ${String(gm.native_syrk_min_work)} (column "dsyrk").`),
   );
   md.push(
     `- numpy ${String(nm.numpy)} (Python ${String(nm.python)}, ${String(nBlas.name)} ${String(nBlas.version ?? '')}), ` +

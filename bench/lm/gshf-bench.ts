@@ -24,6 +24,8 @@ interface Cfg {
 const CONFIGS: Record<string, Cfg> = {
   small: { preset: PRESETS.default, batch: 16, seq: 64 },
   large: { preset: PRESETS.large, batch: 8, seq: 128 },
+  // ~10.9M parameters (the "big" model of /work/shared/design/engine-stack.md): 6 layers, d 384, 6 heads.
+  big: { preset: { ...PRESETS.large, nLayer: 6, nHead: 6, nEmbd: 384 }, batch: 8, seq: 128 },
 };
 
 const args = process.argv.slice(2);

@@ -42,6 +42,8 @@ VOCAB = 259
 CONFIGS = {
     "small": dict(vocab=VOCAB, ctx=64, n_layer=4, n_head=4, d=128, batch=16, seq=64),
     "large": dict(vocab=VOCAB, ctx=128, n_layer=4, n_head=8, d=256, batch=8, seq=128),
+    # ~10.9M parameters (engine-stack.md's "big" model)
+    "big": dict(vocab=VOCAB, ctx=128, n_layer=6, n_head=6, d=384, batch=8, seq=128),
 }
 
 

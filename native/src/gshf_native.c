@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "kernels.h"
+#include "mle.h"
 
 /* Provided by OpenBLAS (declared in its cblas.h; redeclared here for other cblas.h flavours). */
 void openblas_set_num_threads(int num_threads);
@@ -527,6 +528,98 @@ static napi_value AttentionDecode(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
+/* ---- bandit MLE (mle.c) ---- */
+
+/* Minimum n·d(d+3)/2 for splitting one Newton pass over threads (setBtThreadMinWork). */
+static double g_bt_min_work = 2e6;
+
+/* btNewton(X, n, d, cnt|null, neg|null, ridge, theta, maxIter, gtol, grad, H, L, info):
+ * the Newton solve of mle.c on n×d row-major X, θ in/out. info (Float64Array ≥ 6) receives
+ * [value, gradNorm, iterations, converged, haveFactor, threads]. */
+static napi_value BtNewton(napi_env env, napi_callback_info info) {
+  const char *fn = "btNewton";
+  napi_value a[MAX_ARGS];
+  void *X, *cnt = NULL, *neg = NULL, *th, *gr, *Hv, *Lv, *inf;
+  int64_t n, d, lX, lc = 0, ln = 0, lt, lg, lH, lL, li, maxIter;
+  double ridge, gtol;
+  if (get_args(env, info, fn, 13, a) || get_typed(env, fn, a[0], "X", napi_float64_array, &X, &lX) ||
+      get_int(env, fn, a[1], "n", MAX_SAFE, &n) || get_int(env, fn, a[2], "d", 46340.0, &d))
+    return NULL;
+  napi_valuetype tc, tn;
+  napi_typeof(env, a[3], &tc);
+  napi_typeof(env, a[4], &tn);
+  if ((tc == napi_null) != (tn == napi_null)) {
+    fail(env, fn, "cnt and neg must both be null or both be Float64Arrays");
+    return NULL;
+  }
+  if (tc != napi_null && (get_typed(env, fn, a[3], "cnt", napi_float64_array, &cnt, &lc) ||
+                          get_typed(env, fn, a[4], "neg", napi_float64_array, &neg, &ln) ||
+                          check_len(env, fn, "cnt", n, lc) || check_len(env, fn, "neg", n, ln)))
+    return NULL;
+  if (get_finite(env, fn, a[5], "ridge", &ridge) || get_typed(env, fn, a[6], "theta", napi_float64_array, &th, &lt) ||
+      get_int(env, fn, a[7], "maxIter", 1e9, &maxIter) || get_finite(env, fn, a[8], "gtol", &gtol) ||
+      get_typed(env, fn, a[9], "grad", napi_float64_array, &gr, &lg) ||
+      get_typed(env, fn, a[10], "H", napi_float64_array, &Hv, &lH) ||
+      get_typed(env, fn, a[11], "L", napi_float64_array, &Lv, &lL) ||
+      get_typed(env, fn, a[12], "info", napi_float64_array, &inf, &li) || check_len(env, fn, "X", n * d, lX) ||
+      check_len(env, fn, "theta", d, lt) || check_len(env, fn, "grad", d, lg) || check_len(env, fn, "H", d * d, lH) ||
+      check_len(env, fn, "L", d * d, lL) || check_len(env, fn, "info", 6, li))
+    return NULL;
+  if (!(ridge >= 0) || !(gtol >= 0) || d < 1) {
+    fail(env, fn, "need ridge >= 0, gtol >= 0 and d >= 1");
+    return NULL;
+  }
+  gshf_bt_problem pr = {(const double *)X, n, d, (const double *)cnt, (const double *)neg, ridge, (int)maxIter, gtol,
+                        g_threads, g_bt_min_work};
+  gshf_bt_result r;
+  int rc = gshf_bt_newton(&pr, (double *)th, (double *)gr, (double *)Hv, (double *)Lv, &r);
+  if (rc == -1) {
+    fail(env, fn, "out of memory");
+    return NULL;
+  }
+  if (rc == -2) {
+    fail(env, fn, "Hessian is not positive definite even with jitter (NaN features?)");
+    return NULL;
+  }
+  double *o = (double *)inf;
+  o[0] = r.value;
+  o[1] = r.gradNorm;
+  o[2] = r.iterations;
+  o[3] = r.converged;
+  o[4] = r.haveFactor;
+  o[5] = r.threads;
+  return NULL;
+}
+
+/* setBtThreadMinWork(w): btNewton splits a pass over the BLAS thread count only when n·d(d+3)/2 ≥ w. */
+static napi_value SetBtThreadMinWork(napi_env env, napi_callback_info info) {
+  napi_value a[MAX_ARGS];
+  int64_t v;
+  if (get_args(env, info, "setBtThreadMinWork", 1, a) ||
+      get_int(env, "setBtThreadMinWork", a[0], "work", MAX_SAFE, &v))
+    return NULL;
+  g_bt_min_work = (double)v;
+  return NULL;
+}
+
+/* btVec(kind, x, out, n): out = e^x (kind 0, x ≤ 0) or log1p(x) (kind 1, 0 ≤ x ≤ 1), the solver's kernels. */
+static napi_value BtVec(napi_env env, napi_callback_info info) {
+  const char *fn = "btVec";
+  napi_value a[MAX_ARGS];
+  int64_t kind, n, lx, lo;
+  void *x, *o;
+  if (get_args(env, info, fn, 4, a) || get_int(env, fn, a[0], "kind", 1, &kind) ||
+      get_typed(env, fn, a[1], "x", napi_float64_array, &x, &lx) ||
+      get_typed(env, fn, a[2], "out", napi_float64_array, &o, &lo) || get_int(env, fn, a[3], "n", MAX_SAFE, &n) ||
+      check_len(env, fn, "x", n, lx) || check_len(env, fn, "out", n, lo))
+    return NULL;
+  if (kind == 0)
+    gshf_bt_vexp((const double *)x, (double *)o, (size_t)n);
+  else
+    gshf_bt_vlog1p((const double *)x, (double *)o, (size_t)n);
+  return NULL;
+}
+
 /* ---- misc ---- */
 
 static napi_value SetThreads(napi_env env, napi_callback_info info) {
@@ -581,6 +674,7 @@ static napi_value SimdLevel(napi_env env, napi_callback_info info) {
 
 static napi_value Init(napi_env env, napi_value exports) {
   K = gshf_select_kernels();
+  gshf_mle_init();
   g_threads = openblas_get_num_threads();
   napi_property_descriptor d[] = {
       {"sgemm", NULL, Sgemm, NULL, NULL, NULL, napi_writable | napi_enumerable | napi_configurable, NULL},
@@ -595,6 +689,10 @@ static napi_value Init(napi_env env, napi_value exports) {
       {"softmaxCausal", NULL, SoftmaxCausal, NULL, NULL, NULL, napi_writable | napi_enumerable | napi_configurable, NULL},
       {"attentionDecode", NULL, AttentionDecode, NULL, NULL, NULL, napi_writable | napi_enumerable | napi_configurable,
        NULL},
+      {"btNewton", NULL, BtNewton, NULL, NULL, NULL, napi_writable | napi_enumerable | napi_configurable, NULL},
+      {"btVec", NULL, BtVec, NULL, NULL, NULL, napi_writable | napi_enumerable | napi_configurable, NULL},
+      {"setBtThreadMinWork", NULL, SetBtThreadMinWork, NULL, NULL, NULL,
+       napi_writable | napi_enumerable | napi_configurable, NULL},
       {"setThreads", NULL, SetThreads, NULL, NULL, NULL, napi_writable | napi_enumerable | napi_configurable, NULL},
       {"setGemmSingleThreadBelow", NULL, SetGemmSingleThreadBelow, NULL, NULL, NULL,
        napi_writable | napi_enumerable | napi_configurable, NULL},

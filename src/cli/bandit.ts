@@ -14,7 +14,8 @@ import { z } from 'zod';
 import { loadConfigFile } from './config-file.js';
 import { int, num, oneOf } from './options.js';
 import { experimentConfigSchema } from '../bandit/experiment/config.js';
-import { runExperiment, rebuildReport } from '../bandit/experiment/run.js';
+import { runExperiment, rebuildReport, mergeShards } from '../bandit/experiment/run.js';
+import { parseShard, type Shard } from '../bandit/experiment/shard.js';
 import { readEnvFile, readPairsFile, writeEnvFile, writePairsFile } from '../bandit/files.js';
 import { generateEnv, behaviourPolicy, type Coverage } from '../bandit/generate.js';
 import { fitMLE } from '../bandit/mle.js';
@@ -56,23 +57,37 @@ export function registerBanditCommands(program: Command): void {
       int('workers', { min: 1 }),
     )
     .option('--seeds <n>', 'override the number of seeds', int('seeds', { min: 1 }))
+    .option(
+      '--shard <i/N>',
+      'run only shard i of N (0-based) into its own folder; combine the N folders with `bandit merge`',
+      (v: string) => parseShard(v),
+    )
     .action(
       async (
         configPath: string,
-        opts: { out?: string; resume: boolean; workers?: number; seeds?: number },
+        opts: { out?: string; resume: boolean; workers?: number; seeds?: number; shard?: Shard },
       ) => {
         const cfg = loadConfigFile(configPath, experimentConfigSchema);
         if (opts.seeds) cfg.seeds = opts.seeds;
-        const outDir = opts.out ?? `runs/${cfg.name}`;
+        const sharded = opts.shard && opts.shard.count > 1 ? opts.shard : undefined;
+        const outDir =
+          opts.out ??
+          (sharded ? `runs/${cfg.name}.shard-${sharded.index}-of-${sharded.count}` : `runs/${cfg.name}`);
         const shown = configPath === DEFAULT_BANDIT_CONFIG ? 'examples/bandit/default.yaml' : configPath;
+        const shardFlag = sharded ? ` --shard ${sharded.index}/${sharded.count}` : '';
         const summary = await runExperiment(cfg, {
           outDir,
           resume: opts.resume,
           workers: opts.workers,
           configPath: shown,
-          command: `gshf bandit run ${shown} --out ${outDir}`,
+          command: `gshf bandit run ${shown}${shardFlag} --out ${outDir}`,
+          ...(sharded ? { shard: sharded } : {}),
         });
-        process.stdout.write(`report: ${summary.reportPath}\n`);
+        if (summary.reportPath) process.stdout.write(`report: ${summary.reportPath}\n`);
+        else
+          process.stdout.write(
+            `shard ${sharded?.index}/${sharded?.count}: ${summary.results.length} runs in ${outDir} (combine with \`gshf bandit merge\`)\n`,
+          );
       },
     );
 
@@ -82,6 +97,18 @@ export function registerBanditCommands(program: Command): void {
     .argument('<dir>', 'run folder')
     .action((dir: string) => {
       process.stdout.write(`report: ${rebuildReport(dir, `gshf bandit report ${dir}`)}\n`);
+    });
+
+  bandit
+    .command('merge')
+    .description(
+      'Combine the folders of a sharded run (`bandit run --shard i/N`) into one run folder: the same results.json and report as one machine.',
+    )
+    .argument('<out>', 'run folder to write (must not hold a run)')
+    .argument('<shards...>', 'the N shard folders, in any order')
+    .action((out: string, shards: string[]) => {
+      const summary = mergeShards(out, shards, `gshf bandit merge ${out} ${shards.join(' ')}`);
+      process.stdout.write(`report: ${summary.reportPath}\n`);
     });
 
   bandit

@@ -156,6 +156,37 @@ export interface NativeOps {
     blockSize: number,
     scale: number,
   ): void;
+  /**
+   * The ridge Bradley–Terry Newton solve of src/bandit/mle.ts in C (native/src/mle.c): minimises
+   * Σ cnt·softplus(−Xθ) + neg·Xθ + (ridge/2)‖θ‖² over θ (in/out) for n×d row-major X, one fused pass
+   * over X per iteration (vectorised exp/log1p; rows split over the BLAS thread count when the pass is
+   * large, see setBtThreadMinWork). cnt/neg: both null (one pair per row) or both length ≥ n. Leaves
+   * grad (d) and H (d×d, both triangles, ridge included) at the returned θ and in L the Cholesky factor
+   * of the last factorised Hessian. info (≥ 6) receives [value, gradNorm, iterations, converged (0/1),
+   * haveFactor (0/1), threads used]. Throws on a Hessian that stays indefinite with jitter (NaN data).
+   */
+  btNewton?(
+    X: Float64Array,
+    n: number,
+    d: number,
+    cnt: Float64Array | null,
+    neg: Float64Array | null,
+    ridge: number,
+    theta: Float64Array,
+    maxIter: number,
+    gtol: number,
+    grad: Float64Array,
+    H: Float64Array,
+    L: Float64Array,
+    info: Float64Array,
+  ): void;
+  /**
+   * The solver's vectorised kernels, element-wise for testing: out[i] = e^{x[i]} (kind 0, x ≤ 0) or
+   * log1p(x[i]) (kind 1, 0 ≤ x ≤ 1) for i < n.
+   */
+  btVec?(kind: 0 | 1, x: Float64Array, out: Float64Array, n: number): void;
+  /** btNewton splits a pass over threads only when n·d(d+3)/2 ≥ work (default 2e6). */
+  setBtThreadMinWork?(work: number): void;
   /** Number of BLAS threads. */
   setThreads(n: number): void;
   /** Free-form description of the native build (library, threads), for logs and benchmarks. */

@@ -689,6 +689,49 @@ export function softmaxInPlace(x: Float32Array, off: number, n: number): number 
   return mx + Math.log(s);
 }
 
+/**
+ * Causal softmax in place over `blocks` consecutive T×T row-major blocks of att (from offset 0): row t
+ * of each block becomes softmax(row[0..t]) and row[t+1..T) is zeroed. Native kernel when available.
+ */
+export function softmaxCausal(att: Float32Array, T: number, blocks: number): void {
+  const nat = nativeOps();
+  if (nat?.softmaxCausal) {
+    nat.softmaxCausal(att, T, blocks);
+    return;
+  }
+  for (let b = 0; b < blocks; b++) {
+    for (let t = 0; t < T; t++) {
+      const ro = (b * T + t) * T;
+      softmaxInPlace(att, ro, t + 1);
+      for (let j = t + 1; j < T; j++) att[ro + j] = 0;
+    }
+  }
+}
+
+/**
+ * KV-cache decode attention for S rows in one native call (see NativeOps.attentionDecode); returns
+ * false when the addon lacks it, and the caller runs its TypeScript loop instead.
+ */
+export function attentionDecodeNative(
+  q: Float32Array,
+  qStride: number,
+  k: Float32Array,
+  v: Float32Array,
+  out: Float32Array,
+  slots: Int32Array,
+  lens: Int32Array,
+  S: number,
+  nHead: number,
+  headSize: number,
+  blockSize: number,
+  scale: number,
+): boolean {
+  const nat = nativeOps();
+  if (!nat?.attentionDecode) return false;
+  nat.attentionDecode(q, qStride, k, v, out, slots, lens, S, nHead, headSize, blockSize, scale);
+  return true;
+}
+
 /** y[i] += x[i] for i < n (residual adds). */
 export function addInPlace(y: Float32Array, x: Float32Array, n: number): void {
   for (let i = 0; i < n; i++) y[i] += x[i];

@@ -11,12 +11,14 @@ import { Rng } from '../math/rng.js';
 import { type GPTConfig, parseGPTConfig, type GPTConfigInput } from './config.js';
 import {
   addBiasRows,
+  attentionDecodeNative,
   biasBackward,
   geluBackward,
   geluForward,
   layerNormBackward,
   layerNormForward,
   sgemm,
+  softmaxCausal,
 } from './kernels.js';
 
 /** One named parameter tensor inside the arena. */
@@ -204,6 +206,9 @@ export class KVCache {
   readonly scores: Float32Array;
   /** Logits of the last step, S×V. */
   readonly logits: Float32Array;
+  /** Slots and attended lengths of the rows of the current decode step (for the native kernel). */
+  readonly slotsI32: Int32Array;
+  readonly lensI32: Int32Array;
 
   constructor(
     readonly cfg: GPTConfig,
@@ -225,6 +230,8 @@ export class KVCache {
     this.fchGelu = new Float32Array(S * 4 * C);
     this.scores = new Float32Array(cfg.blockSize);
     this.logits = new Float32Array(S * cfg.vocabSize);
+    this.slotsI32 = new Int32Array(S);
+    this.lensI32 = new Int32Array(S);
   }
 }
 
@@ -550,19 +557,39 @@ export class GPT {
       // qkv = ln1·Wᵀ + b
       fillRows(a.qkv, w.qkvb, BT, C3);
       sgemm(false, true, BT, C3, C, 1, a.ln1, 0, C, w.qkvw, 0, C, 1, a.qkv, 0, C3);
-      // attention per (b, h) on strided views (lda = 3C)
+      // attention per (b, h) on strided views (lda = 3C): all score blocks, one causal softmax over
+      // the B·NH blocks (native when available), then all value products
       const att = a.att;
+      for (let b = 0; b < B; b++) {
+        const base = b * T * C3;
+        for (let h = 0; h < NH; h++) {
+          const qo = base + h * hs;
+          sgemm(
+            false,
+            true,
+            T,
+            T,
+            hs,
+            scale,
+            a.qkv,
+            qo,
+            C3,
+            a.qkv,
+            qo + C,
+            C3,
+            0,
+            att,
+            (b * NH + h) * T * T,
+            T,
+          );
+        }
+      }
+      softmaxCausal(att, T, B * NH);
       for (let b = 0; b < B; b++) {
         const base = b * T * C3;
         for (let h = 0; h < NH; h++) {
           const ao = (b * NH + h) * T * T;
           const qo = base + h * hs;
-          sgemm(false, true, T, T, hs, scale, a.qkv, qo, C3, a.qkv, qo + C, C3, 0, att, ao, T);
-          for (let t = 0; t < T; t++) {
-            const ro = ao + t * T;
-            softmaxRow(att, ro, t + 1);
-            for (let j = t + 1; j < T; j++) att[ro + j] = 0;
-          }
           sgemm(
             false,
             false,
@@ -983,6 +1010,10 @@ export class GPT {
       if (!(tok >= 0 && tok < V)) throw new RangeError(`token id ${tok} outside the vocabulary`);
       for (let c = 0; c < C; c++) x[s * C + c] = this.p.wte[tok * C + c] + this.p.wpe[pos * C + c];
     }
+    for (let s = 0; s < S; s++) {
+      cache.slotsI32[s] = slots[s];
+      cache.lensI32[s] = cache.pos[slots[s]] + 1;
+    }
     const xs = x.subarray(0, S * C);
     const lns = ln.subarray(0, S * C);
     for (let l = 0; l < cfg.nLayer; l++) {
@@ -993,29 +1024,32 @@ export class GPT {
       const kc = cache.k[l];
       const vc = cache.v[l];
       for (let s = 0; s < S; s++) {
-        const pos = cache.pos[slots[s]];
-        const slot = slots[s] * blk * C;
-        const dst = slot + pos * C;
+        const dst = slots[s] * blk * C + cache.pos[slots[s]] * C;
         for (let c = 0; c < C; c++) {
           kc[dst + c] = qkv[s * C3 + C + c];
           vc[dst + c] = qkv[s * C3 + 2 * C + c];
         }
-        for (let h = 0; h < NH; h++)
-          attendCached(
-            qkv,
-            s * C3 + h * hs,
-            kc,
-            vc,
-            slot + h * hs,
-            C,
-            pos + 1,
-            hs,
-            scale,
-            scores,
-            atty,
-            s * C + h * hs,
-          );
       }
+      if (!attentionDecodeNative(qkv, C3, kc, vc, atty, cache.slotsI32, cache.lensI32, S, NH, hs, blk, scale))
+        for (let s = 0; s < S; s++) {
+          const pos = cache.pos[slots[s]];
+          const slot = slots[s] * blk * C;
+          for (let h = 0; h < NH; h++)
+            attendCached(
+              qkv,
+              s * C3 + h * hs,
+              kc,
+              vc,
+              slot + h * hs,
+              C,
+              pos + 1,
+              hs,
+              scale,
+              scores,
+              atty,
+              s * C + h * hs,
+            );
+        }
       // x = x + atty·Wᵀ + b, same rounding sequence as the full forward (copy, +bias, +GEMM)
       addBiasRows(x, w.projb, S, C);
       sgemm(false, true, S, C, C, 1, atty, 0, C, w.projw, 0, C, 1, x, 0, C);

@@ -3,7 +3,7 @@
  * result to metrics.jsonl as it lands (so a killed sweep resumes where it stopped with --resume),
  * then write results.json, report.md and the SVG plots.
  */
-import { existsSync } from 'node:fs';
+import { existsSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { RunDir } from '../../report/run-dir.js';
 import { TornLineError, readJsonFile } from '../../report/jsonl.js';
@@ -14,6 +14,7 @@ import { runJobs } from './pool.js';
 import { buildReport } from './report.js';
 import { getAlgorithm } from '../algorithms/index.js';
 import { GshfInputError } from '../../math/errors.js';
+import { SHARD_FILE, collectShards, readShard, shardJobs, shardLabel, type Shard } from './shard.js';
 
 export interface RunOptions {
   outDir: string;
@@ -24,12 +25,15 @@ export interface RunOptions {
   /** Shown in the report as the command that reproduces it. */
   command?: string;
   log?: (line: string) => void;
+  /** Run only this deterministic 1/N of the jobs (no report: combine the shards with mergeShards). */
+  shard?: Shard;
 }
 
 export interface RunSummary {
   outDir: string;
   results: JobResult[];
-  reportPath: string;
+  /** null for a shard of a sharded run (its report is written by mergeShards). */
+  reportPath: string | null;
   skipped: number;
 }
 
@@ -60,8 +64,9 @@ export async function runExperiment(cfg: ExperimentConfig, opts: RunOptions): Pr
   // Validate everything before writing anything: a refused run leaves no folder behind.
   const env = loadEnv(cfg.env);
   checkAlgorithms(cfg, env.d, opts.configPath);
-  const dir = openRunFolder(cfg, opts);
-  const jobs = expandJobs(cfg);
+  const shard = opts.shard ?? { index: 0, count: 1 };
+  const dir = openRunFolder(cfg, opts, shard);
+  const jobs = shardJobs(expandJobs(cfg), shard);
   const done = recordedResults(dir, jobs.length, log);
   const todo = jobs.filter((j) => !done.has(j.key));
   log(
@@ -81,12 +86,16 @@ export async function runExperiment(cfg: ExperimentConfig, opts: RunOptions): Pr
       command,
     }) + '\n',
   );
+  if (shard.count > 1) {
+    dir.writeAtomic('results.json', JSON.stringify(results, null, 1) + '\n');
+    return { outDir: opts.outDir, results, reportPath: null, skipped: jobs.length - todo.length };
+  }
   const reportPath = writeReport(dir, cfg, results, { command, seconds });
   return { outDir: opts.outDir, results, reportPath, skipped: jobs.length - todo.length };
 }
 
 /** Locks the run folder, checks a resume matches the saved config (or that a fresh run has an empty folder), writes config.json. */
-function openRunFolder(cfg: ExperimentConfig, opts: RunOptions): RunDir {
+function openRunFolder(cfg: ExperimentConfig, opts: RunOptions, shard: Shard): RunDir {
   const dir = new RunDir(opts.outDir);
   const configPath = outDirConfig(opts.outDir);
   if (opts.resume && existsSync(configPath)) {
@@ -100,7 +109,10 @@ function openRunFolder(cfg: ExperimentConfig, opts: RunOptions): RunDir {
       `${opts.outDir} already holds a run: pass --resume to continue it, or choose another --out`,
     );
   }
+  checkShardFolder(opts.outDir, shard, opts.resume === true);
   dir.writeConfig(cfg);
+  if (shard.count > 1) dir.writeAtomic(SHARD_FILE, JSON.stringify(shard) + '\n');
+  else rmSync(join(opts.outDir, SHARD_FILE), { force: true });
   return dir;
 }
 
@@ -158,6 +170,46 @@ function readSavedConfig(configPath: string): ExperimentConfig {
   return r.data;
 }
 
+/** A resumed folder must hold the same shard; a fresh one must not be some other shard's folder. */
+function checkShardFolder(outDir: string, shard: Shard, resume: boolean): void {
+  if (!resume || !existsSync(join(outDir, 'config.json'))) return;
+  const saved = readShard(outDir);
+  if (saved.index !== shard.index || saved.count !== shard.count)
+    throw new GshfInputError(
+      `${outDir}: --resume as shard ${shardLabel(shard)}, but this folder holds shard ${shardLabel(saved)}`,
+    );
+}
+
+/**
+ * Combines the folders of a sharded run (`gshf bandit run --shard i/N`) into one run folder with
+ * the metrics.jsonl, results.json and report a single-machine run writes (jobs in the same order,
+ * identical numbers; per-job `seconds` and the wall time are the shards' own). Everything is
+ * checked before outDir is touched.
+ */
+export function mergeShards(outDir: string, shardDirs: string[], command: string): RunSummary {
+  const merged = collectShards(shardDirs);
+  if (existsSync(join(outDir, 'metrics.jsonl')))
+    throw new GshfInputError(`${outDir} already holds a run: choose another output folder`);
+  const dir = new RunDir(outDir);
+  dir.writeConfig(merged.cfg);
+  dir.writeAtomic('metrics.jsonl', merged.results.map((r) => JSON.stringify(r) + '\n').join(''));
+  dir.writeAtomic(
+    'run-info.json',
+    JSON.stringify({
+      wallSeconds: merged.wallSeconds,
+      runs: merged.results.length,
+      resumedFrom: 0,
+      command,
+      mergedFrom: shardDirs,
+    }) + '\n',
+  );
+  const reportPath = writeReport(dir, merged.cfg, merged.results, {
+    command,
+    seconds: merged.wallSeconds,
+  });
+  return { outDir, results: merged.results, reportPath, skipped: 0 };
+}
+
 function envSummary(cfg: ExperimentConfig): string {
   const env = loadEnv(cfg.env);
   return cfg.env.source === 'generate'
@@ -187,6 +239,11 @@ export function rebuildReport(
   const configPath = outDirConfig(outDir);
   if (!existsSync(configPath))
     throw new GshfInputError(`${outDir}: no config.json (not a bandit run folder)`);
+  const shard = readShard(outDir);
+  if (shard.count > 1)
+    throw new GshfInputError(
+      `${outDir}: holds shard ${shardLabel(shard)} of a sharded run; combine all shards with \`gshf bandit merge\``,
+    );
   const cfg = readSavedConfig(configPath);
   const dir = new RunDir(outDir);
   const byKey = new Map<string, JobResult>();
