@@ -21,9 +21,10 @@ import {
   type Tokenizer,
   GPT,
   autoKernelThreads,
-  initSftModel,
+  builtinCorpusPath,
   kernelBackend,
   PRODUCTS,
+  readExamples,
   runSft,
 } from '../nn/index.js';
 import { GoldOracle } from './gold.js';
