@@ -115,8 +115,8 @@ test('an uppercase .JSONL extension is read as JSONL, not as plain text', () => 
     const f = join(dir, 'DATA.JSONL');
     writeFileSync(f, '{"prompt":"P","response":" r"}\n{"text":"doc"}\n');
     assert.deepEqual(readExamples(f), [
-      { kind: 'pair', prompt: 'P', response: ' r' },
-      { kind: 'text', text: 'doc' },
+      { kind: 'pair', prompt: 'P', response: ' r', line: 1 },
+      { kind: 'text', text: 'doc', line: 2 },
     ]);
   } finally {
     rmSync(dir, { recursive: true, force: true });
