@@ -137,11 +137,12 @@ export class AdamW {
       v: sub(this.v, t.offset, t.size),
       decay: t.decay,
     }));
-    this.lr = opts.lr ?? 1e-3;
-    this.beta1 = opts.beta1 ?? 0.9;
-    this.beta2 = opts.beta2 ?? 0.95;
-    this.eps = opts.eps ?? 1e-8;
-    this.weightDecay = opts.weightDecay ?? 0.1;
+    // One set of defaults for every optimizer (OPTIMIZER_DEFAULTS).
+    this.lr = opts.lr ?? OPTIMIZER_DEFAULTS.lr;
+    this.beta1 = opts.beta1 ?? OPTIMIZER_DEFAULTS.beta1;
+    this.beta2 = opts.beta2 ?? OPTIMIZER_DEFAULTS.beta2;
+    this.eps = opts.eps ?? OPTIMIZER_DEFAULTS.eps;
+    this.weightDecay = opts.weightDecay ?? OPTIMIZER_DEFAULTS.weightDecay;
   }
 
   /** One update with the model's accumulated gradients; `lr` overrides the current rate. */

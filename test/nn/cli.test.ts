@@ -6,6 +6,9 @@ import { join } from 'node:path';
 import { Command } from 'commander';
 import { registerLmCommands } from '../../src/cli/lm.js';
 import { corpusToJsonl, generateReviewCorpus } from '../../src/nn/corpus.js';
+import { saveCheckpoint } from '../../src/nn/checkpoint.js';
+import { GPT } from '../../src/nn/model.js';
+import { ByteTokenizer } from '../../src/nn/tokenizer.js';
 
 /** Runs `gshf lm …` in-process and returns what it printed to stdout. */
 async function run(args: string[]): Promise<string> {
@@ -136,6 +139,23 @@ test('lm sft → sample → score → info round trip on a small JSONL file', as
       run(['sample', '--model', join(dir, 'nope')]),
       /nope\/config\.json: cannot read checkpoint config/,
     );
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('lm score / lm sample refuse a checkpoint with NaN weights (was: logprob null, exit 0)', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'gshf-lmcli-nan-'));
+  try {
+    const m = new GPT({ vocabSize: 259, blockSize: 32, nLayer: 1, nHead: 2, nEmbd: 16 }, 1);
+    m.params[m.tensor('transformer.h.0.attn.c_proj.weight')!.offset + 11] = NaN;
+    const ck = join(dir, 'ck');
+    saveCheckpoint(ck, m, new ByteTokenizer());
+    const data = join(dir, 'p.jsonl');
+    writeFileSync(data, '{"prompt":"a","response":"b"}\n');
+    const bad = /ck\/model\.safetensors: tensor "transformer\.h\.0\.attn\.c_proj\.weight": element 11 is NaN/;
+    await assert.rejects(run(['score', '--model', ck, '--data', data]), bad);
+    await assert.rejects(run(['sample', '--model', ck, '--prompt', 'a']), bad);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createOptimizer, OPTIMIZER_DEFAULTS, resolveOptimizerOptions } from '../../src/nn/optim.js';
+import { AdamW, createOptimizer, OPTIMIZER_DEFAULTS, resolveOptimizerOptions } from '../../src/nn/optim.js';
 import { GPT } from '../../src/nn/model.js';
 import { DPO_OPTIMIZER } from '../../src/pref/dpo.js';
 import { RM_OPTIMIZER } from '../../src/pref/reward-model.js';
@@ -30,4 +30,9 @@ test('optimizer options are validated, naming the option and the value', () => {
     [{ gradClip: -1 }, /gradClip: expected a finite number ≥ 0 \(0 = off\), got -1/],
   ];
   for (const [opts, re] of bad) assert.throws(() => resolveOptimizerOptions(opts, 10), re);
+});
+
+test('the AdamW class takes the same defaults as every trainer', () => {
+  const a = new AdamW(new GPT(TINY, 1));
+  assert.deepEqual([a.lr, a.beta1, a.beta2, a.eps, a.weightDecay], [1e-3, 0.9, 0.99, 1e-8, 0.1]);
 });
