@@ -9,3 +9,18 @@ export * from './uncertainty.js';
 export * from '../math/special.js';
 export * from '../math/linalg.js';
 export * from '../math/stats.js';
+// The algorithm registry and the experiment runner (`gshf/bandit`; also re-exported by `gshf`).
+export { algorithmNames, getAlgorithm } from './algorithms/index.js';
+export type {
+  AnyAlgorithm,
+  AlgorithmContext,
+  AlgorithmResult,
+  BanditAlgorithm,
+  IterationRecord,
+} from './algorithms/index.js';
+export { runExperiment, checkAlgorithms, writeReport } from './experiment/run.js';
+export type { RunOptions, RunSummary } from './experiment/run.js';
+export { experimentConfigSchema } from './experiment/config.js';
+export type { ExperimentConfig, EnvSpec, AlgorithmSpec, StudySpec, ClaimSpec } from './experiment/config.js';
+export { expandJobs, runJob, loadEnv } from './experiment/jobs.js';
+export type { Job, JobResult } from './experiment/jobs.js';

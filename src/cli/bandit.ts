@@ -12,6 +12,7 @@ import { dirname, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { z } from 'zod';
 import { loadConfigFile } from './config-file.js';
+import { int, num, oneOf } from './options.js';
 import { experimentConfigSchema } from '../bandit/experiment/config.js';
 import { runExperiment, rebuildReport } from '../bandit/experiment/run.js';
 import { readEnvFile, readPairsFile, writeEnvFile, writePairsFile } from '../bandit/files.js';
@@ -36,23 +37,6 @@ const here = dirname(fileURLToPath(import.meta.url));
 /** The shipped default experiment (examples/bandit/default.yaml), resolved from the package root. */
 export const DEFAULT_BANDIT_CONFIG = resolve(here, '../../../examples/bandit/default.yaml');
 
-function num(name: string, min?: number) {
-  return (v: string): number => {
-    const x = Number(v);
-    if (!Number.isFinite(x) || (min !== undefined && x < min))
-      throw new Error(`--${name}: expected a number${min !== undefined ? ` ≥ ${min}` : ''}, got "${v}"`);
-    return x;
-  };
-}
-function int(name: string, min = 0) {
-  return (v: string): number => {
-    const x = Number(v);
-    if (!Number.isInteger(x) || x < min)
-      throw new Error(`--${name}: expected an integer ≥ ${min}, got "${v}"`);
-    return x;
-  };
-}
-
 export function registerBanditCommands(program: Command): void {
   const bandit = program
     .command('bandit')
@@ -66,8 +50,12 @@ export function registerBanditCommands(program: Command): void {
     .argument('[config]', 'JSON or YAML experiment config', DEFAULT_BANDIT_CONFIG)
     .option('-o, --out <dir>', 'run folder (default: runs/<config name>)')
     .option('--resume', 'continue an interrupted run in the same folder', false)
-    .option('-w, --workers <n>', 'worker threads (default: config, else CPU cores)', int('workers', 1))
-    .option('--seeds <n>', 'override the number of seeds', int('seeds', 1))
+    .option(
+      '-w, --workers <n>',
+      'worker threads (default: config, else CPU cores)',
+      int('workers', { min: 1 }),
+    )
+    .option('--seeds <n>', 'override the number of seeds', int('seeds', { min: 1 }))
     .action(
       async (
         configPath: string,
@@ -81,6 +69,7 @@ export function registerBanditCommands(program: Command): void {
           outDir,
           resume: opts.resume,
           workers: opts.workers,
+          configPath: shown,
           command: `gshf bandit run ${shown} --out ${outDir}`,
         });
         process.stdout.write(`report: ${summary.reportPath}\n`);
@@ -101,16 +90,21 @@ export function registerBanditCommands(program: Command): void {
       'Write a generated environment (JSON) and, optionally, offline pairs labelled by its BT oracle (JSONL).',
     )
     .requiredOption('--out <file>', 'environment JSON to write')
-    .option('--d <n>', 'feature dimension', int('d', 1), 8)
-    .option('--K <n>', 'actions per context', int('K', 2), 16)
-    .option('--contexts <n>', 'number of contexts', int('contexts', 1), 100)
-    .option('--B <x>', '‖θ*‖', num('B', 0), 3)
-    .option('--ref-temperature <x>', 'π0 temperature', num('ref-temperature', 1e-9), 1)
-    .option('--eta <x>', 'KL coefficient η', num('eta', 1e-12), 0.5)
+    .option('--d <n>', 'feature dimension', int('d', { min: 1 }), 8)
+    .option('--K <n>', 'actions per context', int('K', { min: 2 }), 16)
+    .option('--contexts <n>', 'number of contexts', int('contexts', { min: 1 }), 100)
+    .option('--B <x>', '‖θ*‖', num('B', { min: 0 }), 3)
+    .option('--ref-temperature <x>', 'π0 temperature', num('ref-temperature', { above: 0 }), 1)
+    .option('--eta <x>', 'KL coefficient η', num('eta', { above: 0 }), 0.5)
     .option('--seed <n>', 'seed', int('seed'), 0)
     .option('--pairs <file>', 'also write offline pairs (JSONL) here')
-    .option('--n <n>', 'number of pairs', int('n', 1), 1000)
-    .option('--coverage <c>', 'behaviour policy of the pairs: good | poor | adversarial', 'good')
+    .option('--n <n>', 'number of pairs', int('n', { min: 1 }), 1000)
+    .option(
+      '--coverage <c>',
+      'behaviour policy of the pairs: good | poor | adversarial',
+      oneOf('coverage', ['good', 'poor', 'adversarial'] as const),
+      'good',
+    )
     .action(
       (o: {
         out: string;
@@ -123,10 +117,8 @@ export function registerBanditCommands(program: Command): void {
         seed: number;
         pairs?: string;
         n: number;
-        coverage: string;
+        coverage: Coverage;
       }) => {
-        if (!['good', 'poor', 'adversarial'].includes(o.coverage))
-          throw new Error(`--coverage: expected good, poor or adversarial, got "${o.coverage}"`);
         const env = generateEnv({
           d: o.d,
           K: o.K,
@@ -141,7 +133,7 @@ export function registerBanditCommands(program: Command): void {
         if (o.pairs) {
           const rng = new Rng(o.seed).fork('pairs');
           const oracle = new PreferenceOracle(env, env.thetaStar as Float64Array, rng.fork('oracle'));
-          const b = behaviourPolicy(env, o.coverage as Coverage);
+          const b = behaviourPolicy(env, o.coverage);
           writePairsFile(o.pairs, samplePairs(env, b, b, o.n, oracle, rng, { dropTies: true }));
           process.stdout.write(`pairs: ${o.pairs}\n`);
         }
@@ -153,8 +145,13 @@ export function registerBanditCommands(program: Command): void {
     .description('Ridge Bradley–Terry MLE θ from an environment and a pairs file.')
     .requiredOption('--env <file>', 'environment JSON (docs/bandit-file-formats.md)')
     .requiredOption('--pairs <file>', 'pairs JSONL: {"context","chosen","rejected"} per line')
-    .option('--lambda <x>', 'ridge λ (> 0 keeps Newton well posed on separable data)', num('lambda', 0), 1)
-    .option('--norm-bound <B>', 'constrain ‖θ‖ ≤ B', num('norm-bound', 0))
+    .option(
+      '--lambda <x>',
+      'ridge λ (> 0 keeps Newton well posed on separable data)',
+      num('lambda', { min: 0 }),
+      1,
+    )
+    .option('--norm-bound <B>', 'constrain ‖θ‖ ≤ B', num('norm-bound', { min: 0 }))
     .option('--json', 'print machine-readable JSON', false)
     .action((o: { env: string; pairs: string; lambda: number; normBound?: number; json: boolean }) => {
       const env = readEnvFile(o.env);
@@ -192,7 +189,7 @@ export function registerBanditCommands(program: Command): void {
     .requiredOption('--env <file>', 'environment JSON')
     .option('--theta <file|json>', 'θ as a JSON array, or a file holding one (or the output of `fit --json`)')
     .option('--policy <file>', 'policy JSON: {"probs": [[K] per context]} or {"logprobs": [[K] per context]}')
-    .option('--eta <x>', "η for the Gibbs policy of θ (default: the environment's)", num('eta', 1e-12))
+    .option('--eta <x>', "η for the Gibbs policy of θ (default: the environment's)", num('eta', { above: 0 }))
     .option('--json', 'print machine-readable JSON', false)
     .action((o: { env: string; theta?: string; policy?: string; eta?: number; json: boolean }) => {
       const env = readEnvFile(o.env);

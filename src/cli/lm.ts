@@ -6,57 +6,35 @@
  *   corpus  regenerate the built-in review corpus
  *   info    print a checkpoint's config and parameter count
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { Command } from 'commander';
 import { Progress } from '../report/progress.js';
+import { writeFileAtomic } from '../report/atomic.js';
+import { int, num, oneOf } from './options.js';
+import { GshfInputError } from '../math/errors.js';
 import {
-  BPETokenizer,
-  ByteTokenizer,
   BUILTIN_CORPUS_SIZE,
   builtinCorpusPath,
   corpusToJsonl,
-  encodeExamples,
   generateReviewCorpus,
   autoKernelThreads,
-  GPT,
+  initSftModel,
   kernelBackend,
   loadCheckpoint,
   PRESETS,
   type PresetName,
   readExamples,
   sampleText,
-  saveCheckpoint,
+  runSft,
   scoreLogProbs,
-  splitTrainVal,
-  trainSft,
-  type Tokenizer,
+  SFT_DEFAULTS,
 } from '../nn/index.js';
-
-function num(name: string, min?: number, max?: number) {
-  return (v: string): number => {
-    const x = Number(v);
-    if (!Number.isFinite(x) || (min !== undefined && x < min) || (max !== undefined && x > max)) {
-      throw new Error(
-        `--${name}: expected a number${min !== undefined ? ` ≥ ${min}` : ''}${max !== undefined ? ` and ≤ ${max}` : ''}, got "${v}"`,
-      );
-    }
-    return x;
-  };
-}
-function int(name: string, min = 0) {
-  return (v: string): number => {
-    const x = Number(v);
-    if (!Number.isInteger(x) || x < min)
-      throw new Error(`--${name}: expected an integer ≥ ${min}, got "${v}"`);
-    return x;
-  };
-}
 
 interface SftCliOptions {
   data: string;
   out: string;
-  preset: string;
+  preset: PresetName;
   init?: string;
   tokenizer?: string;
   steps: number;
@@ -69,6 +47,9 @@ interface SftCliOptions {
   evalEvery: number;
   valFraction: number;
   seed: number;
+  checkpointEvery: number;
+  resume: boolean;
+  force: boolean;
 }
 
 interface SampleCliOptions {
@@ -88,15 +69,20 @@ export function registerLmCommands(program: Command): void {
     .command('lm')
     .description('Local GPT-style language models: SFT, sampling, log-prob scoring (float32, CPU).');
 
+  const D = SFT_DEFAULTS;
   lm.command('sft')
     .description(
-      'Train a model on {"prompt","response"} / {"text"} JSONL, plain text, or the built-in review corpus; save a checkpoint.',
+      'Train a model on {"prompt","response"} / {"text"} JSONL, plain text, or the built-in review corpus; save a checkpoint (resumable).',
     )
     .requiredOption('--data <file>', 'JSONL/text file, or "builtin" for the review corpus')
-    .requiredOption('--out <dir>', 'checkpoint directory to write')
+    .requiredOption(
+      '--out <dir>',
+      'checkpoint directory to write (also holds metrics.jsonl and the resumable state)',
+    )
     .option(
       '--preset <name>',
       `model size when starting fresh (${Object.keys(PRESETS).join(', ')})`,
+      oneOf('preset', Object.keys(PRESETS) as PresetName[]),
       'default',
     )
     .option('--init <dir>', 'continue from this checkpoint instead of a fresh model')
@@ -104,43 +90,65 @@ export function registerLmCommands(program: Command): void {
       '--tokenizer <file>',
       'HuggingFace tokenizer.json (BPE) instead of the byte tokenizer (fresh models only)',
     )
-    .option('--steps <n>', 'optimizer steps', int('steps', 1), 2000)
-    .option('--batch <n>', 'sequences per micro-batch', int('batch', 1), 16)
-    .option('--accum <n>', 'micro-batches per step (gradient accumulation)', int('accum', 1), 1)
-    .option('--lr <x>', 'peak learning rate', num('lr', 0), 2e-3)
-    .option('--warmup <n>', 'warmup steps (default: min(100, steps/10))', int('warmup', 0))
-    .option('--weight-decay <x>', 'AdamW decoupled weight decay', num('weight-decay', 0), 0.1)
-    .option('--clip <x>', 'global gradient-norm clip (0 = off)', num('clip', 0), 1)
-    .option('--eval-every <n>', 'validation every n steps (0 = only at the end)', int('eval-every', 0), 250)
-    .option('--val-fraction <x>', 'held-out fraction for validation', num('val-fraction', 0, 0.5), 0.05)
-    .option('--seed <n>', 'seed (init, batches, split)', int('seed', 0), 0)
+    .option('--steps <n>', 'optimizer steps', int('steps', { min: 1 }), D.steps)
+    .option('--batch <n>', 'sequences per micro-batch', int('batch', { min: 1 }), D.batchSize)
+    .option(
+      '--accum <n>',
+      'micro-batches per step (gradient accumulation)',
+      int('accum', { min: 1 }),
+      D.accumulation,
+    )
+    .option('--lr <x>', 'peak learning rate', num('lr', { above: 0 }), D.lr)
+    .option('--warmup <n>', 'warmup steps (default: min(100, steps/10))', int('warmup', { min: 0 }))
+    .option(
+      '--weight-decay <x>',
+      'AdamW decoupled weight decay',
+      num('weight-decay', { min: 0 }),
+      D.weightDecay,
+    )
+    .option('--clip <x>', 'global gradient-norm clip (0 = off)', num('clip', { min: 0 }), D.gradClip)
+    .option(
+      '--eval-every <n>',
+      'validation every n steps (0 = only at the end)',
+      int('eval-every', { min: 0 }),
+      D.evalEvery,
+    )
+    .option(
+      '--val-fraction <x>',
+      'held-out fraction for validation (0 = no validation)',
+      num('val-fraction', { min: 0, max: 0.5 }),
+      D.valFraction,
+    )
+    .option('--seed <n>', 'seed (init, batches, split)', int('seed', { min: 0 }), D.seed)
+    .option(
+      '--checkpoint-every <n>',
+      'save a resumable state every n steps (0 = off)',
+      int('checkpoint-every', { min: 0 }),
+      D.checkpointEvery,
+    )
+    .option('--resume', 'continue an interrupted run in --out from its saved state (same options)', false)
+    .option('--force', 'overwrite a checkpoint already in --out', false)
     .action((o: SftCliOptions) => {
-      let model: GPT;
-      let tok: Tokenizer;
-      if (o.init) {
-        const ck = loadCheckpoint(o.init);
-        model = ck.model;
-        tok = ck.tokenizer;
-      } else {
-        if (!(o.preset in PRESETS))
-          throw new Error(
-            `--preset: unknown preset "${o.preset}" (choose ${Object.keys(PRESETS).join(', ')})`,
-          );
-        tok = o.tokenizer ? BPETokenizer.fromFile(o.tokenizer) : new ByteTokenizer();
-        const base = PRESETS[o.preset as PresetName];
-        model = new GPT({ ...base, vocabSize: o.tokenizer ? tok.vocabSize : base.vocabSize }, o.seed);
-      }
+      if (o.resume && o.force) throw new GshfInputError('--resume and --force exclude each other');
+      if (o.init && o.tokenizer)
+        throw new GshfInputError(
+          '--tokenizer is only for fresh models: the --init checkpoint brings its own',
+        );
+      const { model, tokenizer } = initSftModel({
+        init: o.init,
+        preset: o.preset,
+        tokenizer: o.tokenizer,
+        seed: o.seed,
+      });
       autoKernelThreads(model.numParams);
-      const dataPath = o.data === 'builtin' ? builtinCorpusPath() : o.data;
-      const examples = readExamples(dataPath);
-      const seqs = encodeExamples(tok, examples, model.config.blockSize);
-      const { train, val } = splitTrainVal(seqs, o.valFraction, o.seed);
-      process.stderr.write(
-        `lm sft: ${model.numParams.toLocaleString('en-US')} params, ${train.length} train / ${val.length} val sequences, kernels: ${kernelBackend()}\n`,
-      );
       const bar = new Progress('sft', o.steps);
       let lastVal = NaN;
-      const res = trainSft(model, train, val, tok.pad, {
+      const res = runSft({
+        data: o.data,
+        out: o.out,
+        model,
+        tokenizer,
+        source: o.init ? { init: o.init } : { preset: o.preset, tokenizer: o.tokenizer ?? 'byte' },
         steps: o.steps,
         batchSize: o.batch,
         accumulation: o.accum,
@@ -149,7 +157,12 @@ export function registerLmCommands(program: Command): void {
         weightDecay: o.weightDecay,
         gradClip: o.clip,
         evalEvery: o.evalEvery,
+        valFraction: o.valFraction,
         seed: o.seed,
+        checkpointEvery: o.checkpointEvery,
+        resume: o.resume,
+        force: o.force,
+        log: (l) => process.stderr.write(`lm sft: ${l}\n`),
         onProgress: (p) => {
           if (p.valLoss !== undefined) lastVal = p.valLoss;
           bar.tick(
@@ -157,23 +170,23 @@ export function registerLmCommands(program: Command): void {
             `loss ${p.loss.toFixed(3)}${Number.isFinite(lastVal) ? ` val ${lastVal.toFixed(3)}` : ''} lr ${p.lr.toExponential(1)}`,
           );
         },
+        onStart: (s) => {
+          if (s.resumedFrom > 0) bar.tick(s.resumedFrom, `resumed at step ${s.resumedFrom}`);
+          process.stderr.write(
+            `lm sft: ${model.numParams.toLocaleString('en-US')} params, ${s.trainSequences} train / ${s.valSequences} val sequences, kernels: ${kernelBackend()}\n`,
+          );
+        },
       });
-      bar.finish(`loss ${res.finalTrainLoss.toFixed(3)} val ${res.valLoss.toFixed(3)}`);
-      saveCheckpoint(o.out, model, tok, {
-        data: o.data,
-        steps: o.steps,
-        batch: o.batch,
-        lr: o.lr,
-        seed: o.seed,
-        trainLoss: res.finalTrainLoss,
-        valLoss: res.valLoss,
-        initialValLoss: res.initialValLoss,
-        seconds: Number(res.seconds.toFixed(1)),
-        kernels: kernelBackend(),
-      });
+      const val = (x: number): string => (Number.isFinite(x) ? x.toFixed(4) : 'n/a');
+      bar.finish(`loss ${res.finalTrainLoss.toFixed(3)} val ${val(res.valLoss)}`);
       process.stdout.write(
-        `val loss ${res.initialValLoss.toFixed(4)} → ${res.valLoss.toFixed(4)} nats/token (train ${res.finalTrainLoss.toFixed(4)}), ` +
-          `${res.seconds.toFixed(1)} s, ${Math.round(res.tokensPerSec)} tok/s; checkpoint: ${o.out}\n`,
+        (res.valSequences > 0
+          ? `val loss ${val(res.initialValLoss)} → ${val(res.valLoss)} nats/token`
+          : 'no validation set (--val-fraction 0)') +
+          ` (train ${res.finalTrainLoss.toFixed(4)}), ` +
+          `${res.seconds.toFixed(1)} s, ${Math.round(res.tokensPerSec)} tok/s` +
+          (res.resumedFrom > 0 ? `, resumed from step ${res.resumedFrom}` : '') +
+          `; checkpoint: ${o.out}\n`,
       );
     });
 
@@ -186,12 +199,12 @@ export function registerLmCommands(program: Command): void {
       (v: string, acc: string[]) => [...acc, v],
       [] as string[],
     )
-    .option('-n, --n <n>', 'samples per prompt', int('n', 1), 1)
-    .option('--temperature <x>', 'temperature (0 = greedy)', num('temperature', 0), 1)
-    .option('--top-k <n>', 'keep the k most likely tokens (0 = off)', int('top-k', 0), 0)
-    .option('--top-p <x>', 'nucleus sampling mass (1 = off)', num('top-p', 0, 1), 1)
-    .option('--max-tokens <n>', 'max new tokens (default: fill the context)', int('max-tokens', 1))
-    .option('--seed <n>', 'seed', int('seed', 0), 0)
+    .option('-n, --n <n>', 'samples per prompt', int('n', { min: 1 }), 1)
+    .option('--temperature <x>', 'temperature (0 = greedy)', num('temperature', { min: 0 }), 1)
+    .option('--top-k <n>', 'keep the k most likely tokens (0 = off)', int('top-k', { min: 0 }), 0)
+    .option('--top-p <x>', 'nucleus sampling mass (1 = off)', num('top-p', { above: 0, max: 1 }), 1)
+    .option('--max-tokens <n>', 'max new tokens (default: fill the context)', int('max-tokens', { min: 1 }))
+    .option('--seed <n>', 'seed', int('seed', { min: 0 }), 0)
     .option('--json', 'print one JSON object per sample', false)
     .action((o: SampleCliOptions) => {
       const { model, tokenizer } = loadCheckpoint(o.model);
@@ -222,48 +235,72 @@ export function registerLmCommands(program: Command): void {
     )
     .requiredOption('--model <dir>', 'checkpoint directory')
     .requiredOption('--data <file>', 'JSONL with prompt/response')
-    .option('--batch <n>', 'batch size', int('batch', 1), 32)
+    .option('--batch <n>', 'batch size', int('batch', { min: 1 }), 32)
     .option('--no-eos', 'do not score the EOS token after the response')
     .option('--out <file>', 'write JSONL here instead of stdout')
-    .action((o: { model: string; data: string; batch: number; eos: boolean; out?: string }) => {
-      const { model, tokenizer } = loadCheckpoint(o.model);
-      autoKernelThreads(model.numParams);
-      const ex = readExamples(o.data);
-      const pairs = ex.map((e, i) => {
-        if (e.kind !== 'pair')
-          throw new Error(`${o.data}: example ${i + 1}: scoring needs {"prompt","response"}`);
-        return { prompt: e.prompt, response: e.response };
-      });
-      const scores = scoreLogProbs(model, tokenizer, pairs, { batchSize: o.batch, includeEos: o.eos });
-      const lines = scores.map((s, i) =>
-        JSON.stringify({
-          prompt: pairs[i].prompt,
-          response: pairs[i].response,
-          logprob: s.logProb,
-          tokens: s.tokens,
-        }),
-      );
-      const text = lines.join('\n') + '\n';
-      if (o.out) {
-        mkdirSync(dirname(o.out), { recursive: true });
-        writeFileSync(o.out, text);
-      } else process.stdout.write(text);
-      const tot = scores.reduce((a, s) => a + s.logProb, 0);
-      const ntok = scores.reduce((a, s) => a + s.tokens, 0);
-      process.stderr.write(
-        `scored ${scores.length} responses: mean logprob ${(tot / scores.length).toFixed(3)}, ${(-tot / ntok).toFixed(4)} nats/token\n`,
-      );
-    });
+    .option(
+      '--truncate <side>',
+      'cut pairs longer than the context: "left" drops the oldest tokens, "right" the newest (default: refuse)',
+      oneOf('truncate', ['left', 'right'] as const),
+    )
+    .action(
+      (o: {
+        model: string;
+        data: string;
+        batch: number;
+        eos: boolean;
+        out?: string;
+        truncate?: 'left' | 'right';
+      }) => {
+        const { model, tokenizer } = loadCheckpoint(o.model);
+        autoKernelThreads(model.numParams);
+        const ex = readExamples(o.data);
+        const pairs = ex.map((e, i) => {
+          const where = `${o.data}:${e.line ?? i + 1}`;
+          if (e.kind !== 'pair') throw new Error(`${where}: scoring needs {"prompt","response"}`);
+          return { prompt: e.prompt, response: e.response, where };
+        });
+        const scores = scoreLogProbs(model, tokenizer, pairs, {
+          batchSize: o.batch,
+          includeEos: o.eos,
+          truncate: o.truncate ?? 'error',
+        });
+        const lines = scores.map((s, i) =>
+          JSON.stringify({
+            prompt: pairs[i].prompt,
+            response: pairs[i].response,
+            logprob: s.logProb,
+            tokens: s.tokens,
+            ...(o.truncate ? { truncated: s.truncated } : {}),
+          }),
+        );
+        const text = lines.join('\n') + '\n';
+        if (o.out) {
+          mkdirSync(dirname(o.out), { recursive: true });
+          writeFileAtomic(o.out, text);
+        } else process.stdout.write(text);
+        const tot = scores.reduce((a, s) => a + s.logProb, 0);
+        const ntok = scores.reduce((a, s) => a + s.tokens, 0);
+        const cut = scores.filter((s) => s.truncated > 0).length;
+        process.stderr.write(
+          `scored ${scores.length} responses: mean logprob ${(tot / scores.length).toFixed(3)}, ${(-tot / ntok).toFixed(4)} nats/token` +
+            (o.truncate
+              ? `; --truncate ${o.truncate}: ${cut} of ${scores.length} pairs cut to the context of ${model.config.blockSize}`
+              : '') +
+            '\n',
+        );
+      },
+    );
 
   lm.command('corpus')
     .description('Write the built-in review corpus (seeded template generator) as JSONL.')
     .option('--out <file>', 'output file (default: the built-in corpus path)')
-    .option('--n <n>', 'examples', int('n', 1), BUILTIN_CORPUS_SIZE)
+    .option('--n <n>', 'examples', int('n', { min: 1 }), BUILTIN_CORPUS_SIZE)
     .option('--seed <s>', 'generator seed', 'gshf-reviews-v1')
     .action((o: { out?: string; n: number; seed: string }) => {
       const out = o.out ?? builtinCorpusPath();
       mkdirSync(dirname(out), { recursive: true });
-      writeFileSync(out, corpusToJsonl(generateReviewCorpus(o.n, o.seed)));
+      writeFileAtomic(out, corpusToJsonl(generateReviewCorpus(o.n, o.seed)));
       process.stdout.write(`wrote ${o.n} reviews to ${out}\n`);
     });
 

@@ -6,7 +6,9 @@
 import { Command } from 'commander';
 import { registerBanditCommands } from './bandit.js';
 import { registerLmCommands } from './lm.js';
+import { registerLoopCommand } from './loop.js';
 import { registerPrefCommands } from './pref.js';
+import { describeError } from './errors.js';
 import { registerServeCommands } from './serve.js';
 
 const program = new Command();
@@ -20,10 +22,10 @@ registerBanditCommands(program);
 registerLmCommands(program);
 registerPrefCommands(program); // adds `lm reproduce` to the lm group, and the `pref` group
 registerServeCommands(program); // adds `lm serve` and `pref serve-rm`
+registerLoopCommand(program);
 
 program.parseAsync(process.argv).catch((err: unknown) => {
-  const message = err instanceof Error ? err.message : String(err);
-  process.stderr.write(`gshf: ${message}\n`);
+  process.stderr.write(`gshf: ${describeError(err)}\n`);
   if (process.env.GSHF_DEBUG && err instanceof Error && err.stack) process.stderr.write(err.stack + '\n');
   process.exit(1);
 });

@@ -9,7 +9,7 @@
  *   pref report    rebuild report.md / SVGs of a finished reproduce run folder
  */
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
+import { dirname, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { loadConfigFile } from './config-file.js';
 import { pipelineConfigSchema, type PipelineConfig } from '../pref/pipeline-config.js';
@@ -18,12 +18,16 @@ import {
   readTrlJsonl,
   writeTrlJsonl,
   readPromptResponses,
+  readPairsFile,
+  readStagePairs,
   type ScoredPair,
   type TrlFormat,
 } from '../pref/data.js';
 import { GoldOracle, goldReward } from '../pref/gold.js';
 import { LabelLedger } from '../pref/labels.js';
 import type { PreferencePair } from '../pref/types.js';
+import { registerPrefTrainCommands } from './pref-train.js';
+import { acceptedLayouts, PAIR_LAYOUTS, type PairLayout } from '../pref/layouts.js';
 
 function int(name: string, min = 0) {
   return (v: string): number => {
@@ -43,53 +47,9 @@ export function defaultReproduceConfig(): string {
   return 'examples/lm/reproduce.yaml';
 }
 
-/** gshf pairs JSONL: one {"prompt","chosen","rejected"} object per line. */
-export function readPairsJsonl(path: string): PreferencePair[] {
-  const text = readFileSync(path, 'utf8');
-  const out: PreferencePair[] = [];
-  text.split('\n').forEach((line, i) => {
-    if (line.trim() === '') return;
-    let o: unknown;
-    try {
-      o = JSON.parse(line);
-    } catch (e) {
-      throw new Error(`${path} line ${i + 1}: invalid JSON (${(e as Error).message})`);
-    }
-    const r = o as Record<string, unknown>;
-    for (const k of ['prompt', 'chosen', 'rejected']) {
-      if (typeof r?.[k] !== 'string')
-        throw new Error(`${path} line ${i + 1}: field "${k}": expected a string`);
-    }
-    out.push({ prompt: r.prompt as string, chosen: r.chosen as string, rejected: r.rejected as string });
-  });
-  return out;
-}
-
 function writeJsonl(path: string, rows: readonly object[]): void {
   mkdirSync(dirname(resolve(path)), { recursive: true });
   writeFileSync(path, rows.map((r) => JSON.stringify(r) + '\n').join(''));
-}
-
-/** Pairs a reproduce stage collected (stages/<id>/pairs.json, or the pool's seed/rest files). */
-function stagePairs(run: string, stage: string): PreferencePair[] {
-  const dir = join(run, 'stages', stage);
-  const files = existsSync(join(dir, 'pairs.json'))
-    ? ['pairs.json']
-    : ['seed.json', 'rest.json'].filter((f) => existsSync(join(dir, f)));
-  if (files.length === 0)
-    throw new Error(
-      `${dir}: no pairs.json (a stage that collects pairs: seedS/pool, seedS/rso, seedS/<online method>/itT, …)`,
-    );
-  const out: PreferencePair[] = [];
-  for (const f of files) {
-    const rows = JSON.parse(readFileSync(join(dir, f), 'utf8')) as {
-      prompt: string;
-      chosen: { text: string };
-      rejected: { text: string };
-    }[];
-    for (const r of rows) out.push({ prompt: r.prompt, chosen: r.chosen.text, rejected: r.rejected.text });
-  }
-  return out;
 }
 
 interface ReproduceCli {
@@ -143,19 +103,31 @@ export function registerPrefCommands(program: Command): void {
     .command('pref')
     .description('Preference data: TRL JSONL import/export, gold-oracle labelling, gold reward, reports.');
 
+  registerPrefTrainCommands(pref); // rm, dpo, score, prompts (src/cli/pref-train.ts)
+
   pref
     .command('import')
     .description(
-      'TRL preference JSONL (standard strings or conversational messages) → gshf pairs JSONL {"prompt","chosen","rejected"}.',
+      `Preference JSONL in any of these layouts (detected per file) → gshf pairs JSONL {"prompt","chosen","rejected"}:\n${acceptedLayouts()}`,
     )
     .requiredOption('--in <file>', 'TRL JSONL')
     .requiredOption('--out <file>', 'gshf pairs JSONL to write')
     .option('--lenient', 'ignore unknown fields and drop chosen == rejected rows (with warnings)', false)
     .option('--template <t>', 'conversational prompt → text: content | roles', 'content')
-    .action((o: { in: string; out: string; lenient: boolean; template: string }) => {
+    .option(
+      '--format <layout>',
+      `force the layout (default: detected from the first row): ${PAIR_LAYOUTS.join(' | ')}`,
+    )
+    .action((o: { in: string; out: string; lenient: boolean; template: string; format?: string }) => {
       if (o.template !== 'content' && o.template !== 'roles')
         throw new Error(`--template: expected content or roles, got "${o.template}"`);
-      const imp = readTrlJsonl(o.in, { lenient: o.lenient, template: o.template });
+      if (o.format !== undefined && !PAIR_LAYOUTS.includes(o.format as PairLayout))
+        throw new Error(`--format: expected one of ${PAIR_LAYOUTS.join(', ')}, got "${o.format}"`);
+      const imp = readTrlJsonl(o.in, {
+        lenient: o.lenient,
+        template: o.template,
+        layout: o.format as PairLayout | undefined,
+      });
       for (const w of imp.warnings) process.stderr.write(`warning: ${w}\n`);
       writeJsonl(
         o.out,
@@ -166,7 +138,7 @@ export function registerPrefCommands(program: Command): void {
           ...(p.margin !== undefined ? { margin: p.margin } : {}),
         })),
       );
-      process.stdout.write(`imported ${imp.pairs.length} pairs (${imp.format}) → ${o.out}\n`);
+      process.stdout.write(`imported ${imp.pairs.length} pairs (${imp.layout} layout) → ${o.out}\n`);
     });
 
   pref
@@ -189,9 +161,9 @@ export function registerPrefCommands(program: Command): void {
       }) => {
         if (o.format !== 'standard' && o.format !== 'conversational')
           throw new Error(`--format: expected standard or conversational, got "${o.format}"`);
-        let pairs: PreferencePair[];
-        if (o.in) pairs = readPairsJsonl(o.in);
-        else if (o.run && o.stage) pairs = stagePairs(o.run, o.stage);
+        let pairs: ScoredPair[];
+        if (o.in) pairs = readPairsFile(o.in);
+        else if (o.run && o.stage) pairs = readStagePairs(o.run, o.stage);
         else throw new Error('give --in <pairs.jsonl>, or --run <dir> and --stage <id>');
         const scored: ScoredPair[] = pairs.map((p) =>
           o.goldScores

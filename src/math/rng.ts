@@ -28,6 +28,12 @@ export function hashString(text: string): number {
 
 export type Seed = number | string;
 
+/** A generator's full state (for checkpoints): the four xoshiro words and the cached normal. */
+export interface RngState {
+  s: [number, number, number, number];
+  spareNormal: number | null;
+}
+
 export class Rng {
   private s0: number;
   private s1: number;
@@ -46,6 +52,27 @@ export class Rng {
     this.s2 = sm();
     this.s3 = sm();
     if ((this.s0 | this.s1 | this.s2 | this.s3) === 0) this.s0 = 1;
+  }
+
+  /** The full state, so a resumed run continues the exact same stream. */
+  getState(): RngState {
+    return {
+      s: [this.s0 >>> 0, this.s1 >>> 0, this.s2 >>> 0, this.s3 >>> 0],
+      spareNormal: this.spareNormal,
+    };
+  }
+
+  /** Restores a state from getState() (the seed label is kept). */
+  setState(st: RngState): void {
+    const ok =
+      Array.isArray(st.s) &&
+      st.s.length === 4 &&
+      st.s.every((w) => Number.isInteger(w) && w >= 0 && w < 2 ** 32) &&
+      (st.s[0] | st.s[1] | st.s[2] | st.s[3]) !== 0 &&
+      (st.spareNormal === null || Number.isFinite(st.spareNormal));
+    if (!ok) throw new RangeError(`Rng.setState: invalid state ${JSON.stringify(st)}`);
+    [this.s0, this.s1, this.s2, this.s3] = st.s;
+    this.spareNormal = st.spareNormal;
   }
 
   /** Next uniform 32-bit unsigned integer. */

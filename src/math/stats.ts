@@ -107,3 +107,27 @@ export function linearFit(x: ArrayLike<number>, y: ArrayLike<number>): LinearFit
   const r2 = syy === 0 ? 1 : (sxy * sxy) / (sxx * syy);
   return { slope, intercept, r2 };
 }
+
+/**
+ * Piecewise-linear interpolation of a curve sorted by x: the y at `x`, or null outside the
+ * curve's x range (no extrapolation). Repeated x values give the first point's y.
+ * `interpolate(pts, 2, (p) => p.kl, (p) => p.reward)`.
+ */
+export function interpolate<T>(
+  curve: readonly T[],
+  x: number,
+  xOf: (p: T) => number,
+  yOf: (p: T) => number,
+): number | null {
+  const n = curve.length;
+  if (n === 0 || !(x >= xOf(curve[0])) || x > xOf(curve[n - 1])) return null;
+  for (let i = 1; i < n; i++) {
+    const xb = xOf(curve[i]);
+    if (x <= xb) {
+      const xa = xOf(curve[i - 1]);
+      const t = xb === xa ? 0 : (x - xa) / (xb - xa);
+      return yOf(curve[i - 1]) + t * (yOf(curve[i]) - yOf(curve[i - 1]));
+    }
+  }
+  return yOf(curve[n - 1]);
+}

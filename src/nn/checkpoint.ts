@@ -3,12 +3,14 @@
  * length, JSON header, raw little-endian F32 data) and `config.json` (model config, tokenizer spec,
  * free-form metadata), validated with zod. Loading is bit-exact; bad files fail naming file and field.
  */
-import { copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { writeFileAtomic } from '../report/atomic.js';
 import { basename, join } from 'node:path';
 import { z } from 'zod';
 import { formatZodIssues, GPTConfigSchema, type GPTConfig } from './config.js';
 import { GPT } from './model.js';
 import { type Tokenizer, type TokenizerSpec, tokenizerFromSpec } from './tokenizer.js';
+import { GshfInputError, ioError } from '../math/errors.js';
 
 export const WEIGHTS_FILE = 'model.safetensors';
 export const CONFIG_FILE = 'config.json';
@@ -73,21 +75,23 @@ export function parseSafetensorsHeader(
   file: string,
 ): { entries: Map<string, SafetensorEntry>; dataStart: number; metadata: Record<string, string> } {
   if (buf.length < 8)
-    throw new Error(`${file}: truncated: ${buf.length} bytes, need at least 8 for the header length`);
+    throw new GshfInputError(
+      `${file}: truncated: ${buf.length} bytes, need at least 8 for the header length`,
+    );
   const dv = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
   const hlen = Number(dv.getBigUint64(0, true));
   if (hlen > buf.length - 8)
-    throw new Error(
+    throw new GshfInputError(
       `${file}: truncated or corrupt: header length ${hlen} exceeds the file size ${buf.length}`,
     );
   let header: unknown;
   try {
     header = JSON.parse(Buffer.from(buf.buffer, buf.byteOffset + 8, hlen).toString('utf8'));
   } catch (e) {
-    throw new Error(`${file}: header is not valid JSON (${(e as Error).message})`);
+    throw new GshfInputError(`${file}: header is not valid JSON (${(e as Error).message})`);
   }
   if (typeof header !== 'object' || header === null || Array.isArray(header))
-    throw new Error(`${file}: header must be a JSON object`);
+    throw new GshfInputError(`${file}: header must be a JSON object`);
   const entries = new Map<string, SafetensorEntry>();
   let metadata: Record<string, string> = {};
   const dataLen = buf.length - 8 - hlen;
@@ -105,13 +109,17 @@ export function parseSafetensorsHeader(
       !Array.isArray(e.data_offsets) ||
       e.data_offsets.length !== 2
     ) {
-      throw new Error(`${file}: tensor "${name}": malformed header entry (needs dtype, shape, data_offsets)`);
+      throw new GshfInputError(
+        `${file}: tensor "${name}": malformed header entry (needs dtype, shape, data_offsets)`,
+      );
     }
     const [s, t] = e.data_offsets;
     if (!(Number.isInteger(s) && Number.isInteger(t) && s >= 0 && t >= s))
-      throw new Error(`${file}: tensor "${name}": bad data_offsets ${JSON.stringify(e.data_offsets)}`);
+      throw new GshfInputError(
+        `${file}: tensor "${name}": bad data_offsets ${JSON.stringify(e.data_offsets)}`,
+      );
     if (t > dataLen)
-      throw new Error(
+      throw new GshfInputError(
         `${file}: truncated: tensor "${name}" ends at byte ${t} of the data section, which has only ${dataLen} bytes`,
       );
     entries.set(name, e as SafetensorEntry);
@@ -126,7 +134,11 @@ export function saveCheckpoint(
   tokenizer: Tokenizer,
   meta: Record<string, unknown> = {},
 ): void {
-  mkdirSync(dir, { recursive: true });
+  try {
+    mkdirSync(dir, { recursive: true });
+  } catch (e) {
+    throw ioError(e, dir, 'create the checkpoint folder');
+  }
   let spec: TokenizerSpec = tokenizer.spec;
   if (spec.type === 'bpe') {
     const dst = join(dir, 'tokenizer.json');
@@ -138,9 +150,11 @@ export function saveCheckpoint(
     shape: t.shape,
     data: model.params.subarray(t.offset, t.offset + t.size),
   }));
-  writeFileSync(join(dir, WEIGHTS_FILE), encodeSafetensors(tensors, { format: 'pt' }));
+  // Each file atomically (a reader never sees half a file); config.json last, so a folder with a
+  // config.json has its weights.
+  writeFileAtomic(join(dir, WEIGHTS_FILE), encodeSafetensors(tensors, { format: 'pt' }));
   const cfg: CheckpointConfig = { format: 'gshf-lm', version: 1, model: model.config, tokenizer: spec, meta };
-  writeFileSync(join(dir, CONFIG_FILE), JSON.stringify(cfg, null, 2) + '\n');
+  writeFileAtomic(join(dir, CONFIG_FILE), JSON.stringify(cfg, null, 2) + '\n');
 }
 
 /** Reads and validates a checkpoint's config.json. */
@@ -150,7 +164,7 @@ export function readCheckpointConfig(dir: string): CheckpointConfig {
   try {
     text = readFileSync(file, 'utf8');
   } catch (e) {
-    throw new Error(
+    throw new GshfInputError(
       `${file}: cannot read checkpoint config (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`,
     );
   }
@@ -158,10 +172,11 @@ export function readCheckpointConfig(dir: string): CheckpointConfig {
   try {
     raw = JSON.parse(text);
   } catch (e) {
-    throw new Error(`${file}: invalid JSON (${(e as Error).message})`);
+    throw new GshfInputError(`${file}: invalid JSON (${(e as Error).message})`);
   }
   const r = CheckpointConfigSchema.safeParse(raw);
-  if (!r.success) throw new Error(`${file}: invalid checkpoint config: ${formatZodIssues(r.error.issues)}`);
+  if (!r.success)
+    throw new GshfInputError(`${file}: invalid checkpoint config: ${formatZodIssues(r.error.issues)}`);
   return r.data;
 }
 
@@ -191,7 +206,7 @@ export function loadCheckpoint(dir: string, opts: LoadOptions = {}): LoadedCheck
   try {
     buf = readFileSync(file);
   } catch (e) {
-    throw new Error(
+    throw new GshfInputError(
       `${file}: cannot read weights (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`,
     );
   }
@@ -200,17 +215,20 @@ export function loadCheckpoint(dir: string, opts: LoadOptions = {}): LoadedCheck
     const e = entries.get(t.name);
     if (!e) {
       if (t.name.startsWith('score_head.') && srcHead !== 'scalar') continue; // fresh head, initialised below
-      throw new Error(`${file}: missing tensor "${t.name}" (expected shape [${t.shape.join(', ')}])`);
+      throw new GshfInputError(
+        `${file}: missing tensor "${t.name}" (expected shape [${t.shape.join(', ')}])`,
+      );
     }
-    if (e.dtype !== 'F32') throw new Error(`${file}: tensor "${t.name}": dtype ${e.dtype}, expected F32`);
+    if (e.dtype !== 'F32')
+      throw new GshfInputError(`${file}: tensor "${t.name}": dtype ${e.dtype}, expected F32`);
     if (e.shape.length !== t.shape.length || e.shape.some((d, i) => d !== t.shape[i])) {
-      throw new Error(
+      throw new GshfInputError(
         `${file}: tensor "${t.name}": shape [${e.shape.join(', ')}] does not match config.json (expected [${t.shape.join(', ')}])`,
       );
     }
     const [s, end] = e.data_offsets;
     if (end - s !== t.size * 4)
-      throw new Error(
+      throw new GshfInputError(
         `${file}: tensor "${t.name}": data_offsets span ${end - s} bytes, expected ${t.size * 4}`,
       );
     const src = dataStart + s;
@@ -220,15 +238,35 @@ export function loadCheckpoint(dir: string, opts: LoadOptions = {}): LoadedCheck
       const dv = new DataView(buf.buffer, buf.byteOffset + src, t.size * 4);
       for (let i = 0; i < t.size; i++) model.params[t.offset + i] = dv.getFloat32(4 * i, true);
     }
+    checkFinite(model.params.subarray(t.offset, t.offset + t.size), `${file}: tensor "${t.name}"`);
   }
   if (modelCfg.head === 'scalar' && srcHead !== 'scalar') model.initScoreHead(opts.seed ?? 0);
   const tokenizer = tokenizerFromSpec(config.tokenizer, dir);
   if (tokenizer.vocabSize > modelCfg.vocabSize) {
-    throw new Error(
+    throw new GshfInputError(
       `${join(dir, CONFIG_FILE)}: model.vocabSize ${modelCfg.vocabSize} is smaller than the tokenizer's ${tokenizer.vocabSize}`,
     );
   }
   return { model, tokenizer, config };
+}
+
+/**
+ * Throws when `data` holds a NaN or ±Infinity, naming `what`, the first bad index, its value and how
+ * many elements are bad (a diverged run's weights must not load and then score as null).
+ */
+export function checkFinite(data: Float32Array, what: string): void {
+  let first = -1;
+  let count = 0;
+  for (let i = 0; i < data.length; i++) {
+    if (!Number.isFinite(data[i])) {
+      if (first < 0) first = i;
+      count++;
+    }
+  }
+  if (first >= 0)
+    throw new GshfInputError(
+      `${what}: element ${first} is ${data[first]} (${count} of ${data.length} elements are not finite); the checkpoint is corrupt or its training diverged`,
+    );
 }
 
 /** Name of a checkpoint for logs. */

@@ -3,6 +3,8 @@
  * documents (chunked to the context), right padding, and JSONL loading.
  */
 import { readFileSync } from 'node:fs';
+import { GshfInputError, ioError } from '../math/errors.js';
+import { isJsonlPath, readJsonl } from '../report/jsonl.js';
 import type { RewardBatch, SeqBatch } from './model.js';
 import type { Tokenizer } from './tokenizer.js';
 
@@ -51,6 +53,62 @@ export function encodePairIds(
   return { ids, responseStart: 1 + p.length };
 }
 
+/**
+ * How a prompt/response pair longer than the context is handled when scoring: 'error' refuses it,
+ * 'left' drops the oldest tokens (prompt first, after BOS; then the response's head), 'right' drops
+ * the newest (EOS, then the response's tail; at least one response token must remain).
+ */
+export type TruncateMode = 'error' | 'left' | 'right';
+
+export const TRUNCATE_MODES: readonly TruncateMode[] = ['error', 'left', 'right'];
+
+/** An encoded pair and how many tokens were cut to fit the context. */
+export interface FittedSeq extends EncodedSeq {
+  dropped: number;
+}
+
+/**
+ * [BOS] prompt response [EOS] fitted to `blockSize` under an explicit truncation mode (see
+ * TruncateMode). Unlike encodePairIds, nothing is cut silently: 'error' throws naming the lengths.
+ */
+export function fitPairIds(
+  tok: Tokenizer,
+  prompt: readonly number[],
+  response: readonly number[],
+  blockSize: number,
+  addEos: boolean,
+  truncate: TruncateMode,
+): FittedSeq {
+  const r = addEos ? [...response, tok.eos] : [...response];
+  const total = 1 + prompt.length + r.length;
+  if (r.length === 0) throw new GshfInputError('nothing to score: empty response and no EOS');
+  if (total <= blockSize)
+    return { ids: [tok.bos, ...prompt, ...r], responseStart: 1 + prompt.length, dropped: 0 };
+  const lengths = `[BOS] + ${prompt.length} prompt + ${response.length} response${addEos ? ' + EOS' : ''} = ${total} tokens`;
+  if (truncate === 'left') {
+    const body = [...prompt, ...r].slice(total - blockSize);
+    return {
+      ids: [tok.bos, ...body],
+      responseStart: 1 + Math.max(0, prompt.length - (total - blockSize)),
+      dropped: total - blockSize,
+    };
+  }
+  if (truncate === 'right') {
+    if (1 + prompt.length >= blockSize)
+      throw new GshfInputError(
+        `${lengths}: the prompt alone fills the context of ${blockSize}, so truncating on the right leaves no response token (use left truncation)`,
+      );
+    return {
+      ids: [tok.bos, ...prompt, ...r].slice(0, blockSize),
+      responseStart: 1 + prompt.length,
+      dropped: total - blockSize,
+    };
+  }
+  throw new GshfInputError(
+    `${lengths} exceed the model's context of ${blockSize} (truncate explicitly: left or right)`,
+  );
+}
+
 /** A document trained on every token: [BOS] text [EOS], split into chunks of at most blockSize. */
 export function encodeDocument(tok: Tokenizer, text: string, blockSize: number): EncodedSeq[] {
   const all = [tok.bos, ...tok.encode(text), tok.eos];
@@ -64,7 +122,7 @@ export function encodeDocument(tok: Tokenizer, text: string, blockSize: number):
 /** Right-pads sequences into a SeqBatch (+ lengths, for the scalar head). T defaults to the longest. */
 export function makeBatch(seqs: readonly EncodedSeq[], pad: number, T?: number): SeqBatch & RewardBatch {
   const B = seqs.length;
-  if (B === 0) throw new RangeError('makeBatch: empty batch');
+  if (B === 0) throw new GshfInputError('makeBatch: empty batch');
   const TT = T ?? Math.max(...seqs.map((s) => s.ids.length));
   const tokens = new Int32Array(B * TT).fill(pad);
   const mask = new Float32Array(B * TT);
@@ -81,57 +139,51 @@ export function makeBatch(seqs: readonly EncodedSeq[], pad: number, T?: number):
 }
 
 /** One line of a training/scoring JSONL file. */
-export type JsonlExample =
+export type JsonlExample = (
   | { kind: 'pair'; prompt: string; response: string }
-  | { kind: 'text'; text: string };
+  | { kind: 'text'; text: string }
+) & {
+  /** 1-based line in a JSONL file (absent for plain-text paragraphs). */
+  line?: number;
+};
 
 /**
- * Reads JSONL with {"prompt","response"} or {"text"} objects per line; a file not ending in .jsonl
+ * Reads JSONL with {"prompt","response"} or {"text"} objects per line (the shared JSONL reader:
+ * duplicate keys and torn last lines refused); a file not ending in .jsonl/.json (any letter case)
  * is read as plain text (one document per non-empty paragraph). Errors name file, line and field.
  */
 export function readExamples(path: string): JsonlExample[] {
-  let content: string;
-  try {
-    content = readFileSync(path, 'utf8');
-  } catch (e) {
-    throw new Error(
-      `${path}: cannot read data file (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`,
-    );
-  }
-  if (!path.endsWith('.jsonl') && !path.endsWith('.json')) {
-    return content
+  if (!isJsonlPath(path) && !/\.json$/i.test(path)) {
+    let content: string;
+    try {
+      content = readFileSync(path, 'utf8');
+    } catch (e) {
+      throw ioError(e, path, 'read the data file');
+    }
+    const docs = content
       .split(/\n\s*\n/)
       .map((t) => t.trim())
       .filter((t) => t.length > 0)
       .map((text) => ({ kind: 'text' as const, text }));
+    if (docs.length === 0) throw new GshfInputError('no examples (the file is empty)', { file: path });
+    return docs;
   }
   const out: JsonlExample[] = [];
-  const lines = content.split('\n');
-  lines.forEach((line, i) => {
-    if (line.trim() === '') return;
-    let obj: unknown;
-    try {
-      obj = JSON.parse(line);
-    } catch (e) {
-      throw new Error(`${path}:${i + 1}: invalid JSON (${(e as Error).message})`);
-    }
-    const o = obj as Record<string, unknown>;
-    if (
-      typeof o === 'object' &&
-      o !== null &&
-      typeof o.prompt === 'string' &&
-      typeof o.response === 'string'
-    ) {
-      out.push({ kind: 'pair', prompt: o.prompt, response: o.response });
-    } else if (typeof o === 'object' && o !== null && typeof o.text === 'string') {
-      out.push({ kind: 'text', text: o.text });
+  for (const { line, value } of readJsonl(path).records) {
+    const o = value as Record<string, unknown>;
+    const isObj = typeof o === 'object' && o !== null && !Array.isArray(o);
+    if (isObj && typeof o.prompt === 'string' && typeof o.response === 'string') {
+      out.push({ kind: 'pair', prompt: o.prompt, response: o.response, line });
+    } else if (isObj && typeof o.text === 'string') {
+      out.push({ kind: 'text', text: o.text, line });
     } else {
-      throw new Error(
-        `${path}:${i + 1}: expected {"prompt": string, "response": string} or {"text": string}`,
-      );
+      throw new GshfInputError('expected {"prompt": string, "response": string} or {"text": string}', {
+        file: path,
+        line,
+      });
     }
-  });
-  if (out.length === 0) throw new Error(`${path}: no examples`);
+  }
+  if (out.length === 0) throw new GshfInputError('no examples (the file is empty)', { file: path });
   return out;
 }
 

@@ -6,24 +6,59 @@ export { GPTConfigSchema, PRESETS, BYTE_VOCAB_SIZE, parseGPTConfig } from './con
 export type { GPTConfig, GPTConfigInput, PresetName } from './config.js';
 export { GPT, KVCache } from './model.js';
 export type { TensorInfo, TokenBatch, SeqBatch, RewardBatch, LogProbResult } from './model.js';
-export { ByteTokenizer, BPETokenizer, tokenizerFromSpec } from './tokenizer.js';
+export { ByteTokenizer, BPETokenizer, tokenizerFromSpec, loadTokenizer } from './tokenizer.js';
+export type { TokenizerEngine } from './tokenizer.js';
+export { HFTokenizer, TokenizerFeatureError, rustRegexToJs } from './tokenizer-json.js';
 export type { Tokenizer, TokenizerSpec } from './tokenizer.js';
 export {
   encodePair,
   encodePairIds,
   encodeDocument,
   encodeExamples,
+  fitPairIds,
   makeBatch,
   readExamples,
+  TRUNCATE_MODES,
 } from './data.js';
-export type { EncodedSeq, JsonlExample, TextExample } from './data.js';
-export { AdamW, clipGradNorm, gradNorm, learningRate } from './optim.js';
-export type { AdamWOptions, ScheduleOptions } from './optim.js';
-export { generate, sampleText, scoreLogProbs, scoreEncoded, topKFilter, topPFilter } from './sample.js';
-export type { SampleOptions, Sample, TextSample, ScoreResult, FinishReason } from './sample.js';
+export type { EncodedSeq, FittedSeq, JsonlExample, TextExample, TruncateMode } from './data.js';
+export {
+  AdamW,
+  clipGradNorm,
+  createOptimizer,
+  gradNorm,
+  learningRate,
+  OPTIMIZER_DEFAULTS,
+  resolveOptimizerOptions,
+} from './optim.js';
+export type {
+  AdamWOptions,
+  Optimizer,
+  OptimizerOptions,
+  ResolvedOptimizerOptions,
+  ScheduleOptions,
+} from './optim.js';
+export {
+  checkSampleOptions,
+  generate,
+  sampleText,
+  scoreLogProbs,
+  scoreEncoded,
+  topKFilter,
+  topPFilter,
+} from './sample.js';
+export type {
+  SampleOptions,
+  Sample,
+  TextSample,
+  ScoreOptions,
+  ScorePair,
+  ScoreResult,
+  FinishReason,
+} from './sample.js';
 export {
   saveCheckpoint,
   loadCheckpoint,
+  checkFinite,
   readCheckpointConfig,
   encodeSafetensors,
   parseSafetensorsHeader,
@@ -31,8 +66,10 @@ export {
   CONFIG_FILE,
 } from './checkpoint.js';
 export type { CheckpointConfig, LoadOptions, LoadedCheckpoint, SafetensorEntry } from './checkpoint.js';
-export { trainSft, evaluateLoss, splitTrainVal } from './sft.js';
-export type { SftOptions, SftProgress, SftResult } from './sft.js';
+export { trainSft, evaluateLoss, splitTrainVal, SFT_DEFAULTS, sftWarmup } from './sft.js';
+export type { SftOptions, SftProgress, SftResult, SftState } from './sft.js';
+export { initSftModel, prepareSftData, runSft, SFT_METRICS_FILE, SFT_STATE_FILE } from './sft-run.js';
+export type { SftModelSpec, SftRunOptions, SftRunResult } from './sft-run.js';
 export {
   generateReviewCorpus,
   corpusToJsonl,

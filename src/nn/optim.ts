@@ -4,13 +4,103 @@
  */
 import { adamw, scaleInPlace, sumSquares } from './kernels.js';
 import type { GPT } from './model.js';
+import { GshfInputError } from '../math/errors.js';
 
-export interface AdamWOptions {
+/**
+ * The one optimizer-options type of every trainer (SFT, DPO, reward models): AdamW hyper-parameters,
+ * the warmup + cosine schedule and gradient clipping. Each trainer has its own defaults (see
+ * `createOptimizer`); an option given here always wins.
+ */
+export interface OptimizerOptions {
+  /** Peak learning rate. */
   lr?: number;
   beta1?: number;
   beta2?: number;
   eps?: number;
+  /** Decoupled weight decay (matrices/embeddings only). */
   weightDecay?: number;
+  /** Linear warmup steps. */
+  warmupSteps?: number;
+  /** Cosine floor as a fraction of lr. */
+  minLrRatio?: number;
+  /** Max global gradient norm (0 = off). */
+  gradClip?: number;
+}
+
+/** The AdamW part of OptimizerOptions (what the AdamW class itself takes). */
+export type AdamWOptions = Pick<OptimizerOptions, 'lr' | 'beta1' | 'beta2' | 'eps' | 'weightDecay'>;
+
+/** Every option resolved. */
+export type ResolvedOptimizerOptions = Required<OptimizerOptions>;
+
+/** Library-wide fallbacks; trainers override some (e.g. DPO's lr), callers override any. */
+export const OPTIMIZER_DEFAULTS: Omit<ResolvedOptimizerOptions, 'warmupSteps'> = {
+  lr: 1e-3,
+  beta1: 0.9,
+  beta2: 0.99,
+  eps: 1e-8,
+  weightDecay: 0.1,
+  minLrRatio: 0.1,
+  gradClip: 1,
+};
+
+/**
+ * Resolves options (caller > trainer defaults > OPTIMIZER_DEFAULTS; warmup defaults to 10% of the
+ * steps) and validates them, naming the option and the value.
+ */
+export function resolveOptimizerOptions(
+  opts: OptimizerOptions,
+  totalSteps: number,
+  trainerDefaults: OptimizerOptions = {},
+): ResolvedOptimizerOptions {
+  const pick = <K extends keyof OptimizerOptions>(k: K, fallback: number): number =>
+    opts[k] ?? trainerDefaults[k] ?? fallback;
+  const r: ResolvedOptimizerOptions = {
+    lr: pick('lr', OPTIMIZER_DEFAULTS.lr),
+    beta1: pick('beta1', OPTIMIZER_DEFAULTS.beta1),
+    beta2: pick('beta2', OPTIMIZER_DEFAULTS.beta2),
+    eps: pick('eps', OPTIMIZER_DEFAULTS.eps),
+    weightDecay: pick('weightDecay', OPTIMIZER_DEFAULTS.weightDecay),
+    warmupSteps: pick('warmupSteps', Math.floor(totalSteps / 10)),
+    minLrRatio: pick('minLrRatio', OPTIMIZER_DEFAULTS.minLrRatio),
+    gradClip: pick('gradClip', OPTIMIZER_DEFAULTS.gradClip),
+  };
+  const check = (k: keyof OptimizerOptions, ok: boolean, want: string): void => {
+    if (!ok) throw new GshfInputError(`optimizer option ${k}: expected ${want}, got ${r[k]}`);
+  };
+  check('lr', Number.isFinite(r.lr) && r.lr > 0, 'a finite number > 0');
+  check('beta1', r.beta1 >= 0 && r.beta1 < 1, 'a number in [0, 1)');
+  check('beta2', r.beta2 >= 0 && r.beta2 < 1, 'a number in [0, 1)');
+  check('eps', Number.isFinite(r.eps) && r.eps > 0, 'a finite number > 0');
+  check('weightDecay', Number.isFinite(r.weightDecay) && r.weightDecay >= 0, 'a finite number ≥ 0');
+  check('warmupSteps', Number.isInteger(r.warmupSteps) && r.warmupSteps >= 0, 'an integer ≥ 0');
+  check('minLrRatio', r.minLrRatio >= 0 && r.minLrRatio <= 1, 'a number in [0, 1]');
+  check('gradClip', Number.isFinite(r.gradClip) && r.gradClip >= 0, 'a finite number ≥ 0 (0 = off)');
+  return r;
+}
+
+/** An AdamW optimizer, its schedule and its clipping threshold, from one OptimizerOptions. */
+export interface Optimizer {
+  adamw: AdamW;
+  schedule: ScheduleOptions;
+  gradClip: number;
+  options: ResolvedOptimizerOptions;
+}
+
+/** Builds the optimizer of a trainer that runs `totalSteps` steps. */
+export function createOptimizer(
+  model: GPT,
+  opts: OptimizerOptions,
+  totalSteps: number,
+  trainerDefaults: OptimizerOptions = {},
+): Optimizer {
+  const o = resolveOptimizerOptions(opts, totalSteps, trainerDefaults);
+  return {
+    adamw: new AdamW(model, o),
+    schedule: { lr: o.lr, warmupSteps: o.warmupSteps, totalSteps, minLrRatio: o.minLrRatio },
+    gradClip: o.gradClip,
+    options: o,
+  };
 }
 
 export class AdamW {

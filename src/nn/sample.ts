@@ -4,9 +4,10 @@
  * draws from its own stream `Rng(seed).fork("i/j")`, so results do not depend on batching.
  */
 import { Rng, type Seed } from '../math/rng.js';
-import { encodePair, makeBatch, type EncodedSeq } from './data.js';
+import { fitPairIds, makeBatch, TRUNCATE_MODES, type EncodedSeq, type TruncateMode } from './data.js';
 import type { GPT } from './model.js';
 import type { Tokenizer } from './tokenizer.js';
+import { GshfInputError, GshfNumericError } from '../math/errors.js';
 
 /**
  * Keeps the k largest entries of x[0..n) (ties at the k-th value are kept, like PyTorch/HF), sets the
@@ -115,6 +116,11 @@ class LogitProcessor {
   /** Draws the next token from logits[off .. off+V). */
   pick(logits: Float32Array, off: number, rng: Rng): number {
     const V = this.V;
+    for (let v = 0; v < V; v++)
+      if (Number.isNaN(logits[off + v]))
+        throw new GshfNumericError(
+          `sampling: the model produced a NaN logit (token ${v}): its weights or activations are not finite`,
+        );
     if (this.temperature <= 0) {
       let best = 0;
       for (let v = 1; v < V; v++) if (logits[off + v] > logits[off + best]) best = v;
@@ -130,6 +136,33 @@ class LogitProcessor {
 }
 
 /**
+ * Validates SampleOptions at the public API, naming the option and the value (NaN, a negative
+ * temperature or top-p > 1 would otherwise surface as an Rng error or a silent no-op).
+ */
+export function checkSampleOptions(opts: SampleOptions, vocabSize: number): void {
+  const fail = (what: string, v: unknown): never => {
+    throw new GshfInputError(`sampling option ${what}, got ${String(v)}`);
+  };
+  const { n, temperature, topK, topP, maxTokens, maxBatch, stop, seed } = opts;
+  if (n !== undefined && !(Number.isInteger(n) && n >= 1)) fail('n: expected an integer ≥ 1', n);
+  if (temperature !== undefined && !(Number.isFinite(temperature) && temperature >= 0))
+    fail('temperature: expected a finite number ≥ 0 (0 = greedy)', temperature);
+  if (topK !== undefined && !(Number.isInteger(topK) && topK >= 0))
+    fail('topK: expected an integer ≥ 0 (0 = off)', topK);
+  if (topP !== undefined && !(topP > 0 && topP <= 1))
+    fail('topP: expected a number in (0, 1] (1 = off)', topP);
+  if (maxTokens !== undefined && !(Number.isInteger(maxTokens) && maxTokens >= 1))
+    fail('maxTokens: expected an integer ≥ 1', maxTokens);
+  if (maxBatch !== undefined && !(Number.isInteger(maxBatch) && maxBatch >= 1))
+    fail('maxBatch: expected an integer ≥ 1', maxBatch);
+  if (typeof seed === 'number' && !Number.isFinite(seed))
+    fail('seed: expected a finite number or a string', seed);
+  for (const t of stop ?? [])
+    if (!(Number.isInteger(t) && t >= 0 && t < vocabSize))
+      fail(`stop: expected token ids in [0, ${vocabSize})`, t);
+}
+
+/**
  * Samples continuations for token-id prompts. Returns one array per prompt with `n` samples each.
  */
 export function generate(
@@ -138,17 +171,22 @@ export function generate(
   opts: SampleOptions = {},
 ): Sample[][] {
   const cfg = model.config;
+  checkSampleOptions(opts, cfg.vocabSize);
   const n = opts.n ?? 1;
   const V = cfg.vocabSize;
   const stop = new Set(opts.stop ?? []);
   const proc = new LogitProcessor(V, opts.temperature ?? 1, opts.topK ?? 0, opts.topP ?? 1);
   const base = new Rng(opts.seed ?? 0);
+  if (prompts.length === 0) throw new GshfInputError('generate: no prompts (pass at least one)');
   for (const [i, p] of prompts.entries()) {
-    if (p.length < 1) throw new RangeError(`prompt ${i} is empty (it needs at least a BOS token)`);
+    if (p.length < 1) throw new GshfInputError(`prompt ${i} is empty (it needs at least a BOS token)`);
     if (p.length >= cfg.blockSize)
-      throw new RangeError(
+      throw new GshfInputError(
         `prompt ${i} has ${p.length} tokens, which leaves no room in the context of ${cfg.blockSize}`,
       );
+    const bad = p.findIndex((t) => !Number.isInteger(t) || t < 0 || t >= V);
+    if (bad >= 0)
+      throw new GshfInputError(`prompt ${i}: token ${bad} is ${p[bad]}, outside the vocabulary [0, ${V})`);
   }
   const out: Sample[][] = prompts.map(() => []);
   // Flatten (prompt, sample) pairs into decode jobs; process them in groups of whole prompts.
@@ -291,7 +329,23 @@ export function sampleText(
   prompts: readonly string[],
   opts: SampleOptions = {},
 ): TextSample[][] {
-  const ids = prompts.map((p) => [tok.bos, ...tok.encode(p)]);
+  if (prompts.length === 0)
+    throw new GshfInputError('sampleText: no prompts (pass at least one; "" samples unconditionally)');
+  checkSampleOptions(opts, model.config.vocabSize);
+  if (tok.vocabSize > model.config.vocabSize)
+    throw new GshfInputError(
+      `sampleText: the tokenizer has ${tok.vocabSize} tokens but the model only ${model.config.vocabSize}`,
+    );
+  const blk = model.config.blockSize;
+  const ids = prompts.map((p, i) => {
+    if (typeof p !== 'string') throw new GshfInputError(`prompt ${i}: expected a string, got ${typeof p}`);
+    const enc = [tok.bos, ...tok.encode(p)];
+    if (enc.length >= blk)
+      throw new GshfInputError(
+        `prompt ${i} ("${p.length > 40 ? p.slice(0, 40) + '…' : p}") is ${enc.length} tokens with BOS; the model's context of ${blk} leaves no room for a response`,
+      );
+    return enc;
+  });
   const res = generate(model, ids, { ...opts, stop: opts.stop ?? [tok.eos] });
   return res.map((row, i) =>
     row.map((s) => ({
@@ -309,36 +363,82 @@ export interface ScoreResult {
   logProb: number;
   /** Number of scored tokens. */
   tokens: number;
+  /** Tokens cut to fit the context (0 unless a truncation mode was asked for). */
+  truncated: number;
+}
+
+export interface ScoreOptions {
+  /** Sequences per forward pass (default 16). */
+  batchSize?: number;
+  /** Score the EOS token after the response (default true). */
+  includeEos?: boolean;
+  /** A pair longer than the context: 'error' (default) refuses, 'left'/'right' cut (see TruncateMode). */
+  truncate?: TruncateMode;
+}
+
+/** A pair to score; `where` (e.g. "file.jsonl:7") names it in errors. */
+export interface ScorePair {
+  prompt: string;
+  response: string;
+  where?: string;
 }
 
 /**
  * Per-sequence summed log-prob of each response given its prompt, batched and padded. Sequences are
- * encoded as [BOS] prompt response [EOS] (EOS scored when `includeEos`, default true).
+ * encoded as [BOS] prompt response [EOS] (EOS scored when `includeEos`, default true). A pair that
+ * does not fit the context is an error unless `truncate` says how to cut it; then `truncated` says
+ * how many tokens were cut.
  */
 export function scoreLogProbs(
   model: GPT,
   tok: Tokenizer,
-  pairs: readonly { prompt: string; response: string }[],
-  opts: { batchSize?: number; includeEos?: boolean } = {},
+  pairs: readonly ScorePair[],
+  opts: ScoreOptions = {},
 ): ScoreResult[] {
-  const seqs = pairs.map((p) =>
-    encodePair(tok, p.prompt, p.response, model.config.blockSize, opts.includeEos ?? true),
-  );
-  return scoreEncoded(model, seqs, tok.pad, opts.batchSize ?? 16);
+  const truncate = opts.truncate ?? 'error';
+  if (!TRUNCATE_MODES.includes(truncate))
+    throw new GshfInputError(
+      `truncate: expected one of ${TRUNCATE_MODES.join(', ')}, got ${String(truncate)}`,
+    );
+  const batchSize = opts.batchSize ?? 16;
+  if (!(Number.isInteger(batchSize) && batchSize >= 1))
+    throw new GshfInputError(`batchSize: expected an integer ≥ 1, got ${batchSize}`);
+  const where = (i: number): string => pairs[i].where ?? `pair ${i + 1}`;
+  const seqs = pairs.map((p, i) => {
+    if (typeof p?.prompt !== 'string' || typeof p.response !== 'string')
+      throw new GshfInputError(`${where(i)}: expected {prompt: string, response: string}`);
+    try {
+      const [pr, re] = [tok.encode(p.prompt), tok.encode(p.response)];
+      return fitPairIds(tok, pr, re, model.config.blockSize, opts.includeEos ?? true, truncate);
+    } catch (e) {
+      throw new GshfInputError(`${where(i)}: ${(e as Error).message}`);
+    }
+  });
+  const res = scoreEncoded(model, seqs, tok.pad, batchSize, where);
+  return res.map((r, i) => ({ ...r, truncated: seqs[i].dropped }));
 }
 
 /** Same as scoreLogProbs for already-encoded sequences. */
+/** A non-finite log-prob is an error (it means non-finite weights or activations), never a null. */
 export function scoreEncoded(
   model: GPT,
   seqs: readonly EncodedSeq[],
   pad: number,
   batchSize = 16,
+  where: (i: number) => string = (i) => `sequence ${i + 1}`,
 ): ScoreResult[] {
   const out: ScoreResult[] = [];
   for (let i = 0; i < seqs.length; i += batchSize) {
     const chunk = seqs.slice(i, i + batchSize);
     const r = model.tokenLogProbs(makeBatch(chunk, pad));
-    for (let b = 0; b < chunk.length; b++) out.push({ logProb: r.seqLogProbs[b], tokens: r.counts[b] });
+    for (let b = 0; b < chunk.length; b++) {
+      const lp = r.seqLogProbs[b];
+      if (!Number.isFinite(lp))
+        throw new GshfNumericError(
+          `${where(i + b)}: log-prob is ${lp}: the model produced non-finite values (check the checkpoint's weights)`,
+        );
+      out.push({ logProb: lp, tokens: r.counts[b], truncated: 0 });
+    }
   }
   return out;
 }

@@ -3,27 +3,55 @@
  * loss, gradient accumulation, global-norm clipping, AdamW with warmup + cosine, periodic
  * validation loss. Progress goes to a callback so the CLI decides how to display it.
  */
-import { Rng } from '../math/rng.js';
+import { Rng, type RngState } from '../math/rng.js';
 import type { EncodedSeq } from './data.js';
 import { makeBatch } from './data.js';
 import type { GPT, SeqBatch } from './model.js';
-import { AdamW, clipGradNorm, learningRate } from './optim.js';
+import { clipGradNorm, createOptimizer, learningRate, type OptimizerOptions } from './optim.js';
+import { GshfInputError, GshfNumericError } from '../math/errors.js';
 
-export interface SftOptions {
+/**
+ * SFT's defaults, shared by `gshf lm sft` and the reproduce pipeline's π0 stage (one set). Warmup
+ * defaults to min(100, steps/10) (see sftWarmup).
+ */
+export const SFT_DEFAULTS = {
+  steps: 2000,
+  batchSize: 16,
+  accumulation: 1,
+  lr: 2e-3,
+  weightDecay: 0.1,
+  beta2: 0.99,
+  minLrRatio: 0.1,
+  gradClip: 1,
+  evalEvery: 250,
+  valFraction: 0.05,
+  seed: 0,
+  /** Steps between resumable checkpoints of a run folder (0 = only at the end). */
+  checkpointEvery: 100,
+} as const;
+
+/** SFT's default warmup: min(100, steps/10). */
+export function sftWarmup(steps: number): number {
+  return Math.min(100, Math.floor(steps / 10));
+}
+
+/** Optimizer options (lr, warmupSteps, weightDecay, gradClip, …): nn OptimizerOptions, SFT_DEFAULTS. */
+export interface SftOptions extends OptimizerOptions {
   steps: number;
   batchSize?: number;
   /** Micro-batches per optimizer step (gradients are averaged). */
   accumulation?: number;
-  lr?: number;
-  warmupSteps?: number;
-  minLrRatio?: number;
-  weightDecay?: number;
-  beta2?: number;
-  gradClip?: number;
   /** Validate every this many steps (and at the end); 0 = only at the end. */
   evalEvery?: number;
   seed?: number | string;
   onProgress?: (p: SftProgress) => void;
+  /** Continue from a state saved by `onCheckpoint` (same model, data and options). */
+  resume?: SftState;
+  /** Called every `checkpointEvery` steps (after that step's onProgress) with the state to save. */
+  onCheckpoint?: (state: SftState) => void;
+  checkpointEvery?: number;
+  /** Stop after this many steps (counted from 0) as if interrupted: no final validation. */
+  stopAfter?: number;
 }
 
 export interface SftProgress {
@@ -36,13 +64,40 @@ export interface SftProgress {
   elapsedSec: number;
 }
 
-export interface SftResult {
-  steps: number;
-  finalTrainLoss: number;
+/**
+ * Everything a resumed run needs to continue bit-for-bit: weights, AdamW moments and step, the batch
+ * sampler's RNG (= the data position) and the running numbers. The arrays are views into the live
+ * model and optimizer, valid during the onCheckpoint call (write them out, do not keep them).
+ */
+export interface SftState {
+  /** Completed optimizer steps. */
+  step: number;
+  params: Float32Array;
+  adamM: Float32Array;
+  adamV: Float32Array;
+  adamStep: number;
+  rng: RngState;
+  tokensSeen: number;
+  loss: number;
   valLoss: number;
   initialValLoss: number;
+  elapsedSec: number;
+}
+
+export interface SftResult {
+  steps: number;
+  /** Steps done by this call (less than `steps` after a resume or with stopAfter). */
+  stepsRun: number;
+  /** False when stopAfter ended the run early. */
+  finished: boolean;
+  finalTrainLoss: number;
+  /** NaN when there is no validation set. */
+  valLoss: number;
+  initialValLoss: number;
+  /** Seconds of training, summed over resumed parts. */
   seconds: number;
   tokensPerSec: number;
+  /** This call's steps only. */
   history: SftProgress[];
 }
 
@@ -61,20 +116,66 @@ export function evaluateLoss(model: GPT, seqs: readonly EncodedSeq[], pad: numbe
   return count > 0 ? total / count : NaN;
 }
 
-/** Splits sequences deterministically into train and validation sets. */
+/**
+ * Splits sequences deterministically into train and validation sets. valFraction 0 means no
+ * validation set; otherwise at least one sequence is held out, and a split that would leave no
+ * training sequence (or no validation sequence) is refused with the counts.
+ */
 export function splitTrainVal<T>(
   items: readonly T[],
   valFraction: number,
   seed: number | string,
   maxVal = 1000,
 ): { train: T[]; val: T[] } {
+  if (!(valFraction >= 0 && valFraction < 1))
+    throw new GshfInputError(`valFraction: expected a number in [0, 1), got ${valFraction}`);
   const idx = items.map((_, i) => i);
   new Rng(seed).fork('split').shuffle(idx);
-  const nVal = Math.min(maxVal, Math.max(items.length > 1 ? 1 : 0, Math.round(items.length * valFraction)));
+  const nVal = valFraction === 0 ? 0 : Math.min(maxVal, Math.max(1, Math.round(items.length * valFraction)));
+  if (nVal > 0 && items.length - nVal < 1)
+    throw new GshfInputError(
+      `${items.length} sequence${items.length === 1 ? '' : 's'} cannot be split into training and validation (valFraction ${valFraction}): ` +
+        'use more data, or valFraction 0 to train without validation',
+    );
   return { val: idx.slice(0, nVal).map((i) => items[i]), train: idx.slice(nVal).map((i) => items[i]) };
 }
 
-/** Trains `model` on `train`, validating on `val`. */
+/** Fills the preallocated batch with B random training sequences; returns the tokens used. */
+function fillBatch(batch: SeqBatch, train: readonly EncodedSeq[], pad: number, rng: Rng): number {
+  const { B, T, tokens, mask } = batch;
+  tokens.fill(pad);
+  mask.fill(0);
+  let ntok = 0;
+  for (let b = 0; b < B; b++) {
+    const s = train[rng.int(train.length)];
+    const n = Math.min(T, s.ids.length);
+    for (let t = 0; t < n; t++) {
+      tokens[b * T + t] = s.ids[t];
+      if (t >= Math.max(1, s.responseStart)) mask[b * T + t] = 1;
+    }
+    ntok += n;
+  }
+  return ntok;
+}
+
+function checkSftOptions(opts: SftOptions, train: number): void {
+  const int = (
+    k: 'steps' | 'batchSize' | 'accumulation' | 'evalEvery' | 'checkpointEvery',
+    min: number,
+  ): void => {
+    const v = opts[k];
+    if (v !== undefined && !(Number.isInteger(v) && v >= min))
+      throw new GshfInputError(`SFT option ${k}: expected an integer ≥ ${min}, got ${v}`);
+  };
+  int('steps', 1);
+  int('batchSize', 1);
+  int('accumulation', 1);
+  int('evalEvery', 0);
+  int('checkpointEvery', 0);
+  if (train === 0) throw new GshfInputError('SFT: no training sequences');
+}
+
+/** Trains `model` on `train`, validating on `val` (empty: no validation, valLoss NaN). */
 export function trainSft(
   model: GPT,
   train: readonly EncodedSeq[],
@@ -82,61 +183,47 @@ export function trainSft(
   pad: number,
   opts: SftOptions,
 ): SftResult {
-  if (train.length === 0) throw new Error('SFT: no training sequences');
-  const B = opts.batchSize ?? 16;
-  const accum = Math.max(1, opts.accumulation ?? 1);
+  // --- setup: options, optimizer, sampler, buffers
+  checkSftOptions(opts, train.length);
+  const B = opts.batchSize ?? SFT_DEFAULTS.batchSize;
+  const accum = opts.accumulation ?? SFT_DEFAULTS.accumulation;
   const T = Math.min(model.config.blockSize, Math.max(...train.map((s) => s.ids.length)));
-  const rng = new Rng(opts.seed ?? 0).fork('sft-batches');
-  const sched = {
-    lr: opts.lr ?? 1e-3,
-    warmupSteps: opts.warmupSteps ?? Math.min(100, Math.floor(opts.steps / 10)),
-    totalSteps: opts.steps,
-    minLrRatio: opts.minLrRatio ?? 0.1,
-  };
-  const opt = new AdamW(model, {
-    lr: sched.lr,
-    weightDecay: opts.weightDecay ?? 0.1,
-    beta2: opts.beta2 ?? 0.99,
+  const rng = new Rng(opts.seed ?? SFT_DEFAULTS.seed).fork('sft-batches');
+  const { adamw, schedule, gradClip } = createOptimizer(model, opts, opts.steps, {
+    ...SFT_DEFAULTS,
+    warmupSteps: sftWarmup(opts.steps),
   });
-  // Preallocated batch buffers: one fixed shape, so the model reuses one workspace.
-  const tokens = new Int32Array(B * T);
-  const mask = new Float32Array(B * T);
-  const batch: SeqBatch = { B, T, tokens, mask };
-  const fill = (): number => {
-    tokens.fill(pad);
-    mask.fill(0);
-    let ntok = 0;
-    for (let b = 0; b < B; b++) {
-      const s = train[rng.int(train.length)];
-      const n = Math.min(T, s.ids.length);
-      for (let t = 0; t < n; t++) {
-        tokens[b * T + t] = s.ids[t];
-        if (t >= Math.max(1, s.responseStart)) mask[b * T + t] = 1;
-      }
-      ntok += n;
-    }
-    return ntok;
-  };
+  const batch: SeqBatch = { B, T, tokens: new Int32Array(B * T), mask: new Float32Array(B * T) };
+  const evalEvery = opts.evalEvery ?? SFT_DEFAULTS.evalEvery;
+  const every = opts.checkpointEvery ?? SFT_DEFAULTS.checkpointEvery;
+
+  // --- start: fresh, or restore the saved state
+  const r = opts.resume;
+  if (r) restoreState(model, adamw, rng, r, opts.steps);
+  const t0 = performance.now() - (r?.elapsedSec ?? 0) * 1000;
+  const initialValLoss = r ? r.initialValLoss : val.length ? evaluateLoss(model, val, pad) : NaN;
+  let tokensSeen = r?.tokensSeen ?? 0;
+  let loss = r?.loss ?? NaN;
+  let valLoss = r?.valLoss ?? initialValLoss;
+  const first = r?.step ?? 0;
+  const end = Math.min(opts.steps, opts.stopAfter ?? Infinity);
+
+  // --- train
   const history: SftProgress[] = [];
-  const t0 = performance.now();
-  const initialValLoss = val.length ? evaluateLoss(model, val, pad) : NaN;
-  let tokensSeen = 0;
-  let loss = NaN;
-  let valLoss = initialValLoss;
-  const evalEvery = opts.evalEvery ?? 0;
-  for (let step = 0; step < opts.steps; step++) {
-    const lr = learningRate(step, sched);
+  for (let step = first; step < end; step++) {
+    const lr = learningRate(step, schedule);
     model.zeroGrad();
     let lsum = 0;
     for (let a = 0; a < accum; a++) {
-      tokensSeen += fill();
+      tokensSeen += fillBatch(batch, train, pad, rng);
       lsum += model.lmLoss(batch);
       model.backwardLmLoss(1 / accum);
     }
     loss = lsum / accum;
-    if (!Number.isFinite(loss)) throw new Error(`SFT: loss became ${loss} at step ${step + 1} (lower --lr?)`);
-    const gn = clipGradNorm(model, opts.gradClip ?? 1);
-    opt.update(lr);
+    if (!Number.isFinite(loss))
+      throw new GshfNumericError(`SFT: loss became ${loss} at step ${step + 1} (lower --lr?)`);
+    const gn = clipGradNorm(model, gradClip);
+    adamw.update(lr);
     const last = step + 1 === opts.steps;
     const p: SftProgress = {
       step: step + 1,
@@ -152,10 +239,28 @@ export function trainSft(
     }
     history.push(p);
     opts.onProgress?.(p);
+    if (opts.onCheckpoint && every > 0 && (step + 1) % every === 0 && !last)
+      opts.onCheckpoint({
+        step: step + 1,
+        params: model.params,
+        adamM: adamw.m,
+        adamV: adamw.v,
+        adamStep: adamw.step,
+        rng: rng.getState(),
+        tokensSeen,
+        loss,
+        valLoss,
+        initialValLoss,
+        elapsedSec: p.elapsedSec,
+      });
   }
+
+  // --- result
   const seconds = (performance.now() - t0) / 1000;
   return {
     steps: opts.steps,
+    stepsRun: end - first,
+    finished: end === opts.steps,
     finalTrainLoss: loss,
     valLoss,
     initialValLoss,
@@ -163,4 +268,25 @@ export function trainSft(
     tokensPerSec: tokensSeen / seconds,
     history,
   };
+}
+
+function restoreState(
+  model: GPT,
+  adamw: { m: Float32Array; v: Float32Array; step: number },
+  rng: Rng,
+  r: SftState,
+  steps: number,
+): void {
+  const n = model.numParams;
+  if (r.params.length !== n || r.adamM.length !== n || r.adamV.length !== n)
+    throw new GshfInputError(
+      `SFT resume: the saved state holds ${r.params.length} parameters, the model has ${n}`,
+    );
+  if (!(Number.isInteger(r.step) && r.step >= 0 && r.step <= steps))
+    throw new GshfInputError(`SFT resume: saved step ${r.step} is outside 0..${steps}`);
+  model.params.set(r.params);
+  adamw.m.set(r.adamM);
+  adamw.v.set(r.adamV);
+  adamw.step = r.adamStep;
+  rng.setState(r.rng);
 }

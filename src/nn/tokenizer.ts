@@ -4,7 +4,15 @@
  * pre-tokenizer (GPT-2 / RoBERTa style), loaded by our own small BPE implementation (no npm
  * dependency; see docs/lm-engine.md for what is and is not supported).
  */
-import { readFileSync } from 'node:fs';
+import {
+  HFTokenizer,
+  libraryUnsupportedFeature,
+  ourNormalizer,
+  ourPreTokenizer,
+  ourUnsupportedFeature,
+  readTokenizerJson,
+  type OurPreTokenizer,
+} from './tokenizer-json.js';
 
 /** Serializable description stored in a checkpoint's config.json. */
 export type TokenizerSpec = { type: 'byte' } | { type: 'bpe'; file: string };
@@ -62,9 +70,6 @@ function bytesToUnicode(): string[] {
   return table;
 }
 
-// GPT-2 pre-tokenization pattern (what HF's ByteLevel pre-tokenizer uses with use_regex = true).
-const GPT2_SPLIT = /'s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+/gu;
-
 interface AddedToken {
   id: number;
   content: string;
@@ -76,10 +81,13 @@ function fail(file: string, field: string, msg: string): never {
 }
 
 /**
- * Byte-level BPE from a HuggingFace tokenizer.json. Supported: model.type "BPE" with vocab and merges
- * (either "a b" strings or ["a", "b"] pairs), a ByteLevel pre-tokenizer (add_prefix_space honoured),
- * added_tokens (matched literally before BPE). Not supported: normalizers, other pre-tokenizers,
- * dropout, continuing_subword_prefix/end_of_word_suffix (they fail with a clear error).
+ * Byte-level BPE from a HuggingFace tokenizer.json (GPT-2, Llama-3, Qwen, GPT-4o/o200k style).
+ * Supported: model.type "BPE" with vocab and merges (either "a b" strings or ["a", "b"] pairs),
+ * ignore_merges; Unicode normalizers (NFC/NFD/NFKC/NFKD, Sequence); pre-tokenizers ByteLevel
+ * (add_prefix_space, use_regex), Split (Regex/String; Isolated, Removed ± invert) and Sequence;
+ * added_tokens (matched literally before normalization). Anything else fails with a
+ * TokenizerFeatureError naming the JSON path; `loadTokenizer` then hands the file to
+ * @huggingface/tokenizers (HFTokenizer) when that library covers it.
  */
 export class BPETokenizer implements Tokenizer {
   readonly vocabSize: number;
@@ -93,7 +101,9 @@ export class BPETokenizer implements Tokenizer {
   private readonly added: AddedToken[];
   private readonly byteEnc = bytesToUnicode();
   private readonly byteDec = new Map<string, number>();
-  private readonly addPrefixSpace: boolean;
+  private readonly normalize: (s: string) => string;
+  private readonly preTokenizer: OurPreTokenizer;
+  private readonly ignoreMerges: boolean;
   private readonly specialIds = new Set<number>();
   private readonly cache = new Map<string, number[]>();
   private readonly decoder = new TextDecoder('utf-8', { fatal: false });
@@ -102,22 +112,12 @@ export class BPETokenizer implements Tokenizer {
     this.spec = { type: 'bpe', file };
     if (typeof json !== 'object' || json === null) fail(file, '(root)', 'expected a JSON object');
     const root = json as Record<string, unknown>;
-    const model = root.model as Record<string, unknown> | undefined;
-    if (!model || typeof model !== 'object') fail(file, 'model', 'missing');
-    if (model.type !== 'BPE')
-      fail(file, 'model.type', `only "BPE" is supported, got ${JSON.stringify(model.type)}`);
-    if (model.continuing_subword_prefix || model.end_of_word_suffix) {
-      fail(file, 'model.continuing_subword_prefix/end_of_word_suffix', 'not supported');
-    }
-    if (root.normalizer) fail(file, 'normalizer', 'normalizers are not supported (expected null)');
-    const pre = root.pre_tokenizer as Record<string, unknown> | null | undefined;
-    if (!pre || pre.type !== 'ByteLevel')
-      fail(
-        file,
-        'pre_tokenizer',
-        `only a ByteLevel pre-tokenizer is supported, got ${JSON.stringify(pre?.type ?? null)}`,
-      );
-    this.addPrefixSpace = pre.add_prefix_space === true;
+    const unsupported = ourUnsupportedFeature(root, file);
+    if (unsupported) throw unsupported;
+    const model = root.model as Record<string, unknown>;
+    this.normalize = ourNormalizer(root.normalizer, file);
+    this.preTokenizer = ourPreTokenizer(root.pre_tokenizer, file);
+    this.ignoreMerges = model.ignore_merges === true;
     const vocab = model.vocab as Record<string, unknown> | undefined;
     if (!vocab || typeof vocab !== 'object') fail(file, 'model.vocab', 'missing or not an object');
     let maxId = -1;
@@ -179,19 +179,7 @@ export class BPETokenizer implements Tokenizer {
   }
 
   static fromFile(path: string): BPETokenizer {
-    let text: string;
-    try {
-      text = readFileSync(path, 'utf8');
-    } catch (e) {
-      throw new Error(`${path}: cannot read tokenizer file (${(e as Error).message})`);
-    }
-    let json: unknown;
-    try {
-      json = JSON.parse(text);
-    } catch (e) {
-      throw new Error(`${path}: invalid JSON (${(e as Error).message})`);
-    }
-    return new BPETokenizer(json, path);
+    return new BPETokenizer(readTokenizerJson(path), path);
   }
 
   encode(text: string): number[] {
@@ -219,12 +207,13 @@ export class BPETokenizer implements Tokenizer {
   }
 
   private encodeChunk(text: string, first: boolean, out: number[]): void {
-    const s = this.addPrefixSpace && first && !text.startsWith(' ') ? ' ' + text : text;
-    for (const m of s.matchAll(GPT2_SPLIT)) {
-      const bytes = utf8.encode(m[0]);
+    for (const piece of this.preTokenizer.split(this.normalize(text), first)) {
+      const bytes = utf8.encode(piece);
       let word = '';
       for (const b of bytes) word += this.byteEnc[b];
-      for (const id of this.bpe(word)) out.push(id);
+      const whole = this.ignoreMerges ? this.vocab.get(word) : undefined;
+      if (whole !== undefined) out.push(whole);
+      else for (const id of this.bpe(word)) out.push(id);
     }
   }
 
@@ -290,10 +279,27 @@ export class BPETokenizer implements Tokenizer {
   }
 }
 
-/** Builds the tokenizer described by a spec; `dir` resolves a relative BPE file path. */
+export type TokenizerEngine = 'auto' | 'gshf' | 'hf';
+
+/**
+ * Loads a HuggingFace tokenizer.json. 'auto' (default): our BPETokenizer when it runs every part of
+ * the file (it is faster, docs/lm-engine.md), else @huggingface/tokenizers (HFTokenizer) when that
+ * library covers it, else an error naming the exact unsupported feature (JSON path and type).
+ */
+export function loadTokenizer(path: string, engine: TokenizerEngine = 'auto'): Tokenizer {
+  const json = readTokenizerJson(path);
+  if (engine === 'gshf') return new BPETokenizer(json, path);
+  if (engine === 'hf') return new HFTokenizer(json, path);
+  const ours = ourUnsupportedFeature(json, path);
+  if (ours === null) return new BPETokenizer(json, path);
+  const lib = libraryUnsupportedFeature(json, path);
+  if (lib === null) return new HFTokenizer(json, path);
+  throw new Error(`${lib.message} (neither gshf's byte-level BPE nor @huggingface/tokenizers runs it)`);
+}
+
+/** Builds the tokenizer described by a spec; `dir` resolves a relative tokenizer.json path. */
 export function tokenizerFromSpec(spec: TokenizerSpec, dir?: string): Tokenizer {
   if (spec.type === 'byte') return new ByteTokenizer();
   const path = dir && !spec.file.startsWith('/') ? `${dir}/${spec.file}` : spec.file;
-  const t = BPETokenizer.fromFile(path);
-  return t;
+  return loadTokenizer(path);
 }

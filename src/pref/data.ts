@@ -3,10 +3,14 @@
  * strings and "conversational" message lists), and the pipeline's {"prompt","response"} JSONL.
  * Rules (templates, implicit prompts, strictness): docs/pref-data.md.
  */
-import { closeSync, fsyncSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs';
-import { basename } from 'node:path';
+import { existsSync, readFileSync } from 'node:fs';
+import { basename, join } from 'node:path';
 import { z } from 'zod';
 import type { PreferencePair } from './types.js';
+import { acceptedLayouts, detectLayout, extractStringPrompt, splitHh, type PairLayout } from './layouts.js';
+import { writeFileAtomic } from '../report/atomic.js';
+import { parseJsonl, parseJsonStrict } from '../report/jsonl.js';
+import { GshfInputError } from '../math/errors.js';
 
 export interface ChatMessage {
   role: string;
@@ -44,17 +48,23 @@ export interface ReadTrlOptions {
   lenient?: boolean;
   /** Prompt messages → text (default 'content'); see chatToPromptText. */
   template?: ChatTemplate;
+  /** Force a layout instead of detecting it from the first row. */
+  layout?: PairLayout;
 }
 
 export interface TrlImport {
   pairs: ScoredPair[];
-  /** Format of the file (mixing the two is rejected, as TRL datasets are homogeneous). */
+  /** Message form of the file: strings ('standard') or message lists ('conversational'). */
   format: TrlFormat;
+  /** The row layout (detected from the first row, or forced). */
+  layout: PairLayout;
   /** Lenient-mode notes ("line 3: ignored unknown field "id""), in line order. */
   warnings: string[];
 }
 
 const KNOWN_FIELDS = new Set(['prompt', 'chosen', 'rejected', 'margin', 'score_chosen', 'score_rejected']);
+/** UltraFeedback-binarized extras: read past without a warning (the scores are kept). */
+const ULTRAFEEDBACK_FIELDS = new Set([...KNOWN_FIELDS, 'prompt_id', 'messages']);
 const NUMERIC_FIELDS = ['margin', 'score_chosen', 'score_rejected'] as const;
 
 const MessageSchema = z.object({ role: z.string().min(1), content: z.string() }).strict();
@@ -103,6 +113,14 @@ function side(field: string, v: unknown): string | ChatMessage[] {
   });
 }
 
+/** `side` that must be a string (strings=true) or a message list (strings=false) in this layout. */
+function sideOf(field: string, v: unknown, strings: boolean, layout: PairLayout): string | ChatMessage[] {
+  const s = side(field, v);
+  if ((typeof s === 'string') !== strings)
+    fail(field, `expected ${strings ? 'a string' : 'a list of messages'} (${layout} layout)`, v);
+  return s;
+}
+
 function sameMessage(x: ChatMessage, y: ChatMessage): boolean {
   return x.role === y.role && x.content === y.content;
 }
@@ -133,146 +151,213 @@ function responseOf(field: string, msgs: ChatMessage[]): string {
 
 interface ParsedRow {
   pair: ScoredPair;
-  format: TrlFormat;
   identical: boolean;
   unknown: string[];
+  notes: string[];
 }
 
-function parseRow(o: Record<string, unknown>, template: ChatTemplate): ParsedRow {
-  const unknown = Object.keys(o).filter((k) => !KNOWN_FIELDS.has(k));
-  const chosen = side('chosen', o.chosen);
-  const rejected = side('rejected', o.rejected);
-  const prompt = o.prompt === undefined ? undefined : side('prompt', o.prompt);
-  const conv = typeof chosen !== 'string';
-  if ((typeof rejected !== 'string') !== conv) {
-    fail('rejected', `expected ${conv ? 'a list of messages' : 'a string'} like "chosen"`, o.rejected);
+type Texts = { prompt: string; chosen: string; rejected: string };
+
+/** Number of shared leading messages of chosen and rejected (TRL's implicit conversational prompt). */
+function sharedMessages(cm: ChatMessage[], rm: ChatMessage[]): number {
+  let k = 0;
+  while (k < cm.length && k < rm.length && sameMessage(cm[k], rm[k])) k++;
+  return k;
+}
+
+/** Message-list rows: an explicit prompt list, or (prompt null) the shared leading messages. */
+function conversationalTexts(
+  prompt: ChatMessage[] | null,
+  cm: ChatMessage[],
+  rm: ChatMessage[],
+  template: ChatTemplate,
+  fallbackPrompt?: string,
+): Texts | 'identical' {
+  if (prompt !== null)
+    return {
+      prompt: chatToPromptText(prompt, template),
+      chosen: responseOf('chosen', cm),
+      rejected: responseOf('rejected', rm),
+    };
+  const k = sharedMessages(cm, rm);
+  if (k === cm.length && k === rm.length) return 'identical';
+  if (k === 0) {
+    if (fallbackPrompt !== undefined)
+      return {
+        prompt: fallbackPrompt,
+        chosen: responseOf('chosen', cm),
+        rejected: responseOf('rejected', rm),
+      };
+    fail(
+      'chosen',
+      'no "prompt" and chosen/rejected share no leading messages, so there is no implicit prompt',
+      cm,
+    );
   }
-  if (prompt !== undefined && (typeof prompt !== 'string') !== conv) {
-    fail('prompt', `expected ${conv ? 'a list of messages' : 'a string'} like "chosen"`, o.prompt);
-  }
-  const extras: Partial<Record<(typeof NUMERIC_FIELDS)[number], number>> = {};
-  for (const k of NUMERIC_FIELDS) {
-    if (o[k] === undefined) continue;
-    const r = FiniteNumber.safeParse(o[k]);
-    if (!r.success) fail(k, 'expected a finite number', o[k]);
-    extras[k] = r.data;
-  }
-  let p: string;
-  let c: string;
-  let r: string;
-  if (!conv) {
-    if (prompt === undefined) {
-      fail(
-        'prompt',
-        'required in the standard (string) format; implicit prompts are extracted only from message lists',
-        undefined,
-      );
-    }
-    [p, c, r] = [prompt as string, chosen as string, rejected as string];
-  } else {
-    let pm: ChatMessage[];
-    let cm = chosen as ChatMessage[];
-    let rm = rejected as ChatMessage[];
-    if (prompt !== undefined) {
-      pm = prompt as ChatMessage[];
-    } else {
-      // TRL's implicit prompt: the longest common message prefix of chosen and rejected.
-      let k = 0;
-      while (k < cm.length && k < rm.length && sameMessage(cm[k], rm[k])) k++;
-      if (k === cm.length && k === rm.length) {
-        return {
-          pair: { prompt: chatToPromptText(cm.slice(0, -1), template), chosen: '', rejected: '' },
-          format: 'conversational',
-          identical: true,
-          unknown,
-        };
-      }
-      if (k === 0)
-        fail(
-          'chosen',
-          'no "prompt" and chosen/rejected share no leading messages, so there is no implicit prompt',
-          o.chosen,
-        );
-      pm = cm.slice(0, k);
-      cm = cm.slice(k);
-      rm = rm.slice(k);
-    }
-    p = chatToPromptText(pm, template);
-    c = responseOf('chosen', cm);
-    r = responseOf('rejected', rm);
-  }
-  if (p === '') fail('prompt', 'expected a non-empty prompt', p);
-  if (c === '') fail('chosen', 'expected a non-empty response', c);
-  if (r === '') fail('rejected', 'expected a non-empty response', r);
   return {
-    pair: { prompt: p, chosen: c, rejected: r, ...extras },
-    format: conv ? 'conversational' : 'standard',
-    identical: c === r,
-    unknown,
+    prompt: chatToPromptText(cm.slice(0, k), template),
+    chosen: responseOf('chosen', cm.slice(k)),
+    rejected: responseOf('rejected', rm.slice(k)),
   };
 }
 
-/** Parses TRL preference JSONL text; `name` (usually the file name) prefixes every error. */
+/** prompt/chosen/rejected texts of one row under `layout` (see layouts.ts). */
+function rowTexts(
+  o: Record<string, unknown>,
+  layout: PairLayout,
+  template: ChatTemplate,
+): Texts | 'identical' {
+  const strings = layout === 'standard' || layout === 'implicit' || layout === 'hh-rlhf';
+  const chosen = sideOf('chosen', o.chosen, strings, layout);
+  const rejected = sideOf('rejected', o.rejected, strings, layout);
+  if (layout === 'standard') {
+    if (o.prompt === undefined) fail('prompt', 'required in the standard layout', undefined);
+    const prompt = sideOf('prompt', o.prompt, true, layout) as string;
+    return { prompt, chosen: chosen as string, rejected: rejected as string };
+  }
+  if (o.prompt !== undefined && (layout === 'implicit' || layout === 'hh-rlhf'))
+    fail('prompt', `not expected in the ${layout} layout (the prompt is inside chosen/rejected)`, o.prompt);
+  if (layout === 'implicit') {
+    if (chosen === rejected) return 'identical';
+    const t = extractStringPrompt(chosen as string, rejected as string);
+    if (t === null)
+      fail(
+        'chosen',
+        'no "prompt" and chosen/rejected share no prefix, so there is no implicit prompt',
+        chosen,
+      );
+    return t;
+  }
+  if (layout === 'hh-rlhf') {
+    const t = splitHh(chosen as string, rejected as string);
+    if ('error' in t) fail(t.field, t.error, t.field === 'chosen' ? chosen : rejected);
+    return t;
+  }
+  const cm = chosen as ChatMessage[];
+  const rm = rejected as ChatMessage[];
+  if (layout === 'ultrafeedback') {
+    if (typeof o.prompt !== 'string' || o.prompt === '')
+      fail('prompt', 'expected a non-empty string (ultrafeedback layout)', o.prompt);
+    // TRL's maybe_extract_prompt: a string prompt with message completions is replaced by the
+    // shared leading messages; rows whose completions hold only the answer keep the string prompt.
+    return conversationalTexts(null, cm, rm, template, o.prompt);
+  }
+  const prompt = o.prompt === undefined ? null : (sideOf('prompt', o.prompt, false, layout) as ChatMessage[]);
+  return conversationalTexts(prompt, cm, rm, template);
+}
+
+function parseRow(o: Record<string, unknown>, layout: PairLayout, template: ChatTemplate): ParsedRow {
+  const known = layout === 'ultrafeedback' ? ULTRAFEEDBACK_FIELDS : KNOWN_FIELDS;
+  const unknown = Object.keys(o).filter((k) => !known.has(k));
+  const notes: string[] = [];
+  const extras: Partial<Record<(typeof NUMERIC_FIELDS)[number], number>> = {};
+  for (const k of NUMERIC_FIELDS) {
+    if (o[k] === undefined || o[k] === null) continue;
+    const r = FiniteNumber.safeParse(o[k]);
+    if (r.success) extras[k] = r.data;
+    else if (layout === 'ultrafeedback')
+      notes.push(`ignored field "${k}" (not a finite number: ${preview(o[k])})`);
+    else fail(k, 'expected a finite number', o[k]);
+  }
+  const t = rowTexts(o, layout, template);
+  if (t === 'identical')
+    return { pair: { prompt: '', chosen: '', rejected: '' }, identical: true, unknown, notes };
+  if (t.prompt === '') fail('prompt', 'expected a non-empty prompt', t.prompt);
+  if (t.chosen === '') fail('chosen', 'expected a non-empty response', t.chosen);
+  if (t.rejected === '') fail('rejected', 'expected a non-empty response', t.rejected);
+  return { pair: { ...t, ...extras }, identical: t.chosen === t.rejected, unknown, notes };
+}
+
+/**
+ * Parsed JSON objects of JSONL text with their 1-based line numbers, through the project's one
+ * JSONL reader (src/report/jsonl.ts: invalid JSON, duplicate keys and torn last lines are errors
+ * `<name>:<line>: …`); a line that is not an object fails naming `shape`.
+ */
+export function jsonlRows(
+  text: string,
+  name: string,
+  shape: string,
+): { line: number; obj: Record<string, unknown> }[] {
+  const { records, torn } = parseJsonl(text, name);
+  if (torn)
+    throw new GshfInputError(`invalid JSON (an incomplete last line of ${torn.bytes} bytes)`, {
+      file: name,
+      line: torn.line,
+    });
+  return records.map(({ line, value }) => {
+    if (typeof value !== 'object' || value === null || Array.isArray(value))
+      throw new GshfInputError(`${name}:${line}: expected a JSON object ${shape}, got ${preview(value)}`);
+    return { line, obj: value as Record<string, unknown> };
+  });
+}
+
+/** The layout of a file from its first row, or an error listing the accepted layouts. */
+function fileLayout(first: { line: number; obj: Record<string, unknown> }, name: string): PairLayout {
+  const l = detectLayout(first.obj);
+  if (l !== null) return l;
+  // A value that is no layout's (a number, an empty list, a bad message) gets the field error.
+  try {
+    if (first.obj.chosen !== undefined || first.obj.rejected !== undefined)
+      for (const k of ['chosen', 'rejected', 'prompt'])
+        if (k !== 'prompt' || first.obj[k] !== undefined) side(k, first.obj[k]);
+  } catch (e) {
+    if (e instanceof RowError) throw new GshfInputError(`${name}:${first.line}: ${e.message}`);
+    throw e;
+  }
+  const keys =
+    Object.keys(first.obj)
+      .map((k) => `"${k}"`)
+      .join(', ') || 'no keys';
+  throw new GshfInputError(
+    `${name}:${first.line}: unknown preference layout (keys ${keys}; prompt/chosen/rejected types ${['prompt', 'chosen', 'rejected'].map((k) => (Array.isArray(first.obj[k]) ? 'list' : typeof first.obj[k])).join('/')}). Accepted layouts:\n${acceptedLayouts()}`,
+  );
+}
+
+/**
+ * Parses preference JSONL text in any accepted layout (layouts.ts); `name` (usually the file name)
+ * prefixes every error: "<name> line N: field "x": expected …, got …".
+ */
 export function parseTrlJsonl(text: string, name: string, opts: ReadTrlOptions = {}): TrlImport {
   const template = opts.template ?? 'content';
+  const rows = jsonlRows(text, name, '{"prompt", "chosen", "rejected"}');
+  if (rows.length === 0) throw new Error(`${name}: empty file (no preference rows)`);
+  const layout = opts.layout ?? fileLayout(rows[0], name);
   const pairs: ScoredPair[] = [];
   const warnings: string[] = [];
-  let format: TrlFormat | null = null;
-  let formatLine = 0;
-  const lines = text.split('\n');
-  lines.forEach((raw, i) => {
-    const line = raw.replace(/\r$/, '');
-    if (line.trim() === '') return;
-    const where = `${name} line ${i + 1}`;
-    let obj: unknown;
-    try {
-      obj = JSON.parse(line);
-    } catch (e) {
-      throw new Error(`${where}: invalid JSON (${(e as Error).message})`);
-    }
-    if (typeof obj !== 'object' || obj === null || Array.isArray(obj)) {
-      throw new Error(
-        `${where}: expected a JSON object {"prompt", "chosen", "rejected"}, got ${preview(obj)}`,
-      );
-    }
+  for (const { line, obj } of rows) {
+    const where = `${name}:${line}`;
     let row: ParsedRow;
     try {
-      row = parseRow(obj as Record<string, unknown>, template);
+      row = parseRow(obj, layout, template);
     } catch (e) {
-      if (e instanceof RowError) throw new Error(`${where}: ${e.message}`);
+      if (e instanceof RowError) throw new GshfInputError(`${where}: ${e.message}`);
       throw e;
     }
+    for (const n of row.notes) warnings.push(`${where}: ${n}`);
     if (row.unknown.length > 0) {
       const list = row.unknown.map((k) => `"${k}"`).join(', ');
       if (!opts.lenient) {
-        throw new Error(
-          `${where}: unknown field(s) ${list} (expected prompt, chosen, rejected, margin, score_chosen, score_rejected; pass lenient to ignore)`,
+        throw new GshfInputError(
+          `${where}: unknown field(s) ${list} (the ${layout} layout takes ${[...(layout === 'ultrafeedback' ? ULTRAFEEDBACK_FIELDS : KNOWN_FIELDS)].join(', ')}; pass lenient to ignore)`,
         );
       }
       warnings.push(`${where}: ignored unknown field(s) ${list}`);
     }
-    if (format === null) {
-      format = row.format;
-      formatLine = i + 1;
-    } else if (row.format !== format) {
-      throw new Error(
-        `${where}: ${row.format} row in a ${format} file (line ${formatLine} is ${format}); do not mix the two formats`,
-      );
-    }
     if (row.identical) {
       if (!opts.lenient)
-        throw new Error(
+        throw new GshfInputError(
           `${where}: chosen and rejected are identical (no preference signal; pass lenient to drop such rows)`,
         );
       warnings.push(`${where}: dropped, chosen and rejected are identical`);
-      return;
+      continue;
     }
     pairs.push(row.pair);
-  });
-  if (format === null) throw new Error(`${name}: empty file (no preference rows)`);
+  }
   if (pairs.length === 0)
     throw new Error(`${name}: no usable preference rows (all ${warnings.length} dropped)`);
-  return { pairs, format, warnings };
+  const format: TrlFormat =
+    layout === 'conversational' || layout === 'ultrafeedback' ? 'conversational' : 'standard';
+  return { pairs, format, layout, warnings };
 }
 
 function readText(path: string, what: string): string {
@@ -288,6 +373,58 @@ function readText(path: string, what: string): string {
 /** Reads a TRL preference JSONL file (errors: "<file> line N: field "x": expected …, got …"). */
 export function readTrlJsonl(path: string, opts: ReadTrlOptions = {}): TrlImport {
   return parseTrlJsonl(readText(path, 'preference file'), basename(path), opts);
+}
+
+/** Same as readTrlJsonl: a preference file in any accepted layout (`import { readPreferenceFile } from 'gshf'`). */
+export const readPreferenceFile = readTrlJsonl;
+/** Same as parseTrlJsonl, for text already in memory. */
+export const parsePreferenceRows = parseTrlJsonl;
+
+/**
+ * gshf pairs JSONL (what `pref import` writes and `pref export --in` / the training commands read):
+ * the standard layout, strictly — an empty file, unknown fields, empty strings or chosen == rejected
+ * are errors naming file, line and field, so nothing is exported that `pref import` would refuse.
+ */
+export function readPairsFile(path: string): ScoredPair[] {
+  return readTrlJsonl(path, { layout: 'standard' }).pairs;
+}
+
+const StoredSideSchema = z.object({ text: z.string() }).passthrough();
+const StoredPairSchema = z
+  .object({ prompt: z.string(), chosen: StoredSideSchema, rejected: StoredSideSchema })
+  .passthrough();
+
+/**
+ * The pairs a `gshf lm reproduce` stage collected (`<run>/stages/<stage>/pairs.json`, or the pool's
+ * seed.json + rest.json). A corrupt file is an error naming the file, item and field.
+ */
+export function readStagePairs(run: string, stage: string): PreferencePair[] {
+  const dir = join(run, 'stages', stage);
+  const files = existsSync(join(dir, 'pairs.json'))
+    ? ['pairs.json']
+    : ['seed.json', 'rest.json'].filter((f) => existsSync(join(dir, f)));
+  if (files.length === 0)
+    throw new Error(
+      `${dir}: no pairs.json (a stage that collects pairs: seedS/pool, seedS/rso, seedS/<online method>/itT, …)`,
+    );
+  const out: PreferencePair[] = [];
+  for (const f of files) {
+    const path = join(dir, f);
+    const rows = parseJsonStrict(readText(path, 'stage pairs'), path);
+    if (!Array.isArray(rows))
+      throw new Error(`${path}: expected a JSON array of pairs, got ${preview(rows)}`);
+    rows.forEach((r, i) => {
+      const p = StoredPairSchema.safeParse(r);
+      if (!p.success) {
+        const issue = p.error.issues[0];
+        throw new Error(
+          `${path} item ${i}: field "${issue.path.join('.')}": ${issue.message}, got ${preview(r)}`,
+        );
+      }
+      out.push({ prompt: p.data.prompt, chosen: p.data.chosen.text, rejected: p.data.rejected.text });
+    });
+  }
+  return out;
 }
 
 export interface WriteTrlOptions {
@@ -314,22 +451,9 @@ export function pairsToTrlRows(pairs: readonly ScoredPair[], opts: WriteTrlOptio
   });
 }
 
-/** Writes text to `path` via a temp file + fsync + rename, so readers never see a half-written file. */
-function writeAtomic(path: string, text: string): void {
-  const tmp = `${path}.tmp-${process.pid}`;
-  const fd = openSync(tmp, 'w');
-  try {
-    writeSync(fd, text);
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
-  renameSync(tmp, path);
-}
-
 /** Writes pairs as TRL JSONL (one row per line, keys in prompt, chosen, rejected, extras order). */
 export function writeTrlJsonl(path: string, pairs: readonly ScoredPair[], opts: WriteTrlOptions): void {
-  writeAtomic(
+  writeFileAtomic(
     path,
     pairsToTrlRows(pairs, opts)
       .map((r) => JSON.stringify(r) + '\n')
@@ -351,33 +475,27 @@ export interface PromptResponse {
 export function readPromptResponses(path: string): PromptResponse[] {
   const name = basename(path);
   const out: PromptResponse[] = [];
-  readText(path, 'prompt/response file')
-    .split('\n')
-    .forEach((raw, i) => {
-      if (raw.trim() === '') return;
-      const where = `${name} line ${i + 1}`;
-      let o: unknown;
-      try {
-        o = JSON.parse(raw);
-      } catch (e) {
-        throw new Error(`${where}: invalid JSON (${(e as Error).message})`);
-      }
-      if (typeof o !== 'object' || o === null || Array.isArray(o))
-        throw new Error(`${where}: expected a JSON object {"prompt", "response"}, got ${preview(o)}`);
-      const r = o as Record<string, unknown>;
-      if (typeof r.prompt !== 'string' || r.prompt === '')
-        throw new Error(`${where}: field "prompt": expected a non-empty string, got ${preview(r.prompt)}`);
-      if (typeof r.response !== 'string')
-        throw new Error(`${where}: field "response": expected a string, got ${preview(r.response)}`);
-      out.push({ prompt: r.prompt, response: r.response });
-    });
+  for (const { line, obj: r } of jsonlRows(
+    readText(path, 'prompt/response file'),
+    name,
+    '{"prompt", "response"}',
+  )) {
+    const where = `${name}:${line}`;
+    if (typeof r.prompt !== 'string' || r.prompt === '')
+      throw new GshfInputError(
+        `${where}: field "prompt": expected a non-empty string, got ${preview(r.prompt)}`,
+      );
+    if (typeof r.response !== 'string')
+      throw new GshfInputError(`${where}: field "response": expected a string, got ${preview(r.response)}`);
+    out.push({ prompt: r.prompt, response: r.response });
+  }
   if (out.length === 0) throw new Error(`${name}: empty file (no prompt/response rows)`);
   return out;
 }
 
 /** Writes {"prompt","response"} JSONL (atomically). */
 export function writePromptResponses(path: string, rows: readonly PromptResponse[]): void {
-  writeAtomic(
+  writeFileAtomic(
     path,
     rows.map((r) => JSON.stringify({ prompt: r.prompt, response: r.response }) + '\n').join(''),
   );

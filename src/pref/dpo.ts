@@ -7,11 +7,12 @@
  */
 import { Rng, type Seed } from '../math/rng.js';
 import {
-  AdamW,
   clipGradNorm,
+  createOptimizer,
   encodePair,
   learningRate,
   type EncodedSeq,
+  type OptimizerOptions,
   type GPT,
   type RewardBatch,
   type SeqBatch,
@@ -152,7 +153,8 @@ export function referenceLogProbs(
   return out;
 }
 
-export interface DpoOptions {
+/** Optimizer options (lr, warmupSteps, weightDecay, …): see nn OptimizerOptions; DPO defaults lr 5e-4, no weight decay. */
+export interface DpoOptions extends OptimizerOptions {
   /** β = the paper's η. Default 0.1. */
   beta?: number;
   /** Default 'sigmoid'. */
@@ -168,21 +170,14 @@ export interface DpoOptions {
   epochs?: number;
   /** Pairs per step (default 16). */
   batchSize?: number;
-  /** Peak learning rate (default 5e-4). */
-  lr?: number;
-  /** Warmup steps; default 10% of the total. */
-  warmupSteps?: number;
-  /** Cosine floor as a fraction of lr (default 0.1). */
-  minLrRatio?: number;
-  weightDecay?: number;
-  beta2?: number;
-  /** Max global grad norm (default 1; 0 = off). */
-  gradClip?: number;
   seed?: Seed;
   /** Stop after this many steps (default: epochs × ceil(n / batchSize)). */
   maxSteps?: number;
   onStep?: (m: DpoStepMetrics) => void;
 }
+
+/** DPO's optimizer defaults (the rest: nn OPTIMIZER_DEFAULTS). */
+export const DPO_OPTIMIZER: OptimizerOptions = { lr: 5e-4, weightDecay: 0 };
 
 export interface DpoStepMetrics extends DpoMetrics {
   step: number;
@@ -264,17 +259,7 @@ export function trainDpo(
   const bs = Math.max(1, Math.min(opts.batchSize ?? 16, n));
   const perEpoch = Math.ceil(n / bs);
   const total = Math.min(opts.maxSteps ?? Infinity, (opts.epochs ?? 1) * perEpoch);
-  const sched = {
-    lr: opts.lr ?? 5e-4,
-    warmupSteps: opts.warmupSteps ?? Math.floor(total / 10),
-    totalSteps: total,
-    minLrRatio: opts.minLrRatio ?? 0.1,
-  };
-  const optim = new AdamW(policy, {
-    lr: sched.lr,
-    weightDecay: opts.weightDecay ?? 0,
-    beta2: opts.beta2 ?? 0.99,
-  });
+  const { adamw: optim, schedule: sched, gradClip } = createOptimizer(policy, opts, total, DPO_OPTIMIZER);
   const batcher = new PairBatcher(enc, tok.pad, policy.config.blockSize);
   const rng = new Rng(opts.seed ?? 0).fork('dpo-shuffle');
   const order = Array.from({ length: n }, (_, i) => i);
@@ -315,7 +300,7 @@ export function trainDpo(
       );
       if (!Number.isFinite(metrics.loss))
         throw new Error(`DPO: loss became ${metrics.loss} at step ${step + 1} (lower lr?)`);
-      const gn = clipGradNorm(policy, opts.gradClip ?? 1);
+      const gn = clipGradNorm(policy, gradClip);
       const lr = learningRate(step, sched);
       optim.update(lr);
       const rec: DpoStepMetrics = {

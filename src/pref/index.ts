@@ -5,6 +5,7 @@
  */
 export * from './types.js';
 export * from './data.js';
+export * from './layouts.js';
 export * from './gold.js';
 export * from './labels.js';
 export * from './prompts.js';

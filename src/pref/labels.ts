@@ -4,8 +4,11 @@
  * already in the file is answered from the file at no cost. So a run killed at any point and resumed
  * loses no answered label and never pays twice for the same query.
  */
-import { closeSync, existsSync, fsyncSync, openSync, readFileSync, ftruncateSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, fsyncSync, openSync, writeSync } from 'node:fs';
+import { GshfInputError } from '../math/errors.js';
+import { readJsonl } from '../report/jsonl.js';
 import { Rng, type Seed } from '../math/rng.js';
+import { VERDICTS, type Verdict } from '../feedback/types.js';
 import type { LabelSource, Scorer } from './types.js';
 
 export interface RewardModelLabelSourceOptions {
@@ -44,15 +47,27 @@ export class RewardModelLabelSource implements LabelSource {
   }
 }
 
-/** One line of a ledger file. `t` is the ISO time the label was obtained. */
+/**
+ * One line of a ledger file. `t` is the ISO time the label was obtained. `verdict` (async sources)
+ * is the full answer; files written before it existed, and the synchronous ledger, carry only
+ * `a_preferred` (a tie or both-bad verdict is stored with a_preferred false and its verdict).
+ */
 export interface LabelRecord {
   id: string;
   prompt: string;
   a: string;
   b: string;
   a_preferred: boolean;
+  verdict?: Verdict;
   source: string;
   t: string;
+  /** Source-specific details (scores, judge replies, annotator ids). */
+  detail?: Record<string, unknown>;
+}
+
+/** The answer a record holds ('a'/'b' from a_preferred when the record predates verdicts). */
+export function recordVerdict(r: LabelRecord): Verdict {
+  return r.verdict ?? (r.a_preferred ? 'a' : 'b');
 }
 
 export interface LabelLedgerOptions {
@@ -69,17 +84,11 @@ function isLabelRecord(o: unknown): o is LabelRecord {
     typeof r.a === 'string' &&
     typeof r.b === 'string' &&
     typeof r.a_preferred === 'boolean' &&
+    (r.verdict === undefined || (VERDICTS as readonly unknown[]).includes(r.verdict)) &&
+    (r.detail === undefined || (typeof r.detail === 'object' && r.detail !== null)) &&
     typeof r.source === 'string' &&
     typeof r.t === 'string'
   );
-}
-
-function parsesAsRecord(line: string): boolean {
-  try {
-    return isLabelRecord(JSON.parse(line));
-  } catch {
-    return false;
-  }
 }
 
 /** Is `id` equal to `prefix` or below it in the '/'-separated hierarchy ("it1" does not match "it10/p3"). */
@@ -90,91 +99,52 @@ export function idUnder(id: string, prefix: string): boolean {
 }
 
 /**
- * Wraps a LabelSource with a persistent, crash-safe record of answered queries. It is itself a
- * LabelSource, so it can be passed wherever one is expected. QueryIds are hierarchical,
- * e.g. `seed0/iterative-dpo/it2/p17`, and must identify the query deterministically: the same id
- * with different texts is a determinism bug and throws.
+ * The ledger's file format, shared by the synchronous `LabelLedger` (the miniature) and the async
+ * ledger of the loop (src/feedback/ledger.ts): one JSON record per line, appended and fsync'd
+ * before the answer is used; on load a torn last line (a crash mid-append) is cut away, a complete
+ * last record lacking its newline is kept, and anything else malformed is an error naming the line.
+ * The same id recorded with different texts is a determinism bug and throws.
  */
-export class LabelLedger implements LabelSource {
-  readonly name: string;
+export class LedgerFile {
   readonly path: string;
   private readonly records = new Map<string, LabelRecord>();
   private readonly doFsync: boolean;
   private fd: number | null = null;
-  private asked = 0;
-  private replayed = 0;
   /** Bytes removed from a torn last line when the file was loaded (0 when the file was clean). */
   readonly tornBytes: number;
 
-  constructor(
-    readonly source: LabelSource,
-    path: string,
-    opts: LabelLedgerOptions = {},
-  ) {
-    this.name = source.name;
+  constructor(path: string, opts: LabelLedgerOptions = {}) {
     this.path = path;
     this.doFsync = opts.fsync ?? true;
     this.tornBytes = existsSync(path) ? this.load() : 0;
   }
 
-  /** Reads an existing ledger; drops (and truncates away) a torn final line. Returns the bytes dropped. */
+  /**
+   * Reads an existing ledger with the shared JSONL reader (src/report/jsonl.ts): a torn final line
+   * is truncated away, a complete last record lacking its newline is kept, anything else malformed
+   * throws naming the line. Returns the bytes dropped.
+   */
   private load(): number {
-    const buf = readFileSync(this.path);
-    const text = buf.toString('utf8');
-    const lastNl = text.lastIndexOf('\n');
-    const tail = text.slice(lastNl + 1);
-    if (tail.trim() !== '' && parsesAsRecord(tail)) {
-      // A complete record that only lacks its newline: keep it, terminate the line.
-      const fd = openSync(this.path, 'a');
-      try {
-        writeSync(fd, '\n');
-        fsyncSync(fd);
-      } finally {
-        closeSync(fd);
+    const { records, repaired } = readJsonl(this.path, { torn: 'repair' });
+    for (const { line, value } of records) {
+      if (!isLabelRecord(value)) {
+        throw new GshfInputError('not a label record (need id, prompt, a, b, a_preferred, source, t)', {
+          file: this.path,
+          line,
+        });
       }
-      return this.load();
-    }
-    // Anything else after the last newline is an unfinished append (a crash mid-write): drop it.
-    // Byte offset of the cut, computed on the Buffer so multi-byte characters are handled.
-    const keepBytes = Buffer.byteLength(text.slice(0, lastNl + 1), 'utf8');
-    const torn = buf.length - keepBytes;
-    const lines = text.slice(0, lastNl + 1).split('\n');
-    lines.forEach((line, i) => {
-      if (line.trim() === '') return;
-      let obj: unknown;
-      try {
-        obj = JSON.parse(line);
-      } catch (e) {
-        throw new Error(
-          `${this.path} line ${i + 1}: invalid JSON in label ledger (${(e as Error).message}); only the last line may be torn`,
-        );
-      }
-      if (!isLabelRecord(obj)) {
-        throw new Error(
-          `${this.path} line ${i + 1}: not a label record (need id, prompt, a, b, a_preferred, source, t)`,
-        );
-      }
-      const prev = this.records.get(obj.id);
+      const prev = this.records.get(value.id);
       if (prev) {
-        this.checkSame(prev, obj.prompt, obj.a, obj.b);
-        return; // a duplicate line (should not happen) costs nothing
+        this.checkSame(prev, value.prompt, value.a, value.b);
+        continue; // a duplicate line (should not happen) costs nothing
       }
-      this.records.set(obj.id, obj);
-    });
-    if (torn > 0) {
-      // Cut the torn tail so the next append starts on a fresh line instead of gluing onto garbage.
-      const fd = openSync(this.path, 'r+');
-      try {
-        ftruncateSync(fd, keepBytes);
-        fsyncSync(fd);
-      } finally {
-        closeSync(fd);
-      }
+      this.records.set(value.id, value);
     }
-    return torn;
+    return repaired?.bytesDropped ?? 0;
   }
 
-  private checkSame(rec: LabelRecord, prompt: string, a: string, b: string): void {
+  /** Throws unless the recorded texts of `rec` equal the ones asked now. */
+  checkSame(rec: LabelRecord, prompt: string, a: string, b: string): void {
     const diff = rec.prompt !== prompt ? 'prompt' : rec.a !== a ? 'a' : rec.b !== b ? 'b' : null;
     if (diff !== null) {
       const was = JSON.stringify((rec as unknown as Record<string, string>)[diff]).slice(0, 80);
@@ -186,20 +156,87 @@ export class LabelLedger implements LabelSource {
     }
   }
 
+  get(id: string): LabelRecord | undefined {
+    return this.records.get(id);
+  }
+
+  has(id: string): boolean {
+    return this.records.has(id);
+  }
+
+  /** Appends (and fsyncs) one record; it is durable when this returns. */
+  append(rec: LabelRecord): void {
+    if (this.fd === null) this.fd = openSync(this.path, 'a');
+    writeSync(this.fd, JSON.stringify(rec) + '\n');
+    if (this.doFsync) fsyncSync(this.fd);
+    this.records.set(rec.id, rec);
+  }
+
+  get size(): number {
+    return this.records.size;
+  }
+
+  /** Unique labels whose id is `prefix` or under it (e.g. "seed0/iterative-dpo/it2"). */
+  countUnder(prefix: string): number {
+    let n = 0;
+    for (const id of this.records.keys()) if (idUnder(id, prefix)) n++;
+    return n;
+  }
+
+  entries(): LabelRecord[] {
+    return [...this.records.values()];
+  }
+
+  close(): void {
+    if (this.fd !== null) {
+      closeSync(this.fd);
+      this.fd = null;
+    }
+  }
+}
+
+/**
+ * Wraps a LabelSource with a persistent, crash-safe record of answered queries. It is itself a
+ * LabelSource, so it can be passed wherever one is expected. QueryIds are hierarchical,
+ * e.g. `seed0/iterative-dpo/it2/p17`, and must identify the query deterministically: the same id
+ * with different texts is a determinism bug and throws.
+ */
+export class LabelLedger implements LabelSource {
+  readonly name: string;
+  readonly path: string;
+  private readonly file: LedgerFile;
+  private asked = 0;
+  private replayed = 0;
+
+  constructor(
+    readonly source: LabelSource,
+    path: string,
+    opts: LabelLedgerOptions = {},
+  ) {
+    this.name = source.name;
+    this.path = path;
+    this.file = new LedgerFile(path, opts);
+  }
+
+  /** Bytes removed from a torn last line when the file was loaded (0 when the file was clean). */
+  get tornBytes(): number {
+    return this.file.tornBytes;
+  }
+
   /** The recorded answer of a query, if any (no cost, no source call). */
   get(queryId: string): LabelRecord | undefined {
-    return this.records.get(queryId);
+    return this.file.get(queryId);
   }
 
   compare(prompt: string, a: string, b: string, queryId: string): boolean {
-    const rec = this.records.get(queryId);
+    const rec = this.file.get(queryId);
     if (rec) {
-      this.checkSame(rec, prompt, a, b);
+      this.file.checkSame(rec, prompt, a, b);
       this.replayed++;
       return rec.a_preferred;
     }
     const aPreferred = this.source.compare(prompt, a, b, queryId);
-    const out: LabelRecord = {
+    this.file.append({
       id: queryId,
       prompt,
       a,
@@ -207,18 +244,14 @@ export class LabelLedger implements LabelSource {
       a_preferred: aPreferred,
       source: this.source.name,
       t: new Date().toISOString(),
-    };
-    if (this.fd === null) this.fd = openSync(this.path, 'a');
-    writeSync(this.fd, JSON.stringify(out) + '\n');
-    if (this.doFsync) fsyncSync(this.fd);
-    this.records.set(queryId, out);
+    });
     this.asked++;
     return aPreferred;
   }
 
   /** Unique labels paid for, including those loaded from the file (the budget actually spent). */
   get labelsUsed(): number {
-    return this.records.size;
+    return this.file.size;
   }
 
   /** Labels asked from the source in this process (excludes replays and loaded records). */
@@ -233,21 +266,16 @@ export class LabelLedger implements LabelSource {
 
   /** Unique labels whose id is `prefix` or under it (e.g. "seed0/iterative-dpo/it2"). */
   labelsBy(prefix: string): number {
-    let n = 0;
-    for (const id of this.records.keys()) if (idUnder(id, prefix)) n++;
-    return n;
+    return this.file.countUnder(prefix);
   }
 
   /** All records in insertion (file) order. */
   entries(): LabelRecord[] {
-    return [...this.records.values()];
+    return this.file.entries();
   }
 
   /** Closes the append handle (appends reopen it). */
   close(): void {
-    if (this.fd !== null) {
-      closeSync(this.fd);
-      this.fd = null;
-    }
+    this.file.close();
   }
 }

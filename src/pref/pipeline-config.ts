@@ -10,7 +10,7 @@
  * rmSeed labels on their first reward model and at most m oracle labels per iteration.
  */
 import { z } from 'zod';
-import { PRESETS } from '../nn/index.js';
+import { PRESETS, SFT_DEFAULTS } from '../nn/index.js';
 
 const presetName = z.enum(Object.keys(PRESETS) as [keyof typeof PRESETS, ...(keyof typeof PRESETS)[]]);
 
@@ -26,14 +26,22 @@ export const modelSpecSchema = z
   .strict();
 export type ModelSpec = z.infer<typeof modelSpecSchema>;
 
+/** π0's SFT: the same entry point and defaults as `gshf lm sft` (nn SFT_DEFAULTS). */
 const sftSchema = z
   .object({
     /** "builtin" (data/corpus/reviews.jsonl) or a JSONL/text file. */
-    data: z.string().default('builtin'),
-    steps: z.number().int().min(1).default(1500),
-    batch: z.number().int().min(1).default(16),
-    lr: z.number().positive().default(3e-3),
-    seed: z.number().int().default(1),
+    data: z.string().min(1).default('builtin'),
+    steps: z.number().int().min(1).default(SFT_DEFAULTS.steps),
+    batch: z.number().int().min(1).default(SFT_DEFAULTS.batchSize),
+    accumulation: z.number().int().min(1).default(SFT_DEFAULTS.accumulation),
+    lr: z.number().positive().default(SFT_DEFAULTS.lr),
+    /** Default min(100, steps/10). */
+    warmup: z.number().int().min(0).optional(),
+    weightDecay: z.number().min(0).default(SFT_DEFAULTS.weightDecay),
+    clip: z.number().min(0).default(SFT_DEFAULTS.gradClip),
+    evalEvery: z.number().int().min(0).default(SFT_DEFAULTS.evalEvery),
+    valFraction: z.number().min(0).max(0.5).default(SFT_DEFAULTS.valFraction),
+    seed: z.number().int().default(SFT_DEFAULTS.seed),
   })
   .strict();
 

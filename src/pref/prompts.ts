@@ -5,6 +5,56 @@
 import { readFileSync } from 'node:fs';
 import { Rng, type Seed } from '../math/rng.js';
 import { builtinCorpusPath } from '../nn/index.js';
+import { parseJsonStrict } from '../report/jsonl.js';
+import { chatToPromptText, jsonlRows, type ChatMessage, type ChatTemplate } from './data.js';
+
+/**
+ * A prompt cell: a non-empty string, or a non-empty list of {role, content} messages (made into
+ * text with `template`, as conversational preference rows). `where` names file and line/row.
+ */
+export function promptText(p: unknown, where: string, template: ChatTemplate = 'content'): string {
+  if (typeof p === 'string' && p !== '') return p;
+  if (Array.isArray(p) && p.length > 0) {
+    const msgs: ChatMessage[] = p.map((m, j) => {
+      const o = (typeof m === 'object' && m !== null ? m : {}) as Record<string, unknown>;
+      if (typeof o.role !== 'string' || o.role === '' || typeof o.content !== 'string')
+        throw new Error(
+          `${where}: field "prompt[${j}]": expected a message {"role", "content"}, got ${JSON.stringify(m)}`,
+        );
+      return { role: o.role, content: o.content };
+    });
+    const text = chatToPromptText(msgs, template);
+    if (text !== '') return text;
+  }
+  const got = JSON.stringify(p) ?? 'nothing';
+  throw new Error(
+    `${where}: field "prompt": expected a non-empty string or a list of messages, got ${got.length > 60 ? got.slice(0, 57) + '...' : got}`,
+  );
+}
+
+/**
+ * Distinct prompts of a prompt-only set for the loop: everything `readPrompts` reads, plus Parquet
+ * (`.parquet`, read with hyparquet; a "prompt" column of strings or message lists, e.g. the
+ * UltraFeedback / HH prompt sets). Errors name the file and the row.
+ */
+export async function readPromptFile(path: string, template: ChatTemplate = 'content'): Promise<string[]> {
+  if (!/\.parquet$/i.test(path)) return readPrompts(path, template);
+  const { asyncBufferFromFile, parquetReadObjects } = await import('hyparquet');
+  let rows: Record<string, unknown>[];
+  try {
+    rows = await parquetReadObjects({ file: await asyncBufferFromFile(path) });
+  } catch (e) {
+    throw new Error(`${path}: cannot read Parquet (${(e as Error).message})`);
+  }
+  if (rows.length === 0) throw new Error(`${path}: no prompts (0 rows)`);
+  if (!('prompt' in rows[0]))
+    throw new Error(
+      `${path}: no "prompt" column (columns: ${Object.keys(rows[0])
+        .map((k) => `"${k}"`)
+        .join(', ')})`,
+    );
+  return dedupePrompts(rows.map((r, i) => promptText(r.prompt, `${path} row ${i + 1}`, template)));
+}
 
 /** Exact-string deduplication, first occurrence order (no trimming: whitespace is part of what the LM sees). */
 export function dedupePrompts(prompts: Iterable<string>): string[] {
@@ -15,9 +65,10 @@ export function dedupePrompts(prompts: Iterable<string>): string[] {
  * Distinct prompts of a prompts file. `.jsonl` (or `.json` not starting with "["): one object per
  * line with a string "prompt" (other fields, e.g. the corpus's response/sentiment/style, are
  * ignored, so the corpus itself is a valid prompts file). `.json` array: strings or {"prompt"}
- * objects. Any other extension: one prompt per non-empty line, taken verbatim.
+ * objects. Any other extension: one prompt per non-empty line, taken verbatim. Extensions match in
+ * any letter case; a JSONL "prompt" may be a list of messages (made into text with `template`).
  */
-export function readPrompts(path: string): string[] {
+export function readPrompts(path: string, template: ChatTemplate = 'content'): string[] {
   let text: string;
   try {
     text = readFileSync(path, 'utf8');
@@ -28,14 +79,9 @@ export function readPrompts(path: string): string[] {
   }
   const lines = text.split('\n');
   const out: string[] = [];
-  if (path.endsWith('.json') && text.trimStart().startsWith('[')) {
+  if (/\.json$/i.test(path) && text.trimStart().startsWith('[')) {
     // A JSON array of prompts (strings or {"prompt"} objects).
-    let arr: unknown;
-    try {
-      arr = JSON.parse(text);
-    } catch (e) {
-      throw new Error(`${path}: invalid JSON (${(e as Error).message})`);
-    }
+    const arr = parseJsonStrict(text, path);
     (arr as unknown[]).forEach((item, i) => {
       const p =
         typeof item === 'string'
@@ -50,23 +96,11 @@ export function readPrompts(path: string): string[] {
       }
       out.push(p);
     });
-  } else if (path.endsWith('.jsonl') || path.endsWith('.json')) {
-    lines.forEach((line, i) => {
-      if (line.trim() === '') return;
-      let o: unknown;
-      try {
-        o = JSON.parse(line);
-      } catch (e) {
-        throw new Error(`${path} line ${i + 1}: invalid JSON (${(e as Error).message})`);
-      }
-      const p = typeof o === 'object' && o !== null ? (o as Record<string, unknown>).prompt : undefined;
-      if (typeof p !== 'string' || p === '') {
-        throw new Error(
-          `${path} line ${i + 1}: field "prompt": expected a non-empty string, got ${JSON.stringify(p) ?? 'nothing'}`,
-        );
-      }
-      out.push(p);
-    });
+  } else if (/\.jsonl?$/i.test(path)) {
+    for (const { line, obj } of jsonlRows(text, path, '{"prompt"}'))
+      out.push(promptText(obj.prompt, `${path}:${line}`, template));
+  } else if (/\.parquet$/i.test(path)) {
+    throw new Error(`${path}: Parquet prompt files are read by readPromptFile (async), not readPrompts`);
   } else {
     for (const line of lines) if (line.trim() !== '') out.push(line.replace(/\r$/, ''));
   }

@@ -16,13 +16,10 @@ import {
   ByteTokenizer,
   GPT,
   autoKernelThreads,
-  builtinCorpusPath,
-  encodeExamples,
+  initSftModel,
   kernelBackend,
   PRODUCTS,
-  readExamples,
-  splitTrainVal,
-  trainSft,
+  runSft,
 } from '../nn/index.js';
 import { GoldOracle } from './gold.js';
 import { LabelLedger } from './labels.js';
@@ -38,7 +35,6 @@ import {
   evaluatePolicy,
   loadPolicy,
   runStage,
-  savePolicy,
   seedTag,
   stageDir,
   type Ctx,
@@ -220,19 +216,28 @@ export async function reproduce(cfg: PipelineConfig, opts: ReproduceOptions): Pr
 
   // --- π0 by SFT
   const pi0Res = runStage({ ...partial, pi0: new GPT(modelCfg, 0), onStage } as Ctx, 'pi0', (d) => {
-    const model = new GPT(modelCfg, cfg.sft.seed);
+    const { model } = initSftModel({ preset: modelCfg, seed: cfg.sft.seed });
     autoKernelThreads(model.numParams);
-    const dataPath = cfg.sft.data === 'builtin' ? builtinCorpusPath() : cfg.sft.data;
-    const seqs = encodeExamples(tok, readExamples(dataPath), model.config.blockSize);
-    const { train, val } = splitTrainVal(seqs, 0.05, cfg.sft.seed);
-    const res = trainSft(model, train, val, tok.pad, {
-      steps: cfg.sft.steps,
-      batchSize: cfg.sft.batch,
-      lr: cfg.sft.lr,
-      seed: cfg.sft.seed,
-      evalEvery: 0,
+    const sft = cfg.sft;
+    // The one SFT entry point (as `gshf lm sft`); the stage itself is the unit of resume here.
+    const res = runSft({
+      data: sft.data,
+      out: join(d, 'policy'),
+      model,
+      tokenizer: tok,
+      steps: sft.steps,
+      batchSize: sft.batch,
+      accumulation: sft.accumulation,
+      lr: sft.lr,
+      warmupSteps: sft.warmup,
+      weightDecay: sft.weightDecay,
+      gradClip: sft.clip,
+      evalEvery: sft.evalEvery,
+      valFraction: sft.valFraction,
+      seed: sft.seed,
+      checkpointEvery: 0,
+      meta: { stage: 'pi0', sftSteps: sft.steps },
     });
-    savePolicy(d, model, tok, { stage: 'pi0', sftSteps: cfg.sft.steps, valLoss: res.valLoss });
     return {
       params: model.numParams,
       sftSteps: cfg.sft.steps,

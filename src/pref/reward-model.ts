@@ -6,9 +6,9 @@
 import { Rng, type Seed } from '../math/rng.js';
 import { softplus, sigmoid } from '../math/special.js';
 import {
-  AdamW,
   GPT,
   clipGradNorm,
+  createOptimizer,
   encodePair,
   learningRate,
   loadCheckpoint,
@@ -16,6 +16,7 @@ import {
   saveCheckpoint,
   type EncodedSeq,
   type GPTConfigInput,
+  type OptimizerOptions,
   type RewardBatch,
   type Tokenizer,
 } from '../nn/index.js';
@@ -63,17 +64,11 @@ export interface RewardStepMetrics extends RewardMetrics {
   step_seconds: number;
 }
 
-export interface RewardTrainOptions {
+/** Optimizer options: see nn OptimizerOptions; reward models default to lr 1e-3, no weight decay. */
+export interface RewardTrainOptions extends OptimizerOptions {
   epochs?: number;
   /** Pairs per step (default 16). */
   batchSize?: number;
-  /** Default 1e-3. */
-  lr?: number;
-  warmupSteps?: number;
-  minLrRatio?: number;
-  weightDecay?: number;
-  beta2?: number;
-  gradClip?: number;
   seed?: Seed;
   /** Per-pair margins (TRL `margin` column), aligned with `pairs`: L = −log σ(Δr − margin). */
   margins?: ArrayLike<number>;
@@ -82,6 +77,9 @@ export interface RewardTrainOptions {
   maxSteps?: number;
   onStep?: (m: RewardStepMetrics) => void;
 }
+
+/** Reward-model optimizer defaults (the rest: nn OPTIMIZER_DEFAULTS). */
+export const RM_OPTIMIZER: OptimizerOptions = { lr: 1e-3, weightDecay: 0 };
 
 export interface RewardTrainResult {
   steps: number;
@@ -167,17 +165,7 @@ export function trainRewardModel(
   const bs = Math.max(1, Math.min(opts.batchSize ?? 16, n));
   const perEpoch = Math.ceil(n / bs);
   const total = Math.min(opts.maxSteps ?? Infinity, (opts.epochs ?? 1) * perEpoch);
-  const sched = {
-    lr: opts.lr ?? 1e-3,
-    warmupSteps: opts.warmupSteps ?? Math.floor(total / 10),
-    totalSteps: total,
-    minLrRatio: opts.minLrRatio ?? 0.1,
-  };
-  const optim = new AdamW(rm, {
-    lr: sched.lr,
-    weightDecay: opts.weightDecay ?? 0,
-    beta2: opts.beta2 ?? 0.99,
-  });
+  const { adamw: optim, schedule: sched, gradClip } = createOptimizer(rm, opts, total, RM_OPTIMIZER);
   const batcher = new PairBatcher(enc, tok.pad, rm.config.blockSize);
   const rng = new Rng(opts.seed ?? 0).fork('rm-shuffle');
   const order = Array.from({ length: n }, (_, i) => i);
@@ -205,7 +193,7 @@ export function trainRewardModel(
       );
       if (!Number.isFinite(met.loss))
         throw new Error(`reward model: loss became ${met.loss} at step ${step + 1} (lower lr?)`);
-      const gn = clipGradNorm(rm, opts.gradClip ?? 1);
+      const gn = clipGradNorm(rm, gradClip);
       const lr = learningRate(step, sched);
       optim.update(lr);
       const rec: RewardStepMetrics = {

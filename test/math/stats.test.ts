@@ -1,6 +1,16 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { linearFit, mean, meanCI95, quantile, std, tCdf, tQuantile, variance } from '../../src/math/stats.js';
+import {
+  linearFit,
+  mean,
+  meanCI95,
+  quantile,
+  std,
+  tCdf,
+  tQuantile,
+  variance,
+  interpolate,
+} from '../../src/math/stats.js';
 
 test('Student-t quantiles match tables', () => {
   const table: [number, number, number][] = [
@@ -63,4 +73,27 @@ test('linearFit: exact line and a log-log power law', () => {
   assert.ok(Math.abs(Math.exp(g.intercept) - 3) < 1e-10);
   const noisy = linearFit([1, 2, 3, 4], [1, 3, 2, 4]);
   assert.ok(noisy.r2 > 0 && noisy.r2 < 1);
+});
+
+test('interpolate: linear between points, null outside the range, first y at repeated x', () => {
+  const pts = [
+    { kl: 0, r: 1 },
+    { kl: 2, r: 3 },
+    { kl: 2, r: 10 },
+    { kl: 4, r: 0 },
+  ];
+  const at = (x: number) =>
+    interpolate(
+      pts,
+      x,
+      (p) => p.kl,
+      (p) => p.r,
+    );
+  assert.equal(at(1), 2);
+  assert.equal(at(2), 3);
+  assert.equal(at(3), 5);
+  assert.equal(at(4), 0);
+  assert.equal(at(-0.1), null);
+  assert.equal(at(4.1), null);
+  assert.equal(at(NaN), null);
 });

@@ -142,3 +142,25 @@ test('bad checkpoints fail with messages naming the file and the field', () => {
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('a checkpoint with NaN or Infinity weights is refused on load, naming file, tensor and index', () => {
+  const dir = tmp();
+  try {
+    const m = new GPT(CFG, 1);
+    const t = m.tensor('transformer.h.1.mlp.c_fc.weight')!;
+    m.params[t.offset + 37] = NaN;
+    m.params[t.offset + 40] = Infinity;
+    saveCheckpoint(dir, m, new ByteTokenizer());
+    assert.throws(
+      () => loadCheckpoint(dir),
+      /model\.safetensors: tensor "transformer\.h\.1\.mlp\.c_fc\.weight": element 37 is NaN \(2 of \d+ elements are not finite\)/,
+    );
+    m.params[t.offset + 37] = 0;
+    m.params[t.offset + 40] = 0;
+    m.params[m.tensor('transformer.wte.weight')!.offset] = -Infinity;
+    saveCheckpoint(dir, m, new ByteTokenizer());
+    assert.throws(() => loadCheckpoint(dir), /tensor "transformer\.wte\.weight": element 0 is -Infinity/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

@@ -89,13 +89,23 @@ test('lm sft → sample → score → info round trip on a small JSONL file', as
       '--json',
     ]);
     assert.equal(s2, s1, 'seeded sampling is reproducible');
-    const scored = await run(['score', '--model', ck, '--data', data, '--batch', '16']);
+    // the tiny preset's context is 32 tokens: most reviews do not fit, and scoring refuses to cut silently
+    await assert.rejects(
+      run(['score', '--model', ck, '--data', data, '--batch', '16']),
+      /train\.jsonl:\d+: \[BOS\] \+ \d+ prompt \+ \d+ response \+ EOS = \d+ tokens exceed the model's context of 32/,
+    );
+    await assert.rejects(
+      run(['score', '--model', ck, '--data', data, '--truncate', 'middle']),
+      /--truncate: expected one of left, right, got "middle"/,
+    );
+    const scored = await run(['score', '--model', ck, '--data', data, '--batch', '16', '--truncate', 'left']);
     const rows = scored
       .trim()
       .split('\n')
-      .map((l) => JSON.parse(l) as { logprob: number; tokens: number });
+      .map((l) => JSON.parse(l) as { logprob: number; tokens: number; truncated: number });
     assert.equal(rows.length, 200);
     assert.ok(rows.every((r) => r.logprob < 0 && r.tokens > 0));
+    assert.ok(rows.some((r) => r.truncated > 0) && rows.some((r) => r.truncated === 0));
     const info = JSON.parse(await run(['info', '--model', ck])) as {
       params: number;
       model: { nLayer: number };
@@ -120,7 +130,7 @@ test('lm sft → sample → score → info round trip on a small JSONL file', as
     assert.ok(existsSync(join(dir, 'ck2', 'model.safetensors')));
     await assert.rejects(
       run(['sft', '--data', data, '--out', ck, '--preset', 'huge']),
-      /--preset: unknown preset "huge"/,
+      /--preset: expected one of tiny, default, large, got "huge"/,
     );
     await assert.rejects(
       run(['sample', '--model', join(dir, 'nope')]),

@@ -34,9 +34,13 @@ test('encodeDocument chunks long text; readExamples validates lines with file:li
     const f = join(dir, 'd.jsonl');
     writeFileSync(f, '{"prompt":"a","response":"b"}\n\n{"text":"hello"}\n');
     assert.deepEqual(readExamples(f), [
-      { kind: 'pair', prompt: 'a', response: 'b' },
-      { kind: 'text', text: 'hello' },
+      { kind: 'pair', prompt: 'a', response: 'b', line: 1 },
+      { kind: 'text', text: 'hello', line: 3 },
     ]);
+    // the extension is matched case-insensitively: a .JSONL file is JSONL, not plain text
+    const upper = join(dir, 'D.JSONL');
+    writeFileSync(upper, '{"prompt":"a","response":"b"}\n');
+    assert.deepEqual(readExamples(upper), [{ kind: 'pair', prompt: 'a', response: 'b', line: 1 }]);
     writeFileSync(f, '{"prompt":"a","response":"b"}\n{"prompt":1}\n');
     assert.throws(() => readExamples(f), /d\.jsonl:2: expected \{"prompt": string/);
     writeFileSync(f, '{"prompt":"a",\n');

@@ -121,3 +121,85 @@ test('sampleText and scoreLogProbs with the byte tokenizer', () => {
   // untrained model ≈ uniform: logp ≈ tokens·log(1/259)
   assert.ok(Math.abs(scores[0].logProb / 7 + Math.log(259)) < 0.2);
 });
+
+test('scoring refuses a pair longer than the context unless a truncation side is given', () => {
+  const tok = new ByteTokenizer();
+  const model = new GPT({ vocabSize: 259, blockSize: 16, nLayer: 1, nHead: 2, nEmbd: 16 }, 1);
+  // [BOS] + 10 prompt + 5 response + EOS = 17 tokens > 16
+  const long = [
+    { prompt: 'abcdefghij', response: 'xyzw1', where: 'd.jsonl:4' },
+    { prompt: 'abcdefghij', response: 'xyzw2' },
+  ];
+  assert.throws(
+    () => scoreLogProbs(model, tok, long),
+    /d\.jsonl:4: \[BOS\] \+ 10 prompt \+ 5 response \+ EOS = 17 tokens exceed the model's context of 16/,
+  );
+  assert.throws(() => scoreLogProbs(model, tok, long.slice(1)), /^GshfInputError: pair 1: /);
+  // left: the oldest prompt token goes; identical to scoring the shorter prompt
+  const left = scoreLogProbs(model, tok, long, { truncate: 'left' });
+  const ref = scoreLogProbs(model, tok, [{ prompt: 'bcdefghij', response: 'xyzw1' }]);
+  assert.equal(left[0].truncated, 1);
+  assert.equal(left[0].tokens, 6);
+  assert.ok(Math.abs(left[0].logProb - ref[0].logProb) < 1e-5);
+  // right: the EOS goes; identical to scoring without EOS
+  const right = scoreLogProbs(model, tok, long, { truncate: 'right' });
+  const noEos = scoreLogProbs(model, tok, [long[0]], { includeEos: false });
+  assert.equal(right[0].truncated, 1);
+  assert.equal(noEos[0].truncated, 0);
+  assert.equal(right[0].tokens, 5);
+  assert.ok(Math.abs(right[0].logProb - noEos[0].logProb) < 1e-5);
+  // a prompt that fills the context leaves nothing to score on the right
+  assert.throws(
+    () => scoreLogProbs(model, tok, [{ prompt: 'p'.repeat(15), response: 'r' }], { truncate: 'right' }),
+    /the prompt alone fills the context of 16/,
+  );
+  // left cuts into the response when the response alone is too long: the newest 15 tokens are scored
+  const r = scoreLogProbs(model, tok, [{ prompt: 'p', response: 'r'.repeat(20) }], { truncate: 'left' });
+  assert.deepEqual([r[0].tokens, r[0].truncated], [15, 7]);
+});
+
+test('a non-finite log-prob is an error, not a null score', () => {
+  const tok = new ByteTokenizer();
+  const model = new GPT({ vocabSize: 259, blockSize: 16, nLayer: 1, nHead: 2, nEmbd: 16 }, 1);
+  model.params[model.tensor('lm_head.weight')!.offset + 5] = NaN;
+  assert.throws(
+    () => scoreLogProbs(model, tok, [{ prompt: 'a', response: 'b', where: 'x.jsonl:2' }]),
+    /x\.jsonl:2: log-prob is NaN: the model produced non-finite values/,
+  );
+});
+
+test('sampling options are validated at the public API with the option and the value', () => {
+  const tok = new ByteTokenizer();
+  const model = new GPT({ vocabSize: 259, blockSize: 16, nLayer: 1, nHead: 2, nEmbd: 16 }, 1);
+  const bad: [Parameters<typeof sampleText>[3], RegExp][] = [
+    [{ topP: 1.5 }, /topP: expected a number in \(0, 1\] \(1 = off\), got 1\.5/],
+    [{ topP: 0 }, /topP: .* got 0/],
+    [{ temperature: -0.5 }, /temperature: expected a finite number ≥ 0 .* got -0\.5/],
+    [{ temperature: NaN }, /temperature: .* got NaN/],
+    [{ n: 0 }, /n: expected an integer ≥ 1, got 0/],
+    [{ n: 1.5 }, /n: expected an integer ≥ 1, got 1\.5/],
+    [{ topK: -1 }, /topK: expected an integer ≥ 0/],
+    [{ maxTokens: 0 }, /maxTokens: expected an integer ≥ 1, got 0/],
+    [{ stop: [300] }, /stop: expected token ids in \[0, 259\), got 300/],
+  ];
+  for (const [opts, re] of bad) assert.throws(() => sampleText(model, tok, ['a'], opts), re);
+  assert.throws(() => sampleText(model, tok, []), /no prompts/);
+  assert.throws(
+    () => sampleText(model, tok, ['0123456789abcdef']),
+    /prompt 0 \("0123456789abcdef"\) is 17 tokens with BOS; the model's context of 16 leaves no room/,
+  );
+  assert.throws(() => generate(model, [[256, 999]]), /prompt 0: token 1 is 999, outside the vocabulary/);
+  // the empty string is a valid prompt: [BOS] only (unconditional sampling)
+  assert.equal(sampleText(model, tok, [''], { maxTokens: 3, seed: 1 })[0][0].tokens.length <= 3, true);
+});
+
+test('sampling from a model with NaN weights fails naming the cause, not the Rng', () => {
+  const tok = new ByteTokenizer();
+  const model = new GPT({ vocabSize: 259, blockSize: 16, nLayer: 1, nHead: 2, nEmbd: 16 }, 1);
+  model.params[model.tensor('lm_head.weight')!.offset + 3] = NaN;
+  for (const temperature of [0, 1])
+    assert.throws(
+      () => sampleText(model, tok, ['a'], { temperature, maxTokens: 2 }),
+      /^GshfNumericError: sampling: the model produced a NaN logit/,
+    );
+});

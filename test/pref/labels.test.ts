@@ -145,9 +145,9 @@ test('LabelLedger: same queryId with different texts throws; a corrupt middle li
     led.close();
     const bad = join(dir, 'bad.jsonl');
     writeFileSync(bad, 'garbage\n' + readFileSync(path, 'utf8'));
-    assert.throws(() => new LabelLedger(new Counting(), bad), /bad\.jsonl line 1: invalid JSON/);
+    assert.throws(() => new LabelLedger(new Counting(), bad), /bad\.jsonl:1: invalid JSON/);
     writeFileSync(bad, '{"id":"x"}\n');
-    assert.throws(() => new LabelLedger(new Counting(), bad), /line 1: not a label record/);
+    assert.throws(() => new LabelLedger(new Counting(), bad), /:1: not a label record/);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

@@ -5,7 +5,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Command } from 'commander';
@@ -50,11 +50,15 @@ test('registerPrefCommands adds reproduce to the existing lm group and a pref gr
   for (const f of ['--config', '--out', '--resume', '--seeds']) assert.ok(flags.includes(f), f);
   const pref = program.commands.find((c) => c.name() === 'pref');
   assert.deepEqual(pref?.commands.map((c) => c.name()).sort(), [
+    'dpo',
     'export',
     'gold',
     'import',
     'label',
+    'prompts',
     'report',
+    'rm',
+    'score',
   ]);
 });
 
@@ -68,7 +72,10 @@ test('pref import → export round-trips TRL JSONL (standard and conversational)
     ];
     writeFileSync(trl, rows.map((r) => JSON.stringify(r)).join('\n') + '\n');
     const pairs = join(dir, 'pairs.jsonl');
-    assert.match(await run(['pref', 'import', '--in', trl, '--out', pairs]), /imported 2 pairs \(standard\)/);
+    assert.match(
+      await run(['pref', 'import', '--in', trl, '--out', pairs]),
+      /imported 2 pairs \(standard layout\)/,
+    );
     const back = join(dir, 'back.jsonl');
     await run(['pref', 'export', '--in', pairs, '--out', back]);
     assert.deepEqual(
@@ -141,8 +148,30 @@ test('pref label: every answer goes through the ledger; a rerun replays it for f
   }
 });
 
+test('lm reproduce with an empty --config file is refused naming the file; nothing is written', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'gshf-emptycfg-'));
+  try {
+    const cfg = join(dir, 'empty.yaml');
+    writeFileSync(cfg, '');
+    const out = join(dir, 'run');
+    await assert.rejects(
+      run(['lm', 'reproduce', '--config', cfg, '--out', out]),
+      new RegExp(`${cfg.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: the config file is empty`),
+    );
+    assert.equal(existsSync(out), false, 'no run folder for a refused config');
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
 test('pipeline config: defaults, budget, validation errors name the field', () => {
-  const cfg = parseConfigText('{}', 'empty.yaml', pipelineConfigSchema);
+  // An explicit {} takes every default; an empty (or comment-only) file is an error naming the file.
+  const cfg = parseConfigText('{}', 'all-defaults.yaml', pipelineConfigSchema);
+  for (const empty of ['', '\n  \n', '# only a comment\n'])
+    assert.throws(
+      () => parseConfigText(empty, 'empty.yaml', pipelineConfigSchema),
+      /^ConfigError: empty\.yaml: the config file is empty/,
+    );
   assert.equal(
     labelBudget(cfg),
     cfg.labels.rmSeed + cfg.methods.iterative.iterations * cfg.labels.perIteration,

@@ -1,12 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { z } from 'zod';
 import { linePlot, ticks } from '../../src/report/svg.js';
 import { mdTable, fmt } from '../../src/report/markdown.js';
-import { RunDir } from '../../src/report/run-dir.js';
 import { parseConfigText, loadConfigFile } from '../../src/cli/config-file.js';
 
 test('log ticks are powers of ten; linear ticks are nice round steps', () => {
@@ -50,17 +46,6 @@ test('mdTable and fmt', () => {
   assert.equal(fmt(0.123456), '0.123');
   assert.equal(fmt(123456), '1.23e+5');
   assert.equal(fmt(0), '0');
-});
-
-test('RunDir appends metrics and skips a torn last line', () => {
-  const dir = new RunDir(mkdtempSync(join(tmpdir(), 'gshf-run-')));
-  dir.appendMetric({ key: 'a', v: 1 });
-  dir.appendMetric({ key: 'b', v: 2 });
-  writeFileSync(dir.metricsPath, readFileSync(dir.metricsPath, 'utf8') + '{"key":"c","v"');
-  assert.deepEqual(dir.readMetrics(), [
-    { key: 'a', v: 1 },
-    { key: 'b', v: 2 },
-  ]);
 });
 
 const schema = z

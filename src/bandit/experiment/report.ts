@@ -6,7 +6,7 @@
  *   contradicted  — it lies entirely on the other side,
  *   inconclusive  — it contains zero.
  */
-import { meanCI95, linearFit } from '../../math/stats.js';
+import { meanCI95, linearFit, interpolate as interpolateCurve } from '../../math/stats.js';
 import { linePlot, type Series } from '../../report/svg.js';
 import { mdTable, fmt, fmtCI } from '../../report/markdown.js';
 import type { ClaimSpec, ExperimentConfig, FrontierStudy, GridStudy } from './config.js';
@@ -333,14 +333,10 @@ function checkClaim(cfg: ExperimentConfig, claim: ClaimSpec, results: JobResult[
 }
 
 function interpolate(curve: { kl: number; reward: number }[], kl: number): number | null {
-  if (curve.length === 0 || kl < curve[0].kl || kl > curve[curve.length - 1].kl) return null;
-  for (let i = 1; i < curve.length; i++) {
-    if (kl <= curve[i].kl) {
-      const a = curve[i - 1];
-      const b = curve[i];
-      const t = b.kl === a.kl ? 0 : (kl - a.kl) / (b.kl - a.kl);
-      return a.reward + t * (b.reward - a.reward);
-    }
-  }
-  return curve[curve.length - 1].reward;
+  return interpolateCurve(
+    curve,
+    kl,
+    (p) => p.kl,
+    (p) => p.reward,
+  );
 }

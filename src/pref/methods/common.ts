@@ -4,8 +4,9 @@
  * sequences), stored preference pairs, reward-model ensembles, DPO training, labelling through the
  * ledger, label accounting, evaluation on the test prompts and model selection on validation.
  */
-import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
+import { writeFileAtomic } from '../../report/atomic.js';
 import Sentiment from 'sentiment';
 import { meanCI95 } from '../../math/stats.js';
 import {
@@ -83,9 +84,7 @@ export function readStage<T>(ctx: Ctx, id: string): T {
 }
 
 export function writeJsonAtomic(path: string, value: unknown): void {
-  const tmp = `${path}.tmp-${process.pid}`;
-  writeFileSync(tmp, JSON.stringify(value) + '\n');
-  renameSync(tmp, path);
+  writeFileAtomic(path, JSON.stringify(value) + '\n');
 }
 
 /**

@@ -1,0 +1,100 @@
+/**
+ * The label-source registry: a config `{kind: ..., ...options}` → an AsyncLabelSource. Each kind
+ * brings a strict zod schema (unknown keys are errors) and a factory; adding a kind is one line in
+ * KINDS. A kind whose module is not part of this build is listed as unavailable, so a config that
+ * names it fails validation with a clear message instead of an unknown-kind error.
+ */
+import { z } from 'zod';
+import { CommandLabelSource, commandSourceSchema } from './command.js';
+import { HttpRmSource, httpRmSourceSchema } from './http-rm.js';
+import { JudgeSource, judgeSourceSchema } from './judge.js';
+import { oracleSource, oracleSourceSchema, rewardModelSource, rewardModelSourceSchema } from './sync.js';
+import type { AsyncLabelSource } from './types.js';
+
+/** What a factory may use besides its own options. */
+export interface SourceContext {
+  /** The run's seed key (sources with randomness fork from it). */
+  seed: string;
+  /** Environment to read API keys from (by the variable names the config gives). */
+  env: NodeJS.ProcessEnv;
+}
+
+export interface LabelSourceKind<S extends z.ZodType = z.ZodType> {
+  schema: S;
+  create(opts: z.output<S>, ctx: SourceContext): AsyncLabelSource | Promise<AsyncLabelSource>;
+  /** True when the source costs nothing per label (an oracle, a local model): informs the report. */
+  free?: boolean;
+}
+
+function kind<S extends z.ZodType>(k: LabelSourceKind<S>): LabelSourceKind {
+  return k as unknown as LabelSourceKind;
+}
+
+/** A kind reserved for a module not in this build (its helper's branch is not merged yet). */
+function unavailable(name: string, module: string): { unavailable: string } {
+  return { unavailable: `label source kind "${name}" is not available in this build (${module} is missing)` };
+}
+
+const KINDS: Record<string, LabelSourceKind | { unavailable: string }> = {
+  oracle: kind({ schema: oracleSourceSchema, create: (o, c) => oracleSource(o, c.seed), free: true }),
+  'reward-model': kind({
+    schema: rewardModelSourceSchema,
+    create: (o, c) => rewardModelSource(o, c.seed),
+    free: true,
+  }),
+  command: kind({ schema: commandSourceSchema, create: (o) => new CommandLabelSource(o) }),
+  'http-rm': kind({ schema: httpRmSourceSchema, create: (o) => new HttpRmSource(o) }),
+  judge: kind({ schema: judgeSourceSchema, create: (o) => new JudgeSource(o) }),
+  human: unavailable('human', 'src/feedback/human.ts'),
+};
+
+export const LABEL_SOURCE_KINDS: readonly string[] = Object.keys(KINDS);
+
+/**
+ * The schema of a label-source config: `kind` picks the kind's own strict schema; issues keep
+ * their paths (so the config loader names the line and field).
+ */
+export const labelSourceSchema = z
+  .object({ kind: z.string() })
+  .passthrough()
+  .transform((v, ctx) => {
+    const k = KINDS[v.kind];
+    if (k === undefined) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['kind'],
+        message: `unknown label source kind "${v.kind}" (kinds: ${LABEL_SOURCE_KINDS.join(', ')})`,
+      });
+      return z.NEVER;
+    }
+    if ('unavailable' in k) {
+      ctx.addIssue({ code: 'custom', path: ['kind'], message: k.unavailable });
+      return z.NEVER;
+    }
+    const r = k.schema.safeParse(v);
+    if (!r.success) {
+      for (const issue of r.error.issues) ctx.addIssue({ ...issue, code: 'custom', message: issue.message });
+      return z.NEVER;
+    }
+    return r.data as LabelSourceConfig;
+  });
+
+/** A validated label-source config (its kind's parsed options). */
+export type LabelSourceConfig = { kind: string } & Record<string, unknown>;
+
+/** Builds the source of a validated config. */
+export async function createLabelSource(
+  cfg: LabelSourceConfig,
+  ctx: SourceContext,
+): Promise<AsyncLabelSource> {
+  const k = KINDS[cfg.kind];
+  if (k === undefined || 'unavailable' in k)
+    throw new Error(k ? k.unavailable : `unknown label source kind "${cfg.kind}"`);
+  return k.create(cfg, ctx);
+}
+
+/** True for kinds that cost nothing per label (the budget still applies). */
+export function isFreeSource(kindName: string): boolean {
+  const k = KINDS[kindName];
+  return k !== undefined && !('unavailable' in k) && k.free === true;
+}
