@@ -7,12 +7,22 @@
 import { basename, resolve } from 'node:path';
 import type { Command } from 'commander';
 import type { FastifyInstance } from 'fastify';
-import { intFlag, envSecret } from './flags.js';
+import { GshfInputError } from '../math/errors.js';
+import { int, oneOf } from './options.js';
 import { autoKernelThreads, loadCheckpoint, readCheckpointConfig } from '../nn/index.js';
 import { RewardModel } from '../pref/reward-model.js';
 import { createOpenAIServer } from '../serve/openai-server.js';
 import { CHAT_TEMPLATES, type ChatTemplate } from '../serve/openai-schemas.js';
 import { createRewardServer } from '../serve/reward-server.js';
+
+/** The value of the environment variable named by --api-key-env (never printed); unset = error. */
+function envSecret(flag: string, name: string | undefined): string | undefined {
+  if (name === undefined) return undefined;
+  const v = process.env[name];
+  if (v === undefined || v === '')
+    throw new GshfInputError(`--${flag}: the environment variable ${name} is not set`);
+  return v;
+}
 
 function group(program: Command, name: string, description: string): Command {
   return program.commands.find((c) => c.name() === name) ?? program.command(name).description(description);
@@ -35,7 +45,7 @@ interface LmServeCli {
   maxConcurrency: number;
   apiKeyEnv?: string;
   modelName?: string;
-  chatTemplate: string;
+  chatTemplate: ChatTemplate;
   log: boolean;
 }
 
@@ -53,22 +63,23 @@ export function registerServeCommands(program: Command): void {
     .description('Serve a checkpoint over an OpenAI-compatible HTTP API (completions, chat, SSE streaming).')
     .requiredOption('--model <dir>', 'checkpoint directory')
     .option('--host <host>', 'address to bind', '127.0.0.1')
-    .option('--port <n>', 'port (0 = any free port)', intFlag('port', 0, 65535), 8000)
+    .option('--port <n>', 'port (0 = any free port)', int('port', { min: 0, max: 65535 }), 8000)
     .option(
       '--max-concurrency <n>',
       'requests admitted at once (more get 429)',
-      intFlag('max-concurrency', 1),
+      int('max-concurrency', { min: 1 }),
       64,
     )
     .option('--api-key-env <VAR>', 'require this environment variable’s value as the bearer key')
     .option('--model-name <name>', 'the model id clients send (default: the checkpoint folder name)')
-    .option('--chat-template <t>', `chat template: ${CHAT_TEMPLATES.join(' | ')}`, 'role-lines')
+    .option(
+      '--chat-template <t>',
+      `chat template: ${CHAT_TEMPLATES.join(' | ')}`,
+      oneOf('chat-template', CHAT_TEMPLATES),
+      'role-lines',
+    )
     .option('--log', 'log every request (fastify logger, JSON lines on stdout)', false)
     .action(async (o: LmServeCli) => {
-      if (!(CHAT_TEMPLATES as readonly string[]).includes(o.chatTemplate))
-        throw new Error(
-          `--chat-template: expected one of ${CHAT_TEMPLATES.join(', ')}, got "${o.chatTemplate}"`,
-        );
       const apiKey = envSecret('api-key-env', o.apiKeyEnv);
       const { model, tokenizer } = loadCheckpoint(o.model);
       autoKernelThreads(model.numParams);
@@ -79,7 +90,7 @@ export function registerServeCommands(program: Command): void {
         modelName,
         maxConcurrency: o.maxConcurrency,
         apiKey,
-        chatTemplate: o.chatTemplate as ChatTemplate,
+        chatTemplate: o.chatTemplate,
         logger: o.log,
       });
       await listen(app, o.host, o.port, `gshf lm serve: model "${modelName}" (OpenAI-compatible, /v1)`);
@@ -92,13 +103,13 @@ export function registerServeCommands(program: Command): void {
     )
     .requiredOption('--model <dir>', 'reward-model checkpoint directory')
     .option('--host <host>', 'address to bind', '127.0.0.1')
-    .option('--port <n>', 'port (0 = any free port)', intFlag('port', 0, 65535), 5000)
+    .option('--port <n>', 'port (0 = any free port)', int('port', { min: 0, max: 65535 }), 5000)
     .option('--api-key-env <VAR>', 'require this environment variable’s value as the bearer key')
     .option('--log', 'log every request (fastify logger, JSON lines on stdout)', false)
     .action(async (o: ServeRmCli) => {
       const apiKey = envSecret('api-key-env', o.apiKeyEnv);
       if (readCheckpointConfig(o.model).model.head !== 'scalar')
-        throw new Error(
+        throw new GshfInputError(
           `--model ${o.model}: a language-model checkpoint, not a reward model (head must be 'scalar')`,
         );
       const rm = RewardModel.load(o.model);

@@ -1,9 +1,10 @@
 /**
  * HTTP errors in the OpenAI shape `{"error": {"message", "type", "param", "code"}}`, and the
  * translation of zod issues on a request body into one of them (the first issue wins; an unknown
- * field is named, with the nearest accepted field as a suggestion).
+ * field is named, with the nearest accepted field as a suggestion: src/math's `didYouMean`).
  */
 import type { z } from 'zod';
+import { didYouMean } from '../math/errors.js';
 
 export type ErrorType =
   | 'invalid_request_error'
@@ -29,29 +30,6 @@ export class ApiError extends Error {
   }
 }
 
-/** Levenshtein distance (small strings: field names). */
-export function editDistance(a: string, b: string): number {
-  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
-  for (let i = 1; i <= a.length; i++) {
-    const cur = [i];
-    for (let j = 1; j <= b.length; j++)
-      cur[j] = Math.min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1));
-    prev = cur;
-  }
-  return prev[b.length];
-}
-
-/** The accepted key closest to `key` (within a third of its length), for "did you mean" hints. */
-export function nearestKey(key: string, accepted: readonly string[]): string | undefined {
-  let best: string | undefined;
-  let bestD = Infinity;
-  for (const k of accepted) {
-    const d = editDistance(key.toLowerCase(), k.toLowerCase());
-    if (d < bestD) [best, bestD] = [k, d];
-  }
-  return bestD <= Math.max(2, Math.ceil(key.length / 3)) ? best : undefined;
-}
-
 function dotted(path: readonly PropertyKey[]): string {
   return path
     .map((p) => (typeof p === 'number' ? `[${p}]` : `.${String(p)}`))
@@ -69,11 +47,10 @@ export function badRequestFromZod(
   if (issue.code === 'unrecognized_keys') {
     const key = issue.keys[0];
     const param = dotted([...issue.path, key]);
-    const near = nearestKey(key, keysAt(issue.path));
     return new ApiError(
       400,
       'invalid_request_error',
-      `Unrecognized request argument supplied: ${param}${near ? ` (did you mean "${near}"?)` : ''}`,
+      `Unrecognized request argument supplied: ${param}${didYouMean(key, keysAt(issue.path))}`,
       param,
       'unrecognized_argument',
     );

@@ -43,10 +43,10 @@ test('rewards equal in-process scoring, with and without the prompts field', asy
 });
 
 test('bad input: 400 naming the field', async () => {
-  let r = await post({ queries: ['a'] });
+  let r = await post({ querys: ['a'] });
   assert.equal(r.status, 400);
   let e = (await r.json()) as { error: { message: string; param: string } };
-  assert.equal(e.error.param, 'queries');
+  assert.equal(e.error.param, 'querys');
   assert.match(e.error.message, /did you mean "query"/);
   r = await post({ query: ['ab'], prompts: ['x'] });
   assert.equal(r.status, 400);
