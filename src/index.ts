@@ -10,6 +10,8 @@ export * as nn from './nn/index.js';
 export * as pref from './pref/index.js';
 export * as report from './report/index.js';
 export * as feedback from './feedback/index.js';
+export * as policy from './policy/index.js';
+export * as loop from './loop/index.js';
 
 // math
 export { Rng, hashString } from './math/rng.js';

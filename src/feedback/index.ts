@@ -1,2 +1,8 @@
 /** Public API of the feedback layer: the async label-source contract (src/feedback/types.ts). */
 export * from './types.js';
+export { AsyncLabelLedger } from './ledger.js';
+export type { AsyncLedgerOptions } from './ledger.js';
+export { labelSourceSchema, createLabelSource, isFreeSource, LABEL_SOURCE_KINDS } from './registry.js';
+export type { LabelSourceConfig, LabelSourceKind, SourceContext } from './registry.js';
+export { CommandLabelSource, commandSourceSchema } from './command.js';
+export { fromSyncSource, oracleSource, rewardModelSource } from './sync.js';

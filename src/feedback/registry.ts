@@ -50,37 +50,33 @@ const KINDS: Record<string, LabelSourceKind | { unavailable: string }> = {
 
 export const LABEL_SOURCE_KINDS: readonly string[] = Object.keys(KINDS);
 
-/**
- * The schema of a label-source config: `kind` picks the kind's own strict schema; issues keep
- * their paths (so the config loader names the line and field).
- */
-export const labelSourceSchema = z
-  .object({ kind: z.string() })
-  .passthrough()
-  .transform((v, ctx) => {
-    const k = KINDS[v.kind];
-    if (k === undefined) {
-      ctx.addIssue({
-        code: 'custom',
-        path: ['kind'],
-        message: `unknown label source kind "${v.kind}" (kinds: ${LABEL_SOURCE_KINDS.join(', ')})`,
-      });
-      return z.NEVER;
-    }
-    if ('unavailable' in k) {
-      ctx.addIssue({ code: 'custom', path: ['kind'], message: k.unavailable });
-      return z.NEVER;
-    }
-    const r = k.schema.safeParse(v);
-    if (!r.success) {
-      for (const issue of r.error.issues) ctx.addIssue({ ...issue, code: 'custom', message: issue.message });
-      return z.NEVER;
-    }
-    return r.data as LabelSourceConfig;
-  });
-
 /** A validated label-source config (its kind's parsed options). */
 export type LabelSourceConfig = { kind: string } & Record<string, unknown>;
+
+/** A kind reserved for a missing module: matches its `kind`, then fails with the reason. */
+function unavailableSchema(name: string, reason: string) {
+  return z
+    .object({ kind: z.literal(name) })
+    .passthrough()
+    .superRefine((_v, ctx) => ctx.addIssue({ code: 'custom', path: ['kind'], message: reason }));
+}
+
+/**
+ * The schema of a label-source config: a union discriminated by `kind` of each kind's own strict
+ * schema, so the config loader names the line and field and suggests the nearest key.
+ */
+export const labelSourceSchema = z.discriminatedUnion(
+  'kind',
+  Object.entries(KINDS).map(([name, k]) =>
+    'unavailable' in k ? unavailableSchema(name, k.unavailable) : k.schema,
+  ) as unknown as [z.ZodObject<{ kind: z.ZodString }>, ...z.ZodObject<{ kind: z.ZodString }>[]],
+  {
+    error: (iss) =>
+      iss.code === 'invalid_union'
+        ? `unknown label source kind ${JSON.stringify((iss.input as { kind?: unknown })?.kind)} (kinds: ${LABEL_SOURCE_KINDS.join(', ')})`
+        : undefined,
+  },
+);
 
 /** Builds the source of a validated config. */
 export async function createLabelSource(

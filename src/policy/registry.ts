@@ -14,24 +14,14 @@ interface GeneratorKind {
   create(opts: Record<string, unknown>): { gen: Generator; initialModel: string };
 }
 
-/** A copy of `o` without key `k`. */
-function without<T extends object, K extends keyof T>(o: T, k: K): Omit<T, K> {
-  const c = { ...o };
-  delete c[k];
-  return c;
-}
-
-/** `kind: openai` in the loop config is `backend: openai` in the generator's own schema (validated by it). */
-const openaiKindSchema = z
-  .object({ kind: z.literal('openai') })
-  .passthrough()
-  .transform((v) => ({ ...without(v, 'kind'), backend: 'openai' as const }))
-  .pipe(openaiPolicySchema)
-  .transform((v) => ({ kind: 'openai' as const, ...without(v, 'backend') }));
+/** `kind: openai` in the loop config: the generator's own schema with `kind` for `backend`. */
+const openaiKindSchema = openaiPolicySchema.omit({ backend: true }).extend({ kind: z.literal('openai') });
 
 /** An OpenAI-compatible client as a Generator (model by name, seeds per request). */
 function openaiGenerator(opts: Record<string, unknown>): { gen: Generator; initialModel: string } {
-  const g = new OpenAIGenerator({ ...without(opts, 'kind'), backend: 'openai' } as z.input<
+  const rest = { ...opts };
+  delete rest.kind;
+  const g = new OpenAIGenerator({ ...rest, backend: 'openai' } as unknown as z.input<
     typeof openaiPolicySchema
   >);
   return {
@@ -41,37 +31,19 @@ function openaiGenerator(opts: Record<string, unknown>): { gen: Generator; initi
 }
 
 /** Remote generation kinds (they need a `trainer`). */
-const GENERATORS: Record<string, GeneratorKind | { unavailable: string }> = {
+const GENERATORS: Record<string, GeneratorKind> = {
   openai: { schema: openaiKindSchema, create: openaiGenerator },
 };
 
 export const POLICY_KINDS: readonly string[] = ['local', ...Object.keys(GENERATORS)];
 
-export const policySchema = z
-  .object({ kind: z.string() })
-  .passthrough()
-  .transform((v, ctx) => {
-    const schema = v.kind === 'local' ? localPolicySchema : undefined;
-    const g = GENERATORS[v.kind];
-    if (!schema && g === undefined) {
-      ctx.addIssue({
-        code: 'custom',
-        path: ['kind'],
-        message: `unknown policy kind "${v.kind}" (kinds: ${POLICY_KINDS.join(', ')})`,
-      });
-      return z.NEVER;
-    }
-    if (g && 'unavailable' in g) {
-      ctx.addIssue({ code: 'custom', path: ['kind'], message: g.unavailable });
-      return z.NEVER;
-    }
-    const r = (schema ?? (g as GeneratorKind).schema).safeParse(v);
-    if (!r.success) {
-      for (const issue of r.error.issues) ctx.addIssue({ ...issue, code: 'custom', message: issue.message });
-      return z.NEVER;
-    }
-    return r.data as PolicyConfig;
-  });
+/** The policy config: a union discriminated by `kind` (local, or a remote generator). */
+export const policySchema = z.discriminatedUnion('kind', [localPolicySchema, openaiKindSchema], {
+  error: (iss) =>
+    iss.code === 'invalid_union'
+      ? `unknown policy kind ${JSON.stringify((iss.input as { kind?: unknown })?.kind)} (kinds: ${POLICY_KINDS.join(', ')})`
+      : undefined,
+});
 
 export type PolicyConfig = { kind: string } & Record<string, unknown>;
 
@@ -83,8 +55,7 @@ export function trainsLocally(kind: string): boolean {
 export function createPolicyBackend(cfg: PolicyConfig, trainer: TrainerConfig | undefined): PolicyBackend {
   if (cfg.kind === 'local') return new LocalPolicy(localPolicySchema.parse(cfg));
   const g = GENERATORS[cfg.kind];
-  if (g === undefined || 'unavailable' in g)
-    throw new Error(g ? g.unavailable : `unknown policy kind "${cfg.kind}"`);
+  if (g === undefined) throw new Error(`unknown policy kind "${cfg.kind}"`);
   if (!trainer)
     throw new Error(`policy kind "${cfg.kind}" needs a "trainer" section (it cannot train in-process)`);
   const { gen, initialModel } = g.create(cfg);
