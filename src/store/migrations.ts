@@ -67,6 +67,11 @@ export const SQLITE_MIGRATIONS: readonly string[] = [
   );
   CREATE INDEX annotations_project ON annotations (project_id, id);
   `,
+  `
+  CREATE INDEX leases_project ON leases (project_id, state, expires_at);
+  CREATE INDEX annotations_annotator ON annotations (annotator_id, project_id);
+  CREATE INDEX tasks_open ON tasks (project_id, n_done);
+  `,
 ];
 
 export const POSTGRES_MIGRATIONS: readonly string[] = [
@@ -131,5 +136,10 @@ export const POSTGRES_MIGRATIONS: readonly string[] = [
     UNIQUE (annotator_id, idem_key)
   );
   CREATE INDEX annotations_project ON annotations (project_id, id);
+  `,
+  `
+  CREATE INDEX leases_project ON leases (project_id, state, expires_at);
+  CREATE INDEX annotations_annotator ON annotations (annotator_id, project_id);
+  CREATE INDEX tasks_open ON tasks (project_id, n_done);
   `,
 ];

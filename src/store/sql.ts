@@ -320,6 +320,16 @@ export class SqlAnnotationStore implements AnnotationStore {
     return rows.map(toAnnotation);
   }
 
+  async countAnnotations(projectId: number, annotatorId: number): Promise<number> {
+    const rows = await this.db.transaction(null, (tx) =>
+      tx.all('SELECT COUNT(*) AS n FROM annotations WHERE annotator_id = ? AND project_id = ?', [
+        annotatorId,
+        projectId,
+      ]),
+    );
+    return Number(rows[0].n);
+  }
+
   taskVotes(projectId: number, extIds: readonly string[]): Promise<TaskVotes[]> {
     return this.db.transaction(null, async (tx) => {
       const k = Number((await tx.all('SELECT k FROM projects WHERE id = ?', [projectId]))[0]?.k ?? 0);

@@ -181,6 +181,8 @@ export interface AnnotationStore {
   labelsSince(projectId: number, cursor: number, limit: number): Promise<AnnotationRow[]>;
   /** Annotations (skips included) of one annotator, or of everyone when annotatorId is null. */
   annotations(projectId: number, annotatorId: number | null): Promise<AnnotationRow[]>;
+  /** Annotations (skips included) of one annotator in a project. */
+  countAnnotations(projectId: number, annotatorId: number): Promise<number>;
   taskVotes(projectId: number, extIds: readonly string[]): Promise<TaskVotes[]>;
   /** Tasks with their non-skip verdicts (for export). */
   tasksWithVerdicts(projectId: number): Promise<{ task: Task; verdicts: Verdict[] }[]>;

@@ -117,7 +117,7 @@ test(
         if (m.type() === 'error') errors.push(m.text());
       });
       await login(page, tokens[name], '/annotate');
-      await page.waitForFunction(`document.getElementById('prompt').textContent.startsWith('Say hello')`);
+      await page.locator('#prompt', { hasText: 'Say hello' }).waitFor();
       pages.push(page);
     }
     // The untrusted responses are text: the literal tags are visible, no element was created, nothing ran.
@@ -141,7 +141,7 @@ test(
         const left = (await page.locator('#left').textContent()) ?? '';
         await press(page, k === 'paris' ? (left.startsWith('Paris') ? 'a' : 'b') : k);
       }
-      await page.waitForFunction(`document.getElementById('prompt').textContent.startsWith('No task')`);
+      await page.locator('#prompt', { hasText: 'No task waiting' }).waitFor();
       assert.match((await page.locator('#progress').textContent()) ?? '', /Done: 3/);
       assert.equal(await page.evaluate('window.__pwned'), undefined);
     }
@@ -190,12 +190,15 @@ test(
     const actx = await browser.newContext({ viewport: { width: 1100, height: 900 } });
     const admin = await actx.newPage();
     admin.on('pageerror', (e) => errors.push(e.message));
+    const plotLoaded = admin.waitForResponse((r) => r.url().includes('/plot.svg') && r.status() === 200);
     await login(admin, ADMIN, '/admin');
-    await admin.waitForFunction(`document.querySelectorAll('#annotators tbody tr').length === 2`);
+    await admin.locator('#annotators tbody tr').nth(1).waitFor();
     const table = await admin.locator('#annotators tbody').innerText();
     assert.match(table, /ada\s+3\s+0\s+1\s+1\.000/); // ada answered the gold task correctly
     assert.match(table, /grace\s+3\s+0\s+1\s+0\.000/); // grace said tie
-    await admin.waitForFunction(`document.getElementById('plot').complete`);
+    // (Waiting uses locators and CDP evaluation: string predicates would need eval, which our CSP forbids.)
+    await plotLoaded;
+    await admin.locator('#plot').evaluate((img) => (img as unknown as { decode(): Promise<void> }).decode());
     if (process.env.GSHF_SCREENSHOTS)
       await admin.screenshot({ path: join(shots(), 'annotate-admin.png'), fullPage: true });
     assert.deepEqual(errors, []);

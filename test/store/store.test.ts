@@ -111,6 +111,7 @@ function suite(kind: string, open: () => Promise<{ db: string; cleanup: () => vo
       assert.equal(await s.nextTask(p.id, A, T0, 60_000, false), undefined);
       assert.equal((await s.nextTask(p.id, B, T0, 60_000, false))?.task.extId, 'only');
       assert.deepEqual(await s.labelsSince(p.id, 0, 10), []); // skips are not labels
+      assert.deepEqual([await s.countAnnotations(p.id, A), await s.countAnnotations(p.id, B)], [1, 0]);
     });
 
     t('submissions are idempotent: replays return the first id and count once', async () => {

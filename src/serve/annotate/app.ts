@@ -356,8 +356,10 @@ export async function buildAnnotateApp(opts: AnnotateAppOptions): Promise<Fastif
       p.leaseSeconds * 1000,
       randomInt(2) === 1,
     );
-    const mine = await store.annotations(p.id, me.annotatorId);
-    const progress = { done: mine.length, queue: (await store.queueCounts(p.id, now())).pending };
+    const progress = {
+      done: await store.countAnnotations(p.id, me.annotatorId),
+      queue: (await store.queueCounts(p.id, now())).pending,
+    };
     if (lease === undefined) return { task: null, progress };
     const [left, right] = lease.swapped ? [lease.task.b, lease.task.a] : [lease.task.a, lease.task.b];
     return {

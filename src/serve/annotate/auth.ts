@@ -6,7 +6,7 @@
  * memory by their SHA-256 (a bounded map) so scrypt's deliberate cost is paid once per token, not per
  * request. Browser sessions are random 32-byte ids (stored as SHA-256) with a per-session CSRF token.
  */
-import { createHash, randomBytes, scryptSync, timingSafeEqual } from 'node:crypto';
+import { createHash, randomBytes, scrypt, scryptSync, timingSafeEqual } from 'node:crypto';
 import type { AnnotationStore, NewAnnotator, Role } from '../../store/types.js';
 
 export interface Principal {
@@ -23,10 +23,15 @@ export function hashSecret(secret: string, salt: string): string {
   return scryptSync(secret, Buffer.from(salt, 'hex'), KEYLEN, SCRYPT).toString('hex');
 }
 
-export function verifySecret(secret: string, salt: string, hash: string): boolean {
-  const want = Buffer.from(hash, 'hex');
-  const got = Buffer.from(hashSecret(secret, salt), 'hex');
-  return want.length === got.length && timingSafeEqual(want, got);
+/** Checks a secret against its salted hash on libuv's thread pool (scrypt does not block the event loop). */
+export function verifySecret(secret: string, salt: string, hash: string): Promise<boolean> {
+  return new Promise((resolve, reject) => {
+    scrypt(secret, Buffer.from(salt, 'hex'), KEYLEN, SCRYPT, (err, got) => {
+      if (err) return reject(err);
+      const want = Buffer.from(hash, 'hex');
+      resolve(want.length === got.length && timingSafeEqual(want, got));
+    });
+  });
 }
 
 export function sha256(s: string): string {
@@ -77,12 +82,12 @@ export class Authenticator {
   private async verifyUncached(token: string): Promise<Principal | undefined> {
     const m = TOKEN_RE.exec(token);
     if (m === null) {
-      return verifySecret(token, this.adminSalt, this.adminHash)
+      return (await verifySecret(token, this.adminSalt, this.adminHash))
         ? { role: 'admin', annotatorId: null, name: 'admin' }
         : undefined;
     }
     const row = await this.store.annotatorByTokenId(m[1]);
-    if (row === undefined || !verifySecret(m[2], row.salt, row.hash)) return undefined;
+    if (row === undefined || !(await verifySecret(m[2], row.salt, row.hash))) return undefined;
     return { role: 'annotator', annotatorId: row.id, name: row.name };
   }
 }
