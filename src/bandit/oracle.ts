@@ -125,7 +125,11 @@ export function sampleDistinctPairs(
   const pairs =
     m === n
       ? out
-      : { context: out.context.slice(0, m), chosen: out.chosen.slice(0, m), rejected: out.rejected.slice(0, m) };
+      : {
+          context: out.context.slice(0, m),
+          chosen: out.chosen.slice(0, m),
+          rejected: out.rejected.slice(0, m),
+        };
   return { pairs, draws, ties: draws - m };
 }
 

@@ -98,7 +98,7 @@ export function registerBanditCommands(program: Command): void {
           resume: opts.resume,
           workers: opts.workers,
           configPath: shown,
-          command: `gshf bandit run ${shown} --out ${outDir}`,
+          command: `gshf bandit run ${shown} --out ${outDir}${opts.seeds ? ` --seeds ${opts.seeds}` : ''}`,
         });
         process.stdout.write(`report: ${summary.reportPath}\n`);
       },
