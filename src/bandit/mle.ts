@@ -19,6 +19,7 @@ import { fastExp, sigmoid, softplus } from '../math/special.js';
 import { addOuterProducts, cholesky, choleskySolve } from '../math/linalg.js';
 import type { BanditEnv, PairData } from './env.js';
 import { featureDiffs } from './env.js';
+import { GshfInputError } from '../math/errors.js';
 
 /** Precomputed feature differences: n×d row-major. */
 export interface DiffData {
@@ -911,6 +912,32 @@ function isDiffData(x: BanditEnv | DiffData): x is DiffData {
 }
 
 /**
+ * Public-entry check of pairs against an environment (O(n), once per fit): equal lengths, known
+ * contexts, actions inside their context, chosen ≠ rejected is allowed (a tie has Δφ = 0).
+ */
+export function requireValidPairs(env: BanditEnv, pairs: PairData, fn: string): void {
+  const n = pairs.context.length;
+  if (pairs.chosen.length !== n || pairs.rejected.length !== n)
+    throw new GshfInputError(
+      `${fn}: pairs have ${n} contexts, ${pairs.chosen.length} chosen and ${pairs.rejected.length} rejected actions (must be equal)`,
+    );
+  for (let i = 0; i < n; i++) {
+    const c = pairs.context[i];
+    if (!(c >= 0 && c < env.nContexts && Number.isInteger(c)))
+      throw new GshfInputError(`${fn}: pair ${i}: context ${c} is out of range (0..${env.nContexts - 1})`);
+    const K = env.offsets[c + 1] - env.offsets[c];
+    for (const [what, a] of [
+      ['chosen', pairs.chosen[i]],
+      ['rejected', pairs.rejected[i]],
+    ] as const)
+      if (!(a >= 0 && a < K && Number.isInteger(a)))
+        throw new GshfInputError(
+          `${fn}: pair ${i}: ${what} action ${a} is out of range (context ${c} has ${K} actions)`,
+        );
+  }
+}
+
+/**
  * True when θ orders every pair (row) the way it was labelled, with at least one strict margin:
  * then L(cθ) decreases for all c > 1, so with λ = 0 the MLE is at infinity (separable data).
  * Overwrites `z` with the margins.
@@ -961,6 +988,7 @@ export function fitMLE(
     } else {
       const pairs = pairsOrOpts as PairData | null | undefined;
       if (!pairs) throw new Error('fitMLE: pairs are required when fitting from an environment');
+      requireValidPairs(source, pairs, 'fitMLE');
       nPairs = pairs.context.length;
       data =
         groupedRows(source, pairs) ?? new RowData(featureDiffs(source, pairs), nPairs, source.d, null, null);
