@@ -6,14 +6,10 @@
  *   evaluate  exact J, KL to π0 and the paper's gap for a θ or an explicit policy
  * `fit --json` and `evaluate --json` are a documented, scriptable interface (docs/cli.md).
  */
-import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { dirname, resolve } from 'node:path';
 import type { Command } from 'commander';
-import { z } from 'zod';
 import { loadConfigFile } from './config-file.js';
-import { parseJsonStrict } from '../math/json.js';
-import { readJsonFile } from '../report/jsonl.js';
 import { int, num, oneOf } from './options.js';
 import { experimentConfigSchema } from '../bandit/experiment/config.js';
 import { runExperiment, rebuildReport } from '../bandit/experiment/run.js';
@@ -29,19 +25,10 @@ import {
 } from '../bandit/generate.js';
 import { GshfInputError, GshfNumericError } from '../math/errors.js';
 import { fitMLE } from '../bandit/mle.js';
+import { evaluatePolicy, readPolicy, readTheta } from '../bandit/evaluate.js';
 import { PreferenceOracle, sampleDistinctPairs } from '../bandit/oracle.js';
-import {
-  gibbsOfTheta,
-  gapMetric,
-  klToRef,
-  klPerContext,
-  objective,
-  trueRewards,
-  expectedReward,
-} from '../bandit/policy.js';
-import { logSumExp } from '../math/special.js';
+import { gibbsOfTheta } from '../bandit/policy.js';
 import { Rng } from '../math/rng.js';
-import type { BanditEnv } from '../bandit/env.js';
 import { algorithmNames } from '../bandit/algorithms/index.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -260,80 +247,4 @@ export function registerBanditCommands(program: Command): void {
     .action(() => {
       process.stdout.write(algorithmNames().join('\n') + '\n');
     });
-}
-
-/** Exact evaluation of a policy: the shape printed by `gshf bandit evaluate --json`. */
-export function evaluatePolicy(env: BanditEnv, logp: Float64Array) {
-  const perKl = klPerContext(env, logp, env.refLogprobs);
-  const per = Array.from({ length: env.nContexts }, (_, c) => ({
-    context: c,
-    probs: Array.from(logp.subarray(env.offsets[c], env.offsets[c + 1]), Math.exp),
-    kl_to_ref: perKl[c],
-  }));
-  const hasTruth = env.thetaStar !== null;
-  const g = hasTruth ? gapMetric(env, logp) : null;
-  return {
-    eta: env.eta,
-    J: hasTruth ? objective(env, logp, trueRewards(env)) : null,
-    expected_reward: hasTruth ? expectedReward(env, logp, trueRewards(env)) : null,
-    kl_to_ref: klToRef(env, logp),
-    gap: g
-      ? {
-          gap: g.gap,
-          suboptimality: g.suboptimality,
-          kl_star_to_hat: g.klStarToHat,
-          J_star: g.jStar,
-          J_hat: g.jHat,
-        }
-      : null,
-    per_context: per,
-  };
-}
-
-function readTheta(arg: string, d: number): Float64Array {
-  const text = arg.trim().startsWith('[') ? arg : readFileSync(arg, 'utf8');
-  const source = arg.trim().startsWith('[') ? '--theta' : arg;
-  const data = parseJsonStrict(text, source);
-  const schema = z.union([z.array(z.number()), z.object({ theta: z.array(z.number()) }).passthrough()]);
-  const r = schema.safeParse(data);
-  if (!r.success)
-    throw new Error(`${source}: field "theta": expected an array of numbers (or {"theta": [...]})`);
-  const theta = Array.isArray(r.data) ? r.data : r.data.theta;
-  if (theta.length !== d)
-    throw new Error(`${source}: field "theta": length ${theta.length}, but the environment has d=${d}`);
-  return Float64Array.from(theta);
-}
-
-function readPolicy(path: string, env: BanditEnv): Float64Array {
-  const data = readJsonFile(path);
-  const rows = z.array(z.array(z.number()));
-  const r = z
-    .union([z.object({ probs: rows }).strict(), z.object({ logprobs: rows }).strict()])
-    .safeParse(data);
-  if (!r.success)
-    throw new Error(`${path}: expected {"probs": [[...], ...]} or {"logprobs": [[...], ...]} (numbers only)`);
-  const isProbs = 'probs' in r.data;
-  const table = 'probs' in r.data ? r.data.probs : r.data.logprobs;
-  const field = isProbs ? 'probs' : 'logprobs';
-  if (table.length !== env.nContexts)
-    throw new Error(
-      `${path}: field "${field}": ${table.length} contexts, the environment has ${env.nContexts}`,
-    );
-  const out = new Float64Array(env.offsets[env.nContexts]);
-  table.forEach((row, c) => {
-    const K = env.offsets[c + 1] - env.offsets[c];
-    if (row.length !== K)
-      throw new Error(`${path}: field "${field}[${c}]": ${row.length} actions, context ${c} has ${K}`);
-    row.forEach((v, a) => {
-      if (isProbs && !(v >= 0))
-        throw new Error(`${path}: field "${field}[${c}][${a}]": probability must be ≥ 0, got ${v}`);
-      out[env.offsets[c] + a] = isProbs ? Math.log(v) : v;
-    });
-    const z0 = logSumExp(out, env.offsets[c], K);
-    if (!Number.isFinite(z0)) throw new Error(`${path}: field "${field}[${c}]": no positive mass`);
-    if (Math.abs(z0) > 1e-6)
-      throw new Error(`${path}: field "${field}[${c}]": sums to ${Math.exp(z0)}, expected 1 (±1e-6)`);
-    for (let a = 0; a < K; a++) out[env.offsets[c] + a] -= z0;
-  });
-  return out;
 }
