@@ -5,4 +5,8 @@ cd "$(dirname "$0")/.."
 bash scripts/install.sh
 # PostgreSQL installed: its tests must run (a missing server then fails instead of skipping).
 if dpkg -s postgresql >/dev/null 2>&1; then export GSHF_EXPECT_PG=1; fi
+# The addon was built: its tests must run, and fail (not skip) if it does not load.
+if [ -f native/build/Release/gshf_native.node ] && [ "${GSHF_NO_NATIVE:-}" != "1" ]; then
+  export GSHF_EXPECT_NATIVE=1
+fi
 node scripts/run-tests.mjs "$@"

@@ -6,6 +6,7 @@ export * from './policy.js';
 export * from './oracle.js';
 export * from './mle.js';
 export * from './uncertainty.js';
+export * from './evaluate.js';
 export * from '../math/special.js';
 export * from '../math/linalg.js';
 export * from '../math/stats.js';

@@ -20,6 +20,7 @@ import { addOuterProducts, cholesky, choleskySolve } from '../math/linalg.js';
 import { native } from '../native/index.js';
 import type { BanditEnv, PairData } from './env.js';
 import { featureDiffs } from './env.js';
+import { GshfInputError } from '../math/errors.js';
 
 /** Precomputed feature differences: n×d row-major. */
 export interface DiffData {
@@ -58,6 +59,12 @@ export interface MLEResult {
   converged: boolean;
   /** KKT multiplier of the norm bound (0 when inactive or absent). */
   mu: number;
+  /**
+   * λ = 0 without a binding norm bound, and θ orders every pair correctly (all margins ≥ 0, one
+   * > 0): the likelihood keeps improving as θ grows, so no finite MLE exists; `theta` is just
+   * where Newton stopped and `converged` is false.
+   */
+  diverged: boolean;
 }
 
 /** L(θ) = Σ softplus(−⟨θ,Δφ_i⟩) + (λ/2)‖θ‖². */
@@ -944,6 +951,50 @@ function isDiffData(x: BanditEnv | DiffData): x is DiffData {
 }
 
 /**
+ * Public-entry check of pairs against an environment (O(n), once per fit): equal lengths, known
+ * contexts, actions inside their context, chosen ≠ rejected is allowed (a tie has Δφ = 0).
+ */
+export function requireValidPairs(env: BanditEnv, pairs: PairData, fn: string): void {
+  const n = pairs.context.length;
+  if (pairs.chosen.length !== n || pairs.rejected.length !== n)
+    throw new GshfInputError(
+      `${fn}: pairs have ${n} contexts, ${pairs.chosen.length} chosen and ${pairs.rejected.length} rejected actions (must be equal)`,
+    );
+  for (let i = 0; i < n; i++) {
+    const c = pairs.context[i];
+    if (!(c >= 0 && c < env.nContexts && Number.isInteger(c)))
+      throw new GshfInputError(`${fn}: pair ${i}: context ${c} is out of range (0..${env.nContexts - 1})`);
+    const K = env.offsets[c + 1] - env.offsets[c];
+    for (const [what, a] of [
+      ['chosen', pairs.chosen[i]],
+      ['rejected', pairs.rejected[i]],
+    ] as const)
+      if (!(a >= 0 && a < K && Number.isInteger(a)))
+        throw new GshfInputError(
+          `${fn}: pair ${i}: ${what} action ${a} is out of range (context ${c} has ${K} actions)`,
+        );
+  }
+}
+
+/**
+ * True when θ orders every pair (row) the way it was labelled, with at least one strict margin:
+ * then L(cθ) decreases for all c > 1, so with λ = 0 the MLE is at infinity (separable data).
+ * Overwrites `z` with the margins.
+ */
+function separates(data: RowData, theta: Float64Array, z: Float64Array): boolean {
+  computeMargins(data, theta, z);
+  const { n, cnt, neg } = data;
+  let strict = false;
+  for (let i = 0; i < n; i++) {
+    const nNeg = neg === null ? 0 : neg[i];
+    const nPos = cnt === null ? 1 : cnt[i] - nNeg;
+    if ((nPos > 0 && z[i] < 0) || (nNeg > 0 && z[i] > 0)) return false;
+    if ((nPos > 0 && z[i] > 0) || (nNeg > 0 && z[i] < 0)) strict = true;
+  }
+  return strict;
+}
+
+/**
  * Fit the ridge BT-MLE, optionally under ‖θ‖ ≤ normBound. Accepts an environment + pairs (Δφ is
  * built once), or precomputed {dphi, n, d} (pairs ignored). `fitMLE(diffData, opts)` also works.
  */
@@ -976,6 +1027,7 @@ export function fitMLE(
     } else {
       const pairs = pairsOrOpts as PairData | null | undefined;
       if (!pairs) throw new Error('fitMLE: pairs are required when fitting from an environment');
+      requireValidPairs(source, pairs, 'fitMLE');
       nPairs = pairs.context.length;
       data =
         groupedRows(source, pairs) ?? new RowData(featureDiffs(source, pairs), nPairs, source.d, null, null);
@@ -1003,7 +1055,16 @@ export function fitMLE(
   let iterations = r0.iterations;
   const norm0 = Math.sqrt(sqNorm(theta));
   if (B === undefined || norm0 <= B) {
-    return { theta, negLogLik: r0.value, gradNorm: r0.gradNorm, iterations, converged: r0.converged, mu: 0 };
+    const diverged = lambda === 0 && separates(data, theta, ws.z);
+    return {
+      theta,
+      negLogLik: r0.value,
+      gradNorm: r0.gradNorm,
+      iterations,
+      converged: r0.converged && !diverged,
+      mu: 0,
+      diverged,
+    };
   }
   // Active constraint: find μ > 0 with ‖θ(μ)‖ = B. f(μ) = 1/‖θ(μ)‖ − 1/B is increasing and nearly
   // linear in μ (exactly so for an isotropic quadratic), so Newton on f converges in a few steps:
@@ -1053,5 +1114,6 @@ export function fitMLE(
     iterations,
     converged: converged && onBoundary,
     mu,
+    diverged: false,
   };
 }

@@ -3,6 +3,7 @@
  * Gibbs policies π ∝ π0·exp(r/η), expected rewards, KL divergences, the objective
  * J(π) = E_x[E_{a~π} r − η·KL(π(·|x)‖π0(·|x))] and the paper's gap metric.
  */
+import { GshfInputError, GshfNumericError } from '../math/errors.js';
 import { fastExp, logSumExp } from '../math/special.js';
 import { native } from '../native/index.js';
 import type { BanditEnv } from './env.js';
@@ -11,7 +12,10 @@ import type { BanditEnv } from './env.js';
 export function rewardsOf(env: BanditEnv, theta: ArrayLike<number>): Float64Array {
   const d = env.d;
   if (theta.length !== d)
-    throw new RangeError(`rewardsOf: theta has length ${theta.length}, env has d = ${d}`);
+    throw new GshfInputError(`rewardsOf: theta has length ${theta.length}, the environment has d = ${d}`);
+  for (let j = 0; j < d; j++)
+    if (!Number.isFinite(theta[j]))
+      throw new GshfInputError(`rewardsOf: theta[${j}] is ${theta[j]}, expected a finite number`);
   const A = env.offsets[env.nContexts];
   const r = new Float64Array(A);
   const F = env.features;
@@ -28,8 +32,26 @@ export function rewardsOf(env: BanditEnv, theta: ArrayLike<number>): Float64Arra
  * Gibbs policy log π(a|x) = log π0(a|x) + r(x,a)/η − log Z(x), the exact maximiser of J for reward r
  * (paper §1.2). Log-sum-exp per context, so η → 0 or huge rewards do not overflow.
  */
+/**
+ * Public-entry check (O(1), so hot loops do not pay): a flat per-action array must have one entry
+ * per action of `env`. Throws `GshfInputError` naming the function and the argument.
+ */
+export function requireFlat(env: BanditEnv, v: ArrayLike<number>, fn: string, what: string): void {
+  const A = env.offsets[env.nContexts];
+  if (v?.length !== A)
+    throw new GshfInputError(
+      `${fn}: ${what} has ${v?.length ?? 'no'} entries, the environment has ${A} actions (${env.nContexts} contexts, flat layout)`,
+    );
+}
+
+function requireEta(eta: number, fn: string): void {
+  if (!(eta > 0) || !Number.isFinite(eta))
+    throw new GshfInputError(`${fn}: eta must be a finite number > 0, got ${eta}`);
+}
+
 export function gibbs(env: BanditEnv, rewards: ArrayLike<number>, eta: number = env.eta): Float64Array {
-  if (!(eta > 0)) throw new RangeError(`gibbs: eta must be > 0, got ${eta}`);
+  requireEta(eta, 'gibbs');
+  requireFlat(env, rewards, 'gibbs', 'rewards');
   const A = env.offsets[env.nContexts];
   const out = new Float64Array(A);
   for (let a = 0; a < A; a++) out[a] = env.refLogprobs[a] + rewards[a] / eta;
@@ -49,7 +71,11 @@ export function normalizePerContext(env: BanditEnv, logits: Float64Array): Float
     const len = off[c + 1] - s;
     const z = logSumExp(logits, s, len);
     if (!Number.isFinite(z))
-      throw new RangeError(`normalizePerContext: context ${c} has log-normaliser ${z}`);
+      throw new GshfNumericError(
+        z === Infinity
+          ? `context ${c}: the log-probabilities overflow float64 (log-normaliser ${z}): rewards/η too large (check ‖θ‖, the features and η)`
+          : `context ${c}: no finite log-probability (log-normaliser ${z}): the policy's logits are NaN or all −∞`,
+      );
     for (let a = s; a < s + len; a++) logits[a] -= z;
   }
   return logits;
@@ -61,6 +87,8 @@ export function expectedRewards(
   logp: ArrayLike<number>,
   rewards: ArrayLike<number>,
 ): Float64Array {
+  requireFlat(env, logp, 'expectedRewards', 'logp');
+  requireFlat(env, rewards, 'expectedRewards', 'rewards');
   const out = new Float64Array(env.nContexts);
   const off = env.offsets;
   for (let c = 0; c < env.nContexts; c++) {
@@ -85,6 +113,8 @@ export function klPerContext(
   logpP: ArrayLike<number>,
   logpQ: ArrayLike<number>,
 ): Float64Array {
+  requireFlat(env, logpP, 'kl', 'the first policy (log-probabilities)');
+  requireFlat(env, logpQ, 'kl', 'the second policy (log-probabilities)');
   const out = new Float64Array(env.nContexts);
   const off = env.offsets;
   for (let c = 0; c < env.nContexts; c++) {
@@ -117,6 +147,7 @@ export function objective(
   rewards: ArrayLike<number>,
   eta: number = env.eta,
 ): number {
+  requireEta(eta, 'objective');
   const er = expectedRewards(env, logp, rewards);
   const k = klPerContext(env, logp, env.refLogprobs);
   let s = 0;
@@ -155,6 +186,7 @@ export interface GapMetric {
 
 /** The paper's performance metric for π̂ under the true reward (needs θ*). */
 export function gapMetric(env: BanditEnv, logpHat: ArrayLike<number>): GapMetric {
+  requireFlat(env, logpHat, 'gapMetric', 'the policy (log-probabilities)');
   const r = trueRewards(env);
   const star = gibbs(env, r);
   const jStar = objective(env, star, r);
@@ -167,6 +199,7 @@ export function gapMetric(env: BanditEnv, logpHat: ArrayLike<number>): GapMetric
 
 /** φ(x,π) = E_{a~π(·|x)} φ(x,a), nContexts × d. */
 export function expectedFeatures(env: BanditEnv, logp: ArrayLike<number>, out?: Float64Array): Float64Array {
+  requireFlat(env, logp, 'expectedFeatures', 'logp');
   const d = env.d;
   const res = out ?? new Float64Array(env.nContexts * d);
   res.fill(0);

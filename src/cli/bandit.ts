@@ -6,37 +6,52 @@
  *   evaluate  exact J, KL to π0 and the paper's gap for a θ or an explicit policy
  * `fit --json` and `evaluate --json` are a documented, scriptable interface (docs/cli.md).
  */
-import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { dirname, resolve } from 'node:path';
 import type { Command } from 'commander';
-import { z } from 'zod';
 import { loadConfigFile } from './config-file.js';
 import { int, num, oneOf } from './options.js';
 import { experimentConfigSchema } from '../bandit/experiment/config.js';
 import { runExperiment, rebuildReport, mergeShards } from '../bandit/experiment/run.js';
 import { parseShard, type Shard } from '../bandit/experiment/shard.js';
 import { readEnvFile, readPairsFile, writeEnvFile, writePairsFile } from '../bandit/files.js';
-import { generateEnv, behaviourPolicy, type Coverage } from '../bandit/generate.js';
-import { fitMLE } from '../bandit/mle.js';
-import { PreferenceOracle, samplePairs } from '../bandit/oracle.js';
 import {
-  gibbsOfTheta,
-  gapMetric,
-  klToRef,
-  klPerContext,
-  objective,
-  trueRewards,
-  expectedReward,
-} from '../bandit/policy.js';
-import { logSumExp } from '../math/special.js';
+  generateEnv,
+  behaviourPolicy,
+  estimateEnvBytes,
+  formatBytes,
+  MAX_ENV_BYTES,
+  MAX_REWARD_OVER_ETA,
+  type Coverage,
+} from '../bandit/generate.js';
+import { GshfInputError, GshfNumericError } from '../math/errors.js';
+import { fitMLE } from '../bandit/mle.js';
+import { evaluatePolicy, readPolicy, readTheta } from '../bandit/evaluate.js';
+import { PreferenceOracle, sampleDistinctPairs } from '../bandit/oracle.js';
+import { gibbsOfTheta } from '../bandit/policy.js';
 import { Rng } from '../math/rng.js';
-import type { BanditEnv } from '../bandit/env.js';
 import { algorithmNames } from '../bandit/algorithms/index.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 /** The shipped default experiment (examples/bandit/default.yaml), resolved from the package root. */
 export const DEFAULT_BANDIT_CONFIG = resolve(here, '../../../examples/bandit/default.yaml');
+
+/** Largest JSON text we build in one string (V8 strings stop near 2^29 characters). */
+const MAX_JSON_BYTES = 5e8;
+
+/** Refuses sizes and scales `generate` cannot produce, before allocating anything. */
+function checkGenerateFlags(o: { d: number; K: number; contexts: number; B: number; eta: number }): void {
+  const flags = `--K ${o.K} × --contexts ${o.contexts} × --d ${o.d}`;
+  const size = estimateEnvBytes({ d: o.d, K: o.K, nContexts: o.contexts });
+  if (size.json > MAX_JSON_BYTES || size.memory > MAX_ENV_BYTES)
+    throw new GshfInputError(
+      `${flags}: the environment would need ≈ ${formatBytes(size.memory)} of memory and ≈ ${formatBytes(size.json)} as JSON (limits ${formatBytes(MAX_ENV_BYTES)} and ${formatBytes(MAX_JSON_BYTES)}); use fewer contexts or actions`,
+    );
+  if (!(o.B / o.eta <= MAX_REWARD_OVER_ETA))
+    throw new GshfInputError(
+      `--B ${o.B} with --eta ${o.eta}: ‖θ*‖/η = ${o.B / o.eta} overflows float64 arithmetic (must be ≤ ${MAX_REWARD_OVER_ETA})`,
+    );
+}
 
 export function registerBanditCommands(program: Command): void {
   const bandit = program
@@ -80,7 +95,7 @@ export function registerBanditCommands(program: Command): void {
           resume: opts.resume,
           workers: opts.workers,
           configPath: shown,
-          command: `gshf bandit run ${shown}${shardFlag} --out ${outDir}`,
+          command: `gshf bandit run ${shown}${shardFlag} --out ${outDir}${opts.seeds ? ` --seeds ${opts.seeds}` : ''}`,
           ...(sharded ? { shard: sharded } : {}),
         });
         if (summary.reportPath) process.stdout.write(`report: ${summary.reportPath}\n`);
@@ -146,6 +161,7 @@ export function registerBanditCommands(program: Command): void {
         n: number;
         coverage: Coverage;
       }) => {
+        checkGenerateFlags(o);
         const env = generateEnv({
           d: o.d,
           K: o.K,
@@ -161,8 +177,13 @@ export function registerBanditCommands(program: Command): void {
           const rng = new Rng(o.seed).fork('pairs');
           const oracle = new PreferenceOracle(env, env.thetaStar as Float64Array, rng.fork('oracle'));
           const b = behaviourPolicy(env, o.coverage);
-          writePairsFile(o.pairs, samplePairs(env, b, b, o.n, oracle, rng, { dropTies: true }));
+          const { pairs, draws, ties } = sampleDistinctPairs(env, b, o.n, oracle, rng);
+          writePairsFile(o.pairs, pairs);
           process.stdout.write(`pairs: ${o.pairs}\n`);
+          if (pairs.context.length < o.n)
+            process.stderr.write(
+              `gshf: wrote ${pairs.context.length} pairs, not --n ${o.n}: the ${o.coverage}-coverage behaviour policy drew the same action twice in ${ties} of ${draws} draws (a tie carries no preference and is not written); use --coverage good or more actions\n`,
+            );
         }
       },
     );
@@ -187,6 +208,10 @@ export function registerBanditCommands(program: Command): void {
         lambda: o.lambda,
         ...(o.normBound !== undefined ? { normBound: o.normBound } : {}),
       });
+      if (fit.diverged)
+        throw new GshfNumericError(
+          `${o.pairs}: --lambda 0 on separable pairs (a θ orders all ${pairs.context.length} pairs correctly), so the Bradley–Terry MLE is at infinity: Newton stopped at ‖θ‖ = ${Math.hypot(...fit.theta).toPrecision(3)} and would keep growing; use --lambda > 0 or --norm-bound`,
+        );
       const out = {
         theta: Array.from(fit.theta),
         n_pairs: pairs.context.length,
@@ -222,10 +247,18 @@ export function registerBanditCommands(program: Command): void {
       const env = readEnvFile(o.env);
       if ((o.theta === undefined) === (o.policy === undefined))
         throw new Error('give exactly one of --theta or --policy');
-      const logp =
-        o.theta !== undefined
-          ? gibbsOfTheta(env, readTheta(o.theta, env.d), o.eta ?? env.eta)
-          : readPolicy(o.policy as string, env);
+      let logp: Float64Array;
+      try {
+        logp =
+          o.theta !== undefined
+            ? gibbsOfTheta(env, readTheta(o.theta, env.d), o.eta ?? env.eta)
+            : readPolicy(o.policy as string, env);
+      } catch (e) {
+        // Name the input that overflowed, not the function that noticed it.
+        if (e instanceof GshfNumericError && o.theta !== undefined)
+          throw new GshfNumericError(`${o.theta}: field "theta": ${e.message}`);
+        throw e;
+      }
       const out = evaluatePolicy(env, logp);
       if (o.json) process.stdout.write(JSON.stringify(out) + '\n');
       else {
@@ -241,90 +274,4 @@ export function registerBanditCommands(program: Command): void {
     .action(() => {
       process.stdout.write(algorithmNames().join('\n') + '\n');
     });
-}
-
-/** Exact evaluation of a policy: the shape printed by `gshf bandit evaluate --json`. */
-export function evaluatePolicy(env: BanditEnv, logp: Float64Array) {
-  const perKl = klPerContext(env, logp, env.refLogprobs);
-  const per = Array.from({ length: env.nContexts }, (_, c) => ({
-    context: c,
-    probs: Array.from(logp.subarray(env.offsets[c], env.offsets[c + 1]), Math.exp),
-    kl_to_ref: perKl[c],
-  }));
-  const hasTruth = env.thetaStar !== null;
-  const g = hasTruth ? gapMetric(env, logp) : null;
-  return {
-    eta: env.eta,
-    J: hasTruth ? objective(env, logp, trueRewards(env)) : null,
-    expected_reward: hasTruth ? expectedReward(env, logp, trueRewards(env)) : null,
-    kl_to_ref: klToRef(env, logp),
-    gap: g
-      ? {
-          gap: g.gap,
-          suboptimality: g.suboptimality,
-          kl_star_to_hat: g.klStarToHat,
-          J_star: g.jStar,
-          J_hat: g.jHat,
-        }
-      : null,
-    per_context: per,
-  };
-}
-
-function readTheta(arg: string, d: number): Float64Array {
-  const text = arg.trim().startsWith('[') ? arg : readFileSync(arg, 'utf8');
-  const source = arg.trim().startsWith('[') ? '--theta' : arg;
-  let data: unknown;
-  try {
-    data = JSON.parse(text);
-  } catch (e) {
-    throw new Error(`${source}: invalid JSON (${(e as Error).message})`);
-  }
-  const schema = z.union([z.array(z.number()), z.object({ theta: z.array(z.number()) }).passthrough()]);
-  const r = schema.safeParse(data);
-  if (!r.success)
-    throw new Error(`${source}: field "theta": expected an array of numbers (or {"theta": [...]})`);
-  const theta = Array.isArray(r.data) ? r.data : r.data.theta;
-  if (theta.length !== d)
-    throw new Error(`${source}: field "theta": length ${theta.length}, but the environment has d=${d}`);
-  return Float64Array.from(theta);
-}
-
-function readPolicy(path: string, env: BanditEnv): Float64Array {
-  let data: unknown;
-  try {
-    data = JSON.parse(readFileSync(path, 'utf8'));
-  } catch (e) {
-    throw new Error(`${path}: ${(e as Error).message}`);
-  }
-  const rows = z.array(z.array(z.number()));
-  const r = z
-    .union([z.object({ probs: rows }).strict(), z.object({ logprobs: rows }).strict()])
-    .safeParse(data);
-  if (!r.success)
-    throw new Error(`${path}: expected {"probs": [[...], ...]} or {"logprobs": [[...], ...]} (numbers only)`);
-  const isProbs = 'probs' in r.data;
-  const table = 'probs' in r.data ? r.data.probs : r.data.logprobs;
-  const field = isProbs ? 'probs' : 'logprobs';
-  if (table.length !== env.nContexts)
-    throw new Error(
-      `${path}: field "${field}": ${table.length} contexts, the environment has ${env.nContexts}`,
-    );
-  const out = new Float64Array(env.offsets[env.nContexts]);
-  table.forEach((row, c) => {
-    const K = env.offsets[c + 1] - env.offsets[c];
-    if (row.length !== K)
-      throw new Error(`${path}: field "${field}[${c}]": ${row.length} actions, context ${c} has ${K}`);
-    row.forEach((v, a) => {
-      if (isProbs && !(v >= 0))
-        throw new Error(`${path}: field "${field}[${c}][${a}]": probability must be ≥ 0, got ${v}`);
-      out[env.offsets[c] + a] = isProbs ? Math.log(v) : v;
-    });
-    const z0 = logSumExp(out, env.offsets[c], K);
-    if (!Number.isFinite(z0)) throw new Error(`${path}: field "${field}[${c}]": no positive mass`);
-    if (Math.abs(z0) > 1e-6)
-      throw new Error(`${path}: field "${field}[${c}]": sums to ${Math.exp(z0)}, expected 1 (±1e-6)`);
-    for (let a = 0; a < K; a++) out[env.offsets[c] + a] -= z0;
-  });
-  return out;
 }

@@ -165,3 +165,85 @@ test('a corrupt run-folder config.json is named; a read-only --out is EACCES, no
   assert.equal(g.code, 1);
   assert.match(g.err, new RegExp(`^gshf: ${ro}/env.json: cannot open: permission denied \\(EACCES\\)\\n$`));
 });
+
+test('generate: exactly --n pairs, or says why not; refuses sizes and scales before allocating', () => {
+  const env = join(dir, 'adv.json');
+  const pairs = join(dir, 'adv.jsonl');
+  // Adversarial coverage concentrates on few actions: 500 draws gave ~230 non-tied pairs before.
+  const a = gshf([
+    'bandit',
+    'generate',
+    '--out',
+    env,
+    '--coverage',
+    'adversarial',
+    '--pairs',
+    pairs,
+    '--n',
+    '500',
+  ]);
+  assert.equal(a.code, 0, a.err);
+  assert.equal(readFileSync(pairs, 'utf8').split('\n').filter(Boolean).length, 500);
+  assert.equal(a.err, '');
+  const big = gshf([
+    'bandit',
+    'generate',
+    '--out',
+    join(dir, 'big.json'),
+    '--K',
+    '100000',
+    '--contexts',
+    '200',
+  ]);
+  assert.equal(big.code, 1);
+  assert.equal(
+    big.err,
+    'gshf: --K 100000 × --contexts 200 × --d 8: the environment would need ≈ 1.9 GB of memory and ≈ 3.6 GB as JSON (limits 2.1 GB and 500.0 MB); use fewer contexts or actions\n',
+  );
+  assert.equal(existsSync(join(dir, 'big.json')), false);
+  const b = gshf(['bandit', 'generate', '--out', join(dir, 'b.json'), '--B', '1e308']);
+  assert.equal(b.code, 1);
+  assert.match(b.err, /^gshf: --B 1e\+308 with --eta 0\.5: ‖θ\*‖\/η = Infinity overflows float64/);
+  assert.equal(existsSync(join(dir, 'b.json')), false, 'validated before writing');
+});
+
+test('fit --lambda 0 on separable pairs reports divergence instead of converged: true', () => {
+  const env = join(dir, 'sep.json');
+  const pairs = join(dir, 'sep.jsonl');
+  const g = gshf([
+    'bandit',
+    'generate',
+    '--out',
+    env,
+    '--d',
+    '3',
+    '--K',
+    '4',
+    '--contexts',
+    '3',
+    '--B',
+    '5',
+    '--pairs',
+    pairs,
+    '--n',
+    '5',
+  ]);
+  assert.equal(g.code, 0, g.err);
+  const f = gshf(['bandit', 'fit', '--env', env, '--pairs', pairs, '--lambda', '0', '--json']);
+  assert.equal(f.code, 1);
+  assert.match(f.err, /--lambda 0 on separable pairs .* the Bradley–Terry MLE is at infinity/);
+  const ok = gshf(['bandit', 'fit', '--env', env, '--pairs', pairs, '--lambda', '1', '--json']);
+  assert.equal((JSON.parse(ok.out) as { converged: boolean }).converged, true);
+  // Overflowing θ and duplicate keys in θ files name the file.
+  const th = join(dir, 'theta.json');
+  writeFileSync(th, '[1e308, 1e308, 1e308]');
+  assert.match(
+    gshf(['bandit', 'evaluate', '--env', env, '--theta', th]).err,
+    new RegExp(`^gshf: ${th}: field "theta": .*overflow`),
+  );
+  writeFileSync(th, '{"theta": [1, 2, 3],\n "theta": [0, 0, 0]}');
+  assert.match(
+    gshf(['bandit', 'evaluate', '--env', env, '--theta', th]).err,
+    new RegExp(`${th}:2: duplicate key "theta"`),
+  );
+});

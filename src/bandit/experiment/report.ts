@@ -8,7 +8,7 @@
  */
 import { meanCI95, linearFit, interpolate as interpolateCurve } from '../../math/stats.js';
 import { linePlot, type Series } from '../../report/svg.js';
-import { mdTable, fmt, fmtCI } from '../../report/markdown.js';
+import { mdTable, fmt, fmtCI, fmtRange } from '../../report/markdown.js';
 import type { ClaimSpec, ExperimentConfig, FrontierStudy, GridStudy } from './config.js';
 import type { JobResult } from './jobs.js';
 
@@ -50,47 +50,79 @@ export function buildReport(
   meta: { command: string; seconds: number; envSummary: string },
 ): ReportFiles {
   const svgs: ReportFiles['svgs'] = [];
-  const out: string[] = [];
-  out.push(`# Bandit lab report: ${cfg.name}`, '');
-  out.push(
+  const verdicts = cfg.claims.map((c) => ({
+    ...checkClaim(cfg, c, results),
+    ...(c.note ? { note: c.note } : {}),
+  }));
+  const out = [
+    ...headerSection(cfg, results, meta),
+    ...claimsSection(verdicts),
+    ...cfg.studies.flatMap((study) => studySection(cfg, study, results, svgs)),
+    ...algorithmsSection(cfg),
+  ];
+  return { markdown: out.join('\n'), svgs, verdicts };
+}
+
+/** Title, how to reproduce, the environment and the metric. */
+function headerSection(
+  cfg: ExperimentConfig,
+  results: JobResult[],
+  meta: { command: string; seconds: number; envSummary: string },
+): string[] {
+  return [
+    `# Bandit lab report: ${cfg.name}`,
+    '',
     `Reproduce with \`${meta.command}\`. ${results.length} runs, ${cfg.seeds} seeds per cell, ` +
       `${fmt(meta.seconds, 3)} s of wall time.`,
     '',
     `Environment: ${meta.envSummary}. Metric: the paper's gap J(π*) − J(π̂) + η·E_x KL(π*‖π̂) (lower is better), ` +
       `exact (no sampling error in evaluation). Intervals are 95% Student-t over seeds.`,
     '',
-  );
+  ];
+}
 
-  const verdicts = cfg.claims.map((c) => ({
-    ...checkClaim(cfg, c, results),
-    ...(c.note ? { note: c.note } : {}),
-  }));
-  if (verdicts.length) {
-    out.push("## The paper's claims against our measurements", '');
-    out.push(
-      mdTable(
-        ['claim', 'source', 'verdict', 'evidence'],
-        verdicts.map((v) => [
-          v.text,
-          v.source,
-          `**${v.verdict}**`,
-          v.note ? `${v.evidence}. *${v.note}*` : v.evidence,
-        ]),
-        ['l', 'l', 'l', 'l'],
-      ),
-      '',
-    );
-  }
+/** The table of the paper's claims with our verdicts (empty without claims). */
+function claimsSection(verdicts: (ClaimVerdict & { note?: string })[]): string[] {
+  if (!verdicts.length) return [];
+  return [
+    "## The paper's claims against our measurements",
+    '',
+    mdTable(
+      ['claim', 'source', 'verdict', 'evidence'],
+      verdicts.map((v) => [
+        v.text,
+        v.source,
+        `**${v.verdict}**`,
+        v.note ? `${v.evidence}. *${v.note}*` : v.evidence,
+      ]),
+      ['l', 'l', 'l', 'l'],
+    ),
+    '',
+  ];
+}
 
-  for (const study of cfg.studies) {
-    out.push(`## ${study.title}`, '');
-    const mine = results.filter((r) => r.study === study.name);
-    if (study.kind === 'frontier') out.push(...frontierSection(cfg, study, mine, svgs));
-    else out.push(...gridSection(cfg, study, mine, svgs));
-  }
+/** One study: a grid (gap vs labels) or a frontier (reward vs KL). */
+function studySection(
+  cfg: ExperimentConfig,
+  study: ExperimentConfig['studies'][number],
+  results: JobResult[],
+  svgs: ReportFiles['svgs'],
+): string[] {
+  const mine = results.filter((r) => r.study === study.name);
+  return [
+    `## ${study.title}`,
+    '',
+    ...(study.kind === 'frontier'
+      ? frontierSection(cfg, study, mine, svgs)
+      : gridSection(cfg, study, mine, svgs)),
+  ];
+}
 
-  out.push('## Algorithms', '');
-  out.push(
+/** Every algorithm instance with its options. */
+function algorithmsSection(cfg: ExperimentConfig): string[] {
+  return [
+    '## Algorithms',
+    '',
     mdTable(
       ['run', 'algorithm', 'options'],
       Object.entries(cfg.algorithms).map(([k, a]) => [
@@ -101,8 +133,7 @@ export function buildReport(
       ['l', 'l', 'l'],
     ),
     '',
-  );
-  return { markdown: out.join('\n'), svgs, verdicts };
+  ];
 }
 
 function gridSection(
@@ -169,7 +200,7 @@ function gridSection(
     const slopes = study.runs
       .map((run) => {
         const s = slopeOf(results, study.name, coverage, run);
-        return s ? `${label(cfg, run)}: ${fmt(s.mean, 2)} [${fmt(s.lo, 2)}, ${fmt(s.hi, 2)}]` : null;
+        return s ? `${label(cfg, run)}: ${fmt(s.mean, 2)} (95% CI ${fmtRange(s.lo, s.hi, 2)})` : null;
       })
       .filter((x): x is string => x !== null);
     if (slopes.length && study.budgets.length > 2)
@@ -292,7 +323,7 @@ function checkClaim(cfg: ExperimentConfig, claim: ClaimSpec, results: JobResult[
     return {
       ...base,
       verdict,
-      evidence: `log-log slope of gap vs labels for ${label(cfg, claim.run)}: ${fmt(s.mean, 3)} (95% CI ${fmt(s.lo, 3)} to ${fmt(s.hi, 3)}, ${s.n} seeds); claimed ${range}`,
+      evidence: `log-log slope of gap vs labels for ${label(cfg, claim.run)}: ${fmt(s.mean, 3)} (95% CI ${fmtRange(s.lo, s.hi)}, ${s.n} seeds); claimed ${range}`,
     };
   }
   // frontier-dominates: compare the better run's reward with the other's frontier interpolated at the same KL.

@@ -62,7 +62,13 @@ export function checkAlgorithms(cfg: ExperimentConfig, d: number, source?: strin
 export async function runExperiment(cfg: ExperimentConfig, opts: RunOptions): Promise<RunSummary> {
   const log = opts.log ?? ((l: string) => process.stderr.write(l + '\n'));
   // Validate everything before writing anything: a refused run leaves no folder behind.
-  const env = loadEnv(cfg.env);
+  let env;
+  try {
+    env = loadEnv(cfg.env);
+  } catch (e) {
+    if (!(e instanceof GshfInputError) || cfg.env.source !== 'generate') throw e;
+    throw new GshfInputError(`env: ${e.message}`, { file: opts.configPath });
+  }
   checkAlgorithms(cfg, env.d, opts.configPath);
   const shard = opts.shard ?? { index: 0, count: 1 };
   const dir = openRunFolder(cfg, opts, shard);
