@@ -7,9 +7,12 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { z } from 'zod';
 import { logSumExp } from '../math/special.js';
+import { GshfInputError } from '../math/errors.js';
+import { findDuplicateKey } from '../math/json.js';
 import { allocPairs, type BanditEnv, type PairData } from './env.js';
 
-export class DataFileError extends Error {
+/** A bad environment or pairs file (a `GshfInputError`; the message names file, line and field). */
+export class DataFileError extends GshfInputError {
   constructor(
     message: string,
     readonly file: string,
@@ -17,8 +20,20 @@ export class DataFileError extends Error {
     readonly field?: string,
   ) {
     super(message);
-    this.name = 'DataFileError';
   }
+}
+
+/** Refuses a repeated key in one object (JSON.parse would silently keep the last value). */
+function checkDuplicateKeys(text: string, source: string, line?: number): void {
+  const dup = findDuplicateKey(text);
+  if (!dup) return;
+  const at = line ?? lineCol(text, dup.pos).line;
+  throw new DataFileError(
+    `${source} line ${at}: field "${dup.path}": duplicate key "${dup.key}" (JSON would keep only the last value)`,
+    source,
+    at,
+    dup.path,
+  );
 }
 
 type PathKey = string | number;
@@ -228,8 +243,11 @@ function locate(text: string, path: readonly PathKey[]): number {
 /** JSON.parse with a DataFileError giving line:column (and the JSON path) on syntax errors. */
 function parseJsonText(text: string, source: string): unknown {
   try {
-    return JSON.parse(text) as unknown;
+    const value = JSON.parse(text) as unknown;
+    checkDuplicateKeys(text, source);
+    return value;
   } catch (e) {
+    if (e instanceof DataFileError) throw e;
     const s = new JsonScanner(text, null);
     try {
       s.document();
@@ -379,6 +397,19 @@ function buildEnv(data: unknown, source: string, text: string | null): BanditEnv
     for (let a = 0; a < ctx.features.length; a++) {
       features.set(ctx.features[a], (base + a) * d);
       refLogprobs[base + a] = ctx.ref_logprobs[a];
+      if (doc.theta_star !== undefined) {
+        // r/η must stay finite with headroom, or every later log-probability overflows.
+        let r = 0;
+        for (let j = 0; j < d; j++) r += doc.theta_star[j] * ctx.features[a][j];
+        if (!(Math.abs(r / doc.eta) <= 1e300))
+          throw fieldError(
+            text,
+            source,
+            data,
+            ['contexts', c, 'features', a],
+            `reward ⟨theta_star, φ⟩/eta = ${r / doc.eta} overflows float64 (must be within ±1e300)`,
+          );
+      }
     }
     const z = logSumExp(refLogprobs, base, ctx.features.length);
     if (Math.abs(z) > 1e-12) for (let a = 0; a < ctx.features.length; a++) refLogprobs[base + a] -= z;
@@ -485,6 +516,7 @@ export function parsePairs(text: string, source: string, env: BanditEnv): PairDa
       const at = /position (\d+)/.exec(msg);
       throw err(line, undefined, `invalid JSON${at ? ` at column ${Number(at[1]) + 1}` : ''}: ${msg}`);
     }
+    checkDuplicateKeys(raw, source, line);
     const o = obj as Record<string, unknown>;
     // Fast path for well-formed lines (10^6-line files); zod only explains failures.
     const fast =

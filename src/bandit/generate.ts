@@ -3,6 +3,7 @@
  * here and in src/bandit/README.md, and every draw comes from a forked seeded stream, so the
  * same options always give the same environment.
  */
+import { GshfInputError } from '../math/errors.js';
 import { Rng } from '../math/rng.js';
 import type { BanditEnv } from './env.js';
 import { normalizePerContext, rewardsOf } from './policy.js';
@@ -47,6 +48,54 @@ function unitVector(rng: Rng, d: number, out: Float64Array, off: number, scale: 
  * Streams: features, theta, psi are forked from the seed separately, so e.g. changing normB does not
  * change the features.
  */
+/** Rewards divided by η must stay well inside float64 (exp-normalising them needs headroom). */
+export const MAX_REWARD_OVER_ETA = 1e300;
+/** Largest generated environment (features + π0 + workspace, in bytes) we agree to allocate. */
+export const MAX_ENV_BYTES = 2 ** 31;
+
+/** Bytes a generated environment needs in memory, and as the JSON `bandit generate` writes. */
+export function estimateEnvBytes(o: Pick<GenerateEnvOptions, 'd' | 'K' | 'nContexts'>): {
+  memory: number;
+  json: number;
+} {
+  const A = o.K * o.nContexts;
+  // Float64 features (d) + π0 + rewards + a behaviour policy and its CDF per action.
+  const memory = A * (o.d + 4) * 8;
+  // ~20 characters per printed float64 (17 significant digits, sign, exponent, comma).
+  const json = A * (o.d + 1) * 20 + o.nContexts * 40;
+  return { memory, json };
+}
+
+/**
+ * Refuses, before allocating anything, an environment too large for memory or whose rewards/η
+ * would overflow float64. Field names are the options' (normB, K, …); messages carry the numbers.
+ */
+export function checkEnvScale(o: Omit<GenerateEnvOptions, 'seed'>): void {
+  const { memory } = estimateEnvBytes(o);
+  if (memory > MAX_ENV_BYTES)
+    throw new GshfInputError(
+      `an environment of ${o.nContexts} contexts × ${o.K} actions × d=${o.d} needs ≈ ${formatBytes(memory)} of memory (limit ${formatBytes(MAX_ENV_BYTES)}); use fewer contexts or actions`,
+      { field: 'K × nContexts' },
+    );
+  const scale = (o.normB * (o.featureNorm ?? 1)) / o.eta;
+  if (!(scale <= MAX_REWARD_OVER_ETA))
+    throw new GshfInputError(
+      `‖θ*‖·‖φ‖/η = ${scale} overflows float64 arithmetic (must be ≤ ${MAX_REWARD_OVER_ETA}); use a smaller normB or a larger eta`,
+      { field: 'normB', value: o.normB },
+    );
+}
+
+/** 1234567 → "1.2 MB". */
+export function formatBytes(n: number): string {
+  const units = ['bytes', 'kB', 'MB', 'GB', 'TB'];
+  let u = 0;
+  while (n >= 1000 && u < units.length - 1) {
+    n /= 1000;
+    u++;
+  }
+  return `${u === 0 ? n : n.toFixed(1)} ${units[u]}`;
+}
+
 export function generateEnv(opts: GenerateEnvOptions): BanditEnv {
   const { d, K, nContexts, normB, refTemperature, eta } = opts;
   const featureNorm = opts.featureNorm ?? 1;
@@ -62,6 +111,7 @@ export function generateEnv(opts: GenerateEnvOptions): BanditEnv {
     throw new RangeError(`generateEnv: refTemperature must be > 0, got ${refTemperature}`);
   if (!(eta > 0)) throw new RangeError(`generateEnv: eta must be > 0, got ${eta}`);
   if (!(featureNorm > 0)) throw new RangeError(`generateEnv: featureNorm must be > 0, got ${featureNorm}`);
+  checkEnvScale(opts);
   const root = new Rng(opts.seed);
   const A = nContexts * K;
   const offsets = new Int32Array(nContexts + 1);

@@ -51,6 +51,12 @@ export interface MLEResult {
   converged: boolean;
   /** KKT multiplier of the norm bound (0 when inactive or absent). */
   mu: number;
+  /**
+   * λ = 0 without a binding norm bound, and θ orders every pair correctly (all margins ≥ 0, one
+   * > 0): the likelihood keeps improving as θ grows, so no finite MLE exists; `theta` is just
+   * where Newton stopped and `converged` is false.
+   */
+  diverged: boolean;
 }
 
 /** L(θ) = Σ softplus(−⟨θ,Δφ_i⟩) + (λ/2)‖θ‖². */
@@ -905,6 +911,24 @@ function isDiffData(x: BanditEnv | DiffData): x is DiffData {
 }
 
 /**
+ * True when θ orders every pair (row) the way it was labelled, with at least one strict margin:
+ * then L(cθ) decreases for all c > 1, so with λ = 0 the MLE is at infinity (separable data).
+ * Overwrites `z` with the margins.
+ */
+function separates(data: RowData, theta: Float64Array, z: Float64Array): boolean {
+  computeMargins(data, theta, z);
+  const { n, cnt, neg } = data;
+  let strict = false;
+  for (let i = 0; i < n; i++) {
+    const nNeg = neg === null ? 0 : neg[i];
+    const nPos = cnt === null ? 1 : cnt[i] - nNeg;
+    if ((nPos > 0 && z[i] < 0) || (nNeg > 0 && z[i] > 0)) return false;
+    if ((nPos > 0 && z[i] > 0) || (nNeg > 0 && z[i] < 0)) strict = true;
+  }
+  return strict;
+}
+
+/**
  * Fit the ridge BT-MLE, optionally under ‖θ‖ ≤ normBound. Accepts an environment + pairs (Δφ is
  * built once), or precomputed {dphi, n, d} (pairs ignored). `fitMLE(diffData, opts)` also works.
  */
@@ -963,7 +987,16 @@ export function fitMLE(
   let iterations = r0.iterations;
   const norm0 = Math.sqrt(sqNorm(theta));
   if (B === undefined || norm0 <= B) {
-    return { theta, negLogLik: r0.value, gradNorm: r0.gradNorm, iterations, converged: r0.converged, mu: 0 };
+    const diverged = lambda === 0 && separates(data, theta, ws.z);
+    return {
+      theta,
+      negLogLik: r0.value,
+      gradNorm: r0.gradNorm,
+      iterations,
+      converged: r0.converged && !diverged,
+      mu: 0,
+      diverged,
+    };
   }
   // Active constraint: find μ > 0 with ‖θ(μ)‖ = B. f(μ) = 1/‖θ(μ)‖ − 1/B is increasing and nearly
   // linear in μ (exactly so for an isotropic quadratic), so Newton on f converges in a few steps:
@@ -1013,5 +1046,6 @@ export function fitMLE(
     iterations,
     converged: converged && onBoundary,
     mu,
+    diverged: false,
   };
 }

@@ -90,6 +90,50 @@ export interface SamplePairsOptions {
 }
 
 /**
+ * Exactly n labelled comparisons with a1 ≠ a2 when the policies allow it: draws (x, a1, a2) until
+ * n non-tied pairs are found or `maxDraws` draws were made (default 50·n). The first draws are
+ * those of `samplePairs(…, {dropTies: true})`, so its pairs are a prefix of these. Returns the
+ * pairs and how many draws were ties, so a caller can say why fewer than n came back.
+ */
+export function sampleDistinctPairs(
+  env: BanditEnv,
+  policy: ArrayLike<number>,
+  n: number,
+  oracle: PreferenceOracle,
+  rng: Rng,
+  maxDraws = 50 * n,
+): { pairs: PairData; draws: number; ties: number } {
+  const ccdf = contextCdf(env);
+  const cdf = policyCdf(env, policy);
+  const out = allocPairs(n);
+  let m = 0;
+  let draws = 0;
+  while (m < n && draws < maxDraws) {
+    draws++;
+    const c = searchCdf(ccdf, 0, env.nContexts, rng.uniform());
+    const lo = env.offsets[c];
+    const hi = env.offsets[c + 1];
+    const a1 = searchCdf(cdf, lo, hi, rng.uniform());
+    const a2 = searchCdf(cdf, lo, hi, rng.uniform());
+    if (a1 === a2) continue;
+    const y = oracle.prefers(c, a1, a2);
+    out.context[m] = c;
+    out.chosen[m] = y ? a1 : a2;
+    out.rejected[m] = y ? a2 : a1;
+    m++;
+  }
+  const pairs =
+    m === n
+      ? out
+      : {
+          context: out.context.slice(0, m),
+          chosen: out.chosen.slice(0, m),
+          rejected: out.rejected.slice(0, m),
+        };
+  return { pairs, draws, ties: draws - m };
+}
+
+/**
  * n labelled comparisons: x ~ d0, a1 ~ π1(·|x), a2 ~ π2(·|x), label from the oracle. Ties (a1 == a2)
  * are kept by default so the empirical Σ matches its expectation; they carry no information.
  */

@@ -3,6 +3,7 @@
  * Gibbs policies π ∝ π0·exp(r/η), expected rewards, KL divergences, the objective
  * J(π) = E_x[E_{a~π} r − η·KL(π(·|x)‖π0(·|x))] and the paper's gap metric.
  */
+import { GshfNumericError } from '../math/errors.js';
 import { fastExp, logSumExp } from '../math/special.js';
 import { native } from '../native/index.js';
 import type { BanditEnv } from './env.js';
@@ -49,7 +50,11 @@ export function normalizePerContext(env: BanditEnv, logits: Float64Array): Float
     const len = off[c + 1] - s;
     const z = logSumExp(logits, s, len);
     if (!Number.isFinite(z))
-      throw new RangeError(`normalizePerContext: context ${c} has log-normaliser ${z}`);
+      throw new GshfNumericError(
+        z === Infinity
+          ? `context ${c}: the log-probabilities overflow float64 (log-normaliser ${z}): rewards/η too large (check ‖θ‖, the features and η)`
+          : `context ${c}: no finite log-probability (log-normaliser ${z}): the policy's logits are NaN or all −∞`,
+      );
     for (let a = s; a < s + len; a++) logits[a] -= z;
   }
   return logits;

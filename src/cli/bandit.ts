@@ -12,13 +12,24 @@ import { dirname, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { z } from 'zod';
 import { loadConfigFile } from './config-file.js';
+import { parseJsonStrict } from '../math/json.js';
+import { readJsonFile } from '../report/jsonl.js';
 import { int, num, oneOf } from './options.js';
 import { experimentConfigSchema } from '../bandit/experiment/config.js';
 import { runExperiment, rebuildReport } from '../bandit/experiment/run.js';
 import { readEnvFile, readPairsFile, writeEnvFile, writePairsFile } from '../bandit/files.js';
-import { generateEnv, behaviourPolicy, type Coverage } from '../bandit/generate.js';
+import {
+  generateEnv,
+  behaviourPolicy,
+  estimateEnvBytes,
+  formatBytes,
+  MAX_ENV_BYTES,
+  MAX_REWARD_OVER_ETA,
+  type Coverage,
+} from '../bandit/generate.js';
+import { GshfInputError, GshfNumericError } from '../math/errors.js';
 import { fitMLE } from '../bandit/mle.js';
-import { PreferenceOracle, samplePairs } from '../bandit/oracle.js';
+import { PreferenceOracle, sampleDistinctPairs } from '../bandit/oracle.js';
 import {
   gibbsOfTheta,
   gapMetric,
@@ -36,6 +47,23 @@ import { algorithmNames } from '../bandit/algorithms/index.js';
 const here = dirname(fileURLToPath(import.meta.url));
 /** The shipped default experiment (examples/bandit/default.yaml), resolved from the package root. */
 export const DEFAULT_BANDIT_CONFIG = resolve(here, '../../../examples/bandit/default.yaml');
+
+/** Largest JSON text we build in one string (V8 strings stop near 2^29 characters). */
+const MAX_JSON_BYTES = 5e8;
+
+/** Refuses sizes and scales `generate` cannot produce, before allocating anything. */
+function checkGenerateFlags(o: { d: number; K: number; contexts: number; B: number; eta: number }): void {
+  const flags = `--K ${o.K} × --contexts ${o.contexts} × --d ${o.d}`;
+  const size = estimateEnvBytes({ d: o.d, K: o.K, nContexts: o.contexts });
+  if (size.json > MAX_JSON_BYTES || size.memory > MAX_ENV_BYTES)
+    throw new GshfInputError(
+      `${flags}: the environment would need ≈ ${formatBytes(size.memory)} of memory and ≈ ${formatBytes(size.json)} as JSON (limits ${formatBytes(MAX_ENV_BYTES)} and ${formatBytes(MAX_JSON_BYTES)}); use fewer contexts or actions`,
+    );
+  if (!(o.B / o.eta <= MAX_REWARD_OVER_ETA))
+    throw new GshfInputError(
+      `--B ${o.B} with --eta ${o.eta}: ‖θ*‖/η = ${o.B / o.eta} overflows float64 arithmetic (must be ≤ ${MAX_REWARD_OVER_ETA})`,
+    );
+}
 
 export function registerBanditCommands(program: Command): void {
   const bandit = program
@@ -69,7 +97,8 @@ export function registerBanditCommands(program: Command): void {
           outDir,
           resume: opts.resume,
           workers: opts.workers,
-          command: `gshf bandit run ${shown} --out ${outDir}`,
+          configPath: shown,
+          command: `gshf bandit run ${shown} --out ${outDir}${opts.seeds ? ` --seeds ${opts.seeds}` : ''}`,
         });
         process.stdout.write(`report: ${summary.reportPath}\n`);
       },
@@ -118,6 +147,7 @@ export function registerBanditCommands(program: Command): void {
         n: number;
         coverage: Coverage;
       }) => {
+        checkGenerateFlags(o);
         const env = generateEnv({
           d: o.d,
           K: o.K,
@@ -133,8 +163,13 @@ export function registerBanditCommands(program: Command): void {
           const rng = new Rng(o.seed).fork('pairs');
           const oracle = new PreferenceOracle(env, env.thetaStar as Float64Array, rng.fork('oracle'));
           const b = behaviourPolicy(env, o.coverage);
-          writePairsFile(o.pairs, samplePairs(env, b, b, o.n, oracle, rng, { dropTies: true }));
+          const { pairs, draws, ties } = sampleDistinctPairs(env, b, o.n, oracle, rng);
+          writePairsFile(o.pairs, pairs);
           process.stdout.write(`pairs: ${o.pairs}\n`);
+          if (pairs.context.length < o.n)
+            process.stderr.write(
+              `gshf: wrote ${pairs.context.length} pairs, not --n ${o.n}: the ${o.coverage}-coverage behaviour policy drew the same action twice in ${ties} of ${draws} draws (a tie carries no preference and is not written); use --coverage good or more actions\n`,
+            );
         }
       },
     );
@@ -159,6 +194,10 @@ export function registerBanditCommands(program: Command): void {
         lambda: o.lambda,
         ...(o.normBound !== undefined ? { normBound: o.normBound } : {}),
       });
+      if (fit.diverged)
+        throw new GshfNumericError(
+          `${o.pairs}: --lambda 0 on separable pairs (a θ orders all ${pairs.context.length} pairs correctly), so the Bradley–Terry MLE is at infinity: Newton stopped at ‖θ‖ = ${Math.hypot(...fit.theta).toPrecision(3)} and would keep growing; use --lambda > 0 or --norm-bound`,
+        );
       const out = {
         theta: Array.from(fit.theta),
         n_pairs: pairs.context.length,
@@ -194,10 +233,18 @@ export function registerBanditCommands(program: Command): void {
       const env = readEnvFile(o.env);
       if ((o.theta === undefined) === (o.policy === undefined))
         throw new Error('give exactly one of --theta or --policy');
-      const logp =
-        o.theta !== undefined
-          ? gibbsOfTheta(env, readTheta(o.theta, env.d), o.eta ?? env.eta)
-          : readPolicy(o.policy as string, env);
+      let logp: Float64Array;
+      try {
+        logp =
+          o.theta !== undefined
+            ? gibbsOfTheta(env, readTheta(o.theta, env.d), o.eta ?? env.eta)
+            : readPolicy(o.policy as string, env);
+      } catch (e) {
+        // Name the input that overflowed, not the function that noticed it.
+        if (e instanceof GshfNumericError && o.theta !== undefined)
+          throw new GshfNumericError(`${o.theta}: field "theta": ${e.message}`);
+        throw e;
+      }
       const out = evaluatePolicy(env, logp);
       if (o.json) process.stdout.write(JSON.stringify(out) + '\n');
       else {
@@ -246,12 +293,7 @@ export function evaluatePolicy(env: BanditEnv, logp: Float64Array) {
 function readTheta(arg: string, d: number): Float64Array {
   const text = arg.trim().startsWith('[') ? arg : readFileSync(arg, 'utf8');
   const source = arg.trim().startsWith('[') ? '--theta' : arg;
-  let data: unknown;
-  try {
-    data = JSON.parse(text);
-  } catch (e) {
-    throw new Error(`${source}: invalid JSON (${(e as Error).message})`);
-  }
+  const data = parseJsonStrict(text, source);
   const schema = z.union([z.array(z.number()), z.object({ theta: z.array(z.number()) }).passthrough()]);
   const r = schema.safeParse(data);
   if (!r.success)
@@ -263,12 +305,7 @@ function readTheta(arg: string, d: number): Float64Array {
 }
 
 function readPolicy(path: string, env: BanditEnv): Float64Array {
-  let data: unknown;
-  try {
-    data = JSON.parse(readFileSync(path, 'utf8'));
-  } catch (e) {
-    throw new Error(`${path}: ${(e as Error).message}`);
-  }
+  const data = readJsonFile(path);
   const rows = z.array(z.array(z.number()));
   const r = z
     .union([z.object({ probs: rows }).strict(), z.object({ logprobs: rows }).strict()])

@@ -9,6 +9,7 @@ import { registerLmCommands } from './lm.js';
 import { registerLoopCommand } from './loop.js';
 import { registerPrefCommands } from './pref.js';
 import { registerServeCommands } from './serve.js';
+import { describeError } from './errors.js';
 
 const program = new Command();
 program
@@ -24,8 +25,7 @@ registerServeCommands(program); // adds `lm serve` and `pref serve-rm`
 registerLoopCommand(program);
 
 program.parseAsync(process.argv).catch((err: unknown) => {
-  const message = err instanceof Error ? err.message : String(err);
-  process.stderr.write(`gshf: ${message}\n`);
+  process.stderr.write(`gshf: ${describeError(err)}\n`);
   if (process.env.GSHF_DEBUG && err instanceof Error && err.stack) process.stderr.write(err.stack + '\n');
   process.exit(1);
 });

@@ -107,3 +107,29 @@ export function ioError(e: unknown, path: string, action: string): Error {
 export class GshfLockError extends GshfError {}
 
 export class GshfNumericError extends GshfError {}
+
+/** Edit distance (insertions, deletions, substitutions; case-sensitive). */
+export function levenshtein(a: string, b: string): number {
+  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const cur = [i];
+    for (let j = 1; j <= b.length; j++)
+      cur[j] = Math.min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1));
+    prev = cur;
+  }
+  return prev[b.length];
+}
+
+/**
+ * `; did you mean "coverage"?` for the known name nearest to `word` (case-insensitive edit
+ * distance at most max(2, a third of its length)), or '' when nothing is close.
+ */
+export function didYouMean(word: string, known: Iterable<string>): string {
+  let best = '';
+  let bestD = Infinity;
+  for (const k of known) {
+    const d = levenshtein(word.toLowerCase(), k.toLowerCase());
+    if (d < bestD) [best, bestD] = [k, d];
+  }
+  return best && bestD <= Math.max(2, Math.floor(word.length / 3)) ? `; did you mean "${best}"?` : '';
+}

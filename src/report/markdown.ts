@@ -16,7 +16,18 @@ export function fmt(x: number, digits = 3): string {
   return Number(x.toPrecision(digits)).toString();
 }
 
-/** "mean ± half-width" for a 95% interval. */
+/** Shown instead of an interval that one sample cannot give (t-interval half-width ∞ or NaN). */
+export const NO_INTERVAL = '1 seed: no interval';
+
+/** "mean ± half-width" for a 95% interval; "mean (1 seed: no interval)" when it is not finite. */
 export function fmtCI(mean: number, halfWidth: number, digits = 3): string {
+  if (!Number.isFinite(halfWidth)) return `${fmt(mean, digits)} (${NO_INTERVAL})`;
   return `${fmt(mean, digits)} ± ${fmt(halfWidth, 2)}`;
+}
+
+/** "lo to hi" for an interval, or "1 seed: no interval" when an end is not finite. */
+export function fmtRange(lo: number, hi: number, digits = 3): string {
+  return Number.isFinite(lo) && Number.isFinite(hi)
+    ? `${fmt(lo, digits)} to ${fmt(hi, digits)}`
+    : NO_INTERVAL;
 }

@@ -15,6 +15,14 @@ export interface Series {
   dashed?: boolean;
 }
 
+/*
+ * Conventions (issue 7): a series with no point on the x axis (e.g. π0 at 0 labels on a log-x
+ * axis) but a finite y is drawn as a dashed horizontal reference line at its mean y, so every
+ * legend entry is visible; confidence bands never stretch the y axis by more than half the data's
+ * span on each side (they are clipped to the plot box); an x axis whose data are all integers
+ * gets integer ticks; a long title shrinks to fit the width.
+ */
+
 export interface PlotOptions {
   title: string;
   xLabel: string;
@@ -52,17 +60,27 @@ export function linePlot(series: Series[], opts: PlotOptions): string {
 
   const xs: number[] = [];
   const ys: number[] = [];
-  for (const s of series) {
+  const bandYs: number[] = [];
+  const refY = new Map<number, number>(); // series index → y of its reference line
+  series.forEach((s, k) => {
+    let any = false;
     s.x.forEach((v, i) => {
       if (!ok(v, opts.logX) || !ok(s.y[i], opts.logY)) return;
+      any = true;
       xs.push(tx(v));
       ys.push(ty(s.y[i]));
-      if (s.lo && ok(s.lo[i], opts.logY)) ys.push(ty(s.lo[i]));
-      if (s.hi && ok(s.hi[i], opts.logY)) ys.push(ty(s.hi[i]));
+      if (s.lo && ok(s.lo[i], opts.logY)) bandYs.push(ty(s.lo[i]));
+      if (s.hi && ok(s.hi[i], opts.logY)) bandYs.push(ty(s.hi[i]));
     });
-  }
+    const finiteY = s.y.filter((v) => ok(v, opts.logY));
+    if (!any && finiteY.length) {
+      const y = finiteY.reduce((a, b) => a + b, 0) / finiteY.length;
+      refY.set(k, y);
+      ys.push(ty(y));
+    }
+  });
   let [x0, x1] = extent(xs);
-  let [y0, y1] = extent(ys);
+  let [y0, y1] = extentWithBands(ys, bandYs);
   if (!opts.logX) [x0, x1] = pad(x0, x1);
   if (!opts.logY) [y0, y1] = pad(y0, y1);
   else [y0, y1] = [y0 - 0.05 * (y1 - y0 || 1), y1 + 0.05 * (y1 - y0 || 1)];
@@ -74,11 +92,15 @@ export function linePlot(series: Series[], opts: PlotOptions): string {
     `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="Helvetica, Arial, sans-serif" font-size="12">`,
   );
   out.push(`<rect width="${W}" height="${H}" fill="white"/>`);
+  out.push(`<clipPath id="plot-area"><rect x="${m.l}" y="${m.t}" width="${pw}" height="${ph}"/></clipPath>`);
+  // ~0.6 em per character in bold Helvetica: shrink a long title to the image width.
+  const titleSize = Math.max(9, Math.min(15, Math.floor((W - 20) / (0.6 * Math.max(1, opts.title.length)))));
   out.push(
-    `<text x="${m.l + pw / 2}" y="22" text-anchor="middle" font-size="15" font-weight="bold">${esc(opts.title)}</text>`,
+    `<text x="${W / 2}" y="22" text-anchor="middle" font-size="${titleSize}" font-weight="bold">${esc(opts.title)}</text>`,
   );
   // Grid and ticks
-  for (const t of ticks(x0, x1, Boolean(opts.logX))) {
+  const integerX = !opts.logX && xs.length > 0 && xs.every((v) => Number.isInteger(v));
+  for (const t of ticks(x0, x1, Boolean(opts.logX), integerX)) {
     const X = m.l + ((t.pos - x0) / (x1 - x0)) * pw;
     out.push(`<line x1="${X}" y1="${m.t}" x2="${X}" y2="${m.t + ph}" stroke="#e5e5e5"/>`);
     out.push(`<text x="${X}" y="${m.t + ph + 16}" text-anchor="middle">${esc(t.label)}</text>`);
@@ -106,16 +128,23 @@ export function linePlot(series: Series[], opts: PlotOptions): string {
           .reverse()
           .map((i) => `${sx(s.x[i]).toFixed(1)},${sy(s.lo![i]).toFixed(1)}`);
         out.push(
-          `<polygon points="${[...upper, ...lower].join(' ')}" fill="${colour}" fill-opacity="0.15" stroke="none"/>`,
+          `<polygon points="${[...upper, ...lower].join(' ')}" fill="${colour}" fill-opacity="0.15" stroke="none" clip-path="url(#plot-area)"/>`,
         );
       } else {
         for (const i of band) {
           const X = sx(s.x[i]).toFixed(1);
           out.push(
-            `<line x1="${X}" y1="${sy(s.lo![i]).toFixed(1)}" x2="${X}" y2="${sy(s.hi![i]).toFixed(1)}" stroke="${colour}"/>`,
+            `<line x1="${X}" y1="${sy(s.lo![i]).toFixed(1)}" x2="${X}" y2="${sy(s.hi![i]).toFixed(1)}" stroke="${colour}" clip-path="url(#plot-area)"/>`,
           );
         }
       }
+    }
+    const ref = refY.get(k);
+    if (ref !== undefined) {
+      const Y = sy(ref).toFixed(1);
+      out.push(
+        `<line x1="${m.l}" y1="${Y}" x2="${m.l + pw}" y2="${Y}" stroke="${colour}" stroke-width="2" stroke-dasharray="6 4"/>`,
+      );
     }
     if ((s.style ?? 'line') === 'line' && idx.length > 1) {
       const pts = idx.map((i) => `${sx(s.x[i]).toFixed(1)},${sy(s.y[i]).toFixed(1)}`).join(' ');
@@ -150,6 +179,20 @@ function extent(v: number[]): [number, number] {
   return [lo, hi];
 }
 
+/** The data's extent, widened by band values by at most half the data's span on each side. */
+function extentWithBands(ys: number[], bands: number[]): [number, number] {
+  if (ys.length === 0) return extent(bands);
+  const [lo, hi] = extent(ys);
+  const slack = 0.5 * (hi - lo);
+  let blo = lo;
+  let bhi = hi;
+  for (const b of bands) {
+    if (b < blo) blo = b;
+    if (b > bhi) bhi = b;
+  }
+  return [Math.max(blo, lo - slack), Math.min(bhi, hi + slack)];
+}
+
 function pad(lo: number, hi: number): [number, number] {
   const p = 0.05 * (hi - lo);
   return [lo - p, hi + p];
@@ -161,7 +204,7 @@ interface Tick {
 }
 
 /** Tick positions in transformed space. Log axes: powers of ten (plus 2 and 5 when the range is short). */
-export function ticks(lo: number, hi: number, log: boolean): Tick[] {
+export function ticks(lo: number, hi: number, log: boolean, integer = false): Tick[] {
   const out: Tick[] = [];
   if (log) {
     const span = hi - lo;
@@ -174,7 +217,7 @@ export function ticks(lo: number, hi: number, log: boolean): Tick[] {
     }
     return out;
   }
-  const step = niceStep((hi - lo) / 6);
+  const step = integer ? Math.max(1, niceStep((hi - lo) / 6)) : niceStep((hi - lo) / 6);
   for (let v = Math.ceil(lo / step) * step; v <= hi + 1e-12; v += step) {
     out.push({ pos: v, label: fmtTick(Math.abs(v) < step * 1e-9 ? 0 : v) });
   }

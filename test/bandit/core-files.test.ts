@@ -237,7 +237,7 @@ test('in-memory parsing: line numbers come from the text; envFromJson has paths 
   );
 });
 
-test('a large pairs file parses quickly (fast path)', () => {
+test('a large pairs file parses in full (fast path)', () => {
   const lines: string[] = [];
   for (let i = 0; i < 100000; i++)
     lines.push(`{"context":${i % 2},"chosen":${i % 2},"rejected":${1 - (i % 2)}}`);
@@ -245,11 +245,13 @@ test('a large pairs file parses quickly (fast path)', () => {
   try {
     const p = join(dir, 'big.jsonl');
     writeFileSync(p, lines.join('\n') + '\n');
-    const t0 = performance.now();
+    // Timing lives in bench/, not in tests: here only correctness of the fast path.
     const pairs = readPairsFile(p, tiny);
-    const ms = performance.now() - t0;
     assert.equal(pairs.context.length, 100000);
-    assert.ok(ms < 3000, `took ${ms} ms`);
+    assert.deepEqual(
+      [pairs.context[99999], pairs.chosen[99999], pairs.rejected[99999], pairs.chosen[4], pairs.rejected[4]],
+      [1, 1, 0, 0, 1],
+    );
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

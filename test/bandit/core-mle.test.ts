@@ -285,3 +285,17 @@ test('fitMLE: unrolled d = 4, 8 kernels and warm starts agree with the gradient/
     assert.ok(Math.abs(r.negLogLik - btNegLogLik(data.dphi, data.n, d, r.theta, 0.25)) <= 1e-9 * r.negLogLik);
   }
 });
+
+test('λ = 0 on separable pairs: diverged, not converged; non-separable data still converge', () => {
+  // d = 1, every pair has Δφ = +1: any θ > 0 orders all pairs, L(θ) → 0 as θ → ∞.
+  const sep = fitMLE({ dphi: Float64Array.from([1, 1, 2]), n: 3, d: 1 }, { lambda: 0 });
+  assert.equal(sep.diverged, true);
+  assert.equal(sep.converged, false);
+  // One reversed pair: the MLE is finite, log-odds 2:1 → θ = log 2 for Δφ = ±1.
+  const fin = fitMLE({ dphi: Float64Array.from([1, 1, -1]), n: 3, d: 1 }, { lambda: 0 });
+  assert.equal(fin.diverged, false);
+  assert.equal(fin.converged, true);
+  assert.ok(Math.abs(fin.theta[0] - Math.LN2) < 1e-9, `θ=${fin.theta[0]}`);
+  // A ridge keeps separable data finite.
+  assert.equal(fitMLE({ dphi: Float64Array.from([1, 1, 2]), n: 3, d: 1 }, { lambda: 1 }).diverged, false);
+});

@@ -1,14 +1,22 @@
 // Native addon (native/) vs straightforward TypeScript references on random data.
-// Every test is skipped when the addon is not available (not built, or GSHF_NO_NATIVE=1).
+// Every test is skipped when the addon is not available (not built, or GSHF_NO_NATIVE=1), unless
+// GSHF_EXPECT_NATIVE=1 (set by scripts/test.sh when the addon was built): then they run and fail.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Rng } from '../../src/math/rng.js';
 import { native, nativeLoadError } from '../../src/native/index.js';
 
 const ops = native();
-const skip: string | false = ops
-  ? false
-  : `native addon unavailable: ${nativeLoadError() ?? 'unknown reason'}`;
+const expected = process.env.GSHF_EXPECT_NATIVE === '1';
+const skip: string | false =
+  ops || expected ? false : `native addon unavailable: ${nativeLoadError() ?? 'unknown reason'}`;
+
+test('the native addon loads when it is expected (GSHF_EXPECT_NATIVE=1)', { skip: !expected }, () => {
+  assert.ok(
+    ops,
+    `GSHF_EXPECT_NATIVE=1 but the addon did not load: ${nativeLoadError() ?? 'GSHF_NO_NATIVE=1?'}`,
+  );
+});
 /** The addon, asserted present (only called inside non-skipped tests). */
 function N(): NonNullable<typeof ops> {
   assert.ok(ops);

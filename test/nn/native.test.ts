@@ -1,6 +1,7 @@
 /**
  * When the native addon is built, its kernels must agree with the pure-TS path (float32 rounding
- * differences only). Skipped when the addon is missing or GSHF_NO_NATIVE=1.
+ * differences only). Skipped when the addon is missing or GSHF_NO_NATIVE=1, unless
+ * GSHF_EXPECT_NATIVE=1 (scripts/test.sh sets it when the addon was built): then it fails.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -11,6 +12,7 @@ import { generate } from '../../src/nn/sample.js';
 import { randomBatch, randomModel } from './helpers.js';
 
 const available = process.env.GSHF_NO_NATIVE !== '1' && native() !== null;
+const expected = process.env.GSHF_EXPECT_NATIVE === '1';
 
 function maxRelDiff(a: Float32Array, b: Float32Array): number {
   let scale = 0;
@@ -24,8 +26,9 @@ function maxRelDiff(a: Float32Array, b: Float32Array): number {
 
 test(
   'native kernels match the TS path: loss, logits and every gradient',
-  { skip: !available && 'native addon not available' },
+  { skip: !available && !expected && 'native addon not available' },
   () => {
+    assert.ok(available, 'GSHF_EXPECT_NATIVE=1 but the native addon is not available');
     const cfg = { vocabSize: 50, blockSize: 16, nLayer: 2, nHead: 4, nEmbd: 32 };
     const model = randomModel(cfg, 5);
     const batch = randomBatch(new Rng(6), 5, 16, 50, 3);

@@ -91,3 +91,46 @@ test('config errors name the line in JSON too, and missing fields point at the p
     nested: { eta: 1 },
   });
 });
+
+test('single-sample intervals print "1 seed: no interval", not ± Infinity', async () => {
+  const { fmtCI, fmtRange } = await import('../../src/report/markdown.js');
+  assert.equal(fmtCI(0.5, Infinity), '0.5 (1 seed: no interval)');
+  assert.equal(fmtCI(0.5, NaN), '0.5 (1 seed: no interval)');
+  assert.equal(fmtCI(0.5, 0.25), '0.5 ± 0.25');
+  assert.equal(fmtRange(-Infinity, Infinity), '1 seed: no interval');
+  assert.equal(fmtRange(1, 2), '1 to 2');
+});
+
+test('plots: π0 without an x on a log axis is a reference line; bands clipped; integer ticks; long titles fit', () => {
+  const svg = linePlot(
+    [
+      { label: 'algo', x: [10, 100, 1000], y: [1, 0.1, 0.01], lo: [1e-7, 1e-7, 1e-7], hi: [2, 0.2, 0.02] },
+      { label: 'π0', x: [0], y: [0.5] },
+    ],
+    { title: 't', xLabel: 'x', yLabel: 'y', logX: true, logY: true },
+  );
+  // The π0 reference line spans the plot box (x 70 → 760 − right margin) at y = 0.5.
+  const ref =
+    /<line x1="70" y1="([\d.]+)" x2="([\d.]+)" y2="\1" stroke="#d62728" stroke-width="2" stroke-dasharray="6 4"\/>/.exec(
+      svg,
+    );
+  assert.ok(ref, 'a dashed horizontal line in the second colour');
+  // y axis: data span log10 0.01..1 = 2 decades; bands may add at most 1 decade below (not 5).
+  const yTicks = [...svg.matchAll(/text-anchor="end">([^<]+)</g)].map((m) => Number(m[1]));
+  assert.ok(Math.min(...yTicks) >= 1e-3, `lowest y tick ${Math.min(...yTicks)}`);
+  assert.match(svg, /clip-path="url\(#plot-area\)"/);
+
+  const it = linePlot([{ label: 'a', x: [0, 1, 2], y: [3, 2, 1] }], {
+    title: 'iterations',
+    xLabel: 'i',
+    yLabel: 'y',
+  });
+  const xTicks = [...it.matchAll(/text-anchor="middle">(-?[\d.]+)</g)].map((m) => Number(m[1]));
+  assert.deepEqual(xTicks, [0, 1, 2]);
+
+  const long =
+    'Offline coverage-adversarial study: gap of every method against the label budget, 95% intervals';
+  const t = linePlot([{ label: 'a', x: [1, 2], y: [1, 2] }], { title: long, xLabel: 'x', yLabel: 'y' });
+  const size = Number(/font-size="(\d+)" font-weight="bold"/.exec(t)?.[1]);
+  assert.ok(size * 0.6 * long.length <= 760 - 20, `title at ${size}px fits 760px`);
+});

@@ -9,9 +9,12 @@ export const referencePolicy: BanditAlgorithm<Record<string, never>> = {
   setting: 'offline',
   description:
     'The reference policy π0 itself (no learning, no labels): the baseline every method must beat.',
-  run(ctx, options) {
+  checkOptions(options) {
     const unknown = Object.keys(options ?? {});
     if (unknown.length) throw new Error(`reference: takes no options (got ${unknown.join(', ')})`);
+  },
+  run(ctx, options) {
+    this.checkOptions?.(options, ctx.env.d);
     return { policy: Float64Array.from(ctx.env.refLogprobs), labelsUsed: 0 };
   },
 };

@@ -279,6 +279,9 @@ export const dpo: BanditAlgorithm<Partial<DpoOptions>> & { readonly defaults: Dp
   description:
     'DPO on the offline pairs with reference π0 and β = η: tabular softmax (finite Adam steps from π0; over-optimises on separable pairs) or linear log π0 + ⟨w,φ⟩ (optimum = MLE-Gibbs).',
   defaults: defaultDpoOptions,
+  checkOptions(options: Partial<DpoOptions>) {
+    resolveDpo(this.name, options);
+  },
   run(ctx: AlgorithmContext, options: Partial<DpoOptions>): AlgorithmResult {
     const { env, offline } = ctx;
     const o = resolveDpo(this.name, options);

@@ -6,6 +6,7 @@
 import type { BanditEnv, PairData } from '../env.js';
 import { fitMLE } from '../mle.js';
 import { expectedFeatures } from '../policy.js';
+import { didYouMean } from '../../math/errors.js';
 
 /** What the pessimism penalty is centred on. The paper leaves ν open (paper.md §1.4, §2.1). */
 export type Reference = 'pi0' | 'data';
@@ -25,7 +26,9 @@ export function resolveOptions<T extends object>(
   const known = Object.keys(defaults);
   for (const [k, v] of Object.entries(given)) {
     if (!known.includes(k))
-      throw new Error(`${algorithm}: unknown option "${k}" (known: ${known.join(', ')})`);
+      throw new Error(
+        `${algorithm}: unknown option "${k}"${didYouMean(k, known) || ` (known: ${known.join(', ')})`}`,
+      );
     if (v === undefined) continue;
     out[k] = v;
   }

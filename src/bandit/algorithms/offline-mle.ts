@@ -23,6 +23,11 @@ export const mleGibbs: BanditAlgorithm<Partial<MleGibbsOptions>> & { readonly de
   description:
     'Two-stage baseline without pessimism: ridge Bradley–Terry MLE θ̂ on the offline pairs, then the Gibbs policy π ∝ π0·exp(⟨θ̂,φ⟩/η).',
   defaults: defaultMleGibbsOptions,
+  checkOptions(options: Partial<MleGibbsOptions>) {
+    const o = resolveOptions(this.name, defaultMleGibbsOptions, options);
+    requireNonNegative(this.name, 'lambda', o.lambda);
+    requireNormBound(this.name, o.normBound);
+  },
   run(ctx: AlgorithmContext, options: Partial<MleGibbsOptions>): AlgorithmResult {
     const o = resolveOptions(this.name, defaultMleGibbsOptions, options);
     const lambda = requireNonNegative(this.name, 'lambda', o.lambda);

@@ -127,6 +127,9 @@ export const gshfOfflineOption2: BanditAlgorithm<Partial<Option2Options>> & {
   description:
     'Offline GSHF, Option II (point-wise pessimism): Gibbs policy of r̂(x,a) = r_MLE(x,a) − β·‖φ(x,a) − ν(x)‖_{Σ⁻¹}, Σ = λI + Σ ΔφΔφᵀ over the offline pairs.',
   defaults: defaultOption2Options,
+  checkOptions(options: Partial<Option2Options>, d: number) {
+    resolvePessimism(this.name, options, d);
+  },
   run(ctx: AlgorithmContext, options: Partial<Option2Options>): AlgorithmResult {
     const { env, offline } = ctx;
     const o = resolvePessimism(this.name, options, env.d);
@@ -407,6 +410,9 @@ export const gshfOfflineOption1: BanditAlgorithm<Partial<Option1Options>> & {
   description:
     'Offline GSHF, Option I (expected pessimism): argmax_π Ĵ_MLE(π) − β·‖E_x[φ(x,π) − ν(x)]‖_{Σ⁻¹}, solved exactly through its convex dual (the solution is Gibbs(θ̂ − β·u*)).',
   defaults: defaultOption1Options,
+  checkOptions(options: Partial<Option1Options>, d: number) {
+    resolvePessimism(this.name, options, d);
+  },
   run(ctx: AlgorithmContext, options: Partial<Option1Options>): AlgorithmResult {
     const { env, offline } = ctx;
     const o = resolvePessimism(this.name, options, env.d);

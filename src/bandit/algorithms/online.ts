@@ -397,6 +397,9 @@ export const online: BanditAlgorithm<Partial<OnlineGshfOptions>> = {
     'labels so far, main agent Gibbs(π0, r_MLE/η), an enhancer for the second action (uncertainty-maximising tilt ' +
     'within the KL budget by default; best-worst, symmetric, pi0, uncertainty-pair), m oracle labels per round; ' +
     'outputs the best main agent on held-out validation. Ignores offline data.',
+  checkOptions(options) {
+    validateOptions(this.name, options, onlineDefaults);
+  },
   run(ctx, options) {
     const o = validateOptions(this.name, options, onlineDefaults);
     return runIterativeGshf(
@@ -414,6 +417,9 @@ export const hybrid: BanditAlgorithm<Partial<OnlineGshfOptions>> = {
   description:
     'Hybrid GSHF: the online iterative GSHF loop started from the offline preference set (D ← D_off, Σ includes ' +
     'the offline pairs), then T online rounds of m labels each; labelsUsed = offline pairs + online queries.',
+  checkOptions(options) {
+    validateOptions(this.name, options, hybridDefaults);
+  },
   run(ctx, options) {
     const o = validateOptions(this.name, options, hybridDefaults);
     return runIterativeGshf(ctx, ctx.offline, o, this.name);

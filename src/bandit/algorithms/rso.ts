@@ -279,6 +279,9 @@ export const rso: BanditAlgorithm<Partial<RsoOptions>> & { readonly defaults: Rs
   description:
     'RSO: rejection-sample π0 toward Gibbs(π0, r_MLE/η), pair accepted samples labelled by r_MLE, and train a tabular DPO policy (reference π0) on them.',
   defaults: defaultRsoOptions,
+  checkOptions(options: Partial<RsoOptions>) {
+    resolveRso(this.name, defaultRsoOptions, options);
+  },
   run(ctx: AlgorithmContext, options: Partial<RsoOptions>): AlgorithmResult {
     const { env, offline } = ctx;
     const o = resolveRso(this.name, defaultRsoOptions, options);
@@ -343,6 +346,9 @@ export const rsoMultistep: BanditAlgorithm<Partial<RsoMultistepOptions>> & {
   description:
     'Multi-step RSO: a decreasing η schedule (default 8η→η, 4 stages); stage i rejection-samples the previous stage policy toward Gibbs(π0, r_MLE/η_i) and trains tabular DPO (reference π0, β = η_i) on the r_MLE-labelled pairs.',
   defaults: defaultRsoMultistepOptions,
+  checkOptions(options: Partial<RsoMultistepOptions>) {
+    resolveRso(this.name, defaultRsoMultistepOptions, options);
+  },
   run(ctx: AlgorithmContext, options: Partial<RsoMultistepOptions>): AlgorithmResult {
     const { env, offline } = ctx;
     const o = resolveRso(this.name, defaultRsoMultistepOptions, options);

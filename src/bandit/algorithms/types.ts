@@ -51,4 +51,9 @@ export interface BanditAlgorithm<Options> {
   /** One-paragraph description for reports and --help. */
   readonly description: string;
   run(ctx: AlgorithmContext, options: Options): AlgorithmResult;
+  /**
+   * Validates options exactly as `run` would, without running (so a sweep fails before it writes
+   * anything). `d` is the environment's feature dimension. Throws with the algorithm's name.
+   */
+  checkOptions?(options: Options, d: number): void;
 }

@@ -6,8 +6,34 @@ import { Worker } from 'node:worker_threads';
 import { availableParallelism } from 'node:os';
 import type { ExperimentConfig } from './config.js';
 import { runJob, type Job, type JobResult } from './jobs.js';
+import { GshfError, errnoCode } from '../../math/errors.js';
 
-type Reply = { id: number; ok: true; result: JobResult } | { id: number; ok: false; error: string };
+/** An error as it crosses the thread boundary (class identity is lost in structured clone). */
+export interface WorkerError {
+  name: string;
+  message: string;
+  stack?: string;
+  code?: string;
+}
+
+type Reply = { id: number; ok: true; result: JobResult } | { id: number; ok: false; error: WorkerError };
+
+export function serializeError(e: unknown): WorkerError {
+  if (!(e instanceof Error)) return { name: 'Error', message: String(e) };
+  return { name: e.name, message: e.message, stack: e.stack, code: errnoCode(e) };
+}
+
+/**
+ * The error a failed job raises in the main thread: one line `job <key> failed: <message>`. Our
+ * own error classes and OS errors stay user errors (GshfError); anything else is internal, and
+ * keeps the worker's stack for GSHF_DEBUG=1.
+ */
+function jobError(key: string, w: WorkerError): Error {
+  const message = `job ${key} failed: ${w.message}`;
+  const err = w.name.startsWith('Gshf') || w.code ? new GshfError(message) : new Error(message);
+  if (w.stack) err.stack = w.stack;
+  return err;
+}
 
 export async function runJobs(
   cfg: ExperimentConfig,
@@ -38,14 +64,18 @@ export async function runJobs(
             const id = next++;
             w.postMessage({ id, cfg, job: jobs[id] });
           };
+          const fail = (e: Error) => {
+            failed = e;
+            void w.terminate().then(() => reject(e));
+          };
           w.on('message', (m: Reply) => {
-            if (m.ok) {
-              onResult(m.result);
-              feed();
-            } else {
-              failed = new Error(`job ${jobs[m.id].key} failed: ${m.error}`);
-              void w.terminate().then(() => reject(failed));
+            if (!m.ok) return fail(jobError(jobs[m.id].key, m.error));
+            try {
+              onResult(m.result); // may throw, e.g. ENOSPC appending metrics.jsonl
+            } catch (e) {
+              return fail(e instanceof Error ? e : new Error(String(e)));
             }
+            feed();
           });
           w.on('error', (e) => {
             failed = e;

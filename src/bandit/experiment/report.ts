@@ -8,7 +8,7 @@
  */
 import { meanCI95, linearFit, interpolate as interpolateCurve } from '../../math/stats.js';
 import { linePlot, type Series } from '../../report/svg.js';
-import { mdTable, fmt, fmtCI } from '../../report/markdown.js';
+import { mdTable, fmt, fmtCI, fmtRange } from '../../report/markdown.js';
 import type { ClaimSpec, ExperimentConfig, FrontierStudy, GridStudy } from './config.js';
 import type { JobResult } from './jobs.js';
 
@@ -169,7 +169,7 @@ function gridSection(
     const slopes = study.runs
       .map((run) => {
         const s = slopeOf(results, study.name, coverage, run);
-        return s ? `${label(cfg, run)}: ${fmt(s.mean, 2)} [${fmt(s.lo, 2)}, ${fmt(s.hi, 2)}]` : null;
+        return s ? `${label(cfg, run)}: ${fmt(s.mean, 2)} (95% CI ${fmtRange(s.lo, s.hi, 2)})` : null;
       })
       .filter((x): x is string => x !== null);
     if (slopes.length && study.budgets.length > 2)
@@ -292,7 +292,7 @@ function checkClaim(cfg: ExperimentConfig, claim: ClaimSpec, results: JobResult[
     return {
       ...base,
       verdict,
-      evidence: `log-log slope of gap vs labels for ${label(cfg, claim.run)}: ${fmt(s.mean, 3)} (95% CI ${fmt(s.lo, 3)} to ${fmt(s.hi, 3)}, ${s.n} seeds); claimed ${range}`,
+      evidence: `log-log slope of gap vs labels for ${label(cfg, claim.run)}: ${fmt(s.mean, 3)} (95% CI ${fmtRange(s.lo, s.hi)}, ${s.n} seeds); claimed ${range}`,
     };
   }
   // frontier-dominates: compare the better run's reward with the other's frontier interpolated at the same KL.

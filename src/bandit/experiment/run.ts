@@ -3,21 +3,24 @@
  * result to metrics.jsonl as it lands (so a killed sweep resumes where it stopped with --resume),
  * then write results.json, report.md and the SVG plots.
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { RunDir } from '../../report/run-dir.js';
-import { TornLineError } from '../../report/jsonl.js';
+import { TornLineError, readJsonFile } from '../../report/jsonl.js';
 import { Progress } from '../../report/progress.js';
 import { experimentConfigSchema, type ExperimentConfig } from './config.js';
-import { expandJobs, loadEnv, type JobResult } from './jobs.js';
+import { expandJobs, loadEnv, type Job, type JobResult } from './jobs.js';
 import { runJobs } from './pool.js';
 import { buildReport } from './report.js';
 import { getAlgorithm } from '../algorithms/index.js';
+import { GshfInputError } from '../../math/errors.js';
 
 export interface RunOptions {
   outDir: string;
   resume?: boolean;
   workers?: number;
+  /** The config file, named in validation errors. */
+  configPath?: string;
   /** Shown in the report as the command that reproduces it. */
   command?: string;
   log?: (line: string) => void;
@@ -30,65 +33,47 @@ export interface RunSummary {
   skipped: number;
 }
 
-/** Fails early (before any work) on unknown algorithms or options that an algorithm does not take. */
-export function checkAlgorithms(cfg: ExperimentConfig): void {
+/**
+ * Fails early (before the run folder is created) on unknown algorithms and on options an
+ * algorithm rejects, exactly as its `run` would. `d` is the environment's feature dimension.
+ */
+export function checkAlgorithms(cfg: ExperimentConfig, d: number, source?: string): void {
   for (const [key, spec] of Object.entries(cfg.algorithms)) {
+    let algorithm;
     try {
-      getAlgorithm(spec.algorithm);
+      algorithm = getAlgorithm(spec.algorithm);
     } catch (e) {
-      throw new Error(`algorithms.${key}.algorithm: ${(e as Error).message}`);
+      throw new GshfInputError((e as Error).message, { file: source, field: `algorithms.${key}.algorithm` });
+    }
+    // runJob adds the online budget of each job; any value passes the check here.
+    const options = algorithm.setting === 'offline' ? spec.options : { ...spec.options, onlineBudget: 1 };
+    try {
+      algorithm.checkOptions?.(options, d);
+    } catch (e) {
+      throw new GshfInputError((e as Error).message, { file: source, field: `algorithms.${key}.options` });
     }
   }
 }
 
 export async function runExperiment(cfg: ExperimentConfig, opts: RunOptions): Promise<RunSummary> {
   const log = opts.log ?? ((l: string) => process.stderr.write(l + '\n'));
-  checkAlgorithms(cfg);
-  loadEnv(cfg.env); // fail on a bad environment before creating the run folder
-  const dir = new RunDir(opts.outDir);
-  const configPath = join(opts.outDir, 'config.json');
-  if (opts.resume && existsSync(configPath)) {
-    const saved = experimentConfigSchema.parse(JSON.parse(readFileSync(configPath, 'utf8')));
-    if (JSON.stringify(saved) !== JSON.stringify(cfg)) {
-      throw new Error(
-        `${configPath}: --resume with a different config than the one this run folder was started with`,
-      );
-    }
-  } else if (!opts.resume && existsSync(dir.metricsPath)) {
-    throw new Error(
-      `${opts.outDir} already holds a run: pass --resume to continue it, or choose another --out`,
-    );
+  // Validate everything before writing anything: a refused run leaves no folder behind.
+  let env;
+  try {
+    env = loadEnv(cfg.env);
+  } catch (e) {
+    if (!(e instanceof GshfInputError) || cfg.env.source !== 'generate') throw e;
+    throw new GshfInputError(`env: ${e.message}`, { file: opts.configPath });
   }
-  dir.writeConfig(cfg);
-
+  checkAlgorithms(cfg, env.d, opts.configPath);
+  const dir = openRunFolder(cfg, opts);
   const jobs = expandJobs(cfg);
-  const done = new Map<string, JobResult>();
-  const metrics = dir.readMetrics({ repair: true });
-  if (metrics.repaired)
-    log(
-      `${dir.metricsPath}:${metrics.repaired.line}: removed an incomplete last line (${metrics.repaired.bytesDropped} bytes, a write cut short by a crash); that run is redone`,
-    );
-  for (const m of metrics.records) if (typeof m.key === 'string') done.set(m.key, m as unknown as JobResult);
+  const done = recordedResults(dir, jobs.length, log);
   const todo = jobs.filter((j) => !done.has(j.key));
-  if (done.size) log(`resuming: ${done.size} of ${jobs.length} runs already in ${dir.metricsPath}`);
   log(
     `${todo.length} runs (${cfg.studies.length} studies, ${cfg.seeds} seeds) on ${opts.workers ?? cfg.workers ?? 'all'} workers`,
   );
-
-  const t0 = performance.now();
-  const progress = new Progress('bandit run', todo.length);
-  await runJobs(
-    cfg,
-    todo,
-    (r) => {
-      dir.appendMetric(r as unknown as Record<string, unknown>);
-      done.set(r.key, r);
-      progress.tick(1, r.key);
-    },
-    opts.workers ?? cfg.workers,
-  );
-  progress.finish();
-  const seconds = (performance.now() - t0) / 1000;
+  const seconds = await runPending(cfg, todo, dir, done, opts.workers);
 
   const results = jobs.map((j) => done.get(j.key)).filter((r): r is JobResult => r !== undefined);
   // Wall time of this invocation (a resumed run reports only the resumed part), kept for rebuilds.
@@ -104,6 +89,79 @@ export async function runExperiment(cfg: ExperimentConfig, opts: RunOptions): Pr
   );
   const reportPath = writeReport(dir, cfg, results, { command, seconds });
   return { outDir: opts.outDir, results, reportPath, skipped: jobs.length - todo.length };
+}
+
+/** Locks the run folder, checks a resume matches the saved config (or that a fresh run has an empty folder), writes config.json. */
+function openRunFolder(cfg: ExperimentConfig, opts: RunOptions): RunDir {
+  const dir = new RunDir(opts.outDir);
+  const configPath = outDirConfig(opts.outDir);
+  if (opts.resume && existsSync(configPath)) {
+    const saved = readSavedConfig(configPath);
+    if (JSON.stringify(saved) !== JSON.stringify(cfg))
+      throw new GshfInputError(
+        `${configPath}: --resume with a different config than the one this run folder was started with`,
+      );
+  } else if (!opts.resume && existsSync(dir.metricsPath)) {
+    throw new GshfInputError(
+      `${opts.outDir} already holds a run: pass --resume to continue it, or choose another --out`,
+    );
+  }
+  dir.writeConfig(cfg);
+  return dir;
+}
+
+/** Results already in metrics.jsonl by job key; a torn last line is truncated, and we say so. */
+function recordedResults(dir: RunDir, nJobs: number, log: (l: string) => void): Map<string, JobResult> {
+  const done = new Map<string, JobResult>();
+  const metrics = dir.readMetrics({ repair: true });
+  if (metrics.repaired)
+    log(
+      `${dir.metricsPath}:${metrics.repaired.line}: removed an incomplete last line (${metrics.repaired.bytesDropped} bytes, a write cut short by a crash); that run is redone`,
+    );
+  for (const m of metrics.records) if (typeof m.key === 'string') done.set(m.key, m as unknown as JobResult);
+  if (done.size) log(`resuming: ${done.size} of ${nJobs} runs already in ${dir.metricsPath}`);
+  return done;
+}
+
+/** Runs the pending jobs on the pool, appending each result as it lands; returns wall seconds. */
+async function runPending(
+  cfg: ExperimentConfig,
+  todo: Job[],
+  dir: RunDir,
+  done: Map<string, JobResult>,
+  workers: number | undefined,
+): Promise<number> {
+  const t0 = performance.now();
+  const progress = new Progress('bandit run', todo.length);
+  await runJobs(
+    cfg,
+    todo,
+    (r) => {
+      dir.appendMetric(r as unknown as Record<string, unknown>);
+      done.set(r.key, r);
+      progress.tick(1, r.key);
+    },
+    workers ?? cfg.workers,
+  );
+  progress.finish();
+  return (performance.now() - t0) / 1000;
+}
+
+function outDirConfig(outDir: string): string {
+  return join(outDir, 'config.json');
+}
+
+/** A run folder's config.json, validated; errors name the file (and field). */
+function readSavedConfig(configPath: string): ExperimentConfig {
+  const r = experimentConfigSchema.safeParse(readJsonFile(configPath));
+  if (!r.success) {
+    const issue = r.error.issues[0];
+    throw new GshfInputError(`not a valid bandit run config: ${issue.message}`, {
+      file: configPath,
+      field: issue.path.map(String).join('.'),
+    });
+  }
+  return r.data;
 }
 
 function envSummary(cfg: ExperimentConfig): string {
@@ -127,10 +185,15 @@ export function writeReport(
 }
 
 /** Rebuilds the report of an existing run folder from its config.json and metrics.jsonl (and run-info.json). */
-export function rebuildReport(outDir: string, command: string): string {
-  const configPath = join(outDir, 'config.json');
-  if (!existsSync(configPath)) throw new Error(`${outDir}: no config.json (not a bandit run folder)`);
-  const cfg = experimentConfigSchema.parse(JSON.parse(readFileSync(configPath, 'utf8')));
+export function rebuildReport(
+  outDir: string,
+  command: string,
+  log: (line: string) => void = (l) => process.stderr.write(l + '\n'),
+): string {
+  const configPath = outDirConfig(outDir);
+  if (!existsSync(configPath))
+    throw new GshfInputError(`${outDir}: no config.json (not a bandit run folder)`);
+  const cfg = readSavedConfig(configPath);
   const dir = new RunDir(outDir);
   const byKey = new Map<string, JobResult>();
   let metrics;
@@ -147,12 +210,15 @@ export function rebuildReport(outDir: string, command: string): string {
     throw e;
   }
   for (const m of metrics.records) if (typeof m.key === 'string') byKey.set(m.key, m as unknown as JobResult);
-  const results = expandJobs(cfg)
-    .map((j) => byKey.get(j.key))
-    .filter((r): r is JobResult => r !== undefined);
+  const jobs = expandJobs(cfg);
+  const results = jobs.map((j) => byKey.get(j.key)).filter((r): r is JobResult => r !== undefined);
+  if (results.length < jobs.length)
+    log(
+      `${dir.metricsPath}: ${results.length} of ${jobs.length} runs recorded (${jobs.length - results.length} missing: the run did not finish); the report covers only these — resume the run to complete it`,
+    );
   const infoPath = join(outDir, 'run-info.json');
   const info = existsSync(infoPath)
-    ? (JSON.parse(readFileSync(infoPath, 'utf8')) as { wallSeconds?: number; command?: string })
+    ? (readJsonFile(infoPath) as { wallSeconds?: number; command?: string })
     : {};
   const seconds = info.wallSeconds ?? results.reduce((a, r) => a + r.seconds, 0);
   return writeReport(dir, cfg, results, { command: info.command ?? command, seconds });

@@ -2,6 +2,7 @@
 import { parentPort } from 'node:worker_threads';
 import { runJob, type Job } from './jobs.js';
 import type { ExperimentConfig } from './config.js';
+import { serializeError } from './pool.js';
 
 interface Request {
   id: number;
@@ -15,7 +16,6 @@ port.on('message', (msg: Request) => {
   try {
     port.postMessage({ id: msg.id, ok: true, result: runJob(msg.cfg, msg.job) });
   } catch (e) {
-    const err = e instanceof Error ? `${e.message}\n${e.stack ?? ''}` : String(e);
-    port.postMessage({ id: msg.id, ok: false, error: err });
+    port.postMessage({ id: msg.id, ok: false, error: serializeError(e) });
   }
 });
