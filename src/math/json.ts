@@ -168,4 +168,3 @@ export function findDuplicateKey(text: string): { key: string; pos: number; path
   }
   return null;
 }
-
