@@ -141,10 +141,75 @@ export function generateEnv(opts: GenerateEnvOptions): BanditEnv {
   return env;
 }
 
-export type Coverage = 'good' | 'poor' | 'adversarial';
+export type Coverage = 'good' | 'poor' | 'adversarial' | 'tempting';
 
 /** Mass spread uniformly over the "unsupported" actions of poor/adversarial policies (keeps log-probs finite). */
 export const COVERAGE_FLOOR = 1e-3;
+
+/** Total behaviour mass of the tempting actions in 'tempting' coverage (so they are rarely compared). */
+export const TEMPTING_MASS = 0.02;
+
+/**
+ * The direction the 'tempting' data leaves nearly unidentified: u = (e₀⊥ − θ̂*)/‖·‖, where e₀⊥ is
+ * e₀ with its θ* component removed and θ̂* = θ* / ‖θ*‖. Actions that stick out along u look neutral
+ * to a model that has not learned θ along u (the ridge MLE shrinks it to 0) but are truly worse
+ * (⟨θ*, u⟩ = −‖θ*‖/√2): "tempting".
+ */
+export function temptingDirection(env: BanditEnv): Float64Array {
+  const d = env.d;
+  const u = new Float64Array(d);
+  u[0] = 1;
+  const t = env.thetaStar;
+  if (t !== null) {
+    const tn = Math.hypot(...t);
+    if (tn > 0) {
+      for (let j = 0; j < d; j++) u[j] -= (t[0] / (tn * tn)) * t[j];
+      const en = Math.hypot(...u);
+      for (let j = 0; j < d; j++) u[j] = (en > 0 ? u[j] / en : 0) - t[j] / tn;
+    }
+  }
+  const n = Math.hypot(...u);
+  for (let j = 0; j < d; j++) u[j] /= n > 0 ? n : 1;
+  return u;
+}
+
+/**
+ * 'tempting' coverage (issue 11, the regime built for pessimism): per context the two actions with
+ * the largest feature component along u = temptingDirection(env) are "tempting" and share only
+ * TEMPTING_MASS; the two actions with the smallest |⟨φ, u⟩| share most of the mass. So the data's
+ * feature differences barely move along u, the few comparisons of tempting actions decide the
+ * MLE's θ along u, and label noise there over-estimates some of them — exactly what the Σ⁻¹-norm
+ * penalty of pessimism is for.
+ */
+function temptingPolicy(env: BanditEnv, out: Float64Array): Float64Array {
+  const d = env.d;
+  const u = temptingDirection(env);
+  const off = env.offsets;
+  for (let c = 0; c < env.nContexts; c++) {
+    const s = off[c];
+    const K = off[c + 1] - s;
+    if (K <= 4) {
+      out.fill(-Math.log(K), s, s + K);
+      continue;
+    }
+    const proj = Array.from({ length: K }, (_, a) => {
+      let p = 0;
+      for (let j = 0; j < d; j++) p += env.features[(s + a) * d + j] * u[j];
+      return { a, p };
+    });
+    const byP = [...proj].sort((x, y) => y.p - x.p || x.a - y.a);
+    const tempting = [byP[0].a, byP[1].a];
+    const plain = proj
+      .filter((x) => !tempting.includes(x.a))
+      .sort((x, y) => Math.abs(x.p) - Math.abs(y.p) || x.a - y.a)
+      .slice(0, 2)
+      .map((x) => x.a);
+    out.fill(Math.log(COVERAGE_FLOOR / (K - 4)), s, s + K);
+    for (const a of tempting) out[s + a] = Math.log(TEMPTING_MASS / 2);
+    for (const a of plain) out[s + a] = Math.log((1 - TEMPTING_MASS - COVERAGE_FLOOR) / 2);
+  }
+  return out;
+}
 
 /**
  * Behaviour policy of an offline dataset (both actions of each pair are drawn from it):
@@ -154,6 +219,8 @@ export const COVERAGE_FLOOR = 1e-3;
  *    Only one difference direction per context is compared (a dataset of "SFT samples").
  *  - adversarial: like poor, but on the 2 actions with the LOWEST true reward r* (the ones π*
  *    avoids), so the comparator π* sits where the data is thinnest. Needs θ*.
+ *  - tempting: see `temptingPolicy` (a direction the data barely identifies, and two actions per
+ *    context that stick out along it and are compared only rarely).
  * All three are deterministic; `seed` is accepted for API stability and currently unused.
  * Returns log-probabilities in the flat layout.
  */
@@ -175,6 +242,7 @@ export function behaviourPolicy(env: BanditEnv, coverage: Coverage, _seed?: numb
     }
     return normalizePerContext(env, out);
   }
+  if (coverage === 'tempting') return temptingPolicy(env, out);
   let score: Float64Array;
   if (coverage === 'poor') score = env.refLogprobs;
   else if (coverage === 'adversarial') {
@@ -184,7 +252,7 @@ export function behaviourPolicy(env: BanditEnv, coverage: Coverage, _seed?: numb
     for (let a = 0; a < A; a++) score[a] = -score[a];
   } else
     throw new RangeError(
-      `behaviourPolicy: unknown coverage '${String(coverage)}' (expected good|poor|adversarial)`,
+      `behaviourPolicy: unknown coverage '${String(coverage)}' (expected good|poor|adversarial|tempting)`,
     );
   for (let c = 0; c < env.nContexts; c++) {
     const s = off[c];

@@ -143,8 +143,8 @@ export function registerBanditCommands(program: Command): void {
     .option('--n <n>', 'number of pairs', int('n', { min: 1 }), 1000)
     .option(
       '--coverage <c>',
-      'behaviour policy of the pairs: good | poor | adversarial',
-      oneOf('coverage', ['good', 'poor', 'adversarial'] as const),
+      'behaviour policy of the pairs: good | poor | adversarial | tempting',
+      oneOf('coverage', ['good', 'poor', 'adversarial', 'tempting'] as const),
       'good',
     )
     .action(

@@ -5,7 +5,7 @@
  */
 import { z } from 'zod';
 
-const coverage = z.enum(['good', 'poor', 'adversarial']);
+const coverage = z.enum(['good', 'poor', 'adversarial', 'tempting']);
 
 export const envSpecSchema = z.union([
   z
