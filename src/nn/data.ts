@@ -87,7 +87,7 @@ export type JsonlExample =
 
 /**
  * Reads JSONL with {"prompt","response"} or {"text"} objects per line; a file not ending in .jsonl
- * is read as plain text (one document per non-empty paragraph). Errors name file, line and field.
+ * or .json (in any letter case: `.JSONL` too) is read as plain text (one document per non-empty paragraph). Errors name file, line and field.
  */
 export function readExamples(path: string): JsonlExample[] {
   let content: string;
@@ -98,7 +98,7 @@ export function readExamples(path: string): JsonlExample[] {
       `${path}: cannot read data file (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`,
     );
   }
-  if (!path.endsWith('.jsonl') && !path.endsWith('.json')) {
+  if (!/\.jsonl?$/i.test(path)) {
     return content
       .split(/\n\s*\n/)
       .map((t) => t.trim())

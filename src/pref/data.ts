@@ -9,6 +9,8 @@ import { z } from 'zod';
 import type { PreferencePair } from './types.js';
 import { writeFileAtomic } from '../report/atomic.js';
 import { acceptedLayouts, detectLayout, extractStringPrompt, splitHh, type PairLayout } from './layouts.js';
+import { parseJsonl, parseJsonStrict } from '../report/jsonl.js';
+import { GshfInputError } from '../math/errors.js';
 
 export interface ChatMessage {
   role: string;
@@ -266,28 +268,27 @@ function parseRow(o: Record<string, unknown>, layout: PairLayout, template: Chat
   return { pair: { ...t, ...extras }, identical: t.chosen === t.rejected, unknown, notes };
 }
 
-/** Parsed JSON objects of JSONL text with their 1-based line numbers; `name` prefixes errors. */
-function jsonlObjects(
+/**
+ * Parsed JSON objects of JSONL text with their 1-based line numbers, through the project's one
+ * JSONL reader (src/report/jsonl.ts: invalid JSON, duplicate keys and torn last lines are errors
+ * `<name>:<line>: …`); a line that is not an object fails naming `shape`.
+ */
+export function jsonlRows(
   text: string,
   name: string,
   shape: string,
 ): { line: number; obj: Record<string, unknown> }[] {
-  const out: { line: number; obj: Record<string, unknown> }[] = [];
-  text.split('\n').forEach((raw, i) => {
-    const line = raw.replace(/\r$/, '');
-    if (line.trim() === '') return;
-    const where = `${name} line ${i + 1}`;
-    let obj: unknown;
-    try {
-      obj = JSON.parse(line);
-    } catch (e) {
-      throw new Error(`${where}: invalid JSON (${(e as Error).message})`);
-    }
-    if (typeof obj !== 'object' || obj === null || Array.isArray(obj))
-      throw new Error(`${where}: expected a JSON object ${shape}, got ${preview(obj)}`);
-    out.push({ line: i + 1, obj: obj as Record<string, unknown> });
+  const { records, torn } = parseJsonl(text, name);
+  if (torn)
+    throw new GshfInputError(`invalid JSON (an incomplete last line of ${torn.bytes} bytes)`, {
+      file: name,
+      line: torn.line,
+    });
+  return records.map(({ line, value }) => {
+    if (typeof value !== 'object' || value === null || Array.isArray(value))
+      throw new GshfInputError(`${name}:${line}: expected a JSON object ${shape}, got ${preview(value)}`);
+    return { line, obj: value as Record<string, unknown> };
   });
-  return out;
 }
 
 /** The layout of a file from its first row, or an error listing the accepted layouts. */
@@ -300,15 +301,15 @@ function fileLayout(first: { line: number; obj: Record<string, unknown> }, name:
       for (const k of ['chosen', 'rejected', 'prompt'])
         if (k !== 'prompt' || first.obj[k] !== undefined) side(k, first.obj[k]);
   } catch (e) {
-    if (e instanceof RowError) throw new Error(`${name} line ${first.line}: ${e.message}`);
+    if (e instanceof RowError) throw new GshfInputError(`${name}:${first.line}: ${e.message}`);
     throw e;
   }
   const keys =
     Object.keys(first.obj)
       .map((k) => `"${k}"`)
       .join(', ') || 'no keys';
-  throw new Error(
-    `${name} line ${first.line}: unknown preference layout (keys ${keys}; prompt/chosen/rejected types ${['prompt', 'chosen', 'rejected'].map((k) => (Array.isArray(first.obj[k]) ? 'list' : typeof first.obj[k])).join('/')}). Accepted layouts:\n${acceptedLayouts()}`,
+  throw new GshfInputError(
+    `${name}:${first.line}: unknown preference layout (keys ${keys}; prompt/chosen/rejected types ${['prompt', 'chosen', 'rejected'].map((k) => (Array.isArray(first.obj[k]) ? 'list' : typeof first.obj[k])).join('/')}). Accepted layouts:\n${acceptedLayouts()}`,
   );
 }
 
@@ -318,25 +319,25 @@ function fileLayout(first: { line: number; obj: Record<string, unknown> }, name:
  */
 export function parseTrlJsonl(text: string, name: string, opts: ReadTrlOptions = {}): TrlImport {
   const template = opts.template ?? 'content';
-  const rows = jsonlObjects(text, name, '{"prompt", "chosen", "rejected"}');
+  const rows = jsonlRows(text, name, '{"prompt", "chosen", "rejected"}');
   if (rows.length === 0) throw new Error(`${name}: empty file (no preference rows)`);
   const layout = opts.layout ?? fileLayout(rows[0], name);
   const pairs: ScoredPair[] = [];
   const warnings: string[] = [];
   for (const { line, obj } of rows) {
-    const where = `${name} line ${line}`;
+    const where = `${name}:${line}`;
     let row: ParsedRow;
     try {
       row = parseRow(obj, layout, template);
     } catch (e) {
-      if (e instanceof RowError) throw new Error(`${where}: ${e.message}`);
+      if (e instanceof RowError) throw new GshfInputError(`${where}: ${e.message}`);
       throw e;
     }
     for (const n of row.notes) warnings.push(`${where}: ${n}`);
     if (row.unknown.length > 0) {
       const list = row.unknown.map((k) => `"${k}"`).join(', ');
       if (!opts.lenient) {
-        throw new Error(
+        throw new GshfInputError(
           `${where}: unknown field(s) ${list} (the ${layout} layout takes ${[...(layout === 'ultrafeedback' ? ULTRAFEEDBACK_FIELDS : KNOWN_FIELDS)].join(', ')}; pass lenient to ignore)`,
         );
       }
@@ -344,7 +345,7 @@ export function parseTrlJsonl(text: string, name: string, opts: ReadTrlOptions =
     }
     if (row.identical) {
       if (!opts.lenient)
-        throw new Error(
+        throw new GshfInputError(
           `${where}: chosen and rejected are identical (no preference signal; pass lenient to drop such rows)`,
         );
       warnings.push(`${where}: dropped, chosen and rejected are identical`);
@@ -409,13 +410,7 @@ export function readStagePairs(run: string, stage: string): PreferencePair[] {
   const out: PreferencePair[] = [];
   for (const f of files) {
     const path = join(dir, f);
-    let rows: unknown;
-    try {
-      rows = JSON.parse(readText(path, 'stage pairs'));
-    } catch (e) {
-      if (e instanceof SyntaxError) throw new Error(`${path}: invalid JSON (${e.message})`);
-      throw e;
-    }
+    const rows = parseJsonStrict(readText(path, 'stage pairs'), path);
     if (!Array.isArray(rows))
       throw new Error(`${path}: expected a JSON array of pairs, got ${preview(rows)}`);
     rows.forEach((r, i) => {
@@ -480,26 +475,20 @@ export interface PromptResponse {
 export function readPromptResponses(path: string): PromptResponse[] {
   const name = basename(path);
   const out: PromptResponse[] = [];
-  readText(path, 'prompt/response file')
-    .split('\n')
-    .forEach((raw, i) => {
-      if (raw.trim() === '') return;
-      const where = `${name} line ${i + 1}`;
-      let o: unknown;
-      try {
-        o = JSON.parse(raw);
-      } catch (e) {
-        throw new Error(`${where}: invalid JSON (${(e as Error).message})`);
-      }
-      if (typeof o !== 'object' || o === null || Array.isArray(o))
-        throw new Error(`${where}: expected a JSON object {"prompt", "response"}, got ${preview(o)}`);
-      const r = o as Record<string, unknown>;
-      if (typeof r.prompt !== 'string' || r.prompt === '')
-        throw new Error(`${where}: field "prompt": expected a non-empty string, got ${preview(r.prompt)}`);
-      if (typeof r.response !== 'string')
-        throw new Error(`${where}: field "response": expected a string, got ${preview(r.response)}`);
-      out.push({ prompt: r.prompt, response: r.response });
-    });
+  for (const { line, obj: r } of jsonlRows(
+    readText(path, 'prompt/response file'),
+    name,
+    '{"prompt", "response"}',
+  )) {
+    const where = `${name}:${line}`;
+    if (typeof r.prompt !== 'string' || r.prompt === '')
+      throw new GshfInputError(
+        `${where}: field "prompt": expected a non-empty string, got ${preview(r.prompt)}`,
+      );
+    if (typeof r.response !== 'string')
+      throw new GshfInputError(`${where}: field "response": expected a string, got ${preview(r.response)}`);
+    out.push({ prompt: r.prompt, response: r.response });
+  }
   if (out.length === 0) throw new Error(`${name}: empty file (no prompt/response rows)`);
   return out;
 }

@@ -5,7 +5,8 @@
 import { readFileSync } from 'node:fs';
 import { Rng, type Seed } from '../math/rng.js';
 import { builtinCorpusPath } from '../nn/index.js';
-import { chatToPromptText, type ChatMessage, type ChatTemplate } from './data.js';
+import { parseJsonStrict } from '../report/jsonl.js';
+import { chatToPromptText, jsonlRows, type ChatMessage, type ChatTemplate } from './data.js';
 
 /**
  * A prompt cell: a non-empty string, or a non-empty list of {role, content} messages (made into
@@ -80,12 +81,7 @@ export function readPrompts(path: string, template: ChatTemplate = 'content'): s
   const out: string[] = [];
   if (/\.json$/i.test(path) && text.trimStart().startsWith('[')) {
     // A JSON array of prompts (strings or {"prompt"} objects).
-    let arr: unknown;
-    try {
-      arr = JSON.parse(text);
-    } catch (e) {
-      throw new Error(`${path}: invalid JSON (${(e as Error).message})`);
-    }
+    const arr = parseJsonStrict(text, path);
     (arr as unknown[]).forEach((item, i) => {
       const p =
         typeof item === 'string'
@@ -101,17 +97,8 @@ export function readPrompts(path: string, template: ChatTemplate = 'content'): s
       out.push(p);
     });
   } else if (/\.jsonl?$/i.test(path)) {
-    lines.forEach((line, i) => {
-      if (line.trim() === '') return;
-      let o: unknown;
-      try {
-        o = JSON.parse(line);
-      } catch (e) {
-        throw new Error(`${path} line ${i + 1}: invalid JSON (${(e as Error).message})`);
-      }
-      const p = typeof o === 'object' && o !== null ? (o as Record<string, unknown>).prompt : undefined;
-      out.push(promptText(p, `${path} line ${i + 1}`, template));
-    });
+    for (const { line, obj } of jsonlRows(text, path, '{"prompt"}'))
+      out.push(promptText(obj.prompt, `${path}:${line}`, template));
   } else if (/\.parquet$/i.test(path)) {
     throw new Error(`${path}: Parquet prompt files are read by readPromptFile (async), not readPrompts`);
   } else {

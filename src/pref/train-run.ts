@@ -29,7 +29,7 @@ import {
   type PresetName,
   type Tokenizer,
 } from '../nn/index.js';
-import type { ScoredPair } from './data.js';
+import { jsonlRows, type ScoredPair } from './data.js';
 import { encodePreferencePairs, referenceLogProbs, trainDpo, type ReferenceLogProbs } from './dpo.js';
 import { LOSS_TYPES, type LossType } from './losses.js';
 import {
@@ -329,29 +329,23 @@ export function readRefLogps(path: string, n: number): { chosen: Float64Array; r
   } catch (e) {
     throw new Error(`${path}: cannot read reference log-probs (${(e as NodeJS.ErrnoException).code ?? e})`);
   }
-  const lines = text.split('\n').filter((l) => l.trim() !== '');
-  if (lines.length !== n)
+  const rows = jsonlRows(text, path, '{"ref_chosen_logps", "ref_rejected_logps"}');
+  if (rows.length !== n)
     throw new Error(
-      `${path}: ${lines.length} lines of reference log-probs for ${n} pairs (one per pair, in order)`,
+      `${path}: ${rows.length} lines of reference log-probs for ${n} pairs (one per pair, in order)`,
     );
   const chosen = new Float64Array(n);
   const rejected = new Float64Array(n);
-  lines.forEach((line, i) => {
-    let o: Record<string, unknown>;
-    try {
-      o = JSON.parse(line) as Record<string, unknown>;
-    } catch (e) {
-      throw new Error(`${path} line ${i + 1}: invalid JSON (${(e as Error).message})`);
-    }
+  rows.forEach(({ line, obj }, i) => {
     for (const key of ['ref_chosen_logps', 'ref_rejected_logps']) {
-      const v = o?.[key];
+      const v = obj[key];
       if (typeof v !== 'number' || !Number.isFinite(v) || v > 0)
         throw new Error(
-          `${path} line ${i + 1}: field "${key}": expected a finite log-probability ≤ 0, got ${JSON.stringify(v)}`,
+          `${path}:${line}: field "${key}": expected a finite log-probability ≤ 0, got ${JSON.stringify(v)}`,
         );
     }
-    chosen[i] = o.ref_chosen_logps as number;
-    rejected[i] = o.ref_rejected_logps as number;
+    chosen[i] = obj.ref_chosen_logps as number;
+    rejected[i] = obj.ref_rejected_logps as number;
   });
   return { chosen, rejected };
 }

@@ -104,24 +104,24 @@ test('parseTrlJsonl: errors name file, line, field and value', () => {
   const ok = '{"prompt":"P","chosen":"a","rejected":"b"}\n';
   bad('', /prefs\.jsonl: empty file/);
   bad('\n  \n', /prefs\.jsonl: empty file/);
-  bad(ok + '{"prompt":"P",\n', /prefs\.jsonl line 2: invalid JSON/);
-  bad(ok + '[1,2]\n', /line 2: expected a JSON object/);
+  bad(ok + '{"prompt":"P",\n', /prefs\.jsonl:2: invalid JSON/);
+  bad(ok + '[1,2]\n', /:2: expected a JSON object/);
   bad(
     ok + ok + ok + '{"prompt":"P","chosen":3,"rejected":"b"}\n',
-    /^Error: prefs\.jsonl line 4: field "chosen": expected a string or a list of messages, got 3$/,
+    /^GshfInputError: prefs\.jsonl:4: field "chosen": expected a string or a list of messages, got 3$/,
   );
   // no layout fits the first row: the error lists every accepted layout
   bad(
     '{"prompt":"P","chosen":"a"}',
-    /line 1: field "rejected": expected a string or a list of messages, got nothing/,
+    /:1: field "rejected": expected a string or a list of messages, got nothing/,
   );
   bad(
     '{"instruction":"P","output":"a"}',
-    /line 1: unknown preference layout \(keys "instruction", "output"[^]*Accepted layouts:\n {2}standard: [^]*ultrafeedback: /,
+    /:1: unknown preference layout \(keys "instruction", "output"[^]*Accepted layouts:\n {2}standard: [^]*ultrafeedback: /,
   );
   bad(
     ok + '{"prompt":"P","chosen":"a"}',
-    /line 2: field "rejected": expected a string or a list of messages, got nothing/,
+    /:2: field "rejected": expected a string or a list of messages, got nothing/,
   );
   bad(
     '{"prompt":"P","chosen":[],"rejected":"b"}',
@@ -129,20 +129,20 @@ test('parseTrlJsonl: errors name file, line, field and value', () => {
   );
   bad('{"prompt":"","chosen":"a","rejected":"b"}', /field "prompt": expected a non-empty prompt/);
   bad('{"prompt":"P","chosen":"","rejected":"b"}', /field "chosen": expected a non-empty response/);
-  bad(ok + '{"chosen":"a","rejected":"b"}', /line 2: field "prompt": required in the standard layout/);
+  bad(ok + '{"chosen":"a","rejected":"b"}', /:2: field "prompt": required in the standard layout/);
   bad(
     '{"chosen":"a","rejected":"b"}',
-    /line 1: field "chosen": no "prompt" and chosen\/rejected share no prefix/,
+    /:1: field "chosen": no "prompt" and chosen\/rejected share no prefix/,
   );
-  bad('{"prompt":"P","chosen":"a","rejected":"a"}', /line 1: chosen and rejected are identical/);
-  bad('{"prompt":"P","chosen":"a","rejected":"b","choosen":"x"}', /line 1: unknown field\(s\) "choosen"/);
+  bad('{"prompt":"P","chosen":"a","rejected":"a"}', /:1: chosen and rejected are identical/);
+  bad('{"prompt":"P","chosen":"a","rejected":"b","choosen":"x"}', /:1: unknown field\(s\) "choosen"/);
   bad(
     '{"prompt":"P","chosen":"a","rejected":"b","margin":"1"}',
     /field "margin": expected a finite number, got "1"/,
   );
   bad(
     ok + '{"prompt":"P","chosen":"a","rejected":[{"role":"assistant","content":"b"}]}',
-    /line 2: field "rejected": expected a string \(standard layout\)/,
+    /:2: field "rejected": expected a string \(standard layout\)/,
   );
   bad(
     '{"prompt":[{"role":"user"}],"chosen":[{"role":"assistant","content":"a"}],"rejected":[{"role":"assistant","content":"b"}]}',
@@ -163,7 +163,7 @@ test('parseTrlJsonl: errors name file, line, field and value', () => {
   bad(
     ok +
       '{"prompt":[{"role":"user","content":"P"}],"chosen":[{"role":"assistant","content":"a"}],"rejected":[{"role":"assistant","content":"b"}]}',
-    /line 2: field "chosen": expected a string \(standard layout\)/,
+    /:2: field "chosen": expected a string \(standard layout\)/,
   );
 });
 
@@ -172,23 +172,23 @@ test('parseTrlJsonl: lenient mode ignores unknown fields and drops identical pai
     '{"prompt":"P","chosen":"a","rejected":"b","id":7}\n' +
     '{"prompt":"P","chosen":"a","rejected":"a"}\n' +
     '{"chosen":[{"role":"user","content":"P"},{"role":"assistant","content":"x"}],"rejected":[{"role":"user","content":"P"},{"role":"assistant","content":"x"}]}\n';
-  // line 3 is conversational: mixing layouts is still an error in lenient mode
+  //:3 is conversational: mixing layouts is still an error in lenient mode
   assert.throws(
     () => parseTrlJsonl(text, 'f', { lenient: true }),
-    /line 3: field "chosen": expected a string \(standard layout\)/,
+    /:3: field "chosen": expected a string \(standard layout\)/,
   );
   const r = parseTrlJsonl(text.split('\n').slice(0, 2).join('\n'), 'f', { lenient: true });
   assert.deepEqual(r.pairs, [{ prompt: 'P', chosen: 'a', rejected: 'b' }]);
   assert.deepEqual(r.warnings, [
-    'f line 1: ignored unknown field(s) "id"',
-    'f line 2: dropped, chosen and rejected are identical',
+    'f:1: ignored unknown field(s) "id"',
+    'f:2: dropped, chosen and rejected are identical',
   ]);
   // identical conversational rows (the whole message list is shared) are dropped too; a file with nothing left is an error
   assert.throws(
     () => parseTrlJsonl(text.split('\n')[2], 'f', { lenient: true }),
     /f: no usable preference rows \(all 1 dropped\)/,
   );
-  assert.throws(() => parseTrlJsonl(text.split('\n')[2], 'f'), /f line 1: chosen and rejected are identical/);
+  assert.throws(() => parseTrlJsonl(text.split('\n')[2], 'f'), /f:1: chosen and rejected are identical/);
 });
 
 test('readPromptResponses / writePromptResponses: extra fields ignored, errors name line and field, round trip', () => {
@@ -204,12 +204,12 @@ test('readPromptResponses / writePromptResponses: extra fields ignored, errors n
     writeFileSync(p, '{"prompt":"A","response":"x"}\n{"prompt":"A"}\n');
     assert.throws(
       () => readPromptResponses(p),
-      /pr\.jsonl line 2: field "response": expected a string, got nothing/,
+      /pr\.jsonl:2: field "response": expected a string, got nothing/,
     );
     writeFileSync(p, '{"prompt":"","response":"x"}\n');
-    assert.throws(() => readPromptResponses(p), /line 1: field "prompt": expected a non-empty string/);
+    assert.throws(() => readPromptResponses(p), /:1: field "prompt": expected a non-empty string/);
     writeFileSync(p, 'x\n');
-    assert.throws(() => readPromptResponses(p), /line 1: invalid JSON/);
+    assert.throws(() => readPromptResponses(p), /:1: invalid JSON/);
     writeFileSync(p, '');
     assert.throws(() => readPromptResponses(p), /empty file/);
     assert.throws(() => readPromptResponses(join(dir, 'missing.jsonl')), /cannot read/);

@@ -78,7 +78,7 @@ test("implicit layout: TRL's extract_prompt rule on strings, character for chara
   assert.deepEqual(r.pairs, [{ prompt: 'The sky is', chosen: ' blue.', rejected: ' green.' }]);
   assert.throws(
     () => parseTrlJsonl(jsonl({ chosen: 'Yes.', rejected: 'No.' }), 'i.jsonl'),
-    /^Error: i\.jsonl line 1: field "chosen": no "prompt" and chosen\/rejected share no prefix/,
+    /^GshfInputError: i\.jsonl:1: field "chosen": no "prompt" and chosen\/rejected share no prefix/,
   );
 });
 
@@ -114,11 +114,11 @@ test('hh-rlhf layout: prompt = everything through the last "\\n\\nAssistant:", s
         jsonl(one, { chosen: '\n\nHuman: A\n\nAssistant: x', rejected: '\n\nHuman: B\n\nAssistant: y' }),
         'hh.jsonl',
       ),
-    /hh\.jsonl line 2: field "rejected": expected the same conversation as "chosen" up to its last/,
+    /hh\.jsonl:2: field "rejected": expected the same conversation as "chosen" up to its last/,
   );
   assert.throws(
     () => parseTrlJsonl(jsonl(one, { chosen: '\n\nHuman: A', rejected: '\n\nHuman: A' }), 'hh.jsonl'),
-    /line 2: field "chosen": expected a "\\n\\nAssistant:" turn/,
+    /:2: field "chosen": expected a "\\n\\nAssistant:" turn/,
   );
 });
 
@@ -145,9 +145,7 @@ test('ultrafeedback layout: string prompt + message lists; extra fields kept or 
     },
     { prompt: 'Name a fruit.', chosen: 'An apple.', rejected: 'A chair.' },
   ]);
-  assert.deepEqual(r.warnings, [
-    'uf.jsonl line 2: ignored field "score_chosen" (not a finite number: "n/a")',
-  ]);
+  assert.deepEqual(r.warnings, ['uf.jsonl:2: ignored field "score_chosen" (not a finite number: "n/a")']);
   // completions holding only the answer keep the string prompt
   const bare = parseTrlJsonl(
     jsonl({ prompt: 'Q?', chosen: [asst('Yes.')], rejected: [asst('No.')] }),
@@ -174,12 +172,12 @@ test('layout detection, forcing a layout, and the unknown-layout message', () =>
   );
   assert.throws(
     () => parseTrlJsonl(hh, 'f', { layout: 'standard' }),
-    /f line 1: field "prompt": required in the standard layout/,
+    /f:1: field "prompt": required in the standard layout/,
   );
   assert.throws(
     () => parseTrlJsonl(jsonl({ question: 'q', answer: 'a' }), 'qa.jsonl'),
     (e: Error) =>
-      /qa\.jsonl line 1: unknown preference layout \(keys "question", "answer"/.test(e.message) &&
+      /qa\.jsonl:1: unknown preference layout \(keys "question", "answer"/.test(e.message) &&
       ['standard', 'conversational', 'implicit', 'hh-rlhf', 'ultrafeedback'].every((l) =>
         e.message.includes(`\n  ${l}: `),
       ),
@@ -195,7 +193,7 @@ test('prompt-only sets: JSONL strings or messages, uppercase .JSONL, plain text,
     writeFileSync(j, jsonl({ prompt: 'A' }, { prompt: [] }));
     assert.throws(
       () => readPrompts(j),
-      /P\.JSONL line 2: field "prompt": expected a non-empty string or a list of messages, got \[\]/,
+      /P\.JSONL:2: field "prompt": expected a non-empty string or a list of messages, got \[\]/,
     );
     const t = join(dir, 'p.txt');
     writeFileSync(t, 'x\n\ny\n');

@@ -50,11 +50,15 @@ test('registerPrefCommands adds reproduce to the existing lm group and a pref gr
   for (const f of ['--config', '--out', '--resume', '--seeds']) assert.ok(flags.includes(f), f);
   const pref = program.commands.find((c) => c.name() === 'pref');
   assert.deepEqual(pref?.commands.map((c) => c.name()).sort(), [
+    'dpo',
     'export',
     'gold',
     'import',
     'label',
+    'prompts',
     'report',
+    'rm',
+    'score',
   ]);
 });
 
@@ -68,7 +72,10 @@ test('pref import → export round-trips TRL JSONL (standard and conversational)
     ];
     writeFileSync(trl, rows.map((r) => JSON.stringify(r)).join('\n') + '\n');
     const pairs = join(dir, 'pairs.jsonl');
-    assert.match(await run(['pref', 'import', '--in', trl, '--out', pairs]), /imported 2 pairs \(standard\)/);
+    assert.match(
+      await run(['pref', 'import', '--in', trl, '--out', pairs]),
+      /imported 2 pairs \(standard layout\)/,
+    );
     const back = join(dir, 'back.jsonl');
     await run(['pref', 'export', '--in', pairs, '--out', back]);
     assert.deepEqual(

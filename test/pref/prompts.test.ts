@@ -80,10 +80,10 @@ test('readPrompts: jsonl (extra fields ignored) and plain text; errors name file
     writeFileSync(j, '{"prompt":"A:"}\n{"prompt":3}\n');
     assert.throws(
       () => readPrompts(j),
-      /p\.jsonl line 2: field "prompt": expected a non-empty string, got 3/,
+      /p\.jsonl:2: field "prompt": expected a non-empty string or a list of messages, got 3/,
     );
     writeFileSync(j, '{"prompt":"A:"}\n{bad\n');
-    assert.throws(() => readPrompts(j), /p\.jsonl line 2: invalid JSON/);
+    assert.throws(() => readPrompts(j), /p\.jsonl:2: invalid JSON/);
     const arr = join(dir, 'p.json');
     writeFileSync(arr, '["A:", {"prompt": "B:"}, "A:"]');
     assert.deepEqual(readPrompts(arr), ['A:', 'B:']);
