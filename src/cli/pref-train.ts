@@ -12,51 +12,13 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { Progress } from '../report/progress.js';
+import { int, num, oneOf } from './options.js';
 import { readPreferenceFile, readPromptResponses, type ChatTemplate } from '../pref/data.js';
 import { PAIR_LAYOUTS, type PairLayout } from '../pref/layouts.js';
 import { LOSS_TYPES, type LossType } from '../pref/losses.js';
 import { readPromptFile } from '../pref/prompts.js';
 import { PRESETS, type PresetName } from '../nn/index.js';
 import { loadRewardModels, runDpo, runRewardModel, scoreRows, type RunResult } from '../pref/train-run.js';
-
-function num(name: string, min?: number, max?: number, maxOpen = false) {
-  return (v: string): number => {
-    const x = Number(v);
-    if (
-      v.trim() === '' ||
-      !Number.isFinite(x) ||
-      (min !== undefined && x < min) ||
-      (max !== undefined && (maxOpen ? x >= max : x > max))
-    )
-      throw new Error(
-        `--${name}: expected a number${min !== undefined ? ` ≥ ${min}` : ''}${max !== undefined ? ` and ${maxOpen ? '<' : '≤'} ${max}` : ''}, got "${v}"`,
-      );
-    return x;
-  };
-}
-function pos(name: string) {
-  return (v: string): number => {
-    const x = Number(v);
-    if (v.trim() === '' || !Number.isFinite(x) || x <= 0)
-      throw new Error(`--${name}: expected a number > 0, got "${v}"`);
-    return x;
-  };
-}
-function int(name: string, min: number) {
-  return (v: string): number => {
-    const x = Number(v);
-    if (v.trim() === '' || !Number.isInteger(x) || x < min)
-      throw new Error(`--${name}: expected an integer ≥ ${min}, got "${v}"`);
-    return x;
-  };
-}
-function oneOf<T extends string>(name: string, values: readonly T[]) {
-  return (v: string): T => {
-    if (!values.includes(v as T))
-      throw new Error(`--${name}: expected one of ${values.join(', ')}, got "${v}"`);
-    return v as T;
-  };
-}
 
 interface DataFlags {
   data: string;
@@ -154,15 +116,15 @@ export function registerPrefTrainCommands(pref: Command): void {
     .option('--init <dir>', 'start from this LM checkpoint (trunk copied, fresh scalar head)')
     .option('--preset <name>', `from scratch: ${Object.keys(PRESETS).join(' | ')}`, 'tiny')
     .option('--tokenizer <file>', 'from scratch: a tokenizer.json (default: bytes)')
-    .option('--k <n>', 'ensemble size (1 = one model)', int('k', 1), 1)
+    .option('--k <n>', 'ensemble size (1 = one model)', int('k', { min: 1 }), 1)
     .option('--no-bootstrap', 'ensemble members see the same pairs (only seeds differ)')
-    .option('--epochs <n>', 'passes over the pairs', int('epochs', 1), 1)
-    .option('--batch <n>', 'pairs per step', int('batch', 1), 16)
-    .option('--lr <x>', 'peak learning rate', pos('lr'), 1e-3)
-    .option('--max-steps <n>', 'stop after this many steps (per member)', int('max-steps', 1))
-    .option('--seed <n>', 'seed (head init, shuffling, bootstrap)', int('seed', 0), 0)
+    .option('--epochs <n>', 'passes over the pairs', int('epochs', { min: 1 }), 1)
+    .option('--batch <n>', 'pairs per step', int('batch', { min: 1 }), 16)
+    .option('--lr <x>', 'peak learning rate', num('lr', { above: 0 }), 1e-3)
+    .option('--max-steps <n>', 'stop after this many steps (per member)', int('max-steps', { min: 1 }))
+    .option('--seed <n>', 'seed (head init, shuffling, bootstrap)', int('seed', { min: 0 }), 0)
     .option('--use-margins', 'use each pair\'s "margin": L = −log σ(Δr − margin)', false)
-    .option('--center-rewards <c>', 'TRL center_rewards_coefficient', num('center-rewards', 0), 0)
+    .option('--center-rewards <c>', 'TRL center_rewards_coefficient', num('center-rewards', { min: 0 }), 0)
     .action((o: RmFlags) => {
       if (!o.init && !(o.preset in PRESETS))
         throw new Error(`--preset: expected one of ${Object.keys(PRESETS).join(', ')}, got "${o.preset}"`);
@@ -206,18 +168,18 @@ export function registerPrefTrainCommands(pref: Command): void {
       'precomputed reference log-probs JSONL ({"ref_chosen_logps","ref_rejected_logps"} per pair, e.g. an earlier run\'s ref_logps.jsonl)',
     )
     .option('--loss <type>', `loss: ${LOSS_TYPES.join(' | ')}`, oneOf('loss', LOSS_TYPES), 'sigmoid')
-    .option('--beta <x>', 'β (KL strength; IPO: τ)', pos('beta'), 0.1)
+    .option('--beta <x>', 'β (KL strength; IPO: τ)', num('beta', { above: 0 }), 0.1)
     .option(
       '--label-smoothing <eps>',
       'ε for cdpo / robust, in [0, 0.5)',
-      num('label-smoothing', 0, 0.5, true),
+      num('label-smoothing', { min: 0, max: 0.5 }),
       0,
     )
-    .option('--epochs <n>', 'passes over the pairs', int('epochs', 1), 1)
-    .option('--batch <n>', 'pairs per step', int('batch', 1), 16)
-    .option('--lr <x>', 'peak learning rate', pos('lr'), 5e-4)
-    .option('--max-steps <n>', 'stop after this many steps', int('max-steps', 1))
-    .option('--seed <n>', 'seed (shuffling)', int('seed', 0), 0)
+    .option('--epochs <n>', 'passes over the pairs', int('epochs', { min: 1 }), 1)
+    .option('--batch <n>', 'pairs per step', int('batch', { min: 1 }), 16)
+    .option('--lr <x>', 'peak learning rate', num('lr', { above: 0 }), 5e-4)
+    .option('--max-steps <n>', 'stop after this many steps', int('max-steps', { min: 1 }))
+    .option('--seed <n>', 'seed (shuffling)', int('seed', { min: 0 }), 0)
     .action((o: DpoFlags) => {
       if (o.ref && o.refLogps)
         throw new Error('--ref and --ref-logps: give one (the log-probs replace the model)');

@@ -337,7 +337,7 @@ test('pref rm / dpo: bad flags and inputs are refused before any folder is writt
       [['--beta', '-1'], /--beta: expected a number > 0, got "-1"/],
       [['--beta', 'x'], /--beta: expected a number > 0, got "x"/],
       [['--loss', 'kto'], /--loss: expected one of sigmoid, cdpo, robust, ipo, hinge, got "kto"/],
-      [['--label-smoothing', '0.5'], /--label-smoothing: expected a number ≥ 0 and < 0\.5, got "0\.5"/],
+      [['--label-smoothing', '0.5'], /--label-smoothing: expected a number in \[0, 0\.5\), got 0\.5/],
       [['--loss', 'cdpo'], /--loss cdpo: needs --label-smoothing/],
       [['--epochs', '0'], /--epochs: expected an integer ≥ 1, got "0"/],
       [['--lr', '0'], /--lr: expected a number > 0, got "0"/],
