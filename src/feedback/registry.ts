@@ -1,12 +1,12 @@
 /**
  * The label-source registry: a config `{kind: ..., ...options}` → an AsyncLabelSource. Each kind
  * brings a strict zod schema (unknown keys are errors) and a factory; adding a kind is one line in
- * KINDS. A kind whose module is not part of this build is listed as unavailable, so a config that
- * names it fails validation with a clear message instead of an unknown-kind error.
+ * KINDS.
  */
 import { z } from 'zod';
 import { CommandLabelSource, commandSourceSchema } from './command.js';
 import { HttpRmSource, httpRmSourceSchema } from './http-rm.js';
+import { HumanLabelSource, HumanSourceOptions } from './human.js';
 import { JudgeSource, judgeSourceSchema } from './judge.js';
 import { oracleSource, oracleSourceSchema, rewardModelSource, rewardModelSourceSchema } from './sync.js';
 import type { AsyncLabelSource } from './types.js';
@@ -30,12 +30,7 @@ function kind<S extends z.ZodType>(k: LabelSourceKind<S>): LabelSourceKind {
   return k as unknown as LabelSourceKind;
 }
 
-/** A kind reserved for a module not in this build (its helper's branch is not merged yet). */
-function unavailable(name: string, module: string): { unavailable: string } {
-  return { unavailable: `label source kind "${name}" is not available in this build (${module} is missing)` };
-}
-
-const KINDS: Record<string, LabelSourceKind | { unavailable: string }> = {
+const KINDS: Record<string, LabelSourceKind> = {
   oracle: kind({ schema: oracleSourceSchema, create: (o, c) => oracleSource(o, c.seed), free: true }),
   'reward-model': kind({
     schema: rewardModelSourceSchema,
@@ -45,7 +40,7 @@ const KINDS: Record<string, LabelSourceKind | { unavailable: string }> = {
   command: kind({ schema: commandSourceSchema, create: (o) => new CommandLabelSource(o) }),
   'http-rm': kind({ schema: httpRmSourceSchema, create: (o) => new HttpRmSource(o) }),
   judge: kind({ schema: judgeSourceSchema, create: (o) => new JudgeSource(o) }),
-  human: unavailable('human', 'src/feedback/human.ts'),
+  human: kind({ schema: HumanSourceOptions, create: (o, c) => new HumanLabelSource(o, { env: c.env }) }),
 };
 
 export const LABEL_SOURCE_KINDS: readonly string[] = Object.keys(KINDS);
@@ -53,23 +48,16 @@ export const LABEL_SOURCE_KINDS: readonly string[] = Object.keys(KINDS);
 /** A validated label-source config (its kind's parsed options). */
 export type LabelSourceConfig = { kind: string } & Record<string, unknown>;
 
-/** A kind reserved for a missing module: matches its `kind`, then fails with the reason. */
-function unavailableSchema(name: string, reason: string) {
-  return z
-    .object({ kind: z.literal(name) })
-    .passthrough()
-    .superRefine((_v, ctx) => ctx.addIssue({ code: 'custom', path: ['kind'], message: reason }));
-}
-
 /**
  * The schema of a label-source config: a union discriminated by `kind` of each kind's own strict
  * schema, so the config loader names the line and field and suggests the nearest key.
  */
 export const labelSourceSchema = z.discriminatedUnion(
   'kind',
-  Object.entries(KINDS).map(([name, k]) =>
-    'unavailable' in k ? unavailableSchema(name, k.unavailable) : k.schema,
-  ) as unknown as [z.ZodObject<{ kind: z.ZodString }>, ...z.ZodObject<{ kind: z.ZodString }>[]],
+  Object.values(KINDS).map((k) => k.schema) as unknown as [
+    z.ZodObject<{ kind: z.ZodString }>,
+    ...z.ZodObject<{ kind: z.ZodString }>[],
+  ],
   {
     error: (iss) =>
       iss.code === 'invalid_union'
@@ -84,13 +72,12 @@ export async function createLabelSource(
   ctx: SourceContext,
 ): Promise<AsyncLabelSource> {
   const k = KINDS[cfg.kind];
-  if (k === undefined || 'unavailable' in k)
-    throw new Error(k ? k.unavailable : `unknown label source kind "${cfg.kind}"`);
+  if (k === undefined) throw new Error(`unknown label source kind "${cfg.kind}"`);
   return k.create(cfg, ctx);
 }
 
 /** True for kinds that cost nothing per label (the budget still applies). */
 export function isFreeSource(kindName: string): boolean {
   const k = KINDS[kindName];
-  return k !== undefined && !('unavailable' in k) && k.free === true;
+  return k !== undefined && k.free === true;
 }
