@@ -175,6 +175,9 @@ export function samplePolicy(
   n: number,
   seed: string,
 ): Resp[][] {
+  // No prompts, no samples (e.g. an empty seed part under fair accounting); the engine's
+  // generate refuses an empty batch as a caller error, so do not ask it.
+  if (prompts.length === 0) return [];
   const { tok } = ctx;
   const ids = prompts.map((p) => [tok.bos, ...tok.encode(p)]);
   const out = generate(gpt, ids, {
