@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "attention.h"
 #include "kernels.h"
 #include "mle.h"
 
@@ -212,6 +213,27 @@ static int parse_gemm(napi_env env, napi_callback_info info, const char *fn, nap
   return 0;
 }
 
+/* One output row (M = 1, e.g. KV-cache decode at batch 1): y = alpha·op(A)·op(B) + beta·y as a GEMV.
+ * OpenBLAS's sgemm packs the whole of B for a single row, which makes decode pay a copy of every weight
+ * matrix per token; sgemv streams B once. GEMVs are memory-bound, so the weight size (N·K), not the
+ * M·N·K flop count, decides whether a second thread helps. */
+static double g_gemv_threads_from = 65536;
+
+static void sgemv_row(const gemm_args *g, float *y) {
+  const float *a = (const float *)g->A + g->offA;
+  const float *b = (const float *)g->B + g->offB;
+  int inca = g->ta ? (int)g->lda : 1; /* op(A) = Aᵀ: the row of op(A) is column 0 of A (K×1) */
+  int many = g_threads > 1 && (double)g->N * (double)g->K >= g_gemv_threads_from;
+  if (g_threads > 1 && !many) openblas_set_num_threads(1);
+  if (g->tb) /* B is N×K: y = B·a */
+    cblas_sgemv(CblasRowMajor, CblasNoTrans, (int)g->N, (int)g->K, (float)g->alpha, b, (int)g->ldb, a, inca,
+                (float)g->beta, y, 1);
+  else /* B is K×N: y = Bᵀ·a */
+    cblas_sgemv(CblasRowMajor, CblasTrans, (int)g->K, (int)g->N, (float)g->alpha, b, (int)g->ldb, a, inca,
+                (float)g->beta, y, 1);
+  if (g_threads > 1 && !many) openblas_set_num_threads(g_threads);
+}
+
 static napi_value Sgemm(napi_env env, napi_callback_info info) {
   gemm_args g;
   if (parse_gemm(env, info, "sgemm", napi_float32_array, &g)) return NULL;
@@ -220,6 +242,10 @@ static napi_value Sgemm(napi_env env, napi_callback_info info) {
   if (g.K == 0) { /* C = beta*C (BLAS quick-return semantics made explicit) */
     for (int64_t i = 0; i < g.M; i++)
       for (int64_t j = 0; j < g.N; j++) C[i * g.ldc + j] = g.beta == 0 ? 0.0f : (float)g.beta * C[i * g.ldc + j];
+    return NULL;
+  }
+  if (g.M == 1) {
+    sgemv_row(&g, C);
     return NULL;
   }
   WITH_GEMM_THREADS((double)g.M * (double)g.N * (double)g.K,
@@ -465,6 +491,62 @@ static napi_value SoftmaxCausal(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
+/* attentionForward(qkv, att, y, B, T, nHead, headSize, scale) and
+ * attentionBackward(qkv, att, dy, dqkv, B, T, nHead, headSize, scale): see attention.c. */
+static int get_attn_dims(napi_env env, const char *fn, napi_value *a, int64_t *B, int64_t *T, int64_t *NH,
+                         int64_t *hs, double *scale) {
+  if (get_int(env, fn, a[0], "B", BLAS_MAX, B) || get_int(env, fn, a[1], "T", 46340.0, T) ||
+      get_int(env, fn, a[2], "nHead", 65536.0, NH) || get_int(env, fn, a[3], "headSize", 65536.0, hs) ||
+      get_finite(env, fn, a[4], "scale", scale))
+    return -1;
+  if (*NH < 1 || *hs < 1) return fail(env, fn, "nHead and headSize must be >= 1");
+  return 0;
+}
+
+static napi_value AttentionForward(napi_env env, napi_callback_info info) {
+  const char *fn = "attentionForward";
+  napi_value a[MAX_ARGS];
+  void *qkv, *att, *y;
+  int64_t lq, la, ly, B, T, NH, hs;
+  double scale;
+  if (get_args(env, info, fn, 8, a) || get_typed(env, fn, a[0], "qkv", napi_float32_array, &qkv, &lq) ||
+      get_typed(env, fn, a[1], "att", napi_float32_array, &att, &la) ||
+      get_typed(env, fn, a[2], "y", napi_float32_array, &y, &ly) || get_attn_dims(env, fn, a + 3, &B, &T, &NH, &hs, &scale))
+    return NULL;
+  const int64_t C = NH * hs;
+  if (check_len(env, fn, "qkv", B * T * 3 * C, lq) || check_len(env, fn, "att", B * NH * T * T, la) ||
+      check_len(env, fn, "y", B * T * C, ly))
+    return NULL;
+  if (B == 0 || T == 0) return NULL;
+  if (gshf_attention_forward(K, (const float *)qkv, (float *)att, (float *)y, (size_t)B, (size_t)T, (size_t)NH,
+                             (size_t)hs, (float)scale, g_threads, g_threads))
+    fail(env, fn, "out of memory");
+  return NULL;
+}
+
+static napi_value AttentionBackward(napi_env env, napi_callback_info info) {
+  const char *fn = "attentionBackward";
+  napi_value a[MAX_ARGS];
+  void *qkv, *att, *dy, *dqkv;
+  int64_t lq, la, ly, ld, B, T, NH, hs;
+  double scale;
+  if (get_args(env, info, fn, 9, a) || get_typed(env, fn, a[0], "qkv", napi_float32_array, &qkv, &lq) ||
+      get_typed(env, fn, a[1], "att", napi_float32_array, &att, &la) ||
+      get_typed(env, fn, a[2], "dy", napi_float32_array, &dy, &ly) ||
+      get_typed(env, fn, a[3], "dqkv", napi_float32_array, &dqkv, &ld) ||
+      get_attn_dims(env, fn, a + 4, &B, &T, &NH, &hs, &scale))
+    return NULL;
+  const int64_t C = NH * hs;
+  if (check_len(env, fn, "qkv", B * T * 3 * C, lq) || check_len(env, fn, "att", B * NH * T * T, la) ||
+      check_len(env, fn, "dy", B * T * C, ly) || check_len(env, fn, "dqkv", B * T * 3 * C, ld))
+    return NULL;
+  if (B == 0 || T == 0) return NULL;
+  if (gshf_attention_backward(K, (const float *)qkv, (const float *)att, (const float *)dy, (float *)dqkv,
+                              (size_t)B, (size_t)T, (size_t)NH, (size_t)hs, (float)scale, g_threads, g_threads))
+    fail(env, fn, "out of memory");
+  return NULL;
+}
+
 /* attentionDecode(q, qStride, k, v, out, slots, lens, S, nHead, headSize, blockSize, scale) */
 static napi_value AttentionDecode(napi_env env, napi_callback_info info) {
   const char *fn = "attentionDecode";
@@ -689,6 +771,10 @@ static napi_value Init(napi_env env, napi_value exports) {
       {"softmaxCausal", NULL, SoftmaxCausal, NULL, NULL, NULL, napi_writable | napi_enumerable | napi_configurable, NULL},
       {"attentionDecode", NULL, AttentionDecode, NULL, NULL, NULL, napi_writable | napi_enumerable | napi_configurable,
        NULL},
+      {"attentionForward", NULL, AttentionForward, NULL, NULL, NULL,
+       napi_writable | napi_enumerable | napi_configurable, NULL},
+      {"attentionBackward", NULL, AttentionBackward, NULL, NULL, NULL,
+       napi_writable | napi_enumerable | napi_configurable, NULL},
       {"btNewton", NULL, BtNewton, NULL, NULL, NULL, napi_writable | napi_enumerable | napi_configurable, NULL},
       {"btVec", NULL, BtVec, NULL, NULL, NULL, napi_writable | napi_enumerable | napi_configurable, NULL},
       {"setBtThreadMinWork", NULL, SetBtThreadMinWork, NULL, NULL, NULL,

@@ -14,6 +14,8 @@ typedef struct {
   void (*layernorm_backward)(const float *dout, const float *x, const float *w, const float *mean,
                              const float *rstd, float *dx, float *dw, float *db, size_t rows, size_t cols);
   void (*softmax_causal)(float *att, size_t T, size_t blocks);
+  void (*softmax_causal_rows)(float *blk, size_t T, size_t r0, size_t r1);
+  void (*softmax_causal_backward_rows)(const float *p, float *d, size_t T, size_t r0, size_t r1);
   void (*attention_decode)(const float *q, size_t qStride, const float *k, const float *v, float *out,
                            const int32_t *slots, const int32_t *lens, size_t S, size_t NH, size_t hs, size_t blk,
                            float scale, float *scores);

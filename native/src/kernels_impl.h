@@ -130,6 +130,45 @@ static KATTR void KFN(layernorm_backward)(const float *restrict dout, const floa
   }
 }
 
+/* Rows r0..r1−1 of one T×T causal block (row-major, leading dimension T): row t becomes
+ * softmax(row[0..t]) and row[t+1..T) is set to 0. Same arithmetic as softmax_causal, per row. */
+static KATTR void KFN(softmax_causal_rows)(float *blk, size_t T, size_t r0, size_t r1) {
+  for (size_t t = r0; t < r1; t++) {
+    float *row = blk + t * T;
+    const size_t n = t + 1;
+    float mx = row[0];
+#pragma omp simd reduction(max : mx)
+    for (size_t j = 0; j < n; j++) mx = row[j] > mx ? row[j] : mx;
+    float s = 0.0f;
+#pragma omp simd reduction(+ : s)
+    for (size_t j = 0; j < n; j++) {
+      float e = KFN(expneg)(row[j] - mx);
+      row[j] = e;
+      s += e;
+    }
+    const float inv = 1.0f / s;
+    for (size_t j = 0; j < n; j++) row[j] *= inv;
+    for (size_t j = n; j < T; j++) row[j] = 0.0f;
+  }
+}
+
+/* Causal softmax backward for rows r0..r1−1 of one T×T block, in place on the upstream gradient d:
+ * d[t,j] = p[t,j]·(d[t,j] − Σ_{i≤t} p[t,i]·d[t,i]) for j ≤ t, and 0 for t < j < r1 (the columns a
+ * caller's GEMMs read next). p is the forward's probabilities (same layout). */
+static KATTR void KFN(softmax_causal_backward_rows)(const float *restrict p, float *restrict d, size_t T, size_t r0,
+                                                    size_t r1) {
+  for (size_t t = r0; t < r1; t++) {
+    const float *pr = p + t * T;
+    float *dr = d + t * T;
+    const size_t n = t + 1;
+    float s = 0.0f;
+#pragma omp simd reduction(+ : s)
+    for (size_t j = 0; j < n; j++) s += pr[j] * dr[j];
+    for (size_t j = 0; j < n; j++) dr[j] = pr[j] * (dr[j] - s);
+    for (size_t j = n; j < r1; j++) dr[j] = 0.0f;
+  }
+}
+
 /* In-place causal softmax over `blocks` consecutive T×T row-major blocks: row t of each block becomes
  * softmax(row[0..t]) and row[t+1..T) is set to 0 (attention probabilities of a causal layer). */
 static KATTR void KFN(softmax_causal)(float *att, size_t T, size_t blocks) {

@@ -157,6 +157,38 @@ export interface NativeOps {
     scale: number,
   ): void;
   /**
+   * Causal self-attention of one layer for all B·nHead (batch, head) pairs: qkv is [B·T, 3C]
+   * (q | k | v per row, C = nHead·headSize); writes att[(b·nHead + h)·T·T ..] = causal
+   * softmax(scale·Q·Kᵀ) (zeros above the diagonal) and y [B·T, C] = att·V per head. The (b, h) tasks
+   * run on the BLAS thread count of OS threads, each GEMM on one thread; row blocks skip the masked
+   * upper triangle.
+   */
+  attentionForward?(
+    qkv: Float32Array,
+    att: Float32Array,
+    y: Float32Array,
+    B: number,
+    T: number,
+    nHead: number,
+    headSize: number,
+    scale: number,
+  ): void;
+  /**
+   * Backward of attentionForward given dy [B·T, C]: overwrites dqkv [B·T, 3C] with dL/dq | dk | dv.
+   * att must hold the forward's probabilities.
+   */
+  attentionBackward?(
+    qkv: Float32Array,
+    att: Float32Array,
+    dy: Float32Array,
+    dqkv: Float32Array,
+    B: number,
+    T: number,
+    nHead: number,
+    headSize: number,
+    scale: number,
+  ): void;
+  /**
    * The ridge Bradley–Terry Newton solve of src/bandit/mle.ts in C (native/src/mle.c): minimises
    * Σ cnt·softplus(−Xθ) + neg·Xθ + (ridge/2)‖θ‖² over θ (in/out) for n×d row-major X, one fused pass
    * over X per iteration (vectorised exp/log1p; rows split over the BLAS thread count when the pass is

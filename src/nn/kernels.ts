@@ -709,6 +709,44 @@ export function softmaxCausal(att: Float32Array, T: number, blocks: number): voi
 }
 
 /**
+ * Causal attention forward of one layer in one native call (see NativeOps.attentionForward);
+ * returns false when the addon lacks it, and the caller runs its per-(batch, head) loop instead.
+ */
+export function attentionForwardNative(
+  qkv: Float32Array,
+  att: Float32Array,
+  y: Float32Array,
+  B: number,
+  T: number,
+  nHead: number,
+  headSize: number,
+  scale: number,
+): boolean {
+  const nat = nativeOps();
+  if (!nat?.attentionForward) return false;
+  nat.attentionForward(qkv, att, y, B, T, nHead, headSize, scale);
+  return true;
+}
+
+/** Backward of {@link attentionForwardNative} (overwrites dqkv); false when the addon lacks it. */
+export function attentionBackwardNative(
+  qkv: Float32Array,
+  att: Float32Array,
+  dy: Float32Array,
+  dqkv: Float32Array,
+  B: number,
+  T: number,
+  nHead: number,
+  headSize: number,
+  scale: number,
+): boolean {
+  const nat = nativeOps();
+  if (!nat?.attentionBackward) return false;
+  nat.attentionBackward(qkv, att, dy, dqkv, B, T, nHead, headSize, scale);
+  return true;
+}
+
+/**
  * KV-cache decode attention for S rows in one native call (see NativeOps.attentionDecode); returns
  * false when the addon lacks it, and the caller runs its TypeScript loop instead.
  */

@@ -19,6 +19,8 @@ import {
   layerNormForward,
   sgemm,
   softmaxCausal,
+  attentionBackwardNative,
+  attentionForwardNative,
 } from './kernels.js';
 
 /** One named parameter tensor inside the arena. */
@@ -337,6 +339,86 @@ function softmaxRow(x: Float32Array, off: number, n: number): void {
   for (let j = 0; j < n; j++) x[off + j] *= inv;
 }
 
+/**
+ * Causal self-attention of one layer (B·NH heads of T×T): att = causal softmax(Q·Kᵀ/√hs), y = att·V.
+ * qkv [B·T, 3C] (q | k | v per row) → att [B·NH, T, T], y [B·T, C]. One native call when the
+ * addon has it; otherwise per-(b, h) GEMMs on strided views (lda = 3C), one causal softmax over the
+ * B·NH blocks, then the value products.
+ */
+function attentionForward(
+  qkv: Float32Array,
+  att: Float32Array,
+  atty: Float32Array,
+  B: number,
+  T: number,
+  NH: number,
+  hs: number,
+): void {
+  const C = NH * hs;
+  const C3 = 3 * C;
+  const scale = 1 / Math.sqrt(hs);
+  if (attentionForwardNative(qkv, att, atty, B, T, NH, hs, scale)) return;
+  for (let b = 0; b < B; b++) {
+    const base = b * T * C3;
+    for (let h = 0; h < NH; h++) {
+      const qo = base + h * hs;
+      sgemm(false, true, T, T, hs, scale, qkv, qo, C3, qkv, qo + C, C3, 0, att, (b * NH + h) * T * T, T);
+    }
+  }
+  softmaxCausal(att, T, B * NH);
+  for (let b = 0; b < B; b++) {
+    const base = b * T * C3;
+    for (let h = 0; h < NH; h++) {
+      const ao = (b * NH + h) * T * T;
+      const qo = base + h * hs;
+      sgemm(false, false, T, hs, T, 1, att, ao, T, qkv, qo + 2 * C, C3, 0, atty, b * T * C + h * hs, C);
+    }
+  }
+}
+
+/**
+ * Backward of {@link attentionForward}: from dy = dL/d(atty) [B·T, C], overwrites dqkv [B·T, 3C];
+ * datt is T×T scratch. One native call when the addon has it.
+ */
+function attentionBackward(
+  qkv: Float32Array,
+  att: Float32Array,
+  datty: Float32Array,
+  dqkv: Float32Array,
+  datt: Float32Array,
+  B: number,
+  T: number,
+  NH: number,
+  hs: number,
+): void {
+  const C = NH * hs;
+  const C3 = 3 * C;
+  const scale = 1 / Math.sqrt(hs);
+  if (attentionBackwardNative(qkv, att, datty, dqkv, B, T, NH, hs, scale)) return;
+  for (let b = 0; b < B; b++) {
+    const base = b * T * C3;
+    for (let h = 0; h < NH; h++) {
+      const ao = (b * NH + h) * T * T;
+      const qo = base + h * hs;
+      const yo = b * T * C + h * hs;
+      // datt = dy·Vᵀ ; dV = attᵀ·dy
+      sgemm(false, true, T, T, hs, 1, datty, yo, C, qkv, qo + 2 * C, C3, 0, datt, 0, T);
+      sgemm(true, false, T, hs, T, 1, att, ao, T, datty, yo, C, 0, dqkv, qo + 2 * C, C3);
+      // softmax backward (causal rows), in place → dpreatt
+      for (let t = 0; t < T; t++) {
+        const ro = t * T;
+        let s = 0;
+        for (let j = 0; j <= t; j++) s += att[ao + ro + j] * datt[ro + j];
+        for (let j = 0; j <= t; j++) datt[ro + j] = att[ao + ro + j] * (datt[ro + j] - s);
+        for (let j = t + 1; j < T; j++) datt[ro + j] = 0;
+      }
+      // dQ = scale·dpre·K ; dK = scale·dpreᵀ·Q
+      sgemm(false, false, T, hs, T, scale, datt, 0, T, qkv, qo + C, C3, 0, dqkv, qo, C3);
+      sgemm(true, false, T, hs, T, scale, datt, 0, T, qkv, qo, C3, 0, dqkv, qo + C, C3);
+    }
+  }
+}
+
 export class GPT {
   readonly config: GPTConfig;
   readonly tensors: readonly TensorInfo[];
@@ -532,7 +614,6 @@ export class GPT {
     const NH = cfg.nHead;
     const hs = C / NH;
     const C3 = 3 * C;
-    const scale = 1 / Math.sqrt(hs);
     const eps = cfg.layerNormEps;
     if (tokens.length < BT) throw new RangeError(`tokens has ${tokens.length} entries, expected B·T = ${BT}`);
     ws.tokens.set(tokens.subarray(0, BT));
@@ -557,59 +638,7 @@ export class GPT {
       // qkv = ln1·Wᵀ + b
       fillRows(a.qkv, w.qkvb, BT, C3);
       sgemm(false, true, BT, C3, C, 1, a.ln1, 0, C, w.qkvw, 0, C, 1, a.qkv, 0, C3);
-      // attention per (b, h) on strided views (lda = 3C): all score blocks, one causal softmax over
-      // the B·NH blocks (native when available), then all value products
-      const att = a.att;
-      for (let b = 0; b < B; b++) {
-        const base = b * T * C3;
-        for (let h = 0; h < NH; h++) {
-          const qo = base + h * hs;
-          sgemm(
-            false,
-            true,
-            T,
-            T,
-            hs,
-            scale,
-            a.qkv,
-            qo,
-            C3,
-            a.qkv,
-            qo + C,
-            C3,
-            0,
-            att,
-            (b * NH + h) * T * T,
-            T,
-          );
-        }
-      }
-      softmaxCausal(att, T, B * NH);
-      for (let b = 0; b < B; b++) {
-        const base = b * T * C3;
-        for (let h = 0; h < NH; h++) {
-          const ao = (b * NH + h) * T * T;
-          const qo = base + h * hs;
-          sgemm(
-            false,
-            false,
-            T,
-            hs,
-            T,
-            1,
-            att,
-            ao,
-            T,
-            a.qkv,
-            qo + 2 * C,
-            C3,
-            0,
-            a.atty,
-            b * T * C + h * hs,
-            C,
-          );
-        }
-      }
+      attentionForward(a.qkv, a.att, a.atty, B, T, NH, hs);
       // res2 = x + atty·Wprojᵀ + b (residual fused into the GEMM's beta = 1)
       const res2 = a.res2;
       res2.set(x);
@@ -805,7 +834,6 @@ export class GPT {
     const C3 = 3 * C;
     const NH = cfg.nHead;
     const hs = C / NH;
-    const scale = 1 / Math.sqrt(hs);
     const g = this.g as ParamViews;
     const dres = ws.dres as Float32Array;
     const dln = ws.dln as Float32Array;
@@ -837,30 +865,7 @@ export class GPT {
       sgemm(true, false, C, C, BT, 1, dres, 0, C, a.atty, 0, C, 1, gw.projw, 0, C);
       biasBackward(dres, gw.projb, BT, C);
       sgemm(false, false, BT, C, C, 1, dres, 0, C, w.projw, 0, C, 0, datty, 0, C);
-      // attention core per (b, h)
-      for (let b = 0; b < B; b++) {
-        const base = b * T * C3;
-        for (let h = 0; h < NH; h++) {
-          const ao = (b * NH + h) * T * T;
-          const qo = base + h * hs;
-          const yo = b * T * C + h * hs;
-          // datt = dy·Vᵀ ; dV = attᵀ·dy
-          sgemm(false, true, T, T, hs, 1, datty, yo, C, a.qkv, qo + 2 * C, C3, 0, datt, 0, T);
-          sgemm(true, false, T, hs, T, 1, a.att, ao, T, datty, yo, C, 0, dqkv, qo + 2 * C, C3);
-          // softmax backward (causal rows), in place → dpreatt
-          const att = a.att;
-          for (let t = 0; t < T; t++) {
-            const ro = t * T;
-            let s = 0;
-            for (let j = 0; j <= t; j++) s += att[ao + ro + j] * datt[ro + j];
-            for (let j = 0; j <= t; j++) datt[ro + j] = att[ao + ro + j] * (datt[ro + j] - s);
-            for (let j = t + 1; j < T; j++) datt[ro + j] = 0;
-          }
-          // dQ = scale·dpre·K ; dK = scale·dpreᵀ·Q
-          sgemm(false, false, T, hs, T, scale, datt, 0, T, a.qkv, qo + C, C3, 0, dqkv, qo, C3);
-          sgemm(true, false, T, hs, T, scale, datt, 0, T, a.qkv, qo, C3, 0, dqkv, qo + C, C3);
-        }
-      }
+      attentionBackward(a.qkv, a.att, datty, dqkv, datt, B, T, NH, hs);
       sgemm(true, false, C3, C, BT, 1, dqkv, 0, C3, a.ln1, 0, C, 1, gw.qkvw, 0, C);
       biasBackward(dqkv, gw.qkvb, BT, C3);
       sgemm(false, false, BT, C, C3, 1, dqkv, 0, C3, w.qkvw, 0, C, 0, dln, 0, C);
