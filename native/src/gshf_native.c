@@ -16,6 +16,7 @@
 #include "attention.h"
 #include "kernels.h"
 #include "mle.h"
+#include "parallel.h"
 
 /* Provided by OpenBLAS (declared in its cblas.h; redeclared here for other cblas.h flavours). */
 void openblas_set_num_threads(int num_threads);
@@ -362,6 +363,37 @@ static napi_value DsyrkWeighted(napi_env env, napi_callback_info info) {
 
 /* ---- fused float32 kernels ---- */
 
+/* ---- element-wise kernels on both cores (parallel.c): each range is an independent slice ---- */
+
+#define PAR_MIN 65536 /* elements per thread below which a kernel runs on the calling thread */
+
+typedef struct {
+  const float *x, *dy;
+  float *y;
+} gelu_ctx;
+
+static void gelu_fwd_range(void *c, size_t i0, size_t i1) {
+  gelu_ctx *g = (gelu_ctx *)c;
+  K->gelu_forward(g->x + i0, g->y + i0, i1 - i0);
+}
+
+static void gelu_bwd_range(void *c, size_t i0, size_t i1) {
+  gelu_ctx *g = (gelu_ctx *)c;
+  K->gelu_backward(g->x + i0, g->dy + i0, g->y + i0, i1 - i0);
+}
+
+typedef struct {
+  float *p, *m, *v;
+  const float *g;
+  float lr, b1, b2, eps, wd, ibc1, ibc2;
+} adamw_ctx;
+
+static void adamw_range(void *c, size_t i0, size_t i1) {
+  adamw_ctx *a = (adamw_ctx *)c;
+  K->adamw(a->p + i0, a->g + i0, a->m + i0, a->v + i0, i1 - i0, a->lr, a->b1, a->b2, a->eps, a->wd, a->ibc1,
+           a->ibc2);
+}
+
 static napi_value GeluForward(napi_env env, napi_callback_info info) {
   const char *fn = "geluForward";
   napi_value a[MAX_ARGS];
@@ -371,7 +403,8 @@ static napi_value GeluForward(napi_env env, napi_callback_info info) {
       get_typed(env, fn, a[1], "y", napi_float32_array, &y, &ly) || get_int(env, fn, a[2], "n", MAX_SAFE, &n) ||
       check_len(env, fn, "x", n, lx) || check_len(env, fn, "y", n, ly))
     return NULL;
-  K->gelu_forward((const float *)x, (float *)y, (size_t)n);
+  gelu_ctx c = {(const float *)x, NULL, (float *)y};
+  gshf_parallel_range((size_t)n, PAR_MIN, g_threads, gelu_fwd_range, &c);
   return NULL;
 }
 
@@ -385,7 +418,8 @@ static napi_value GeluBackward(napi_env env, napi_callback_info info) {
       get_typed(env, fn, a[2], "dx", napi_float32_array, &dx, &ldx) || get_int(env, fn, a[3], "n", MAX_SAFE, &n) ||
       check_len(env, fn, "x", n, lx) || check_len(env, fn, "dy", n, ldy) || check_len(env, fn, "dx", n, ldx))
     return NULL;
-  K->gelu_backward((const float *)x, (const float *)dy, (float *)dx, (size_t)n);
+  gelu_ctx c = {(const float *)x, (const float *)dy, (float *)dx}; /* y holds dx (accumulated) */
+  gshf_parallel_range((size_t)n, PAR_MIN, g_threads, gelu_bwd_range, &c);
   return NULL;
 }
 
@@ -420,8 +454,9 @@ static napi_value Adamw(napi_env env, napi_callback_info info) {
     }
   }
   double ibc1 = 1.0 / (1.0 - pow(b1, t)), ibc2 = 1.0 / (1.0 - pow(b2, t));
-  K->adamw((float *)p, (const float *)g, (float *)m, (float *)v, (size_t)n, (float)lr, (float)b1, (float)b2,
-           (float)eps, (float)wd, (float)ibc1, (float)ibc2);
+  adamw_ctx c = {(float *)p,  (float *)m,  (float *)v,  (const float *)g, (float)lr,  (float)b1,
+                 (float)b2,   (float)eps,  (float)wd,   (float)ibc1,      (float)ibc2};
+  gshf_parallel_range((size_t)n, PAR_MIN, g_threads, adamw_range, &c);
   return NULL;
 }
 
@@ -488,6 +523,83 @@ static napi_value SoftmaxCausal(napi_env env, napi_callback_info info) {
       check_len(env, fn, "att", blocks * T * T, la))
     return NULL;
   K->softmax_causal((float *)att, (size_t)T, (size_t)blocks);
+  return NULL;
+}
+
+/* lmLogProbs(logits, tokens, mask, B, T, V, lse, tokLp) and
+ * lmLogitsBackward(logits, lse, dlogp, tokens, B, T, V): kernels_impl.h lm_logprobs /
+ * lm_logits_backward over all rows, split over the BLAS thread count. */
+typedef struct {
+  float *logits;
+  const int32_t *tokens;
+  const float *mask, *dlogp;
+  size_t T, V;
+  float *lse, *tokLp;
+} lm_ctx;
+
+static void lm_logprobs_range(void *c, size_t b0, size_t b1) {
+  lm_ctx *x = (lm_ctx *)c;
+  K->lm_logprobs(x->logits, x->tokens, x->mask, x->T, x->V, b0, b1, x->lse, x->tokLp);
+}
+
+static void lm_backward_range(void *c, size_t r0, size_t r1) {
+  lm_ctx *x = (lm_ctx *)c;
+  K->lm_logits_backward(x->logits, x->lse, x->dlogp, x->tokens, x->T, x->V, r0, r1);
+}
+
+/* Every token id in [0, V) (the kernels index logits rows with them). */
+static int check_tokens(napi_env env, const char *fn, const int32_t *tok, int64_t n, int64_t V) {
+  for (int64_t i = 0; i < n; i++)
+    if (tok[i] < 0 || tok[i] >= V) {
+      char m[160];
+      snprintf(m, sizeof m, "tokens[%lld] = %d is outside the vocabulary [0, %lld)", (long long)i, tok[i], (long long)V);
+      return fail(env, fn, m);
+    }
+  return 0;
+}
+
+static napi_value LmLogProbs(napi_env env, napi_callback_info info) {
+  const char *fn = "lmLogProbs";
+  napi_value a[MAX_ARGS];
+  void *lg, *tk, *mk, *ls, *tl;
+  int64_t llg, ltk, lmk, lls, ltl, B, T, V;
+  if (get_args(env, info, fn, 8, a) || get_typed(env, fn, a[0], "logits", napi_float32_array, &lg, &llg) ||
+      get_typed(env, fn, a[1], "tokens", napi_int32_array, &tk, &ltk) ||
+      get_typed(env, fn, a[2], "mask", napi_float32_array, &mk, &lmk) || get_int(env, fn, a[3], "B", BLAS_MAX, &B) ||
+      get_int(env, fn, a[4], "T", BLAS_MAX, &T) || get_int(env, fn, a[5], "V", BLAS_MAX, &V) ||
+      get_typed(env, fn, a[6], "lse", napi_float32_array, &ls, &lls) ||
+      get_typed(env, fn, a[7], "tokLp", napi_float32_array, &tl, &ltl))
+    return NULL;
+  const int64_t BT = B * T;
+  if (check_len(env, fn, "logits", BT * V, llg) || check_len(env, fn, "tokens", BT, ltk) ||
+      check_len(env, fn, "mask", BT, lmk) || check_len(env, fn, "lse", BT, lls) || check_len(env, fn, "tokLp", BT, ltl) ||
+      check_tokens(env, fn, (const int32_t *)tk, BT, V))
+    return NULL;
+  if (BT == 0 || V == 0) return NULL;
+  lm_ctx c = {(float *)lg, (const int32_t *)tk, (const float *)mk, NULL, (size_t)T, (size_t)V, (float *)ls, (float *)tl};
+  gshf_parallel_range((size_t)B, 1 + PAR_MIN / (size_t)(T * V), g_threads, lm_logprobs_range, &c);
+  return NULL;
+}
+
+static napi_value LmLogitsBackward(napi_env env, napi_callback_info info) {
+  const char *fn = "lmLogitsBackward";
+  napi_value a[MAX_ARGS];
+  void *lg, *ls, *dl, *tk;
+  int64_t llg, lls, ldl, ltk, B, T, V;
+  if (get_args(env, info, fn, 7, a) || get_typed(env, fn, a[0], "logits", napi_float32_array, &lg, &llg) ||
+      get_typed(env, fn, a[1], "lse", napi_float32_array, &ls, &lls) ||
+      get_typed(env, fn, a[2], "dlogp", napi_float32_array, &dl, &ldl) ||
+      get_typed(env, fn, a[3], "tokens", napi_int32_array, &tk, &ltk) || get_int(env, fn, a[4], "B", BLAS_MAX, &B) ||
+      get_int(env, fn, a[5], "T", BLAS_MAX, &T) || get_int(env, fn, a[6], "V", BLAS_MAX, &V))
+    return NULL;
+  const int64_t BT = B * T;
+  if (check_len(env, fn, "logits", BT * V, llg) || check_len(env, fn, "lse", BT, lls) ||
+      check_len(env, fn, "dlogp", BT, ldl) || check_len(env, fn, "tokens", BT, ltk) ||
+      check_tokens(env, fn, (const int32_t *)tk, BT, V))
+    return NULL;
+  if (BT == 0 || V == 0) return NULL;
+  lm_ctx c = {(float *)lg, (const int32_t *)tk, NULL, (const float *)dl, (size_t)T, (size_t)V, (float *)ls, NULL};
+  gshf_parallel_range((size_t)BT, 1 + PAR_MIN / (size_t)V, g_threads, lm_backward_range, &c);
   return NULL;
 }
 
@@ -771,6 +883,9 @@ static napi_value Init(napi_env env, napi_value exports) {
       {"softmaxCausal", NULL, SoftmaxCausal, NULL, NULL, NULL, napi_writable | napi_enumerable | napi_configurable, NULL},
       {"attentionDecode", NULL, AttentionDecode, NULL, NULL, NULL, napi_writable | napi_enumerable | napi_configurable,
        NULL},
+      {"lmLogProbs", NULL, LmLogProbs, NULL, NULL, NULL, napi_writable | napi_enumerable | napi_configurable, NULL},
+      {"lmLogitsBackward", NULL, LmLogitsBackward, NULL, NULL, NULL,
+       napi_writable | napi_enumerable | napi_configurable, NULL},
       {"attentionForward", NULL, AttentionForward, NULL, NULL, NULL,
        napi_writable | napi_enumerable | napi_configurable, NULL},
       {"attentionBackward", NULL, AttentionBackward, NULL, NULL, NULL,

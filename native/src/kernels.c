@@ -24,12 +24,14 @@
 static const gshf_kernels k_generic = {"generic", gelu_forward_generic, gelu_backward_generic, adamw_generic,
                                        layernorm_forward_generic, layernorm_backward_generic,
                                        softmax_causal_generic,     softmax_causal_rows_generic,
-                                       softmax_causal_backward_rows_generic, attention_decode_generic};
+                                       softmax_causal_backward_rows_generic, lm_logprobs_generic,
+                                       lm_logits_backward_generic,           attention_decode_generic};
 #ifdef GSHF_HAVE_AVX2_VARIANT
 static const gshf_kernels k_avx2 = {"avx2+fma", gelu_forward_avx2, gelu_backward_avx2, adamw_avx2,
                                     layernorm_forward_avx2, layernorm_backward_avx2,
                                     softmax_causal_avx2,     softmax_causal_rows_avx2,
-                                    softmax_causal_backward_rows_avx2, attention_decode_avx2};
+                                    softmax_causal_backward_rows_avx2, lm_logprobs_avx2,
+                                    lm_logits_backward_avx2,           attention_decode_avx2};
 #endif
 
 const gshf_kernels *gshf_select_kernels(void) {

@@ -16,6 +16,10 @@ typedef struct {
   void (*softmax_causal)(float *att, size_t T, size_t blocks);
   void (*softmax_causal_rows)(float *blk, size_t T, size_t r0, size_t r1);
   void (*softmax_causal_backward_rows)(const float *p, float *d, size_t T, size_t r0, size_t r1);
+  void (*lm_logprobs)(const float *logits, const int32_t *tokens, const float *mask, size_t T, size_t V, size_t b0,
+                      size_t b1, float *lse, float *tokLp);
+  void (*lm_logits_backward)(float *logits, const float *lse, const float *dlogp, const int32_t *tokens, size_t T,
+                             size_t V, size_t r0, size_t r1);
   void (*attention_decode)(const float *q, size_t qStride, const float *k, const float *v, float *out,
                            const int32_t *slots, const int32_t *lens, size_t S, size_t NH, size_t hs, size_t blk,
                            float scale, float *scores);

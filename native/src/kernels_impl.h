@@ -169,6 +169,52 @@ static KATTR void KFN(softmax_causal_backward_rows)(const float *restrict p, flo
   }
 }
 
+/* log Σ_v exp(row[v]) over V logits: float32 exponentials (expneg) summed in float64. */
+static KATTR double KFN(row_lse)(const float *row, size_t V) {
+  float mx = row[0];
+#pragma omp simd reduction(max : mx)
+  for (size_t v = 0; v < V; v++) mx = row[v] > mx ? row[v] : mx;
+  double z = 0.0;
+#pragma omp simd reduction(+ : z)
+  for (size_t v = 0; v < V; v++) z += (double)KFN(expneg)(row[v] - mx);
+  return (double)mx + log(z);
+}
+
+/* Next-token log-probs for sequence rows [b0, b1) of a [B·T, V] logits matrix (model.ts scoreBatch):
+ * for t ≥ 1 with mask[b·T+t] ≠ 0, lse[b·T+t−1] = log Σ exp(logits row b·T+t−1) and
+ * tokLp[b·T+t] = logits[row, tokens[b·T+t]] − lse. Other entries are left alone. */
+static KATTR void KFN(lm_logprobs)(const float *logits, const int32_t *tokens, const float *mask, size_t T, size_t V,
+                                   size_t b0, size_t b1, float *lse, float *tokLp) {
+  for (size_t b = b0; b < b1; b++) {
+    for (size_t t = 1; t < T; t++) {
+      const size_t i = b * T + t;
+      if (mask[i] == 0.0f) continue;
+      const float *row = logits + (i - 1) * V;
+      const double l = KFN(row_lse)(row, V);
+      lse[i - 1] = (float)l;
+      tokLp[i] = (float)((double)row[tokens[i]] - l);
+    }
+  }
+}
+
+/* dlogits in place for rows [r0, r1) of [B·T, V] (model.ts backwardFromDlogp): with g = dlogp of the
+ * next position (0 at t = T−1), row = −g·softmax(row) + g·onehot(next token), or all 0 when g = 0. */
+static KATTR void KFN(lm_logits_backward)(float *logits, const float *lse, const float *dlogp, const int32_t *tokens,
+                                          size_t T, size_t V, size_t r0, size_t r1) {
+  for (size_t i = r0; i < r1; i++) {
+    float *row = logits + i * V;
+    const size_t t = i % T;
+    const float g = t + 1 < T ? dlogp[i + 1] : 0.0f;
+    if (g == 0.0f) {
+      for (size_t v = 0; v < V; v++) row[v] = 0.0f;
+      continue;
+    }
+    const float l = lse[i];
+    for (size_t v = 0; v < V; v++) row[v] = -g * KFN(expneg)(row[v] - l);
+    row[tokens[i + 1]] += g;
+  }
+}
+
 /* In-place causal softmax over `blocks` consecutive T×T row-major blocks: row t of each block becomes
  * softmax(row[0..t]) and row[t+1..T) is set to 0 (attention probabilities of a causal layer). */
 static KATTR void KFN(softmax_causal)(float *att, size_t T, size_t blocks) {

@@ -157,6 +157,35 @@ export interface NativeOps {
     scale: number,
   ): void;
   /**
+   * Next-token log-probs of an LM batch from its logits [B·T, V]: for t ≥ 1 with mask[b·T + t] ≠ 0,
+   * lse[b·T + t − 1] = log Σ_v exp(logits[b·T + t − 1, v]) and tokLp[b·T + t] = logits[that row,
+   * tokens[b·T + t]] − lse. Other entries are not written. Float32 exponentials, float64 sums.
+   */
+  lmLogProbs?(
+    logits: Float32Array,
+    tokens: Int32Array,
+    mask: Float32Array,
+    B: number,
+    T: number,
+    V: number,
+    lse: Float32Array,
+    tokLp: Float32Array,
+  ): void;
+  /**
+   * Overwrites logits [B·T, V] with dL/dlogits given dlogp (dL/d log p per position): row b·T + t
+   * becomes g·(onehot(tokens[b·T + t + 1]) − softmax(row)) with g = dlogp[b·T + t + 1] (0 at t = T − 1;
+   * a zero row when g = 0). lse must hold the rows' log-normalisers from lmLogProbs.
+   */
+  lmLogitsBackward?(
+    logits: Float32Array,
+    lse: Float32Array,
+    dlogp: Float32Array,
+    tokens: Int32Array,
+    B: number,
+    T: number,
+    V: number,
+  ): void;
+  /**
    * Causal self-attention of one layer for all B·nHead (batch, head) pairs: qkv is [B·T, 3C]
    * (q | k | v per row, C = nHead·headSize); writes att[(b·nHead + h)·T·T ..] = causal
    * softmax(scale·Q·Kᵀ) (zeros above the diagonal) and y [B·T, C] = att·V per head. The (b, h) tasks

@@ -708,6 +708,39 @@ export function softmaxCausal(att: Float32Array, T: number, blocks: number): voi
   }
 }
 
+/** Next-token log-probs in one native call (see NativeOps.lmLogProbs); false without the addon op. */
+export function lmLogProbsNative(
+  logits: Float32Array,
+  tokens: Int32Array,
+  mask: Float32Array,
+  B: number,
+  T: number,
+  V: number,
+  lse: Float32Array,
+  tokLp: Float32Array,
+): boolean {
+  const nat = nativeOps();
+  if (!nat?.lmLogProbs) return false;
+  nat.lmLogProbs(logits, tokens, mask, B, T, V, lse, tokLp);
+  return true;
+}
+
+/** logits → dlogits in one native call (see NativeOps.lmLogitsBackward); false without the addon op. */
+export function lmLogitsBackwardNative(
+  logits: Float32Array,
+  lse: Float32Array,
+  dlogp: Float32Array,
+  tokens: Int32Array,
+  B: number,
+  T: number,
+  V: number,
+): boolean {
+  const nat = nativeOps();
+  if (!nat?.lmLogitsBackward) return false;
+  nat.lmLogitsBackward(logits, lse, dlogp, tokens, B, T, V);
+  return true;
+}
+
 /**
  * Causal attention forward of one layer in one native call (see NativeOps.attentionForward);
  * returns false when the addon lacks it, and the caller runs its per-(batch, head) loop instead.
@@ -783,8 +816,24 @@ export function addBiasRows(out: Float32Array, bias: Float32Array, rows: number,
   }
 }
 
-/** db[c] += Σ_r dout[r, c]. */
+let onesCache = new Float32Array(0);
+
+/** A vector of at least n ones (shared; never written). */
+function ones(n: number): Float32Array {
+  if (onesCache.length < n) onesCache = new Float32Array(n).fill(1);
+  return onesCache;
+}
+
+/**
+ * db[c] += Σ_r dout[r, c]. Native: one GEMV (db += 1ᵀ·dout) on the BLAS threads, which reads dout
+ * once row by row; the TS loop below is the same sum in float32 row order.
+ */
 export function biasBackward(dout: Float32Array, db: Float32Array, rows: number, cols: number): void {
+  const nat = nativeOps();
+  if (nat && rows > 0) {
+    nat.sgemm(false, false, 1, cols, rows, 1, ones(rows), 0, rows, dout, 0, cols, 1, db, 0, cols);
+    return;
+  }
   for (let r = 0; r < rows; r++) {
     const o = r * cols;
     for (let c = 0; c < cols; c++) db[c] += dout[o + c];

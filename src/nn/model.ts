@@ -21,6 +21,8 @@ import {
   softmaxCausal,
   attentionBackwardNative,
   attentionForwardNative,
+  lmLogitsBackwardNative,
+  lmLogProbsNative,
 } from './kernels.js';
 
 /** One named parameter tensor inside the arena. */
@@ -419,6 +421,41 @@ function attentionBackward(
   }
 }
 
+/** seqLp[b] = Σ_t mask·tokLp and counts[b] = #{t ≥ 1 : mask ≠ 0}, from the per-token log-probs. */
+function sumSeqLogProbs(ws: Workspace): void {
+  const { B, T, mask, tokLp, seqLp, counts } = ws;
+  for (let b = 0; b < B; b++) {
+    let s = 0;
+    let c = 0;
+    for (let t = 1; t < T; t++) {
+      const m = mask[b * T + t];
+      if (m === 0) continue;
+      s += m * tokLp[b * T + t];
+      c++;
+    }
+    seqLp[b] = s;
+    counts[b] = c;
+  }
+}
+
+/** In place, logits → dlogits: row t = dlogp[t+1]·(onehot(token t+1) − softmax(row t)) (TS path). */
+function dlogitsFromDlogp(ws: Workspace, V: number): void {
+  const { B, T, logits } = ws;
+  for (let b = 0; b < B; b++) {
+    for (let t = 0; t < T; t++) {
+      const row = (b * T + t) * V;
+      const g = t + 1 < T ? ws.dlogp[b * T + t + 1] : 0;
+      if (g === 0) {
+        logits.fill(0, row, row + V);
+        continue;
+      }
+      const lse = ws.lse[b * T + t];
+      for (let v = 0; v < V; v++) logits[row + v] = -g * Math.exp(logits[row + v] - lse);
+      logits[row + ws.tokens[b * T + t + 1]] += g;
+    }
+  }
+}
+
 export class GPT {
   readonly config: GPTConfig;
   readonly tensors: readonly TensorInfo[];
@@ -701,6 +738,11 @@ export class GPT {
     const V = this.config.vocabSize;
     const { seqLp, tokLp, counts } = ws;
     tokLp.fill(0);
+    if (lmLogProbsNative(logits, ws.tokens, ws.mask, B, T, V, ws.lse, tokLp)) {
+      sumSeqLogProbs(ws);
+      ws.lastKind = 'logprob';
+      return ws;
+    }
     for (let b = 0; b < B; b++) {
       let s = 0;
       let c = 0;
@@ -803,19 +845,7 @@ export class GPT {
     const V = this.config.vocabSize;
     const C = this.config.nEmbd;
     const logits = ws.logits;
-    for (let b = 0; b < B; b++) {
-      for (let t = 0; t < T; t++) {
-        const row = (b * T + t) * V;
-        const g = t + 1 < T ? ws.dlogp[b * T + t + 1] : 0;
-        if (g === 0) {
-          logits.fill(0, row, row + V);
-          continue;
-        }
-        const lse = ws.lse[b * T + t];
-        for (let v = 0; v < V; v++) logits[row + v] = -g * Math.exp(logits[row + v] - lse);
-        logits[row + ws.tokens[b * T + t + 1]] += g;
-      }
-    }
+    if (!lmLogitsBackwardNative(logits, ws.lse, ws.dlogp, ws.tokens, B, T, V)) dlogitsFromDlogp(ws, V);
     ws.lastKind = 'none'; // logits were overwritten by dlogits
     const g = this.g as ParamViews;
     const dlnf = ws.dln as Float32Array;

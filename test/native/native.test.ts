@@ -84,9 +84,11 @@ function refGemm(
 function gemmCase(kind: 'sgemm' | 'dgemm', ta: boolean, tb: boolean, seed: number): void {
   const rng = new Rng(`${kind}-${ta}-${tb}-${seed}`);
   const ctor = (kind === 'sgemm' ? Float32Array : Float64Array) as unknown as { new (n: number): Arr };
-  const M = 13 + rng.int(20),
-    N_ = 7 + rng.int(30),
-    K = 5 + rng.int(40);
+  // seeds 4 and 5: one output row (the GEMV path); seed 6: a GEMV whose weights (N·K ≥ 65,536) use
+  // both BLAS threads
+  const M = seed >= 4 ? 1 : 13 + rng.int(20),
+    N_ = seed === 6 ? 300 + rng.int(30) : 7 + rng.int(30),
+    K = seed === 6 ? 250 + rng.int(40) : 5 + rng.int(40);
   const [rA, cA] = ta ? [K, M] : [M, K];
   const [rB, cB] = tb ? [N_, K] : [K, N_];
   const lda = cA + 1 + rng.int(5),
@@ -130,7 +132,7 @@ for (const kind of ['sgemm', 'dgemm'] as const) {
         `${kind} transA=${ta} transB=${tb} with offsets and ld > cols matches the reference`,
         { skip },
         () => {
-          for (let seed = 0; seed < 4; seed++) gemmCase(kind, ta, tb, seed);
+          for (let seed = 0; seed < 7; seed++) gemmCase(kind, ta, tb, seed);
         },
       );
     }
@@ -537,6 +539,63 @@ test(
     bad({ slots: [5, 0, 3, 2] }, /slots must be an Int32Array/);
     bad({ qStride: C - 1 }, /qStride must be >= nHead \* headSize/);
     bad({ k: new Float32Array(10) }, /slot 5 needs k and v/);
+  },
+);
+
+test(
+  'geluForward, geluBackward and adamw on both cores equal the same kernels run in small slices',
+  { skip },
+  () => {
+    // 200,003 elements: above the 2 × 65,536 split threshold, so the calls below run on 2 threads (with
+    // setThreads(2)); slices of 40,000 run on one. Element-wise kernels must agree bit for bit.
+    const n = 200003;
+    const rng = new Rng('par');
+    const x = randArray(Float32Array, n, rng, 4);
+    const dy = randArray(Float32Array, n, rng);
+    const slices = (f: (i0: number, i1: number) => void): void => {
+      for (let i = 0; i < n; i += 40000) f(i, Math.min(n, i + 40000));
+    };
+    const prev = N().getThreads?.() ?? 1;
+    N().setThreads(2);
+    try {
+      const y1 = new Float32Array(n);
+      const y2 = new Float32Array(n);
+      N().geluForward?.(x, y1, n);
+      slices((a, b) => N().geluForward?.(x.subarray(a, b), y2.subarray(a, b), b - a));
+      assert.deepEqual(y1, y2);
+      const dx1 = randArray(Float32Array, n, new Rng('dx'));
+      const dx2 = dx1.slice();
+      N().geluBackward?.(x, dy, dx1, n);
+      slices((a, b) => N().geluBackward?.(x.subarray(a, b), dy.subarray(a, b), dx2.subarray(a, b), b - a));
+      assert.deepEqual(dx1, dx2);
+      const state = (): Float32Array[] => [
+        x.slice(),
+        new Float32Array(n).fill(0.01),
+        new Float32Array(n).fill(0.02),
+      ];
+      const [p1, m1, v1] = state();
+      const [p2, m2, v2] = state();
+      N().adamw?.(p1, dy, m1, v1, n, 1e-3, 0.9, 0.95, 1e-8, 0.1, 3);
+      slices((a, b) =>
+        N().adamw?.(
+          p2.subarray(a, b),
+          dy.subarray(a, b),
+          m2.subarray(a, b),
+          v2.subarray(a, b),
+          b - a,
+          1e-3,
+          0.9,
+          0.95,
+          1e-8,
+          0.1,
+          3,
+        ),
+      );
+      assert.deepEqual([p1, m1, v1], [p2, m2, v2]);
+      assert.notDeepEqual(p1, x, 'adamw changed the parameters');
+    } finally {
+      N().setThreads(prev);
+    }
   },
 );
 
