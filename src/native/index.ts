@@ -185,6 +185,24 @@ export interface NativeOps {
    * log1p(x[i]) (kind 1, 0 ≤ x ≤ 1) for i < n.
    */
   btVec?(kind: 0 | 1, x: Float64Array, out: Float64Array, n: number): void;
+  /**
+   * The bandit enhancer's tilt pass (src/bandit/algorithms/tilt-evaluator.ts): for
+   * π'(a|x) ∝ π1(a|x)·e^{s·z[a]} over contexts c < nContexts (actions offsets[c]..offsets[c+1]−1),
+   * mean2[j] += Σ_c weights[c] Σ_a π'(a|x_c)·features[a·d + j]; returns Σ_c weights[c]·max(0, KL_c(π'‖π1)).
+   * ex (one slot per action) is scratch. Same terms in the same order as the TypeScript loop.
+   */
+  tiltAccumulate?(
+    offsets: Int32Array,
+    weights: Float64Array,
+    features: Float64Array,
+    logp: Float64Array,
+    z: Float64Array,
+    ex: Float64Array,
+    nContexts: number,
+    d: number,
+    s: number,
+    mean2: Float64Array,
+  ): number;
   /** btNewton splits a pass over threads only when n·d(d+3)/2 ≥ work (default 2e6). */
   setBtThreadMinWork?(work: number): void;
   /** Number of BLAS threads. */

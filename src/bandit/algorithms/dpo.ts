@@ -87,11 +87,40 @@ export function dpoTabularLoss(
   return loss / n;
 }
 
-/** In-place full-batch first-order minimisation (Adam or GD) of a loss over `params`. */
+/**
+ * The gradient half of {@link dpoTabularLoss} alone (added into `grad`): the same terms in the same
+ * order, without the loss's softplus — the optimiser's steps never read the loss.
+ */
+export function dpoTabularGradient(
+  env: BanditEnv,
+  pairs: PairData,
+  logits: ArrayLike<number>,
+  ref: ArrayLike<number>,
+  eta: number,
+  grad: Float64Array,
+): void {
+  const n = pairs.context.length;
+  const off = env.offsets;
+  for (let i = 0; i < n; i++) {
+    const base = off[pairs.context[i]];
+    const w = base + pairs.chosen[i];
+    const l = base + pairs.rejected[i];
+    const h = eta * (logits[w] - logits[l] - (ref[w] - ref[l]));
+    const g = (eta * sigmoid(-h)) / n;
+    grad[w] -= g;
+    grad[l] += g;
+  }
+}
+
+/**
+ * In-place full-batch first-order minimisation (Adam or GD) of a loss over `params`; returns the
+ * final loss. The steps call `gradient` (default: lossAndGrad, its loss ignored).
+ */
 function firstOrderMinimize(
   params: Float64Array,
   lossAndGrad: (p: Float64Array, grad: Float64Array) => number,
   o: { lr: number; steps: number; optimizer: DpoOptimizer; schedule: LrSchedule },
+  gradient: (p: Float64Array, grad: Float64Array) => void = lossAndGrad,
 ): number {
   const P = params.length;
   const g = new Float64Array(P);
@@ -102,7 +131,7 @@ function firstOrderMinimize(
   const eps = 1e-8;
   for (let t = 1; t <= o.steps; t++) {
     g.fill(0);
-    lossAndGrad(params, g);
+    gradient(params, g);
     const lr = o.schedule === 'linear' ? (o.lr * (o.steps - t + 1)) / o.steps : o.lr;
     if (o.optimizer === 'gd') {
       for (let k = 0; k < P; k++) params[k] -= lr * g[k];
@@ -138,12 +167,17 @@ export function trainDpoTabular(
   const initialLoss = dpoTabularLoss(env, pairs, logits, ref, opts.eta);
   let finalLoss = initialLoss;
   if (nPairs(pairs) > 0 && opts.steps > 0)
-    finalLoss = firstOrderMinimize(logits, (p, g) => dpoTabularLoss(env, pairs, p, ref, opts.eta, g), {
-      lr: opts.lr,
-      steps: opts.steps,
-      optimizer: opts.optimizer ?? 'adam',
-      schedule: opts.schedule ?? 'constant',
-    });
+    finalLoss = firstOrderMinimize(
+      logits,
+      (p, g) => dpoTabularLoss(env, pairs, p, ref, opts.eta, g),
+      {
+        lr: opts.lr,
+        steps: opts.steps,
+        optimizer: opts.optimizer ?? 'adam',
+        schedule: opts.schedule ?? 'constant',
+      },
+      (p, g) => dpoTabularGradient(env, pairs, p, ref, opts.eta, g),
+    );
   const policy = normalizePerContext(env, Float64Array.from(logits));
   return { logits, policy, initialLoss, finalLoss, steps: opts.steps };
 }

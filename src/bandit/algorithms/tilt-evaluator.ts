@@ -9,10 +9,15 @@
  *    feature held in a register instead of a typed-array store per action and feature). The sums see
  *    the same terms in the same order as the action-major loop, so the result is bit-identical;
  *  - results are memoised per direction by s: the search re-evaluates the bracket end it keeps (s⋆)
- *    and, after doubling, s⋆/2 — both already computed.
+ *    and, after doubling, s⋆/2 — both already computed;
+ *  - with the native addon the pass runs in C (native/src/tilt.c, same arithmetic; exp/log may differ
+ *    in the last ulp, which moves Γ and η·KL by ~1e-16 relative: the search only compares them).
  */
 import { mahalanobisSq } from '../../math/linalg.js';
 import type { BanditEnv } from '../env.js';
+import { native, type NativeOps } from '../../native/index.js';
+
+type NativeTilt = NonNullable<NativeOps['tiltAccumulate']>;
 
 export interface TiltValue {
   gamma: number;
@@ -28,6 +33,7 @@ export class TiltEvaluator {
   private readonly diff: Float64Array;
   private readonly scratch: Float64Array;
   private memo = new Map<number, TiltValue>();
+  private readonly nativeTilt: NativeTilt | null;
 
   constructor(
     private readonly env: BanditEnv,
@@ -36,6 +42,7 @@ export class TiltEvaluator {
     private readonly mean1: ArrayLike<number>,
     private readonly beta: number,
     private readonly eta: number,
+    useNative = true,
   ) {
     const A = env.offsets[env.nContexts];
     this.mainLogp = mainLogp instanceof Float64Array ? mainLogp : Float64Array.from(mainLogp);
@@ -44,6 +51,7 @@ export class TiltEvaluator {
     this.mean2 = new Float64Array(env.d);
     this.diff = new Float64Array(env.d);
     this.scratch = new Float64Array(env.d);
+    this.nativeTilt = useNative ? (native()?.tiltAccumulate?.bind(native()) ?? null) : null;
   }
 
   /** Sets the tilt direction v (z = Fv) and forgets the memoised values of the previous one. */
@@ -65,7 +73,7 @@ export class TiltEvaluator {
     const { d } = this.env;
     const mean2 = this.mean2;
     mean2.fill(0);
-    const klSum = this.accumulate(s);
+    const klSum = this.nativeTilt ? this.accumulateNative(this.nativeTilt, s) : this.accumulate(s);
     const diff = this.diff;
     for (let j = 0; j < d; j++) diff[j] = this.mean1[j] - mean2[j];
     const value = {
@@ -74,6 +82,11 @@ export class TiltEvaluator {
     };
     this.memo.set(s, value);
     return value;
+  }
+
+  private accumulateNative(f: NativeTilt, s: number): number {
+    const { offsets, weights, features, nContexts, d } = this.env;
+    return f(offsets, weights, features, this.mainLogp, this.z, this.ex, nContexts, d, s, this.mean2);
   }
 
   /**
