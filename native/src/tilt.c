@@ -4,16 +4,54 @@
 
 #include <math.h>
 
+/* mean2[j] += Σ_{a∈[lo,hi)} ex[a]·F[a·d + j] in action order, one running sum per feature (the j loop
+ * vectorises; each sum still adds its terms in the same order). Actions with ex[a] = 0 are skipped. */
+#define TILT_MAX_D 64
+
+/* d = 8 (the shipped lab) with the sums in registers. */
+static void add_mean_features8(const double *F, const double *ex, int64_t lo, int64_t hi, double *mean2) {
+  double a0 = mean2[0], a1 = mean2[1], a2 = mean2[2], a3 = mean2[3];
+  double a4 = mean2[4], a5 = mean2[5], a6 = mean2[6], a7 = mean2[7];
+  for (int64_t a = lo; a < hi; a++) {
+    const double wp = ex[a];
+    if (wp == 0) continue;
+    const double *f = F + a * 8;
+    a0 += wp * f[0];
+    a1 += wp * f[1];
+    a2 += wp * f[2];
+    a3 += wp * f[3];
+    a4 += wp * f[4];
+    a5 += wp * f[5];
+    a6 += wp * f[6];
+    a7 += wp * f[7];
+  }
+  mean2[0] = a0, mean2[1] = a1, mean2[2] = a2, mean2[3] = a3;
+  mean2[4] = a4, mean2[5] = a5, mean2[6] = a6, mean2[7] = a7;
+}
 static void add_mean_features(const double *F, const double *ex, int64_t lo, int64_t hi, int64_t d,
                               double *mean2) {
-  for (int64_t j = 0; j < d; j++) {
-    double acc = mean2[j];
-    for (int64_t a = lo; a < hi; a++) {
-      const double wp = ex[a];
-      if (wp != 0) acc += wp * F[a * d + j];
+  if (d > TILT_MAX_D) {
+    for (int64_t j = 0; j < d; j++) {
+      double acc = mean2[j];
+      for (int64_t a = lo; a < hi; a++)
+        if (ex[a] != 0) acc += ex[a] * F[a * d + j];
+      mean2[j] = acc;
     }
-    mean2[j] = acc;
+    return;
   }
+  if (d == 8) {
+    add_mean_features8(F, ex, lo, hi, mean2);
+    return;
+  }
+  double acc[TILT_MAX_D];
+  for (int64_t j = 0; j < d; j++) acc[j] = mean2[j];
+  for (int64_t a = lo; a < hi; a++) {
+    const double wp = ex[a];
+    if (wp == 0) continue;
+    const double *f = F + a * d;
+    for (int64_t j = 0; j < d; j++) acc[j] += wp * f[j];
+  }
+  for (int64_t j = 0; j < d; j++) mean2[j] = acc[j];
 }
 
 double gshf_tilt_accumulate(const int32_t *off, const double *W, const double *F, const double *logp,
