@@ -191,6 +191,27 @@ export interface NativeOps {
    * mean2[j] += Σ_c weights[c] Σ_a π'(a|x_c)·features[a·d + j]; returns Σ_c weights[c]·max(0, KL_c(π'‖π1)).
    * ex (one slot per action) is scratch. Same terms in the same order as the TypeScript loop.
    */
+  /**
+   * Tabular DPO's optimiser loop (src/bandit/algorithms/dpo.ts): `steps` full-batch steps over the pairs
+   * (flat indices win[i], lose[i]; refDiff[i] = ref[win] − ref[lose]; n = win.length) of Adam
+   * (β1 = 0.9, β2 = 0.999, ε = 1e-8; bias corrections c1[t], c2[t]) or GD, learning rate lr[t].
+   * g, m, v: scratch as long as params (m, v zeroed). Same operations in the same order as TypeScript.
+   */
+  dpoTabularTrain?(
+    win: Int32Array,
+    lose: Int32Array,
+    refDiff: Float64Array,
+    eta: number,
+    params: Float64Array,
+    g: Float64Array,
+    m: Float64Array,
+    v: Float64Array,
+    steps: number,
+    lr: Float64Array,
+    c1: Float64Array,
+    c2: Float64Array,
+    adam: boolean,
+  ): void;
   tiltAccumulate?(
     offsets: Int32Array,
     weights: Float64Array,

@@ -20,7 +20,8 @@ const v = Float64Array.from([0.6, -0.2, 0.1, 0.7, -0.3]);
 /** Γ and η·KL through the library's own tilt, mean-feature and KL code (no fused pass). */
 function direct(s: number): { gamma: number; etaKL: number } {
   const z = new Float64Array(env.offsets[env.nContexts]);
-  for (let a = 0; a < z.length; a++) for (let j = 0; j < env.d; j++) z[a] += env.features[a * env.d + j] * v[j];
+  for (let a = 0; a < z.length; a++)
+    for (let j = 0; j < env.d; j++) z[a] += env.features[a * env.d + j] * v[j];
   const tilted = tiltPolicy(env, main, z, s, new Float64Array(z.length));
   return {
     gamma: gammaFromMean(L, env.d, beta, mean1, meanFeature(env, tilted)),
