@@ -17,6 +17,8 @@
 #include "kernels.h"
 #include "mle.h"
 #include "parallel.h"
+#include "tilt.h"
+#include "dpo.h"
 
 /* Provided by OpenBLAS (declared in its cblas.h; redeclared here for other cblas.h flavours). */
 void openblas_set_num_threads(int num_threads);
@@ -814,6 +816,83 @@ static napi_value BtVec(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
+/* ---- exponential tilt (bandit uncertainty enhancer) ---- */
+
+/* The actions' offsets must be non-decreasing from 0 and end within every per-action array. */
+static int check_offsets(napi_env env, const char *fn, const int32_t *off, int64_t nc, int64_t *nActions) {
+  if (off[0] != 0) return fail(env, fn, "offsets[0] must be 0");
+  for (int64_t c = 0; c < nc; c++)
+    if (off[c + 1] < off[c]) return fail(env, fn, "offsets must be non-decreasing");
+  *nActions = off[nc];
+  return 0;
+}
+
+static napi_value TiltAccumulate(napi_env env, napi_callback_info info) {
+  const char *fn = "tiltAccumulate";
+  napi_value a[MAX_ARGS];
+  void *off, *w, *f, *lp, *z, *ex, *mean2;
+  int64_t loff, lw, lf, llp, lz, lex, lmean, nc, d, na = 0;
+  double s;
+  if (get_args(env, info, fn, 10, a) || get_typed(env, fn, a[0], "offsets", napi_int32_array, &off, &loff) ||
+      get_typed(env, fn, a[1], "weights", napi_float64_array, &w, &lw) ||
+      get_typed(env, fn, a[2], "features", napi_float64_array, &f, &lf) ||
+      get_typed(env, fn, a[3], "logp", napi_float64_array, &lp, &llp) ||
+      get_typed(env, fn, a[4], "z", napi_float64_array, &z, &lz) ||
+      get_typed(env, fn, a[5], "ex", napi_float64_array, &ex, &lex) ||
+      get_int(env, fn, a[6], "nContexts", BLAS_MAX, &nc) || get_int(env, fn, a[7], "d", BLAS_MAX, &d) ||
+      get_finite(env, fn, a[8], "s", &s) || get_typed(env, fn, a[9], "mean2", napi_float64_array, &mean2, &lmean) ||
+      check_len(env, fn, "offsets", nc + 1, loff) || check_len(env, fn, "weights", nc, lw) ||
+      check_len(env, fn, "mean2", d, lmean) || check_offsets(env, fn, (const int32_t *)off, nc, &na) ||
+      check_len(env, fn, "logp", na, llp) || check_len(env, fn, "z", na, lz) || check_len(env, fn, "ex", na, lex) ||
+      check_len(env, fn, "features", na * d, lf))
+    return NULL;
+  double kl = gshf_tilt_accumulate((const int32_t *)off, (const double *)w, (const double *)f, (const double *)lp,
+                                   (const double *)z, (double *)ex, nc, d, s, (double *)mean2);
+  napi_value out;
+  napi_create_double(env, kl, &out);
+  return out;
+}
+
+/* ---- tabular DPO training loop ---- */
+
+static napi_value DpoTabularTrain(napi_env env, napi_callback_info info) {
+  const char *fn = "dpoTabularTrain";
+  napi_value a[MAX_ARGS];
+  void *win, *lose, *rd, *p, *g, *m, *v, *lr, *c1, *c2;
+  int64_t lwin, llose, lrd, lp, lg, lm, lv, llr, lc1, lc2, n, steps;
+  double eta;
+  int adam;
+  if (get_args(env, info, fn, 13, a) || get_typed(env, fn, a[0], "win", napi_int32_array, &win, &lwin) ||
+      get_typed(env, fn, a[1], "lose", napi_int32_array, &lose, &llose) ||
+      get_typed(env, fn, a[2], "refDiff", napi_float64_array, &rd, &lrd) ||
+      get_finite(env, fn, a[3], "eta", &eta) || get_typed(env, fn, a[4], "params", napi_float64_array, &p, &lp) ||
+      get_typed(env, fn, a[5], "g", napi_float64_array, &g, &lg) ||
+      get_typed(env, fn, a[6], "m", napi_float64_array, &m, &lm) ||
+      get_typed(env, fn, a[7], "v", napi_float64_array, &v, &lv) ||
+      get_int(env, fn, a[8], "steps", BLAS_MAX, &steps) ||
+      get_typed(env, fn, a[9], "lr", napi_float64_array, &lr, &llr) ||
+      get_typed(env, fn, a[10], "c1", napi_float64_array, &c1, &lc1) ||
+      get_typed(env, fn, a[11], "c2", napi_float64_array, &c2, &lc2) || get_bool(env, fn, a[12], "adam", &adam))
+    return NULL;
+  n = lwin;
+  if (check_len(env, fn, "lose", n, llose) || check_len(env, fn, "refDiff", n, lrd) ||
+      check_len(env, fn, "g", lp, lg) || check_len(env, fn, "m", lp, lm) || check_len(env, fn, "v", lp, lv) ||
+      check_len(env, fn, "lr", steps, llr) || (adam && (check_len(env, fn, "c1", steps, lc1) ||
+                                                        check_len(env, fn, "c2", steps, lc2))))
+    return NULL;
+  for (int64_t i = 0; i < n; i++) {
+    const int32_t w = ((const int32_t *)win)[i], l = ((const int32_t *)lose)[i];
+    if (w < 0 || w >= lp || l < 0 || l >= lp) {
+      fail(env, fn, "pair index out of range of params");
+      return NULL;
+    }
+  }
+  gshf_dpo_tabular_train((const int32_t *)win, (const int32_t *)lose, (const double *)rd, n, eta, (double *)p,
+                         (double *)g, (double *)m, (double *)v, lp, steps, (const double *)lr, (const double *)c1,
+                         (const double *)c2, adam);
+  return NULL;
+}
+
 /* ---- misc ---- */
 
 static napi_value SetThreads(napi_env env, napi_callback_info info) {
@@ -891,6 +970,10 @@ static napi_value Init(napi_env env, napi_value exports) {
       {"attentionBackward", NULL, AttentionBackward, NULL, NULL, NULL,
        napi_writable | napi_enumerable | napi_configurable, NULL},
       {"btNewton", NULL, BtNewton, NULL, NULL, NULL, napi_writable | napi_enumerable | napi_configurable, NULL},
+      {"dpoTabularTrain", NULL, DpoTabularTrain, NULL, NULL, NULL, napi_writable | napi_enumerable | napi_configurable,
+       NULL},
+      {"tiltAccumulate", NULL, TiltAccumulate, NULL, NULL, NULL, napi_writable | napi_enumerable | napi_configurable,
+       NULL},
       {"btVec", NULL, BtVec, NULL, NULL, NULL, napi_writable | napi_enumerable | napi_configurable, NULL},
       {"setBtThreadMinWork", NULL, SetBtThreadMinWork, NULL, NULL, NULL,
        napi_writable | napi_enumerable | napi_configurable, NULL},

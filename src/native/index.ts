@@ -246,6 +246,45 @@ export interface NativeOps {
    * log1p(x[i]) (kind 1, 0 ≤ x ≤ 1) for i < n.
    */
   btVec?(kind: 0 | 1, x: Float64Array, out: Float64Array, n: number): void;
+  /**
+   * The bandit enhancer's tilt pass (src/bandit/algorithms/tilt-evaluator.ts): for
+   * π'(a|x) ∝ π1(a|x)·e^{s·z[a]} over contexts c < nContexts (actions offsets[c]..offsets[c+1]−1),
+   * mean2[j] += Σ_c weights[c] Σ_a π'(a|x_c)·features[a·d + j]; returns Σ_c weights[c]·max(0, KL_c(π'‖π1)).
+   * ex (one slot per action) is scratch. Same terms in the same order as the TypeScript loop.
+   */
+  /**
+   * Tabular DPO's optimiser loop (src/bandit/algorithms/dpo.ts): `steps` full-batch steps over the pairs
+   * (flat indices win[i], lose[i]; refDiff[i] = ref[win] − ref[lose]; n = win.length) of Adam
+   * (β1 = 0.9, β2 = 0.999, ε = 1e-8; bias corrections c1[t], c2[t]) or GD, learning rate lr[t].
+   * g, m, v: scratch as long as params (m, v zeroed). Same operations in the same order as TypeScript.
+   */
+  dpoTabularTrain?(
+    win: Int32Array,
+    lose: Int32Array,
+    refDiff: Float64Array,
+    eta: number,
+    params: Float64Array,
+    g: Float64Array,
+    m: Float64Array,
+    v: Float64Array,
+    steps: number,
+    lr: Float64Array,
+    c1: Float64Array,
+    c2: Float64Array,
+    adam: boolean,
+  ): void;
+  tiltAccumulate?(
+    offsets: Int32Array,
+    weights: Float64Array,
+    features: Float64Array,
+    logp: Float64Array,
+    z: Float64Array,
+    ex: Float64Array,
+    nContexts: number,
+    d: number,
+    s: number,
+    mean2: Float64Array,
+  ): number;
   /** btNewton splits a pass over threads only when n·d(d+3)/2 ≥ work (default 2e6). */
   setBtThreadMinWork?(work: number): void;
   /** Number of BLAS threads. */

@@ -18,6 +18,7 @@ import { featureDiffs } from '../env.js';
 import { sigmoid, softplus } from '../../math/special.js';
 import { gibbsOfTheta, klToRef, normalizePerContext } from '../policy.js';
 import type { AlgorithmContext, AlgorithmResult, BanditAlgorithm } from './types.js';
+import { native } from '../../native/index.js';
 import {
   requireInteger,
   requireNonNegative,
@@ -43,6 +44,8 @@ export interface TrainDpoTabularOptions {
   optimizer?: DpoOptimizer;
   /** Default 'constant'. */
   schedule?: LrSchedule;
+  /** false: never use the native addon's loop (tests compare the two). Default: use it when built. */
+  native?: boolean;
 }
 
 export interface TrainDpoTabularResult {
@@ -87,11 +90,40 @@ export function dpoTabularLoss(
   return loss / n;
 }
 
-/** In-place full-batch first-order minimisation (Adam or GD) of a loss over `params`. */
+/**
+ * The gradient half of {@link dpoTabularLoss} alone (added into `grad`): the same terms in the same
+ * order, without the loss's softplus — the optimiser's steps never read the loss.
+ */
+export function dpoTabularGradient(
+  env: BanditEnv,
+  pairs: PairData,
+  logits: ArrayLike<number>,
+  ref: ArrayLike<number>,
+  eta: number,
+  grad: Float64Array,
+): void {
+  const n = pairs.context.length;
+  const off = env.offsets;
+  for (let i = 0; i < n; i++) {
+    const base = off[pairs.context[i]];
+    const w = base + pairs.chosen[i];
+    const l = base + pairs.rejected[i];
+    const h = eta * (logits[w] - logits[l] - (ref[w] - ref[l]));
+    const g = (eta * sigmoid(-h)) / n;
+    grad[w] -= g;
+    grad[l] += g;
+  }
+}
+
+/**
+ * In-place full-batch first-order minimisation (Adam or GD) of a loss over `params`; returns the
+ * final loss. The steps call `gradient` (default: lossAndGrad, its loss ignored).
+ */
 function firstOrderMinimize(
   params: Float64Array,
   lossAndGrad: (p: Float64Array, grad: Float64Array) => number,
   o: { lr: number; steps: number; optimizer: DpoOptimizer; schedule: LrSchedule },
+  gradient: (p: Float64Array, grad: Float64Array) => void = lossAndGrad,
 ): number {
   const P = params.length;
   const g = new Float64Array(P);
@@ -102,7 +134,7 @@ function firstOrderMinimize(
   const eps = 1e-8;
   for (let t = 1; t <= o.steps; t++) {
     g.fill(0);
-    lossAndGrad(params, g);
+    gradient(params, g);
     const lr = o.schedule === 'linear' ? (o.lr * (o.steps - t + 1)) / o.steps : o.lr;
     if (o.optimizer === 'gd') {
       for (let k = 0; k < P; k++) params[k] -= lr * g[k];
@@ -123,6 +155,68 @@ function firstOrderMinimize(
   return lossAndGrad(params, g);
 }
 
+type StepSchedule = { lr: number; steps: number; optimizer: DpoOptimizer; schedule: LrSchedule };
+
+/** Per-step learning rates and Adam bias corrections 1 − β^t, t = 1..steps (as firstOrderMinimize computes them). */
+function stepSchedule(o: StepSchedule): { lr: Float64Array; c1: Float64Array; c2: Float64Array } {
+  const lr = new Float64Array(o.steps);
+  const c1 = new Float64Array(o.steps);
+  const c2 = new Float64Array(o.steps);
+  for (let t = 1; t <= o.steps; t++) {
+    lr[t - 1] = o.schedule === 'linear' ? (o.lr * (o.steps - t + 1)) / o.steps : o.lr;
+    c1[t - 1] = 1 - 0.9 ** t;
+    c2[t - 1] = 1 - 0.999 ** t;
+  }
+  return { lr, c1, c2 };
+}
+
+/**
+ * The optimiser steps of tabular DPO in the native addon (same operations and order as
+ * firstOrderMinimize + dpoTabularGradient; exp may differ in the last ulp). Returns false when the
+ * addon is absent, and the caller runs the TypeScript loop.
+ */
+export function trainTabularStepsNative(
+  env: BanditEnv,
+  pairs: PairData,
+  logits: Float64Array,
+  ref: ArrayLike<number>,
+  eta: number,
+  o: StepSchedule,
+): boolean {
+  const train = native()?.dpoTabularTrain;
+  if (!train) return false;
+  const n = pairs.context.length;
+  const win = new Int32Array(n);
+  const lose = new Int32Array(n);
+  const refDiff = new Float64Array(n);
+  for (let i = 0; i < n; i++) {
+    const base = env.offsets[pairs.context[i]];
+    win[i] = base + pairs.chosen[i];
+    lose[i] = base + pairs.rejected[i];
+    refDiff[i] = ref[win[i]] - ref[lose[i]];
+  }
+  const P = logits.length;
+  const { lr, c1, c2 } = stepSchedule(o);
+  const scratch = () => new Float64Array(P);
+  train.call(
+    native(),
+    win,
+    lose,
+    refDiff,
+    eta,
+    logits,
+    scratch(),
+    scratch(),
+    scratch(),
+    o.steps,
+    lr,
+    c1,
+    c2,
+    o.optimizer === 'adam',
+  );
+  return true;
+}
+
 /** Tabular DPO (see file comment). Reusable by the online/RSO algorithms. */
 export function trainDpoTabular(
   env: BanditEnv,
@@ -137,13 +231,23 @@ export function trainDpoTabular(
   if (!(opts.eta > 0)) throw new RangeError(`trainDpoTabular: eta must be > 0, got ${opts.eta}`);
   const initialLoss = dpoTabularLoss(env, pairs, logits, ref, opts.eta);
   let finalLoss = initialLoss;
-  if (nPairs(pairs) > 0 && opts.steps > 0)
-    finalLoss = firstOrderMinimize(logits, (p, g) => dpoTabularLoss(env, pairs, p, ref, opts.eta, g), {
-      lr: opts.lr,
-      steps: opts.steps,
-      optimizer: opts.optimizer ?? 'adam',
-      schedule: opts.schedule ?? 'constant',
-    });
+  const schedule: StepSchedule = {
+    lr: opts.lr,
+    steps: opts.steps,
+    optimizer: opts.optimizer ?? 'adam',
+    schedule: opts.schedule ?? 'constant',
+  };
+  if (nPairs(pairs) > 0 && opts.steps > 0) {
+    if (opts.native !== false && trainTabularStepsNative(env, pairs, logits, ref, opts.eta, schedule))
+      finalLoss = dpoTabularLoss(env, pairs, logits, ref, opts.eta);
+    else
+      finalLoss = firstOrderMinimize(
+        logits,
+        (p, g) => dpoTabularLoss(env, pairs, p, ref, opts.eta, g),
+        schedule,
+        (p, g) => dpoTabularGradient(env, pairs, p, ref, opts.eta, g),
+      );
+  }
   const policy = normalizePerContext(env, Float64Array.from(logits));
   return { logits, policy, initialLoss, finalLoss, steps: opts.steps };
 }

@@ -20,6 +20,7 @@ import type { Rng } from '../../math/rng.js';
 import type { BanditEnv } from '../env.js';
 import { policyCdf, searchCdf } from '../oracle.js';
 import { expectedFeatures, kl, meanFeature } from '../policy.js';
+import { TiltEvaluator } from './tilt-evaluator.js';
 
 export type EnhancerName = 'uncertainty' | 'best-worst' | 'symmetric' | 'pi0' | 'uncertainty-pair';
 export const ENHANCER_NAMES: readonly EnhancerName[] = [
@@ -265,14 +266,8 @@ export function uncertaintyEnhancer(
   const C = withinContextCovariance(env, mainLogp);
   const dirs = candidateDirections(env, sigma, L, C, k);
   const A = env.offsets[env.nContexts];
-  const z = new Float64Array(A);
-  const ex = new Float64Array(A);
-  const mean2 = new Float64Array(d);
-  const diff = new Float64Array(d);
   const scratch = new Float64Array(d);
-  const off = env.offsets;
   const F = env.features;
-  const W = env.weights;
   // Feature scale bounds how large s must get before the tilt is effectively an argmax.
   let fmax = 0;
   for (let a = 0; a < A; a++) {
@@ -282,57 +277,14 @@ export function uncertaintyEnhancer(
   }
   const sCap = 200 / Math.max(fmax, 1e-12);
   const Cv = new Float64Array(d);
-
-  /**
-   * Γ and η·E_x KL(π'‖π1) of the tilt with strength s along the current z, in one pass with one exp
-   * per action: per context, A_c(s) = log Σ_a π1(a|x) e^{s z_a}, KL_c = s·E_{π'}[z] − A_c(s).
-   */
-  const evaluate = (s: number): { gamma: number; etaKL: number } => {
-    mean2.fill(0);
-    let klSum = 0;
-    for (let c = 0; c < env.nContexts; c++) {
-      const w = W[c];
-      if (w === 0) continue;
-      const lo = off[c];
-      const hi = off[c + 1];
-      let m = -Infinity;
-      for (let a = lo; a < hi; a++) {
-        const l = mainLogp[a] + s * z[a];
-        ex[a] = l;
-        if (l > m) m = l;
-      }
-      let sum = 0;
-      for (let a = lo; a < hi; a++) {
-        const e = Math.exp(ex[a] - m);
-        ex[a] = e;
-        sum += e;
-      }
-      const logA = m + Math.log(sum);
-      let ez = 0;
-      for (let a = lo; a < hi; a++) {
-        const p = ex[a] / sum;
-        if (p === 0) continue;
-        ez += p * z[a];
-        const wp = w * p;
-        const o = a * d;
-        for (let j = 0; j < d; j++) mean2[j] += wp * F[o + j];
-      }
-      const klc = s * ez - logA;
-      klSum += w * (klc > 0 ? klc : 0);
-    }
-    for (let j = 0; j < d; j++) diff[j] = mean1[j] - mean2[j];
-    return { gamma: beta * Math.sqrt(mahalanobisSq(L, d, diff, scratch)), etaKL: eta * klSum };
-  };
+  const tilt = new TiltEvaluator(env, mainLogp, L, mean1, beta, eta);
+  const evaluate = (s: number) => tilt.evaluate(s);
 
   let bestGamma = 0;
   let bestS = 0;
   let bestV: Float64Array | null = null;
   for (const v of dirs) {
-    for (let a = 0; a < A; a++) {
-      let q = 0;
-      for (let j = 0; j < d; j++) q += F[a * d + j] * v[j];
-      z[a] = q;
-    }
+    tilt.setDirection(v);
     // Second-order guess of the crossing, s0 = 2β‖Cv‖_{Σ⁻¹}/(η vᵀCv); bracket from s0/4 by doubling.
     for (let i = 0; i < d; i++) {
       let q = 0;
@@ -391,11 +343,8 @@ export function uncertaintyEnhancer(
   // Materialise π2 and re-check with the library's KL / mean-feature code (independent of the fused
   // pass); step s back if rounding put it a hair outside the feasible set.
   const direction = Float64Array.from(bestV);
-  for (let a = 0; a < A; a++) {
-    let q = 0;
-    for (let j = 0; j < d; j++) q += F[a * d + j] * direction[j];
-    z[a] = q;
-  }
+  tilt.setDirection(direction);
+  const z = tilt.z;
   const policy = new Float64Array(A);
   let s = bestS;
   for (let k = 0; k < 200; k++) {
