@@ -450,12 +450,14 @@ function starOf(env: BanditEnv, what: string): StarCache {
  * features for each reward vector and calls Math.exp once per action in every pass (≈ 7 per
  * action); here π* comes from a per-env cache (θ* is fixed), and π̂ costs one pass over the
  * features and one (table-driven) exp per action. Optionally writes log π̂ into `logpOut`.
- * η is env.eta (as in gapMetric).
+ * η is env.eta (as in gapMetric). With the addon the loop runs in C (engine 'auto'); engine 'ts'
+ * forces the TypeScript loop, as GSHF_NO_NATIVE=1 does.
  */
 export function evaluateGibbsExact(
   env: BanditEnv,
   thetaHat: ArrayLike<number>,
   logpOut?: Float64Array,
+  engine: 'auto' | 'ts' = 'auto',
 ): PolicyEvaluation {
   const d = env.d;
   if (thetaHat.length !== d)
@@ -466,7 +468,8 @@ export function evaluateGibbsExact(
   if (logpOut !== undefined) requireFlat(env, logpOut, 'evaluateGibbsExact', 'logpOut');
   const star = starOf(env, 'evaluateGibbsExact');
   const th = thetaHat instanceof Float64Array ? thetaHat : Float64Array.from(thetaHat);
-  return nativeEvaluate(env, star, th, logpOut) ?? evaluateTs(env, star, th, logpOut);
+  const nat = engine === 'auto' ? nativeEvaluate(env, star, th, logpOut) : null;
+  return nat ?? evaluateTs(env, star, th, logpOut);
 }
 
 const nativeEvalOut = new Float64Array(6);
