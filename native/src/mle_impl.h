@@ -107,6 +107,62 @@ static KATTR void KFN(bt_vlog1p)(const double *x, double *out, size_t n) {
     gc[r] = c * sn - q;                                                                  \
     wb[r] = c * sp * sn;                                                                 \
   } while (0)
+
+/* d = 8: gradient and Hessian of one block with the accumulators in registers (GCC vector extensions:
+ * one AVX2 register per 4 entries). Rows a = 0..3 of H are kept whole (b = 0..7) and rows 4..7 from
+ * b = 4 on, which covers the upper triangle (the caller reads only b ≥ a): 12 broadcast FMAs per row. */
+typedef double KFN(v4d) __attribute__((vector_size(32), aligned(8)));
+static inline __attribute__((always_inline)) KATTR void KFN(bt_acc8)(const double *restrict Xb, int64_t m,
+                                                                    const double *restrict gc,
+                                                                    const double *restrict wb, double *restrict g,
+                                                                    double *restrict H) {
+  typedef KFN(v4d) v4;
+#define LD(p) (*(const v4 *)(p))
+  /* The gradient first, in its own sweep over the (L1-resident) block: with it in the Hessian loop the
+   * 14 accumulators plus the row spill out of the 16 registers. */
+  v4 g0 = LD(g), g1 = LD(g + 4);
+  for (int64_t r = 0; r < m; r++) {
+    g0 += gc[r] * LD(Xb + 8 * r);
+    g1 += gc[r] * LD(Xb + 8 * r + 4);
+  }
+  v4 h00 = LD(H), h01 = LD(H + 4), h10 = LD(H + 8), h11 = LD(H + 12), h20 = LD(H + 16), h21 = LD(H + 20);
+  v4 h30 = LD(H + 24), h31 = LD(H + 28), h41 = LD(H + 36), h51 = LD(H + 44), h61 = LD(H + 52), h71 = LD(H + 60);
+  for (int64_t r = 0; r < m; r++) {
+    const double *x = Xb + 8 * r;
+    const v4 xl = LD(x), xh = LD(x + 4);
+    const double w = wb[r];
+    /* w·x[a] as scalars: the broadcasts then come from memory (a load port), not lane shuffles. */
+    h00 += (w * x[0]) * xl;
+    h01 += (w * x[0]) * xh;
+    h10 += (w * x[1]) * xl;
+    h11 += (w * x[1]) * xh;
+    h20 += (w * x[2]) * xl;
+    h21 += (w * x[2]) * xh;
+    h30 += (w * x[3]) * xl;
+    h31 += (w * x[3]) * xh;
+    h41 += (w * x[4]) * xh;
+    h51 += (w * x[5]) * xh;
+    h61 += (w * x[6]) * xh;
+    h71 += (w * x[7]) * xh;
+  }
+#undef LD
+#define ST(p, v) (*(v4 *)(p) = (v))
+  ST(g, g0);
+  ST(g + 4, g1);
+  ST(H, h00);
+  ST(H + 4, h01);
+  ST(H + 8, h10);
+  ST(H + 12, h11);
+  ST(H + 16, h20);
+  ST(H + 20, h21);
+  ST(H + 24, h30);
+  ST(H + 28, h31);
+  ST(H + 36, h41);
+  ST(H + 44, h51);
+  ST(H + 52, h61);
+  ST(H + 60, h71);
+#undef ST
+}
 static inline __attribute__((always_inline)) KATTR void KFN(bt_pass_body)(
     const double *restrict X, int64_t r0, int64_t r1, const int64_t d, const double *cnt, const double *neg,
     const double *restrict theta, double *restrict g, double *restrict H, double *loss, double *absLoss,
@@ -150,6 +206,10 @@ static inline __attribute__((always_inline)) KATTR void KFN(bt_pass_body)(
         }
       }
       cblas_dsyrk(CblasRowMajor, CblasUpper, CblasTrans, (int)d, (int)m, 1.0, S, (int)d, 1.0, H, (int)d);
+      continue;
+    }
+    if (d == 8) {
+      KFN(bt_acc8)(Xb, m, gc, wb, g, H);
       continue;
     }
     /* Four rows per sweep over g and H: each accumulator is loaded and stored once per four products. */
