@@ -252,7 +252,7 @@ test('btGather equals featureDiffs bit for bit (d = 1, 3, 4, 8, 13; K varying)',
 });
 
 test(
-  'fitMLE(env, pairs) with the native gather equals the TS path (θ, loss) and names bad pairs',
+  'fitMLE(env, pairs) with the native gather equals the TS path (θ, loss; d = 3, 5, 8, 32) and names bad pairs',
   { skip },
   () => {
     const rng = new Rng(60);
@@ -260,6 +260,7 @@ test(
       [3, 300, 0.1],
       [8, 5000, 1],
       [5, 2000, 1e-3],
+      [32, 3000, 1],
     ] as const) {
       const Ks = Array.from({ length: 50 }, () => 2 + Math.floor(rng.uniform() * 20));
       const env = makeEnv(60 + d, d, Ks, 1);
