@@ -13,6 +13,10 @@ static inline __attribute__((always_inline)) KATTR void KFN(ev_logits_body)(cons
                                                                            double *restrict lh) {
   for (int64_t k = 0; k < m; k++) {
     const double *x = F + k * d;
+    if (d == 32) {
+      lh[k] = ref[k] + KFN(dot32)(x, theta) / eta;
+      continue;
+    }
     double acc = 0.0;
 #pragma omp simd reduction(+ : acc)
     for (int64_t j = 0; j < d; j++) acc += x[j] * theta[j];

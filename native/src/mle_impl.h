@@ -113,6 +113,22 @@ static KATTR void KFN(bt_vlog1p)(const double *x, double *out, size_t n) {
  * one AVX2 register per 4 entries). Rows a = 0..3 of H are kept whole (b = 0..7) and rows 4..7 from
  * b = 4 on, which covers the upper triangle (the caller reads only b ≥ a): 12 broadcast FMAs per row. */
 typedef double KFN(v4d) __attribute__((vector_size(32), aligned(8)));
+
+/* x·t for d = 32 with four independent vector accumulators: an omp simd reduction keeps one, whose
+ * 8 dependent FMAs per row cost more than the loads. */
+static inline __attribute__((always_inline)) KATTR double KFN(dot32)(const double *restrict x,
+                                                                    const double *restrict t) {
+  typedef KFN(v4d) v4;
+#define LD(p) (*(const v4 *)(p))
+  v4 a0 = LD(x) * LD(t), a1 = LD(x + 4) * LD(t + 4), a2 = LD(x + 8) * LD(t + 8), a3 = LD(x + 12) * LD(t + 12);
+  a0 += LD(x + 16) * LD(t + 16);
+  a1 += LD(x + 20) * LD(t + 20);
+  a2 += LD(x + 24) * LD(t + 24);
+  a3 += LD(x + 28) * LD(t + 28);
+#undef LD
+  const v4 a = (a0 + a1) + (a2 + a3);
+  return (a[0] + a[1]) + (a[2] + a[3]);
+}
 static inline __attribute__((always_inline)) KATTR void KFN(bt_acc8)(const double *restrict Xb, int64_t m,
                                                                     const double *restrict gc,
                                                                     const double *restrict wb, double *restrict g,
@@ -216,6 +232,10 @@ static inline __attribute__((always_inline)) KATTR void KFN(bt_pass_body)(
     const double *Xb = X + s0 * d;
     for (int64_t r = 0; r < m; r++) {
       const double *x = Xb + r * d;
+      if (d == 32) {
+        zb[r] = KFN(dot32)(x, theta);
+        continue;
+      }
       double acc = 0.0;
 #pragma omp simd reduction(+ : acc)
       for (int64_t j = 0; j < d; j++) acc += x[j] * theta[j];
