@@ -2,9 +2,10 @@
  * gshf side of the bandit-lab benchmark: times fitMLE and the exact policy evaluation
  * (gibbsOfTheta, objective, klToRef, gapMetric) on the data written by gen.ts.
  *
- *   fit (incl. Δφ): fitMLE(env, pairs, {lambda, tol})  — builds Δφ = featureDiffs(env, pairs) inside.
+ *   fit (incl. Δφ): fitMLE(env, pairs, {lambda, tol})  — builds Δφ inside (with the addon: gathered in C
+ *                   into a reused buffer; otherwise featureDiffs(env, pairs)).
  *   fit (excl. Δφ): fitMLE({dphi, n, d}, {lambda, tol}) — Δφ precomputed outside the timed region.
- *   evaluate:       evaluateGibbsExact(env, θ̂) — the fused equivalent of gibbsOfTheta + trueRewards +
+ *   evaluate:       evaluateGibbsExact(env, θ̂) — (native loop with the addon) the fused equivalent of gibbsOfTheta + trueRewards +
  *                   objective + klToRef + gapMetric (π* cached per env, so timed calls after the
  *                   warm-up reuse it).
  *

@@ -893,6 +893,92 @@ static napi_value DpoTabularTrain(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
+/* btGather(F, offsets, context, chosen, rejected, d, n, out): Δφ rows of n pairs into out (n·d), see
+ * gshf_bt_gather. Returns −1, or the index of the first pair with an out-of-range context or action. */
+static napi_value BtGather(napi_env env, napi_callback_info info) {
+  const char *fn = "btGather";
+  napi_value a[MAX_ARGS];
+  void *F, *off, *ctx, *ch, *rj, *out;
+  int64_t lF, lo, lc, lch, lrj, d, n, lout;
+  if (get_args(env, info, fn, 8, a) || get_typed(env, fn, a[0], "features", napi_float64_array, &F, &lF) ||
+      get_typed(env, fn, a[1], "offsets", napi_int32_array, &off, &lo) ||
+      get_typed(env, fn, a[2], "context", napi_int32_array, &ctx, &lc) ||
+      get_typed(env, fn, a[3], "chosen", napi_int32_array, &ch, &lch) ||
+      get_typed(env, fn, a[4], "rejected", napi_int32_array, &rj, &lrj) ||
+      get_int(env, fn, a[5], "d", 46340.0, &d) || get_int(env, fn, a[6], "n", MAX_SAFE, &n) ||
+      get_typed(env, fn, a[7], "out", napi_float64_array, &out, &lout) || check_len(env, fn, "context", n, lc) ||
+      check_len(env, fn, "chosen", n, lch) || check_len(env, fn, "rejected", n, lrj) ||
+      check_len(env, fn, "out", n * d, lout))
+    return NULL;
+  if (d < 1 || lo < 1) {
+    fail(env, fn, "need d >= 1 and at least one offset");
+    return NULL;
+  }
+  int64_t bad = gshf_bt_gather((const double *)F, lF / d, d, (const int32_t *)off, lo - 1, (const int32_t *)ctx,
+                               (const int32_t *)ch, (const int32_t *)rj, n, (double *)out);
+  napi_value r;
+  napi_create_double(env, (double)bad, &r);
+  return r;
+}
+
+/* evalGibbs(F, offsets, ref, weights, theta, eta, rs, lps, ps, erS, klS, logpOut|null, out): the fused
+ * evaluation of gshf_eval_gibbs; out (≥ 6) = [jHat, jStar, klRef, klStarRef, klStarToHat, rewardHat].
+ * Returns −1, or the first context whose log-normaliser is not finite. */
+static napi_value EvalGibbs(napi_env env, napi_callback_info info) {
+  const char *fn = "evalGibbs";
+  napi_value a[MAX_ARGS];
+  void *F, *off, *ref, *w, *th, *rs, *lps, *ps, *erS, *klS, *lpo = NULL, *out;
+  int64_t lF, lo, lref, lw, lth, lrs, llps, lps_, lerS, lklS, llpo = 0, lout;
+  double eta;
+  if (get_args(env, info, fn, 13, a) || get_typed(env, fn, a[0], "features", napi_float64_array, &F, &lF) ||
+      get_typed(env, fn, a[1], "offsets", napi_int32_array, &off, &lo) ||
+      get_typed(env, fn, a[2], "refLogprobs", napi_float64_array, &ref, &lref) ||
+      get_typed(env, fn, a[3], "weights", napi_float64_array, &w, &lw) ||
+      get_typed(env, fn, a[4], "theta", napi_float64_array, &th, &lth) ||
+      get_finite(env, fn, a[5], "eta", &eta) || get_typed(env, fn, a[6], "rs", napi_float64_array, &rs, &lrs) ||
+      get_typed(env, fn, a[7], "lps", napi_float64_array, &lps, &llps) ||
+      get_typed(env, fn, a[8], "ps", napi_float64_array, &ps, &lps_) ||
+      get_typed(env, fn, a[9], "erS", napi_float64_array, &erS, &lerS) ||
+      get_typed(env, fn, a[10], "klS", napi_float64_array, &klS, &lklS) ||
+      get_typed(env, fn, a[12], "out", napi_float64_array, &out, &lout) || check_len(env, fn, "out", 6, lout))
+    return NULL;
+  napi_valuetype tl;
+  napi_typeof(env, a[11], &tl);
+  if (tl != napi_null && get_typed(env, fn, a[11], "logpOut", napi_float64_array, &lpo, &llpo)) return NULL;
+  const int32_t *o = (const int32_t *)off;
+  if (lo < 1 || o[0] != 0) {
+    fail(env, fn, "offsets must have at least one entry and start at 0");
+    return NULL;
+  }
+  const int64_t C = lo - 1, d = lth;
+  for (int64_t c = 0; c < C; c++)
+    if (o[c + 1] < o[c]) {
+      fail(env, fn, "offsets must be non-decreasing");
+      return NULL;
+    }
+  const int64_t A = o[C];
+  if (!(eta > 0) || d < 1) {
+    fail(env, fn, "need eta > 0 and theta of length >= 1");
+    return NULL;
+  }
+  if (check_len(env, fn, "features", A * d, lF) || check_len(env, fn, "refLogprobs", A, lref) ||
+      check_len(env, fn, "rs", A, lrs) || check_len(env, fn, "lps", A, llps) || check_len(env, fn, "ps", A, lps_) ||
+      check_len(env, fn, "weights", C, lw) || check_len(env, fn, "erS", C, lerS) ||
+      check_len(env, fn, "klS", C, lklS) || (lpo && check_len(env, fn, "logpOut", A, llpo)))
+    return NULL;
+  gshf_eval_in in = {(const double *)F, (const double *)ref, (const double *)w, (const double *)th,
+                     (const double *)rs, (const double *)lps, (const double *)ps, (const double *)erS,
+                     (const double *)klS, o, C, d, eta, (double *)lpo, g_threads};
+  int64_t bad = gshf_eval_gibbs(&in, (double *)out);
+  if (bad == -2) {
+    fail(env, fn, "out of memory");
+    return NULL;
+  }
+  napi_value r;
+  napi_create_double(env, (double)bad, &r);
+  return r;
+}
+
 /* ---- misc ---- */
 
 static napi_value SetThreads(napi_env env, napi_callback_info info) {
@@ -974,6 +1060,10 @@ static napi_value Init(napi_env env, napi_value exports) {
        NULL},
       {"tiltAccumulate", NULL, TiltAccumulate, NULL, NULL, NULL, napi_writable | napi_enumerable | napi_configurable,
        NULL},
+}
+
+      {"btGather", NULL, BtGather, NULL, NULL, NULL, napi_writable | napi_enumerable | napi_configurable, NULL},
+      {"evalGibbs", NULL, EvalGibbs, NULL, NULL, NULL, napi_writable | napi_enumerable | napi_configurable, NULL},
       {"btVec", NULL, BtVec, NULL, NULL, NULL, napi_writable | napi_enumerable | napi_configurable, NULL},
       {"setBtThreadMinWork", NULL, SetBtThreadMinWork, NULL, NULL, NULL,
        napi_writable | napi_enumerable | napi_configurable, NULL},

@@ -26,6 +26,7 @@
 #define KFN(name) name##_generic
 #define KATTR
 #include "mle_impl.h"
+#include "eval_impl.h"
 #undef KFN
 #undef KATTR
 
@@ -34,6 +35,7 @@
 #define KFN(name) name##_avx2
 #define KATTR __attribute__((target("avx2,fma")))
 #include "mle_impl.h"
+#include "eval_impl.h"
 #undef KFN
 #undef KATTR
 #endif
@@ -45,9 +47,11 @@ int openblas_get_num_threads(void);
 typedef void (*pass_fn)(const double *, int64_t, int64_t, int64_t, const double *, const double *, const double *,
                         double *, double *, double *, double *, double *);
 typedef void (*vec_fn)(const double *, double *, size_t);
+typedef int64_t (*ev_fn)(const gshf_eval_in *, int64_t, int64_t, double *, double *, double *);
 
 static pass_fn g_pass = bt_pass_generic;
 static vec_fn g_vexp = bt_vexp_generic, g_vlog1p = bt_vlog1p_generic;
+static ev_fn g_ev = ev_range_generic;
 static const char *g_level = "generic";
 
 const char *gshf_mle_init(void) {
@@ -55,6 +59,7 @@ const char *gshf_mle_init(void) {
   g_pass = bt_pass_generic;
   g_vexp = bt_vexp_generic;
   g_vlog1p = bt_vlog1p_generic;
+  g_ev = ev_range_generic;
   g_level = "generic";
 #ifdef GSHF_MLE_AVX2
   if (!(force && strcmp(force, "generic") == 0)) {
@@ -63,6 +68,7 @@ const char *gshf_mle_init(void) {
       g_pass = bt_pass_avx2;
       g_vexp = bt_vexp_avx2;
       g_vlog1p = bt_vlog1p_avx2;
+      g_ev = ev_range_avx2;
       g_level = "avx2+fma";
     }
   }
@@ -302,4 +308,97 @@ int gshf_bt_newton(const gshf_bt_problem *pr, double *theta, double *grad, doubl
   res->haveFactor = haveFactor;
   res->threads = nt;
   return rc;
+}
+
+/* ---- Δφ gather (fitMLE from an environment and pairs) ---- */
+
+static inline __attribute__((always_inline)) int64_t gather_body(const double *restrict F, int64_t nRows, const int64_t d,
+                                                                const int32_t *off, int64_t C, const int32_t *ctx,
+                                                                const int32_t *ch, const int32_t *rj, int64_t n,
+                                                                double *restrict out) {
+  for (int64_t i = 0; i < n; i++) {
+    const int32_t c = ctx[i];
+    if (c < 0 || c >= C) return i;
+    const int64_t base = off[c], K = (int64_t)off[c + 1] - base, a = ch[i], b = rj[i];
+    if (a < 0 || a >= K || b < 0 || b >= K || base < 0 || base + K > nRows) return i;
+    const double *x = F + (base + a) * d, *y = F + (base + b) * d;
+    double *o = out + i * d;
+#pragma omp simd
+    for (int64_t j = 0; j < d; j++) o[j] = x[j] - y[j];
+  }
+  return -1;
+}
+
+int64_t gshf_bt_gather(const double *F, int64_t nRows, int64_t d, const int32_t *off, int64_t C, const int32_t *ctx,
+                       const int32_t *ch, const int32_t *rj, int64_t n, double *out) {
+  switch (d) {
+    case 4:
+      return gather_body(F, nRows, 4, off, C, ctx, ch, rj, n, out);
+    case 8:
+      return gather_body(F, nRows, 8, off, C, ctx, ch, rj, n, out);
+    default:
+      return gather_body(F, nRows, d, off, C, ctx, ch, rj, n, out);
+  }
+}
+
+/* ---- fused Gibbs evaluation, contexts split over threads ---- */
+
+/* Split only when there are at least this many feature entries (A·d): a thread start costs ~50 µs. */
+#define EV_THREAD_MIN_WORK (1 << 20)
+
+typedef struct {
+  const gshf_eval_in *in;
+  int64_t c0, c1, bad;
+  double *lh, *eh;
+  double acc[6];
+} ev_part_t;
+
+static void *ev_worker(void *arg) {
+  ev_part_t *p = (ev_part_t *)arg;
+  p->bad = g_ev(p->in, p->c0, p->c1, p->lh, p->eh, p->acc);
+  return NULL;
+}
+
+int64_t gshf_eval_gibbs(const gshf_eval_in *in, double out[6]) {
+  const int64_t C = in->C, A = C > 0 ? in->off[C] : 0;
+  int64_t kmax = 1;
+  for (int64_t c = 0; c < C; c++) {
+    const int64_t k = (int64_t)in->off[c + 1] - in->off[c];
+    kmax = k > kmax ? k : kmax;
+  }
+  int nt = in->threads < 1 ? 1 : in->threads > GSHF_BT_MAX_THREADS ? GSHF_BT_MAX_THREADS : in->threads;
+  if ((double)A * (double)in->d < EV_THREAD_MIN_WORK || C < 2 * nt) nt = 1;
+  double *mem = (double *)malloc((size_t)nt * 2 * (size_t)kmax * sizeof(double));
+  if (!mem) return -2;
+  ev_part_t parts[GSHF_BT_MAX_THREADS];
+  pthread_t tids[GSHF_BT_MAX_THREADS];
+  int started[GSHF_BT_MAX_THREADS] = {0};
+  /* Contexts split so that each part has about A/nt actions. */
+  int64_t c = 0;
+  for (int t = 0; t < nt; t++) {
+    parts[t].in = in;
+    parts[t].c0 = c;
+    const int64_t target = A * (t + 1) / nt;
+    while (c < C && (t == nt - 1 || in->off[c] < target)) c++;
+    parts[t].c1 = c;
+    parts[t].lh = mem + (size_t)t * 2 * (size_t)kmax;
+    parts[t].eh = parts[t].lh + kmax;
+  }
+  for (int t = 1; t < nt; t++) started[t] = pthread_create(&tids[t], NULL, ev_worker, &parts[t]) == 0;
+  for (int t = 1; t < nt; t++)
+    if (!started[t]) ev_worker(&parts[t]);
+  ev_worker(&parts[0]);
+  for (int t = 1; t < nt; t++)
+    if (started[t]) pthread_join(tids[t], NULL);
+  int64_t bad = -1;
+  for (int j = 0; j < 6; j++) out[j] = 0;
+  for (int t = 0; t < nt; t++) {
+    if (parts[t].bad >= 0) {
+      bad = parts[t].bad;
+      break;
+    }
+    for (int j = 0; j < 6; j++) out[j] += parts[t].acc[j];
+  }
+  free(mem);
+  return bad;
 }

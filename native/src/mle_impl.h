@@ -86,7 +86,8 @@ static KATTR void KFN(bt_vlog1p)(const double *x, double *out, size_t n) {
  */
 #ifndef BT_BLK
 #define BT_BLK 2048
-/* From this d on, the Hessian goes to dsyrk on blocks of BT_SYRK_ROWS(d) rows (≈ 256 KB of scaled rows). */
+/* From this d on, the Hessian goes to dsyrk on blocks of BT_SYRK_ROWS(d) rows (≈ 256 KB of scaled rows),
+ * except d = 32, which has its own tiled kernel (bt_hess32). */
 #define BT_SYRK_MIN_D 16
 #define BT_SYRK_ROWS(d) (32768 / (d))
 #endif
@@ -107,13 +108,123 @@ static KATTR void KFN(bt_vlog1p)(const double *x, double *out, size_t n) {
     gc[r] = c * sn - q;                                                                  \
     wb[r] = c * sp * sn;                                                                 \
   } while (0)
+
+/* d = 8: gradient and Hessian of one block with the accumulators in registers (GCC vector extensions:
+ * one AVX2 register per 4 entries). Rows a = 0..3 of H are kept whole (b = 0..7) and rows 4..7 from
+ * b = 4 on, which covers the upper triangle (the caller reads only b ≥ a): 12 broadcast FMAs per row. */
+typedef double KFN(v4d) __attribute__((vector_size(32), aligned(8)));
+
+/* x·t for d = 32 with four independent vector accumulators: an omp simd reduction keeps one, whose
+ * 8 dependent FMAs per row cost more than the loads. */
+static inline __attribute__((always_inline)) KATTR double KFN(dot32)(const double *restrict x,
+                                                                    const double *restrict t) {
+  typedef KFN(v4d) v4;
+#define LD(p) (*(const v4 *)(p))
+  v4 a0 = LD(x) * LD(t), a1 = LD(x + 4) * LD(t + 4), a2 = LD(x + 8) * LD(t + 8), a3 = LD(x + 12) * LD(t + 12);
+  a0 += LD(x + 16) * LD(t + 16);
+  a1 += LD(x + 20) * LD(t + 20);
+  a2 += LD(x + 24) * LD(t + 24);
+  a3 += LD(x + 28) * LD(t + 28);
+#undef LD
+  const v4 a = (a0 + a1) + (a2 + a3);
+  return (a[0] + a[1]) + (a[2] + a[3]);
+}
+static inline __attribute__((always_inline)) KATTR void KFN(bt_acc8)(const double *restrict Xb, int64_t m,
+                                                                    const double *restrict gc,
+                                                                    const double *restrict wb, double *restrict g,
+                                                                    double *restrict H) {
+  typedef KFN(v4d) v4;
+#define LD(p) (*(const v4 *)(p))
+  /* The gradient first, in its own sweep over the (L1-resident) block: with it in the Hessian loop the
+   * 14 accumulators plus the row spill out of the 16 registers. */
+  v4 g0 = LD(g), g1 = LD(g + 4);
+  for (int64_t r = 0; r < m; r++) {
+    g0 += gc[r] * LD(Xb + 8 * r);
+    g1 += gc[r] * LD(Xb + 8 * r + 4);
+  }
+  v4 h00 = LD(H), h01 = LD(H + 4), h10 = LD(H + 8), h11 = LD(H + 12), h20 = LD(H + 16), h21 = LD(H + 20);
+  v4 h30 = LD(H + 24), h31 = LD(H + 28), h41 = LD(H + 36), h51 = LD(H + 44), h61 = LD(H + 52), h71 = LD(H + 60);
+  for (int64_t r = 0; r < m; r++) {
+    const double *x = Xb + 8 * r;
+    const v4 xl = LD(x), xh = LD(x + 4);
+    const double w = wb[r];
+    /* w·x[a] as scalars: the broadcasts then come from memory (a load port), not lane shuffles. */
+    h00 += (w * x[0]) * xl;
+    h01 += (w * x[0]) * xh;
+    h10 += (w * x[1]) * xl;
+    h11 += (w * x[1]) * xh;
+    h20 += (w * x[2]) * xl;
+    h21 += (w * x[2]) * xh;
+    h30 += (w * x[3]) * xl;
+    h31 += (w * x[3]) * xh;
+    h41 += (w * x[4]) * xh;
+    h51 += (w * x[5]) * xh;
+    h61 += (w * x[6]) * xh;
+    h71 += (w * x[7]) * xh;
+  }
+#undef LD
+#define ST(p, v) (*(v4 *)(p) = (v))
+  ST(g, g0);
+  ST(g + 4, g1);
+  ST(H, h00);
+  ST(H + 4, h01);
+  ST(H + 8, h10);
+  ST(H + 12, h11);
+  ST(H + 16, h20);
+  ST(H + 20, h21);
+  ST(H + 24, h30);
+  ST(H + 28, h31);
+  ST(H + 36, h41);
+  ST(H + 44, h51);
+  ST(H + 52, h61);
+  ST(H + 60, h71);
+#undef ST
+}
+
+/* d = 32: H += Σ_r S_r·X_rᵀ (S = w·X, the block's rows scaled by their weights) over the upper triangle
+ * in 4×8 tiles, each tile's 8 vector accumulators in registers for the whole block (OpenBLAS dsyrk on
+ * such thin blocks measured at a third of this). Tiles straddling the diagonal also fill a few lower
+ * entries, which the caller never reads. */
+static inline __attribute__((always_inline)) KATTR void KFN(bt_hess32)(const double *restrict Xb,
+                                                                      const double *restrict S, int64_t m,
+                                                                      double *restrict H) {
+  typedef KFN(v4d) v4;
+  for (int a0 = 0; a0 < 32; a0 += 4) {
+    for (int b0 = a0 & ~7; b0 < 32; b0 += 8) {
+      double *h = H + a0 * 32 + b0;
+      v4 c00 = *(v4 *)h, c01 = *(v4 *)(h + 4), c10 = *(v4 *)(h + 32), c11 = *(v4 *)(h + 36);
+      v4 c20 = *(v4 *)(h + 64), c21 = *(v4 *)(h + 68), c30 = *(v4 *)(h + 96), c31 = *(v4 *)(h + 100);
+      for (int64_t r = 0; r < m; r++) {
+        const double *x = Xb + r * 32 + b0, *sr = S + r * 32 + a0;
+        const v4 x0 = *(const v4 *)x, x1 = *(const v4 *)(x + 4);
+        c00 += sr[0] * x0;
+        c01 += sr[0] * x1;
+        c10 += sr[1] * x0;
+        c11 += sr[1] * x1;
+        c20 += sr[2] * x0;
+        c21 += sr[2] * x1;
+        c30 += sr[3] * x0;
+        c31 += sr[3] * x1;
+      }
+      *(v4 *)h = c00;
+      *(v4 *)(h + 4) = c01;
+      *(v4 *)(h + 32) = c10;
+      *(v4 *)(h + 36) = c11;
+      *(v4 *)(h + 64) = c20;
+      *(v4 *)(h + 68) = c21;
+      *(v4 *)(h + 96) = c30;
+      *(v4 *)(h + 100) = c31;
+    }
+  }
+}
 static inline __attribute__((always_inline)) KATTR void KFN(bt_pass_body)(
     const double *restrict X, int64_t r0, int64_t r1, const int64_t d, const double *cnt, const double *neg,
     const double *restrict theta, double *restrict g, double *restrict H, double *loss, double *absLoss,
     double *restrict scratch) {
   double *zb = scratch, *gc = scratch + BT_BLK, *wb = scratch + 2 * BT_BLK, *S = scratch + 3 * BT_BLK;
   const int syrk = d >= BT_SYRK_MIN_D;
-  int64_t blk = syrk ? BT_SYRK_ROWS(d) : 2048 / (d > 0 ? d : 1);
+  /* d = 32 (own tiled kernel): 64-row blocks, so that X and S of a block stay in L1 across the tiles. */
+  int64_t blk = d == 32 ? 64 : syrk ? BT_SYRK_ROWS(d) : 2048 / (d > 0 ? d : 1);
   blk = blk < 8 ? 8 : blk > BT_BLK ? BT_BLK : blk;
   double L = 0.0, A = 0.0;
   for (int64_t s0 = r0; s0 < r1; s0 += blk) {
@@ -121,6 +232,10 @@ static inline __attribute__((always_inline)) KATTR void KFN(bt_pass_body)(
     const double *Xb = X + s0 * d;
     for (int64_t r = 0; r < m; r++) {
       const double *x = Xb + r * d;
+      if (d == 32) {
+        zb[r] = KFN(dot32)(x, theta);
+        continue;
+      }
       double acc = 0.0;
 #pragma omp simd reduction(+ : acc)
       for (int64_t j = 0; j < d; j++) acc += x[j] * theta[j];
@@ -137,6 +252,20 @@ static inline __attribute__((always_inline)) KATTR void KFN(bt_pass_body)(
     }
     L += l;
     A += la;
+    if (d == 32) {
+      for (int64_t r = 0; r < m; r++) {
+        const double *x0 = Xb + r * d;
+        const double g0 = gc[r], w0 = wb[r];
+        double *sr = S + r * d;
+#pragma omp simd
+        for (int64_t j = 0; j < d; j++) {
+          g[j] += g0 * x0[j];
+          sr[j] = w0 * x0[j];
+        }
+      }
+      KFN(bt_hess32)(Xb, S, m, H);
+      continue;
+    }
     if (syrk) {
       /* Larger d: the gradient here, the Hessian by OpenBLAS dsyrk on the √w-scaled block (w ≥ 0). */
       for (int64_t r = 0; r < m; r++) {
@@ -150,6 +279,10 @@ static inline __attribute__((always_inline)) KATTR void KFN(bt_pass_body)(
         }
       }
       cblas_dsyrk(CblasRowMajor, CblasUpper, CblasTrans, (int)d, (int)m, 1.0, S, (int)d, 1.0, H, (int)d);
+      continue;
+    }
+    if (d == 8) {
+      KFN(bt_acc8)(Xb, m, gc, wb, g, H);
       continue;
     }
     /* Four rows per sweep over g and H: each accumulator is loaded and stored once per four products. */
@@ -203,6 +336,7 @@ static KATTR void KFN(bt_pass)(const double *restrict X, int64_t r0, int64_t r1,
     BT_CASE(8)
     BT_CASE(12)
     BT_CASE(16)
+    BT_CASE(32)
     default:
       KFN(bt_pass_body)(X, r0, r1, d, cnt, neg, theta, g, H, loss, absLoss, scratch);
   }

@@ -955,25 +955,75 @@ function isDiffData(x: BanditEnv | DiffData): x is DiffData {
  * contexts, actions inside their context, chosen ≠ rejected is allowed (a tie has Δφ = 0).
  */
 export function requireValidPairs(env: BanditEnv, pairs: PairData, fn: string): void {
+  requirePairLengths(pairs, fn);
+  const n = pairs.context.length;
+  const { context, chosen, rejected } = pairs;
+  for (let i = 0; i < n; i++) {
+    const c = context[i];
+    if (!(c >= 0 && c < env.nContexts && Number.isInteger(c)))
+      throw new GshfInputError(`${fn}: pair ${i}: context ${c} is out of range (0..${env.nContexts - 1})`);
+    const K = env.offsets[c + 1] - env.offsets[c];
+    const a = chosen[i];
+    const b = rejected[i];
+    if (!(a >= 0 && a < K && Number.isInteger(a))) throw badAction(fn, i, 'chosen', a, c, K);
+    if (!(b >= 0 && b < K && Number.isInteger(b))) throw badAction(fn, i, 'rejected', b, c, K);
+  }
+}
+
+function requirePairLengths(pairs: PairData, fn: string): void {
   const n = pairs.context.length;
   if (pairs.chosen.length !== n || pairs.rejected.length !== n)
     throw new GshfInputError(
       `${fn}: pairs have ${n} contexts, ${pairs.chosen.length} chosen and ${pairs.rejected.length} rejected actions (must be equal)`,
     );
-  for (let i = 0; i < n; i++) {
-    const c = pairs.context[i];
-    if (!(c >= 0 && c < env.nContexts && Number.isInteger(c)))
-      throw new GshfInputError(`${fn}: pair ${i}: context ${c} is out of range (0..${env.nContexts - 1})`);
-    const K = env.offsets[c + 1] - env.offsets[c];
-    for (const [what, a] of [
-      ['chosen', pairs.chosen[i]],
-      ['rejected', pairs.rejected[i]],
-    ] as const)
-      if (!(a >= 0 && a < K && Number.isInteger(a)))
-        throw new GshfInputError(
-          `${fn}: pair ${i}: ${what} action ${a} is out of range (context ${c} has ${K} actions)`,
-        );
+}
+
+function badAction(fn: string, i: number, what: string, a: number, c: number, K: number): GshfInputError {
+  return new GshfInputError(
+    `${fn}: pair ${i}: ${what} action ${a} is out of range (context ${c} has ${K} actions)`,
+  );
+}
+
+/**
+ * Reused Δφ buffer of the native gather (grow-only up to DPHI_CACHE_MAX entries; larger fits
+ * allocate afresh). Safe for the same reason as the shared Workspace: fitMLE is synchronous, does
+ * not re-enter, and nothing it returns refers to Δφ.
+ */
+const DPHI_CACHE_MAX = 1 << 20;
+let dphiCache = new Float64Array(0);
+function dphiBuffer(len: number): Float64Array {
+  if (len > DPHI_CACHE_MAX) return new Float64Array(len);
+  if (dphiCache.length < len) dphiCache = new Float64Array(len);
+  return dphiCache;
+}
+
+/**
+ * The rows of fitMLE(env, pairs): grouped when pairs repeat (groupedRows), else one Δφ row per pair,
+ * gathered natively into a reused buffer when the native solver runs (the addon also checks the
+ * ranges; on a bad pair, requireValidPairs names it), else by featureDiffs after requireValidPairs.
+ */
+function rowsFromPairs(env: BanditEnv, pairs: PairData, useNative: boolean): RowData {
+  requirePairLengths(pairs, 'fitMLE');
+  const n = pairs.context.length;
+  const d = env.d;
+  // groupedRows returns null on any out-of-range pair, so its rows are valid.
+  const grouped = groupedRows(env, pairs);
+  if (grouped) return grouped;
+  const nat = useNative ? native() : null;
+  if (nat?.btGather && isInt32Pairs(pairs) && env.offsets instanceof Int32Array) {
+    const buf = dphiBuffer(n * d);
+    const { context, chosen, rejected } = pairs;
+    if (nat.btGather(env.features, env.offsets, context, chosen, rejected, d, n, buf) < 0)
+      return new RowData(buf, n, d, null, null);
   }
+  requireValidPairs(env, pairs, 'fitMLE');
+  return new RowData(featureDiffs(env, pairs), n, d, null, null);
+}
+
+function isInt32Pairs(p: PairData): boolean {
+  return (
+    p.context instanceof Int32Array && p.chosen instanceof Int32Array && p.rejected instanceof Int32Array
+  );
 }
 
 /**
@@ -1027,10 +1077,8 @@ export function fitMLE(
     } else {
       const pairs = pairsOrOpts as PairData | null | undefined;
       if (!pairs) throw new Error('fitMLE: pairs are required when fitting from an environment');
-      requireValidPairs(source, pairs, 'fitMLE');
       nPairs = pairs.context.length;
-      data =
-        groupedRows(source, pairs) ?? new RowData(featureDiffs(source, pairs), nPairs, source.d, null, null);
+      data = rowsFromPairs(source, pairs, nativeSolver(opts));
     }
   }
   const { n, d } = data;

@@ -450,20 +450,100 @@ function starOf(env: BanditEnv, what: string): StarCache {
  * features for each reward vector and calls Math.exp once per action in every pass (≈ 7 per
  * action); here π* comes from a per-env cache (θ* is fixed), and π̂ costs one pass over the
  * features and one (table-driven) exp per action. Optionally writes log π̂ into `logpOut`.
- * η is env.eta (as in gapMetric).
+ * η is env.eta (as in gapMetric). With the addon the loop runs in C (engine 'auto'); engine 'ts'
+ * forces the TypeScript loop, as GSHF_NO_NATIVE=1 does.
  */
 export function evaluateGibbsExact(
   env: BanditEnv,
   thetaHat: ArrayLike<number>,
   logpOut?: Float64Array,
+  engine: 'auto' | 'ts' = 'auto',
 ): PolicyEvaluation {
   const d = env.d;
   if (thetaHat.length !== d)
     throw new RangeError(`evaluateGibbsExact: theta has length ${thetaHat.length}, env has d = ${d}`);
+  for (let j = 0; j < d; j++)
+    if (!Number.isFinite(thetaHat[j]))
+      throw new RangeError(`evaluateGibbsExact: theta[${j}] is ${thetaHat[j]}, expected a finite number`);
+  if (logpOut !== undefined) requireFlat(env, logpOut, 'evaluateGibbsExact', 'logpOut');
   const star = starOf(env, 'evaluateGibbsExact');
+  const th = thetaHat instanceof Float64Array ? thetaHat : Float64Array.from(thetaHat);
+  const nat = engine === 'auto' ? nativeEvaluate(env, star, th, logpOut) : null;
+  return nat ?? evaluateTs(env, star, th, logpOut);
+}
+
+const nativeEvalOut = new Float64Array(6);
+
+/**
+ * evaluateGibbsExact's loop in C (native/src/eval_impl.h: the same formulas and conventions, a
+ * vectorised exp, both cores for large inputs), or null when the addon does not provide it.
+ */
+function nativeEvaluate(
+  env: BanditEnv,
+  star: StarCache,
+  th: Float64Array,
+  logpOut: Float64Array | undefined,
+): PolicyEvaluation | null {
+  const nat = native();
+  if (!nat?.evalGibbs || !(env.offsets instanceof Int32Array)) return null;
+  const o = nativeEvalOut;
+  const bad = nat.evalGibbs(
+    env.features,
+    env.offsets,
+    env.refLogprobs,
+    env.weights,
+    th,
+    env.eta,
+    star.rs,
+    star.lps,
+    star.ps,
+    star.erS,
+    star.klS,
+    logpOut ?? null,
+    o,
+  );
+  if (bad >= 0) throw logNormaliserError(bad, maxLogit(env, th, bad));
+  const eta = env.eta;
+  const suboptimality = Math.max(0, o[1] - o[0]);
+  return {
+    gap: suboptimality + eta * o[4],
+    suboptimality,
+    klStarToHat: o[4],
+    jStar: o[1],
+    jHat: o[0],
+    klRef: o[2],
+    rewardHat: o[5],
+    klStarRef: o[3],
+  };
+}
+
+/** max_a log π0(a|x_c) + ⟨θ, φ(x_c,a)⟩/η over context c (for the error message). */
+function maxLogit(env: BanditEnv, th: Float64Array, c: number): number {
+  const d = env.d;
+  let m = -Infinity;
+  for (let a = env.offsets[c]; a < env.offsets[c + 1]; a++) {
+    let h = 0;
+    for (let j = 0; j < d; j++) h += env.features[a * d + j] * th[j];
+    const l = env.refLogprobs[a] + h / env.eta;
+    if (l > m) m = l;
+  }
+  return m;
+}
+
+function logNormaliserError(c: number, m: number): RangeError {
+  return new RangeError(`normalizePerContext: context ${c} has log-normaliser ${m}`);
+}
+
+/** The TypeScript loop of evaluateGibbsExact (GSHF_NO_NATIVE=1, or no addon). */
+function evaluateTs(
+  env: BanditEnv,
+  star: StarCache,
+  th: Float64Array,
+  logpOut: Float64Array | undefined,
+): PolicyEvaluation {
+  const d = env.d;
   const { rs, lps, ps, erS, klS } = star;
   const eta = env.eta;
-  const th = thetaHat instanceof Float64Array ? thetaHat : Float64Array.from(thetaHat);
   const K = maxActions(env);
   // lh: logits, then log-probabilities of π̂; eh: exp(logit − max).
   const lh = new Float64Array(K);
@@ -518,8 +598,7 @@ export function evaluateGibbsExact(
       lh[k] = a;
       if (a > mh) mh = a;
     }
-    if (!Number.isFinite(mh))
-      throw new RangeError(`normalizePerContext: context ${c} has log-normaliser ${mh}`);
+    if (!Number.isFinite(mh)) throw logNormaliserError(c, mh);
     // Log-sum-exp with one exp per action, reused for the probabilities.
     let sh = 0;
     for (let k = 0; k < len; k++) {

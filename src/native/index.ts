@@ -242,6 +242,44 @@ export interface NativeOps {
     info: Float64Array,
   ): void;
   /**
+   * Δφ of n pairs into out (n·d, row-major): out[i] = F[offsets[context[i]] + chosen[i]] −
+   * F[offsets[context[i]] + rejected[i]] for d-column features F (native/src/mle.c gshf_bt_gather).
+   * Returns −1, or the index of the first pair whose context or actions are out of range (out is
+   * then partially written).
+   */
+  btGather?(
+    features: Float64Array,
+    offsets: Int32Array,
+    context: Int32Array,
+    chosen: Int32Array,
+    rejected: Int32Array,
+    d: number,
+    n: number,
+    out: Float64Array,
+  ): number;
+  /**
+   * The fused loop of evaluateGibbsExact (src/bandit/policy.ts) in C: π̂ ∝ π0·exp(Fθ/η) per context
+   * (d = theta.length), scored against the cached π* (rs = r*, lps = log π*, ps = π* per action; erS =
+   * E_π* r*, klS = KL(π*‖π0) per context). out (≥ 6) receives [jHat, jStar, klRef, klStarRef,
+   * klStarToHat, rewardHat]; logpOut (or null) receives log π̂. Large inputs are split over the BLAS
+   * thread count. Returns −1, or the first context whose log-normaliser is not finite.
+   */
+  evalGibbs?(
+    features: Float64Array,
+    offsets: Int32Array,
+    refLogprobs: Float64Array,
+    weights: Float64Array,
+    theta: Float64Array,
+    eta: number,
+    rs: Float64Array,
+    lps: Float64Array,
+    ps: Float64Array,
+    erS: Float64Array,
+    klS: Float64Array,
+    logpOut: Float64Array | null,
+    out: Float64Array,
+  ): number;
+  /**
    * The solver's vectorised kernels, element-wise for testing: out[i] = e^{x[i]} (kind 0, x ≤ 0) or
    * log1p(x[i]) (kind 1, 0 ≤ x ≤ 1) for i < n.
    */

@@ -140,7 +140,7 @@ function assertSameFit(
 }
 
 test(
-  'native Newton = TypeScript Newton: d = 1…40 (unrolled, generic and dsyrk Hessians), λ = 1 and 1e-3',
+  'native Newton = TypeScript Newton: d = 1…40 (unrolled, tiled d = 32, generic and dsyrk Hessians), λ = 1 and 1e-3',
   { skip },
   () => {
     for (const [n, d] of [
@@ -152,6 +152,7 @@ test(
       [777, 16],
       [1500, 20],
       [600, 40],
+      [1501, 32],
     ]) {
       const data = btData(n, d, 100 + d);
       for (const lambda of [1, 1e-3])
