@@ -1060,8 +1060,6 @@ static napi_value Init(napi_env env, napi_value exports) {
        NULL},
       {"tiltAccumulate", NULL, TiltAccumulate, NULL, NULL, NULL, napi_writable | napi_enumerable | napi_configurable,
        NULL},
-}
-
       {"btGather", NULL, BtGather, NULL, NULL, NULL, napi_writable | napi_enumerable | napi_configurable, NULL},
       {"evalGibbs", NULL, EvalGibbs, NULL, NULL, NULL, napi_writable | napi_enumerable | napi_configurable, NULL},
       {"btVec", NULL, BtVec, NULL, NULL, NULL, napi_writable | napi_enumerable | napi_configurable, NULL},
