@@ -218,25 +218,7 @@ static KATTR void KFN(lm_logits_backward)(float *logits, const float *lse, const
 /* In-place causal softmax over `blocks` consecutive T×T row-major blocks: row t of each block becomes
  * softmax(row[0..t]) and row[t+1..T) is set to 0 (attention probabilities of a causal layer). */
 static KATTR void KFN(softmax_causal)(float *att, size_t T, size_t blocks) {
-  for (size_t b = 0; b < blocks; b++) {
-    for (size_t t = 0; t < T; t++) {
-      float *row = att + (b * T + t) * T;
-      const size_t n = t + 1;
-      float mx = row[0];
-#pragma omp simd reduction(max : mx)
-      for (size_t j = 0; j < n; j++) mx = row[j] > mx ? row[j] : mx;
-      float s = 0.0f;
-#pragma omp simd reduction(+ : s)
-      for (size_t j = 0; j < n; j++) {
-        float e = KFN(expneg)(row[j] - mx);
-        row[j] = e;
-        s += e;
-      }
-      const float inv = 1.0f / s;
-      for (size_t j = 0; j < n; j++) row[j] *= inv;
-      for (size_t j = n; j < T; j++) row[j] = 0.0f;
-    }
-  }
+  for (size_t b = 0; b < blocks; b++) KFN(softmax_causal_rows)(att + b * T * T, T, 0, T);
 }
 
 /* KV-cache decode attention for S rows. Row r attends with query q[r·qStride + h·hs ..] to positions
