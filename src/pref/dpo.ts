@@ -174,6 +174,8 @@ export interface DpoOptions extends OptimizerOptions {
   /** Stop after this many steps (default: epochs × ceil(n / batchSize)). */
   maxSteps?: number;
   onStep?: (m: DpoStepMetrics) => void;
+  /** Called after every epoch with its mean loss; returning true ends training (a convergence criterion). */
+  stopAfterEpoch?: (epoch: number, meanLoss: number) => boolean;
 }
 
 /** DPO's optimizer defaults (the rest: nn OPTIMIZER_DEFAULTS). */
@@ -278,6 +280,8 @@ export function trainDpo(
   let step = 0;
   for (let epoch = 0; step < total; epoch++) {
     rng.shuffle(order);
+    let epochLoss = 0;
+    let epochSteps = 0;
     for (let s = 0; s < perEpoch && step < total; s++, step++) {
       const ts = performance.now();
       const idx = order.slice(s * bs, Math.min(n, (s + 1) * bs));
@@ -313,6 +317,11 @@ export function trainDpo(
       };
       history.push(rec);
       opts.onStep?.(rec);
+      epochLoss += metrics.loss;
+      epochSteps++;
+    }
+    if (opts.stopAfterEpoch?.(epoch + 1, epochLoss / Math.max(1, epochSteps))) {
+      break;
     }
   }
   return { steps: step, seconds: (performance.now() - t0) / 1000, history };
