@@ -173,18 +173,23 @@ function frontierDominance(a: string, b: string) {
   };
 }
 
-/** Matched-KL KL values: the config's, or a's mean KL at the main η. */
-function matchKls(cfg: PipelineConfig, fin: Fin, a: string): number[] {
+/**
+ * Matched-KL values: the config's, or the smaller of the two methods' mean KL at the main η — a KL
+ * both frontiers reach (each runs from π0 at 0 to at least its main-η point).
+ */
+function matchKls(cfg: PipelineConfig, fin: Fin, a: string, b: string): number[] {
   if (cfg.frontier.matchKl?.length) return cfg.frontier.matchKl;
-  const rows = fin.get(a) ?? [];
-  return rows.length ? [Number(meanOf(rows, M.kl).toPrecision(2))] : [];
+  const A = fin.get(a) ?? [];
+  const B = fin.get(b) ?? [];
+  if (!A.length || !B.length) return [];
+  return [Number(Math.min(meanOf(A, M.kl), meanOf(B, M.kl)).toPrecision(2))];
 }
 
 /** The difference a − b at matched KL, per seed by interpolation along each seed's frontiers. */
 function matchedKl(a: string, b: string) {
   return (cfg: PipelineConfig, res: ReproduceResults, fin: Fin): ClaimResult => {
     const margin = cfg.verdicts.equivalenceMargin;
-    const parts = matchKls(cfg, fin, a).map((kl) => ({ kl, ...matchedKlDiffs(cfg, res, a, b, kl) }));
+    const parts = matchKls(cfg, fin, a, b).map((kl) => ({ kl, ...matchedKlDiffs(cfg, res, a, b, kl) }));
     const judged = parts.map((p) => ({ ...p, j: superiority(p.diffs, margin) }));
     const usable = judged.filter((p) => p.j.verdict !== 'no data');
     if (!usable.length)

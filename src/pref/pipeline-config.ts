@@ -130,7 +130,7 @@ const labelsSchema = z
   .object({
     /**
      * Oracle labels of π0 pairs that train the online methods' first reward model. 0 = fair
-     * accounting (issue 11): online iteration 1 labels a random pair of π0 samples (the offline
+     * accounting: online iteration 1 labels a random pair of π0 samples (the offline
      * distribution) and every label a method pays for also trains its policy.
      */
     rmSeed: z.number().int().min(0).default(128),
@@ -227,6 +227,8 @@ const methodsSchema = z
           .min(1)
           .default(['neural']),
         secondarySeeds: z.number().int().min(1).optional(),
+        /** Seeds of the 'retrain' schedule when it is not the first (default: `seeds`). */
+        retrainSeeds: z.number().int().min(1).optional(),
       })
       .strict()
       .prefault({}),
@@ -300,7 +302,7 @@ const frontierSchema = z
     etas: z.array(z.number().positive()).min(1).default([0.03, 0.3, 1]),
     /** Seeds 0..seeds−1 only (fewer than the main table to fit the time budget). */
     seeds: z.number().int().min(1).default(1),
-    /** KL values at which the matched-KL verdicts compare the frontiers (default: the online method's mean KL at the main η). */
+    /** KL values at which the matched-KL verdicts compare the frontiers (default: the smaller of the two methods' mean KL at the main η). */
     matchKl: z.array(z.number().positive()).optional(),
     /** RSO is cheap: its η sweep (and the multi-step RSO stage path it is compared with) uses seeds 0..rsoSeeds−1. Default: `seeds`. */
     rsoSeeds: z.number().int().min(1).optional(),

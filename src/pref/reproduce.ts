@@ -155,15 +155,10 @@ export function plannedStages(cfg: PipelineConfig): number {
   const T = m.iterative.iterations;
   const upTo = (x: { enabled: boolean; seeds?: number | undefined }): number =>
     x.enabled ? Math.min(cfg.seeds, x.seeds ?? cfg.seeds) : 0;
-  const rms = m.iterative.rewardModels.length;
-  const sec = (seeds: number | undefined): number =>
-    Math.min(cfg.seeds, m.iterative.secondarySeeds ?? seeds ?? cfg.seeds);
-  const onlineRuns = (x: { enabled: boolean; seeds?: number | undefined }, k: number): number =>
-    x.enabled ? k * (upTo(x) + (rms - 1) * sec(x.seeds)) : 0;
-  const online =
-    (onlineRuns(m.iterative, m.iterative.schedules.length) + upTo(m.uncertainty)) * (T + 1) +
-    upTo(m.hybrid) * (Math.min(T, m.hybrid.iterations ?? T) + 2) +
-    upTo(m.proxy) * (T + 2 + 1);
+  // Per run: its iterations (the hybrid's iterate 0 and the proxy's RM stage included) + the selection.
+  const runStages = (v: OnlineVariant): number =>
+    v.hybrid ? Math.min(T, m.hybrid.iterations ?? T) + 2 : v.labels === 'proxy' ? T + 3 : T + 1;
+  const online = onlineVariants(cfg).reduce((a, v) => a + v.seeds * runStages(v), 0);
   const rso = upTo(m.rso) + upTo(m.multiStepRso) * m.multiStepRso.etas.length;
   const rmStages =
     (cfg.labels.rmSeed > 0 && m.iterative.rewardModels.includes('neural') ? 1 : 0) +
@@ -455,7 +450,7 @@ export async function runSeed(ctx: Ctx, acc: Collected, s: number): Promise<void
     ms: onSeed(ctx, m.multiStepRso, s),
     proxy: onSeed(ctx, m.proxy, s),
     pessimistic: onSeed(ctx, m.pessimisticDpo, s) ? pessimismBetas(cfg) : [],
-    online: onlineVariants(ctx).filter((v) => s < v.seeds),
+    online: onlineVariants(cfg).filter((v) => s < v.seeds),
   });
 }
 
@@ -464,7 +459,7 @@ async function runFrontier(ctx: Ctx, acc: Collected): Promise<void> {
   const { cfg } = ctx;
   if (!cfg.frontier.enabled) return;
   const fm = new Set(cfg.frontier.methods);
-  const warm = onlineVariants(ctx).find((v) => v.key === 'iterative-dpo-warm');
+  const warm = onlineVariants(cfg).find((v) => v.key === 'iterative-dpo-warm');
   const fs = cfg.frontier.seeds;
   for (let s = 0; s < Math.max(fs, rsoFrontierSeeds(cfg)); s++) {
     for (const eta of cfg.frontier.etas) {

@@ -1,5 +1,5 @@
 /**
- * Verdict rules of the LM report (issue 11), each a pure function of per-seed paired numbers:
+ * Verdict rules of the LM report, each a pure function of per-seed paired numbers:
  *   - superiority ("A beats B"): the 95% Student-t interval of the paired differences A − B lies
  *     above 0 → supported, below 0 → contradicted, inside ±margin → equivalent (a decisive null),
  *     otherwise inconclusive;

@@ -18,7 +18,7 @@
  */
 import { join } from 'node:path';
 import { bestWorstPair, uncertaintyPair } from '../sampling.js';
-import { labelBudget } from '../pipeline-config.js';
+import { labelBudget, type PipelineConfig } from '../pipeline-config.js';
 import { LinearRewardModel, mostUncertainPair, type TextPair } from '../linear-rm.js';
 import type { RewardEnsemble } from '../reward-model.js';
 import {
@@ -96,8 +96,7 @@ export interface OnlineOutcome {
 }
 
 /** The variants the config enables, in report order. */
-export function onlineVariants(ctx: Ctx): OnlineVariant[] {
-  const { cfg } = ctx;
+export function onlineVariants(cfg: PipelineConfig): OnlineVariant[] {
   const m = cfg.methods;
   const out: OnlineVariant[] = [];
   const labels: LabelKind = m.iterative.labelSource;
@@ -127,7 +126,14 @@ export function onlineVariants(ctx: Ctx): OnlineVariant[] {
   // The further reward models run with the first schedule only (the RM comparison).
   if (m.iterative.enabled)
     m.iterative.schedules.forEach((s, k) =>
-      add(`iterative-dpo-${s}`, s, 'best-worst', false, m.iterative.seeds, k === 0),
+      add(
+        `iterative-dpo-${s}`,
+        s,
+        'best-worst',
+        false,
+        s === 'retrain' && k > 0 ? (m.iterative.retrainSeeds ?? m.iterative.seeds) : m.iterative.seeds,
+        k === 0,
+      ),
     );
   if (m.uncertainty.enabled)
     add('uncertainty', m.uncertainty.schedule, 'uncertainty', false, m.uncertainty.seeds);
