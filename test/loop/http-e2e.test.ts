@@ -15,7 +15,7 @@ import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { loadCheckpoint } from '../../src/nn/index.js';
 import { RewardModel, rewardModelFromLM } from '../../src/pref/reward-model.js';
-import type { LoopMetrics } from '../../src/loop/driver.js';
+import type { LoopMetrics } from '../../src/loop/run-folder.js';
 import { promptsFile, tinyPi0 } from './helpers.js';
 
 const CLI = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
