@@ -157,21 +157,3 @@ test('withBackend restores the previous backend when its function throws', () =>
   );
   assert.equal(kernelBackendName(), before);
 });
-
-test("setBackend('native') without the addon names the reason (fresh process, GSHF_NO_NATIVE=1)", async () => {
-  const { spawnSync } = await import('node:child_process');
-  const url = new URL('../../src/native/index.js', import.meta.url).href;
-  const r = spawnSync(
-    process.execPath,
-    [
-      '--input-type=module',
-      '-e',
-      `import { setBackend, kernelBackendName } from ${JSON.stringify(url)};
-       console.log(kernelBackendName());
-       try { setBackend('native'); } catch (e) { console.log(e.message); }`,
-    ],
-    { env: { ...process.env, GSHF_NO_NATIVE: '1' }, encoding: 'utf8' },
-  );
-  assert.equal(r.status, 0, r.stderr);
-  assert.match(r.stdout, /^ts\nsetBackend\('native'\): disabled by GSHF_NO_NATIVE=1/);
-});
