@@ -80,4 +80,7 @@ export {
 } from './corpus.js';
 export type { ReviewExample, ReviewStyle } from './corpus.js';
 export { kernelBackend, setUseNative, setKernelThreads, autoKernelThreads } from './kernels.js';
+// The kernel registry's one backend switch (it reaches the bandit lab too) and its tracer.
+export { setBackend, withBackend, kernelBackendName, traceKernels } from '../native/index.js';
+export type { KernelBackend, KernelBackendChoice, KernelName, KernelDispatch } from '../native/index.js';
 export * as kernels from './kernels.js';
