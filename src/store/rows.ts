@@ -3,7 +3,7 @@
  * columns. `pg` returns BIGINT as strings: the mappers convert with `Number()` (ids and times stay
  * below 2⁵³). JSON is written with sorted keys, so equal content is equal text on both stores.
  */
-import type { Verdict } from '../feedback/types.js';
+import type { Verdict } from '../iterate/labels.js';
 import type {
   AnswerDetail,
   AnnotationRow,
