@@ -8,7 +8,7 @@
 import { fmt } from '../report/markdown.js';
 import type { PipelineConfig } from './pipeline-config.js';
 import type { PolicyResult } from './methods/common.js';
-import type { ReproduceResults } from './reproduce.js';
+import type { ReproduceResults } from './results.js';
 import {
   dominanceByPoint,
   frontierSeeds,
@@ -33,7 +33,7 @@ import {
   type Judgement,
   type NoteStatus,
   type Verdict,
-} from './verdicts.js';
+} from '../math/verdicts.js';
 
 export interface ClaimVerdict {
   id: string;
@@ -68,25 +68,13 @@ interface ClaimDef {
 
 const NO_DATA = (why: string): ClaimResult => ({ verdict: 'no data', evidence: why, numbers: [] });
 
-/**
- * Seeds an interval of this spread would need to decide: its half-width h shrinks as 1/√n, and a
- * decision needs h below |mean| (a side of 0) or below margin − |mean| (equivalence).
- */
-export function seedsNeeded(j: Judgement, margin: number): number {
-  const h = (j.hi - j.lo) / 2;
-  const target = Math.max(Math.abs(j.mean), margin - Math.abs(j.mean));
-  if (!(h > 0) || !(target > 0)) return Infinity;
-  return Math.ceil(j.n * (h / target) ** 2);
-}
-
 /** The sentence an inconclusive verdict carries: the seeds a decision would need and why they were not run. */
-function undecided(j: Judgement, margin: number): string {
+function undecided(j: Judgement): string {
   if (j.verdict !== 'inconclusive') return '';
-  const n = seedsNeeded(j, margin);
+  const n = j.seedsToDecide ?? Infinity;
   return (
-    ` Undecided: a decision would need about ${Number.isFinite(n) ? n : 'unboundedly many'} seeds ` +
-    `(the 95% half-width ${fmt((j.hi - j.lo) / 2, 2)} must fall below ${fmt(Math.max(Math.abs(j.mean), margin - Math.abs(j.mean)), 2)}); ` +
-    `not spent: this arm's seeds are set by the run's 10-minute budget on 2 cores`
+    ` Undecided: the same mean and spread would need ${Number.isFinite(n) ? `about ${n}` : 'unboundedly many'} seeds to decide; ` +
+    `not spent: this arm's ${j.n} seeds are what fits the run's 10-minute budget on 2 cores`
   );
 }
 
@@ -120,7 +108,7 @@ function compareRows(
         (rule === 'non-inferiority' ? ` (non-inferiority margin −${margin})` : '') +
         `. KL(π‖π0) ${fmt(klA)} vs ${fmt(klB)}; length ${fmt(meanOf(A, M.len))} vs ${fmt(meanOf(B, M.len))} tokens; ` +
         `labels ${fmt(meanOf(A, M.labels), 4)} vs ${fmt(meanOf(B, M.labels), 4)}.` +
-        undecided(j, margin),
+        undecided(j),
     };
   };
 }
@@ -153,14 +141,17 @@ function frontierDominance(a: string, b: string) {
       frontierSummary(cfg, res, m)
         .map((p) => `η=${p.eta}: KL ${fmt(p.kl.mean)}, r* ${fmt(p.gold.mean)}`)
         .join('; ');
-    const worst = d.points.reduce((w, p) => (p.lo < w.lo ? p : w), d.points[0]);
+    // Undecided dominance: the seeds the least favourable undecided point would need.
+    const open = perPoint
+      .filter((p) => p.length >= 2)
+      .map((p) => superiority(p, margin))
+      .filter((j) => j.verdict !== 'supported');
+    const worst = open.reduce<Judgement | undefined>(
+      (w, j) => (w === undefined || (j.seedsToDecide ?? Infinity) > (w.seedsToDecide ?? Infinity) ? j : w),
+      undefined,
+    );
     const need =
-      d.verdict === 'inconclusive'
-        ? undecided(
-            { verdict: 'inconclusive', mean: worst.mean, lo: worst.lo, hi: worst.hi, n: worst.n },
-            margin,
-          )
-        : '';
+      d.verdict === 'inconclusive' && worst ? undecided({ ...worst, verdict: 'inconclusive' }) : '';
     return {
       verdict: d.verdict,
       numbers: d.points.flatMap((p) => [p.mean, p.lo, p.hi, p.n]),
@@ -209,7 +200,7 @@ function matchedKl(a: string, b: string) {
           )
           .join('; ') +
         `. Each seed's gold reward of both methods interpolated linearly at that KL along its frontier over η (joined in KL order from π0 at KL 0).` +
-        (usable.length === 1 ? undecided(usable[0].j, margin) : ''),
+        (usable.length === 1 ? undecided(usable[0].j) : ''),
     };
   };
 }
@@ -365,7 +356,7 @@ function lengthGrows(cfg: PipelineConfig, res: ReproduceResults): ClaimResult {
     evidence:
       `mean length in tokens over iterations 0 (π0) … ${T}: ${byIt} (${label(key)}); least-squares slope per seed, ` +
       `${fmt(j.mean)} tokens/iteration (95% CI ${fmt(j.lo)} to ${fmt(j.hi)}, n=${j.n}; "flat" = inside ±${fmt(flat, 2)}, 2% of π0's length). Length cap: ${cfg.sampling.maxTokens} tokens.` +
-      undecided(j, flat),
+      undecided(j),
   };
 }
 
@@ -389,7 +380,7 @@ function repetition(cfg: PipelineConfig, res: ReproduceResults, fin: Fin): Claim
       `${label(key)} at η=${cfg.dpo.eta}: repeat rate ${ci(rows, rep)} vs π0 ${ci(pi0, rep)}; per-seed difference ${fmt(j.mean)} ` +
       `(95% CI ${fmt(j.lo)} to ${fmt(j.hi)} over n=${j.n} seeds — cluster-robust: each seed's ${rows[0].eval.n} samples are one unit; ` +
       `"no change" = inside ±0.02); distinct-2 change ${fmt(d2.reduce((a, b) => a + b, 0) / Math.max(1, d2.length))}. Samples that repeat a lexicon word: ${ex.join(' ') || 'none'}` +
-      undecided(j, 0.02),
+      undecided(j),
   };
 }
 

@@ -9,7 +9,7 @@ import { interpolate, meanCI95 } from '../math/stats.js';
 import { fmt, fmtCI } from '../report/markdown.js';
 import { rsoFrontierSeeds, type PipelineConfig } from './pipeline-config.js';
 import type { PolicyResult } from './methods/common.js';
-import type { ReproduceResults } from './reproduce.js';
+import type { ReproduceResults } from './results.js';
 
 const LABELS: Record<string, string> = {
   pi0: 'π0 (SFT)',

@@ -18,7 +18,38 @@ import {
   onlineKeys,
 } from './report-data.js';
 import type { PolicyResult } from './methods/common.js';
-import type { PrefReport, ReportInput } from './report.js';
+import type { PipelineConfig } from './pipeline-config.js';
+import type { ReproduceResults } from './results.js';
+import type { ClaimVerdict } from './claims.js';
+
+/** An SVG file of the report. */
+export interface Svg {
+  name: string;
+  content: string;
+}
+
+export interface ReportInput {
+  cfg: PipelineConfig;
+  res: ReproduceResults;
+  fin: Map<string, PolicyResult[]>;
+  meta: ReportMeta;
+  eta: number;
+  T: number;
+  B: number;
+  margin: number;
+  vocab: { rm: number };
+  verdicts: ClaimVerdict[];
+}
+
+export interface ReportMeta {
+  command: string;
+  wallSeconds: number;
+  invocations: number[];
+  /** 1-minute load average at the start and the end of the run. */
+  loadAverage?: number[];
+  /** CPU seconds (user + system) of the run and its worker processes, summed over invocations. */
+  cpuSeconds?: number;
+}
 
 export function iterationSection(r: ReportInput, out: string[]): void {
   const { res, eta } = r;
@@ -74,7 +105,7 @@ export function iterationSection(r: ReportInput, out: string[]): void {
   );
 }
 
-export function rewardKlSection(r: ReportInput, out: string[], svgs: PrefReport['svgs']): void {
+export function rewardKlSection(r: ReportInput, out: string[], svgs: Svg[]): void {
   const { cfg, res, fin, eta } = r;
   // (1) the frontiers over η, each per seed in KL order from π0, mean with 95% bars of r*; (2) every method at the main η.
   const series: Series[] = [];
@@ -248,7 +279,7 @@ export function pessimismSection(r: ReportInput, out: string[]): void {
   );
 }
 
-export function iterationPlots(r: ReportInput, out: string[], svgs: PrefReport['svgs']): void {
+export function iterationPlots(r: ReportInput, out: string[], svgs: Svg[]): void {
   const { cfg, res, fin, eta, T, B } = r;
   // Iteration plot
   const itSeries: Series[] = [];

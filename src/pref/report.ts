@@ -8,7 +8,7 @@
 import { fmt, mdTable } from '../report/markdown.js';
 import { rsoFrontierSeeds, type PipelineConfig } from './pipeline-config.js';
 import type { PolicyResult } from './methods/common.js';
-import type { ReproduceResults } from './reproduce.js';
+import type { ReproduceResults } from './results.js';
 import { judgeClaims, type ClaimVerdict } from './claims.js';
 import { accountingOf, ci, finalRows, label, M, meanOf, methodOrder } from './report-data.js';
 import {
@@ -23,40 +23,22 @@ import {
   sampleSection,
   selectionSection,
   timeSection,
+  type ReportInput,
+  type ReportMeta,
+  type Svg,
 } from './report-sections.js';
 
+export type { ReportMeta };
+
 export type { ClaimVerdict };
-export type { Verdict } from './verdicts.js';
+export type { Verdict } from '../math/verdicts.js';
 export { CLAIMS } from './claims.js';
 export { finalRows } from './report-data.js';
 
 export interface PrefReport {
   markdown: string;
-  svgs: { name: string; content: string }[];
+  svgs: Svg[];
   verdicts: ClaimVerdict[];
-}
-
-export interface ReportInput {
-  cfg: PipelineConfig;
-  res: ReproduceResults;
-  fin: Map<string, PolicyResult[]>;
-  meta: ReportMeta;
-  eta: number;
-  T: number;
-  B: number;
-  margin: number;
-  vocab: { rm: number };
-  verdicts: ClaimVerdict[];
-}
-
-export interface ReportMeta {
-  command: string;
-  wallSeconds: number;
-  invocations: number[];
-  /** 1-minute load average at the start and the end of the run. */
-  loadAverage?: number[];
-  /** CPU seconds (user + system) of the run and its worker processes, summed over invocations. */
-  cpuSeconds?: number;
 }
 
 function claimEvidence(v: ClaimVerdict): string {
@@ -179,7 +161,7 @@ function labelSection(r: ReportInput, out: string[]): void {
 function claimSection(r: ReportInput, out: string[]): void {
   out.push("## The paper's claims against our measurements", '');
   out.push(
-    `Verdict rules (src/pref/verdicts.ts, on paired per-seed numbers): **supported** / **contradicted** when the 95% Student-t interval of the per-seed differences lies on one side of 0, **equivalent** when it lies inside ±${r.margin} r* (the stated equivalence margin, about ${fmt(r.margin * 5, 2)} AFINN points), "at least as well" claims by non-inferiority at −${r.margin}; "at comparable KL" by the difference at matched KL (each seed's two frontiers over η, anchored at its π0, interpolated at that KL) and by dominance along the frontier (an interval at every comparison point); "grows over iterations" by the per-seed least-squares slope; sample-level rates by their per-seed values (the seed is the unit: cluster-robust). An **inconclusive** verdict states the seeds a decision would need. A claim note ends with its status: *current* when the numbers it was written beside (fingerprint in brackets) are the numbers shown, **stale** when they changed.`,
+    `Verdict rules (src/math/verdicts.ts, on paired per-seed numbers): **supported** / **contradicted** when the 95% Student-t interval of the per-seed differences lies on one side of 0, **equivalent** when it lies inside ±${r.margin} r* (the stated equivalence margin, about ${fmt(r.margin * 5, 2)} AFINN points), "at least as well" claims by non-inferiority at −${r.margin}; "at comparable KL" by the difference at matched KL (each seed's two frontiers over η, anchored at its π0, interpolated at that KL) and by dominance along the frontier (an interval at every comparison point); "grows over iterations" by the per-seed least-squares slope; sample-level rates by their per-seed values (the seed is the unit: cluster-robust). An **inconclusive** verdict states the seeds a decision would need. A claim note ends with its status: *current* when the numbers it was written beside (fingerprint in brackets) are the numbers shown, **stale** when they changed.`,
     '',
   );
   out.push(

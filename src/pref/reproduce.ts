@@ -14,7 +14,6 @@ import { join } from 'node:path';
 import { RunDir } from '../report/run-dir.js';
 import { Progress } from '../report/progress.js';
 import { writeFileSync } from 'node:fs';
-import { trainBpe } from '../nn/bpe-train.js';
 import {
   BPETokenizer,
   ByteTokenizer,
@@ -26,6 +25,7 @@ import {
   PRODUCTS,
   readExamples,
   runSft,
+  trainBpe,
 } from '../nn/index.js';
 import { Rng } from '../math/rng.js';
 import { GoldOracle } from './gold.js';
@@ -49,7 +49,6 @@ import {
   type BaseCtx,
   type Ctx,
   type PolicyResult,
-  type RmStageResult,
 } from './methods/common.js';
 import {
   runMultiStepRso,
@@ -61,12 +60,14 @@ import {
   runRmFull,
   runRmSeed,
   runRso,
-  type PoolResult,
 } from './methods/offline.js';
 import { onlineVariants, runOnline, type OnlineVariant, type SelectionResult } from './methods/iterative.js';
 import { WordFeatures } from './linear-rm.js';
 import { mergeParts, runSeedsInWorkers } from './seed-workers.js';
 import { buildReport } from './report.js';
+import type { Pi0Result, ReproduceResults } from './results.js';
+
+export type { Pi0Result, ReproduceResults };
 
 export interface ReproduceOptions {
   outDir: string;
@@ -76,40 +77,6 @@ export interface ReproduceOptions {
   log?: (line: string) => void;
   /** Show a progress bar / lines (default true; GSHF_QUIET=1 silences it). */
   progress?: boolean;
-}
-
-export interface Pi0Result {
-  params: number;
-  sftSteps: number;
-  valLoss: number;
-  initialValLoss: number;
-  seconds: number;
-  kernels: string;
-}
-
-export interface ReproduceResults {
-  name: string;
-  budget: number;
-  seeds: number;
-  pi0: Pi0Result;
-  promptPool: {
-    size: number;
-    iterations: number;
-    perIteration: number;
-    validation: number;
-    test: number;
-    offline: number;
-  };
-  pool: (PoolResult & { seed: number })[];
-  rms: (RmStageResult & { seed: number; kind: 'seed' | 'full' })[];
-  /** Every evaluated policy: π0, offline DPO, RSO, multi-step RSO stages, online iterations; main η and frontier. */
-  rows: PolicyResult[];
-  selections: SelectionResult[];
-  ledger: { labels: number; duplicateIds: number; bySeed: Record<string, number> };
-  /** Seconds per stage kind, summed over the run folder's stages (this run and any earlier part of it). */
-  stageSeconds: Record<string, number>;
-  /** Vocabulary sizes: the linear RM's words, and every word of the SFT corpus. */
-  vocab?: { rm: number; corpus: number };
 }
 
 export interface ReproduceSummary {
@@ -423,7 +390,7 @@ function needFullRm(cfg: PipelineConfig): boolean {
   );
 }
 
-/** Phase: one preference seed at the main η — π0's evaluation, the labelled pool, RMs, every method. */
+/** Phase: one preference seed — π0's evaluation, the labelled pool, RMs, every method at the main η, its frontier points. */
 export async function runSeed(ctx: Ctx, acc: Collected, s: number): Promise<void> {
   const { cfg } = ctx;
   const m = cfg.methods;
@@ -452,27 +419,31 @@ export async function runSeed(ctx: Ctx, acc: Collected, s: number): Promise<void
     pessimistic: onSeed(ctx, m.pessimisticDpo, s) ? pessimismBetas(cfg) : [],
     online: onlineVariants(cfg).filter((v) => s < v.seeds),
   });
+  await runFrontierSeed(ctx, acc, s);
 }
 
-/** Phase: the η sweep for the reward–KL plot (main η reused). */
-async function runFrontier(ctx: Ctx, acc: Collected): Promise<void> {
+/**
+ * Phase: seed s's points of the reward–KL frontiers over η (the main η is reused). Part of the seed,
+ * so the seed workers run the frontiers in parallel too.
+ */
+async function runFrontierSeed(ctx: Ctx, acc: Collected, s: number): Promise<void> {
   const { cfg } = ctx;
   if (!cfg.frontier.enabled) return;
   const fm = new Set(cfg.frontier.methods);
   const warm = onlineVariants(cfg).find((v) => v.key === 'iterative-dpo-warm');
   const fs = cfg.frontier.seeds;
-  for (let s = 0; s < Math.max(fs, rsoFrontierSeeds(cfg)); s++) {
-    for (const eta of cfg.frontier.etas) {
-      if (eta === cfg.dpo.eta) continue;
-      await runMethodsAt(ctx, acc, s, eta, {
-        offline: fm.has('offline-dpo') && s < fs,
-        rso: fm.has('rso') && s < rsoFrontierSeeds(cfg),
-        ms: fm.has('multi-step-rso') && s < rsoFrontierSeeds(cfg),
-        proxy: false,
-        pessimistic: [],
-        online: warm && fm.has('iterative-dpo-warm') && s < fs ? [warm] : [],
-      });
-    }
+  const rs = rsoFrontierSeeds(cfg);
+  if (s >= Math.max(fs, rs)) return;
+  for (const eta of cfg.frontier.etas) {
+    if (eta === cfg.dpo.eta) continue;
+    await runMethodsAt(ctx, acc, s, eta, {
+      offline: fm.has('offline-dpo') && s < fs,
+      rso: fm.has('rso') && s < rs,
+      ms: fm.has('multi-step-rso') && s < rs,
+      proxy: false,
+      pessimistic: [],
+      online: warm && fm.has('iterative-dpo-warm') && s < fs ? [warm] : [],
+    });
   }
 }
 
@@ -563,7 +534,6 @@ export async function reproduce(cfg: PipelineConfig, opts: ReproduceOptions): Pr
   } else {
     for (let s = 0; s < cfg.seeds; s++) await runSeed(ctx, acc, s);
   }
-  await runFrontier(ctx, acc);
   progress.finish();
   const ledger = auditLedger(ctx);
   ctx.ledger.close();
