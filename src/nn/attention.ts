@@ -4,7 +4,8 @@
  * the single-query cached form used by KV-cache decoding. Both blocks lay q, k and v out as NH heads
  * of width hs each (the Llama block first repeats its grouped key/value heads).
  */
-import { attentionBackwardNative, attentionForwardNative, sgemm, softmaxCausal } from './kernels.js';
+import { nativeOp } from '../native/index.js';
+import { sgemm, softmaxCausal } from './kernels.js';
 
 /**
  * One head of cached attention for one query: scores over keys 0..n−1, softmax, weighted sum of
@@ -121,7 +122,8 @@ export function attentionForward(
   const C = NH * hs;
   const C3 = 3 * C;
   const scale = 1 / Math.sqrt(hs);
-  if (attentionForwardNative(qkv, att, atty, B, T, NH, hs, scale)) return;
+  const nat = nativeOp('attentionForward');
+  if (nat) return nat(qkv, att, atty, B, T, NH, hs, scale);
   for (let b = 0; b < B; b++) {
     const base = b * T * C3;
     for (let h = 0; h < NH; h++) {
@@ -158,7 +160,8 @@ export function attentionBackward(
   const C = NH * hs;
   const C3 = 3 * C;
   const scale = 1 / Math.sqrt(hs);
-  if (attentionBackwardNative(qkv, att, datty, dqkv, B, T, NH, hs, scale)) return;
+  const nat = nativeOp('attentionBackward');
+  if (nat) return nat(qkv, att, datty, dqkv, B, T, NH, hs, scale);
   for (let b = 0; b < B; b++) {
     const base = b * T * C3;
     for (let h = 0; h < NH; h++) {

@@ -18,7 +18,8 @@
  */
 import { attendCached, attentionBackward, attentionForward } from './attention.js';
 import type { GPTConfig, LlamaBlock, RopeScaling } from './config.js';
-import { addBiasRows, attentionDecodeNative, biasBackward, sgemm } from './kernels.js';
+import { nativeOp } from '../native/index.js';
+import { addBiasRows, biasBackward, sgemm } from './kernels.js';
 
 /** Derived sizes of a Llama-block config. */
 export interface LlamaDims {
@@ -809,11 +810,8 @@ function attendDecode(
   blk: number,
 ): void {
   const scale = 1 / Math.sqrt(d.hd);
-  if (
-    d.grp === 1 &&
-    attentionDecodeNative(sc.qkv, d.QKV, kc, vc, sc.atty, slots, lens, S, d.NH, d.hd, blk, scale)
-  )
-    return;
+  const decode = d.grp === 1 ? nativeOp('attentionDecode') : null;
+  if (decode) return decode(sc.qkv, d.QKV, kc, vc, sc.atty, slots, lens, S, d.NH, d.hd, blk, scale);
   for (let s = 0; s < S; s++) {
     const base = slots[s] * blk * d.KV;
     for (let h = 0; h < d.NH; h++) {

@@ -9,17 +9,15 @@
  */
 import { Rng } from '../math/rng.js';
 import { type GPTConfig, parseGPTConfig, type GPTConfigInput } from './config.js';
+import { nativeOp } from '../native/index.js';
 import {
   addBiasRows,
-  attentionDecodeNative,
   biasBackward,
   geluBackward,
   geluForward,
   layerNormBackward,
   layerNormForward,
   sgemm,
-  lmLogitsBackwardNative,
-  lmLogProbsNative,
 } from './kernels.js';
 import { attendCached, attentionBackward, attentionForward } from './attention.js';
 import {
@@ -623,7 +621,9 @@ export class GPT {
     const V = this.config.vocabSize;
     const { seqLp, tokLp, counts } = ws;
     tokLp.fill(0);
-    if (lmLogProbsNative(logits, ws.tokens, ws.mask, B, T, V, ws.lse, tokLp)) {
+    const nat = nativeOp('lmLogProbs');
+    if (nat) {
+      nat(logits, ws.tokens, ws.mask, B, T, V, ws.lse, tokLp);
       sumSeqLogProbs(ws);
       ws.lastKind = 'logprob';
       return ws;
@@ -730,7 +730,9 @@ export class GPT {
     const V = this.config.vocabSize;
     const C = this.config.nEmbd;
     const logits = ws.logits;
-    if (!lmLogitsBackwardNative(logits, ws.lse, ws.dlogp, ws.tokens, B, T, V)) dlogitsFromDlogp(ws, V);
+    const nat = nativeOp('lmLogitsBackward');
+    if (nat) nat(logits, ws.lse, ws.dlogp, ws.tokens, B, T, V);
+    else dlogitsFromDlogp(ws, V);
     ws.lastKind = 'none'; // logits were overwritten by dlogits
     const g = this.g as ParamViews;
     const dlnf = ws.dln as Float32Array;
@@ -976,7 +978,9 @@ export class GPT {
           vc[dst + c] = qkv[s * C3 + 2 * C + c];
         }
       }
-      if (!attentionDecodeNative(qkv, C3, kc, vc, atty, cache.slotsI32, cache.lensI32, S, NH, hs, blk, scale))
+      const decode = nativeOp('attentionDecode');
+      if (decode) decode(qkv, C3, kc, vc, atty, cache.slotsI32, cache.lensI32, S, NH, hs, blk, scale);
+      else
         for (let s = 0; s < S; s++) {
           const pos = cache.pos[slots[s]];
           const slot = slots[s] * blk * C;

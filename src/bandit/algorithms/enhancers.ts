@@ -21,14 +21,23 @@ import type { BanditEnv } from '../env.js';
 import { policyCdf, searchCdf } from '../oracle.js';
 import { expectedFeatures, kl, meanFeature } from '../policy.js';
 import { TiltEvaluator } from './tilt-evaluator.js';
+import { EXPLORER_NAMES, prepareExplorer, type ExplorerName } from './explorers.js';
 
-export type EnhancerName = 'uncertainty' | 'best-worst' | 'symmetric' | 'pi0' | 'uncertainty-pair';
+export type EnhancerName =
+  | 'uncertainty'
+  | 'best-worst'
+  | 'symmetric'
+  | 'pi0'
+  | 'uncertainty-pair'
+  | ExplorerName;
 export const ENHANCER_NAMES: readonly EnhancerName[] = [
   'uncertainty',
   'best-worst',
   'symmetric',
   'pi0',
   'uncertainty-pair',
+  // Alternative exploration strategies (explorers.ts): Thompson sampling, optimism, ε-greedy.
+  ...EXPLORER_NAMES,
 ];
 
 // ---------------------------------------------------------------------------------------------
@@ -380,6 +389,10 @@ export interface EnhancerInput {
   beta: number;
   /** Samples per context for 'best-worst' and 'uncertainty-pair'. */
   n: number;
+  /** θ_t, the MLE behind `rewards` (needed by the 'thompson' explorer). */
+  theta?: Float64Array;
+  /** ε of the 'epsilon-greedy' explorer (default 0.1). */
+  epsilon?: number;
 }
 
 export interface PreparedEnhancer {
@@ -498,6 +511,10 @@ export function prepareEnhancer(name: EnhancerName, input: EnhancerInput): Prepa
   const draw = (cdf: Float64Array, c: number, rng: Rng): number =>
     searchCdf(cdf, off[c], off[c + 1], rng.uniform());
   switch (name) {
+    case 'thompson':
+    case 'optimism':
+    case 'epsilon-greedy':
+      return prepareExplorer(name, input);
     case 'symmetric':
       return {
         policy: mainLogp,

@@ -12,6 +12,7 @@ import { copyFileSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { GshfInputError, ioError } from '../../math/errors.js';
 import { writeFileAtomic } from '../../report/atomic.js';
+import { readJsonFile } from '../../report/jsonl.js';
 import type { CheckpointConfig, LoadedCheckpoint } from '../checkpoint.js';
 import type { GPTConfig } from '../config.js';
 import { GPT, type HFOrigin, type TensorInfo } from '../model.js';
@@ -43,21 +44,6 @@ const PASSTHROUGH = [
   'vocab.json',
   'merges.txt',
 ];
-
-/** Parses a JSON file; errors name the file. */
-export function readJsonFile(file: string): unknown {
-  let text: string;
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch (e) {
-    throw ioError(e, file, 'read');
-  }
-  try {
-    return JSON.parse(text);
-  } catch (e) {
-    throw new GshfInputError(`${file}: invalid JSON (${(e as Error).message})`);
-  }
-}
 
 /** True when `dir/config.json` is a Hugging Face config (has model_type, is not a gshf checkpoint). */
 export function isHFFolder(dir: string): boolean {
