@@ -11,6 +11,7 @@ export * as pref from './pref/index.js';
 export * as report from './report/index.js';
 export * as feedback from './feedback/index.js';
 export * as policy from './policy/index.js';
+export * as iterate from './iterate/index.js';
 export * as loop from './loop/index.js';
 
 // math

@@ -21,6 +21,8 @@ export { ByteTokenizer, BPETokenizer, tokenizerFromSpec, loadTokenizer } from '.
 export type { TokenizerEngine } from './tokenizer.js';
 export { HFTokenizer, TokenizerFeatureError, rustRegexToJs } from './tokenizer-json.js';
 export type { Tokenizer, TokenizerSpec } from './tokenizer.js';
+export { trainBpe, BPE_SPECIALS } from './bpe-train.js';
+export type { BpeTrainOptions } from './bpe-train.js';
 export {
   encodePair,
   encodePairIds,

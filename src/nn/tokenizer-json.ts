@@ -6,7 +6,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import type { Tokenizer, TokenizerSpec } from './tokenizer.js';
+import type { Tokenizer, TokenizerSpec } from './tokenizer-types.js';
 
 /**
  * Special-token strings that take precedence over the built-in guesses (<|endoftext|>, </s>, …),

@@ -2,7 +2,7 @@
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
-import type { LoopMetrics } from '../../src/loop/driver.js';
+import type { LoopMetrics } from '../../src/loop/run-folder.js';
 import { ByteTokenizer, GPT, saveCheckpoint } from '../../src/nn/index.js';
 
 /** A 2-layer, 16-wide byte-level GPT (untrained, seeded): sampling and DPO take milliseconds. */

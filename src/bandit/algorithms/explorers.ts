@@ -23,7 +23,7 @@ import type { BanditEnv } from '../env.js';
 import { policyCdf, searchCdf } from '../oracle.js';
 import { expectedFeatures, gibbs, kl } from '../policy.js';
 import { Uncertainty } from '../uncertainty.js';
-import type { EnhancerInput, PreparedEnhancer } from './enhancers.js';
+import type { EnhancerInput, PreparedEnhancer } from './enhancer-types.js';
 
 export type ExplorerName = 'thompson' | 'optimism' | 'epsilon-greedy';
 export const EXPLORER_NAMES: readonly ExplorerName[] = ['thompson', 'optimism', 'epsilon-greedy'];
