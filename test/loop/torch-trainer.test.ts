@@ -15,6 +15,7 @@ import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ByteTokenizer, GPT, loadCheckpoint, saveCheckpoint } from '../../src/nn/index.js';
 import { freePort, ledgerRows, loopRows, promptsFile, tinyPi0 } from './helpers.js';
+import { torchPython } from '../helpers/torch-ref.js';
 
 const CLI = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
 const TRAINER = resolve('examples/loop/torch_dpo_trainer.py');
@@ -37,11 +38,6 @@ for await (const line of createInterface({ input: process.stdin })) {
   return path;
 }
 
-function torchPython(): string | null {
-  for (const py of [process.env.GSHF_PYTHON, '/usr/bin/python3', 'python3'])
-    if (py && spawnSync(py, ['-c', 'import torch']).status === 0) return py;
-  return null;
-}
 const python = torchPython();
 const skip = python === null && process.env.GSHF_EXPECT_TORCH !== '1';
 
