@@ -10,11 +10,15 @@ import {
   ourNormalizer,
   ourPreTokenizer,
   ourUnsupportedFeature,
+  named,
   readTokenizerJson,
+  type SpecialTokenNames,
   type OurPreTokenizer,
 } from './tokenizer-json.js';
 
 import type { Tokenizer, TokenizerSpec } from './tokenizer-types.js';
+
+export type { SpecialTokenNames };
 
 export type { Tokenizer, TokenizerSpec };
 
@@ -97,7 +101,7 @@ export class BPETokenizer implements Tokenizer {
   private readonly cache = new Map<string, number[]>();
   private readonly decoder = new TextDecoder('utf-8', { fatal: false });
 
-  constructor(json: unknown, file = 'tokenizer.json') {
+  constructor(json: unknown, file = 'tokenizer.json', specials: SpecialTokenNames = {}) {
     this.spec = { type: 'bpe', file };
     if (typeof json !== 'object' || json === null) fail(file, '(root)', 'expected a JSON object');
     const root = json as Record<string, unknown>;
@@ -154,9 +158,9 @@ export class BPETokenizer implements Tokenizer {
       }
       return undefined;
     };
-    const eos = find('<|endoftext|>', '</s>', '<eos>', '<|eos|>');
-    const bos = find('<|startoftext|>', '<s>', '<bos>', '<|bos|>') ?? eos;
-    const pad = find('<pad>', '<|pad|>', '[PAD]') ?? eos;
+    const eos = find(...named(specials.eos), '<|endoftext|>', '</s>', '<eos>', '<|eos|>');
+    const bos = find(...named(specials.bos), '<|startoftext|>', '<s>', '<bos>', '<|bos|>') ?? eos;
+    const pad = find(...named(specials.pad), '<pad>', '<|pad|>', '[PAD]') ?? eos;
     if (eos === undefined || bos === undefined || pad === undefined) {
       fail(file, 'added_tokens', 'needs an end-of-text token (<|endoftext|>, </s>, <eos> or <|eos|>)');
     }
@@ -275,14 +279,18 @@ export type TokenizerEngine = 'auto' | 'gshf' | 'hf';
  * the file (it is faster, docs/lm-engine.md), else @huggingface/tokenizers (HFTokenizer) when that
  * library covers it, else an error naming the exact unsupported feature (JSON path and type).
  */
-export function loadTokenizer(path: string, engine: TokenizerEngine = 'auto'): Tokenizer {
+export function loadTokenizer(
+  path: string,
+  engine: TokenizerEngine = 'auto',
+  specials: SpecialTokenNames = {},
+): Tokenizer {
   const json = readTokenizerJson(path);
-  if (engine === 'gshf') return new BPETokenizer(json, path);
-  if (engine === 'hf') return new HFTokenizer(json, path);
+  if (engine === 'gshf') return new BPETokenizer(json, path, specials);
+  if (engine === 'hf') return new HFTokenizer(json, path, {}, specials);
   const ours = ourUnsupportedFeature(json, path);
-  if (ours === null) return new BPETokenizer(json, path);
+  if (ours === null) return new BPETokenizer(json, path, specials);
   const lib = libraryUnsupportedFeature(json, path);
-  if (lib === null) return new HFTokenizer(json, path);
+  if (lib === null) return new HFTokenizer(json, path, {}, specials);
   throw new Error(`${lib.message} (neither gshf's byte-level BPE nor @huggingface/tokenizers runs it)`);
 }
 
