@@ -11,13 +11,18 @@ import { registerPrefCommands } from './pref.js';
 import { describeError } from './errors.js';
 import { registerServeCommands } from './serve.js';
 import { registerServeAnnotateCommands } from './serve-annotate.js';
+import { nativeFallbackNotice } from '../native/index.js';
 
 const program = new Command();
 program
   .name('gshf')
   .description('Iterative preference learning from human feedback under a KL constraint (GSHF).')
   .version('0.1.0')
-  .showHelpAfterError();
+  .showHelpAfterError()
+  .hook('preAction', () => {
+    const notice = process.env.GSHF_QUIET ? null : nativeFallbackNotice();
+    if (notice) process.stderr.write(`gshf: ${notice}\n`);
+  });
 
 registerBanditCommands(program);
 registerLmCommands(program);

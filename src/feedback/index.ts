@@ -6,3 +6,9 @@ export { labelSourceSchema, createLabelSource, isFreeSource, LABEL_SOURCE_KINDS 
 export type { LabelSourceConfig, LabelSourceKind, SourceContext } from './registry.js';
 export { CommandLabelSource, commandSourceSchema } from './command.js';
 export { fromSyncSource, oracleSource, rewardModelSource } from './sync.js';
+export { HumanLabelSource, HumanSourceOptions } from './human.js';
+export type { HumanSourceDeps } from './human.js';
+export { JudgeSource, judgeSourceSchema } from './judge.js';
+export type { JudgeSourceConfig, JudgeSourceInput } from './judge.js';
+export { HttpRmSource, httpRmSourceSchema } from './http-rm.js';
+export type { HttpRmSourceConfig, HttpRmSourceInput } from './http-rm.js';

@@ -460,3 +460,16 @@ export function nativeLoadError(): string | null {
 export function nativePath(): string | null {
   return loadedFrom;
 }
+
+/**
+ * One line for a user who did not ask for the pure-TypeScript kernels but gets them (the addon was
+ * not built or does not load), or null when the addon is loaded or GSHF_NO_NATIVE=1 chose TypeScript.
+ */
+export function nativeFallbackNotice(): string | null {
+  if (native() !== null || process.env.GSHF_NO_NATIVE === '1') return null;
+  return (
+    'native addon not loaded: the pure-TypeScript kernels run (correct, slower). Build it with ' +
+    '`npm rebuild gshf` (in a checkout: `bash native/build.sh`) after installing a C compiler, make, ' +
+    'python3 and libopenblas-dev; GSHF_NO_NATIVE=1 silences this.'
+  );
+}

@@ -26,7 +26,7 @@ import {
   type Judgement,
   type NoteStatus,
   type Verdict,
-} from './verdicts.js';
+} from '../math/verdicts.js';
 
 export type { Verdict };
 
@@ -669,7 +669,7 @@ function labelSection(r: ReportInput, out: string[]): void {
 function claimSection(r: ReportInput, out: string[]): void {
   out.push("## The paper's claims against our measurements", '');
   out.push(
-    `Verdict rules (src/pref/verdicts.ts): paired per-seed differences with 95% Student-t intervals; **supported** / **contradicted** when the interval lies on one side of 0, **equivalent** when it lies inside ±${r.margin} r* (the stated equivalence margin, about ${fmt(r.margin * 5, 2)} AFINN points), "at least as well" claims by non-inferiority at −${r.margin}, frontier dominance point by point with an interval at each point, "grows over iterations" by the per-seed least-squares slope. A claim note ends with its status: *current* when the numbers it was written beside (fingerprint in brackets) are the numbers shown, **stale** when they changed.`,
+    `Verdict rules (src/math/verdicts.ts): paired per-seed differences with 95% Student-t intervals; **supported** / **contradicted** when the interval lies on one side of 0, **equivalent** when it lies inside ±${r.margin} r* (the stated equivalence margin, about ${fmt(r.margin * 5, 2)} AFINN points), "at least as well" claims by non-inferiority at −${r.margin}, frontier dominance point by point with an interval at each point, "grows over iterations" by the per-seed least-squares slope. A claim note ends with its status: *current* when the numbers it was written beside (fingerprint in brackets) are the numbers shown, **stale** when they changed.`,
     '',
   );
   out.push(

@@ -154,7 +154,43 @@ test('npm pack → install into a scratch project → import by name (ESM, subpa
     assert.equal(lines[1], `algorithms ${algorithmNames().length}`);
     // HH prompt = everything through the last "\n\nAssistant:" (8 + 14 + 12 = 34 chars); the response keeps its space.
     assert.equal(lines[2], 'hh-rlhf " An apple." 34');
+    // The HumanLabelSource the annotation-service docs use is exported from gshf/feedback.
+    const human = sh(
+      process.execPath,
+      [
+        '--input-type=module',
+        '-e',
+        "import { HumanLabelSource } from 'gshf/feedback'; console.log(typeof HumanLabelSource)",
+      ],
+      app,
+    );
+    assert.equal(human.out.trim(), 'function', human.out);
+    installHookBuildsTheAddon(app);
   } finally {
     rmSync(tmp, { recursive: true, force: true });
   }
 });
+
+/**
+ * `npm install gshf` runs the package's install hook (native/install.mjs; the install above passed
+ * --ignore-scripts so it can run offline and quickly): with a compiler and OpenBLAS present it builds
+ * the addon inside the installed package, which the library then loads by itself.
+ */
+function installHookBuildsTheAddon(app: string): void {
+  if (process.env.GSHF_EXPECT_NATIVE !== '1') return; // no compiler / OpenBLAS: see install-hook.test.ts
+  const pkg = join(app, 'node_modules', 'gshf');
+  const hook = spawnSync(process.execPath, ['native/install.mjs'], {
+    cwd: pkg,
+    encoding: 'utf8',
+    env: { ...process.env, GSHF_NO_NATIVE: '' },
+  });
+  assert.equal(hook.status, 0, hook.stderr);
+  assert.match(hook.stdout, /^gshf: native kernels built: /m, hook.stdout);
+  assert.ok(existsSync(join(pkg, 'native/build/Release/gshf_native.node')));
+  const backend = sh(
+    process.execPath,
+    ['--input-type=module', '-e', "import { kernelBackend } from 'gshf/nn'; console.log(kernelBackend())"],
+    app,
+  );
+  assert.match(backend.out.trim(), /^native \(/, backend.out);
+}

@@ -78,6 +78,11 @@ const claimBase = {
   study: z.string(),
   /** Our reading of the result, printed beside the verdict (written after looking at the numbers). */
   note: z.string().optional(),
+  /**
+   * Equivalence margin of the verdict, in the units of the compared quantity (gap, reward, slope):
+   * a paired interval inside ±margin is "equivalent". 0 (the default) = no equivalence band.
+   */
+  margin: z.number().min(0).optional(),
 };
 
 export const claimSchema = z.discriminatedUnion('kind', [

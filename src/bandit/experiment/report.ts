@@ -1,29 +1,20 @@
 /**
  * Turns job results into the experiment report: per-study tables and SVG plots, and each of the
- * paper's claims beside the measured verdict. Verdicts use paired per-seed differences (runs that
- * share a seed index share their offline data), with 95% Student-t intervals:
- *   supported     — the interval lies entirely on the claimed side,
- *   contradicted  — it lies entirely on the other side,
- *   inconclusive  — it contains zero.
+ * paper's claims beside the measured verdict (judged in claims.ts by the shared verdict engine).
  */
-import { meanCI95, linearFit, interpolate as interpolateCurve } from '../../math/stats.js';
+import { meanCI95 } from '../../math/stats.js';
 import { linePlot, type Series } from '../../report/svg.js';
 import { mdTable, fmt, fmtCI, fmtRange } from '../../report/markdown.js';
-import type { ClaimSpec, ExperimentConfig, FrontierStudy, GridStudy } from './config.js';
+import type { ExperimentConfig, FrontierStudy, GridStudy } from './config.js';
 import type { JobResult } from './jobs.js';
+import { checkClaim, slopeOf, type ClaimVerdict } from './claims.js';
+
+export type { ClaimVerdict };
 
 export interface ReportFiles {
   markdown: string;
   svgs: { name: string; content: string }[];
   verdicts: ClaimVerdict[];
-}
-
-export interface ClaimVerdict {
-  text: string;
-  source: string;
-  verdict: 'supported' | 'contradicted' | 'inconclusive' | 'mixed' | 'no data';
-  evidence: string;
-  note?: string;
 }
 
 type Key = string;
@@ -50,10 +41,7 @@ export function buildReport(
   meta: { command: string; seconds: number; envSummary: string },
 ): ReportFiles {
   const svgs: ReportFiles['svgs'] = [];
-  const verdicts = cfg.claims.map((c) => ({
-    ...checkClaim(cfg, c, results),
-    ...(c.note ? { note: c.note } : {}),
-  }));
+  const verdicts = cfg.claims.map((c) => checkClaim(cfg, c, results));
   const out = [
     ...headerSection(cfg, results, meta),
     ...claimsSection(verdicts),
@@ -248,126 +236,4 @@ function frontierSection(
   out.push(`![${study.title}](${name})`, '');
   out.push(mdTable(['run', 'target η', 'KL(π‖π0)', 'E r*', 'gap at that η'], rows), '');
   return out;
-}
-
-/** Per-seed log-log slope of gap vs labels, summarised with a 95% CI. */
-function slopeOf(results: JobResult[], study: string, coverage: string | undefined, run: string) {
-  const bySeed = new Map<number, JobResult[]>();
-  for (const r of results) {
-    if (r.study !== study || r.run !== run || (coverage && r.coverage !== coverage)) continue;
-    const l = bySeed.get(r.seedIndex) ?? [];
-    l.push(r);
-    bySeed.set(r.seedIndex, l);
-  }
-  const slopes: number[] = [];
-  for (const list of bySeed.values()) {
-    const pts = list.filter((r) => r.gap > 0 && r.labelsUsed > 0);
-    if (pts.length < 2) continue;
-    slopes.push(
-      linearFit(
-        pts.map((r) => Math.log(r.labelsUsed)),
-        pts.map((r) => Math.log(r.gap)),
-      ).slope,
-    );
-  }
-  return slopes.length ? meanCI95(slopes) : null;
-}
-
-function checkClaim(cfg: ExperimentConfig, claim: ClaimSpec, results: JobResult[]): ClaimVerdict {
-  const base = { text: claim.text, source: claim.source };
-  const study = cfg.studies.find((s) => s.name === claim.study);
-  const mine = results.filter((r) => r.study === claim.study);
-  if (!study || mine.length === 0) return { ...base, verdict: 'no data', evidence: 'study not run' };
-
-  if (claim.kind === 'lower-gap') {
-    if (study.kind !== 'grid')
-      return { ...base, verdict: 'no data', evidence: 'lower-gap claims need a grid study' };
-    const budget = claim.budget ?? Math.max(...study.budgets);
-    const coverage = claim.coverage ?? (Array.isArray(study.coverage) ? study.coverage[0] : study.coverage);
-    const pick = (run: string) =>
-      new Map(
-        mine
-          .filter((r) => r.run === run && r.budget === budget && r.coverage === coverage)
-          .map((r) => [r.seedIndex, r.gap]),
-      );
-    const a = pick(claim.better);
-    const b = pick(claim.than);
-    const diffs = [...a.keys()]
-      .filter((s) => b.has(s))
-      .map((s) => (b.get(s) as number) - (a.get(s) as number));
-    if (diffs.length < 2) return { ...base, verdict: 'no data', evidence: 'fewer than 2 paired seeds' };
-    const d = meanCI95(diffs);
-    const ga = meanCI95([...a.values()]);
-    const gb = meanCI95([...b.values()]);
-    const verdict = d.lo > 0 ? 'supported' : d.hi < 0 ? 'contradicted' : 'inconclusive';
-    return {
-      ...base,
-      verdict,
-      evidence:
-        `at ${budget} labels, ${coverage} coverage: gap ${label(cfg, claim.better)} ${fmtCI(ga.mean, ga.halfWidth)} vs ` +
-        `${label(cfg, claim.than)} ${fmtCI(gb.mean, gb.halfWidth)}; paired difference ${fmtCI(d.mean, d.halfWidth)} (n=${diffs.length})`,
-    };
-  }
-  if (claim.kind === 'slope') {
-    const s = slopeOf(mine, claim.study, claim.coverage, claim.run);
-    if (!s) return { ...base, verdict: 'no data', evidence: 'not enough budgets' };
-    // The whole interval must sit on one side; an interval straddling the bound is inconclusive.
-    const lower = claim.min ?? -Infinity;
-    const verdict =
-      s.hi <= claim.max && s.lo >= lower
-        ? 'supported'
-        : s.lo > claim.max || s.hi < lower
-          ? 'contradicted'
-          : 'inconclusive';
-    const range = claim.min === undefined ? `≤ ${claim.max}` : `in [${claim.min}, ${claim.max}]`;
-    return {
-      ...base,
-      verdict,
-      evidence: `log-log slope of gap vs labels for ${label(cfg, claim.run)}: ${fmt(s.mean, 3)} (95% CI ${fmtRange(s.lo, s.hi)}, ${s.n} seeds); claimed ${range}`,
-    };
-  }
-  // frontier-dominates: compare the better run's reward with the other's frontier interpolated at the same KL.
-  const curve = (run: string) => {
-    const byEta = new Map<number, JobResult[]>();
-    for (const r of mine.filter((r) => r.run === run)) byEta.set(r.eta, [...(byEta.get(r.eta) ?? []), r]);
-    return [...byEta.values()]
-      .map((l) => ({
-        kl: meanCI95(l.map((r) => r.klToRef)).mean,
-        reward: meanCI95(l.map((r) => r.reward)).mean,
-      }))
-      .sort((p, q) => p.kl - q.kl);
-  };
-  const better = curve(claim.better);
-  const than = curve(claim.than);
-  // Compare in both directions: each point of one curve against the other curve interpolated at
-  // the same KL (only where the KL ranges overlap).
-  const margins: number[] = [];
-  for (const p of better) {
-    const r = interpolate(than, p.kl);
-    if (r !== null) margins.push(p.reward - r);
-  }
-  for (const p of than) {
-    const r = interpolate(better, p.kl);
-    if (r !== null) margins.push(r - p.reward);
-  }
-  if (margins.length === 0)
-    return { ...base, verdict: 'no data', evidence: 'the two frontiers do not overlap in KL' };
-  const above = margins.filter((m) => m > 0).length;
-  const verdict = above === margins.length ? 'supported' : above === 0 ? 'contradicted' : 'mixed';
-  return {
-    ...base,
-    verdict,
-    evidence:
-      `${label(cfg, claim.better)} above ${label(cfg, claim.than)} at ${above}/${margins.length} matched-KL points; ` +
-      `reward margins ${margins.map((m) => fmt(m, 2)).join(', ')}`,
-  };
-}
-
-function interpolate(curve: { kl: number; reward: number }[], kl: number): number | null {
-  return interpolateCurve(
-    curve,
-    kl,
-    (p) => p.kl,
-    (p) => p.reward,
-  );
 }
