@@ -3,7 +3,12 @@ import assert from 'node:assert/strict';
 import { generateEnv, behaviourPolicy } from '../../src/bandit/generate.js';
 import { fitMLE } from '../../src/bandit/mle.js';
 import { Rng } from '../../src/math/rng.js';
-import { AnnotatorPool, fitAnnotatorModel, sampleAnnotatedPairs, weightedMedian } from '../../src/bandit/multi/annotators.js';
+import {
+  AnnotatorPool,
+  fitAnnotatorModel,
+  sampleAnnotatedPairs,
+  weightedMedian,
+} from '../../src/bandit/multi/annotators.js';
 
 test('weightedMedian: hand cases', () => {
   assert.equal(weightedMedian([3, 1, 2], [1, 1, 1]), 2);
@@ -20,7 +25,9 @@ test('annotator reliabilities and θ* are recovered from simulated annotators (o
   const data = sampleAnnotatedPairs(env, mu, mu, 25000, pool, new Rng(2));
   const fit = fitAnnotatorModel(env, data, truth.length, { lambda: 1e-3 });
   assert.ok(fit.converged, `rounds ${fit.rounds}`);
-  truth.forEach((s, j) => assert.ok(Math.abs(fit.reliability[j] - s) < 0.12, `s_${j} = ${fit.reliability[j]} vs ${s}`));
+  truth.forEach((s, j) =>
+    assert.ok(Math.abs(fit.reliability[j] - s) < 0.12, `s_${j} = ${fit.reliability[j]} vs ${s}`),
+  );
   const norm = Math.hypot(...env.thetaStar!);
   const err = Math.hypot(...fit.theta.map((t, j) => t - env.thetaStar![j]));
   assert.ok(err < 0.1 * norm, `joint ‖θ̂ − θ*‖ = ${err}`);
@@ -39,7 +46,9 @@ test('with an adversarial majority the fit follows the majority: identifiability
   // With θ started from the majority's view, the majority is "honest" for the flipped reward: the fit
   // succeeds but its θ points away from θ*; identifiability needs an honest majority (documented).
   const fit = fitAnnotatorModel(env, data, 3, { lambda: 1e-3 });
-  const cos = fit.theta.reduce((s, t, j) => s + t * env.thetaStar![j], 0) / (Math.hypot(...fit.theta) * Math.hypot(...env.thetaStar!));
+  const cos =
+    fit.theta.reduce((s, t, j) => s + t * env.thetaStar![j], 0) /
+    (Math.hypot(...fit.theta) * Math.hypot(...env.thetaStar!));
   assert.ok(cos < -0.9, `cos(θ̂, θ*) = ${cos}`);
   assert.ok(fit.reliability[2] < 0);
 });

@@ -2,7 +2,12 @@
 import type { BanditEnv } from '../../src/bandit/env.js';
 
 /** One context, K actions with the given features (K×d) and π0 probabilities. */
-export function oneContextEnv(features: number[][], ref: number[], eta: number, theta: number[] | null = null): BanditEnv {
+export function oneContextEnv(
+  features: number[][],
+  ref: number[],
+  eta: number,
+  theta: number[] | null = null,
+): BanditEnv {
   const K = features.length;
   const d = features[0].length;
   const s = ref.reduce((a, b) => a + b, 0);

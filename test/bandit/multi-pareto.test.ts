@@ -38,7 +38,10 @@ test('Pareto front: scalarised Gibbs points are undominated by any policy of a 2
   const front = paretoFront2(env, r0, r1, 20);
   for (const f of front) {
     for (const g of grid) {
-      assert.ok(!dominates(g.value, f.value, 1e-12), `grid point ${g.value} dominates front point ${f.value}`);
+      assert.ok(
+        !dominates(g.value, f.value, 1e-12),
+        `grid point ${g.value} dominates front point ${f.value}`,
+      );
       // Exact optimality of the weighted sum at f's weights.
       const wf = f.w[0] * f.value[0] + f.w[1] * f.value[1];
       assert.ok(f.w[0] * g.value[0] + f.w[1] * g.value[1] <= wf + 1e-12);
@@ -76,7 +79,12 @@ test('constrained optimum: matches the brute-force best feasible policy, KKT hol
   let argmin = 0;
   let gmin = Infinity;
   for (let l = 0; l <= 20; l += 1e-3) {
-    const v = logPartition(env, Float64Array.from(r0, (x, a) => x + l * r1[a])) - l * c;
+    const v =
+      logPartition(
+        env,
+        Float64Array.from(r0, (x, a) => x + l * r1[a]),
+      ) -
+      l * c;
     if (v < gmin) [gmin, argmin] = [v, l];
   }
   close(sol.lambda, argmin, 1.5e-3, 'λ');
@@ -131,7 +139,10 @@ test('pessimistic reward: E_π r̃ ≤ E_π r for every π whenever ‖θ̂ − 
     const thetaHat = Float64Array.from(g.thetaStar!, (t, j) => t + delta[j]);
     const rTrue = centredOnReference(g, rewardsOf(g, g.thetaStar!));
     const rTilde = pessimisticRewards(g, centredOnReference(g, rewardsOf(g, thetaHat)), unc, beta);
-    const pi = gibbs(g, Float64Array.from(rTrue, () => 3 * rng.normal()));
+    const pi = gibbs(
+      g,
+      Float64Array.from(rTrue, () => 3 * rng.normal()),
+    );
     assert.ok(expectedReward(g, pi, rTilde) <= expectedReward(g, pi, rTrue) + 1e-12);
   }
 });

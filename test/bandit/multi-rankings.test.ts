@@ -31,12 +31,20 @@ const data = rankingsFromLists([
 test('Plackett–Luce likelihood of a 3-ranking equals the hand product of softmax choices', () => {
   const r = rewardsOf(env, theta);
   const [a, b, c] = [2, 0, 4].map((i) => r[env.offsets[0] + i]);
-  const hand = (Math.exp(a) / (Math.exp(a) + Math.exp(b) + Math.exp(c))) * (Math.exp(b) / (Math.exp(b) + Math.exp(c)));
+  const hand =
+    (Math.exp(a) / (Math.exp(a) + Math.exp(b) + Math.exp(c))) * (Math.exp(b) / (Math.exp(b) + Math.exp(c)));
   const one = rankingsFromLists([{ context: 0, items: [2, 0, 4] }]);
   close(plNegLogLik(env, one, theta, 0), -Math.log(hand), 1e-13, 'NLL');
   // The 3! orderings are a probability distribution.
   let total = 0;
-  for (const items of [[0, 2, 4], [0, 4, 2], [2, 0, 4], [2, 4, 0], [4, 0, 2], [4, 2, 0]])
+  for (const items of [
+    [0, 2, 4],
+    [0, 4, 2],
+    [2, 0, 4],
+    [2, 4, 0],
+    [4, 0, 2],
+    [4, 2, 0],
+  ])
     total += Math.exp(-plNegLogLik(env, rankingsFromLists([{ context: 0, items }]), theta, 0));
   close(total, 1, 1e-13, 'Σ over orderings');
 });
@@ -44,7 +52,12 @@ test('Plackett–Luce likelihood of a 3-ranking equals the hand product of softm
 test('a ranking of two items is one Bradley–Terry pair (likelihood and design covariance)', () => {
   const two = rankingsFromLists([{ context: 3, items: [4, 1] }]);
   const pairs = { context: Int32Array.of(3), chosen: Int32Array.of(4), rejected: Int32Array.of(1) };
-  close(plNegLogLik(env, two, theta, 0.3), btNegLogLik(featureDiffs(env, pairs), 1, 3, theta, 0.3), 1e-13, 'NLL');
+  close(
+    plNegLogLik(env, two, theta, 0.3),
+    btNegLogLik(featureDiffs(env, pairs), 1, 3, theta, 0.3),
+    1e-13,
+    'NLL',
+  );
   const a = rankingCovariance(env, two, 0.5);
   const b = pairCovariance(env, pairs, 0.5);
   for (let i = 0; i < 9; i++) close(a[i], b[i], 1e-13, `Σ[${i}]`);
@@ -73,10 +86,18 @@ test('Fisher information: K = 2 equals σ′(Δ)ΔφΔφᵀ; K = 3 equals the ex
   const I2 = plExpectedInformation(env, 2, [0, 3], theta);
   const p = sigmoid(r[base] - r[base + 3]);
   const dphi = [0, 1, 2].map((j) => env.features[base * 3 + j] - env.features[(base + 3) * 3 + j]);
-  for (let i = 0; i < 3; i++) for (let j = 0; j < 3; j++) close(I2[i * 3 + j], p * (1 - p) * dphi[i] * dphi[j], 1e-13, 'I2');
+  for (let i = 0; i < 3; i++)
+    for (let j = 0; j < 3; j++) close(I2[i * 3 + j], p * (1 - p) * dphi[i] * dphi[j], 1e-13, 'I2');
   const I3 = plExpectedInformation(env, 2, [0, 1, 3], theta);
   const manual = new Float64Array(9);
-  for (const items of [[0, 1, 3], [0, 3, 1], [1, 0, 3], [1, 3, 0], [3, 0, 1], [3, 1, 0]]) {
+  for (const items of [
+    [0, 1, 3],
+    [0, 3, 1],
+    [1, 0, 3],
+    [1, 3, 0],
+    [3, 0, 1],
+    [3, 1, 0],
+  ]) {
     const one = rankingsFromLists([{ context: 2, items }]);
     const H = new Float64Array(9);
     const nll = plNegLogLik(env, one, theta, 0, new Float64Array(3), H);
@@ -93,7 +114,19 @@ test('DPO loss in Plackett–Luce form: gradient by finite differences, K = 2 eq
   for (let j = 0; j < 3; j++) close(g[j], fd[j], 1e-8, `∇[${j}]`);
   assert.ok(loss > 0);
   // It is the PL NLL at θ = η·w, divided by n, plus the ridge (the log Z terms cancel).
-  close(loss, (plNegLogLik(env, data, w.map((v) => 0.5 * v), 0) + 0.5 * 0.1 * 0.25 * (0.04 + 0.25 + 0.16)) / 3, 1e-12, 'PL identity');
+  close(
+    loss,
+    (plNegLogLik(
+      env,
+      data,
+      w.map((v) => 0.5 * v),
+      0,
+    ) +
+      0.5 * 0.1 * 0.25 * (0.04 + 0.25 + 0.16)) /
+      3,
+    1e-12,
+    'PL identity',
+  );
   const pairs = rankingsToPairs(rankingsFromLists([{ context: 1, items: [3, 0] }]), 'adjacent');
   close(
     dpoPlackettLuceLoss(env, rankingsFromLists([{ context: 1, items: [3, 0] }]), w, 0.5, 0.1),
@@ -127,5 +160,8 @@ test('PL sampling reproduces the model probabilities; the PL MLE is stationary a
     if (s.items[0] === 0) top0++;
   }
   const p0 = Math.exp(r[base - base]) / [0, 1, 2, 3, 4].reduce((t, a) => t + Math.exp(r[a]), 0);
-  assert.ok(Math.abs(top0 / m - p0) < 4 * Math.sqrt((p0 * (1 - p0)) / m), `top-1 frequency ${top0 / m} vs ${p0}`);
+  assert.ok(
+    Math.abs(top0 / m - p0) < 4 * Math.sqrt((p0 * (1 - p0)) / m),
+    `top-1 frequency ${top0 / m} vs ${p0}`,
+  );
 });

@@ -52,7 +52,13 @@ test('Rao–Kupper per-pair derivatives in (Δ, α) match finite differences', (
 const env = generateEnv({ d: 3, K: 6, nContexts: 20, normB: 3, refTemperature: 1, eta: 0.5, seed: 4 });
 
 test('tie-aware likelihood: gradient and Hessian in (θ, α) by finite differences; the DPO form too', () => {
-  const data = sampleTiedPairs(env, behaviourPolicy(env, 'good'), 40, new TieOracle(env, env.thetaStar!, 0.6, new Rng(1)), new Rng(2));
+  const data = sampleTiedPairs(
+    env,
+    behaviourPolicy(env, 'good'),
+    40,
+    new TieOracle(env, env.thetaStar!, 0.6, new Rng(1)),
+    new Rng(2),
+  );
   assert.ok(data.tie.some((t) => t === 1) && data.tie.some((t) => t === 0));
   const dphi = featureDiffs(env, data);
   const x = Float64Array.of(0.4, -0.2, 0.9, 0.7);
@@ -84,7 +90,13 @@ test('tie-aware likelihood: gradient and Hessian in (θ, α) by finite differenc
 
 test('tie-aware MLE recovers (θ*, α); the tie-blind BT fit on the same labels overstates ‖θ‖', () => {
   const alpha = 0.8;
-  const data = sampleTiedPairs(env, behaviourPolicy(env, 'good'), 20000, new TieOracle(env, env.thetaStar!, alpha, new Rng(3)), new Rng(4));
+  const data = sampleTiedPairs(
+    env,
+    behaviourPolicy(env, 'good'),
+    20000,
+    new TieOracle(env, env.thetaStar!, alpha, new Rng(3)),
+    new Rng(4),
+  );
   const aware = fitRaoKupper(env, data, { lambda: 1e-3 });
   assert.ok(aware.converged);
   assert.ok(Math.abs(aware.alpha - alpha) < 0.05, `α̂ = ${aware.alpha}`);

@@ -12,9 +12,10 @@ import { readEnvFile } from '../files.js';
 import { generateEnv, behaviourPolicy, type Coverage } from '../generate.js';
 import { emptyPairs, type BanditEnv } from '../env.js';
 import { PreferenceOracle, samplePairs } from '../oracle.js';
-import { gapMetric, klToRef, expectedReward, trueRewards } from '../policy.js';
+import { gapMetric } from '../policy.js';
 import { getAlgorithm } from '../algorithms/index.js';
 import type { EnvSpec, ExperimentConfig } from './config.js';
+import { expandLabJobs, policyFields, runLabJob } from './lab-studies.js';
 
 export interface Job {
   /** Unique, stable identity (used for resuming). */
@@ -50,11 +51,17 @@ export interface JobResult {
   /** Online runs: gap of the main agent after each iteration vs labels used so far. */
   trace?: { labels: number; gap: number }[];
   diagnostics?: Record<string, number>;
+  /** Lab studies: the study's named metrics for this arm and seed. */
+  metrics?: Record<string, number>;
 }
 
 export function expandJobs(cfg: ExperimentConfig): Job[] {
   const jobs: Job[] = [];
   for (const study of cfg.studies) {
+    if (study.kind === 'lab') {
+      jobs.push(...expandLabJobs(study, study.seeds ?? cfg.seeds));
+      continue;
+    }
     if (study.kind === 'frontier') {
       for (const eta of study.etas)
         for (const run of study.runs)
@@ -116,6 +123,8 @@ export function loadEnv(spec: EnvSpec): BanditEnv {
 
 /** Runs one job to completion. Deterministic given (cfg, job). */
 export function runJob(cfg: ExperimentConfig, job: Job): JobResult {
+  if (cfg.studies.find((s) => s.name === job.study)?.kind === 'lab')
+    return runLabJob(cfg, job, loadEnv(cfg.env));
   const baseEnv = loadEnv(cfg.env);
   const env: BanditEnv = job.eta === undefined ? baseEnv : { ...baseEnv, eta: job.eta };
   const spec = cfg.algorithms[job.run];
@@ -154,7 +163,6 @@ export function runJob(cfg: ExperimentConfig, job: Job): JobResult {
     options,
   );
   const seconds = (performance.now() - t0) / 1000;
-  const g = gapMetric(env, result.policy);
   return {
     key: job.key,
     study: job.study,
@@ -164,12 +172,7 @@ export function runJob(cfg: ExperimentConfig, job: Job): JobResult {
     coverage: job.coverage,
     budget: job.budget,
     seedIndex: job.seedIndex,
-    eta: env.eta,
-    gap: g.gap,
-    suboptimality: g.suboptimality,
-    klStarToHat: g.klStarToHat,
-    reward: expectedReward(env, result.policy, trueRewards(env)),
-    klToRef: klToRef(env, result.policy),
+    ...policyFields(env, result.policy),
     labelsUsed: result.labelsUsed,
     validationLabels: result.validationLabels ?? 0,
     seconds,

@@ -17,9 +17,9 @@ import { logSigmoid, sigmoid } from '../../math/special.js';
 import type { BanditEnv, PairData } from '../env.js';
 import { featureDiffs } from '../env.js';
 import { fitMLE } from '../mle.js';
-import { contextCdf, policyCdf, searchCdf } from '../oracle.js';
 import { rewardsOf } from '../policy.js';
 import { newtonMinimize } from './newton.js';
+import { concatColumns, drawDistinctPairs } from './pairs.js';
 
 /** Pairs with the annotator who labelled each (0..nAnnotators−1). */
 export interface AnnotatedPairs extends PairData {
@@ -39,7 +39,9 @@ export class AnnotatorPool {
     readonly rng: Rng,
   ) {
     if (reliability.length === 0 || reliability.some((s) => !Number.isFinite(s)))
-      throw new GshfInputError(`AnnotatorPool: reliabilities must be finite numbers, got [${reliability.join(', ')}]`);
+      throw new GshfInputError(
+        `AnnotatorPool: reliabilities must be finite numbers, got [${reliability.join(', ')}]`,
+      );
     this.rewards = rewardsOf(env, theta);
     this.queries = new Int32Array(reliability.length);
   }
@@ -51,7 +53,9 @@ export class AnnotatorPool {
   prefers(j: number, c: number, a1: number, a2: number): boolean {
     this.queries[j]++;
     const base = this.env.offsets[c];
-    return this.rng.uniform() < sigmoid(this.reliability[j] * (this.rewards[base + a1] - this.rewards[base + a2]));
+    return (
+      this.rng.uniform() < sigmoid(this.reliability[j] * (this.rewards[base + a1] - this.rewards[base + a2]))
+    );
   }
 }
 
@@ -68,22 +72,20 @@ export function sampleAnnotatedPairs(
   rng: Rng,
   route: ArrayLike<number> = new Float64Array(pool.size).fill(1),
 ): AnnotatedPairs {
-  const ccdf = contextCdf(env);
-  const cdf1 = policyCdf(env, policy1);
-  const cdf2 = policyCdf(env, policy2);
-  const o = { context: [] as number[], chosen: [] as number[], rejected: [] as number[], annotator: [] as number[] };
-  for (let draws = 0; o.context.length < n && draws < 50 * n; draws++) {
-    const c = searchCdf(ccdf, 0, env.nContexts, rng.uniform());
-    const a1 = searchCdf(cdf1, env.offsets[c], env.offsets[c + 1], rng.uniform());
-    const a2 = searchCdf(cdf2, env.offsets[c], env.offsets[c + 1], rng.uniform());
-    if (a1 === a2) continue;
+  const o = {
+    context: [] as number[],
+    chosen: [] as number[],
+    rejected: [] as number[],
+    annotator: [] as number[],
+  };
+  drawDistinctPairs(env, policy1, policy2, n, rng, (_i, c, a1, a2) => {
     const j = rng.categorical(route);
     const y = pool.prefers(j, c, a1, a2);
     o.context.push(c);
     o.chosen.push(y ? a1 : a2);
     o.rejected.push(y ? a2 : a1);
     o.annotator.push(j);
-  }
+  });
   return {
     context: Int32Array.from(o.context),
     chosen: Int32Array.from(o.chosen),
@@ -93,18 +95,7 @@ export function sampleAnnotatedPairs(
 }
 
 export function concatAnnotated(a: AnnotatedPairs, b: AnnotatedPairs): AnnotatedPairs {
-  const cat = (x: Int32Array, y: Int32Array) => {
-    const out = new Int32Array(x.length + y.length);
-    out.set(x);
-    out.set(y, x.length);
-    return out;
-  };
-  return {
-    context: cat(a.context, b.context),
-    chosen: cat(a.chosen, b.chosen),
-    rejected: cat(a.rejected, b.rejected),
-    annotator: cat(a.annotator, b.annotator),
-  };
+  return concatColumns(a, b);
 }
 
 export interface AnnotatorFitOptions {
@@ -140,7 +131,8 @@ export function fitAnnotatorModel(
   const dphi = featureDiffs(env, data);
   const labels = new Int32Array(nAnnotators);
   for (const j of data.annotator) {
-    if (!(j >= 0 && j < nAnnotators)) throw new GshfInputError(`fitAnnotatorModel: annotator ${j} is not in 0..${nAnnotators - 1}`);
+    if (!(j >= 0 && j < nAnnotators))
+      throw new GshfInputError(`fitAnnotatorModel: annotator ${j} is not in 0..${nAnnotators - 1}`);
     labels[j]++;
   }
   let s: Float64Array = Float64Array.from(labels, (c) => (c > 0 ? 1 : 0));
@@ -149,11 +141,15 @@ export function fitAnnotatorModel(
   let round = 0;
   let converged = false;
   for (; round < (opts.maxRounds ?? 200) && !converged; round++) {
-    for (let i = 0; i < n; i++) for (let j = 0; j < d; j++) scaled[i * d + j] = s[data.annotator[i]] * dphi[i * d + j];
+    for (let i = 0; i < n; i++)
+      for (let j = 0; j < d; j++) scaled[i * d + j] = s[data.annotator[i]] * dphi[i * d + j];
     theta = fitMLE({ dphi: scaled, n, d }, { lambda: opts.lambda, init: theta }).theta;
     const next = reliabilitiesGivenTheta(dphi, data.annotator, d, theta, s, lambdaS);
     const m = weightedMedian(next, labels);
-    if (!(m > 0)) throw new GshfNumericError('fitAnnotatorModel: the median annotator is not reliable (s ≤ 0): no honest majority');
+    if (!(m > 0))
+      throw new GshfNumericError(
+        'fitAnnotatorModel: the median annotator is not reliable (s ≤ 0): no honest majority',
+      );
     for (let j = 0; j < d; j++) theta[j] *= m;
     for (let j = 0; j < nAnnotators; j++) next[j] /= m;
     converged = next.every((v, j) => Math.abs(v - s[j]) <= (opts.tol ?? 1e-8));

@@ -26,7 +26,11 @@ export interface NewtonResult {
 }
 
 /** Minimises f from x0 (which must be in f's domain). */
-export function newtonMinimize(f: ConvexObjective, x0: ArrayLike<number>, opts: NewtonOptions = {}): NewtonResult {
+export function newtonMinimize(
+  f: ConvexObjective,
+  x0: ArrayLike<number>,
+  opts: NewtonOptions = {},
+): NewtonResult {
   const p = x0.length;
   const maxIter = opts.maxIter ?? 100;
   const tol = opts.tol ?? 1e-10;

@@ -8,8 +8,9 @@ import { GshfInputError } from '../../math/errors.js';
 import { Rng } from '../../math/rng.js';
 import type { BanditEnv, PairData } from '../env.js';
 import { fitMLE, type MLEOptions, type MLEResult } from '../mle.js';
-import { PreferenceOracle, contextCdf, policyCdf, searchCdf } from '../oracle.js';
+import { PreferenceOracle } from '../oracle.js';
 import { pairCovariance } from '../uncertainty.js';
+import { concatColumns, drawDistinctPairs } from './pairs.js';
 
 /** Preference pairs whose label i answers the question of dimension `dimension[i]`. */
 export interface MultiPairData extends PairData {
@@ -33,9 +34,12 @@ export interface ObjectiveThetaOptions {
 export function objectiveThetas(env: BanditEnv, opts: ObjectiveThetaOptions): Float64Array[] {
   const { k } = opts;
   const rho = opts.correlation ?? 0;
-  if (!Number.isInteger(k) || k < 1) throw new GshfInputError(`objectiveThetas: k must be an integer ≥ 1, got ${k}`);
-  if (!(rho >= -1 && rho <= 1)) throw new GshfInputError(`objectiveThetas: correlation must be in [−1, 1], got ${rho}`);
-  if (!env.thetaStar) throw new GshfInputError(`objectiveThetas: environment '${env.name}' has no theta_star`);
+  if (!Number.isInteger(k) || k < 1)
+    throw new GshfInputError(`objectiveThetas: k must be an integer ≥ 1, got ${k}`);
+  if (!(rho >= -1 && rho <= 1))
+    throw new GshfInputError(`objectiveThetas: correlation must be in [−1, 1], got ${rho}`);
+  if (!env.thetaStar)
+    throw new GshfInputError(`objectiveThetas: environment '${env.name}' has no theta_star`);
   const d = env.d;
   const t0 = Float64Array.from(env.thetaStar);
   const b0 = Math.hypot(...t0);
@@ -60,7 +64,9 @@ export class MultiObjectiveOracle {
   readonly oracles: PreferenceOracle[];
 
   constructor(env: BanditEnv, thetas: Float64Array[], rng: Rng, temperature = 1) {
-    this.oracles = thetas.map((t, k) => new PreferenceOracle(env, t, rng.fork(`dimension/${k}`), temperature));
+    this.oracles = thetas.map(
+      (t, k) => new PreferenceOracle(env, t, rng.fork(`dimension/${k}`), temperature),
+    );
   }
 
   get k(): number {
@@ -79,14 +85,15 @@ export class MultiObjectiveOracle {
 
   prefers(dimension: number, context: number, a1: number, a2: number): boolean {
     const o = this.oracles[dimension];
-    if (!o) throw new GshfInputError(`MultiObjectiveOracle: dimension ${dimension} is not in 0..${this.k - 1}`);
+    if (!o)
+      throw new GshfInputError(`MultiObjectiveOracle: dimension ${dimension} is not in 0..${this.k - 1}`);
     return o.prefers(context, a1, a2);
   }
 }
 
 /**
  * n labelled pairs with a1 ≠ a2: x ~ d0, a1 ~ π1, a2 ~ π2 (redrawn when equal, at most 50n draws),
- * pair i labelled on dimension dims(i) by its oracle.
+ * pair i labelled on dimension dims(i, x, a1, a2) by its oracle (a rule may look at the pair).
  */
 export function sampleMultiPairs(
   env: BanditEnv,
@@ -94,27 +101,23 @@ export function sampleMultiPairs(
   policy2: ArrayLike<number>,
   n: number,
   oracle: MultiObjectiveOracle,
-  dims: (i: number) => number,
+  dims: (i: number, context: number, a1: number, a2: number) => number,
   rng: Rng,
 ): MultiPairData {
-  const ccdf = contextCdf(env);
-  const cdf1 = policyCdf(env, policy1);
-  const cdf2 = policyCdf(env, policy2);
-  const out = { context: [] as number[], chosen: [] as number[], rejected: [] as number[], dimension: [] as number[] };
-  for (let draws = 0; out.context.length < n && draws < 50 * n; draws++) {
-    const c = searchCdf(ccdf, 0, env.nContexts, rng.uniform());
-    const lo = env.offsets[c];
-    const hi = env.offsets[c + 1];
-    const a1 = searchCdf(cdf1, lo, hi, rng.uniform());
-    const a2 = searchCdf(cdf2, lo, hi, rng.uniform());
-    if (a1 === a2) continue;
-    const k = dims(out.context.length);
+  const out = {
+    context: [] as number[],
+    chosen: [] as number[],
+    rejected: [] as number[],
+    dimension: [] as number[],
+  };
+  drawDistinctPairs(env, policy1, policy2, n, rng, (i, c, a1, a2) => {
+    const k = dims(i, c, a1, a2);
     const y = oracle.prefers(k, c, a1, a2);
     out.context.push(c);
     out.chosen.push(y ? a1 : a2);
     out.rejected.push(y ? a2 : a1);
     out.dimension.push(k);
-  }
+  });
   return {
     context: Int32Array.from(out.context),
     chosen: Int32Array.from(out.chosen),
@@ -124,18 +127,7 @@ export function sampleMultiPairs(
 }
 
 export function concatMultiPairs(a: MultiPairData, b: MultiPairData): MultiPairData {
-  const cat = (x: Int32Array, y: Int32Array) => {
-    const o = new Int32Array(x.length + y.length);
-    o.set(x);
-    o.set(y, x.length);
-    return o;
-  };
-  return {
-    context: cat(a.context, b.context),
-    chosen: cat(a.chosen, b.chosen),
-    rejected: cat(a.rejected, b.rejected),
-    dimension: cat(a.dimension, b.dimension),
-  };
+  return concatColumns(a, b);
 }
 
 /** The pairs labelled on dimension k. */
@@ -150,12 +142,22 @@ export function pairsOfDimension(data: MultiPairData, k: number): PairData {
 }
 
 /** Ridge BT-MLE of each dimension on its own labels (λ > 0 makes a dimension without labels θ̂ = 0). */
-export function fitPerDimension(env: BanditEnv, data: MultiPairData, k: number, opts: MLEOptions): MLEResult[] {
+export function fitPerDimension(
+  env: BanditEnv,
+  data: MultiPairData,
+  k: number,
+  opts: MLEOptions,
+): MLEResult[] {
   return Array.from({ length: k }, (_, j) => fitMLE(env, pairsOfDimension(data, j), opts));
 }
 
 /** Σ_k = λI + Σ_{i: dim i = k} Δφ_iΔφ_iᵀ for each dimension. */
-export function perDimensionCovariance(env: BanditEnv, data: MultiPairData, k: number, lambda: number): Float64Array[] {
+export function perDimensionCovariance(
+  env: BanditEnv,
+  data: MultiPairData,
+  k: number,
+  lambda: number,
+): Float64Array[] {
   return Array.from({ length: k }, (_, j) => pairCovariance(env, pairsOfDimension(data, j), lambda));
 }
 

@@ -34,7 +34,8 @@ export interface ObjectivePoint {
 
 /** Σ_k w_k r_k (flat). */
 export function weightedRewards(rewards: Float64Array[], w: ArrayLike<number>): Float64Array {
-  if (rewards.length !== w.length) throw new GshfInputError(`weightedRewards: ${rewards.length} rewards, ${w.length} weights`);
+  if (rewards.length !== w.length)
+    throw new GshfInputError(`weightedRewards: ${rewards.length} rewards, ${w.length} weights`);
   const out = new Float64Array(rewards[0].length);
   rewards.forEach((r, k) => {
     for (let a = 0; a < out.length; a++) out[a] += w[k] * r[a];
@@ -55,7 +56,12 @@ export function evaluateObjectives(
 }
 
 /** The scalarised Gibbs policy for weights w and its objective values. */
-export function scalarisedPoint(env: BanditEnv, rewards: Float64Array[], w: number[], eta = env.eta): ObjectivePoint {
+export function scalarisedPoint(
+  env: BanditEnv,
+  rewards: Float64Array[],
+  w: number[],
+  eta = env.eta,
+): ObjectivePoint {
   const s = w.reduce((a, b) => a + b, 0);
   if (w.some((x) => !(x >= 0)) || !(Math.abs(s - 1) < 1e-9))
     throw new GshfInputError(`scalarisedPoint: weights must be ≥ 0 and sum to 1, got [${w.join(', ')}]`);
@@ -64,8 +70,15 @@ export function scalarisedPoint(env: BanditEnv, rewards: Float64Array[], w: numb
 }
 
 /** Two-objective front at n+1 evenly spaced weights w = (1 − i/n, i/n), i = 0..n. */
-export function paretoFront2(env: BanditEnv, r0: Float64Array, r1: Float64Array, n: number, eta = env.eta): ObjectivePoint[] {
-  if (!Number.isInteger(n) || n < 1) throw new GshfInputError(`paretoFront2: n must be an integer ≥ 1, got ${n}`);
+export function paretoFront2(
+  env: BanditEnv,
+  r0: Float64Array,
+  r1: Float64Array,
+  n: number,
+  eta = env.eta,
+): ObjectivePoint[] {
+  if (!Number.isInteger(n) || n < 1)
+    throw new GshfInputError(`paretoFront2: n must be an integer ≥ 1, got ${n}`);
   return Array.from({ length: n + 1 }, (_, i) => scalarisedPoint(env, [r0, r1], [1 - i / n, i / n], eta));
 }
 
@@ -87,7 +100,9 @@ export function nonDominated(points: ArrayLike<number>[]): number[] {
 /** η·E_x log Σ_a π0(a|x) exp(r(x,a)/η) = max_π E r − η·KL. */
 export function logPartition(env: BanditEnv, rewards: ArrayLike<number>, eta = env.eta): number {
   let s = 0;
-  const buf = new Float64Array(Math.max(...Array.from({ length: env.nContexts }, (_, c) => env.offsets[c + 1] - env.offsets[c])));
+  const buf = new Float64Array(
+    Math.max(...Array.from({ length: env.nContexts }, (_, c) => env.offsets[c + 1] - env.offsets[c])),
+  );
   for (let c = 0; c < env.nContexts; c++) {
     const lo = env.offsets[c];
     const K = env.offsets[c + 1] - lo;
@@ -124,7 +139,14 @@ export function constrainedGibbs(
     const policy = gibbs(env, mix, eta);
     const constraint = expectedReward(env, policy, r2);
     const value = expectedReward(env, policy, r1) - eta * klToRef(env, policy);
-    return { policy, lambda, feasible: constraint >= c, value, constraint, dual: logPartition(env, mix, eta) - lambda * c };
+    return {
+      policy,
+      lambda,
+      feasible: constraint >= c,
+      value,
+      constraint,
+      dual: logPartition(env, mix, eta) - lambda * c,
+    };
   };
   const free = at(0);
   if (free.constraint >= c) return free;
@@ -159,7 +181,8 @@ export function lexicographicGibbs(
   tolerance: number,
   eta = env.eta,
 ): LexicographicSolution {
-  if (!(tolerance >= 0)) throw new GshfInputError(`lexicographicGibbs: tolerance must be ≥ 0, got ${tolerance}`);
+  if (!(tolerance >= 0))
+    throw new GshfInputError(`lexicographicGibbs: tolerance must be ≥ 0, got ${tolerance}`);
   const primaryOptimum = logPartition(env, rPrimary, eta);
   const target = primaryOptimum - tolerance;
   const at = (mu: number): LexicographicSolution => {
@@ -185,7 +208,12 @@ export function lexicographicGibbs(
  * E_π r − E_π r̂ = ⟨θ − θ̂, E_x(φ(x,π) − ν(x))⟩ ≥ −β·E_{x,a~π}‖φ − ν‖_{Σ⁻¹}, i.e. E_π r̃ ≤ E_π r,
  * so a policy satisfying the constraint on r̃ satisfies it on the true reward.
  */
-export function pessimisticRewards(env: BanditEnv, rHat: Float64Array, unc: Uncertainty, beta: number): Float64Array {
+export function pessimisticRewards(
+  env: BanditEnv,
+  rHat: Float64Array,
+  unc: Uncertainty,
+  beta: number,
+): Float64Array {
   const gamma = unc.pointwise(env, expectedFeatures(env, env.refLogprobs));
   return Float64Array.from(rHat, (r, a) => r - beta * gamma[a]);
 }

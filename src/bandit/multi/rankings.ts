@@ -11,7 +11,7 @@ import { GshfInputError } from '../../math/errors.js';
 import type { Rng } from '../../math/rng.js';
 import { logSumExp } from '../../math/special.js';
 import type { BanditEnv } from '../env.js';
-import { contextCdf, policyCdf, searchCdf } from '../oracle.js';
+import { contextCdf, searchCdf } from '../oracle.js';
 import { gibbsOfTheta, rewardsOf } from '../policy.js';
 import { newtonMinimize, type NewtonResult } from './newton.js';
 
@@ -40,7 +40,8 @@ export function rankingsFromLists(list: { context: number; items: number[] }[]):
 export function requireValidRankings(env: BanditEnv, data: RankingData, fn: string): void {
   for (let i = 0; i < data.context.length; i++) {
     const c = data.context[i];
-    if (!(c >= 0 && c < env.nContexts)) throw new GshfInputError(`${fn}: ranking ${i}: context ${c} out of range`);
+    if (!(c >= 0 && c < env.nContexts))
+      throw new GshfInputError(`${fn}: ranking ${i}: context ${c} out of range`);
     const K = env.offsets[c + 1] - env.offsets[c];
     const seen = new Set<number>();
     for (let p = data.start[i]; p < data.start[i + 1]; p++) {
@@ -111,7 +112,8 @@ export function plNegLogLik(
   const d = env.d;
   const r = rewardsOf(env, theta);
   let s = 0;
-  for (let i = 0; i < data.context.length; i++) s += rankingTerms(env, flatItems(env, data, i), r, 1, grad, hess);
+  for (let i = 0; i < data.context.length; i++)
+    s += rankingTerms(env, flatItems(env, data, i), r, 1, grad, hess);
   let t2 = 0;
   for (let j = 0; j < d; j++) {
     t2 += theta[j] * theta[j];
@@ -156,8 +158,14 @@ export function rankingCovariance(env: BanditEnv, data: RankingData, lambda: num
  * Fisher information of one PL ranking of `items` (local indices) in context c at θ:
  * E_{ranking ~ PL(θ)} Σ_k Cov_{S_k}(φ), by enumerating all K! orderings (K ≤ 8).
  */
-export function plExpectedInformation(env: BanditEnv, c: number, items: number[], theta: ArrayLike<number>): Float64Array {
-  if (items.length > 8) throw new GshfInputError(`plExpectedInformation: K = ${items.length} > 8 (K! orderings)`);
+export function plExpectedInformation(
+  env: BanditEnv,
+  c: number,
+  items: number[],
+  theta: ArrayLike<number>,
+): Float64Array {
+  if (items.length > 8)
+    throw new GshfInputError(`plExpectedInformation: K = ${items.length} > 8 (K! orderings)`);
   const d = env.d;
   const r = rewardsOf(env, theta);
   const base = env.offsets[c];
@@ -191,7 +199,8 @@ export function sampleRankings(
   rng: Rng,
   temperature = 1,
 ): RankingData {
-  if (!Number.isInteger(K) || K < 2) throw new GshfInputError(`sampleRankings: K must be an integer ≥ 2, got ${K}`);
+  if (!Number.isInteger(K) || K < 2)
+    throw new GshfInputError(`sampleRankings: K must be an integer ≥ 2, got ${K}`);
   const r = rewardsOf(env, theta);
   const ccdf = contextCdf(env);
   const list: { context: number; items: number[] }[] = [];
@@ -207,7 +216,10 @@ export function sampleRankings(
       probs[a] = 0;
       if (!probs.some((p) => p > 0)) probs.forEach((_, j) => (probs[j] = chosen.includes(j) ? 0 : 1));
     }
-    const keyed = chosen.map((a) => ({ a, key: r[lo + a] / temperature - Math.log(-Math.log(1 - rng.uniform())) }));
+    const keyed = chosen.map((a) => ({
+      a,
+      key: r[lo + a] / temperature - Math.log(-Math.log(1 - rng.uniform())),
+    }));
     keyed.sort((x, y) => y.key - x.key);
     list.push({ context: c, items: keyed.map((k) => k.a) });
   }

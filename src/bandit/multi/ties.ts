@@ -12,9 +12,9 @@ import type { Rng } from '../../math/rng.js';
 import { logSigmoid, sigmoid } from '../../math/special.js';
 import type { BanditEnv, PairData } from '../env.js';
 import { featureDiffs } from '../env.js';
-import { contextCdf, policyCdf, searchCdf } from '../oracle.js';
 import { gibbsOfTheta, rewardsOf } from '../policy.js';
 import { newtonMinimize, type NewtonResult } from './newton.js';
+import { drawDistinctPairs } from './pairs.js';
 
 /** Pairs with a tie flag: tie[i] = 1 means "no preference" (then chosen/rejected are just a1, a2). */
 export interface TiedPairData extends PairData {
@@ -92,25 +92,30 @@ export class TieOracle {
 }
 
 /** n labelled pairs with a1 ≠ a2 (x ~ d0, a1, a2 ~ policy; redrawn when equal, at most 50n draws). */
-export function sampleTiedPairs(env: BanditEnv, policy: ArrayLike<number>, n: number, oracle: TieOracle, rng: Rng): TiedPairData {
-  const ccdf = contextCdf(env);
-  const cdf = policyCdf(env, policy);
+export function sampleTiedPairs(
+  env: BanditEnv,
+  policy: ArrayLike<number>,
+  n: number,
+  oracle: TieOracle,
+  rng: Rng,
+): TiedPairData {
   const ctx: number[] = [];
   const ch: number[] = [];
   const rj: number[] = [];
   const tie: number[] = [];
-  for (let draws = 0; ctx.length < n && draws < 50 * n; draws++) {
-    const c = searchCdf(ccdf, 0, env.nContexts, rng.uniform());
-    const a1 = searchCdf(cdf, env.offsets[c], env.offsets[c + 1], rng.uniform());
-    const a2 = searchCdf(cdf, env.offsets[c], env.offsets[c + 1], rng.uniform());
-    if (a1 === a2) continue;
+  drawDistinctPairs(env, policy, policy, n, rng, (_i, c, a1, a2) => {
     const o = oracle.outcome(c, a1, a2);
     ctx.push(c);
     ch.push(o === 'second' ? a2 : a1);
     rj.push(o === 'second' ? a1 : a2);
     tie.push(o === 'tie' ? 1 : 0);
-  }
-  return { context: Int32Array.from(ctx), chosen: Int32Array.from(ch), rejected: Int32Array.from(rj), tie: Uint8Array.from(tie) };
+  });
+  return {
+    context: Int32Array.from(ctx),
+    chosen: Int32Array.from(ch),
+    rejected: Int32Array.from(rj),
+    tie: Uint8Array.from(tie),
+  };
 }
 
 /** The non-tied pairs (what a tie-blind BT fit sees). */
@@ -215,7 +220,8 @@ export function dpoRaoKupperLoss(
     loss += t.nll;
     if (!grad) continue;
     // ∂h/∂w = η(φ_a1 − φ_a2): the log Z terms of the two actions cancel.
-    for (let j = 0; j < d; j++) grad[j] += (t.dD * eta * (env.features[a1 * d + j] - env.features[a2 * d + j])) / n;
+    for (let j = 0; j < d; j++)
+      grad[j] += (t.dD * eta * (env.features[a1 * d + j] - env.features[a2 * d + j])) / n;
     grad[d] += t.dA / n;
   }
   const ridge = (lambda * eta * eta) / n;
