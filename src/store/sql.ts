@@ -5,7 +5,7 @@
  * an advisory lock on the project, so leases are not over-issued and annotation ids (the label-feed
  * cursor) are assigned in commit order. SQLite transactions are serialised by the driver.
  */
-import type { Verdict } from '../feedback/types.js';
+import type { Verdict } from '../iterate/labels.js';
 import {
   choiceToVerdict,
   type AnnotationRow,

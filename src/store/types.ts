@@ -10,7 +10,7 @@
  *   - a task is offered while its non-skip annotations plus open, unexpired leases are below k
  *     (gold tasks are offered to every annotator once).
  */
-import type { Verdict } from '../feedback/types.js';
+import type { Verdict } from '../iterate/labels.js';
 
 export type Role = 'admin' | 'annotator';
 

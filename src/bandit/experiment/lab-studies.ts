@@ -10,53 +10,32 @@
  * gap under the environment's θ* fills the usual result fields) and named metrics; `lab` claims
  * compare one metric between two arms with the shared verdict engine.
  */
-import { z } from 'zod';
 import { GshfInputError, didYouMean } from '../../math/errors.js';
 import { Rng } from '../../math/rng.js';
 import { meanCI95 } from '../../math/stats.js';
 import { equivalence, nonInferiority, superiority } from '../../math/verdicts.js';
 import { fmtCI, mdTable } from '../../report/markdown.js';
 import type { BanditEnv } from '../env.js';
-import { expectedReward, gapMetric, klToRef, trueRewards } from '../policy.js';
 import type { ClaimSpec, ExperimentConfig, LabStudySpec } from './config.js';
-import type { Job, JobResult } from './jobs.js';
 import { multiLabStudies } from '../multi/studies.js';
+import type { LabArmResult, LabMetric, LabStudy, LabStudyContext } from './lab-study-types.js';
 
-export interface LabStudyContext<O> {
-  env: BanditEnv;
-  options: O;
-  /** Shared by every arm of this seed: draw the data here first so arms are paired. */
-  dataRng: Rng;
-  /** This arm's own stream. */
-  armRng: Rng;
+export type { LabArmResult, LabMetric, LabStudy, LabStudyContext };
+
+/** A lab job's identity (jobs.ts adds the fields every job carries). */
+export interface LabJob {
+  key: string;
+  study: string;
+  run: string;
   seedIndex: number;
-  /** The config's BT oracle temperature. */
-  oracleTemperature: number;
 }
 
-export interface LabArmResult {
-  /** The arm's output policy (log-probabilities, flat layout). */
-  policy: Float64Array;
-  /** Annotation effort spent, in pairwise-label units (a study defines what a ranking or tie costs). */
+/** What reports and claims read of a lab job's result. */
+export interface LabResult {
+  run: string;
+  seedIndex: number;
   labelsUsed: number;
-  /** The study's metrics for this arm (every name of `LabStudy.metrics`). */
-  metrics: Record<string, number>;
-}
-
-export interface LabMetric {
-  name: string;
-  /** True when a smaller value is better (claims orient their differences with it). */
-  lowerIsBetter: boolean;
-  description: string;
-}
-
-export interface LabStudy<O = unknown> {
-  readonly name: string;
-  readonly description: string;
-  readonly options: z.ZodType<O>;
-  arms(options: O): string[];
-  readonly metrics: readonly LabMetric[];
-  runArm(ctx: LabStudyContext<O>, arm: string): LabArmResult;
+  metrics?: Record<string, number>;
 }
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- heterogeneous registry; each entry parses its own options
@@ -147,39 +126,20 @@ export function checkLabStudies(cfg: ExperimentConfig, source?: string): void {
 }
 
 /** One job per (arm, seed). */
-export function expandLabJobs(spec: LabStudySpec, seeds: number): Job[] {
-  const jobs: Job[] = [];
+export function expandLabJobs(spec: LabStudySpec, seeds: number): LabJob[] {
+  const jobs: LabJob[] = [];
   for (const arm of labArms(spec))
     for (let s = 0; s < seeds; s++)
-      jobs.push({
-        key: `${spec.name}/${arm}/s=${s}`,
-        study: spec.name,
-        run: arm,
-        coverage: 'good',
-        budget: 0,
-        seedIndex: s,
-      });
+      jobs.push({ key: `${spec.name}/${arm}/s=${s}`, study: spec.name, run: arm, seedIndex: s });
   return jobs;
 }
 
-/** The evaluation fields every job result carries for its output policy (exact, under θ*). */
-export function policyFields(
+/** Runs one lab job's arm; deterministic given (cfg, job). */
+export function runLabJob(
+  cfg: ExperimentConfig,
+  job: LabJob,
   env: BanditEnv,
-  policy: Float64Array,
-): Pick<JobResult, 'eta' | 'gap' | 'suboptimality' | 'klStarToHat' | 'reward' | 'klToRef'> {
-  const g = gapMetric(env, policy);
-  return {
-    eta: env.eta,
-    gap: g.gap,
-    suboptimality: g.suboptimality,
-    klStarToHat: g.klStarToHat,
-    reward: expectedReward(env, policy, trueRewards(env)),
-    klToRef: klToRef(env, policy),
-  };
-}
-
-/** Runs one lab job; deterministic given (cfg, job). */
-export function runLabJob(cfg: ExperimentConfig, job: Job, env: BanditEnv): JobResult {
+): LabArmResult & { algorithm: string; seconds: number } {
   const spec = cfg.studies.find((s) => s.name === job.study);
   if (!spec || spec.kind !== 'lab') throw new Error(`runLabJob: "${job.study}" is not a lab study`);
   const study = getLabStudy(spec.study);
@@ -194,26 +154,11 @@ export function runLabJob(cfg: ExperimentConfig, job: Job, env: BanditEnv): JobR
   };
   const t0 = performance.now();
   const out = study.runArm(ctx, job.run);
-  const seconds = (performance.now() - t0) / 1000;
-  return {
-    key: job.key,
-    study: job.study,
-    run: job.run,
-    algorithm: `lab:${spec.study}`,
-    setting: 'lab',
-    coverage: job.coverage,
-    budget: job.budget,
-    seedIndex: job.seedIndex,
-    ...policyFields(env, out.policy),
-    labelsUsed: out.labelsUsed,
-    validationLabels: 0,
-    seconds,
-    metrics: out.metrics,
-  };
+  return { ...out, algorithm: `lab:${spec.study}`, seconds: (performance.now() - t0) / 1000 };
 }
 
 /** The report section of a lab study: every arm's metrics (mean ± 95% CI over seeds). */
-export function labSection(spec: LabStudySpec, results: JobResult[]): string[] {
+export function labSection(spec: LabStudySpec, results: LabResult[]): string[] {
   const study = getLabStudy(spec.study);
   const metrics: readonly LabMetric[] = study.metrics;
   const rows = labArms(spec).map((arm) => {
@@ -246,7 +191,7 @@ type LabClaim = Extract<ClaimSpec, { kind: 'lab' }>;
 export function checkLabClaim(
   cfg: ExperimentConfig,
   claim: LabClaim,
-  mine: JobResult[],
+  mine: LabResult[],
 ): { verdict: ReturnType<typeof superiority>['verdict']; evidence: string } {
   const spec = cfg.studies.find((s) => s.name === claim.study);
   if (!spec || spec.kind !== 'lab') return { verdict: 'no data', evidence: 'lab claims need a lab study' };

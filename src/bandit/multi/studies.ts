@@ -13,7 +13,7 @@ import { PreferenceOracle, samplePairs } from '../oracle.js';
 import { dropTies } from '../env.js';
 import { expectedReward, gapMetric, gibbsOfTheta, klToRef, rewardsOf } from '../policy.js';
 import { Uncertainty, pairCovariance } from '../uncertainty.js';
-import type { LabArmResult, LabStudy } from '../experiment/lab-studies.js';
+import type { LabArmResult, LabStudy } from '../experiment/lab-study-types.js';
 import { AnnotatorPool } from './annotators.js';
 import { MultiObjectiveOracle, combineThetas, objectiveThetas } from './objectives.js';
 import { runAnnotatedOnline, runMultiObjectiveGshf } from './online.js';
