@@ -414,9 +414,11 @@ export class HFTokenizer implements Tokenizer {
     return this.lib.encode(text, { add_special_tokens: false }).ids;
   }
 
-  decode(ids: ArrayLike<number>): string {
+  decode(ids: ArrayLike<number>, cutTail?: boolean): string {
     if (ids.length === 0) return '';
-    return this.lib.decode(Array.from(ids), { skip_special_tokens: true });
+    const text = this.lib.decode(Array.from(ids), { skip_special_tokens: true });
+    // The library gives no bytes: a cut-off sequence shows as trailing U+FFFD, dropped when cut.
+    return cutTail ? text.replace(/\uFFFD+$/, '') : text;
   }
 }
 

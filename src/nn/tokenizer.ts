@@ -24,6 +24,25 @@ export type { Tokenizer, TokenizerSpec };
 
 const utf8 = new TextEncoder();
 
+/**
+ * How many bytes at the end of `bytes` start a UTF-8 sequence that is valid so far but incomplete
+ * (0 when the bytes end on a character boundary or in invalid UTF-8, which stays U+FFFD).
+ */
+export function incompleteUtf8Tail(bytes: ArrayLike<number>): number {
+  const n = bytes.length;
+  for (let k = 1; k <= Math.min(3, n); k++) {
+    const b = bytes[n - k];
+    if ((b & 0xc0) === 0x80) continue; // a continuation byte: look further back
+    const need = (b & 0xe0) === 0xc0 ? 2 : (b & 0xf0) === 0xe0 ? 3 : (b & 0xf8) === 0xf0 ? 4 : 1;
+    return need > k ? k : 0;
+  }
+  return 0;
+}
+
+function dropIncompleteTail(bytes: number[], cutTail: boolean | undefined): Uint8Array {
+  return new Uint8Array(cutTail ? bytes.slice(0, bytes.length - incompleteUtf8Tail(bytes)) : bytes);
+}
+
 export class ByteTokenizer implements Tokenizer {
   readonly vocabSize = 259;
   readonly bos = 256;
@@ -36,10 +55,10 @@ export class ByteTokenizer implements Tokenizer {
     return Array.from(utf8.encode(text));
   }
 
-  decode(ids: ArrayLike<number>): string {
+  decode(ids: ArrayLike<number>, cutTail?: boolean): string {
     const bytes: number[] = [];
     for (let i = 0; i < ids.length; i++) if (ids[i] < 256) bytes.push(ids[i]);
-    return this.decoder.decode(new Uint8Array(bytes));
+    return this.decoder.decode(dropIncompleteTail(bytes, cutTail));
   }
 }
 
@@ -245,11 +264,11 @@ export class BPETokenizer implements Tokenizer {
     return ids;
   }
 
-  decode(ids: ArrayLike<number>): string {
+  decode(ids: ArrayLike<number>, cutTail?: boolean): string {
     const bytes: number[] = [];
     let text = '';
-    const flush = (): void => {
-      text += this.decoder.decode(new Uint8Array(bytes));
+    const flush = (last = false): void => {
+      text += this.decoder.decode(dropIncompleteTail(bytes, last && cutTail));
       bytes.length = 0;
     };
     for (let i = 0; i < ids.length; i++) {
@@ -267,7 +286,7 @@ export class BPETokenizer implements Tokenizer {
         if (b !== undefined) bytes.push(b);
       }
     }
-    flush();
+    flush(true);
     return text;
   }
 }
