@@ -11,10 +11,15 @@ export * as pref from './pref/index.js';
 export * as report from './report/index.js';
 export * as feedback from './feedback/index.js';
 export * as policy from './policy/index.js';
+export * as iterate from './iterate/index.js';
 export * as loop from './loop/index.js';
 
 // math
 export { Rng, hashString } from './math/rng.js';
+
+// the kernel registry: one switch forcing the TypeScript kernels everywhere (LM engine and bandit lab)
+export { setBackend, withBackend, kernelBackendName, traceKernels } from './native/index.js';
+export type { KernelBackend, KernelBackendChoice } from './native/index.js';
 export type { Seed } from './math/rng.js';
 
 // bandit lab: environments, the algorithm registry, the experiment runner

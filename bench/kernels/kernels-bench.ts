@@ -8,13 +8,12 @@
  * Usage: node dist/bench/kernels/kernels-bench.js [--quick] [--ts-syrk] [--only gemm,syrk,elementwise]
  * Prints one JSON object on stdout.
  */
-import { native, nativeLoadError, type NativeOps } from '../../src/native/index.js';
+import { loadNativeAddon, nativeLoadError, setBackend, type NativeOps } from '../../src/native/index.js';
 
 type Sgemm = NativeOps['sgemm'];
 /** The part of src/nn/kernels.ts used here (loaded dynamically, so this file builds without it). */
 interface NnKernels {
   sgemm: Sgemm;
-  setUseNative(on: boolean): void;
   geluForward(x: Float32Array, y: Float32Array, n: number): void;
   geluBackward(x: Float32Array, dy: Float32Array, dx: Float32Array, n: number): void;
   adamw: NonNullable<NativeOps['adamw']>;
@@ -80,7 +79,7 @@ interface Linalg {
 }
 
 async function main(): Promise<void> {
-  const ops = native();
+  const ops = loadNativeAddon();
   const nn = await loadNnKernels();
   let linalg: Linalg | null = null;
   try {
@@ -130,7 +129,7 @@ async function main(): Promise<void> {
         ops.setThreads(2);
       }
       if (nn) {
-        nn.setUseNative(false);
+        setBackend('ts');
         const nt = time(
           () => nn.sgemm(false, true, M, N, K, 1, A, 0, K, B, 0, K, 0, C, 0, N),
           1,
@@ -143,7 +142,7 @@ async function main(): Promise<void> {
         );
         r.ts_NT_gflops = round(flops / nt.s / 1e9, 2);
         r.ts_NN_gflops = round(flops / nn_.s / 1e9, 2);
-        nn.setUseNative(true);
+        setBackend('auto');
       }
       gemm[key] = r;
     }
@@ -266,9 +265,9 @@ async function main(): Promise<void> {
       [`native_${ops.simdLevel ? ops.simdLevel() : '?'}`]: run(nk, quick ? 5 : 30),
     };
     if (nn) {
-      nn.setUseNative(false);
+      setBackend('ts');
       ew.ts = run(nn, quick ? 3 : 10);
-      nn.setUseNative(true);
+      setBackend('auto');
     }
     out.elementwise = ew;
   }

@@ -17,7 +17,7 @@
  */
 import { fastExp, sigmoid, softplus } from '../math/special.js';
 import { addOuterProducts, cholesky, choleskySolve } from '../math/linalg.js';
-import { native } from '../native/index.js';
+import { nativeOp } from '../native/index.js';
 import type { BanditEnv, PairData } from './env.js';
 import { featureDiffs } from './env.js';
 import { GshfInputError } from '../math/errors.js';
@@ -40,12 +40,6 @@ export interface MLEOptions {
   tol?: number;
   /** Warm start (default 0). */
   init?: Float64Array;
-  /**
-   * Which Newton solver: 'auto' (default) uses the native one (native/src/mle.c) when the addon
-   * provides it, else TypeScript; 'ts' forces the TypeScript solver. Both minimise the same objective
-   * with the same stopping rule, so they agree to the accuracy of that rule.
-   */
-  engine?: 'auto' | 'ts';
 }
 
 export interface MLEResult {
@@ -775,10 +769,10 @@ function newtonNative(
   maxIter: number,
   gtol: number,
 ): SolveResult {
-  const nat = native();
-  if (!nat?.btNewton) throw new Error('fitMLE: the native solver is not available');
+  const btNewton = nativeOp('btNewton');
+  if (!btNewton) throw new Error('fitMLE: the native solver is not available');
   const { dphi, n, d, cnt, neg } = data;
-  nat.btNewton(dphi, n, d, cnt, neg, ridge, theta, maxIter, gtol, ws.grad, ws.H, ws.L, nativeInfo);
+  btNewton(dphi, n, d, cnt, neg, ridge, theta, maxIter, gtol, ws.grad, ws.H, ws.L, nativeInfo);
   if (nativeInfo[4] === 1) ws.haveFactor = true;
   return {
     value: nativeInfo[0],
@@ -788,10 +782,13 @@ function newtonNative(
   };
 }
 
-/** Whether fitMLE runs the native solver: the addon provides it and the caller did not ask for TS. */
-function nativeSolver(opts: MLEOptions): boolean {
-  if (opts.engine === 'ts') return false;
-  return native()?.btNewton !== undefined;
+/**
+ * Whether fitMLE runs the native solver (native/src/mle.c): the kernel backend is native and the
+ * addon provides it (src/native's setBackend('ts') forces the TypeScript solver). Both minimise
+ * the same objective with the same stopping rule, so they agree to the accuracy of that rule.
+ */
+function nativeSolver(): boolean {
+  return nativeOp('btNewton') !== null;
 }
 
 /**
@@ -1009,11 +1006,11 @@ function rowsFromPairs(env: BanditEnv, pairs: PairData, useNative: boolean): Row
   // groupedRows returns null on any out-of-range pair, so its rows are valid.
   const grouped = groupedRows(env, pairs);
   if (grouped) return grouped;
-  const nat = useNative ? native() : null;
-  if (nat?.btGather && isInt32Pairs(pairs) && env.offsets instanceof Int32Array) {
+  const btGather = useNative ? nativeOp('btGather') : null;
+  if (btGather && isInt32Pairs(pairs) && env.offsets instanceof Int32Array) {
     const buf = dphiBuffer(n * d);
     const { context, chosen, rejected } = pairs;
-    if (nat.btGather(env.features, env.offsets, context, chosen, rejected, d, n, buf) < 0)
+    if (btGather(env.features, env.offsets, context, chosen, rejected, d, n, buf) < 0)
       return new RowData(buf, n, d, null, null);
   }
   requireValidPairs(env, pairs, 'fitMLE');
@@ -1078,7 +1075,7 @@ export function fitMLE(
       const pairs = pairsOrOpts as PairData | null | undefined;
       if (!pairs) throw new Error('fitMLE: pairs are required when fitting from an environment');
       nPairs = pairs.context.length;
-      data = rowsFromPairs(source, pairs, nativeSolver(opts));
+      data = rowsFromPairs(source, pairs, nativeSolver());
     }
   }
   const { n, d } = data;
@@ -1098,7 +1095,7 @@ export function fitMLE(
   const B = opts.normBound;
   if (B !== undefined && !(B > 0)) throw new RangeError(`fitMLE: normBound must be > 0, got ${B}`);
   // A warm start outside the ball is fine: the unconstrained solve below does not care.
-  const useNative = nativeSolver(opts);
+  const useNative = nativeSolver();
   const r0 = newton(data, lambda, theta, ws, maxIter, gtol, useNative);
   let iterations = r0.iterations;
   const norm0 = Math.sqrt(sqNorm(theta));

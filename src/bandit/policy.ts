@@ -5,7 +5,7 @@
  */
 import { GshfInputError, GshfNumericError } from '../math/errors.js';
 import { fastExp, logSumExp } from '../math/special.js';
-import { native } from '../native/index.js';
+import { nativeOp } from '../native/index.js';
 import type { BanditEnv } from './env.js';
 
 /** r(x,a) = ⟨θ, φ(x,a)⟩ for every flat action. */
@@ -269,15 +269,15 @@ function nativeRewards(env: BanditEnv, theta: Float64Array): Float64Array | null
   const d = env.d;
   const A = env.offsets[env.nContexts];
   if (!(d >= NATIVE_REWARDS_MIN_D && (d < 64 || A * d <= 1 << 21))) return null;
-  const nat = native();
-  if (!nat) return null;
+  const dgemm = nativeOp('dgemm');
+  if (!dgemm) return null;
   const r = new Float64Array(A);
   // Row blocks small enough (M·K < 2²²) that OpenBLAS stays on one thread: with 2 threads this
   // memory-bound product measured slower than the JS loop (d = 128, 10⁴ contexts: 124 vs 81 ms).
   const rows = Math.max(1, Math.floor((1 << 22) / d));
   for (let r0 = 0; r0 < A; r0 += rows) {
     const m = Math.min(rows, A - r0);
-    nat.dgemm(false, false, m, 1, d, 1, env.features, r0 * d, d, theta, 0, 1, 0, r, r0, 1);
+    dgemm(false, false, m, 1, d, 1, env.features, r0 * d, d, theta, 0, 1, 0, r, r0, 1);
   }
   return r;
 }
@@ -450,14 +450,13 @@ function starOf(env: BanditEnv, what: string): StarCache {
  * features for each reward vector and calls Math.exp once per action in every pass (≈ 7 per
  * action); here π* comes from a per-env cache (θ* is fixed), and π̂ costs one pass over the
  * features and one (table-driven) exp per action. Optionally writes log π̂ into `logpOut`.
- * η is env.eta (as in gapMetric). With the addon the loop runs in C (engine 'auto'); engine 'ts'
- * forces the TypeScript loop, as GSHF_NO_NATIVE=1 does.
+ * η is env.eta (as in gapMetric). With the addon the loop runs in C; src/native's setBackend('ts')
+ * (or GSHF_NO_NATIVE=1) runs the TypeScript loop.
  */
 export function evaluateGibbsExact(
   env: BanditEnv,
   thetaHat: ArrayLike<number>,
   logpOut?: Float64Array,
-  engine: 'auto' | 'ts' = 'auto',
 ): PolicyEvaluation {
   const d = env.d;
   if (thetaHat.length !== d)
@@ -468,7 +467,7 @@ export function evaluateGibbsExact(
   if (logpOut !== undefined) requireFlat(env, logpOut, 'evaluateGibbsExact', 'logpOut');
   const star = starOf(env, 'evaluateGibbsExact');
   const th = thetaHat instanceof Float64Array ? thetaHat : Float64Array.from(thetaHat);
-  const nat = engine === 'auto' ? nativeEvaluate(env, star, th, logpOut) : null;
+  const nat = nativeEvaluate(env, star, th, logpOut);
   return nat ?? evaluateTs(env, star, th, logpOut);
 }
 
@@ -484,10 +483,10 @@ function nativeEvaluate(
   th: Float64Array,
   logpOut: Float64Array | undefined,
 ): PolicyEvaluation | null {
-  const nat = native();
-  if (!nat?.evalGibbs || !(env.offsets instanceof Int32Array)) return null;
+  const evalGibbs = nativeOp('evalGibbs');
+  if (!evalGibbs || !(env.offsets instanceof Int32Array)) return null;
   const o = nativeEvalOut;
-  const bad = nat.evalGibbs(
+  const bad = evalGibbs(
     env.features,
     env.offsets,
     env.refLogprobs,

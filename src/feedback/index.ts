@@ -1,4 +1,4 @@
-/** Public API of the feedback layer: the async label-source contract (src/feedback/types.ts). */
+/** Public API of the feedback layer: the async label-source contract (src/iterate/labels.ts). */
 export * from './types.js';
 export { AsyncLabelLedger } from './ledger.js';
 export type { AsyncLedgerOptions } from './ledger.js';

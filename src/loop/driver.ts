@@ -1,6 +1,6 @@
 /**
  * `gshf loop`: online iterative GSHF on the user's prompts. T iterations of the shared iteration
- * (src/loop/iteration.ts) with a policy backend, an enhancer, a label source through the crash-safe
+ * (src/iterate/iteration.ts) with a policy backend, an enhancer, a label source through the crash-safe
  * ledger, and the linear reward model refit on every label; a metrics row per iteration
  * (metrics.jsonl) and a report (report.md + SVG plots).
  *
@@ -15,7 +15,7 @@
  * memoised step, its labels replayed from the ledger at no cost. Everything random is keyed by the
  * seed and the iteration/prompt ids, so a killed-and-resumed run ends with the same numbers.
  */
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { AsyncLabelLedger } from '../feedback/ledger.js';
 import { createLabelSource } from '../feedback/registry.js';
@@ -23,20 +23,15 @@ import { goldReward } from '../pref/gold.js';
 import { readPrompts } from '../pref/prompts.js';
 import { Rng } from '../math/rng.js';
 import { createPolicyBackend } from '../policy/registry.js';
-import { writeFileAtomic } from '../report/atomic.js';
+import { writeFileAtomic, writeJsonAtomic } from '../report/atomic.js';
 import { acquireRunLock } from '../report/lock.js';
-import type { PolicyBackend, PolicyRef, PolicySample, TrainPair } from '../policy/types.js';
+import type { PolicyBackend, PolicyRef, PolicySample, TrainPair } from '../iterate/policy.js';
 import { loopConfigSchema, type LoopConfig } from './config.js';
 import { makeEnhancer } from './enhancers.js';
-import {
-  runIteration,
-  type IterationResult,
-  type IterationStep,
-  type Numbers,
-  type StepStore,
-} from './iteration.js';
+import { runIteration, type Numbers } from '../iterate/iteration.js';
 import { emptyLinearRm, fitLinearRm, linearReward, linearScorer, type LinearRmState } from './linear-rm.js';
 import { writeLoopReport } from './report.js';
+import { FileStepStore, iterDir, readJson, type LoopMetrics } from './run-folder.js';
 
 export interface LoopOptions {
   out: string;
@@ -45,53 +40,11 @@ export interface LoopOptions {
   env?: NodeJS.ProcessEnv;
 }
 
-/** One metrics row (metrics.jsonl). `timing` is wall-clock and the only non-deterministic field. */
-export interface LoopMetrics {
-  iteration: number;
-  policy: PolicyRef;
-  labels_used: number;
-  budget: number;
-  selection: IterationResult['selection'] | null;
-  rm_sample_mean: number | null;
-  rm_best_of_n: number | null;
-  train: Numbers | null;
-  refit: Numbers | null;
-  eval: Numbers;
-  budget_reached: boolean;
-  timing: Partial<Record<IterationStep | 'total' | 'overhead', number>>;
-}
-
 export interface LoopSummary {
   out: string;
   rows: LoopMetrics[];
   labelsUsed: number;
   stoppedBy: 'iterations' | 'budget';
-}
-
-export function writeJsonAtomic(path: string, value: unknown): void {
-  writeFileAtomic(path, JSON.stringify(value) + '\n');
-}
-
-function readJson<T>(path: string): T {
-  return JSON.parse(readFileSync(path, 'utf8')) as T;
-}
-
-/** Memoises each step as steps/<name>.json (written atomically after the step returns). */
-export class FileStepStore implements StepStore {
-  constructor(
-    private readonly dir: string,
-    private readonly onDone?: (name: string) => void,
-  ) {
-    mkdirSync(dir, { recursive: true });
-  }
-  async step<T>(name: string, fn: () => Promise<T>): Promise<T> {
-    const p = join(this.dir, `${name}.json`);
-    if (existsSync(p)) return readJson<{ v: T }>(p).v;
-    const v = await fn();
-    writeJsonAtomic(p, { v });
-    this.onDone?.(name);
-    return v;
-  }
 }
 
 /** Test hooks: SIGKILL this process after N paid labels, or right after a named step (it2/train). */
@@ -185,10 +138,6 @@ async function evaluatePolicy(
     out.kl = mean(lp.map((v, i) => v - lp0[i]));
   }
   return out;
-}
-
-function iterDir(out: string, t: number): string {
-  return join(out, 'iterations', `it${t}`);
 }
 
 /** Iteration 0: π0 evaluated (the baseline row). */
@@ -383,20 +332,6 @@ async function runIterations(
 
 function writeMetrics(out: string, rows: readonly LoopMetrics[]): void {
   writeFileAtomic(join(out, 'metrics.jsonl'), rows.map((r) => JSON.stringify(r) + '\n').join(''));
-}
-
-/** The eval samples of every iteration re-scored under the final reward model (for the report). */
-export function finalRmRewards(out: string, rows: readonly LoopMetrics[]): (number | null)[] {
-  const last = rows[rows.length - 1];
-  const rmPath = join(iterDir(out, last.iteration), 'rm.json');
-  if (!existsSync(rmPath)) return rows.map(() => null);
-  const rm = readJson<LinearRmState>(rmPath);
-  return rows.map((r) => {
-    const p = join(iterDir(out, r.iteration), 'eval-samples.json');
-    if (!existsSync(p)) return null;
-    const { texts } = readJson<{ texts: string[] }>(p);
-    return texts.length ? texts.reduce((a, t) => a + linearReward(rm, t), 0) / texts.length : null;
-  });
 }
 
 export type { PolicySample };

@@ -10,7 +10,7 @@
  */
 import { Rng } from '../math/rng.js';
 import { bestWorstPair, uncertaintyPair } from '../pref/sampling.js';
-import type { PairSelector, RowScores, SelectedPair } from './iteration.js';
+import type { PairSelector, RowScores, SelectedPair } from '../iterate/iteration.js';
 
 export type EnhancerName = 'best-worst' | 'uncertainty' | 'random';
 export const ENHANCERS = ['best-worst', 'uncertainty', 'random'] as const satisfies readonly EnhancerName[];

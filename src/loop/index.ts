@@ -1,5 +1,5 @@
 /** Public API of the loop layer: the shared iteration, enhancers, the linear RM and `gshf loop`'s driver. */
-export * from './iteration.js';
+export * from '../iterate/iteration.js';
 export { makeEnhancer, randomPair, ENHANCERS } from './enhancers.js';
 export type { EnhancerName } from './enhancers.js';
 export {
@@ -14,4 +14,5 @@ export type { LinearRmState, LinearRmConfig } from './linear-rm.js';
 export { loopConfigSchema, resolveConfigPaths, pickLabelSource } from './config.js';
 export type { LoopConfig } from './config.js';
 export { runLoop, planPrompts } from './driver.js';
-export type { LoopOptions, LoopMetrics, LoopSummary } from './driver.js';
+export type { LoopOptions, LoopSummary } from './driver.js';
+export type { LoopMetrics } from './run-folder.js';

@@ -10,8 +10,8 @@ import { z } from 'zod';
 import { fitMLE } from '../bandit/mle.js';
 import { addOuterProducts, cholesky, mahalanobisSq, scaledIdentity } from '../math/linalg.js';
 import { hashString } from '../math/rng.js';
-import type { PolicySample, TrainPair } from '../policy/types.js';
-import type { RewardScorer, RowScores } from './iteration.js';
+import type { PolicySample, TrainPair } from '../iterate/policy.js';
+import type { RewardScorer, RowScores } from '../iterate/iteration.js';
 
 export const linearRmSchema = z
   .object({

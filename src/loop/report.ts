@@ -8,7 +8,7 @@ import { writeFileAtomic } from '../report/atomic.js';
 import { fmt, mdTable } from '../report/markdown.js';
 import { linePlot, type Series } from '../report/svg.js';
 import type { LoopConfig } from './config.js';
-import { finalRmRewards, type LoopMetrics } from './driver.js';
+import { finalRmRewards, type LoopMetrics } from './run-folder.js';
 
 function num(v: unknown): number {
   return typeof v === 'number' && Number.isFinite(v) ? v : NaN;

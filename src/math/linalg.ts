@@ -3,7 +3,7 @@
  * Float64Arrays. Everything the bandit lab needs (Cholesky, SPD solves, Mahalanobis norms,
  * weighted Gram accumulation) with no allocation in the hot loops.
  */
-import { native } from '../native/index.js';
+import { nativeOp } from '../native/index.js';
 
 /** Σ a[offA+i]·b[offB+i] for i < len. */
 export function dot(
@@ -203,16 +203,17 @@ export function addOuterProducts(
   ldx = d,
 ): Float64Array {
   if (n === 0) return out;
-  const nat = n * d * d >= NATIVE_SYRK_MIN_WORK ? native() : null;
-  if (nat) {
+  const dsyrk = n * d * d >= NATIVE_SYRK_MIN_WORK ? nativeOp('dsyrk') : null;
+  if (dsyrk) {
     if (weights === null) {
-      nat.dsyrk(n, d, 1, X, offX, ldx, 1, out);
+      dsyrk(n, d, 1, X, offX, ldx, 1, out);
       return out;
     }
-    if (nat.dsyrkWeighted) {
+    const dsyrkWeighted = nativeOp('dsyrkWeighted');
+    if (dsyrkWeighted) {
       // Scales the rows in C (√w into a blocked scratch, or dgemm for negative weights): the TS
       // scaling loop below cost as much as the dsyrk itself at d = 32.
-      nat.dsyrkWeighted(n, d, 1, X, offX, ldx, weights, 1, out);
+      dsyrkWeighted(n, d, 1, X, offX, ldx, weights, 1, out);
       return out;
     }
     let nonNeg = true;
@@ -230,7 +231,7 @@ export function addOuterProducts(
           const so = r * d;
           for (let j = 0; j < d; j++) S[so + j] = s * X[o + j];
         }
-        nat.dsyrk(m, d, 1, S, 0, d, 1, out);
+        dsyrk(m, d, 1, S, 0, d, 1, out);
       }
       return out;
     }

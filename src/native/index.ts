@@ -1,7 +1,13 @@
 /**
  * Optional native kernels (OpenBLAS through a small N-API addon built from `native/`).
- * Everything here is optional: `native()` returns null when the addon was not built (no compiler,
- * no libopenblas-dev, or GSHF_NO_NATIVE=1), and every caller must keep a pure-TypeScript path.
+ * Everything here is optional: the addon may be missing (no compiler, no libopenblas-dev, or
+ * GSHF_NO_NATIVE=1), and every caller must keep a pure-TypeScript path.
+ *
+ * This file is the kernel registry. {@link NativeOps} declares every native kernel once (its
+ * signature and exact semantics); callers ask {@link nativeOp} for a kernel at each call and run
+ * their TypeScript loop when it returns null; {@link setBackend} is the one switch that forces the
+ * TypeScript path everywhere (the LM engine and the bandit lab alike); {@link traceKernels} reports
+ * which backend each kernel call site used. How to add a kernel: native/README.md.
  *
  * Layout convention for all matrix routines: row-major, explicit element offsets and leading
  * dimensions (so callers can pass strided views of one big buffer without allocating subarrays).
@@ -285,12 +291,6 @@ export interface NativeOps {
    */
   btVec?(kind: 0 | 1, x: Float64Array, out: Float64Array, n: number): void;
   /**
-   * The bandit enhancer's tilt pass (src/bandit/algorithms/tilt-evaluator.ts): for
-   * π'(a|x) ∝ π1(a|x)·e^{s·z[a]} over contexts c < nContexts (actions offsets[c]..offsets[c+1]−1),
-   * mean2[j] += Σ_c weights[c] Σ_a π'(a|x_c)·features[a·d + j]; returns Σ_c weights[c]·max(0, KL_c(π'‖π1)).
-   * ex (one slot per action) is scratch. Same terms in the same order as the TypeScript loop.
-   */
-  /**
    * Tabular DPO's optimiser loop (src/bandit/algorithms/dpo.ts): `steps` full-batch steps over the pairs
    * (flat indices win[i], lose[i]; refDiff[i] = ref[win] − ref[lose]; n = win.length) of Adam
    * (β1 = 0.9, β2 = 0.999, ε = 1e-8; bias corrections c1[t], c2[t]) or GD, learning rate lr[t].
@@ -311,6 +311,12 @@ export interface NativeOps {
     c2: Float64Array,
     adam: boolean,
   ): void;
+  /**
+   * The bandit enhancer's tilt pass (src/bandit/algorithms/tilt-evaluator.ts): for
+   * π'(a|x) ∝ π1(a|x)·e^{s·z[a]} over contexts c < nContexts (actions offsets[c]..offsets[c+1]−1),
+   * mean2[j] += Σ_c weights[c] Σ_a π'(a|x_c)·features[a·d + j]; returns Σ_c weights[c]·max(0, KL_c(π'‖π1)).
+   * ex (one slot per action) is scratch. Same terms in the same order as the TypeScript loop.
+   */
   tiltAccumulate?(
     offsets: Int32Array,
     weights: Float64Array,
@@ -409,13 +415,16 @@ function gemmSingleThreadBelowFromEnv(): number {
 }
 
 /**
- * The native kernels, or null if they are unavailable (addon not built, OpenBLAS missing at run
- * time, or GSHF_NO_NATIVE=1). Loaded once; BLAS threads are set from GSHF_THREADS (default 2) and
- * the single-thread GEMM cutoff from GSHF_GEMM_1T_BELOW (see {@link NativeOpsExtras}).
- * Set GSHF_NATIVE_PATH to load the addon from another place, GSHF_NATIVE_SIMD=generic to force the
- * baseline (non-AVX2) element-wise kernels.
+ * Loads the addon once, whatever the backend switch says: the addon object, or null when it is
+ * unavailable (not built, OpenBLAS missing at run time, or GSHF_NO_NATIVE=1). BLAS threads are set
+ * from GSHF_THREADS (default 2) and the single-thread GEMM cutoff from GSHF_GEMM_1T_BELOW (see
+ * {@link NativeOpsExtras}). Set GSHF_NATIVE_PATH to load the addon from another place,
+ * GSHF_NATIVE_SIMD=generic to force the baseline (non-AVX2) element-wise kernels.
+ *
+ * Library code must not call this (it would bypass {@link setBackend}): use {@link nativeOp} or
+ * {@link native}. Tests and benchmarks that compare both backends in one process may.
  */
-export function native(): (NativeOps & NativeOpsExtras) | null {
+export function loadNativeAddon(): (NativeOps & NativeOpsExtras) | null {
   if (cached !== undefined) return cached;
   cached = null;
   if (process.env.GSHF_NO_NATIVE === '1') {
@@ -451,7 +460,106 @@ export function native(): (NativeOps & NativeOpsExtras) | null {
   return cached;
 }
 
-/** Why {@link native} returned null (null if it loaded or was not tried yet). */
+// ---- the kernel registry: one backend switch for every caller ----
+
+/** The two kernel backends: the native addon, or the pure-TypeScript loops every caller keeps. */
+export type KernelBackend = 'native' | 'ts';
+
+/** What {@link setBackend} accepts: 'auto' (native when the addon loads, the default) or a backend. */
+export type KernelBackendChoice = 'auto' | KernelBackend;
+
+/** Names of the kernels in {@link NativeOps} (everything but the thread and description controls). */
+export type KernelName = Exclude<keyof NativeOps, 'setThreads' | 'describe' | 'setBtThreadMinWork'>;
+
+/** The native implementation of kernel K, with its optionality removed. */
+export type NativeKernel<K extends KernelName> = NonNullable<NativeOps[K]>;
+
+let forcedTs = false;
+
+/**
+ * THE backend switch (the only one): 'ts' makes every caller in the library — the LM kernels of
+ * src/nn, the bandit lab's solvers and evaluators, src/math's Gram products — run its TypeScript
+ * path; 'auto' (the default) uses the addon when it loaded; 'native' is 'auto' that throws when the
+ * addon is unavailable. GSHF_NO_NATIVE=1 is 'ts' for the whole process.
+ */
+export function setBackend(choice: KernelBackendChoice): void {
+  if (choice === 'native' && !loadNativeAddon())
+    throw new Error(`setBackend('native'): ${nativeLoadError() ?? 'the native addon is not available'}`);
+  forcedTs = choice === 'ts';
+}
+
+/** The backend in effect: 'native' when the addon is loaded and {@link setBackend} did not force 'ts'. */
+export function kernelBackendName(): KernelBackend {
+  return !forcedTs && loadNativeAddon() ? 'native' : 'ts';
+}
+
+/**
+ * Runs fn with the backend set to `choice`, then restores the previous setting (also when fn throws).
+ * fn must be synchronous: the switch is process-wide, so an await inside fn would leak the setting.
+ */
+export function withBackend<T>(choice: KernelBackendChoice, fn: () => T): T {
+  const prev = forcedTs;
+  setBackend(choice);
+  try {
+    return fn();
+  } finally {
+    forcedTs = prev;
+  }
+}
+
+/**
+ * The addon when the backend is native, else null. For members that are not kernels (setThreads,
+ * describe, getThreads); kernels go through {@link nativeOp} so that tracing sees them.
+ */
+export function native(): (NativeOps & NativeOpsExtras) | null {
+  if (forcedTs) return null;
+  return cached !== undefined ? cached : loadNativeAddon();
+}
+
+/** One dispatch decision, as reported to a {@link traceKernels} callback. */
+export interface KernelDispatch {
+  kernel: KernelName;
+  backend: KernelBackend;
+}
+
+let tracer: ((d: KernelDispatch) => void) | null = null;
+
+/**
+ * The native kernel `name` when the backend is native and the addon provides it; null means "run
+ * your TypeScript path". Every kernel call site in the library asks here, once per call, so the
+ * switch and {@link traceKernels} see all of them. N-API functions ignore `this`, so the result may
+ * be called unbound.
+ */
+export function nativeOp<K extends KernelName>(name: K): NativeKernel<K> | null {
+  const m = forcedTs ? null : cached !== undefined ? cached : loadNativeAddon();
+  const f = m ? (m[name] as NativeKernel<K> | undefined) : undefined;
+  if (tracer) tracer({ kernel: name, backend: f ? 'native' : 'ts' });
+  return f ?? null;
+}
+
+/**
+ * Runs fn and returns, per kernel, how many dispatches went to each backend (a kernel whose caller
+ * asked {@link nativeOp} and got null counts as 'ts'). For tests and diagnostics: shows that a
+ * forced backend reaches every call site. Synchronous fn only, like {@link withBackend}.
+ */
+export function traceKernels(fn: () => void): Map<KernelName, Record<KernelBackend, number>> {
+  const counts = new Map<KernelName, Record<KernelBackend, number>>();
+  const prev = tracer;
+  tracer = (d) => {
+    let c = counts.get(d.kernel);
+    if (!c) counts.set(d.kernel, (c = { native: 0, ts: 0 }));
+    c[d.backend]++;
+    prev?.(d);
+  };
+  try {
+    fn();
+  } finally {
+    tracer = prev;
+  }
+  return counts;
+}
+
+/** Why {@link loadNativeAddon} returned null (null if it loaded or was not tried yet). */
 export function nativeLoadError(): string | null {
   return loadError;
 }

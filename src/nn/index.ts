@@ -10,6 +10,8 @@ export { ByteTokenizer, BPETokenizer, tokenizerFromSpec, loadTokenizer } from '.
 export type { TokenizerEngine } from './tokenizer.js';
 export { HFTokenizer, TokenizerFeatureError, rustRegexToJs } from './tokenizer-json.js';
 export type { Tokenizer, TokenizerSpec } from './tokenizer.js';
+export { trainBpe, BPE_SPECIALS } from './bpe-train.js';
+export type { BpeTrainOptions } from './bpe-train.js';
 export {
   encodePair,
   encodePairIds,
@@ -80,4 +82,7 @@ export {
 } from './corpus.js';
 export type { ReviewExample, ReviewStyle } from './corpus.js';
 export { kernelBackend, setUseNative, setKernelThreads, autoKernelThreads } from './kernels.js';
+// The kernel registry's one backend switch (it reaches the bandit lab too) and its tracer.
+export { setBackend, withBackend, kernelBackendName, traceKernels } from '../native/index.js';
+export type { KernelBackend, KernelBackendChoice, KernelName, KernelDispatch } from '../native/index.js';
 export * as kernels from './kernels.js';

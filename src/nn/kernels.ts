@@ -1,31 +1,26 @@
 /**
- * Hot float32 kernels for the LM engine. Every function first tries the optional native op
- * (src/native) and otherwise runs a tight pure-TypeScript loop. GSHF_NO_NATIVE=1 forces the TS path
- * (honoured here too, so gradient checks and tests are independent of the addon).
+ * Hot float32 kernels for the LM engine. Every function first asks the kernel registry
+ * (src/native: `nativeOp`) for the native kernel and otherwise runs a tight pure-TypeScript loop.
+ * The registry's one switch (`setBackend('ts')`, or GSHF_NO_NATIVE=1) forces the TS path here and
+ * in every other caller, so gradient checks and tests are independent of the addon.
  *
  * Matrix layout: row-major with explicit element offsets and leading dimensions, so attention can
  * run on strided views of the fused qkv buffer without copies.
  */
-import { native, type NativeOps } from '../native/index.js';
+import { native, nativeOp, setBackend } from '../native/index.js';
 
-let nativeCache: NativeOps | null | undefined;
-
-/** The native ops in use, or null (pure TS). Cached; reset with `setUseNative`. */
-export function nativeOps(): NativeOps | null {
-  if (nativeCache === undefined) {
-    nativeCache = process.env.GSHF_NO_NATIVE === '1' ? null : native();
-  }
-  return nativeCache;
-}
-
-/** Force (false) or re-allow (true) the native path at run time, e.g. to compare both in a test or bench. */
+/**
+ * Force (false) or re-allow (true) the native path.
+ * @deprecated Use `setBackend('ts' | 'auto')` (src/native, re-exported by src/nn): the one switch,
+ * which reaches the bandit lab too. Kept because it is part of the published src/nn API.
+ */
 export function setUseNative(on: boolean): void {
-  nativeCache = on && process.env.GSHF_NO_NATIVE !== '1' ? native() : null;
+  setBackend(on ? 'auto' : 'ts');
 }
 
 /** Human-readable description of the kernel backend, for logs and benchmarks. */
 export function kernelBackend(): string {
-  const n = nativeOps();
+  const n = native();
   return n ? `native (${n.describe()})` : 'pure TypeScript';
 }
 
@@ -52,9 +47,9 @@ export function sgemm(
   ldc: number,
 ): void {
   if (M === 0 || N === 0) return;
-  const n = nativeOps();
-  if (n) {
-    n.sgemm(transA, transB, M, N, K, alpha, A, offA, lda, B, offB, ldb, beta, C, offC, ldc);
+  const nat = nativeOp('sgemm');
+  if (nat) {
+    nat(transA, transB, M, N, K, alpha, A, offA, lda, B, offB, ldb, beta, C, offC, ldc);
     return;
   }
   if (!transA && transB) gemmNT(M, N, K, alpha, A, offA, lda, B, offB, ldb, beta, C, offC, ldc);
@@ -531,9 +526,9 @@ function tanhFast(u: number): number {
 
 /** y = gelu_tanh(x) over n elements starting at offset 0 of both arrays. */
 export function geluForward(x: Float32Array, y: Float32Array, n: number): void {
-  const nat = nativeOps();
-  if (nat?.geluForward) {
-    nat.geluForward(x, y, n);
+  const nat = nativeOp('geluForward');
+  if (nat) {
+    nat(x, y, n);
     return;
   }
   for (let i = 0; i < n; i++) {
@@ -544,9 +539,9 @@ export function geluForward(x: Float32Array, y: Float32Array, n: number): void {
 
 /** dx += gelu_tanh'(x)·dy (accumulates). */
 export function geluBackward(x: Float32Array, dy: Float32Array, dx: Float32Array, n: number): void {
-  const nat = nativeOps();
-  if (nat?.geluBackward) {
-    nat.geluBackward(x, dy, dx, n);
+  const nat = nativeOp('geluBackward');
+  if (nat) {
+    nat(x, dy, dx, n);
     return;
   }
   for (let i = 0; i < n; i++) {
@@ -571,9 +566,9 @@ export function layerNormForward(
   cols: number,
   eps: number,
 ): void {
-  const nat = nativeOps();
-  if (nat?.layerNormForward) {
-    nat.layerNormForward(x, w, b, out, mean, rstd, rows, cols, eps);
+  const nat = nativeOp('layerNormForward');
+  if (nat) {
+    nat(x, w, b, out, mean, rstd, rows, cols, eps);
     return;
   }
   for (let r = 0; r < rows; r++) {
@@ -606,9 +601,9 @@ export function layerNormBackward(
   rows: number,
   cols: number,
 ): void {
-  const nat = nativeOps();
-  if (nat?.layerNormBackward) {
-    nat.layerNormBackward(dout, x, w, mean, rstd, dx, dw, db, rows, cols);
+  const nat = nativeOp('layerNormBackward');
+  if (nat) {
+    nat(dout, x, w, mean, rstd, dx, dw, db, rows, cols);
     return;
   }
   for (let r = 0; r < rows; r++) {
@@ -652,9 +647,9 @@ export function adamw(
   weightDecay: number,
   t: number,
 ): void {
-  const nat = nativeOps();
-  if (nat?.adamw) {
-    nat.adamw(param, grad, m, v, n, lr, beta1, beta2, eps, weightDecay, t);
+  const nat = nativeOp('adamw');
+  if (nat) {
+    nat(param, grad, m, v, n, lr, beta1, beta2, eps, weightDecay, t);
     return;
   }
   const bc1 = 1 - Math.pow(beta1, t);
@@ -694,9 +689,9 @@ export function softmaxInPlace(x: Float32Array, off: number, n: number): number 
  * of each block becomes softmax(row[0..t]) and row[t+1..T) is zeroed. Native kernel when available.
  */
 export function softmaxCausal(att: Float32Array, T: number, blocks: number): void {
-  const nat = nativeOps();
-  if (nat?.softmaxCausal) {
-    nat.softmaxCausal(att, T, blocks);
+  const nat = nativeOp('softmaxCausal');
+  if (nat) {
+    nat(att, T, blocks);
     return;
   }
   for (let b = 0; b < blocks; b++) {
@@ -706,101 +701,6 @@ export function softmaxCausal(att: Float32Array, T: number, blocks: number): voi
       for (let j = t + 1; j < T; j++) att[ro + j] = 0;
     }
   }
-}
-
-/** Next-token log-probs in one native call (see NativeOps.lmLogProbs); false without the addon op. */
-export function lmLogProbsNative(
-  logits: Float32Array,
-  tokens: Int32Array,
-  mask: Float32Array,
-  B: number,
-  T: number,
-  V: number,
-  lse: Float32Array,
-  tokLp: Float32Array,
-): boolean {
-  const nat = nativeOps();
-  if (!nat?.lmLogProbs) return false;
-  nat.lmLogProbs(logits, tokens, mask, B, T, V, lse, tokLp);
-  return true;
-}
-
-/** logits → dlogits in one native call (see NativeOps.lmLogitsBackward); false without the addon op. */
-export function lmLogitsBackwardNative(
-  logits: Float32Array,
-  lse: Float32Array,
-  dlogp: Float32Array,
-  tokens: Int32Array,
-  B: number,
-  T: number,
-  V: number,
-): boolean {
-  const nat = nativeOps();
-  if (!nat?.lmLogitsBackward) return false;
-  nat.lmLogitsBackward(logits, lse, dlogp, tokens, B, T, V);
-  return true;
-}
-
-/**
- * Causal attention forward of one layer in one native call (see NativeOps.attentionForward);
- * returns false when the addon lacks it, and the caller runs its per-(batch, head) loop instead.
- */
-export function attentionForwardNative(
-  qkv: Float32Array,
-  att: Float32Array,
-  y: Float32Array,
-  B: number,
-  T: number,
-  nHead: number,
-  headSize: number,
-  scale: number,
-): boolean {
-  const nat = nativeOps();
-  if (!nat?.attentionForward) return false;
-  nat.attentionForward(qkv, att, y, B, T, nHead, headSize, scale);
-  return true;
-}
-
-/** Backward of {@link attentionForwardNative} (overwrites dqkv); false when the addon lacks it. */
-export function attentionBackwardNative(
-  qkv: Float32Array,
-  att: Float32Array,
-  dy: Float32Array,
-  dqkv: Float32Array,
-  B: number,
-  T: number,
-  nHead: number,
-  headSize: number,
-  scale: number,
-): boolean {
-  const nat = nativeOps();
-  if (!nat?.attentionBackward) return false;
-  nat.attentionBackward(qkv, att, dy, dqkv, B, T, nHead, headSize, scale);
-  return true;
-}
-
-/**
- * KV-cache decode attention for S rows in one native call (see NativeOps.attentionDecode); returns
- * false when the addon lacks it, and the caller runs its TypeScript loop instead.
- */
-export function attentionDecodeNative(
-  q: Float32Array,
-  qStride: number,
-  k: Float32Array,
-  v: Float32Array,
-  out: Float32Array,
-  slots: Int32Array,
-  lens: Int32Array,
-  S: number,
-  nHead: number,
-  headSize: number,
-  blockSize: number,
-  scale: number,
-): boolean {
-  const nat = nativeOps();
-  if (!nat?.attentionDecode) return false;
-  nat.attentionDecode(q, qStride, k, v, out, slots, lens, S, nHead, headSize, blockSize, scale);
-  return true;
 }
 
 /** y[i] += x[i] for i < n (residual adds). */
@@ -829,9 +729,9 @@ function ones(n: number): Float32Array {
  * once row by row; the TS loop below is the same sum in float32 row order.
  */
 export function biasBackward(dout: Float32Array, db: Float32Array, rows: number, cols: number): void {
-  const nat = nativeOps();
+  const nat = nativeOp('sgemm');
   if (nat && rows > 0) {
-    nat.sgemm(false, false, 1, cols, rows, 1, ones(rows), 0, rows, dout, 0, cols, 1, db, 0, cols);
+    nat(false, false, 1, cols, rows, 1, ones(rows), 0, rows, dout, 0, cols, 1, db, 0, cols);
     return;
   }
   for (let r = 0; r < rows; r++) {
@@ -857,7 +757,7 @@ export function scaleInPlace(x: Float32Array, n: number, a: number): void {
  * is as fast as two for the ≈1M-param models and degrades less when the machine is shared.
  */
 export function setKernelThreads(n: number): void {
-  nativeOps()?.setThreads(n);
+  native()?.setThreads(n);
 }
 
 /**

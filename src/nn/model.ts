@@ -9,9 +9,9 @@
  */
 import { Rng } from '../math/rng.js';
 import { type GPTConfig, parseGPTConfig, type GPTConfigInput } from './config.js';
+import { nativeOp } from '../native/index.js';
 import {
   addBiasRows,
-  attentionDecodeNative,
   biasBackward,
   geluBackward,
   geluForward,
@@ -19,10 +19,6 @@ import {
   layerNormForward,
   sgemm,
   softmaxCausal,
-  attentionBackwardNative,
-  attentionForwardNative,
-  lmLogitsBackwardNative,
-  lmLogProbsNative,
 } from './kernels.js';
 
 /** One named parameter tensor inside the arena. */
@@ -359,7 +355,8 @@ function attentionForward(
   const C = NH * hs;
   const C3 = 3 * C;
   const scale = 1 / Math.sqrt(hs);
-  if (attentionForwardNative(qkv, att, atty, B, T, NH, hs, scale)) return;
+  const nat = nativeOp('attentionForward');
+  if (nat) return nat(qkv, att, atty, B, T, NH, hs, scale);
   for (let b = 0; b < B; b++) {
     const base = b * T * C3;
     for (let h = 0; h < NH; h++) {
@@ -396,7 +393,8 @@ function attentionBackward(
   const C = NH * hs;
   const C3 = 3 * C;
   const scale = 1 / Math.sqrt(hs);
-  if (attentionBackwardNative(qkv, att, datty, dqkv, B, T, NH, hs, scale)) return;
+  const nat = nativeOp('attentionBackward');
+  if (nat) return nat(qkv, att, datty, dqkv, B, T, NH, hs, scale);
   for (let b = 0; b < B; b++) {
     const base = b * T * C3;
     for (let h = 0; h < NH; h++) {
@@ -738,7 +736,9 @@ export class GPT {
     const V = this.config.vocabSize;
     const { seqLp, tokLp, counts } = ws;
     tokLp.fill(0);
-    if (lmLogProbsNative(logits, ws.tokens, ws.mask, B, T, V, ws.lse, tokLp)) {
+    const nat = nativeOp('lmLogProbs');
+    if (nat) {
+      nat(logits, ws.tokens, ws.mask, B, T, V, ws.lse, tokLp);
       sumSeqLogProbs(ws);
       ws.lastKind = 'logprob';
       return ws;
@@ -845,7 +845,9 @@ export class GPT {
     const V = this.config.vocabSize;
     const C = this.config.nEmbd;
     const logits = ws.logits;
-    if (!lmLogitsBackwardNative(logits, ws.lse, ws.dlogp, ws.tokens, B, T, V)) dlogitsFromDlogp(ws, V);
+    const nat = nativeOp('lmLogitsBackward');
+    if (nat) nat(logits, ws.lse, ws.dlogp, ws.tokens, B, T, V);
+    else dlogitsFromDlogp(ws, V);
     ws.lastKind = 'none'; // logits were overwritten by dlogits
     const g = this.g as ParamViews;
     const dlnf = ws.dln as Float32Array;
@@ -1065,7 +1067,9 @@ export class GPT {
           vc[dst + c] = qkv[s * C3 + 2 * C + c];
         }
       }
-      if (!attentionDecodeNative(qkv, C3, kc, vc, atty, cache.slotsI32, cache.lensI32, S, NH, hs, blk, scale))
+      const decode = nativeOp('attentionDecode');
+      if (decode) decode(qkv, C3, kc, vc, atty, cache.slotsI32, cache.lensI32, S, NH, hs, blk, scale);
+      else
         for (let s = 0; s < S; s++) {
           const pos = cache.pos[slots[s]];
           const slot = slots[s] * blk * C;

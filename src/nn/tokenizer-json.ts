@@ -6,7 +6,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import type { Tokenizer, TokenizerSpec } from './tokenizer.js';
+import type { Tokenizer, TokenizerSpec } from './tokenizer-types.js';
 
 /** An unsupported feature: its JSON path in tokenizer.json and what it is. */
 export class TokenizerFeatureError extends Error {

@@ -14,20 +14,9 @@ import {
   type OurPreTokenizer,
 } from './tokenizer-json.js';
 
-/** Serializable description stored in a checkpoint's config.json. */
-export type TokenizerSpec = { type: 'byte' } | { type: 'bpe'; file: string };
+import type { Tokenizer, TokenizerSpec } from './tokenizer-types.js';
 
-export interface Tokenizer {
-  readonly vocabSize: number;
-  readonly bos: number;
-  readonly eos: number;
-  readonly pad: number;
-  /** Text → token ids (no BOS/EOS added). */
-  encode(text: string): number[];
-  /** Token ids → text; special tokens are dropped, invalid UTF-8 becomes U+FFFD. */
-  decode(ids: ArrayLike<number>): string;
-  readonly spec: TokenizerSpec;
-}
+export type { Tokenizer, TokenizerSpec };
 
 const utf8 = new TextEncoder();
 

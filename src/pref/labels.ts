@@ -8,7 +8,7 @@ import { closeSync, existsSync, fsyncSync, openSync, writeSync } from 'node:fs';
 import { GshfInputError } from '../math/errors.js';
 import { readJsonl } from '../report/jsonl.js';
 import { Rng, type Seed } from '../math/rng.js';
-import { VERDICTS, type Verdict } from '../feedback/types.js';
+import { VERDICTS, type Verdict } from '../iterate/labels.js';
 import type { LabelSource, Scorer } from './types.js';
 
 export interface RewardModelLabelSourceOptions {

@@ -7,9 +7,10 @@
  * is an extra additive term inside the link (the paper's pessimistic margin Γ(x,a_w) − Γ(x,a_l)).
  */
 import { softplus, sigmoid } from '../math/special.js';
+import { getDivergence, type Divergence, type DivergenceName } from '../bandit/divergences/registry.js';
 
-export type LossType = 'sigmoid' | 'cdpo' | 'robust' | 'ipo' | 'hinge';
-export const LOSS_TYPES: readonly LossType[] = ['sigmoid', 'cdpo', 'robust', 'ipo', 'hinge'];
+export type LossType = 'sigmoid' | 'cdpo' | 'robust' | 'ipo' | 'hinge' | 'fdpo' | 'chipo';
+export const LOSS_TYPES: readonly LossType[] = ['sigmoid', 'cdpo', 'robust', 'ipo', 'hinge', 'fdpo', 'chipo'];
 
 /** Summed completion log-probs of one pair; token counts are needed by IPO (normalised) and the NLL term. */
 export interface PairLogProbs {
@@ -34,6 +35,12 @@ export interface LossOptions {
   ipoNormalize?: boolean;
   /** RPO-style NLL-on-chosen weight α: adds α·(−logπ(c) / |c|). Default 0. */
   nllAlpha?: number;
+  /** `fdpo` only: the divergence (src/bandit/divergences registry). Default 'reverse-kl' (= DPO). */
+  divergence?: DivergenceName;
+  /** `fdpo` with divergence 'alpha': its α in (0, 1). Default 0.5. */
+  alpha?: number;
+  /** `chipo` only: clip each implicit reward β·φ(u) to [−c, c] (the χPO paper's 2·R_max). Default ∞. */
+  chipoClip?: number;
 }
 
 export interface PairLoss {
@@ -113,12 +120,79 @@ export function hingeLoss(p: PairLogProbs, o: LossOptions, offset = 0): PairLoss
   return z < 1 ? fromZ(1 - z, -1, o.beta) : { loss: 0, dChosen: 0, dRejected: 0 };
 }
 
+/**
+ * The f-DPO link for an interior divergence: the optimum of J_f satisfies
+ * r(x,a) = η·f′(π(a|x)/π0(a|x)) + λ(x), and λ(x) cancels in r_w − r_l exactly when f′(0+) = −∞,
+ * so L = −log σ(β·[f′(u_w) − f′(u_l)] + offset) with u = π/π_ref, computed from the log-ratios.
+ * Returns z and ∂z/∂s_w, ∂z/∂s_l (s = log-ratio) for the chain rule.
+ */
+function fLink(
+  div: Divergence,
+  p: PairLogProbs,
+  beta: number,
+  clip: number,
+): { z: number; dw: number; dl: number } {
+  const sw = p.policyChosen - p.refChosen;
+  const sl = p.policyRejected - p.refRejected;
+  const side = (s: number): [number, number] => {
+    const v = beta * div.fPrimeLog(s);
+    // Outside the clip band the implicit reward is constant (zero gradient, as torch.clamp).
+    if (v > clip) return [clip, 0];
+    if (v < -clip) return [-clip, 0];
+    return [v, beta * div.fPrimeLogSlope(s)];
+  };
+  const [vw, dw] = side(sw);
+  const [vl, dl] = side(sl);
+  return { z: vw - vl, dw, dl: -dl };
+}
+
+function fdpoFromLink(
+  div: Divergence,
+  p: PairLogProbs,
+  o: LossOptions,
+  offset: number,
+  clip: number,
+): PairLoss {
+  check(o);
+  const { z: zl, dw, dl } = fLink(div, p, o.beta, clip);
+  const z = zl + offset;
+  const dz = -sigmoid(-z);
+  return { loss: softplus(-z), dChosen: dz * dw, dRejected: dz * dl };
+}
+
+/**
+ * f-DPO (Wang et al., "Beyond reverse KL"): L = −log σ(β·[f′(u_w) − f′(u_l)] + offset). Only for the
+ * divergences whose optimum is interior (f′(0+) = −∞: reverse KL — where it is DPO —, forward KL,
+ * α, Jensen–Shannon, χ² + KL); χ² alone clips actions to zero mass, the normaliser no longer
+ * cancels, and it is rejected (use `chipo`).
+ */
+export function fdpoLoss(p: PairLogProbs, o: LossOptions, offset = 0): PairLoss {
+  const div = getDivergence(o.divergence ?? 'reverse-kl', { alpha: o.alpha });
+  if (!div.interior)
+    throw new RangeError(
+      `fdpo: the ${div.label} optimum clips actions to zero mass (f′(0+) = ${div.fPrime0}), so the f-DPO identity does not hold; use loss 'chipo' (χ² + KL)`,
+    );
+  return fdpoFromLink(div, p, o, offset, Infinity);
+}
+
+/**
+ * χPO (Huang et al., χ²-preference optimisation): f-DPO with the χ² + KL regulariser,
+ * φ(u) = u + log u, each implicit reward β·φ(u) clipped to [−chipoClip, chipoClip].
+ */
+export function chipoLoss(p: PairLogProbs, o: LossOptions, offset = 0): PairLoss {
+  const clip = o.chipoClip ?? Infinity;
+  if (!(clip > 0)) throw new RangeError(`chipoClip must be > 0, got ${clip}`);
+  return fdpoFromLink(getDivergence('chi2-kl'), p, o, offset, clip);
+}
+
 const LOSSES: Record<LossType, (p: PairLogProbs, o: LossOptions, offset: number) => PairLoss> = {
   sigmoid: sigmoidLoss,
   cdpo: cdpoLoss,
   robust: robustLoss,
   ipo: ipoLoss,
   hinge: hingeLoss,
+  fdpo: fdpoLoss,
+  chipo: chipoLoss,
 };
 
 /**

@@ -14,7 +14,7 @@ import { fmt, fmtCI, mdTable } from '../report/markdown.js';
 import { linePlot, type Series } from '../report/svg.js';
 import { rsoFrontierSeeds, type PipelineConfig } from './pipeline-config.js';
 import type { PolicyResult } from './methods/common.js';
-import type { ReproduceResults } from './reproduce.js';
+import type { ReproduceResults } from './results.js';
 import type { SelectionResult } from './methods/iterative.js';
 import {
   dominancePointwise,

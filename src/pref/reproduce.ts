@@ -14,7 +14,6 @@ import { join } from 'node:path';
 import { RunDir } from '../report/run-dir.js';
 import { Progress } from '../report/progress.js';
 import { writeFileSync } from 'node:fs';
-import { trainBpe } from '../nn/bpe-train.js';
 import {
   BPETokenizer,
   ByteTokenizer,
@@ -26,6 +25,7 @@ import {
   PRODUCTS,
   readExamples,
   runSft,
+  trainBpe,
 } from '../nn/index.js';
 import { GoldOracle } from './gold.js';
 import { LabelLedger } from './labels.js';
@@ -47,7 +47,6 @@ import {
   type BaseCtx,
   type Ctx,
   type PolicyResult,
-  type RmStageResult,
 } from './methods/common.js';
 import {
   runMultiStepRso,
@@ -59,12 +58,14 @@ import {
   runRmFull,
   runRmSeed,
   runRso,
-  type PoolResult,
 } from './methods/offline.js';
 import { onlineVariants, runOnline, type OnlineVariant, type SelectionResult } from './methods/iterative.js';
 import { WordFeatures } from './linear-rm.js';
 import { mergeParts, runSeedsInWorkers } from './seed-workers.js';
 import { buildReport } from './report.js';
+import type { Pi0Result, ReproduceResults } from './results.js';
+
+export type { Pi0Result, ReproduceResults };
 
 export interface ReproduceOptions {
   outDir: string;
@@ -74,40 +75,6 @@ export interface ReproduceOptions {
   log?: (line: string) => void;
   /** Show a progress bar / lines (default true; GSHF_QUIET=1 silences it). */
   progress?: boolean;
-}
-
-export interface Pi0Result {
-  params: number;
-  sftSteps: number;
-  valLoss: number;
-  initialValLoss: number;
-  seconds: number;
-  kernels: string;
-}
-
-export interface ReproduceResults {
-  name: string;
-  budget: number;
-  seeds: number;
-  pi0: Pi0Result;
-  promptPool: {
-    size: number;
-    iterations: number;
-    perIteration: number;
-    validation: number;
-    test: number;
-    offline: number;
-  };
-  pool: (PoolResult & { seed: number })[];
-  rms: (RmStageResult & { seed: number; kind: 'seed' | 'full' })[];
-  /** Every evaluated policy: π0, offline DPO, RSO, multi-step RSO stages, online iterations; main η and frontier. */
-  rows: PolicyResult[];
-  selections: SelectionResult[];
-  ledger: { labels: number; duplicateIds: number; bySeed: Record<string, number> };
-  /** Seconds per stage kind, summed over the run folder's stages (this run and any earlier part of it). */
-  stageSeconds: Record<string, number>;
-  /** Vocabulary sizes: the linear RM's words, and every word of the SFT corpus. */
-  vocab?: { rm: number; corpus: number };
 }
 
 export interface ReproduceSummary {

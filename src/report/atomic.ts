@@ -26,6 +26,11 @@ export function writeFileAtomic(path: string, content: string | Uint8Array): voi
   fsyncDir(dirname(path));
 }
 
+/** `value` as one line of JSON (and a newline), written atomically: the one JSON writer of run folders. */
+export function writeJsonAtomic(path: string, value: unknown): void {
+  writeFileAtomic(path, JSON.stringify(value) + '\n');
+}
+
 /** Makes a rename durable (best effort: some file systems do not allow fsync on a directory). */
 function fsyncDir(dir: string): void {
   try {

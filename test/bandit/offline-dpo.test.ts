@@ -16,7 +16,8 @@ import {
   dpoLinearLoss,
 } from '../../src/bandit/algorithms/offline.js';
 import { dpoTabularGradient } from '../../src/bandit/algorithms/dpo.js';
-import { native } from '../../src/native/index.js';
+import { withBackend } from '../../src/native/index.js';
+import { assertKernels, skipUnlessKernels } from '../native/expect.js';
 import type { AlgorithmContext } from '../../src/bandit/algorithms/types.js';
 
 function setup(seed: number, eta = 0.5, n = 200): { env: BanditEnv; pairs: PairData; ctx: AlgorithmContext } {
@@ -88,17 +89,21 @@ for (const [optimizer, schedule] of [
   ['adam', 'linear'],
   ['gd', 'linear'],
 ] as const)
-  test(`tabular DPO: the native training loop equals the TypeScript one (${optimizer}, ${schedule})`, (t) => {
-    if (!native()?.dpoTabularTrain) return t.skip('native addon not built');
-    const { env, pairs } = setup(9);
-    const opts = { eta: 0.5, lr: 0.05, steps: 120, optimizer, schedule };
-    const ts = trainDpoTabular(env, pairs, { ...opts, native: false });
-    const nat = trainDpoTabular(env, pairs, opts);
-    assert.ok(ts.finalLoss < ts.initialLoss);
-    // Bit for bit (V8's exp in C): Adam amplifies last-ulp gradient differences to ~1e-7 in RSO's output.
-    assert.deepEqual(nat.logits, ts.logits);
-    assert.equal(nat.finalLoss, ts.finalLoss);
-  });
+  test(
+    `tabular DPO: the native training loop equals the TypeScript one (${optimizer}, ${schedule})`,
+    { skip: skipUnlessKernels('dpoTabularTrain') },
+    () => {
+      assertKernels('dpoTabularTrain');
+      const { env, pairs } = setup(9);
+      const opts = { eta: 0.5, lr: 0.05, steps: 120, optimizer, schedule };
+      const ts = withBackend('ts', () => trainDpoTabular(env, pairs, opts));
+      const nat = withBackend('native', () => trainDpoTabular(env, pairs, opts));
+      assert.ok(ts.finalLoss < ts.initialLoss);
+      // Bit for bit (V8's exp in C): Adam amplifies last-ulp gradient differences to ~1e-7 in RSO's output.
+      assert.deepEqual(nat.logits, ts.logits);
+      assert.equal(nat.finalLoss, ts.finalLoss);
+    },
+  );
 
 test('linear DPO gradient matches finite differences', () => {
   const { env, pairs } = setup(3, 0.4, 80);

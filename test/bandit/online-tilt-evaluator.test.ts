@@ -5,7 +5,8 @@ import { generateEnv } from '../../src/bandit/generate.js';
 import { gibbs, kl, meanFeature, rewardsOf } from '../../src/bandit/policy.js';
 import { gammaFromMean, tiltPolicy } from '../../src/bandit/algorithms/enhancers.js';
 import { TiltEvaluator } from '../../src/bandit/algorithms/tilt-evaluator.js';
-import { native } from '../../src/native/index.js';
+import { withBackend } from '../../src/native/index.js';
+import { assertKernels, skipUnlessKernels } from '../native/expect.js';
 
 const env = generateEnv({ d: 5, K: 7, nContexts: 30, normB: 2, refTemperature: 1, eta: 0.5, seed: 3 });
 const main = gibbs(env, rewardsOf(env, Float64Array.from([0.5, -1, 0.25, 2, -0.75])));
@@ -34,12 +35,13 @@ const close = (x: number, y: number, tol: number, what: string) =>
 
 for (const useNative of [false, true]) {
   const label = useNative ? 'native addon' : 'TypeScript';
-  test(`TiltEvaluator (${label}) equals Γ and η·KL of the materialised tilt`, (t) => {
-    if (useNative && !native()?.tiltAccumulate) return t.skip('native addon not built');
-    const ev = new TiltEvaluator(env, main, L, mean1, beta, eta, useNative);
+  const skip = useNative && skipUnlessKernels('tiltAccumulate');
+  test(`TiltEvaluator (${label}) equals Γ and η·KL of the materialised tilt`, { skip }, () => {
+    if (useNative) assertKernels('tiltAccumulate');
+    const ev = new TiltEvaluator(env, main, L, mean1, beta, eta);
     ev.setDirection(v);
     for (const s of [0, 0.01, 0.3, 1, 4, 25]) {
-      const got = ev.evaluate(s);
+      const got = withBackend(useNative ? 'native' : 'ts', () => ev.evaluate(s));
       const want = direct(s);
       if (s === 0) {
         assert.ok(Math.abs(got.gamma) < 1e-14 && Math.abs(got.etaKL) < 1e-14);
@@ -51,21 +53,25 @@ for (const useNative of [false, true]) {
   });
 }
 
-test('TiltEvaluator: native and TypeScript passes agree to rounding; memo returns the same value', (t) => {
-  if (!native()?.tiltAccumulate) return t.skip('native addon not built');
-  const js = new TiltEvaluator(env, main, L, mean1, beta, eta, false);
-  const nat = new TiltEvaluator(env, main, L, mean1, beta, eta, true);
-  js.setDirection(v);
-  nat.setDirection(v);
-  for (const s of [0.05, 0.7, 3]) {
-    const a = js.evaluate(s);
-    const b = nat.evaluate(s);
-    close(b.gamma, a.gamma, 1e-14, `Γ at s=${s}`);
-    close(b.etaKL, a.etaKL, 1e-13, `η·KL at s=${s}`);
-    assert.equal(js.evaluate(s), a);
-  }
-  // A new direction forgets the memo: the value at the same s is recomputed for the new z.
-  const before = js.evaluate(0.7);
-  js.setDirection(Float64Array.from([1, 0, 0, 0, 0]));
-  assert.notEqual(js.evaluate(0.7).gamma, before.gamma);
-});
+test(
+  'TiltEvaluator: native and TypeScript passes agree to rounding; memo returns the same value',
+  { skip: skipUnlessKernels('tiltAccumulate') },
+  () => {
+    assertKernels('tiltAccumulate');
+    const js = new TiltEvaluator(env, main, L, mean1, beta, eta);
+    const nat = new TiltEvaluator(env, main, L, mean1, beta, eta);
+    js.setDirection(v);
+    nat.setDirection(v);
+    for (const s of [0.05, 0.7, 3]) {
+      const a = withBackend('ts', () => js.evaluate(s));
+      const b = withBackend('native', () => nat.evaluate(s));
+      close(b.gamma, a.gamma, 1e-14, `Γ at s=${s}`);
+      close(b.etaKL, a.etaKL, 1e-13, `η·KL at s=${s}`);
+      assert.equal(js.evaluate(s), a);
+    }
+    // A new direction forgets the memo: the value at the same s is recomputed for the new z.
+    const before = js.evaluate(0.7);
+    js.setDirection(Float64Array.from([1, 0, 0, 0, 0]));
+    assert.notEqual(js.evaluate(0.7).gamma, before.gamma);
+  },
+);

@@ -1,6 +1,8 @@
 /** Shared fixtures of the loop tests: a tiny untrained π0 checkpoint, a prompts file, a config. */
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { join } from 'node:path';
+import type { LoopMetrics } from '../../src/loop/run-folder.js';
 import { ByteTokenizer, GPT, saveCheckpoint } from '../../src/nn/index.js';
 
 /** A 2-layer, 16-wide byte-level GPT (untrained, seeded): sampling and DPO take milliseconds. */
@@ -53,3 +55,49 @@ export function loopConfig(dir: string, over: Record<string, unknown> = {}): str
   writeFileSync(path, JSON.stringify(cfg, null, 2));
   return path;
 }
+
+/** A free loopback TCP port. */
+export function freePort(): Promise<number> {
+  return new Promise((res, rej) => {
+    const s = createServer();
+    s.once('error', rej);
+    s.listen(0, '127.0.0.1', () => {
+      const port = (s.address() as { port: number }).port;
+      s.close(() => res(port));
+    });
+  });
+}
+
+/** Polls `url` (POSTing `body` if given) until it answers 2xx; throws after ~20 s. */
+export async function waitFor(url: string, body?: unknown): Promise<void> {
+  for (let i = 0; i < 400; i++) {
+    try {
+      const r = await fetch(
+        url,
+        body
+          ? { method: 'POST', body: JSON.stringify(body), headers: { 'content-type': 'application/json' } }
+          : {},
+      );
+      if (r.ok) return;
+    } catch {
+      // not up yet
+    }
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error(`${url} did not come up`);
+}
+
+/** A loop run's metrics.jsonl rows without wall-clock fields and with run-relative policy paths. */
+export const loopRows = (out: string) =>
+  readFileSync(join(out, 'metrics.jsonl'), 'utf8')
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l) as LoopMetrics)
+    .map((r) => ({ ...r, timing: undefined, policy: r.policy.replace(/^.*\/iterations\//, '') }));
+
+/** A loop run's label ledger (labels.jsonl). */
+export const ledgerRows = (out: string) =>
+  readFileSync(join(out, 'labels.jsonl'), 'utf8')
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l) as { id: string; prompt: string; a: string; b: string; verdict: string });

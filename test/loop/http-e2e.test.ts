@@ -9,59 +9,22 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { loadCheckpoint } from '../../src/nn/index.js';
 import { RewardModel, rewardModelFromLM } from '../../src/pref/reward-model.js';
-import type { LoopMetrics } from '../../src/loop/driver.js';
-import { promptsFile, tinyPi0 } from './helpers.js';
+import {
+  freePort,
+  ledgerRows as ledger,
+  loopRows as rows,
+  promptsFile,
+  tinyPi0,
+  waitFor,
+} from './helpers.js';
 
 const CLI = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
 const RESTART = resolve('examples/loop/restart-lm-serve.sh');
-
-function freePort(): Promise<number> {
-  return new Promise((res, rej) => {
-    const s = createServer();
-    s.once('error', rej);
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => res(port));
-    });
-  });
-}
-
-async function waitFor(url: string, body?: unknown): Promise<void> {
-  for (let i = 0; i < 400; i++) {
-    try {
-      const r = await fetch(
-        url,
-        body
-          ? { method: 'POST', body: JSON.stringify(body), headers: { 'content-type': 'application/json' } }
-          : {},
-      );
-      if (r.ok) return;
-    } catch {
-      // not up yet
-    }
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error(`${url} did not come up`);
-}
-
-const rows = (out: string) =>
-  readFileSync(join(out, 'metrics.jsonl'), 'utf8')
-    .trim()
-    .split('\n')
-    .map((l) => JSON.parse(l) as LoopMetrics)
-    .map((r) => ({ ...r, timing: undefined, policy: r.policy.replace(/^.*\/iterations\//, '') }));
-
-const ledger = (out: string) =>
-  readFileSync(join(out, 'labels.jsonl'), 'utf8')
-    .trim()
-    .split('\n')
-    .map((l) => JSON.parse(l) as { id: string; prompt: string; a: string; b: string; verdict: string });
 
 test('loop over loopback HTTP: lm serve + serve-rm + pref dpo trainer, SIGKILL mid-iteration, resume', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'gshf-loop-http-'));

@@ -12,7 +12,8 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { loadConfigFile } from '../../src/cli/config-file.js';
 import { loopConfigSchema, resolveConfigPaths } from '../../src/loop/config.js';
-import { runLoop, type LoopMetrics } from '../../src/loop/driver.js';
+import { runLoop } from '../../src/loop/driver.js';
+import type { LoopMetrics } from '../../src/loop/run-folder.js';
 import { GoldOracle, goldReward } from '../../src/pref/gold.js';
 import { loopConfig } from './helpers.js';
 

@@ -4,12 +4,16 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Rng } from '../../src/math/rng.js';
-import { native, nativeLoadError } from '../../src/native/index.js';
+import { loadNativeAddon, nativeLoadError, withBackend } from '../../src/native/index.js';
 import { fitMLE } from '../../src/bandit/mle.js';
-import { evaluateGibbsExact, type PolicyEvaluation } from '../../src/bandit/policy.js';
+import {
+  evaluateGibbsExact,
+  evaluateGibbsExact as evaluateGibbs,
+  type PolicyEvaluation,
+} from '../../src/bandit/policy.js';
 import { featureDiffs, validateEnv, type BanditEnv, type PairData } from '../../src/bandit/env.js';
 
-const ops = native();
+const ops = loadNativeAddon();
 const expected = process.env.GSHF_EXPECT_NATIVE === '1';
 const available = ops?.btGather !== undefined && ops.evalGibbs !== undefined;
 const skip: string | false =
@@ -94,7 +98,7 @@ function assertSameEvaluation(env: BanditEnv, th: Float64Array, what: string): P
   const lpN = new Float64Array(A);
   const lpT = new Float64Array(A);
   const n = evaluateGibbsExact(env, th, lpN);
-  const t = evaluateGibbsExact(env, th, lpT, 'ts');
+  const t = withBackend('ts', () => evaluateGibbsExact(env, th, lpT));
   const scale = Math.max(Math.abs(t.jStar), Math.abs(t.jHat), 1e-300);
   for (const f of FIELDS) {
     const floor = f === 'suboptimality' || f === 'gap' ? scale : Math.abs(t[f]);
@@ -163,7 +167,7 @@ test('evalGibbs equals the TS loop when π̂ underflows (tiny η: exp of < −70
   // Rewards spread over ~1, divided by η = 2e-3: most logits sit far below −708 after the max shift.
   const th = randomTheta(env, rng, 1);
   const lp = new Float64Array(env.offsets[env.nContexts]);
-  evaluateGibbsExact(env, th, lp, 'ts');
+  withBackend('ts', () => evaluateGibbsExact(env, th, lp));
   assert.ok(
     lp.some((v) => v < -708),
     'the case must exercise the underflow branch',
@@ -173,17 +177,19 @@ test('evalGibbs equals the TS loop when π̂ underflows (tiny η: exp of < −70
 
 test('evaluateGibbsExact rejects bad input on both paths with the same errors', { skip }, () => {
   const env = makeEnv(40, 3, [2, 4], 1);
-  for (const engine of ['auto', 'ts'] as const) {
-    assert.throws(() => evaluateGibbsExact(env, [1, 2], undefined, engine), /length 2/);
-    assert.throws(() => evaluateGibbsExact(env, [1, NaN, 0], undefined, engine), /theta\[1\] is NaN/);
+  for (const backend of ['auto', 'ts'] as const) {
+    const evaluateGibbsExact = (...a: Parameters<typeof evaluateGibbs>) =>
+      withBackend(backend, () => evaluateGibbs(...a));
+    assert.throws(() => evaluateGibbsExact(env, [1, 2], undefined), /length 2/);
+    assert.throws(() => evaluateGibbsExact(env, [1, NaN, 0], undefined), /theta\[1\] is NaN/);
     assert.throws(
-      () => evaluateGibbsExact(env, [1, 0, 0], new Float64Array(5), engine),
+      () => evaluateGibbsExact(env, [1, 0, 0], new Float64Array(5)),
       /logpOut has 5 entries, the environment has 6 actions/,
     );
     // Finite θ whose logits overflow (θ·φ/η beyond float64): a non-finite log-normaliser.
     const tiny = { ...env, eta: 1e-10 };
     assert.throws(
-      () => evaluateGibbsExact(tiny, [1e300, 1e300, 1e300], undefined, engine),
+      () => evaluateGibbsExact(tiny, [1e300, 1e300, 1e300], undefined),
       /context 0 has log-normaliser/,
     );
   }
@@ -277,8 +283,8 @@ test(
         }
       }
       const nat = fitMLE(env, pairs, { lambda });
-      const ts = fitMLE(env, pairs, { lambda, engine: 'ts' });
-      const ref = fitMLE({ dphi: featureDiffs(env, pairs), n, d }, { lambda, engine: 'ts' });
+      const ts = withBackend('ts', () => fitMLE(env, pairs, { lambda }));
+      const ref = withBackend('ts', () => fitMLE({ dphi: featureDiffs(env, pairs), n, d }, { lambda }));
       assert.ok(nat.converged && ts.converged);
       for (let j = 0; j < d; j++) {
         assert.ok(
@@ -291,7 +297,7 @@ test(
       assert.ok(Math.abs(nat.negLogLik - ts.negLogLik) <= 1e-10 * ts.negLogLik);
       // With a norm bound (the native solver is called repeatedly on the same gathered rows).
       const nb = fitMLE(env, pairs, { lambda, normBound: 0.5 });
-      const tb = fitMLE(env, pairs, { lambda, normBound: 0.5, engine: 'ts' });
+      const tb = withBackend('ts', () => fitMLE(env, pairs, { lambda, normBound: 0.5 }));
       for (let j = 0; j < d; j++) assert.ok(Math.abs(nb.theta[j] - tb.theta[j]) <= 1e-8, `bounded θ[${j}]`);
     }
     const env = makeEnv(70, 4, [3, 5], 1);
@@ -300,9 +306,9 @@ test(
       chosen: Int32Array.from([0, 4, 1]),
       rejected: Int32Array.from([2, 0, 5]),
     };
-    for (const engine of ['auto', 'ts'] as const)
+    for (const backend of ['auto', 'ts'] as const)
       assert.throws(
-        () => fitMLE(env, pairs, { lambda: 1, engine }),
+        () => withBackend(backend, () => fitMLE(env, pairs, { lambda: 1 })),
         /fitMLE: pair 2: rejected action 5 is out of range \(context 1 has 5 actions\)/,
       );
   },

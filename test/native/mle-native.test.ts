@@ -3,16 +3,17 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Rng } from '../../src/math/rng.js';
-import { native, nativeLoadError } from '../../src/native/index.js';
+import { loadNativeAddon, withBackend } from '../../src/native/index.js';
+import { assertKernels, skipUnlessKernels } from './expect.js';
 import { fitMLE, type MLEOptions } from '../../src/bandit/mle.js';
 import { generateEnv, behaviourPolicy } from '../../src/bandit/generate.js';
 import { PreferenceOracle, samplePairs } from '../../src/bandit/oracle.js';
 import { featureDiffs } from '../../src/bandit/env.js';
 
-const ops = native();
-const skip: string | false =
-  ops?.btNewton && ops.btVec ? false : `native solver unavailable: ${nativeLoadError() ?? 'old addon build'}`;
+const ops = loadNativeAddon();
+const skip = skipUnlessKernels('btNewton', 'btVec');
 function N(): NonNullable<typeof ops> {
+  assertKernels('btNewton', 'btVec');
   assert.ok(ops);
   return ops;
 }
@@ -121,8 +122,8 @@ function assertSameFit(
   opts: MLEOptions,
   what: string,
 ): void {
-  const ts = run({ ...opts, engine: 'ts' });
-  const nat = run({ ...opts, engine: 'auto' });
+  const ts = withBackend('ts', () => run(opts));
+  const nat = withBackend('native', () => run(opts));
   assert.ok(ts.converged && nat.converged, `${what}: converged ts=${ts.converged} native=${nat.converged}`);
   let norm = 0;
   for (const v of ts.theta) norm += v * v;
@@ -177,7 +178,7 @@ test(
     assertSameFit((o) => fitMLE(sep, o), { lambda: 0.1, tol: 1e-12 }, 'separable');
     // Active norm bound (the μ search calls the solver repeatedly, warm-started).
     const data = btData(800, 6, 8);
-    const free = fitMLE(data, { lambda: 1e-3, engine: 'ts' });
+    const free = withBackend('ts', () => fitMLE(data, { lambda: 1e-3 }));
     let norm = 0;
     for (const v of free.theta) norm += v * v;
     const B = 0.5 * Math.sqrt(norm);

@@ -4,9 +4,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Rng } from '../../src/math/rng.js';
-import { native, nativeLoadError } from '../../src/native/index.js';
+import { loadNativeAddon, nativeLoadError } from '../../src/native/index.js';
 
-const ops = native();
+const ops = loadNativeAddon();
 const expected = process.env.GSHF_EXPECT_NATIVE === '1';
 const skip: string | false =
   ops || expected ? false : `native addon unavailable: ${nativeLoadError() ?? 'unknown reason'}`;
@@ -698,7 +698,7 @@ test('bad arguments throw a TypeError with a clear message', { skip }, () => {
   assert.ok(f.every((z) => z === 0));
 });
 
-test('loader: GSHF_NO_NATIVE=1 makes native() return null (fresh process)', async () => {
+test('loader: GSHF_NO_NATIVE=1 makes loadNativeAddon() return null and the backend ts (fresh process)', async () => {
   const { spawnSync } = await import('node:child_process');
   const url = new URL('../../src/native/index.js', import.meta.url).href;
   const r = spawnSync(
@@ -706,7 +706,10 @@ test('loader: GSHF_NO_NATIVE=1 makes native() return null (fresh process)', asyn
     [
       '--input-type=module',
       '-e',
-      `import { native, nativeLoadError } from ${JSON.stringify(url)}; console.log(native() === null, nativeLoadError());`,
+      `import { loadNativeAddon, nativeLoadError, kernelBackendName, setBackend } from ${JSON.stringify(url)};
+       console.log(loadNativeAddon() === null, nativeLoadError());
+       console.log(kernelBackendName());
+       try { setBackend('native'); } catch (e) { console.log(e.message); }`,
     ],
     {
       env: { ...process.env, GSHF_NO_NATIVE: '1' },
@@ -714,5 +717,8 @@ test('loader: GSHF_NO_NATIVE=1 makes native() return null (fresh process)', asyn
     },
   );
   assert.equal(r.status, 0, r.stderr);
-  assert.match(r.stdout, /^true disabled by GSHF_NO_NATIVE=1/);
+  assert.match(
+    r.stdout,
+    /^true disabled by GSHF_NO_NATIVE=1\nts\nsetBackend\('native'\): disabled by GSHF_NO_NATIVE=1\n/,
+  );
 });

@@ -7,11 +7,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Rng } from '../../src/math/rng.js';
-import { setUseNative } from '../../src/nn/kernels.js';
+import { setBackend } from '../../src/native/index.js';
 import { GPT } from '../../src/nn/model.js';
 import { TINY, fdCheck, randomBatch, randomModel } from './helpers.js';
 
-setUseNative(false);
+setBackend('ts');
 
 test('LM loss (masked mean NLL) gradient matches finite differences for every tensor', () => {
   const model = randomModel(TINY, 1);

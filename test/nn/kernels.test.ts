@@ -7,12 +7,12 @@ import {
   layerNormBackward,
   layerNormForward,
   sgemm,
-  setUseNative,
   adamw,
   softmaxInPlace,
 } from '../../src/nn/kernels.js';
+import { setBackend } from '../../src/native/index.js';
 
-setUseNative(false); // these tests check the pure-TS kernels
+setBackend('ts'); // these tests check the pure-TS kernels
 
 function randArray(rng: Rng, n: number, s = 1): Float32Array {
   const a = new Float32Array(n);

@@ -6,12 +6,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Rng } from '../../src/math/rng.js';
-import { native } from '../../src/native/index.js';
-import { setUseNative } from '../../src/nn/kernels.js';
+import { loadNativeAddon, withBackend } from '../../src/native/index.js';
 import { generate } from '../../src/nn/sample.js';
 import { randomBatch, randomModel } from './helpers.js';
 
-const available = process.env.GSHF_NO_NATIVE !== '1' && native() !== null;
+const available = process.env.GSHF_NO_NATIVE !== '1' && loadNativeAddon() !== null;
 const expected = process.env.GSHF_EXPECT_NATIVE === '1';
 
 function maxRelDiff(a: Float32Array, b: Float32Array): number {
@@ -40,15 +39,16 @@ for (const [T, nHead, nEmbd] of [
       const model = randomModel(cfg, 5);
       const batch = randomBatch(new Rng(6), 5, T, 50, 3);
       const run = (useNative: boolean): { loss: number; logits: Float32Array; grads: Float32Array } => {
-        setUseNative(useNative);
-        model.zeroGrad();
-        const loss = model.lmLoss(batch);
-        const logits = model.forwardLogits(batch.tokens, batch.B, batch.T).slice();
-        model.lmLoss(batch);
-        model.backwardLmLoss();
-        return { loss, logits, grads: model.grads.slice() };
+        return withBackend(useNative ? 'native' : 'ts', () => {
+          model.zeroGrad();
+          const loss = model.lmLoss(batch);
+          const logits = model.forwardLogits(batch.tokens, batch.B, batch.T).slice();
+          model.lmLoss(batch);
+          model.backwardLmLoss();
+          return { loss, logits, grads: model.grads.slice() };
+        });
       };
-      try {
+      {
         const ts = run(false);
         const nat = run(true);
         assert.ok(Math.abs(ts.loss - nat.loss) < 1e-5 * Math.abs(ts.loss), `loss ${ts.loss} vs ${nat.loss}`);
@@ -64,8 +64,6 @@ for (const [T, nHead, nEmbd] of [
         const a = generate(model, [[1, 2, 3]], { temperature: 0, seed: 1 });
         const b = generate(model, [[1, 2, 3]], { temperature: 0, seed: 1, kvCache: false });
         assert.deepEqual(a, b);
-      } finally {
-        setUseNative(true);
       }
     },
   );

@@ -1,12 +1,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { setUseNative } from '../../src/nn/kernels.js';
+import { setBackend } from '../../src/native/index.js';
 import { GPT } from '../../src/nn/model.js';
 import { generate, sampleText, scoreLogProbs, topKFilter, topPFilter } from '../../src/nn/sample.js';
 import { ByteTokenizer } from '../../src/nn/tokenizer.js';
 import { randomModel } from './helpers.js';
 
-setUseNative(false); // bit-identical cache vs no-cache arithmetic is a property of the TS kernels
+setBackend('ts'); // bit-identical cache vs no-cache arithmetic is a property of the TS kernels
 
 const CFG = { vocabSize: 20, blockSize: 16, nLayer: 2, nHead: 2, nEmbd: 16 };
 

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { encodeExamples, encodePair, makeBatch } from '../../src/nn/data.js';
-import { setUseNative } from '../../src/nn/kernels.js';
+import { setBackend } from '../../src/native/index.js';
 import { GPT } from '../../src/nn/model.js';
 import { AdamW, clipGradNorm, gradNorm, learningRate } from '../../src/nn/optim.js';
 import { evaluateLoss, splitTrainVal, trainSft } from '../../src/nn/sft.js';
@@ -9,7 +9,7 @@ import { sampleText } from '../../src/nn/sample.js';
 import { ByteTokenizer } from '../../src/nn/tokenizer.js';
 import { generateReviewCorpus } from '../../src/nn/corpus.js';
 
-setUseNative(false);
+setBackend('ts');
 
 test('overfitting a tiny batch drives the masked loss near zero', () => {
   const tok = new ByteTokenizer();

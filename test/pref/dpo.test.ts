@@ -2,7 +2,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Rng } from '../../src/math/rng.js';
-import { ByteTokenizer, GPT, setUseNative, type EncodedSeq, type Tokenizer } from '../../src/nn/index.js';
+import { ByteTokenizer, GPT, setBackend, type EncodedSeq, type Tokenizer } from '../../src/nn/index.js';
 import {
   PairBatcher,
   dpoBatchLossAndGrad,
@@ -15,7 +15,7 @@ import type { LossOptions, LossType, PairLogProbs } from '../../src/pref/losses.
 import type { PreferencePair } from '../../src/pref/types.js';
 import { TINY, fdCheck, randomModel } from '../nn/helpers.js';
 
-setUseNative(false); // FD checks on the TS kernels, like test/nn
+setBackend('ts'); // FD checks on the TS kernels, like test/nn
 
 const randomSeq = (rng: Rng, V: number, len: number, promptLen: number): EncodedSeq => ({
   ids: Array.from({ length: len }, () => rng.int(V - 1)), // V−1 is the pad id

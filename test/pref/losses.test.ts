@@ -184,6 +184,9 @@ test('every loss: derivatives match central finite differences (with offsets, sm
         const z = o.beta * (p.policyChosen - p.refChosen - p.policyRejected + p.refRejected) + off;
         if (Math.abs(z - 1) < 1e-3) continue;
       }
+      // f-DPO / χPO grow like e^{|log-ratio|}: where the loss is so large that its rounding error
+      // (|L|·1e-16) swamps a step of h, central differences cannot resolve the derivative.
+      if (Math.abs(an.loss) * 1e-16 > 1e-4 * h) continue;
       const fdC = (f(h, 0) - f(-h, 0)) / (2 * h);
       const fdR = (f(0, h) - f(0, -h)) / (2 * h);
       assert.ok(

@@ -5,7 +5,14 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Rng } from '../../src/math/rng.js';
-import { ByteTokenizer, GPT, encodePair, setUseNative, type EncodedSeq } from '../../src/nn/index.js';
+import {
+  ByteTokenizer,
+  GPT,
+  encodePair,
+  setBackend,
+  withBackend,
+  type EncodedSeq,
+} from '../../src/nn/index.js';
 import { PairBatcher, type EncodedPair } from '../../src/pref/dpo.js';
 import {
   RewardEnsemble,
@@ -21,7 +28,7 @@ import {
 import type { PreferencePair } from '../../src/pref/types.js';
 import { TINY, fdCheck, randomModel } from '../nn/helpers.js';
 
-setUseNative(false);
+setBackend('ts');
 
 test('BT loss gradient through the scalar-head model matches finite differences (with margins and centring)', () => {
   const rm = randomModel({ ...TINY, head: 'scalar' }, 31);
@@ -69,21 +76,20 @@ const synth = (seed: number, n: number): PreferencePair[] => {
   }));
 };
 
-test('a tiny synthetic task (one response type always preferred) reaches accuracy 1', () => {
-  setUseNative(true);
-  const rm = rewardModelFromScratch(SMALL, 4);
-  const train = synth(1, 48);
-  const res = trainRewardModel(rm, tok, train, { epochs: 8, batchSize: 8, lr: 3e-3, seed: 2 });
-  assert.equal(res.steps, 48);
-  const last = res.history[res.history.length - 1];
-  assert.ok(last.loss < res.history[0].loss);
-  for (const k of ['accuracy', 'margin', 'mean_reward', 'min_reward', 'max_reward', 'loss'] as const)
-    assert.ok(Number.isFinite(last[k]), k);
-  const ev = evaluateRewardModel(rm, tok, synth(99, 24));
-  assert.equal(ev.accuracy, 1);
-  assert.ok(ev.margin > 1, `margin ${ev.margin}`);
-  setUseNative(false);
-});
+test('a tiny synthetic task (one response type always preferred) reaches accuracy 1', () =>
+  withBackend('auto', () => {
+    const rm = rewardModelFromScratch(SMALL, 4);
+    const train = synth(1, 48);
+    const res = trainRewardModel(rm, tok, train, { epochs: 8, batchSize: 8, lr: 3e-3, seed: 2 });
+    assert.equal(res.steps, 48);
+    const last = res.history[res.history.length - 1];
+    assert.ok(last.loss < res.history[0].loss);
+    for (const k of ['accuracy', 'margin', 'mean_reward', 'min_reward', 'max_reward', 'loss'] as const)
+      assert.ok(Number.isFinite(last[k]), k);
+    const ev = evaluateRewardModel(rm, tok, synth(99, 24));
+    assert.equal(ev.accuracy, 1);
+    assert.ok(ev.margin > 1, `margin ${ev.margin}`);
+  }));
 
 test('rewardModelFromLM copies the trunk, drops the LM head and seeds a fresh score head', () => {
   const lm = new GPT(SMALL, 7);
@@ -110,45 +116,44 @@ test('rewardModelFromLM copies the trunk, drops the LM head and seeds a fresh sc
   );
 });
 
-test('ensemble: K members differ (seeds + bootstrap), mean/std per response, save/load round trip', () => {
-  setUseNative(true);
-  const lm = new GPT(SMALL, 8);
-  const { ensemble, results } = trainRewardEnsemble(tok, synth(3, 16), {
-    k: 3,
-    init: lm,
-    epochs: 2,
-    batchSize: 8,
-    lr: 2e-3,
-    seed: 11,
-  });
-  assert.equal(results.length, 3);
-  const prompts = ['Review of lamp:', 'Review of lamp:', 'Review of mug:'];
-  const responses = [' Great!', ' Broke.', ' meh'];
-  const s = ensemble.score(prompts, responses);
-  assert.equal(s.members.length, 3);
-  for (let i = 0; i < 3; i++) {
-    const xs = s.members.map((m) => m[i]);
-    const mu = xs.reduce((a, v) => a + v, 0) / 3;
-    assert.ok(Math.abs(s.mean[i] - mu) < 1e-12);
-    assert.ok(Math.abs(s.std[i] - Math.sqrt(xs.reduce((a, v) => a + (v - mu) ** 2, 0) / 3)) < 1e-12);
-    assert.ok(s.std[i] > 0);
-  }
-  // encoded input (exact ids) gives the same scores as text
-  const enc = ensemble.scoreEncoded(
-    prompts.map((p, i) => encodePair(tok, p, responses[i], SMALL.blockSize)),
-    tok.pad,
-  );
-  assert.deepEqual(Array.from(enc.std), Array.from(s.std));
-  const dir = mkdtempSync(join(tmpdir(), 'gshf-rm-'));
-  try {
-    ensemble.save(dir);
-    const back = RewardEnsemble.load(dir, 3);
-    const s2 = back.score(prompts, responses);
-    assert.deepEqual(Array.from(s2.mean), Array.from(s.mean));
-    const one = RewardModel.load(join(dir, 'member-0'));
-    assert.equal(one.scoreOne(prompts[0], responses[0]), s.members[0][0]);
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-    setUseNative(false);
-  }
-});
+test('ensemble: K members differ (seeds + bootstrap), mean/std per response, save/load round trip', () =>
+  withBackend('auto', () => {
+    const lm = new GPT(SMALL, 8);
+    const { ensemble, results } = trainRewardEnsemble(tok, synth(3, 16), {
+      k: 3,
+      init: lm,
+      epochs: 2,
+      batchSize: 8,
+      lr: 2e-3,
+      seed: 11,
+    });
+    assert.equal(results.length, 3);
+    const prompts = ['Review of lamp:', 'Review of lamp:', 'Review of mug:'];
+    const responses = [' Great!', ' Broke.', ' meh'];
+    const s = ensemble.score(prompts, responses);
+    assert.equal(s.members.length, 3);
+    for (let i = 0; i < 3; i++) {
+      const xs = s.members.map((m) => m[i]);
+      const mu = xs.reduce((a, v) => a + v, 0) / 3;
+      assert.ok(Math.abs(s.mean[i] - mu) < 1e-12);
+      assert.ok(Math.abs(s.std[i] - Math.sqrt(xs.reduce((a, v) => a + (v - mu) ** 2, 0) / 3)) < 1e-12);
+      assert.ok(s.std[i] > 0);
+    }
+    // encoded input (exact ids) gives the same scores as text
+    const enc = ensemble.scoreEncoded(
+      prompts.map((p, i) => encodePair(tok, p, responses[i], SMALL.blockSize)),
+      tok.pad,
+    );
+    assert.deepEqual(Array.from(enc.std), Array.from(s.std));
+    const dir = mkdtempSync(join(tmpdir(), 'gshf-rm-'));
+    try {
+      ensemble.save(dir);
+      const back = RewardEnsemble.load(dir, 3);
+      const s2 = back.score(prompts, responses);
+      assert.deepEqual(Array.from(s2.mean), Array.from(s.mean));
+      const one = RewardModel.load(join(dir, 'member-0'));
+      assert.equal(one.scoreOne(prompts[0], responses[0]), s.members[0][0]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }));

@@ -18,7 +18,7 @@ import { featureDiffs } from '../env.js';
 import { sigmoid, softplus } from '../../math/special.js';
 import { gibbsOfTheta, klToRef, normalizePerContext } from '../policy.js';
 import type { AlgorithmContext, AlgorithmResult, BanditAlgorithm } from './types.js';
-import { native } from '../../native/index.js';
+import { nativeOp } from '../../native/index.js';
 import {
   requireInteger,
   requireNonNegative,
@@ -44,8 +44,6 @@ export interface TrainDpoTabularOptions {
   optimizer?: DpoOptimizer;
   /** Default 'constant'. */
   schedule?: LrSchedule;
-  /** false: never use the native addon's loop (tests compare the two). Default: use it when built. */
-  native?: boolean;
 }
 
 export interface TrainDpoTabularResult {
@@ -183,7 +181,7 @@ export function trainTabularStepsNative(
   eta: number,
   o: StepSchedule,
 ): boolean {
-  const train = native()?.dpoTabularTrain;
+  const train = nativeOp('dpoTabularTrain');
   if (!train) return false;
   const n = pairs.context.length;
   const win = new Int32Array(n);
@@ -198,8 +196,7 @@ export function trainTabularStepsNative(
   const P = logits.length;
   const { lr, c1, c2 } = stepSchedule(o);
   const scratch = () => new Float64Array(P);
-  train.call(
-    native(),
+  train(
     win,
     lose,
     refDiff,
@@ -238,7 +235,7 @@ export function trainDpoTabular(
     schedule: opts.schedule ?? 'constant',
   };
   if (nPairs(pairs) > 0 && opts.steps > 0) {
-    if (opts.native !== false && trainTabularStepsNative(env, pairs, logits, ref, opts.eta, schedule))
+    if (trainTabularStepsNative(env, pairs, logits, ref, opts.eta, schedule))
       finalLoss = dpoTabularLoss(env, pairs, logits, ref, opts.eta);
     else
       finalLoss = firstOrderMinimize(

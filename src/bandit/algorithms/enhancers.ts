@@ -21,14 +21,26 @@ import type { BanditEnv } from '../env.js';
 import { policyCdf, searchCdf } from '../oracle.js';
 import { expectedFeatures, kl, meanFeature } from '../policy.js';
 import { TiltEvaluator } from './tilt-evaluator.js';
+import { EXPLORER_NAMES, prepareExplorer, type ExplorerName } from './explorers.js';
+import type { EnhancerInput, PreparedEnhancer } from './enhancer-types.js';
 
-export type EnhancerName = 'uncertainty' | 'best-worst' | 'symmetric' | 'pi0' | 'uncertainty-pair';
+export type { EnhancerInput, PreparedEnhancer };
+
+export type EnhancerName =
+  | 'uncertainty'
+  | 'best-worst'
+  | 'symmetric'
+  | 'pi0'
+  | 'uncertainty-pair'
+  | ExplorerName;
 export const ENHANCER_NAMES: readonly EnhancerName[] = [
   'uncertainty',
   'best-worst',
   'symmetric',
   'pi0',
   'uncertainty-pair',
+  // Alternative exploration strategies (explorers.ts): Thompson sampling, optimism, ε-greedy.
+  ...EXPLORER_NAMES,
 ];
 
 // ---------------------------------------------------------------------------------------------
@@ -369,31 +381,6 @@ export function uncertaintyEnhancer(
 // ---------------------------------------------------------------------------------------------
 // Pair proposers: one per enhancer, prepared once per iteration.
 
-export interface EnhancerInput {
-  env: BanditEnv;
-  /** π_t^1 (log-probs). */
-  mainLogp: Float64Array;
-  /** r_θt for every flat action (the MLE reward the main agent is the Gibbs policy of). */
-  rewards: Float64Array;
-  /** Σ_t = λI + Σ ΔφΔφᵀ over all pairs so far (d×d). */
-  sigma: Float64Array;
-  beta: number;
-  /** Samples per context for 'best-worst' and 'uncertainty-pair'. */
-  n: number;
-}
-
-export interface PreparedEnhancer {
-  /**
-   * Propose a pair for context c into out[0], out[1] (local action indices). Returns false when the
-   * proposal is dropped (identical actions: no information, no label).
-   */
-  propose(c: number, rng: Rng, out: Int32Array): boolean;
-  /** π_t^2 when the enhancer is a policy (uncertainty, symmetric, pi0). */
-  policy: Float64Array | null;
-  /** Exact Γ_t, η·KL(π_t^2‖π_t^1) and slack where defined (see docs); NaN entries are omitted. */
-  diagnostics: Record<string, number>;
-}
-
 /**
  * Index into samples of the max (sign = 1) / min (sign = −1) reward. Reward ties are broken by the
  * random keys in the same direction (max key for best, min key for worst), so with a constant reward
@@ -498,6 +485,10 @@ export function prepareEnhancer(name: EnhancerName, input: EnhancerInput): Prepa
   const draw = (cdf: Float64Array, c: number, rng: Rng): number =>
     searchCdf(cdf, off[c], off[c + 1], rng.uniform());
   switch (name) {
+    case 'thompson':
+    case 'optimism':
+    case 'epsilon-greedy':
+      return prepareExplorer(name, input);
     case 'symmetric':
       return {
         policy: mainLogp,

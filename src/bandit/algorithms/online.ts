@@ -60,6 +60,8 @@ export interface OnlineGshfOptions {
   /** Samples per context for the 'best-worst' and 'uncertainty-pair' enhancers. */
   n: number;
   enhancer: EnhancerName;
+  /** ε of the 'epsilon-greedy' enhancer: the second action is uniform with probability ε. */
+  epsilon: number;
   /** Oracle comparisons vs π0 per candidate for model selection (counted as validationLabels). */
   validationQueries: number;
   selection: Selection;
@@ -86,6 +88,7 @@ export const onlineDefaults: OnlineGshfOptions = {
   beta: 1,
   n: 8,
   enhancer: 'uncertainty',
+  epsilon: 0.1,
   validationQueries: 200,
   selection: 'validation',
   validationScore: 'win-rate',
@@ -108,6 +111,8 @@ function validateOptions(
   requirePositive(name, 'beta', o.beta);
   requireInteger(name, 'n', o.n, 2);
   requireOneOf(name, 'enhancer', o.enhancer, ENHANCER_NAMES);
+  if (!(o.epsilon >= 0 && o.epsilon <= 1))
+    throw new Error(`${name}: option epsilon must be in [0, 1], got ${o.epsilon}`);
   requireInteger(name, 'validationQueries', o.validationQueries, 0);
   requireOneOf(name, 'selection', o.selection, ['validation', 'last'] as const);
   requireOneOf(name, 'validationScore', o.validationScore, ['win-rate', 'objective'] as const);
@@ -267,7 +272,16 @@ export function runIterativeGshf(
     const labelsBefore = nOff + onlineLabels;
     candidates.push({ policy: main, theta: Float64Array.from(theta), labels: labelsBefore });
 
-    const enh = prepareEnhancer(o.enhancer, { env, mainLogp: main, rewards, sigma, beta: o.beta, n: o.n });
+    const enh = prepareEnhancer(o.enhancer, {
+      env,
+      mainLogp: main,
+      rewards,
+      sigma,
+      beta: o.beta,
+      n: o.n,
+      theta,
+      epsilon: o.epsilon,
+    });
     const quota = sizes[t - 1];
     const maxDraws = Math.ceil(o.maxDrawFactor * quota);
     let got = 0;

@@ -15,9 +15,7 @@
  */
 import { mahalanobisSq } from '../../math/linalg.js';
 import type { BanditEnv } from '../env.js';
-import { native, type NativeOps } from '../../native/index.js';
-
-type NativeTilt = NonNullable<NativeOps['tiltAccumulate']>;
+import { nativeOp, type NativeKernel } from '../../native/index.js';
 
 export interface TiltValue {
   gamma: number;
@@ -33,7 +31,6 @@ export class TiltEvaluator {
   private readonly diff: Float64Array;
   private readonly scratch: Float64Array;
   private memo = new Map<number, TiltValue>();
-  private readonly nativeTilt: NativeTilt | null;
 
   constructor(
     private readonly env: BanditEnv,
@@ -42,7 +39,6 @@ export class TiltEvaluator {
     private readonly mean1: ArrayLike<number>,
     private readonly beta: number,
     private readonly eta: number,
-    useNative = true,
   ) {
     const A = env.offsets[env.nContexts];
     this.mainLogp = mainLogp instanceof Float64Array ? mainLogp : Float64Array.from(mainLogp);
@@ -51,7 +47,6 @@ export class TiltEvaluator {
     this.mean2 = new Float64Array(env.d);
     this.diff = new Float64Array(env.d);
     this.scratch = new Float64Array(env.d);
-    this.nativeTilt = useNative ? (native()?.tiltAccumulate?.bind(native()) ?? null) : null;
   }
 
   /** Sets the tilt direction v (z = Fv) and forgets the memoised values of the previous one. */
@@ -73,7 +68,8 @@ export class TiltEvaluator {
     const { d } = this.env;
     const mean2 = this.mean2;
     mean2.fill(0);
-    const klSum = this.nativeTilt ? this.accumulateNative(this.nativeTilt, s) : this.accumulate(s);
+    const tilt = nativeOp('tiltAccumulate');
+    const klSum = tilt ? this.accumulateNative(tilt, s) : this.accumulate(s);
     const diff = this.diff;
     for (let j = 0; j < d; j++) diff[j] = this.mean1[j] - mean2[j];
     const value = {
@@ -84,7 +80,7 @@ export class TiltEvaluator {
     return value;
   }
 
-  private accumulateNative(f: NativeTilt, s: number): number {
+  private accumulateNative(f: NativeKernel<'tiltAccumulate'>, s: number): number {
     const { offsets, weights, features, nContexts, d } = this.env;
     return f(offsets, weights, features, this.mainLogp, this.z, this.ex, nContexts, d, s, this.mean2);
   }

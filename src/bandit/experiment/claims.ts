@@ -279,10 +279,16 @@ function frontierDominates(
   claim: Extract<ClaimSpec, { kind: 'frontier-dominates' }>,
   mine: JobResult[],
 ): ClaimBody {
+  const axisName = claim.axis === 'kl' ? 'KL' : `D_${claim.axis}`;
   const curve = (run: string, seed: number) =>
     mine
       .filter((r) => r.run === run && r.seedIndex === seed)
-      .map((r) => ({ eta: r.eta, kl: r.klToRef, reward: r.reward }))
+      .map((r) => ({
+        eta: r.eta,
+        kl: claim.axis === 'kl' ? r.klToRef : (r.divergences?.[claim.axis] ?? NaN),
+        reward: r.reward,
+      }))
+      .filter((p) => Number.isFinite(p.kl))
       .sort((p, q) => p.kl - q.kl);
   const at = (c: { kl: number; reward: number }[], kl: number) =>
     interpolate(
@@ -313,7 +319,10 @@ function frontierDominates(
     claim.margin ?? 0,
   );
   if (d.verdict === 'no data')
-    return { verdict: 'no data', evidence: 'the two frontiers do not overlap in KL on 2 or more seeds' };
+    return {
+      verdict: 'no data',
+      evidence: `the two frontiers do not overlap in ${axisName} on 2 or more seeds`,
+    };
   const where = (k: string) => {
     const [run, eta] = k.split('@');
     return `${run === claim.better ? label(cfg, claim.better) : label(cfg, claim.than)} η=${eta}`;
@@ -321,7 +330,7 @@ function frontierDominates(
   return {
     verdict: d.verdict,
     evidence:
-      `${label(cfg, claim.better)} significantly above ${label(cfg, claim.than)} at ${d.above}/${d.points.length} matched-KL points, below at ${d.below}; ` +
+      `${label(cfg, claim.better)} significantly above ${label(cfg, claim.than)} at ${d.above}/${d.points.length} matched-${axisName} points, below at ${d.below}; ` +
       `per-seed reward margins (95% CI): ` +
       d.points
         .map((p, i) => `${where(keys[i])}: ${fmt(p.mean, 2)} [${fmt(p.lo, 2)}, ${fmt(p.hi, 2)}] (n=${p.n})`)

@@ -4,6 +4,7 @@
  * Validated with zod; see examples/bandit/default.yaml for a commented example.
  */
 import { z } from 'zod';
+import { DIVERGENCE_NAMES, type DivergenceName } from '../divergences/registry.js';
 
 const coverage = z.enum(['good', 'poor', 'adversarial', 'tempting', 'optimal']);
 
@@ -87,6 +88,11 @@ const frontierStudySchema = z
     /** Target η values: each run is repeated with the environment's η replaced by these. */
     etas: z.array(z.number().positive()).min(2),
     runs: z.array(z.string()).min(1),
+    /**
+     * Also measure every policy's D_f(π‖π0) in these divergences (src/bandit/divergences; 'alpha'
+     * is α = ½): the report then draws the frontier in each, and claims can compare on that axis.
+     */
+    divergences: z.array(z.enum(DIVERGENCE_NAMES as [DivergenceName, ...DivergenceName[]])).optional(),
   })
   .strict();
 
@@ -184,6 +190,8 @@ export const claimSchema = z.discriminatedUnion('kind', [
       ...study,
       better: z.string(),
       than: z.string(),
+      /** The frontier's x axis: 'kl' = KL(π‖π0) (default) or one of the study's `divergences`. */
+      axis: z.string().default('kl'),
     })
     .strict(),
 ]);
@@ -234,6 +242,16 @@ export const experimentConfigSchema = z
               ['better', c.better],
               ['than', c.than],
             ];
+      if (c.kind === 'frontier-dominates' && c.axis !== 'kl') {
+        const st = studies.get(c.study);
+        const axes = st?.kind === 'frontier' ? (st.divergences ?? []) : [];
+        if (!(axes as string[]).includes(c.axis))
+          ctx.addIssue({
+            code: 'custom',
+            path: ['claims', i, 'axis'],
+            message: `axis "${c.axis}" is not measured by study "${c.study}" (use 'kl' or one of its divergences: ${axes.join(', ') || 'none'})`,
+          });
+      }
       for (const [name] of named) {
         const st = studies.get(name);
         for (const [field, r] of runs)

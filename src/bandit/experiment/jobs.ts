@@ -14,7 +14,9 @@ import { generateEnv, behaviourPolicy, type Coverage } from '../generate.js';
 import { emptyPairs, type BanditEnv } from '../env.js';
 import { PreferenceOracle, samplePairs } from '../oracle.js';
 import { gapMetric, klToRef, expectedReward, trueRewards } from '../policy.js';
-import { getAlgorithm } from '../algorithms/index.js';
+import { getAlgorithm, type AlgorithmResult } from '../algorithms/index.js';
+import { getDivergence } from '../divergences/registry.js';
+import { fDivergence, fGapMetric } from '../divergences/optimum.js';
 import type { EnvSpec, ExperimentConfig } from './config.js';
 
 export interface Job {
@@ -48,6 +50,10 @@ export interface JobResult {
   labelsUsed: number;
   validationLabels: number;
   seconds: number;
+  /** Runs whose algorithm regularises with another divergence: D_f(π̂‖π0) and the gap under f. */
+  own?: { divergence: string; toRef: number; gap: number };
+  /** Frontier studies listing `divergences`: D_f(π̂‖π0) for each of them. */
+  divergences?: Record<string, number>;
   /** Online runs: gap of the main agent after each iteration vs labels used so far. */
   trace?: { labels: number; gap: number }[];
   diagnostics?: Record<string, number>;
@@ -192,7 +198,30 @@ export function runJob(cfg: ExperimentConfig, job: Job): JobResult {
     labelsUsed: result.labelsUsed,
     validationLabels: result.validationLabels ?? 0,
     seconds,
+    ...divergenceFields(cfg, job, env, result),
     ...(trace.length ? { trace } : {}),
     ...(result.diagnostics ? { diagnostics: result.diagnostics } : {}),
   };
+}
+
+/** The divergence measurements of a job (see JobResult.own / .divergences); {} for plain runs. */
+function divergenceFields(
+  cfg: ExperimentConfig,
+  job: Job,
+  env: BanditEnv,
+  result: AlgorithmResult,
+): Pick<JobResult, 'own' | 'divergences'> {
+  const out: Pick<JobResult, 'own' | 'divergences'> = {};
+  if (result.regulariser) {
+    const div = getDivergence(result.regulariser.divergence, { alpha: result.regulariser.alpha });
+    const g = fGapMetric(env, result.policy, div);
+    out.own = { divergence: div.label, toRef: g.divToRef, gap: g.gap };
+  }
+  const study = cfg.studies.find((s) => s.name === job.study);
+  if (study?.kind === 'frontier' && study.divergences?.length) {
+    out.divergences = {};
+    for (const name of study.divergences)
+      out.divergences[name] = fDivergence(env, result.policy, env.refLogprobs, getDivergence(name));
+  }
+  return out;
 }

@@ -6,7 +6,7 @@
  */
 import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { writeFileAtomic } from '../../report/atomic.js';
+import { writeJsonAtomic } from '../../report/atomic.js';
 import Sentiment from 'sentiment';
 import { meanCI95 } from '../../math/stats.js';
 import {
@@ -92,10 +92,6 @@ export function stageDone(ctx: StageCtx, id: string): boolean {
 
 export function readStage<T>(ctx: StageCtx, id: string): T {
   return JSON.parse(readFileSync(join(stageDir(ctx, id), 'result.json'), 'utf8')) as T;
-}
-
-export function writeJsonAtomic(path: string, value: unknown): void {
-  writeFileAtomic(path, JSON.stringify(value) + '\n');
 }
 
 /**

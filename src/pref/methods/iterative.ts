@@ -59,8 +59,8 @@ import {
   syncLedgerView,
   type LedgerView,
   type RewardScorer,
-} from '../../loop/iteration.js';
-import type { PolicyBackend, TrainPair } from '../../policy/types.js';
+} from '../../iterate/iteration.js';
+import type { PolicyBackend, TrainPair } from '../../iterate/policy.js';
 
 export type Schedule = 'warm' | 'retrain';
 export type Enhancer = 'best-worst' | 'uncertainty';
@@ -344,7 +344,7 @@ const toTrainPair = (p: StoredPair): TrainPair<Resp> => ({
 
 /**
  * One online iteration t as a stage, through the ONE iteration implementation shared with
- * `gshf loop` (src/loop/iteration.ts): sample, select, label, train, refit; then evaluate π_t.
+ * `gshf loop` (src/iterate/iteration.ts): sample, select, label, train, refit; then evaluate π_t.
  */
 function runOnlineIteration(st: LoopState, t: number, prevId: string | null): Promise<PolicyResult> {
   const { ctx, v, s, eta } = st;

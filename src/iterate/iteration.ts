@@ -14,10 +14,11 @@
  * enhancer), the label ledger, the budget, the refit and the evaluation. Each step's output can be
  * memoised through a `StepStore` (the loop writes them atomically in the iteration's folder, so a
  * run killed between steps resumes without resampling; the miniature runs the whole iteration as
- * one stage and passes `memoryStore`). This file imports interfaces only, so every layer may use it.
+ * one stage and passes `memoryStore`). It lives in src/iterate, below both src/pref and src/loop, and
+ * imports only this folder's interfaces.
  */
-import type { AsyncLabelSource, LabelAnswer, LabelQuery, Verdict } from '../feedback/types.js';
-import type { PolicyBackend, PolicyRef, PolicySample, TrainPair, TrainResult } from '../policy/types.js';
+import type { AsyncLabelSource, LabelAnswer, LabelQuery, Verdict } from './labels.js';
+import type { PolicyBackend, PolicyRef, PolicySample, TrainPair, TrainResult } from './policy.js';
 
 export type Schedule = 'warm' | 'retrain';
 

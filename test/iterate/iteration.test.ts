@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { LabelQuery } from '../../src/feedback/types.js';
-import type { PolicyBackend, PolicySample, TrainRequest } from '../../src/policy/types.js';
+import type { LabelQuery } from '../../src/iterate/labels.js';
+import type { PolicyBackend, PolicySample, TrainRequest } from '../../src/iterate/policy.js';
 import {
   runIteration,
   syncLedgerView,
@@ -9,7 +9,7 @@ import {
   type IterationInput,
   type PairSelector,
   type RewardScorer,
-} from '../../src/loop/iteration.js';
+} from '../../src/iterate/iteration.js';
 
 /**
  * A backend whose "policy" is a string tag: sampling returns `${tag}:${prompt}:${j}` repeated to
