@@ -19,6 +19,7 @@ import {
 import { fmt, fmtCI, fmtRange } from '../../report/markdown.js';
 import type { ClaimSpec, ExperimentConfig } from './config.js';
 import { studyEnvSpec, type JobResult } from './jobs.js';
+import { checkLabClaim } from './lab-studies.js';
 
 export interface ClaimVerdict {
   text: string;
@@ -88,6 +89,7 @@ export function checkClaim(cfg: ExperimentConfig, claim: ClaimSpec, results: Job
   const mine = results.filter((r) => r.study === claim.study);
   if (!study || mine.length === 0) return { ...base, verdict: 'no data', evidence: 'study not run' };
   if (claim.kind === 'slope') return { ...base, ...slopeBound(cfg, claim, mine) };
+  if (claim.kind === 'lab') return { ...base, ...checkLabClaim(cfg, claim, mine) };
   if (claim.kind === 'frontier-dominates') return { ...base, ...frontierDominates(cfg, claim, mine) };
   if (study.kind !== 'grid')
     return { ...base, verdict: 'no data', evidence: `${claim.kind} claims need a grid study` };

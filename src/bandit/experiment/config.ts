@@ -96,7 +96,23 @@ const frontierStudySchema = z
   })
   .strict();
 
-export const studySchema = z.union([frontierStudySchema, gridStudySchema]);
+/** A registered lab study (experiment/lab-studies.ts): its own arms and metrics, one job per arm × seed. */
+const labStudySchema = z
+  .object({
+    kind: z.literal('lab'),
+    name: z.string().regex(/^[a-z0-9-]+$/, 'use lower-case letters, digits and dashes'),
+    title: z.string(),
+    /** Registered lab-study name, e.g. "ties". */
+    study: z.string().min(1),
+    /** The study's own options (validated by its schema before anything runs). */
+    options: z.record(z.string(), z.unknown()).default({}),
+    /** Seeds for this study (default: the experiment's `seeds`). */
+    seeds: z.number().int().min(2).max(1000).optional(),
+  })
+  .strict();
+
+export const studySchema = z.union([labStudySchema, frontierStudySchema, gridStudySchema]);
+export type LabStudySpec = z.infer<typeof labStudySchema>;
 export type StudySpec = z.infer<typeof studySchema>;
 export type GridStudy = z.infer<typeof gridStudySchema>;
 export type FrontierStudy = z.infer<typeof frontierStudySchema>;
@@ -185,6 +201,18 @@ export const claimSchema = z.discriminatedUnion('kind', [
     .strict(),
   z
     .object({
+      /** A lab study's metric compared between two of its arms, paired by seed. */
+      kind: z.literal('lab'),
+      ...claimBase,
+      ...study,
+      metric: z.string(),
+      better: z.string(),
+      than: z.string(),
+      rule: z.enum(['superiority', 'non-inferiority', 'equivalence']).default('superiority'),
+    })
+    .strict(),
+  z
+    .object({
       kind: z.literal('frontier-dominates'),
       ...claimBase,
       ...study,
@@ -226,6 +254,8 @@ export const experimentConfigSchema = z
       for (const [n, path] of unknown)
         ctx.addIssue({ code: 'custom', path: ['claims', i, ...path], message: `unknown study "${n}"` });
       if (unknown.length) return;
+      const st = studies.get(named[0][0]);
+      if (c.kind === 'lab' || st?.kind === 'lab') return; // arms are checked against the registry (checkLabStudies)
       const equivalence =
         ((c.kind === 'lower-gap' || c.kind === 'fit') && c.rule === 'equivalence') ||
         (c.kind === 'sweep' && c.expect === 'flat');
@@ -255,7 +285,7 @@ export const experimentConfigSchema = z
       for (const [name] of named) {
         const st = studies.get(name);
         for (const [field, r] of runs)
-          if (st && !st.runs.includes(r))
+          if (st && st.kind !== 'lab' && !st.runs.includes(r))
             ctx.addIssue({
               code: 'custom',
               path: ['claims', i, field],
@@ -264,6 +294,7 @@ export const experimentConfigSchema = z
       }
     });
     cfg.studies.forEach((s, i) => {
+      if (s.kind === 'lab') return;
       if (s.kind !== 'frontier' && s.baseline !== undefined && !s.runs.includes(s.baseline))
         ctx.addIssue({
           code: 'custom',
