@@ -259,7 +259,7 @@ for (const kind of STORE_KINDS) {
           method: 'POST',
           url: `/api/projects/${project}/upload?format=${format}`,
           headers: {
-            authorization: 'Bearer admin-secret-0123456789',
+            authorization: `Bearer ${ADMIN}`,
             'content-type': 'application/octet-stream',
           },
           payload: file,

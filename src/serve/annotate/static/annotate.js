@@ -263,8 +263,10 @@
       if (PAIR_KEYS[k]) submit(PAIR_KEYS[k]);
     } else if (k === 'Enter') submit(null);
     else if (kind === 'ranking') {
-      if (k === 'Backspace') (state.order.pop(), showOrder());
-      else if (/^[1-9]$/.test(k)) rankNext(Number(k) - 1);
+      if (k === 'Backspace') {
+        state.order.pop();
+        showOrder();
+      } else if (/^[1-9]$/.test(k)) rankNext(Number(k) - 1);
     } else if (k === 'ArrowUp' || k === 'ArrowDown') {
       const n = state.task.scale.dimensions.length;
       state.dim = (state.dim + (k === 'ArrowDown' ? 1 : n - 1)) % n;
