@@ -33,12 +33,15 @@ export async function spawnServer(db: string): Promise<ServerProc> {
     { env: { ...process.env, GSHF_ADMIN_TOKEN: ADMIN_TOKEN }, stdio: ['ignore', 'pipe', 'pipe'] },
   );
   let out = '';
+  let started = false;
   const url = await new Promise<string>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`server did not start in 30 s: ${out}`)), 30_000);
     const onData = (d: Buffer) => {
+      if (started) return; // keep draining the pipes (the request log), stop keeping them
       out += d.toString();
       const m = /annotation service on (http:\/\/\S+)/.exec(out);
       if (m) {
+        started = true;
         clearTimeout(timer);
         resolve(m[1]);
       }

@@ -3,9 +3,20 @@
  * preference-learning layer build on these names.
  */
 export { GPTConfigSchema, PRESETS, BYTE_VOCAB_SIZE, parseGPTConfig } from './config.js';
-export type { GPTConfig, GPTConfigInput, PresetName } from './config.js';
+export type { GPTConfig, GPTConfigInput, LlamaBlock, PresetName, RopeScaling } from './config.js';
 export { GPT, KVCache } from './model.js';
-export type { TensorInfo, TokenBatch, SeqBatch, RewardBatch, LogProbResult } from './model.js';
+export type { HFOrigin, TensorInfo, TokenBatch, SeqBatch, RewardBatch, LogProbResult } from './model.js';
+export { gptConfigFromHF, DEFAULT_HF_MAX_CONTEXT, HF_FAMILIES } from './hf/config.js';
+export type { HFFamily, HFConfigOptions } from './hf/config.js';
+export {
+  isHFFolder,
+  loadHFCheckpoint,
+  loadHFTokenizer,
+  readHFTokenizerConfig,
+  saveHFCheckpoint,
+  hfTensors,
+} from './hf/folder.js';
+export type { HFTokenizerConfig, HFLoadOptions } from './hf/folder.js';
 export { ByteTokenizer, BPETokenizer, tokenizerFromSpec, loadTokenizer } from './tokenizer.js';
 export type { TokenizerEngine } from './tokenizer.js';
 export { HFTokenizer, TokenizerFeatureError, rustRegexToJs } from './tokenizer-json.js';

@@ -4,6 +4,27 @@
  * Times are integer milliseconds since the epoch; ids are the cursors of the label feed.
  */
 
+/**
+ * 3: token revocation/expiry, sessions bound to their credential, guidelines, ranking and rating
+ * tasks (responses and scale as JSON text), metadata, the shown order of a ranking, and the answer
+ * of a ranking or rating. JSON is kept as TEXT so both stores return it byte-identically.
+ */
+function migration3(bigint: 'INTEGER' | 'BIGINT'): string {
+  return `
+  ALTER TABLE annotators ADD COLUMN revoked_at ${bigint};
+  ALTER TABLE annotators ADD COLUMN expires_at ${bigint};
+  ALTER TABLE sessions ADD COLUMN credential TEXT;
+  ALTER TABLE projects ADD COLUMN guidelines TEXT NOT NULL DEFAULT '';
+  ALTER TABLE tasks ADD COLUMN kind TEXT NOT NULL DEFAULT 'pair';
+  ALTER TABLE tasks ADD COLUMN responses TEXT;
+  ALTER TABLE tasks ADD COLUMN scale TEXT;
+  ALTER TABLE tasks ADD COLUMN metadata TEXT NOT NULL DEFAULT '{}';
+  ALTER TABLE leases ADD COLUMN shown_order TEXT;
+  ALTER TABLE annotations ADD COLUMN answer TEXT;
+  CREATE INDEX sessions_annotator ON sessions (annotator_id);
+  `;
+}
+
 export const SQLITE_MIGRATIONS: readonly string[] = [
   `
   CREATE TABLE projects (
@@ -72,6 +93,7 @@ export const SQLITE_MIGRATIONS: readonly string[] = [
   CREATE INDEX annotations_annotator ON annotations (annotator_id, project_id);
   CREATE INDEX tasks_open ON tasks (project_id, n_done);
   `,
+  migration3('INTEGER'),
 ];
 
 export const POSTGRES_MIGRATIONS: readonly string[] = [
@@ -142,4 +164,5 @@ export const POSTGRES_MIGRATIONS: readonly string[] = [
   CREATE INDEX annotations_annotator ON annotations (annotator_id, project_id);
   CREATE INDEX tasks_open ON tasks (project_id, n_done);
   `,
+  migration3('BIGINT'),
 ];

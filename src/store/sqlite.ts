@@ -5,7 +5,7 @@
  * COMMIT around the async queue code (whose awaits resolve without I/O).
  */
 import Database from 'better-sqlite3';
-import { mkdirSync } from 'node:fs';
+import { chmodSync, closeSync, existsSync, mkdirSync, openSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { SQLITE_MIGRATIONS } from './migrations.js';
 import { migrate, SqlAnnotationStore, type Param, type Row, type SqlDriver, type SqlTx } from './sql.js';
@@ -62,9 +62,21 @@ class SqliteDriver implements SqlDriver {
   }
 }
 
+/**
+ * Creates the database file 0600 before SQLite opens it (SQLite gives the -wal and -shm files the
+ * main file's mode), and tightens an existing file and its companions to 0600: they hold token
+ * hashes and every annotation.
+ */
+function ownerOnly(path: string): void {
+  if (path === ':memory:') return;
+  mkdirSync(dirname(path), { recursive: true });
+  closeSync(openSync(path, 'a', 0o600));
+  for (const f of [path, `${path}-wal`, `${path}-shm`]) if (existsSync(f)) chmodSync(f, 0o600);
+}
+
 /** Opens (creating if needed) the SQLite file and applies pending migrations. */
 export async function openSqliteStore(path: string): Promise<SqlAnnotationStore> {
-  if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
+  ownerOnly(path);
   const db = new Database(path);
   db.pragma('journal_mode = WAL');
   db.pragma('synchronous = NORMAL');
@@ -72,5 +84,6 @@ export async function openSqliteStore(path: string): Promise<SqlAnnotationStore>
   db.pragma('busy_timeout = 5000');
   const driver = new SqliteDriver(db);
   await migrate(driver, SQLITE_MIGRATIONS);
+  ownerOnly(path); // the -wal/-shm files now exist
   return new SqlAnnotationStore(driver);
 }

@@ -1,77 +1,15 @@
 // The annotation API through fastify's inject (no sockets): authorisation, bad input (4xx JSON, no
-// row written), CSRF on cookie sessions, idempotent submission, export, OpenAPI, rate limits.
-import { after, before, test } from 'node:test';
+// row written), CSRF on cookie sessions, idempotent submission, export, OpenAPI, rate limits. Every
+// test builds its own app on its own store (annotate-app.ts), so tests run in any order.
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
-import { buildAnnotateApp } from '../../src/serve/annotate/app.js';
-import { openSqliteStore } from '../../src/store/sqlite.js';
-import type { AnnotationStore } from '../../src/store/types.js';
+import { buildAnnotateApp, routesOf } from '../../src/serve/annotate/app.js';
+import { ADMIN, annotationCount, appFixture, isJsonError, taskCount, type Method } from './annotate-app.js';
 
-const ADMIN = 'admin-secret-0123456789';
-let dir: string;
-let store: AnnotationStore;
-let app: FastifyInstance;
-const tokens: Record<string, string> = {};
-
-type Method = 'GET' | 'POST';
-async function call(
-  method: Method,
-  url: string,
-  token?: string,
-  body?: unknown,
-): Promise<LightMyRequestResponse> {
-  const headers: Record<string, string> = {};
-  if (token) headers.authorization = `Bearer ${token}`;
-  if (body !== undefined) headers['content-type'] = 'application/json';
-  return app.inject({ method, url, headers, payload: body === undefined ? undefined : JSON.stringify(body) });
-}
-const admin = (m: Method, url: string, body?: unknown) => call(m, url, ADMIN, body);
-const as = (who: string, m: Method, url: string, body?: unknown) => call(m, url, tokens[who], body);
-
-function isJsonError(r: LightMyRequestResponse, status: number, code?: string): void {
-  assert.equal(r.statusCode, status, r.body);
-  const j = r.json() as { error: string; message: string };
-  assert.equal(typeof j.message, 'string');
-  if (code) assert.equal(j.error, code);
-}
-
-async function taskCount(project: string): Promise<number> {
-  const p = await store.getProject(project);
-  return (await store.queueCounts(p!.id, Date.now())).tasks;
-}
-async function annotationCount(project: string): Promise<number> {
-  const p = await store.getProject(project);
-  return (await store.annotations(p!.id, null)).length;
-}
-
-before(async () => {
-  dir = mkdtempSync(join(tmpdir(), 'gshf-api-'));
-  store = await openSqliteStore(join(dir, 'a.db'));
-  app = await buildAnnotateApp({ store, adminToken: ADMIN });
-  for (const name of ['alice', 'bob']) {
-    const r = await admin('POST', '/api/annotators', { name });
-    assert.equal(r.statusCode, 201, r.body);
-    tokens[name] = (r.json() as { token: string }).token;
-  }
-  assert.equal((await admin('POST', '/api/projects', { name: 'solo', k: 1 })).statusCode, 201);
-  assert.equal((await admin('POST', '/api/projects', { name: 'pair', k: 2 })).statusCode, 201);
-  const tasks = [
-    { id: 'q1', prompt: 'p1', a: 'A1', b: 'B1', priority: 2 },
-    { id: 'q2', prompt: 'p2', a: 'A2', b: 'B2', priority: 1 },
-  ];
-  assert.equal((await admin('POST', '/api/projects/solo/tasks', { tasks })).statusCode, 200);
-  assert.equal((await admin('POST', '/api/projects/pair/tasks', { tasks })).statusCode, 200);
-});
-after(async () => {
-  await app.close();
-  await store.close();
-  rmSync(dir, { recursive: true, force: true });
-});
-
-test('no token, a wrong token or a forged annotator token: 401', async () => {
+test('no token, a wrong token or a forged annotator token: 401', async (t) => {
+  const f = await appFixture(t);
+  if (!f) return;
+  const { call, as, tokens } = f;
   isJsonError(await call('GET', '/api/projects'), 401, 'unauthorized');
   isJsonError(await call('GET', '/api/projects', 'not-the-admin-token'), 401);
   const forged = tokens.alice.slice(0, -4) + 'AAAA';
@@ -79,7 +17,10 @@ test('no token, a wrong token or a forged annotator token: 401', async () => {
   assert.equal((await as('alice', 'GET', '/api/projects')).statusCode, 200);
 });
 
-test('admin-only routes are refused to annotators', async () => {
+test('admin-only routes are refused to annotators', async (t) => {
+  const f = await appFixture(t);
+  if (!f) return;
+  const { store, admin, as } = f;
   const refused: [Method, string, unknown?][] = [
     ['POST', '/api/projects', { name: 'x' }],
     ['POST', '/api/projects/solo/tasks', { tasks: [{ id: 'z', prompt: '', a: '', b: '' }] }],
@@ -92,13 +33,16 @@ test('admin-only routes are refused to annotators', async () => {
     ['POST', '/api/annotators', { name: 'mallory' }],
   ];
   for (const [m, url, body] of refused) isJsonError(await as('alice', m, url, body), 403, 'forbidden');
-  assert.equal(await taskCount('solo'), 2);
+  assert.equal(await taskCount(store, 'solo'), 2);
   assert.equal(await store.getProject('x'), undefined);
   // …and annotator routes to the admin (who has no annotator identity).
   isJsonError(await admin('POST', '/api/projects/solo/next'), 403, 'forbidden');
 });
 
-test('cross-annotator reads and writes are refused; each sees only their own work', async () => {
+test('cross-annotator reads and writes are refused; each sees only their own work', async (t) => {
+  const f = await appFixture(t);
+  if (!f) return;
+  const { store, as } = f;
   const n = (await as('alice', 'POST', '/api/projects/solo/next')).json() as { task: { id: number } };
   assert.ok(n.task);
   // Bob cannot answer Alice's leased task (and gets no task: k = 1, the other is free though).
@@ -106,7 +50,7 @@ test('cross-annotator reads and writes are refused; each sees only their own wor
     choice: 'left',
   });
   isJsonError(bobSubmit, 409, 'no_lease');
-  assert.equal(await annotationCount('solo'), 0);
+  assert.equal(await annotationCount(store, 'solo'), 0);
   const ok = await as('alice', 'POST', `/api/projects/solo/tasks/${n.task.id}/annotations`, {
     choice: 'left',
     rationale: 'clearer',
@@ -129,11 +73,14 @@ test('cross-annotator reads and writes are refused; each sees only their own wor
     await as('bob', 'POST', `/api/projects/solo/tasks/${n.task.id}/annotations`, { choice: 'right' }),
     409,
   );
-  assert.equal(await annotationCount('solo'), 1);
+  assert.equal(await annotationCount(store, 'solo'), 1);
 });
 
-test('bad input: 4xx JSON naming the problem, nothing written', async () => {
-  const before = await taskCount('pair');
+test('bad input: 4xx JSON naming the problem, nothing written', async (t) => {
+  const f = await appFixture(t);
+  if (!f) return;
+  const { app, store, admin, as } = f;
+  const before = await taskCount(store, 'pair');
   let r = await admin('POST', '/api/projects/pair/tasks', {
     tasks: [{ id: 'n1', prompt: 5, a: 'x', b: 'y' }],
   });
@@ -173,7 +120,7 @@ test('bad input: 4xx JSON naming the problem, nothing written', async () => {
   isJsonError(await admin('POST', '/api/projects/nope/tasks', { tasks: [] }), 404, 'unknown_project');
   isJsonError(await admin('GET', '/api/projects/bad%20name/stats'), 400);
   isJsonError(await admin('GET', '/api/projects/pair/labels?since=-1'), 400);
-  assert.equal(await taskCount('pair'), before);
+  assert.equal(await taskCount(store, 'pair'), before);
 
   const lease = (await as('bob', 'POST', '/api/projects/pair/next')).json() as { task: { id: number } };
   const url = `/api/projects/pair/tasks/${lease.task.id}/annotations`;
@@ -186,18 +133,23 @@ test('bad input: 4xx JSON naming the problem, nothing written', async () => {
   isJsonError(await as('bob', 'POST', '/api/projects/pair/tasks/abc/annotations', { choice: 'left' }), 400);
   // A task of another project is unknown here.
   const solo = await store.getProject('solo');
-  const soloTask = (await store.tasksWithVerdicts(solo!.id))[0].task.id;
-  const pairIds = (await store.tasksWithVerdicts((await store.getProject('pair'))!.id)).map((t) => t.task.id);
+  const soloTask = (await store.tasksWithAnnotations(solo!.id))[0].task.id;
+  const pairIds = (await store.tasksWithAnnotations((await store.getProject('pair'))!.id)).map(
+    (x) => x.task.id,
+  );
   if (!pairIds.includes(soloTask)) {
     isJsonError(
       await as('bob', 'POST', `/api/projects/pair/tasks/${soloTask}/annotations`, { choice: 'left' }),
       404,
     );
   }
-  assert.equal(await annotationCount('pair'), 0);
+  assert.equal(await annotationCount(store, 'pair'), 0);
 });
 
-test('a retried submit is not counted twice', async () => {
+test('a retried submit is not counted twice', async (t) => {
+  const f = await appFixture(t);
+  if (!f) return;
+  const { admin, as } = f;
   const lease = (await as('alice', 'POST', '/api/projects/pair/next')).json() as { task: { id: number } };
   const url = `/api/projects/pair/tasks/${lease.task.id}/annotations`;
   const body = { choice: 'tie', idempotency_key: 'retry-key-1' };
@@ -214,7 +166,10 @@ test('a retried submit is not counted twice', async () => {
   assert.equal(labels.labels.filter((l) => l.annotator === 'alice').length, 1);
 });
 
-test('browser session: HttpOnly SameSite cookie, CSRF token required on POST', async () => {
+test('browser session: HttpOnly SameSite cookie, CSRF token required on POST', async (t) => {
+  const f = await appFixture(t);
+  if (!f) return;
+  const { app, tokens } = f;
   const login = await app.inject({
     method: 'POST',
     url: '/api/login',
@@ -265,7 +220,10 @@ test('browser session: HttpOnly SameSite cookie, CSRF token required on POST', a
   );
 });
 
-test('export: TRL JSONL by majority; stats count agreement; OpenAPI lists the routes; headers', async () => {
+test('export: TRL JSONL by majority; stats count agreement; OpenAPI lists the routes; headers', async (t) => {
+  const f = await appFixture(t);
+  if (!f) return;
+  const { app, call, admin, as } = f;
   // Both annotators prefer the first response of q1 in a fresh project (k = 2).
   assert.equal((await admin('POST', '/api/projects', { name: 'exp', k: 2 })).statusCode, 201);
   const tasks = [
@@ -309,23 +267,25 @@ test('export: TRL JSONL by majority; stats count agreement; OpenAPI lists the ro
   );
   const plot = await admin('GET', '/api/projects/exp/plot.svg');
   assert.match(plot.body, /^<svg/);
-  const doc = (await call('GET', '/openapi.json')).json() as { paths: Record<string, unknown> };
-  for (const p of [
-    '/api/projects',
-    '/api/projects/{project}/tasks',
-    '/api/projects/{project}/next',
-    '/api/projects/{project}/labels',
-    '/api/projects/{project}/export.jsonl',
-  ]) {
-    assert.ok(p in doc.paths, p);
-  }
+  // Every API route is in /openapi.json with its method, and nothing else is.
+  const doc = (await call('GET', '/openapi.json')).json() as {
+    paths: Record<string, Record<string, unknown>>;
+  };
+  const documented = Object.entries(doc.paths).flatMap(([path, ops]) =>
+    Object.keys(ops).map((m) => `${m.toUpperCase()} ${path.replace(/\{(\w+)\}/g, ':$1')}`),
+  );
+  const api = routesOf(app).filter((r) => r.split(' ')[1].startsWith('/api/'));
+  assert.deepEqual([...documented].sort(), [...api].sort());
   const page = await call('GET', '/annotate');
   assert.match(String(page.headers['content-security-policy']), /default-src 'none'/);
   assert.match(String(page.headers['content-security-policy']), /script-src 'self'(;|$)/);
   assert.equal(page.headers['x-content-type-options'], 'nosniff');
 });
 
-test('garbage on every route: never a 5xx', async () => {
+test('garbage on every route: never a 5xx', async (t) => {
+  const f = await appFixture(t);
+  if (!f) return;
+  const { app, tokens } = f;
   const routes = [
     '/api/projects',
     '/api/projects/pair/tasks',
@@ -361,12 +321,15 @@ test('garbage on every route: never a 5xx', async () => {
   }
 });
 
-test('rate limit: 429 JSON after the per-client budget', async () => {
+test('rate limit: 429 JSON after the per-client budget', async (t) => {
+  const f = await appFixture(t);
+  if (!f) return;
+  const { store } = f;
   const small = await buildAnnotateApp({ store, adminToken: ADMIN, rateLimitPerMinute: 3 });
+  t.after(() => small.close());
   const codes: number[] = [];
   for (let i = 0; i < 5; i++) {
     codes.push((await small.inject({ method: 'GET', url: '/healthz' })).statusCode);
   }
   assert.deepEqual(codes, [200, 200, 200, 429, 429]);
-  await small.close();
 });

@@ -3,11 +3,17 @@ import type { BanditAlgorithm } from './types.js';
 import { offlineAlgorithms } from './offline.js';
 import { onlineAlgorithms } from './online.js';
 import { referencePolicy } from './baseline.js';
+import { mleF } from './f-regularised.js';
 
 export type AnyAlgorithm = BanditAlgorithm<Record<string, unknown>>;
 
 const registry = new Map<string, AnyAlgorithm>();
-for (const a of [referencePolicy, ...offlineAlgorithms, ...onlineAlgorithms] as unknown as AnyAlgorithm[])
+for (const a of [
+  referencePolicy,
+  ...offlineAlgorithms,
+  ...onlineAlgorithms,
+  mleF,
+] as unknown as AnyAlgorithm[])
   registry.set(a.name, a);
 
 export function algorithmNames(): string[] {

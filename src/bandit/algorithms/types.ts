@@ -6,6 +6,7 @@
 import type { BanditEnv, PairData } from '../env.js';
 import type { PreferenceOracle } from '../oracle.js';
 import type { Rng } from '../../math/rng.js';
+import type { DivergenceName } from '../divergences/registry.js';
 
 export interface AlgorithmContext {
   env: BanditEnv;
@@ -42,6 +43,11 @@ export interface AlgorithmResult {
   iterations?: IterationRecord[];
   /** Named scalars worth logging (e.g. β used, enhancer KL, constraint slack). */
   diagnostics?: Record<string, number>;
+  /**
+   * The regulariser when it is not the paper's reverse KL (src/bandit/divergences): the runner then
+   * also reports D_f(π̂‖π0) and the gap under f.
+   */
+  regulariser?: { divergence: DivergenceName; alpha?: number };
 }
 
 export interface BanditAlgorithm<Options> {

@@ -14,6 +14,7 @@ import {
 import { fmt, fmtCI, fmtRange } from '../../report/markdown.js';
 import type { ClaimSpec, ExperimentConfig } from './config.js';
 import type { JobResult } from './jobs.js';
+import { checkLabClaim } from './lab-studies.js';
 
 export interface ClaimVerdict {
   text: string;
@@ -71,6 +72,7 @@ export function checkClaim(cfg: ExperimentConfig, claim: ClaimSpec, results: Job
     return { ...base, ...lowerGap(cfg, claim, mine, budget, coverage) };
   }
   if (claim.kind === 'slope') return { ...base, ...slopeBound(cfg, claim, mine) };
+  if (claim.kind === 'lab') return { ...base, ...checkLabClaim(cfg, claim, mine) };
   return { ...base, ...frontierDominates(cfg, claim, mine) };
 }
 
@@ -134,10 +136,16 @@ function frontierDominates(
   claim: Extract<ClaimSpec, { kind: 'frontier-dominates' }>,
   mine: JobResult[],
 ): ClaimBody {
+  const axisName = claim.axis === 'kl' ? 'KL' : `D_${claim.axis}`;
   const curve = (run: string, seed: number) =>
     mine
       .filter((r) => r.run === run && r.seedIndex === seed)
-      .map((r) => ({ eta: r.eta, kl: r.klToRef, reward: r.reward }))
+      .map((r) => ({
+        eta: r.eta,
+        kl: claim.axis === 'kl' ? r.klToRef : (r.divergences?.[claim.axis] ?? NaN),
+        reward: r.reward,
+      }))
+      .filter((p) => Number.isFinite(p.kl))
       .sort((p, q) => p.kl - q.kl);
   const at = (c: { kl: number; reward: number }[], kl: number) =>
     interpolate(
@@ -168,7 +176,10 @@ function frontierDominates(
     claim.margin ?? 0,
   );
   if (d.verdict === 'no data')
-    return { verdict: 'no data', evidence: 'the two frontiers do not overlap in KL on 2 or more seeds' };
+    return {
+      verdict: 'no data',
+      evidence: `the two frontiers do not overlap in ${axisName} on 2 or more seeds`,
+    };
   const where = (k: string) => {
     const [run, eta] = k.split('@');
     return `${run === claim.better ? label(cfg, claim.better) : label(cfg, claim.than)} η=${eta}`;
@@ -176,7 +187,7 @@ function frontierDominates(
   return {
     verdict: d.verdict,
     evidence:
-      `${label(cfg, claim.better)} significantly above ${label(cfg, claim.than)} at ${d.above}/${d.points.length} matched-KL points, below at ${d.below}; ` +
+      `${label(cfg, claim.better)} significantly above ${label(cfg, claim.than)} at ${d.above}/${d.points.length} matched-${axisName} points, below at ${d.below}; ` +
       `per-seed reward margins (95% CI): ` +
       d.points
         .map((p, i) => `${where(keys[i])}: ${fmt(p.mean, 2)} [${fmt(p.lo, 2)}, ${fmt(p.hi, 2)}] (n=${p.n})`)

@@ -4,6 +4,7 @@
  * Validated with zod; see examples/bandit/default.yaml for a commented example.
  */
 import { z } from 'zod';
+import { DIVERGENCE_NAMES, type DivergenceName } from '../divergences/registry.js';
 
 const coverage = z.enum(['good', 'poor', 'adversarial', 'tempting']);
 
@@ -62,10 +63,31 @@ const frontierStudySchema = z
     /** Target η values: each run is repeated with the environment's η replaced by these. */
     etas: z.array(z.number().positive()).min(2),
     runs: z.array(z.string()).min(1),
+    /**
+     * Also measure every policy's D_f(π‖π0) in these divergences (src/bandit/divergences; 'alpha'
+     * is α = ½): the report then draws the frontier in each, and claims can compare on that axis.
+     */
+    divergences: z.array(z.enum(DIVERGENCE_NAMES as [DivergenceName, ...DivergenceName[]])).optional(),
   })
   .strict();
 
-export const studySchema = z.union([frontierStudySchema, gridStudySchema]);
+/** A registered lab study (experiment/lab-studies.ts): its own arms and metrics, one job per arm × seed. */
+const labStudySchema = z
+  .object({
+    kind: z.literal('lab'),
+    name: z.string().regex(/^[a-z0-9-]+$/, 'use lower-case letters, digits and dashes'),
+    title: z.string(),
+    /** Registered lab-study name, e.g. "ties". */
+    study: z.string().min(1),
+    /** The study's own options (validated by its schema before anything runs). */
+    options: z.record(z.string(), z.unknown()).default({}),
+    /** Seeds for this study (default: the experiment's `seeds`). */
+    seeds: z.number().int().min(2).max(1000).optional(),
+  })
+  .strict();
+
+export const studySchema = z.union([labStudySchema, frontierStudySchema, gridStudySchema]);
+export type LabStudySpec = z.infer<typeof labStudySchema>;
 export type StudySpec = z.infer<typeof studySchema>;
 export type GridStudy = z.infer<typeof gridStudySchema>;
 export type FrontierStudy = z.infer<typeof frontierStudySchema>;
@@ -110,10 +132,23 @@ export const claimSchema = z.discriminatedUnion('kind', [
     .strict(),
   z
     .object({
+      /** A lab study's metric compared between two of its arms, paired by seed. */
+      kind: z.literal('lab'),
+      ...claimBase,
+      metric: z.string(),
+      better: z.string(),
+      than: z.string(),
+      rule: z.enum(['superiority', 'non-inferiority', 'equivalence']).default('superiority'),
+    })
+    .strict(),
+  z
+    .object({
       kind: z.literal('frontier-dominates'),
       ...claimBase,
       better: z.string(),
       than: z.string(),
+      /** The frontier's x axis: 'kl' = KL(π‖π0) (default) or one of the study's `divergences`. */
+      axis: z.string().default('kl'),
     })
     .strict(),
 ]);
@@ -145,6 +180,7 @@ export const experimentConfigSchema = z
         ctx.addIssue({ code: 'custom', path: ['claims', i, 'study'], message: `unknown study "${c.study}"` });
         return;
       }
+      if (c.kind === 'lab' || st.kind === 'lab') return; // arms are checked against the registry (checkLabStudies)
       const runs =
         c.kind === 'slope'
           ? [['run', c.run]]
@@ -152,6 +188,15 @@ export const experimentConfigSchema = z
               ['better', c.better],
               ['than', c.than],
             ];
+      if (c.kind === 'frontier-dominates' && c.axis !== 'kl') {
+        const axes = st.kind === 'frontier' ? (st.divergences ?? []) : [];
+        if (!(axes as string[]).includes(c.axis))
+          ctx.addIssue({
+            code: 'custom',
+            path: ['claims', i, 'axis'],
+            message: `axis "${c.axis}" is not measured by study "${c.study}" (use 'kl' or one of its divergences: ${axes.join(', ') || 'none'})`,
+          });
+      }
       for (const [field, r] of runs) {
         if (!st.runs.includes(r)) {
           ctx.addIssue({
@@ -163,6 +208,7 @@ export const experimentConfigSchema = z
       }
     });
     cfg.studies.forEach((s, i) => {
+      if (s.kind === 'lab') return;
       s.runs.forEach((r, j) => {
         if (!(r in cfg.algorithms)) {
           ctx.addIssue({

@@ -12,9 +12,12 @@ import { readEnvFile } from '../files.js';
 import { generateEnv, behaviourPolicy, type Coverage } from '../generate.js';
 import { emptyPairs, type BanditEnv } from '../env.js';
 import { PreferenceOracle, samplePairs } from '../oracle.js';
-import { gapMetric, klToRef, expectedReward, trueRewards } from '../policy.js';
-import { getAlgorithm } from '../algorithms/index.js';
+import { expectedReward, gapMetric, klToRef, trueRewards } from '../policy.js';
+import { getAlgorithm, type AlgorithmResult } from '../algorithms/index.js';
+import { getDivergence } from '../divergences/registry.js';
+import { fDivergence, fGapMetric } from '../divergences/optimum.js';
 import type { EnvSpec, ExperimentConfig } from './config.js';
+import { expandLabJobs, runLabJob } from './lab-studies.js';
 
 export interface Job {
   /** Unique, stable identity (used for resuming). */
@@ -47,14 +50,30 @@ export interface JobResult {
   labelsUsed: number;
   validationLabels: number;
   seconds: number;
+  /** Runs whose algorithm regularises with another divergence: D_f(π̂‖π0) and the gap under f. */
+  own?: { divergence: string; toRef: number; gap: number };
+  /** Frontier studies listing `divergences`: D_f(π̂‖π0) for each of them. */
+  divergences?: Record<string, number>;
   /** Online runs: gap of the main agent after each iteration vs labels used so far. */
   trace?: { labels: number; gap: number }[];
   diagnostics?: Record<string, number>;
+  /** Lab studies: the study's named metrics for this arm and seed. */
+  metrics?: Record<string, number>;
 }
 
 export function expandJobs(cfg: ExperimentConfig): Job[] {
   const jobs: Job[] = [];
   for (const study of cfg.studies) {
+    if (study.kind === 'lab') {
+      jobs.push(
+        ...expandLabJobs(study, study.seeds ?? cfg.seeds).map((j) => ({
+          ...j,
+          coverage: 'good' as const,
+          budget: 0,
+        })),
+      );
+      continue;
+    }
     if (study.kind === 'frontier') {
       for (const eta of study.etas)
         for (const run of study.runs)
@@ -114,8 +133,46 @@ export function loadEnv(spec: EnvSpec): BanditEnv {
   return env;
 }
 
+/** The evaluation fields every job result carries for its output policy (exact, under θ*). */
+function policyFields(
+  env: BanditEnv,
+  policy: Float64Array,
+): Pick<JobResult, 'eta' | 'gap' | 'suboptimality' | 'klStarToHat' | 'reward' | 'klToRef'> {
+  const g = gapMetric(env, policy);
+  return {
+    eta: env.eta,
+    gap: g.gap,
+    suboptimality: g.suboptimality,
+    klStarToHat: g.klStarToHat,
+    reward: expectedReward(env, policy, trueRewards(env)),
+    klToRef: klToRef(env, policy),
+  };
+}
+
+/** A lab study's job (lab-studies.ts): its arm's policy evaluated like any run, plus its metrics. */
+function labJobResult(cfg: ExperimentConfig, job: Job): JobResult {
+  const env = loadEnv(cfg.env);
+  const out = runLabJob(cfg, job, env);
+  return {
+    key: job.key,
+    study: job.study,
+    run: job.run,
+    algorithm: out.algorithm,
+    setting: 'lab',
+    coverage: job.coverage,
+    budget: job.budget,
+    seedIndex: job.seedIndex,
+    ...policyFields(env, out.policy),
+    labelsUsed: out.labelsUsed,
+    validationLabels: 0,
+    seconds: out.seconds,
+    metrics: out.metrics,
+  };
+}
+
 /** Runs one job to completion. Deterministic given (cfg, job). */
 export function runJob(cfg: ExperimentConfig, job: Job): JobResult {
+  if (cfg.studies.find((s) => s.name === job.study)?.kind === 'lab') return labJobResult(cfg, job);
   const baseEnv = loadEnv(cfg.env);
   const env: BanditEnv = job.eta === undefined ? baseEnv : { ...baseEnv, eta: job.eta };
   const spec = cfg.algorithms[job.run];
@@ -154,7 +211,6 @@ export function runJob(cfg: ExperimentConfig, job: Job): JobResult {
     options,
   );
   const seconds = (performance.now() - t0) / 1000;
-  const g = gapMetric(env, result.policy);
   return {
     key: job.key,
     study: job.study,
@@ -164,16 +220,34 @@ export function runJob(cfg: ExperimentConfig, job: Job): JobResult {
     coverage: job.coverage,
     budget: job.budget,
     seedIndex: job.seedIndex,
-    eta: env.eta,
-    gap: g.gap,
-    suboptimality: g.suboptimality,
-    klStarToHat: g.klStarToHat,
-    reward: expectedReward(env, result.policy, trueRewards(env)),
-    klToRef: klToRef(env, result.policy),
+    ...policyFields(env, result.policy),
     labelsUsed: result.labelsUsed,
     validationLabels: result.validationLabels ?? 0,
     seconds,
+    ...divergenceFields(cfg, job, env, result),
     ...(trace.length ? { trace } : {}),
     ...(result.diagnostics ? { diagnostics: result.diagnostics } : {}),
   };
+}
+
+/** The divergence measurements of a job (see JobResult.own / .divergences); {} for plain runs. */
+function divergenceFields(
+  cfg: ExperimentConfig,
+  job: Job,
+  env: BanditEnv,
+  result: AlgorithmResult,
+): Pick<JobResult, 'own' | 'divergences'> {
+  const out: Pick<JobResult, 'own' | 'divergences'> = {};
+  if (result.regulariser) {
+    const div = getDivergence(result.regulariser.divergence, { alpha: result.regulariser.alpha });
+    const g = fGapMetric(env, result.policy, div);
+    out.own = { divergence: div.label, toRef: g.divToRef, gap: g.gap };
+  }
+  const study = cfg.studies.find((s) => s.name === job.study);
+  if (study?.kind === 'frontier' && study.divergences?.length) {
+    out.divergences = {};
+    for (const name of study.divergences)
+      out.divergences[name] = fDivergence(env, result.policy, env.refLogprobs, getDivergence(name));
+  }
+  return out;
 }

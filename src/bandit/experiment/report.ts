@@ -8,6 +8,7 @@ import { mdTable, fmt, fmtCI, fmtRange } from '../../report/markdown.js';
 import type { ExperimentConfig, FrontierStudy, GridStudy } from './config.js';
 import type { JobResult } from './jobs.js';
 import { checkClaim, slopeOf, type ClaimVerdict } from './claims.js';
+import { labSection } from './lab-studies.js';
 
 export type { ClaimVerdict };
 
@@ -100,9 +101,11 @@ function studySection(
   return [
     `## ${study.title}`,
     '',
-    ...(study.kind === 'frontier'
-      ? frontierSection(cfg, study, mine, svgs)
-      : gridSection(cfg, study, mine, svgs)),
+    ...(study.kind === 'lab'
+      ? labSection(study, mine)
+      : study.kind === 'frontier'
+        ? frontierSection(cfg, study, mine, svgs)
+        : gridSection(cfg, study, mine, svgs)),
   ];
 }
 
@@ -203,7 +206,26 @@ function frontierSection(
   results: JobResult[],
   svgs: ReportFiles['svgs'],
 ): string[] {
-  const out: string[] = [];
+  const out = frontierOnAxis(cfg, study, results, svgs, 'kl');
+  for (const axis of study.divergences ?? []) out.push(...frontierOnAxis(cfg, study, results, svgs, axis));
+  return out;
+}
+
+/**
+ * One frontier plot and table: true reward against KL(π‖π0) (axis 'kl') or against D_f(π‖π0) for
+ * one of the study's `divergences`; there the last column is each run's gap under its own
+ * divergence (JobResult.own) where it has one, else the paper's (reverse-KL) gap.
+ */
+function frontierOnAxis(
+  cfg: ExperimentConfig,
+  study: FrontierStudy,
+  results: JobResult[],
+  svgs: ReportFiles['svgs'],
+  axis: string,
+): string[] {
+  const onKl = axis === 'kl';
+  const x = (r: JobResult) => (onKl ? r.klToRef : (r.divergences?.[axis] ?? NaN));
+  const xName = onKl ? 'KL(π‖π0)' : `D_${axis}(π‖π0)`;
   const cells = groupBy(results, (r) => r.eta);
   const series: Series[] = [];
   const rows: (string | number)[][] = [];
@@ -213,27 +235,35 @@ function frontierSection(
     for (const eta of study.etas) {
       const list = cells.get(cellKey(study.name, study.coverage, run, eta));
       if (!list?.length) continue;
-      const k = meanCI95(list.map((r) => r.klToRef));
+      const k = meanCI95(list.map(x));
       const rw = meanCI95(list.map((r) => r.reward));
       xs.push(k.mean);
       ys.push(rw.mean);
+      const gap = (r: JobResult) => (!onKl && r.own ? r.own.gap : r.gap);
+      // χ²'s optimum puts zero mass where π0 has some: its forward KL and its own gap are +∞.
+      const inf = (v: number, s: string) => (v === Infinity ? '∞' : s);
+      const g = meanCI95(list.map(gap)).mean;
       rows.push([
         label(cfg, run),
         eta,
-        fmtCI(k.mean, k.halfWidth),
+        inf(k.mean, fmtCI(k.mean, k.halfWidth)),
         fmtCI(rw.mean, rw.halfWidth),
-        fmt(meanCI95(list.map((r) => r.gap)).mean),
+        inf(g, fmt(g)),
       ]);
     }
     const order = xs.map((_, i) => i).sort((a, b) => xs[a] - xs[b]);
     series.push({ label: label(cfg, run), x: order.map((i) => xs[i]), y: order.map((i) => ys[i]) });
   }
-  const name = `${study.name}.svg`;
-  svgs.push({
-    name,
-    content: linePlot(series, { title: study.title, xLabel: 'KL(π‖π0)', yLabel: 'true reward E r*(x,a)' }),
-  });
-  out.push(`![${study.title}](${name})`, '');
-  out.push(mdTable(['run', 'target η', 'KL(π‖π0)', 'E r*', 'gap at that η'], rows), '');
-  return out;
+  const name = onKl ? `${study.name}.svg` : `${study.name}-${axis}.svg`;
+  const title = onKl ? study.title : `${study.title}: measured in ${xName}`;
+  svgs.push({ name, content: linePlot(series, { title, xLabel: xName, yLabel: 'true reward E r*(x,a)' }) });
+  const head = onKl ? [] : [`### The same frontier measured in ${xName}`, ''];
+  const gapHead = onKl ? 'gap at that η' : 'gap under its own divergence at that η';
+  return [
+    ...head,
+    `![${title}](${name})`,
+    '',
+    mdTable(['run', 'target η', xName, 'E r*', gapHead], rows),
+    '',
+  ];
 }

@@ -1,11 +1,13 @@
 /** The OpenAPI 3.1 description served at /openapi.json (request bodies generated from the zod schemas). */
 import { z } from 'zod';
 import {
+  AnnotatorAccessBody,
   CreateAnnotatorBody,
   CreateProjectBody,
   LoginBody,
   PushTasksBody,
   SubmitBody,
+  UpdateProjectBody,
   VotesBody,
 } from './schemas.js';
 
@@ -19,8 +21,15 @@ const errors = {
   '401': ok('missing or wrong token / session'),
   '403': ok('wrong role, or missing CSRF token on a cookie session'),
   '404': ok('unknown project or task'),
-  '429': ok('rate limited'),
+  '429': ok('rate limited, or too many failed authentications from this address or for this token'),
 };
+const query = (name: string, schema: Record<string, unknown>, description?: string) => ({
+  name,
+  in: 'query',
+  schema,
+  ...(description ? { description } : {}),
+});
+const annotatorName = { name: 'name', in: 'path', required: true, schema: { type: 'string' } };
 const project = { name: 'project', in: 'path', required: true, schema: { type: 'string' } };
 const admin = [{ bearer: [] }, { session: [] }];
 
@@ -48,6 +57,13 @@ export function openApiDocument(): Record<string, unknown> {
           responses: { '200': ok('{name, role, csrf}'), ...errors },
         },
       },
+      '/api/logout': {
+        post: {
+          summary: 'End this browser session',
+          security: admin,
+          responses: { '200': ok('{ok}'), ...errors },
+        },
+      },
       '/api/me': {
         get: {
           summary: 'Who am I',
@@ -71,10 +87,90 @@ export function openApiDocument(): Record<string, unknown> {
           responses: { '200': ok('{annotators}'), ...errors },
         },
         post: {
-          summary: 'Create an annotator and its token, shown once (admin)',
+          summary: 'Create an annotator and its token, shown once (admin); optional expires_at (ms)',
           security: admin,
           requestBody: json(CreateAnnotatorBody),
-          responses: { '201': ok('{name, token}'), '409': ok('exists'), ...errors },
+          responses: { '201': ok('{name, state, expires_at, token}'), '409': ok('exists'), ...errors },
+        },
+      },
+      '/api/annotators/{name}': {
+        patch: {
+          summary: 'Set or clear the token expiry (admin); effective at once, sessions included',
+          security: admin,
+          parameters: [annotatorName],
+          requestBody: json(AnnotatorAccessBody),
+          responses: { '200': ok('the annotator'), ...errors },
+        },
+      },
+      '/api/annotators/{name}/revoke': {
+        post: {
+          summary: 'Revoke the annotator token (admin); refused at once; their sessions end',
+          security: admin,
+          parameters: [annotatorName],
+          responses: { '200': ok('the annotator, state revoked'), ...errors },
+        },
+      },
+      '/api/annotators/{name}/token': {
+        post: {
+          summary:
+            'Rotate the annotator token (admin): a new token shown once; the old one and its sessions end',
+          security: admin,
+          parameters: [annotatorName],
+          responses: { '200': ok('{name, state, token}'), ...errors },
+        },
+      },
+      '/api/projects/{project}': {
+        patch: {
+          summary: 'Change the description or the guidelines (Markdown, shown to annotators) (admin)',
+          security: admin,
+          parameters: [project],
+          requestBody: json(UpdateProjectBody),
+          responses: { '200': ok('the project'), ...errors },
+        },
+      },
+      '/api/projects/{project}/upload': {
+        post: {
+          summary: 'Upload tasks as a file (admin): JSONL, CSV or Parquet; same rules as a push',
+          security: admin,
+          parameters: [project, query('format', { enum: ['jsonl', 'csv', 'parquet'] })],
+          requestBody: {
+            required: true,
+            content: { 'application/octet-stream': { schema: { type: 'string', format: 'binary' } } },
+          },
+          responses: {
+            '200': ok('{inserted, existing, records}'),
+            '409': ok('conflict; nothing written'),
+            ...errors,
+          },
+        },
+      },
+      '/api/projects/{project}/undo': {
+        post: {
+          summary: "Withdraw the annotator's last answer while its lease runs; the task comes back on /next",
+          security: admin,
+          parameters: [project],
+          responses: {
+            '200': ok('{undone, task_id, annotation_id, progress}'),
+            '409': ok('nothing to undo, or the lease ran out'),
+            ...errors,
+          },
+        },
+      },
+      '/api/projects/{project}/explore': {
+        get: {
+          summary: 'Tasks with their annotations, filtered (admin)',
+          security: admin,
+          parameters: [
+            project,
+            query('status', { enum: ['any', 'pending', 'complete'] }),
+            query('gold', { enum: ['any', 'only', 'none'] }),
+            query('annotator', { type: 'string' }),
+            query('agreement', { enum: ['any', 'unanimous', 'split', 'unlabelled'] }),
+            query('kind', { enum: ['any', 'pair', 'ranking', 'rating'] }),
+            query('offset', { type: 'integer', minimum: 0 }),
+            query('limit', { type: 'integer', minimum: 1, maximum: 500 }),
+          ],
+          responses: { '200': ok('{total, offset, tasks}'), ...errors },
         },
       },
       '/api/projects/{project}/tasks': {
@@ -99,7 +195,9 @@ export function openApiDocument(): Record<string, unknown> {
           security: admin,
           parameters: [project],
           responses: {
-            '200': ok('{task: {id, prompt, left, right, lease_expires_at} | null, progress}'),
+            '200': ok(
+              '{task: {id, kind, prompt, metadata, lease_expires_at, left+right | responses | response+scale} | null, progress: {done, remaining}}',
+            ),
             ...errors,
           },
         },
@@ -107,7 +205,7 @@ export function openApiDocument(): Record<string, unknown> {
       '/api/projects/{project}/tasks/{task}/annotations': {
         post: {
           summary:
-            'Submit an answer for a leased task (annotator); idempotent per idempotency_key and per task',
+            'Submit an answer for a leased task (annotator): choice (pair, or skip), ranking (positions as shown, best first) or ratings; idempotent per idempotency_key and per task',
           security: admin,
           parameters: [project, { name: 'task', in: 'path', required: true, schema: { type: 'integer' } }],
           requestBody: json(SubmitBody),
@@ -151,15 +249,20 @@ export function openApiDocument(): Record<string, unknown> {
       '/api/projects/{project}/export.jsonl': {
         get: {
           summary:
-            'TRL preference JSONL {prompt, chosen, rejected} by majority (admin; ties, both-bad and gold omitted)',
+            'Export JSONL (admin): kind=pair gives TRL {prompt, chosen, rejected} by majority; kind=ranking / rating give rankings / ratings; complete tasks only unless all=1',
           security: admin,
-          parameters: [project],
+          parameters: [
+            project,
+            query('kind', { enum: ['pair', 'ranking', 'rating'] }),
+            query('all', { enum: ['0', '1', 'true', 'false'] }, 'include tasks below k answers'),
+          ],
           responses: { '200': ok('JSONL'), ...errors },
         },
       },
       '/api/projects/{project}/stats': {
         get: {
-          summary: 'Queue, throughput, per-annotator counts, gold accuracy, agreement (admin)',
+          summary:
+            'Queue, throughput, per-annotator counts, gold accuracy, agreement with sample sizes and small-sample caveats (admin)',
           security: admin,
           parameters: [project],
           responses: { '200': ok('stats'), ...errors },

@@ -9,6 +9,8 @@ export class HttpError extends Error {
     readonly status: number,
     readonly code: string,
     message: string,
+    /** Seconds, sent as Retry-After (429s). */
+    readonly retryAfterS?: number,
   ) {
     super(message);
     this.name = 'HttpError';

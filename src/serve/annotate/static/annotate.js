@@ -26,7 +26,7 @@
   function show(data) {
     state.task = data.task;
     state.key = data.task ? crypto.randomUUID() : null;
-    $('progress').textContent = 'Done: ' + data.progress.done + ' · waiting in queue: ' + data.progress.queue;
+    $('progress').textContent = 'Done: ' + data.progress.done + ' · left for you: ' + data.progress.remaining;
     const none = !data.task;
     $('prompt').textContent = none
       ? 'No task waiting for you in this project. Check back later.'
