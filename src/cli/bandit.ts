@@ -30,7 +30,7 @@ import { evaluatePolicy, readPolicy, readTheta } from '../bandit/evaluate.js';
 import { PreferenceOracle, sampleDistinctPairs } from '../bandit/oracle.js';
 import { gibbsOfTheta } from '../bandit/policy.js';
 import { Rng } from '../math/rng.js';
-import { algorithmNames } from '../bandit/algorithms/index.js';
+import { algorithmNames, getAlgorithm } from '../bandit/algorithms/index.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 /** The shipped default experiment (examples/bandit/default.yaml), resolved from the package root. */
@@ -270,8 +270,20 @@ export function registerBanditCommands(program: Command): void {
 
   bandit
     .command('algorithms')
-    .description('List the registered algorithms.')
-    .action(() => {
-      process.stdout.write(algorithmNames().join('\n') + '\n');
+    .description('List the registered algorithms, each with its one-line description.')
+    .option('--names', 'print the bare names only (one per line, for scripts)', false)
+    .action((o: { names: boolean }) => {
+      const names = algorithmNames();
+      if (o.names) return void process.stdout.write(names.join('\n') + '\n');
+      const width = Math.max(...names.map((n) => n.length));
+      const max = 116 - width; // the line stays within 120 columns
+      const summary = (d: string) => {
+        const flat = d.replace(/\s+/g, ' ').trim();
+        return flat.length <= max ? flat : flat.slice(0, flat.lastIndexOf(' ', max - 1)) + ' …';
+      };
+      process.stdout.write(
+        names.map((n) => `${n.padEnd(width)}  ${summary(getAlgorithm(n).description)}`).join('\n') +
+          '\n\nOptions and defaults: docs/bandit-algorithms-offline.md, docs/bandit-algorithms-online.md\n',
+      );
     });
 }

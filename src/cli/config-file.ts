@@ -41,7 +41,7 @@ export function parseConfigText<S extends z.ZodType>(text: string, source: strin
   const data: unknown = doc.toJS();
   const result = schema.safeParse(data);
   if (result.success) return result.data;
-  const issues = flattenIssues(result.error.issues, [], schema)
+  const issues = flattenIssues(result.error.issues, [], schema, data)
     .slice(0, 5)
     .map((issue) => {
       const path = issue.path;
@@ -85,12 +85,17 @@ type Issue = z.core.$ZodIssue;
  * mismatch, then fewest issues), and each unrecognized key becomes its own issue
  * `unknown key; did you mean "…"?` with the nearest key the schema knows at that place.
  */
-function flattenIssues(issues: readonly Issue[], base: (string | number)[], schema: z.ZodType): FlatIssue[] {
+function flattenIssues(
+  issues: readonly Issue[],
+  base: (string | number)[],
+  schema: z.ZodType,
+  data: unknown,
+): FlatIssue[] {
   const out: FlatIssue[] = [];
   for (const issue of issues) {
     const rel = issue.path.map((p) => (typeof p === 'symbol' ? String(p) : p));
     const path = [...base, ...rel];
-    const here = descend(schema, rel);
+    const here = descend(schema, rel, valueAt(data, base));
     if (issue.code === 'invalid_union' && issue.errors.length > 0) {
       const options = here ? (defOf(unwrap(here)).options ?? []) : [];
       const score = (branch: readonly Issue[]) =>
@@ -100,7 +105,7 @@ function flattenIssues(issues: readonly Issue[], base: (string | number)[], sche
         if (score(b) < score(issue.errors[best])) best = i;
       });
       if (options[best]) {
-        out.push(...flattenIssues(issue.errors[best], path, options[best]));
+        out.push(...flattenIssues(issue.errors[best], path, options[best], data));
         continue;
       }
     }
@@ -115,7 +120,7 @@ function flattenIssues(issues: readonly Issue[], base: (string | number)[], sche
         });
       continue;
     }
-    out.push({ path, message: issue.message });
+    out.push({ path, message: plainMessage(issue.message) });
   }
   return out;
 }
@@ -146,11 +151,27 @@ function unwrap(schema: z.ZodType): z.ZodType {
   return s;
 }
 
-/** The schema at `path` below `schema` (undefined where a union makes it ambiguous). */
-function descend(schema: z.ZodType, path: (string | number)[]): z.ZodType | undefined {
+/** zod's "Invalid input: expected string, received undefined" said as what it is: a missing field. */
+function plainMessage(message: string): string {
+  const m = /^Invalid input: expected (\w+), received (\w+)$/.exec(message);
+  if (!m) return message;
+  return m[2] === 'undefined' ? `required field missing (expected ${m[1]})` : `expected ${m[1]}, got ${m[2]}`;
+}
+
+/**
+ * The schema at `path` below `schema`, reading the input `data` to pick a discriminated union's
+ * branch (undefined where a union makes it ambiguous).
+ */
+function descend(schema: z.ZodType, path: (string | number)[], data: unknown): z.ZodType | undefined {
   let s: z.ZodType | undefined = schema;
+  let value = data;
   for (const p of path) {
+    s = s && branchFor(s, value);
     if (!s) return undefined;
+    value =
+      value !== null && typeof value === 'object'
+        ? (value as Record<string | number, unknown>)[p]
+        : undefined;
     const d = defOf(unwrap(s));
     s =
       d.type === 'object'
@@ -161,5 +182,20 @@ function descend(schema: z.ZodType, path: (string | number)[]): z.ZodType | unde
             ? d.valueType
             : undefined;
   }
-  return s;
+  return s && branchFor(s, value);
+}
+
+/** For a discriminated union, the option whose discriminator literal the input carries; else `schema`. */
+function branchFor(schema: z.ZodType, value: unknown): z.ZodType | undefined {
+  const d = defOf(unwrap(schema)) as Def & { discriminator?: string };
+  if (d.type !== 'union' || !d.discriminator || !d.options) return schema;
+  const tag =
+    value !== null && typeof value === 'object'
+      ? (value as Record<string, unknown>)[d.discriminator]
+      : undefined;
+  return d.options.find((o) => {
+    const lit = defOf(unwrap(o)).shape?.[d.discriminator ?? ''];
+    const values = lit ? (defOf(lit) as Def & { values?: unknown[] }).values : undefined;
+    return values?.includes(tag);
+  });
 }

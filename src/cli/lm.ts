@@ -6,13 +6,15 @@
  *   corpus  regenerate the built-in review corpus
  *   info    print a checkpoint's config and parameter count
  */
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { Command } from 'commander';
 import { Progress } from '../report/progress.js';
+import { crashHooksFromEnv } from '../report/crash-hooks.js';
 import { writeFileAtomic } from '../report/atomic.js';
 import { int, num, oneOf } from './options.js';
 import { GshfInputError } from '../math/errors.js';
+import { readPreferenceFile } from '../pref/data.js';
 import {
   BUILTIN_CORPUS_SIZE,
   builtinCorpusPath,
@@ -142,6 +144,7 @@ export function registerLmCommands(program: Command): void {
       });
       autoKernelThreads(model.numParams);
       const bar = new Progress('sft', o.steps);
+      const hooks = crashHooksFromEnv();
       let lastVal = NaN;
       const res = runSft({
         data: o.data,
@@ -164,11 +167,12 @@ export function registerLmCommands(program: Command): void {
         force: o.force,
         log: (l) => process.stderr.write(`lm sft: ${l}\n`),
         onProgress: (p) => {
-          if (p.valLoss !== undefined) lastVal = p.valLoss;
+          if (p.val_loss !== undefined) lastVal = p.val_loss;
           bar.tick(
             1,
             `loss ${p.loss.toFixed(3)}${Number.isFinite(lastVal) ? ` val ${lastVal.toFixed(3)}` : ''} lr ${p.lr.toExponential(1)}`,
           );
+          hooks.afterSftStep?.(p.step);
         },
         onStart: (s) => {
           if (s.resumedFrom > 0) bar.tick(s.resumedFrom, `resumed at step ${s.resumedFrom}`);
@@ -207,9 +211,13 @@ export function registerLmCommands(program: Command): void {
     .option('--seed <n>', 'seed', int('seed', { min: 0 }), 0)
     .option('--json', 'print one JSON object per sample', false)
     .action((o: SampleCliOptions) => {
+      if (o.prompt.length === 0)
+        throw new GshfInputError(
+          'lm sample: give at least one --prompt (repeatable); --prompt "" samples from the empty prompt',
+        );
       const { model, tokenizer } = loadCheckpoint(o.model);
       autoKernelThreads(model.numParams);
-      const prompts = o.prompt.length ? o.prompt : [''];
+      const prompts = o.prompt;
       const res = sampleText(model, tokenizer, prompts, {
         n: o.n,
         temperature: o.temperature,
@@ -231,10 +239,10 @@ export function registerLmCommands(program: Command): void {
 
   lm.command('score')
     .description(
-      'Summed log-prob of each response given its prompt ({"prompt","response"} JSONL); prints JSONL.',
+      'Summed log-prob of each response given its prompt ({"prompt","response"} JSONL), or of both responses of each preference pair ({"prompt","chosen","rejected"}, any pref import layout); prints JSONL.',
     )
     .requiredOption('--model <dir>', 'checkpoint directory')
-    .requiredOption('--data <file>', 'JSONL with prompt/response')
+    .requiredOption('--data <file>', 'JSONL with prompt/response, or preference pairs')
     .option('--batch <n>', 'batch size', int('batch', { min: 1 }), 32)
     .option('--no-eos', 'do not score the EOS token after the response')
     .option('--out <file>', 'write JSONL here instead of stdout')
@@ -254,6 +262,7 @@ export function registerLmCommands(program: Command): void {
       }) => {
         const { model, tokenizer } = loadCheckpoint(o.model);
         autoKernelThreads(model.numParams);
+        if (isPreferenceFile(o.data)) return scorePreferencePairs(model, tokenizer, o);
         const ex = readExamples(o.data);
         const pairs = ex.map((e, i) => {
           const where = `${o.data}:${e.line ?? i + 1}`;
@@ -311,4 +320,63 @@ export function registerLmCommands(program: Command): void {
       const { model, config } = loadCheckpoint(o.model);
       process.stdout.write(JSON.stringify({ params: model.numParams, ...config }, null, 2) + '\n');
     });
+}
+
+/** True when the first row of a JSONL file is a preference pair (has "chosen"), not prompt/response. */
+function isPreferenceFile(path: string): boolean {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch {
+    return false; // readExamples reports the error, naming the file
+  }
+  const first = text.split('\n').find((l) => l.trim() !== '');
+  try {
+    const row: unknown = first === undefined ? null : JSON.parse(first);
+    return typeof row === 'object' && row !== null && 'chosen' in row;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * `lm score` on a preference file (any layout `pref import` reads): both responses of each pair
+ * are scored, one JSONL row per pair with their log-probs and the margin chosen − rejected.
+ */
+function scorePreferencePairs(
+  model: ReturnType<typeof loadCheckpoint>['model'],
+  tokenizer: ReturnType<typeof loadCheckpoint>['tokenizer'],
+  o: { data: string; batch: number; eos: boolean; out?: string; truncate?: 'left' | 'right' },
+): void {
+  const { pairs } = readPreferenceFile(o.data);
+  const opts = { batchSize: o.batch, includeEos: o.eos, truncate: o.truncate ?? ('error' as const) };
+  const side = (k: 'chosen' | 'rejected') =>
+    scoreLogProbs(
+      model,
+      tokenizer,
+      pairs.map((p, i) => ({ prompt: p.prompt, response: p[k], where: `${o.data}: pair ${i + 1} (${k})` })),
+      opts,
+    );
+  const [c, r] = [side('chosen'), side('rejected')];
+  const text = pairs
+    .map((p, i) =>
+      JSON.stringify({
+        prompt: p.prompt,
+        chosen_logprob: c[i].logProb,
+        rejected_logprob: r[i].logProb,
+        margin: c[i].logProb - r[i].logProb,
+        chosen_tokens: c[i].tokens,
+        rejected_tokens: r[i].tokens,
+        ...(o.truncate ? { truncated: c[i].truncated + r[i].truncated } : {}),
+      }),
+    )
+    .join('\n');
+  if (o.out) {
+    mkdirSync(dirname(o.out), { recursive: true });
+    writeFileAtomic(o.out, text + '\n');
+  } else process.stdout.write(text + '\n');
+  const prefers = c.filter((s, i) => s.logProb > r[i].logProb).length;
+  process.stderr.write(
+    `scored ${pairs.length} preference pairs (chosen and rejected): the model gives the chosen response the higher log-prob in ${prefers} of ${pairs.length}\n`,
+  );
 }

@@ -6,6 +6,7 @@
  * error naming the command (and the line); answers of earlier batches stay in the ledger.
  */
 import { spawn } from 'node:child_process';
+import { stderrSummary } from '../math/errors.js';
 import { z } from 'zod';
 import {
   LabelSourceError,
@@ -23,7 +24,7 @@ export const commandSourceSchema = z
     command: z.union([z.string().min(1), z.array(z.string()).min(1)]),
     /** Seconds per batch before the program is killed (default 600). */
     timeoutSeconds: z.number().positive().default(600),
-    /** Working directory (default: the current one). */
+    /** Working directory (in a loop config: relative to the config file, whose folder is the default). */
     cwd: z.string().optional(),
   })
   .strict();
@@ -54,9 +55,10 @@ export class CommandLabelSource implements AsyncLabelSource {
     const out = await this.run(input);
     if (out.timedOut) this.fail(`timed out after ${this.cfg.timeoutSeconds} s (killed)`);
     if (out.code !== 0) {
-      const last = out.stderr.trim().split('\n').pop() ?? '';
+      const why = stderrSummary(out.stderr);
       const how = out.signal ? `was killed by ${out.signal}` : `exited with code ${out.code}`;
-      this.fail(`${how}${last ? `; stderr: ${last.slice(0, 200)}` : ''}`);
+      const where = ` (cwd ${this.cfg.cwd ?? process.cwd()})`;
+      this.fail(`${how}${where}${why ? `; stderr: ${why}` : ''}`);
     }
     return this.parse(out.stdout, queries);
   }

@@ -87,8 +87,14 @@ export type LoopConfig = z.output<typeof loopConfigSchema>;
 /** Relative file paths in the config are relative to the config file's folder. */
 export function resolveConfigPaths(cfg: LoopConfig, baseDir: string): LoopConfig {
   const abs = (p: string): string => (isAbsolute(p) ? p : resolve(baseDir, p));
+  // A command label source runs in the config file's folder unless it names its own `cwd`, so the
+  // paths in its command line are relative to the same place as every other path here.
   const src = (s: LabelSourceConfig): LabelSourceConfig =>
-    s.kind === 'reward-model' && typeof s.path === 'string' ? { ...s, path: abs(s.path) } : s;
+    s.kind === 'reward-model' && typeof s.path === 'string'
+      ? { ...s, path: abs(s.path) }
+      : s.kind === 'command'
+        ? { ...s, cwd: abs(typeof s.cwd === 'string' ? s.cwd : '.') }
+        : s;
   const out: LoopConfig = {
     ...cfg,
     prompts: { ...cfg.prompts, path: abs(cfg.prompts.path) },

@@ -133,3 +133,18 @@ export function didYouMean(word: string, known: Iterable<string>): string {
   }
   return best && bestD <= Math.max(2, Math.floor(word.length / 3)) ? `; did you mean "${best}"?` : '';
 }
+
+/**
+ * The informative part of a failed program's stderr, for a one-line error: the last line that says
+ * "error" (Node puts its version line after the error; Python its traceback before it), else the
+ * last non-empty line, cut to 300 characters.
+ */
+export function stderrSummary(stderr: string): string {
+  const lines = stderr
+    .split('\n')
+    .map((l) => l.trim())
+    .filter((l) => l !== '' && !/^Node\.js v\d/.test(l));
+  const pick =
+    [...lines].reverse().find((l) => /error|exception|not found|no such/i.test(l)) ?? lines.at(-1) ?? '';
+  return pick.length > 300 ? pick.slice(0, 299) + '…' : pick;
+}

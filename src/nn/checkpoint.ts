@@ -6,126 +6,21 @@
 import { copyFileSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { writeFileAtomic } from '../report/atomic.js';
 import { basename, join } from 'node:path';
-import { z } from 'zod';
-import { formatZodIssues, GPTConfigSchema, type GPTConfig } from './config.js';
+import { formatZodIssues, type GPTConfig } from './config.js';
 import { GPT } from './model.js';
 import { type Tokenizer, type TokenizerSpec, tokenizerFromSpec } from './tokenizer.js';
 import { GshfInputError, ioError } from '../math/errors.js';
+import { CheckpointConfigSchema, type CheckpointConfig, type LoadedCheckpoint } from './checkpoint-config.js';
+
+export type { CheckpointConfig, LoadedCheckpoint } from './checkpoint-config.js';
+import { checkFinite, encodeSafetensors, parseSafetensorsHeader } from './safetensors.js';
+import { hfCheckpointConfig, isHFFolder, loadHFCheckpoint, saveHFCheckpoint } from './hf/folder.js';
+
+export { checkFinite, encodeSafetensors, parseSafetensorsHeader } from './safetensors.js';
+export type { SafetensorEntry } from './safetensors.js';
 
 export const WEIGHTS_FILE = 'model.safetensors';
 export const CONFIG_FILE = 'config.json';
-
-const TokenizerSpecSchema = z.union([
-  z.object({ type: z.literal('byte') }).strict(),
-  z.object({ type: z.literal('bpe'), file: z.string().min(1) }).strict(),
-]);
-
-const CheckpointConfigSchema = z
-  .object({
-    format: z.literal('gshf-lm'),
-    version: z.literal(1),
-    model: GPTConfigSchema,
-    tokenizer: TokenizerSpecSchema,
-    meta: z.record(z.string(), z.unknown()).default({}),
-  })
-  .strict();
-
-export type CheckpointConfig = z.output<typeof CheckpointConfigSchema>;
-
-export interface SafetensorEntry {
-  dtype: string;
-  shape: number[];
-  data_offsets: [number, number];
-}
-
-/** Serialises named float32 tensors to safetensors bytes (header padded to 8 bytes with spaces). */
-export function encodeSafetensors(
-  tensors: readonly { name: string; shape: readonly number[]; data: Float32Array }[],
-  metadata: Record<string, string> = {},
-): Uint8Array {
-  const header: Record<string, unknown> = {};
-  if (Object.keys(metadata).length) header.__metadata__ = metadata;
-  let off = 0;
-  for (const t of tensors) {
-    const bytes = t.data.length * 4;
-    header[t.name] = { dtype: 'F32', shape: [...t.shape], data_offsets: [off, off + bytes] };
-    off += bytes;
-  }
-  let json = JSON.stringify(header);
-  const pad = (8 - ((8 + Buffer.byteLength(json)) % 8)) % 8;
-  json += ' '.repeat(pad);
-  const hbytes = Buffer.from(json, 'utf8');
-  const out = new Uint8Array(8 + hbytes.length + off);
-  const dv = new DataView(out.buffer);
-  dv.setBigUint64(0, BigInt(hbytes.length), true);
-  out.set(hbytes, 8);
-  let p = 8 + hbytes.length;
-  const le = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
-  for (const t of tensors) {
-    if (le) out.set(new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength), p);
-    else for (let i = 0; i < t.data.length; i++) dv.setFloat32(p + 4 * i, t.data[i], true);
-    p += t.data.byteLength;
-  }
-  return out;
-}
-
-/** Parses a safetensors file's header; returns entries and the data section start. */
-export function parseSafetensorsHeader(
-  buf: Uint8Array,
-  file: string,
-): { entries: Map<string, SafetensorEntry>; dataStart: number; metadata: Record<string, string> } {
-  if (buf.length < 8)
-    throw new GshfInputError(
-      `${file}: truncated: ${buf.length} bytes, need at least 8 for the header length`,
-    );
-  const dv = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
-  const hlen = Number(dv.getBigUint64(0, true));
-  if (hlen > buf.length - 8)
-    throw new GshfInputError(
-      `${file}: truncated or corrupt: header length ${hlen} exceeds the file size ${buf.length}`,
-    );
-  let header: unknown;
-  try {
-    header = JSON.parse(Buffer.from(buf.buffer, buf.byteOffset + 8, hlen).toString('utf8'));
-  } catch (e) {
-    throw new GshfInputError(`${file}: header is not valid JSON (${(e as Error).message})`);
-  }
-  if (typeof header !== 'object' || header === null || Array.isArray(header))
-    throw new GshfInputError(`${file}: header must be a JSON object`);
-  const entries = new Map<string, SafetensorEntry>();
-  let metadata: Record<string, string> = {};
-  const dataLen = buf.length - 8 - hlen;
-  for (const [name, v] of Object.entries(header as Record<string, unknown>)) {
-    if (name === '__metadata__') {
-      metadata = v as Record<string, string>;
-      continue;
-    }
-    const e = v as Partial<SafetensorEntry>;
-    if (
-      typeof e !== 'object' ||
-      e === null ||
-      typeof e.dtype !== 'string' ||
-      !Array.isArray(e.shape) ||
-      !Array.isArray(e.data_offsets) ||
-      e.data_offsets.length !== 2
-    ) {
-      throw new GshfInputError(
-        `${file}: tensor "${name}": malformed header entry (needs dtype, shape, data_offsets)`,
-      );
-    }
-    const [s, t] = e.data_offsets;
-    if (!(Number.isInteger(s) && Number.isInteger(t) && s >= 0 && t >= s))
-      throw new GshfInputError(
-        `${file}: tensor "${name}": bad data_offsets ${JSON.stringify(e.data_offsets)}`,
-      );
-    if (t > dataLen)
-      throw new GshfInputError(
-        `${file}: truncated: tensor "${name}" ends at byte ${t} of the data section, which has only ${dataLen} bytes`,
-      );
-    entries.set(name, e as SafetensorEntry);
-  }
-  return { entries, dataStart: 8 + hlen, metadata };
-}
 
 /** Writes a checkpoint directory. A BPE tokenizer's json is copied next to the weights. */
 export function saveCheckpoint(
@@ -134,6 +29,10 @@ export function saveCheckpoint(
   tokenizer: Tokenizer,
   meta: Record<string, unknown> = {},
 ): void {
+  if (model.hf) {
+    saveHFCheckpoint(dir, model, tokenizer, meta);
+    return;
+  }
   try {
     mkdirSync(dir, { recursive: true });
   } catch (e) {
@@ -159,6 +58,7 @@ export function saveCheckpoint(
 
 /** Reads and validates a checkpoint's config.json. */
 export function readCheckpointConfig(dir: string): CheckpointConfig {
+  if (isHFFolder(dir)) return hfCheckpointConfig(dir);
   const file = join(dir, CONFIG_FILE);
   let text: string;
   try {
@@ -187,16 +87,13 @@ export interface LoadOptions {
    */
   head?: GPTConfig['head'];
   seed?: number | string;
-}
-
-export interface LoadedCheckpoint {
-  model: GPT;
-  tokenizer: Tokenizer;
-  config: CheckpointConfig;
+  /** Hugging Face Llama-family folders: the longest context to allocate for (default 1024). */
+  maxContext?: number;
 }
 
 /** Loads weights into a fresh model; every expected tensor must be present with the right dtype/shape. */
 export function loadCheckpoint(dir: string, opts: LoadOptions = {}): LoadedCheckpoint {
+  if (isHFFolder(dir)) return loadHFCheckpoint(dir, opts);
   const config = readCheckpointConfig(dir);
   const srcHead = config.model.head;
   const modelCfg: GPTConfig = { ...config.model, head: opts.head ?? srcHead };
@@ -248,25 +145,6 @@ export function loadCheckpoint(dir: string, opts: LoadOptions = {}): LoadedCheck
     );
   }
   return { model, tokenizer, config };
-}
-
-/**
- * Throws when `data` holds a NaN or ±Infinity, naming `what`, the first bad index, its value and how
- * many elements are bad (a diverged run's weights must not load and then score as null).
- */
-export function checkFinite(data: Float32Array, what: string): void {
-  let first = -1;
-  let count = 0;
-  for (let i = 0; i < data.length; i++) {
-    if (!Number.isFinite(data[i])) {
-      if (first < 0) first = i;
-      count++;
-    }
-  }
-  if (first >= 0)
-    throw new GshfInputError(
-      `${what}: element ${first} is ${data[first]} (${count} of ${data.length} elements are not finite); the checkpoint is corrupt or its training diverged`,
-    );
 }
 
 /** Name of a checkpoint for logs. */

@@ -3,6 +3,52 @@
  */
 import { z } from 'zod';
 
+/**
+ * RoPE frequency scaling (Hugging Face `rope_scaling`): 'linear' divides every inverse frequency by
+ * `factor`; 'llama3' is Llama 3.1's piecewise rule (long wavelengths ÷ factor, short ones kept,
+ * smooth blend between the two wavelength bounds).
+ */
+export const RopeScalingSchema = z.discriminatedUnion('type', [
+  z.object({ type: z.literal('linear'), factor: z.number().positive() }).strict(),
+  z
+    .object({
+      type: z.literal('llama3'),
+      factor: z.number().positive(),
+      lowFreqFactor: z.number().positive(),
+      highFreqFactor: z.number().positive(),
+      originalMaxPositionEmbeddings: z.number().int().positive(),
+    })
+    .strict(),
+]);
+export type RopeScaling = z.output<typeof RopeScalingSchema>;
+
+/**
+ * The Llama-family block (Llama 3.x, Qwen2/2.5/3, SmolLM2, Mistral): RMSNorm, rotary positions,
+ * grouped-query attention, SwiGLU MLP. Present on a config = the model uses this block instead of
+ * GPT-2's (no position table, no LayerNorm biases).
+ */
+export const LlamaBlockSchema = z
+  .object({
+    /** Key/value heads (grouped-query attention); nHead must be a multiple. */
+    nKVHead: z.number().int().min(1).max(256),
+    /** Width of one head (Qwen3 sets it independently of nEmbd / nHead). */
+    headDim: z.number().int().min(2).max(4096),
+    intermediateSize: z.number().int().min(1).max(1_000_000),
+    ropeTheta: z.number().positive(),
+    ropeScaling: RopeScalingSchema.nullable().default(null),
+    /** Bias on q_proj/k_proj/v_proj (Qwen2, Llama with attention_bias). */
+    qkvBias: z.boolean().default(false),
+    /** Bias on o_proj (Llama with attention_bias). */
+    oBias: z.boolean().default(false),
+    /** Biases on gate/up/down projections (Llama with mlp_bias). */
+    mlpBias: z.boolean().default(false),
+    /** Per-head RMSNorm of queries and keys before RoPE (Qwen3). */
+    qkNorm: z.boolean().default(false),
+  })
+  .strict()
+  .refine((c) => c.headDim % 2 === 0, { message: 'headDim must be even (RoPE pairs)', path: ['headDim'] });
+export type LlamaBlock = z.output<typeof LlamaBlockSchema>;
+
 export const GPTConfigSchema = z
   .object({
     /** Vocabulary size (byte tokenizer: 256 bytes + specials). */
@@ -16,10 +62,20 @@ export const GPTConfigSchema = z
     tiedHead: z.boolean().default(false),
     /** 'lm': next-token logits; 'scalar': reward head (last non-pad hidden → linear → r). */
     head: z.enum(['lm', 'scalar']).default('lm'),
+    /** LayerNorm eps (GPT-2 block) or RMSNorm eps (Llama block). */
     layerNormEps: z.number().positive().default(1e-5),
+    /** The Llama-family block instead of GPT-2's (see LlamaBlockSchema). */
+    llama: LlamaBlockSchema.optional(),
   })
   .strict()
-  .refine((c) => c.nEmbd % c.nHead === 0, { message: 'nEmbd must be divisible by nHead', path: ['nEmbd'] });
+  .refine((c) => c.llama !== undefined || c.nEmbd % c.nHead === 0, {
+    message: 'nEmbd must be divisible by nHead',
+    path: ['nEmbd'],
+  })
+  .refine((c) => c.llama === undefined || c.nHead % c.llama.nKVHead === 0, {
+    message: 'nHead must be a multiple of llama.nKVHead',
+    path: ['llama', 'nKVHead'],
+  });
 
 export type GPTConfig = z.output<typeof GPTConfigSchema>;
 export type GPTConfigInput = z.input<typeof GPTConfigSchema>;

@@ -3,9 +3,20 @@
  * preference-learning layer build on these names.
  */
 export { GPTConfigSchema, PRESETS, BYTE_VOCAB_SIZE, parseGPTConfig } from './config.js';
-export type { GPTConfig, GPTConfigInput, PresetName } from './config.js';
+export type { GPTConfig, GPTConfigInput, LlamaBlock, PresetName, RopeScaling } from './config.js';
 export { GPT, KVCache } from './model.js';
-export type { TensorInfo, TokenBatch, SeqBatch, RewardBatch, LogProbResult } from './model.js';
+export type { HFOrigin, TensorInfo, TokenBatch, SeqBatch, RewardBatch, LogProbResult } from './model.js';
+export { gptConfigFromHF, DEFAULT_HF_MAX_CONTEXT, HF_FAMILIES } from './hf/config.js';
+export type { HFFamily, HFConfigOptions } from './hf/config.js';
+export {
+  isHFFolder,
+  loadHFCheckpoint,
+  loadHFTokenizer,
+  readHFTokenizerConfig,
+  saveHFCheckpoint,
+  hfTensors,
+} from './hf/folder.js';
+export type { HFTokenizerConfig, HFLoadOptions } from './hf/folder.js';
 export { ByteTokenizer, BPETokenizer, tokenizerFromSpec, loadTokenizer } from './tokenizer.js';
 export type { TokenizerEngine } from './tokenizer.js';
 export { HFTokenizer, TokenizerFeatureError, rustRegexToJs } from './tokenizer-json.js';
@@ -69,6 +80,18 @@ export {
 } from './checkpoint.js';
 export type { CheckpointConfig, LoadOptions, LoadedCheckpoint, SafetensorEntry } from './checkpoint.js';
 export { trainSft, evaluateLoss, splitTrainVal, SFT_DEFAULTS, sftWarmup } from './sft.js';
+export { runSteps, runEpochs, epochBatches } from './train-loop.js';
+export type {
+  TrainableModel,
+  ParamTensor,
+  StepMetrics,
+  LoopState,
+  LoopResumeOptions,
+  EpochTrainOptions,
+  RunStepsOptions,
+  RunStepsResult,
+  EpochBatch,
+} from './train-loop.js';
 export type { SftOptions, SftProgress, SftResult, SftState } from './sft.js';
 export { initSftModel, prepareSftData, runSft, SFT_METRICS_FILE, SFT_STATE_FILE } from './sft-run.js';
 export type { SftModelSpec, SftRunOptions, SftRunResult } from './sft-run.js';

@@ -18,8 +18,20 @@ import {
   layerNormBackward,
   layerNormForward,
   sgemm,
-  softmaxCausal,
 } from './kernels.js';
+import { attendCached, attentionBackward, attentionForward } from './attention.js';
+import {
+  addLlamaTensors,
+  LlamaActs,
+  llamaBackward,
+  LlamaDecodeScratch,
+  llamaDecodeStep,
+  llamaDims,
+  llamaForward,
+  llamaLayerViews,
+  llamaPrefillCopy,
+  type LlamaLayerParams,
+} from './llama.js';
 
 /** One named parameter tensor inside the arena. */
 export interface TensorInfo {
@@ -29,6 +41,16 @@ export interface TensorInfo {
   readonly size: number;
   /** True for matrices/embeddings (AdamW weight decay applies), false for biases and norms. */
   readonly decay: boolean;
+}
+
+/**
+ * Where a model loaded from a Hugging Face folder came from: its family, the raw config.json and the
+ * folder (tokenizer and generation files are copied from it when the model is written back).
+ */
+export interface HFOrigin {
+  readonly family: string;
+  readonly config: Readonly<Record<string, unknown>>;
+  readonly dir: string;
 }
 
 /** Token ids for a batch: B rows of T tokens, row-major, right-padded. */
@@ -103,6 +125,8 @@ class Workspace {
   readonly mask: Float32Array;
   readonly rewardPos: Int32Array;
   lastKind: 'none' | 'logprob' | 'reward' = 'none';
+  /** Activations of the Llama block (config.llama), instead of `layers`. */
+  readonly llama: LlamaActs | null;
 
   constructor(
     readonly cfg: GPTConfig,
@@ -114,8 +138,9 @@ class Workspace {
     this.BT = BT;
     const L = cfg.nLayer;
     const NH = cfg.nHead;
-    this.encoded = new Float32Array(BT * C);
-    for (let l = 0; l < L; l++) {
+    this.llama = cfg.llama ? new LlamaActs(cfg, B, T) : null;
+    this.encoded = new Float32Array(cfg.llama ? 0 : BT * C);
+    for (let l = 0; l < (cfg.llama ? 0 : L); l++) {
       this.layers.push({
         ln1: new Float32Array(BT * C),
         ln1Mean: new Float32Array(BT),
@@ -152,6 +177,7 @@ class Workspace {
     const BT = this.BT;
     this.dres = new Float32Array(BT * C);
     this.dln = new Float32Array(BT * C);
+    if (this.llama) return; // the Llama block keeps its own scratch
     this.dqkv = new Float32Array(BT * 3 * C);
     this.datty = new Float32Array(BT * C);
     this.dfch = new Float32Array(BT * 4 * C);
@@ -186,6 +212,8 @@ interface ParamViews {
   head: Float32Array;
   scoreW: Float32Array;
   scoreB: Float32Array;
+  /** Llama-block layers (config.llama); `blocks` is then empty. */
+  llama: LlamaLayerParams[];
 }
 
 /** Decode-step scratch for S concurrent sequences (KV-cache sampling). */
@@ -210,18 +238,26 @@ export class KVCache {
   readonly slotsI32: Int32Array;
   readonly lensI32: Int32Array;
 
+  /** Width of one cached position (C, or NKV·headDim for the Llama block). */
+  readonly kvWidth: number;
+  /** Decode scratch of the Llama block (config.llama). */
+  readonly llama: LlamaDecodeScratch | null;
+
   constructor(
     readonly cfg: GPTConfig,
     readonly S: number,
   ) {
-    const C = cfg.nEmbd;
+    const llama = cfg.llama !== undefined;
+    const C = llama ? 0 : cfg.nEmbd; // the Llama block has its own scratch: GPT buffers stay empty
+    this.kvWidth = llama ? llamaDims(cfg).KV : cfg.nEmbd;
+    this.llama = llama ? new LlamaDecodeScratch(cfg, S) : null;
     for (let l = 0; l < cfg.nLayer; l++) {
-      this.k.push(new Float32Array(S * cfg.blockSize * C));
-      this.v.push(new Float32Array(S * cfg.blockSize * C));
+      this.k.push(new Float32Array(S * cfg.blockSize * this.kvWidth));
+      this.v.push(new Float32Array(S * cfg.blockSize * this.kvWidth));
     }
     this.pos = new Int32Array(S);
     this.x = new Float32Array(S * C);
-    this.ln = new Float32Array(S * C);
+    this.ln = new Float32Array(S * cfg.nEmbd);
     this.mean = new Float32Array(S);
     this.rstd = new Float32Array(S);
     this.qkv = new Float32Array(S * 3 * C);
@@ -238,185 +274,6 @@ export class KVCache {
 /** out[r, :] = bias (exactly 0 + bias, as the GEMM then accumulates with beta = 1). */
 function fillRows(out: Float32Array, bias: Float32Array, rows: number, cols: number): void {
   for (let r = 0; r < rows; r++) out.set(bias, r * cols);
-}
-
-/**
- * One head of cached attention for one query: scores over keys 0..n−1, softmax, weighted sum of
- * values. Kept small so V8 optimises it well; sums run in float64 in the same order as the GEMMs
- * of the full forward (so results are bit-identical on the TS path).
- */
-function attendCached(
-  q: Float32Array,
-  qo: number,
-  kc: Float32Array,
-  vc: Float32Array,
-  ko: number,
-  ld: number,
-  n: number,
-  hs: number,
-  scale: number,
-  scores: Float32Array,
-  out: Float32Array,
-  oo: number,
-): void {
-  // 4 keys at a time (independent accumulators, each summed over d in order)
-  const n4 = n - (n % 4);
-  let j = 0;
-  for (; j < n4; j += 4) {
-    const k0 = ko + j * ld,
-      k1 = k0 + ld,
-      k2 = k1 + ld,
-      k3 = k2 + ld;
-    let a0 = 0,
-      a1 = 0,
-      a2 = 0,
-      a3 = 0;
-    for (let d = 0; d < hs; d++) {
-      const x = q[qo + d];
-      a0 += x * kc[k0 + d];
-      a1 += x * kc[k1 + d];
-      a2 += x * kc[k2 + d];
-      a3 += x * kc[k3 + d];
-    }
-    scores[j] = scale * a0;
-    scores[j + 1] = scale * a1;
-    scores[j + 2] = scale * a2;
-    scores[j + 3] = scale * a3;
-  }
-  for (; j < n; j++) {
-    const kj = ko + j * ld;
-    let a = 0;
-    for (let d = 0; d < hs; d++) a += q[qo + d] * kc[kj + d];
-    scores[j] = scale * a;
-  }
-  softmaxRow(scores, 0, n);
-  // 4 output dims at a time (each summed over keys in order)
-  const h4 = hs - (hs % 4);
-  let d = 0;
-  for (; d < h4; d += 4) {
-    let a0 = 0,
-      a1 = 0,
-      a2 = 0,
-      a3 = 0;
-    let v = ko + d;
-    for (let jj = 0; jj < n; jj++) {
-      const w = scores[jj];
-      a0 += w * vc[v];
-      a1 += w * vc[v + 1];
-      a2 += w * vc[v + 2];
-      a3 += w * vc[v + 3];
-      v += ld;
-    }
-    out[oo + d] = a0;
-    out[oo + d + 1] = a1;
-    out[oo + d + 2] = a2;
-    out[oo + d + 3] = a3;
-  }
-  for (; d < hs; d++) {
-    let a = 0;
-    let v = ko + d;
-    for (let jj = 0; jj < n; jj++) {
-      a += scores[jj] * vc[v];
-      v += ld;
-    }
-    out[oo + d] = a;
-  }
-}
-
-/** Row softmax over x[off .. off+n) in place (shared by the full and the cached attention paths). */
-function softmaxRow(x: Float32Array, off: number, n: number): void {
-  let mx = -Infinity;
-  for (let j = 0; j < n; j++) if (x[off + j] > mx) mx = x[off + j];
-  let s = 0;
-  for (let j = 0; j < n; j++) {
-    const e = Math.exp(x[off + j] - mx);
-    x[off + j] = e;
-    s += e;
-  }
-  const inv = 1 / s;
-  for (let j = 0; j < n; j++) x[off + j] *= inv;
-}
-
-/**
- * Causal self-attention of one layer (B·NH heads of T×T): att = causal softmax(Q·Kᵀ/√hs), y = att·V.
- * qkv [B·T, 3C] (q | k | v per row) → att [B·NH, T, T], y [B·T, C]. One native call when the
- * addon has it; otherwise per-(b, h) GEMMs on strided views (lda = 3C), one causal softmax over the
- * B·NH blocks, then the value products.
- */
-function attentionForward(
-  qkv: Float32Array,
-  att: Float32Array,
-  atty: Float32Array,
-  B: number,
-  T: number,
-  NH: number,
-  hs: number,
-): void {
-  const C = NH * hs;
-  const C3 = 3 * C;
-  const scale = 1 / Math.sqrt(hs);
-  const nat = nativeOp('attentionForward');
-  if (nat) return nat(qkv, att, atty, B, T, NH, hs, scale);
-  for (let b = 0; b < B; b++) {
-    const base = b * T * C3;
-    for (let h = 0; h < NH; h++) {
-      const qo = base + h * hs;
-      sgemm(false, true, T, T, hs, scale, qkv, qo, C3, qkv, qo + C, C3, 0, att, (b * NH + h) * T * T, T);
-    }
-  }
-  softmaxCausal(att, T, B * NH);
-  for (let b = 0; b < B; b++) {
-    const base = b * T * C3;
-    for (let h = 0; h < NH; h++) {
-      const ao = (b * NH + h) * T * T;
-      const qo = base + h * hs;
-      sgemm(false, false, T, hs, T, 1, att, ao, T, qkv, qo + 2 * C, C3, 0, atty, b * T * C + h * hs, C);
-    }
-  }
-}
-
-/**
- * Backward of {@link attentionForward}: from dy = dL/d(atty) [B·T, C], overwrites dqkv [B·T, 3C];
- * datt is T×T scratch. One native call when the addon has it.
- */
-function attentionBackward(
-  qkv: Float32Array,
-  att: Float32Array,
-  datty: Float32Array,
-  dqkv: Float32Array,
-  datt: Float32Array,
-  B: number,
-  T: number,
-  NH: number,
-  hs: number,
-): void {
-  const C = NH * hs;
-  const C3 = 3 * C;
-  const scale = 1 / Math.sqrt(hs);
-  const nat = nativeOp('attentionBackward');
-  if (nat) return nat(qkv, att, datty, dqkv, B, T, NH, hs, scale);
-  for (let b = 0; b < B; b++) {
-    const base = b * T * C3;
-    for (let h = 0; h < NH; h++) {
-      const ao = (b * NH + h) * T * T;
-      const qo = base + h * hs;
-      const yo = b * T * C + h * hs;
-      // datt = dy·Vᵀ ; dV = attᵀ·dy
-      sgemm(false, true, T, T, hs, 1, datty, yo, C, qkv, qo + 2 * C, C3, 0, datt, 0, T);
-      sgemm(true, false, T, hs, T, 1, att, ao, T, datty, yo, C, 0, dqkv, qo + 2 * C, C3);
-      // softmax backward (causal rows), in place → dpreatt
-      for (let t = 0; t < T; t++) {
-        const ro = t * T;
-        let s = 0;
-        for (let j = 0; j <= t; j++) s += att[ao + ro + j] * datt[ro + j];
-        for (let j = 0; j <= t; j++) datt[ro + j] = att[ao + ro + j] * (datt[ro + j] - s);
-        for (let j = t + 1; j < T; j++) datt[ro + j] = 0;
-      }
-      // dQ = scale·dpre·K ; dK = scale·dpreᵀ·Q
-      sgemm(false, false, T, hs, T, scale, datt, 0, T, qkv, qo + C, C3, 0, dqkv, qo, C3);
-      sgemm(true, false, T, hs, T, scale, datt, 0, T, qkv, qo, C3, 0, dqkv, qo + C, C3);
-    }
-  }
 }
 
 /** seqLp[b] = Σ_t mask·tokLp and counts[b] = #{t ≥ 1 : mask ≠ 0}, from the per-token log-probs. */
@@ -467,6 +324,8 @@ export class GPT {
   /** How many activation workspaces (one per batch shape) are kept; least recently used are dropped. */
   maxWorkspaces = 4;
   private last: Workspace | null = null;
+  /** Set when loaded from a Hugging Face folder: saving then writes that layout back. */
+  hf: HFOrigin | null = null;
 
   /** Builds a model with GPT-2 initialisation (N(0, 0.02), residual projections scaled by 1/√(2L)). */
   constructor(config: GPTConfigInput, seed: number | string = 0) {
@@ -481,7 +340,25 @@ export class GPT {
       tensors.push({ name, shape, offset: off, size, decay });
       off += size;
     };
-    add('transformer.wte.weight', [V, C], true);
+    if (cfg.llama) addLlamaTensors(cfg, add);
+    else this.addGptTensors(add);
+    if (cfg.head === 'lm' && !cfg.tiedHead) add('lm_head.weight', [V, C], true);
+    if (cfg.head === 'scalar') {
+      add('score_head.weight', [1, C], true);
+      add('score_head.bias', [1], false);
+    }
+    this.tensors = tensors;
+    this.numParams = off;
+    this.params = new Float32Array(off);
+    this.p = this.views(this.params);
+    this.init(new Rng(seed));
+  }
+
+  /** GPT-2 block tensors (nanoGPT names), in arena order. */
+  private addGptTensors(add: (name: string, shape: number[], decay: boolean) => void): void {
+    const cfg = this.config;
+    const C = cfg.nEmbd;
+    add('transformer.wte.weight', [cfg.vocabSize, C], true);
     add('transformer.wpe.weight', [cfg.blockSize, C], true);
     for (let l = 0; l < cfg.nLayer; l++) {
       const h = `transformer.h.${l}.`;
@@ -500,22 +377,13 @@ export class GPT {
     }
     add('transformer.ln_f.weight', [C], false);
     add('transformer.ln_f.bias', [C], false);
-    if (cfg.head === 'lm' && !cfg.tiedHead) add('lm_head.weight', [V, C], true);
-    if (cfg.head === 'scalar') {
-      add('score_head.weight', [1, C], true);
-      add('score_head.bias', [1], false);
-    }
-    this.tensors = tensors;
-    this.numParams = off;
-    this.params = new Float32Array(off);
-    this.p = this.views(this.params);
-    this.init(new Rng(seed));
   }
 
   /** A new model with the same config and a copy of the parameters (e.g. policy and frozen reference). */
   clone(): GPT {
     const m = new GPT(this.config, 0);
     m.params.set(this.params);
+    m.hf = this.hf;
     return m;
   }
 
@@ -551,7 +419,7 @@ export class GPT {
       return t ? arena.subarray(t.offset, t.offset + t.size) : new Float32Array(0);
     };
     const blocks: BlockParams[] = [];
-    for (let l = 0; l < this.config.nLayer; l++) {
+    for (let l = 0; l < (this.config.llama ? 0 : this.config.nLayer); l++) {
       const h = `transformer.h.${l}.`;
       blocks.push({
         ln1w: get(h + 'ln_1.weight'),
@@ -568,12 +436,19 @@ export class GPT {
         fcprojb: get(h + 'mlp.c_proj.bias'),
       });
     }
-    const wte = get('transformer.wte.weight');
+    const llama = this.config.llama !== undefined;
+    const span = (first: string, last: string): Float32Array => {
+      const a = this.tensors.find((x) => x.name === first) as TensorInfo;
+      const b = this.tensors.find((x) => x.name === last) as TensorInfo;
+      return arena.subarray(a.offset, b.offset + b.size);
+    };
+    const wte = get(llama ? 'model.embed_tokens.weight' : 'transformer.wte.weight');
     return {
       wte,
       wpe: get('transformer.wpe.weight'),
       blocks,
-      lnfw: get('transformer.ln_f.weight'),
+      llama: llama ? llamaLayerViews(this.config, span) : [],
+      lnfw: get(llama ? 'model.norm.weight' : 'transformer.ln_f.weight'),
       lnfb: get('transformer.ln_f.bias'),
       head:
         this.config.head === 'lm'
@@ -591,11 +466,11 @@ export class GPT {
     const projStd = 0.02 / Math.sqrt(2 * this.config.nLayer);
     for (const t of this.tensors) {
       const view = this.params.subarray(t.offset, t.offset + t.size);
-      if (t.name.endsWith('ln_1.weight') || t.name.endsWith('ln_2.weight') || t.name.endsWith('ln_f.weight'))
-        view.fill(1);
+      const isNorm = /(ln_[12f]|norm)\.weight$/.test(t.name);
+      if (isNorm) view.fill(1);
       else if (!t.decay) view.fill(0);
       else {
-        const s = t.name.endsWith('c_proj.weight') ? projStd : std;
+        const s = t.name.endsWith('c_proj.weight') && !this.config.llama ? projStd : std;
         for (let i = 0; i < view.length; i++) view[i] = rng.normal() * s;
       }
     }
@@ -652,6 +527,16 @@ export class GPT {
     const eps = cfg.layerNormEps;
     if (tokens.length < BT) throw new RangeError(`tokens has ${tokens.length} entries, expected B·T = ${BT}`);
     ws.tokens.set(tokens.subarray(0, BT));
+    if (ws.llama) {
+      for (let i = 0; i < BT; i++)
+        if (!(tokens[i] >= 0 && tokens[i] < V))
+          throw new RangeError(
+            `token id ${tokens[i]} at [${Math.floor(i / T)}, ${i % T}] is outside the vocabulary [0, ${V})`,
+          );
+      llamaForward(cfg, this.p.wte, this.p.llama, this.p.lnfw, ws.llama, ws.tokens, ws.lnf);
+      this.last = ws;
+      return;
+    }
     const { wte, wpe } = this.p;
     const enc = ws.encoded;
     for (let b = 0; b < B; b++) {
@@ -875,6 +760,10 @@ export class GPT {
     const dfchGelu = ws.dfchGelu as Float32Array;
     const datt = ws.datt as Float32Array;
     const L = cfg.nLayer;
+    if (ws.llama) {
+      llamaBackward(cfg, this.p.llama, this.p.lnfw, g.wte, g.llama, g.lnfw, ws.llama, ws.tokens, dlnf, dres);
+      return;
+    }
     dres.fill(0);
     const lastRes = L > 0 ? ws.layers[L - 1].res3 : ws.encoded;
     layerNormBackward(dlnf, lastRes, this.p.lnfw, ws.lnfMean, ws.lnfRstd, dres, g.lnfw, g.lnfb, BT, C);
@@ -987,7 +876,8 @@ export class GPT {
     const C = this.config.nEmbd;
     const C3 = 3 * C;
     const slot = s * this.config.blockSize * C;
-    for (let l = 0; l < this.config.nLayer; l++) {
+    if (ws.llama) llamaPrefillCopy(this.config, ws.llama, cache.k, cache.v, s, T);
+    for (let l = 0; l < (ws.llama ? 0 : this.config.nLayer); l++) {
       const qkv = ws.layers[l].qkv;
       const kc = cache.k[l];
       const vc = cache.v[l];
@@ -1007,8 +897,8 @@ export class GPT {
 
   /** Copies cache slot `from` into slot `to` (n samples per prompt share one prefill). */
   copyCacheSlot(cache: KVCache, from: number, to: number): void {
-    const n = this.config.blockSize * this.config.nEmbd;
-    const len = cache.pos[from] * this.config.nEmbd;
+    const n = this.config.blockSize * cache.kvWidth;
+    const len = cache.pos[from] * cache.kvWidth;
     for (let l = 0; l < this.config.nLayer; l++) {
       cache.k[l].copyWithin(to * n, from * n, from * n + len);
       cache.v[l].copyWithin(to * n, from * n, from * n + len);
@@ -1045,11 +935,32 @@ export class GPT {
       if (pos >= blk) throw new RangeError(`cache slot ${slots[s]} is full (context ${blk})`);
       const tok = tokens[s];
       if (!(tok >= 0 && tok < V)) throw new RangeError(`token id ${tok} outside the vocabulary`);
-      for (let c = 0; c < C; c++) x[s * C + c] = this.p.wte[tok * C + c] + this.p.wpe[pos * C + c];
+      if (!cache.llama)
+        for (let c = 0; c < C; c++) x[s * C + c] = this.p.wte[tok * C + c] + this.p.wpe[pos * C + c];
     }
     for (let s = 0; s < S; s++) {
       cache.slotsI32[s] = slots[s];
       cache.lensI32[s] = cache.pos[slots[s]] + 1;
+    }
+    if (cache.llama) {
+      const { wte, llama, lnfw, head } = this.p;
+      llamaDecodeStep(
+        cfg,
+        wte,
+        llama,
+        lnfw,
+        cache.k,
+        cache.v,
+        cache.llama,
+        cache.slotsI32,
+        cache.lensI32,
+        tokens,
+        S,
+        ln,
+      );
+      sgemm(false, true, S, V, C, 1, ln, 0, C, head, 0, C, 0, cache.logits, 0, V);
+      for (let s = 0; s < S; s++) cache.pos[slots[s]]++;
+      return cache.logits;
     }
     const xs = x.subarray(0, S * C);
     const lns = ln.subarray(0, S * C);

@@ -351,7 +351,7 @@ export function sampleText(
     row.map((s) => ({
       prompt: prompts[i],
       index: s.index,
-      text: tok.decode(s.tokens),
+      text: tok.decode(s.tokens, s.finish === 'length'),
       tokens: s.tokens,
       finish: s.finish,
     })),

@@ -8,6 +8,21 @@ import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import type { Tokenizer, TokenizerSpec } from './tokenizer-types.js';
 
+/**
+ * Special-token strings that take precedence over the built-in guesses (<|endoftext|>, </s>, …),
+ * e.g. a Hugging Face folder's tokenizer_config.json bos_token / eos_token / pad_token.
+ */
+export interface SpecialTokenNames {
+  bos?: string;
+  eos?: string;
+  pad?: string;
+}
+
+/** The override name first (when given), for the `find(...)` lists of the tokenizers. */
+export function named(name: string | undefined): string[] {
+  return name ? [name] : [];
+}
+
 /** An unsupported feature: its JSON path in tokenizer.json and what it is. */
 export class TokenizerFeatureError extends Error {
   constructor(
@@ -363,7 +378,7 @@ export class HFTokenizer implements Tokenizer {
   readonly spec: TokenizerSpec;
   private readonly lib: HfTokenizerLike;
 
-  constructor(json: unknown, file = 'tokenizer.json', config: object = {}) {
+  constructor(json: unknown, file = 'tokenizer.json', config: object = {}, specials: SpecialTokenNames = {}) {
     this.spec = { type: 'bpe', file };
     const root = obj(json);
     if (!root) throw new TokenizerFeatureError(file, '(root)', 'expected a JSON object');
@@ -382,7 +397,7 @@ export class HFTokenizer implements Tokenizer {
       }
       return undefined;
     };
-    const eos = find('<|endoftext|>', '</s>', '<eos>', '<|eos|>', '[SEP]');
+    const eos = find(...named(specials.eos), '<|endoftext|>', '</s>', '<eos>', '<|eos|>', '[SEP]');
     if (eos === undefined)
       throw new TokenizerFeatureError(
         file,
@@ -390,8 +405,8 @@ export class HFTokenizer implements Tokenizer {
         'needs an end-of-text token (<|endoftext|>, </s>, <eos>, <|eos|> or [SEP])',
       );
     this.eos = eos;
-    this.bos = find('<|startoftext|>', '<s>', '<bos>', '<|bos|>', '[CLS]') ?? eos;
-    this.pad = find('<pad>', '<|pad|>', '[PAD]') ?? eos;
+    this.bos = find(...named(specials.bos), '<|startoftext|>', '<s>', '<bos>', '<|bos|>', '[CLS]') ?? eos;
+    this.pad = find(...named(specials.pad), '<pad>', '<|pad|>', '[PAD]') ?? eos;
     this.vocabSize = vocabSizeOf(root);
   }
 
@@ -399,9 +414,11 @@ export class HFTokenizer implements Tokenizer {
     return this.lib.encode(text, { add_special_tokens: false }).ids;
   }
 
-  decode(ids: ArrayLike<number>): string {
+  decode(ids: ArrayLike<number>, cutTail?: boolean): string {
     if (ids.length === 0) return '';
-    return this.lib.decode(Array.from(ids), { skip_special_tokens: true });
+    const text = this.lib.decode(Array.from(ids), { skip_special_tokens: true });
+    // The library gives no bytes: a cut-off sequence shows as trailing U+FFFD, dropped when cut.
+    return cutTail ? text.replace(/\uFFFD+$/, '') : text;
   }
 }
 

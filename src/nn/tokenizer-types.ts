@@ -10,7 +10,11 @@ export interface Tokenizer {
   readonly pad: number;
   /** Text → token ids (no BOS/EOS added). */
   encode(text: string): number[];
-  /** Token ids → text; special tokens are dropped, invalid UTF-8 becomes U+FFFD. */
-  decode(ids: ArrayLike<number>): string;
+  /**
+   * Token ids → text; special tokens are dropped, invalid UTF-8 becomes U+FFFD. `cutTail`: the ids
+   * were cut off (a sample that hit its length limit), so a UTF-8 sequence left incomplete at the
+   * very end is dropped instead of becoming U+FFFD.
+   */
+  decode(ids: ArrayLike<number>, cutTail?: boolean): string;
   readonly spec: TokenizerSpec;
 }

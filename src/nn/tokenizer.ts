@@ -10,15 +10,38 @@ import {
   ourNormalizer,
   ourPreTokenizer,
   ourUnsupportedFeature,
+  named,
   readTokenizerJson,
+  type SpecialTokenNames,
   type OurPreTokenizer,
 } from './tokenizer-json.js';
 
 import type { Tokenizer, TokenizerSpec } from './tokenizer-types.js';
 
+export type { SpecialTokenNames };
+
 export type { Tokenizer, TokenizerSpec };
 
 const utf8 = new TextEncoder();
+
+/**
+ * How many bytes at the end of `bytes` start a UTF-8 sequence that is valid so far but incomplete
+ * (0 when the bytes end on a character boundary or in invalid UTF-8, which stays U+FFFD).
+ */
+export function incompleteUtf8Tail(bytes: ArrayLike<number>): number {
+  const n = bytes.length;
+  for (let k = 1; k <= Math.min(3, n); k++) {
+    const b = bytes[n - k];
+    if ((b & 0xc0) === 0x80) continue; // a continuation byte: look further back
+    const need = (b & 0xe0) === 0xc0 ? 2 : (b & 0xf0) === 0xe0 ? 3 : (b & 0xf8) === 0xf0 ? 4 : 1;
+    return need > k ? k : 0;
+  }
+  return 0;
+}
+
+function dropIncompleteTail(bytes: number[], cutTail: boolean | undefined): Uint8Array {
+  return new Uint8Array(cutTail ? bytes.slice(0, bytes.length - incompleteUtf8Tail(bytes)) : bytes);
+}
 
 export class ByteTokenizer implements Tokenizer {
   readonly vocabSize = 259;
@@ -32,10 +55,10 @@ export class ByteTokenizer implements Tokenizer {
     return Array.from(utf8.encode(text));
   }
 
-  decode(ids: ArrayLike<number>): string {
+  decode(ids: ArrayLike<number>, cutTail?: boolean): string {
     const bytes: number[] = [];
     for (let i = 0; i < ids.length; i++) if (ids[i] < 256) bytes.push(ids[i]);
-    return this.decoder.decode(new Uint8Array(bytes));
+    return this.decoder.decode(dropIncompleteTail(bytes, cutTail));
   }
 }
 
@@ -97,7 +120,7 @@ export class BPETokenizer implements Tokenizer {
   private readonly cache = new Map<string, number[]>();
   private readonly decoder = new TextDecoder('utf-8', { fatal: false });
 
-  constructor(json: unknown, file = 'tokenizer.json') {
+  constructor(json: unknown, file = 'tokenizer.json', specials: SpecialTokenNames = {}) {
     this.spec = { type: 'bpe', file };
     if (typeof json !== 'object' || json === null) fail(file, '(root)', 'expected a JSON object');
     const root = json as Record<string, unknown>;
@@ -154,9 +177,9 @@ export class BPETokenizer implements Tokenizer {
       }
       return undefined;
     };
-    const eos = find('<|endoftext|>', '</s>', '<eos>', '<|eos|>');
-    const bos = find('<|startoftext|>', '<s>', '<bos>', '<|bos|>') ?? eos;
-    const pad = find('<pad>', '<|pad|>', '[PAD]') ?? eos;
+    const eos = find(...named(specials.eos), '<|endoftext|>', '</s>', '<eos>', '<|eos|>');
+    const bos = find(...named(specials.bos), '<|startoftext|>', '<s>', '<bos>', '<|bos|>') ?? eos;
+    const pad = find(...named(specials.pad), '<pad>', '<|pad|>', '[PAD]') ?? eos;
     if (eos === undefined || bos === undefined || pad === undefined) {
       fail(file, 'added_tokens', 'needs an end-of-text token (<|endoftext|>, </s>, <eos> or <|eos|>)');
     }
@@ -241,11 +264,11 @@ export class BPETokenizer implements Tokenizer {
     return ids;
   }
 
-  decode(ids: ArrayLike<number>): string {
+  decode(ids: ArrayLike<number>, cutTail?: boolean): string {
     const bytes: number[] = [];
     let text = '';
-    const flush = (): void => {
-      text += this.decoder.decode(new Uint8Array(bytes));
+    const flush = (last = false): void => {
+      text += this.decoder.decode(dropIncompleteTail(bytes, last && cutTail));
       bytes.length = 0;
     };
     for (let i = 0; i < ids.length; i++) {
@@ -263,7 +286,7 @@ export class BPETokenizer implements Tokenizer {
         if (b !== undefined) bytes.push(b);
       }
     }
-    flush();
+    flush(true);
     return text;
   }
 }
@@ -275,14 +298,18 @@ export type TokenizerEngine = 'auto' | 'gshf' | 'hf';
  * the file (it is faster, docs/lm-engine.md), else @huggingface/tokenizers (HFTokenizer) when that
  * library covers it, else an error naming the exact unsupported feature (JSON path and type).
  */
-export function loadTokenizer(path: string, engine: TokenizerEngine = 'auto'): Tokenizer {
+export function loadTokenizer(
+  path: string,
+  engine: TokenizerEngine = 'auto',
+  specials: SpecialTokenNames = {},
+): Tokenizer {
   const json = readTokenizerJson(path);
-  if (engine === 'gshf') return new BPETokenizer(json, path);
-  if (engine === 'hf') return new HFTokenizer(json, path);
+  if (engine === 'gshf') return new BPETokenizer(json, path, specials);
+  if (engine === 'hf') return new HFTokenizer(json, path, {}, specials);
   const ours = ourUnsupportedFeature(json, path);
-  if (ours === null) return new BPETokenizer(json, path);
+  if (ours === null) return new BPETokenizer(json, path, specials);
   const lib = libraryUnsupportedFeature(json, path);
-  if (lib === null) return new HFTokenizer(json, path);
+  if (lib === null) return new HFTokenizer(json, path, {}, specials);
   throw new Error(`${lib.message} (neither gshf's byte-level BPE nor @huggingface/tokenizers runs it)`);
 }
 

@@ -15,6 +15,7 @@ import { spawn } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { z } from 'zod';
+import { stderrSummary } from '../math/errors.js';
 import { writeTrlJsonl } from '../pref/data.js';
 import type { PolicyBackend, PolicyRef, PolicySample, TrainRequest, TrainResult } from './types.js';
 
@@ -96,7 +97,7 @@ export async function runShell(cmd: string, timeoutSeconds: number, what: string
     child.on('close', (code, signal) => {
       clearTimeout(timer);
       if (code === 0) return res();
-      const last = Buffer.concat(err).toString('utf8').trim().split('\n').pop() ?? '';
+      const last = stderrSummary(Buffer.concat(err).toString('utf8'));
       const how = timedOut
         ? `timed out after ${timeoutSeconds} s`
         : signal

@@ -7,7 +7,14 @@ import { existsSync, readFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { z } from 'zod';
 import type { PreferencePair } from './types.js';
-import { acceptedLayouts, detectLayout, extractStringPrompt, splitHh, type PairLayout } from './layouts.js';
+import {
+  acceptedLayouts,
+  detectLayout,
+  extractStringPrompt,
+  hhPromptMessages,
+  splitHh,
+  type PairLayout,
+} from './layouts.js';
 import { writeFileAtomic } from '../report/atomic.js';
 import { parseJsonl, parseJsonStrict } from '../report/jsonl.js';
 import { GshfInputError } from '../math/errors.js';
@@ -433,18 +440,21 @@ export interface WriteTrlOptions {
 
 /**
  * Internal pairs → TRL rows. Conversational rows use an explicit prompt (TRL's recommended form):
- * prompt = one user message, chosen/rejected = one assistant message each. Optional numeric extras
- * are kept when present.
+ * prompt = one user message, chosen/rejected = one assistant message each. A prompt that is an
+ * HH-RLHF transcript becomes its turns (user / assistant messages, markers removed) and the
+ * responses lose HH's leading space. Optional numeric extras are kept when present.
  */
 export function pairsToTrlRows(pairs: readonly ScoredPair[], opts: WriteTrlOptions): TrlRow[] {
   return pairs.map((p) => {
+    const turns = opts.format === 'conversational' ? hhPromptMessages(p.prompt) : null;
+    const reply = (text: string) => (turns ? text.trim() : text);
     const row: TrlRow =
       opts.format === 'standard'
         ? { prompt: p.prompt, chosen: p.chosen, rejected: p.rejected }
         : {
-            prompt: [{ role: 'user', content: p.prompt }],
-            chosen: [{ role: 'assistant', content: p.chosen }],
-            rejected: [{ role: 'assistant', content: p.rejected }],
+            prompt: turns ?? [{ role: 'user', content: p.prompt }],
+            chosen: [{ role: 'assistant', content: reply(p.chosen) }],
+            rejected: [{ role: 'assistant', content: reply(p.rejected) }],
           };
     for (const k of NUMERIC_FIELDS) if (typeof p[k] === 'number') row[k] = p[k];
     return row;

@@ -115,3 +115,17 @@ export function splitHh(
     };
   return { prompt, chosen: chosen.slice(prompt.length), rejected: rejected.slice(prompt.length) };
 }
+
+/**
+ * An HH-RLHF transcript prompt ("\n\nHuman: … \n\nAssistant: … \n\nHuman: … \n\nAssistant:") as
+ * chat messages: one user / assistant message per turn, contents trimmed, the final empty
+ * "Assistant:" turn dropped (it is the response's place). Null when the text is not such a transcript.
+ */
+export function hhPromptMessages(prompt: string): { role: 'user' | 'assistant'; content: string }[] | null {
+  if (!prompt.startsWith(HH_HUMAN) || !prompt.endsWith(HH_ASSISTANT)) return null;
+  const turns = prompt.slice(0, -HH_ASSISTANT.length).split(/(\n\nHuman:|\n\nAssistant:)/);
+  const out: { role: 'user' | 'assistant'; content: string }[] = [];
+  for (let i = 1; i < turns.length; i += 2)
+    out.push({ role: turns[i] === HH_HUMAN ? 'user' : 'assistant', content: turns[i + 1].trim() });
+  return out.length > 0 && out[out.length - 1].role === 'user' ? out : null;
+}

@@ -5,6 +5,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CommandLabelSource, commandSourceSchema } from '../../src/feedback/command.js';
 import type { LabelQuery } from '../../src/feedback/types.js';
+import { loopConfigSchema, resolveConfigPaths } from '../../src/loop/config.js';
+import { stderrSummary } from '../../src/math/errors.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'gshf-cmd-'));
 /** The labeller: prefers the longer response, skips ids ending in "skip", echoes its mode as detail. */
@@ -59,7 +61,7 @@ test('command source: JSONL in, JSONL out; a subset may be answered; extra keys 
 test('command source: non-zero exit, malformed line and timeout are one clear line naming the command', async () => {
   await assert.rejects(
     src('fail').label(qs),
-    /command:.*labeller\.mjs fail: exited with code 3; stderr: model not found/,
+    /command:.*labeller\.mjs fail: exited with code 3 \(cwd [^)]+\); stderr: model not found/,
   );
   await assert.rejects(
     src('garbage').label(qs),
@@ -76,4 +78,54 @@ test('command source config: unknown keys are rejected', () => {
   const r = commandSourceSchema.safeParse({ kind: 'command', command: 'x', timeout: 3 });
   assert.equal(r.success, false);
   assert.match(JSON.stringify(r.error?.issues), /timeout/);
+});
+
+test("command source: a wrong script path names Node's real error, not its version line", async () => {
+  const wrong = new CommandLabelSource(
+    commandSourceSchema.parse({
+      kind: 'command',
+      command: `"${process.execPath}" no-such-labeller.mjs`,
+      cwd: dir,
+    }),
+  );
+  await assert.rejects(wrong.label(qs), (e: Error) => {
+    assert.match(
+      e.message,
+      /exited with code 1 \(cwd .*gshf-cmd-[^)]*\); stderr: Error: Cannot find module '.*no-such-labeller\.mjs'/,
+    );
+    assert.doesNotMatch(e.message, /Node\.js v\d/);
+    return true;
+  });
+});
+
+test("loop config: a command label source runs in the config file's folder unless it names a cwd", () => {
+  const cfg = (labels: Record<string, unknown>) =>
+    loopConfigSchema.parse({
+      prompts: { path: 'p.jsonl', perIteration: 2 },
+      iterations: 1,
+      budget: 4,
+      labels,
+      policy: { kind: 'local', model: 'm' },
+    });
+  const base = resolveConfigPaths(cfg({ kind: 'command', command: 'node label.mjs' }), '/cfg/dir');
+  assert.equal((base.labels as { cwd?: string }).cwd, '/cfg/dir');
+  const own = resolveConfigPaths(
+    cfg({ kind: 'command', command: 'node label.mjs', cwd: 'tools' }),
+    '/cfg/dir',
+  );
+  assert.equal((own.labels as { cwd?: string }).cwd, '/cfg/dir/tools');
+  assert.equal(base.prompts.path, '/cfg/dir/p.jsonl');
+});
+
+test('stderrSummary: the error line, wherever the program put it', () => {
+  assert.equal(
+    stderrSummary("node:internal\n  at x\nError: Cannot find module '/a.mjs'\n  at y\n\nNode.js v20.20.2\n"),
+    "Error: Cannot find module '/a.mjs'",
+  );
+  assert.equal(
+    stderrSummary('Traceback (most recent call last):\n  File "t.py"\nValueError: bad beta\n'),
+    'ValueError: bad beta',
+  );
+  assert.equal(stderrSummary('just a warning\nlast words\n'), 'last words');
+  assert.equal(stderrSummary(''), '');
 });

@@ -15,6 +15,7 @@ import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ByteTokenizer, GPT, loadCheckpoint, saveCheckpoint } from '../../src/nn/index.js';
 import { freePort, ledgerRows, loopRows, promptsFile, tinyPi0 } from './helpers.js';
+import { torchPython } from '../helpers/torch-ref.js';
 
 const CLI = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
 const TRAINER = resolve('examples/loop/torch_dpo_trainer.py');
@@ -37,11 +38,6 @@ for await (const line of createInterface({ input: process.stdin })) {
   return path;
 }
 
-function torchPython(): string | null {
-  for (const py of [process.env.GSHF_PYTHON, '/usr/bin/python3', 'python3'])
-    if (py && spawnSync(py, ['-c', 'import torch']).status === 0) return py;
-  return null;
-}
 const python = torchPython();
 const skip = python === null && process.env.GSHF_EXPECT_TORCH !== '1';
 
@@ -56,111 +52,107 @@ const PAIRS = [
   { prompt: 'Lone \ud800 surrogate', chosen: ' ok', rejected: ' not ok at all' },
 ];
 
-test(
-  'torch trainer: DPO loss equals gshf pref dpo step 1 on the same batch (1e-5)',
-  { skip },
-  () => {
-    assert.ok(python, 'GSHF_EXPECT_TORCH=1 but no python with torch');
-    const py3: string = python;
-    const dir = mkdtempSync(join(tmpdir(), 'gshf-torch-dpo-'));
-    try {
-      // π_ref and a different π_init, so the margin (and the loss) is far from its ln 2 at init = ref.
-      const ref = tinyPi0(dir);
-      const init = join(dir, 'init');
-      saveCheckpoint(
-        init,
-        new GPT({ vocabSize: 259, blockSize: 32, nLayer: 1, nHead: 2, nEmbd: 16 }, 8),
-        new ByteTokenizer(),
-      );
-      const pairs = join(dir, 'pairs.jsonl');
-      writeFileSync(pairs, PAIRS.map((p) => JSON.stringify(p) + '\n').join(''));
-      for (const beta of [0.5, 2]) {
-        const res = spawnSync(
-          py3,
-          [TRAINER, '--pairs', pairs, '--init', init, '--ref', ref, '--beta', String(beta), '--loss-only'],
-          { encoding: 'utf8' },
-        );
-        assert.equal(res.status, 0, res.stderr);
-        const torchLoss = JSON.parse(res.stdout) as {
-          loss: number;
-          pairs: number;
-          logps_chosen_mean: number;
-        };
-        const out = join(dir, `gshf-${beta}`);
-        const g = spawnSync(
-          process.execPath,
-          [
-            CLI,
-            'pref',
-            'dpo',
-            '--data',
-            pairs,
-            '--init',
-            init,
-            '--ref',
-            ref,
-            '--beta',
-            String(beta),
-            '--batch',
-            String(PAIRS.length),
-            '--out',
-            out,
-          ],
-          { encoding: 'utf8', env: { ...process.env, GSHF_QUIET: '1' } },
-        );
-        assert.equal(g.status, 0, g.stderr);
-        const step1 = JSON.parse(readFileSync(join(out, 'metrics.jsonl'), 'utf8').split('\n')[0]) as {
-          loss: number;
-          'logps/chosen': number;
-        };
-        assert.equal(torchLoss.pairs, PAIRS.length);
-        assert.ok(
-          Math.abs(torchLoss.loss - Math.log(2)) > 0.01,
-          `β=${beta}: loss ${torchLoss.loss} is too close to ln 2 to test anything`,
-        );
-        assert.ok(
-          Math.abs(torchLoss.loss - step1.loss) <= 1e-5,
-          `β=${beta}: torch ${torchLoss.loss} vs gshf ${step1.loss}`,
-        );
-        assert.ok(
-          Math.abs(torchLoss.logps_chosen_mean - step1['logps/chosen']) <=
-            1e-4 * Math.abs(step1['logps/chosen']),
-        );
-      }
-      // Training writes a gshf checkpoint that gshf loads, with moved weights.
-      const trained = join(dir, 'trained');
-      const t = spawnSync(
+test('torch trainer: DPO loss equals gshf pref dpo step 1 on the same batch (1e-5)', { skip }, () => {
+  assert.ok(python, 'GSHF_EXPECT_TORCH=1 but no python with torch');
+  const py3: string = python;
+  const dir = mkdtempSync(join(tmpdir(), 'gshf-torch-dpo-'));
+  try {
+    // π_ref and a different π_init, so the margin (and the loss) is far from its ln 2 at init = ref.
+    const ref = tinyPi0(dir);
+    const init = join(dir, 'init');
+    saveCheckpoint(
+      init,
+      new GPT({ vocabSize: 259, blockSize: 32, nLayer: 1, nHead: 2, nEmbd: 16 }, 8),
+      new ByteTokenizer(),
+    );
+    const pairs = join(dir, 'pairs.jsonl');
+    writeFileSync(pairs, PAIRS.map((p) => JSON.stringify(p) + '\n').join(''));
+    for (const beta of [0.5, 2]) {
+      const res = spawnSync(
         py3,
+        [TRAINER, '--pairs', pairs, '--init', init, '--ref', ref, '--beta', String(beta), '--loss-only'],
+        { encoding: 'utf8' },
+      );
+      assert.equal(res.status, 0, res.stderr);
+      const torchLoss = JSON.parse(res.stdout) as {
+        loss: number;
+        pairs: number;
+        logps_chosen_mean: number;
+      };
+      const out = join(dir, `gshf-${beta}`);
+      const g = spawnSync(
+        process.execPath,
         [
-          TRAINER,
-          '--pairs',
+          CLI,
+          'pref',
+          'dpo',
+          '--data',
           pairs,
           '--init',
           init,
           '--ref',
           ref,
           '--beta',
-          '0.5',
-          '--out',
-          trained,
-          '--epochs',
-          '2',
+          String(beta),
           '--batch',
-          '2',
+          String(PAIRS.length),
+          '--out',
+          out,
         ],
-        { encoding: 'utf8' },
+        { encoding: 'utf8', env: { ...process.env, GSHF_QUIET: '1' } },
       );
-      assert.equal(t.status, 0, t.stderr);
-      assert.equal(t.stderr.trim().split('\n').length, 4, t.stderr); // 2 epochs × 2 batches, one JSON line each
-      const back = loadCheckpoint(trained).model;
-      const before = loadCheckpoint(init).model;
-      assert.equal(back.numParams, before.numParams);
-      assert.notDeepEqual(back.params, before.params);
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
+      assert.equal(g.status, 0, g.stderr);
+      const step1 = JSON.parse(readFileSync(join(out, 'metrics.jsonl'), 'utf8').split('\n')[0]) as {
+        loss: number;
+        'logps/chosen': number;
+      };
+      assert.equal(torchLoss.pairs, PAIRS.length);
+      assert.ok(
+        Math.abs(torchLoss.loss - Math.log(2)) > 0.01,
+        `β=${beta}: loss ${torchLoss.loss} is too close to ln 2 to test anything`,
+      );
+      assert.ok(
+        Math.abs(torchLoss.loss - step1.loss) <= 1e-5,
+        `β=${beta}: torch ${torchLoss.loss} vs gshf ${step1.loss}`,
+      );
+      assert.ok(
+        Math.abs(torchLoss.logps_chosen_mean - step1['logps/chosen']) <=
+          1e-4 * Math.abs(step1['logps/chosen']),
+      );
     }
-  },
-);
+    // Training writes a gshf checkpoint that gshf loads, with moved weights.
+    const trained = join(dir, 'trained');
+    const t = spawnSync(
+      py3,
+      [
+        TRAINER,
+        '--pairs',
+        pairs,
+        '--init',
+        init,
+        '--ref',
+        ref,
+        '--beta',
+        '0.5',
+        '--out',
+        trained,
+        '--epochs',
+        '2',
+        '--batch',
+        '2',
+      ],
+      { encoding: 'utf8' },
+    );
+    assert.equal(t.status, 0, t.stderr);
+    assert.equal(t.stderr.trim().split('\n').length, 4, t.stderr); // 2 epochs × 2 batches, one JSON line each
+    const back = loadCheckpoint(trained).model;
+    const before = loadCheckpoint(init).model;
+    assert.equal(back.numParams, before.numParams);
+    assert.notDeepEqual(back.params, before.params);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
 
 test(
   'gshf loop with the torch trainer: SIGKILL mid-iteration, resume → same rows and ledger',

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { dirname, resolve } from 'node:path';
-import { BPETokenizer, ByteTokenizer } from '../../src/nn/tokenizer.js';
+import { BPETokenizer, ByteTokenizer, incompleteUtf8Tail } from '../../src/nn/tokenizer.js';
 
 const FIXTURE = resolve(
   dirname(fileURLToPath(import.meta.url)),
@@ -76,4 +76,23 @@ test('BPE loader accepts [a, b] merge pairs and rejects unsupported files with f
     () => BPETokenizer.fromFile('/nonexistent/tokenizer.json'),
     /nonexistent\/tokenizer\.json: cannot read/,
   );
+});
+
+test('incompleteUtf8Tail: counts the bytes of a UTF-8 sequence cut off at the end', () => {
+  assert.equal(incompleteUtf8Tail([0x61]), 0);
+  assert.equal(incompleteUtf8Tail([0x61, 0xe2, 0x82]), 2); // € = e2 82 ac, cut after 2 bytes
+  assert.equal(incompleteUtf8Tail([0xe2, 0x82, 0xac]), 0);
+  assert.equal(incompleteUtf8Tail([0xf0, 0x9f, 0x98]), 3); // 😀 = f0 9f 98 80
+  assert.equal(incompleteUtf8Tail([0xc3]), 1);
+  assert.equal(incompleteUtf8Tail([0x80]), 0); // a lone continuation byte is invalid, not cut: it stays U+FFFD
+  assert.equal(incompleteUtf8Tail([0x61, 0xff]), 0);
+  assert.equal(incompleteUtf8Tail([]), 0);
+});
+
+test('ByteTokenizer.decode(ids, cutTail): a sample cut mid-character ends cleanly, invalid bytes stay visible', () => {
+  const tok = new ByteTokenizer();
+  const cut = [...tok.encode('café €'), 0xe2, 0x82]; // the model's last two bytes start another €
+  assert.equal(tok.decode(cut), 'café €\uFFFD');
+  assert.equal(tok.decode(cut, true), 'café €');
+  assert.equal(tok.decode([0x61, 0xff, 0x62], true), 'a\uFFFDb');
 });

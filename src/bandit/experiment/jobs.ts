@@ -7,16 +7,18 @@
  * and their confidence intervals are tight. Offline data for a smaller budget is a prefix of the
  * data for a larger one (one stream, drawn sequentially).
  */
+import { GshfInputError } from '../../math/errors.js';
 import { Rng } from '../../math/rng.js';
 import { readEnvFile } from '../files.js';
 import { generateEnv, behaviourPolicy, type Coverage } from '../generate.js';
 import { emptyPairs, type BanditEnv } from '../env.js';
 import { PreferenceOracle, samplePairs } from '../oracle.js';
-import { gapMetric, klToRef, expectedReward, trueRewards } from '../policy.js';
+import { expectedReward, gapMetric, klToRef, trueRewards } from '../policy.js';
 import { getAlgorithm, type AlgorithmResult } from '../algorithms/index.js';
 import { getDivergence } from '../divergences/registry.js';
 import { fDivergence, fGapMetric } from '../divergences/optimum.js';
 import type { EnvSpec, ExperimentConfig } from './config.js';
+import { expandLabJobs, runLabJob } from './lab-studies.js';
 
 export interface Job {
   /** Unique, stable identity (used for resuming). */
@@ -56,11 +58,23 @@ export interface JobResult {
   /** Online runs: gap of the main agent after each iteration vs labels used so far. */
   trace?: { labels: number; gap: number }[];
   diagnostics?: Record<string, number>;
+  /** Lab studies: the study's named metrics for this arm and seed. */
+  metrics?: Record<string, number>;
 }
 
 export function expandJobs(cfg: ExperimentConfig): Job[] {
   const jobs: Job[] = [];
   for (const study of cfg.studies) {
+    if (study.kind === 'lab') {
+      jobs.push(
+        ...expandLabJobs(study, study.seeds ?? cfg.seeds).map((j) => ({
+          ...j,
+          coverage: 'good' as const,
+          budget: 0,
+        })),
+      );
+      continue;
+    }
     if (study.kind === 'frontier') {
       for (const eta of study.etas)
         for (const run of study.runs)
@@ -80,7 +94,7 @@ export function expandJobs(cfg: ExperimentConfig): Job[] {
     for (const coverage of coverages)
       for (const budget of study.budgets)
         for (const run of study.runs)
-          for (let s = 0; s < cfg.seeds; s++)
+          for (let s = 0; s < (study.seeds ?? cfg.seeds); s++)
             jobs.push({
               key: `${study.name}/${run}/${coverage}/n=${budget}/s=${s}`,
               study: study.name,
@@ -93,6 +107,23 @@ export function expandJobs(cfg: ExperimentConfig): Job[] {
   return jobs;
 }
 
+/**
+ * The environment a study runs in: the config's, with the study's `env` change applied, and with
+ * `varyEnv` the generator seed moved by the seed index.
+ */
+export function studyEnvSpec(cfg: ExperimentConfig, studyName: string, seedIndex = 0): EnvSpec {
+  const study = cfg.studies.find((s) => s.name === studyName);
+  const grid = study?.kind === 'grid' ? study : undefined;
+  if (!grid?.env && !grid?.varyEnv) return cfg.env;
+  if (cfg.env.source !== 'generate')
+    throw new GshfInputError(
+      `study "${studyName}": env changes need a generated environment (env.source: generate)`,
+    );
+  return { ...cfg.env, ...grid.env, ...(grid.varyEnv ? { seed: cfg.env.seed + seedIndex } : {}) };
+}
+
+/** Environments kept per worker (a study with varyEnv builds one per seed index). */
+const ENV_CACHE_SIZE = 16;
 const envCache = new Map<string, BanditEnv>();
 
 export function loadEnv(spec: EnvSpec): BanditEnv {
@@ -115,14 +146,53 @@ export function loadEnv(spec: EnvSpec): BanditEnv {
       throw new Error(
         'experiments need an environment with theta_star (the ground truth to evaluate against)',
       );
+    if (envCache.size >= ENV_CACHE_SIZE) envCache.delete(envCache.keys().next().value as string);
     envCache.set(k, env);
   }
   return env;
 }
 
+/** The evaluation fields every job result carries for its output policy (exact, under θ*). */
+function policyFields(
+  env: BanditEnv,
+  policy: Float64Array,
+): Pick<JobResult, 'eta' | 'gap' | 'suboptimality' | 'klStarToHat' | 'reward' | 'klToRef'> {
+  const g = gapMetric(env, policy);
+  return {
+    eta: env.eta,
+    gap: g.gap,
+    suboptimality: g.suboptimality,
+    klStarToHat: g.klStarToHat,
+    reward: expectedReward(env, policy, trueRewards(env)),
+    klToRef: klToRef(env, policy),
+  };
+}
+
+/** A lab study's job (lab-studies.ts): its arm's policy evaluated like any run, plus its metrics. */
+function labJobResult(cfg: ExperimentConfig, job: Job): JobResult {
+  const env = loadEnv(cfg.env);
+  const out = runLabJob(cfg, job, env);
+  return {
+    key: job.key,
+    study: job.study,
+    run: job.run,
+    algorithm: out.algorithm,
+    setting: 'lab',
+    coverage: job.coverage,
+    budget: job.budget,
+    seedIndex: job.seedIndex,
+    ...policyFields(env, out.policy),
+    labelsUsed: out.labelsUsed,
+    validationLabels: 0,
+    seconds: out.seconds,
+    metrics: out.metrics,
+  };
+}
+
 /** Runs one job to completion. Deterministic given (cfg, job). */
 export function runJob(cfg: ExperimentConfig, job: Job): JobResult {
-  const baseEnv = loadEnv(cfg.env);
+  if (cfg.studies.find((s) => s.name === job.study)?.kind === 'lab') return labJobResult(cfg, job);
+  const baseEnv = loadEnv(studyEnvSpec(cfg, job.study, job.seedIndex));
   const env: BanditEnv = job.eta === undefined ? baseEnv : { ...baseEnv, eta: job.eta };
   const spec = cfg.algorithms[job.run];
   const algorithm = getAlgorithm(spec.algorithm);
@@ -160,7 +230,6 @@ export function runJob(cfg: ExperimentConfig, job: Job): JobResult {
     options,
   );
   const seconds = (performance.now() - t0) / 1000;
-  const g = gapMetric(env, result.policy);
   return {
     key: job.key,
     study: job.study,
@@ -170,12 +239,7 @@ export function runJob(cfg: ExperimentConfig, job: Job): JobResult {
     coverage: job.coverage,
     budget: job.budget,
     seedIndex: job.seedIndex,
-    eta: env.eta,
-    gap: g.gap,
-    suboptimality: g.suboptimality,
-    klStarToHat: g.klStarToHat,
-    reward: expectedReward(env, result.policy, trueRewards(env)),
-    klToRef: klToRef(env, result.policy),
+    ...policyFields(env, result.policy),
     labelsUsed: result.labelsUsed,
     validationLabels: result.validationLabels ?? 0,
     seconds,
