@@ -35,6 +35,7 @@ import {
   requirePositive,
 } from './offline-common.js';
 import { ENHANCER_NAMES, prepareEnhancer, type EnhancerName } from './enhancers.js';
+import { bootstrapPrecision } from './ensemble-uncertainty.js';
 import type { AlgorithmContext, AlgorithmResult, BanditAlgorithm, IterationRecord } from './types.js';
 
 export type Selection = 'validation' | 'last';
@@ -62,6 +63,13 @@ export interface OnlineGshfOptions {
   enhancer: EnhancerName;
   /** ε of the 'epsilon-greedy' enhancer: the second action is uniform with probability ε. */
   epsilon: number;
+  /**
+   * The Σ the enhancer sees: 'design' = λI + Σ ΔφΔφᵀ (the paper's), 'ensemble' = the inverse
+   * covariance of a bootstrap ensemble of MLEs (ensemble-uncertainty.ts). The MLE is unchanged.
+   */
+  sigmaSource: 'design' | 'ensemble';
+  /** Bootstrap members K for sigmaSource 'ensemble'. */
+  ensembleSize: number;
   /** Oracle comparisons vs π0 per candidate for model selection (counted as validationLabels). */
   validationQueries: number;
   selection: Selection;
@@ -89,6 +97,8 @@ export const onlineDefaults: OnlineGshfOptions = {
   n: 8,
   enhancer: 'uncertainty',
   epsilon: 0.1,
+  sigmaSource: 'design',
+  ensembleSize: 8,
   validationQueries: 200,
   selection: 'validation',
   validationScore: 'win-rate',
@@ -111,6 +121,8 @@ function validateOptions(
   requirePositive(name, 'beta', o.beta);
   requireInteger(name, 'n', o.n, 2);
   requireOneOf(name, 'enhancer', o.enhancer, ENHANCER_NAMES);
+  requireOneOf(name, 'sigmaSource', o.sigmaSource, ['design', 'ensemble'] as const);
+  requireInteger(name, 'ensembleSize', o.ensembleSize, 2);
   if (!(o.epsilon >= 0 && o.epsilon <= 1))
     throw new Error(`${name}: option epsilon must be in [0, 1], got ${o.epsilon}`);
   requireInteger(name, 'validationQueries', o.validationQueries, 0);
@@ -226,6 +238,7 @@ export function runIterativeGshf(
   const nOff = offline.context.length;
   const queries0 = oracle.queries;
   const collectRng = ctx.rng.fork(`${name}:collect`);
+  const ensembleRng = ctx.rng.fork(`${name}:ensemble`);
   const ccdf = contextCdf(env);
 
   const store = new DiffStore(d, nOff + sizes.reduce((a, b) => a + b, 0));
@@ -272,11 +285,16 @@ export function runIterativeGshf(
     const labelsBefore = nOff + onlineLabels;
     candidates.push({ policy: main, theta: Float64Array.from(theta), labels: labelsBefore });
 
+    // The ensemble needs data: until there are 2 pairs the enhancer sees the design Σ = λI.
+    const sigmaEnh =
+      o.sigmaSource === 'ensemble' && store.n >= 2
+        ? bootstrapPrecision(store.dphi, store.n, d, o.lambda, o.ensembleSize, ensembleRng).precision
+        : sigma;
     const enh = prepareEnhancer(o.enhancer, {
       env,
       mainLogp: main,
       rewards,
-      sigma,
+      sigma: sigmaEnh,
       beta: o.beta,
       n: o.n,
       theta,
