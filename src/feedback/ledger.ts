@@ -46,6 +46,7 @@ export class AsyncLabelLedger implements AsyncLabelSource {
     this.chunk = opts.chunk ?? Infinity;
     if (!(this.chunk >= 1)) throw new RangeError(`ledger chunk must be >= 1, got ${opts.chunk}`);
     this.onPaid = opts.onPaid;
+    source.restore?.(Array.from(this.file.values(), (r) => answerOf(r)));
   }
 
   get tornBytes(): number {
@@ -103,9 +104,7 @@ export class AsyncLabelLedger implements AsyncLabelSource {
     for (const q of seen.values()) {
       const rec = this.file.get(q.id);
       if (!rec) continue;
-      const a: LabelAnswer = { id: q.id, verdict: recordVerdict(rec), source: rec.source };
-      if (rec.detail) a.detail = rec.detail;
-      out.push(a);
+      out.push(answerOf(rec));
     }
     return out;
   }
@@ -169,4 +168,11 @@ export class AsyncLabelLedger implements AsyncLabelSource {
     this.file.close();
     await this.source.close?.();
   }
+}
+
+/** A ledger record as the answer it holds. */
+function answerOf(rec: LabelRecord): LabelAnswer {
+  const a: LabelAnswer = { id: rec.id, verdict: recordVerdict(rec), source: rec.source };
+  if (rec.detail) a.detail = rec.detail;
+  return a;
 }

@@ -18,7 +18,7 @@
 import { existsSync, mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { AsyncLabelLedger } from '../feedback/ledger.js';
-import { createLabelSource } from '../feedback/registry.js';
+import { createLabelSource, type LabelSourceConfig } from '../feedback/registry.js';
 import { goldReward } from '../pref/gold.js';
 import { readPrompts } from '../pref/prompts.js';
 import { Rng } from '../math/rng.js';
@@ -285,7 +285,7 @@ async function runIterations(
   const svc: Services = {
     backend: createPolicyBackend(cfg.policy, cfg.trainer),
     ledger,
-    oracle: cfg.labels.kind === 'oracle',
+    oracle: usesOracle(cfg.labels),
   };
   try {
     // --- phase 3: iterations
@@ -335,3 +335,14 @@ function writeMetrics(out: string, rows: readonly LoopMetrics[]): void {
 }
 
 export type { PolicySample };
+
+/** True when the gold oracle answers some labels (directly or as a router tier): gold r* is then reported. */
+function usesOracle(src: LabelSourceConfig | 'self'): boolean {
+  if (src === 'self') return false;
+  if (src.kind === 'oracle') return true;
+  return (
+    src.kind === 'router' &&
+    Array.isArray(src.tiers) &&
+    src.tiers.some((t: { source: LabelSourceConfig | 'self' }) => usesOracle(t.source))
+  );
+}
