@@ -165,7 +165,7 @@ export function registerLmCommands(program: Command): void {
         force: o.force,
         log: (l) => process.stderr.write(`lm sft: ${l}\n`),
         onProgress: (p) => {
-          if (p.valLoss !== undefined) lastVal = p.valLoss;
+          if (p.val_loss !== undefined) lastVal = p.val_loss;
           bar.tick(
             1,
             `loss ${p.loss.toFixed(3)}${Number.isFinite(lastVal) ? ` val ${lastVal.toFixed(3)}` : ''} lr ${p.lr.toExponential(1)}`,

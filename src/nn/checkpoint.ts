@@ -6,11 +6,13 @@
 import { copyFileSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { writeFileAtomic } from '../report/atomic.js';
 import { basename, join } from 'node:path';
-import { z } from 'zod';
-import { formatZodIssues, GPTConfigSchema, type GPTConfig } from './config.js';
+import { formatZodIssues, type GPTConfig } from './config.js';
 import { GPT } from './model.js';
 import { type Tokenizer, type TokenizerSpec, tokenizerFromSpec } from './tokenizer.js';
 import { GshfInputError, ioError } from '../math/errors.js';
+import { CheckpointConfigSchema, type CheckpointConfig, type LoadedCheckpoint } from './checkpoint-config.js';
+
+export type { CheckpointConfig, LoadedCheckpoint } from './checkpoint-config.js';
 import { checkFinite, encodeSafetensors, parseSafetensorsHeader } from './safetensors.js';
 import { hfCheckpointConfig, isHFFolder, loadHFCheckpoint, saveHFCheckpoint } from './hf/folder.js';
 
@@ -19,23 +21,6 @@ export type { SafetensorEntry } from './safetensors.js';
 
 export const WEIGHTS_FILE = 'model.safetensors';
 export const CONFIG_FILE = 'config.json';
-
-const TokenizerSpecSchema = z.union([
-  z.object({ type: z.literal('byte') }).strict(),
-  z.object({ type: z.literal('bpe'), file: z.string().min(1) }).strict(),
-]);
-
-const CheckpointConfigSchema = z
-  .object({
-    format: z.literal('gshf-lm'),
-    version: z.literal(1),
-    model: GPTConfigSchema,
-    tokenizer: TokenizerSpecSchema,
-    meta: z.record(z.string(), z.unknown()).default({}),
-  })
-  .strict();
-
-export type CheckpointConfig = z.output<typeof CheckpointConfigSchema>;
 
 /** Writes a checkpoint directory. A BPE tokenizer's json is copied next to the weights. */
 export function saveCheckpoint(
@@ -104,12 +89,6 @@ export interface LoadOptions {
   seed?: number | string;
   /** Hugging Face Llama-family folders: the longest context to allocate for (default 1024). */
   maxContext?: number;
-}
-
-export interface LoadedCheckpoint {
-  model: GPT;
-  tokenizer: Tokenizer;
-  config: CheckpointConfig;
 }
 
 /** Loads weights into a fresh model; every expected tensor must be present with the right dtype/shape. */

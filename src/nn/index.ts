@@ -80,6 +80,18 @@ export {
 } from './checkpoint.js';
 export type { CheckpointConfig, LoadOptions, LoadedCheckpoint, SafetensorEntry } from './checkpoint.js';
 export { trainSft, evaluateLoss, splitTrainVal, SFT_DEFAULTS, sftWarmup } from './sft.js';
+export { runSteps, runEpochs, epochBatches } from './train-loop.js';
+export type {
+  TrainableModel,
+  ParamTensor,
+  StepMetrics,
+  LoopState,
+  LoopResumeOptions,
+  EpochTrainOptions,
+  RunStepsOptions,
+  RunStepsResult,
+  EpochBatch,
+} from './train-loop.js';
 export type { SftOptions, SftProgress, SftResult, SftState } from './sft.js';
 export { initSftModel, prepareSftData, runSft, SFT_METRICS_FILE, SFT_STATE_FILE } from './sft-run.js';
 export type { SftModelSpec, SftRunOptions, SftRunResult } from './sft-run.js';

@@ -3,8 +3,27 @@
  * linear-warmup + cosine learning-rate schedule.
  */
 import { adamw, scaleInPlace, sumSquares } from './kernels.js';
-import type { GPT } from './model.js';
 import { GshfInputError } from '../math/errors.js';
+
+/** One parameter tensor inside a model's arena: where it lives and whether weight decay applies. */
+export interface ParamTensor {
+  readonly offset: number;
+  readonly size: number;
+  readonly decay: boolean;
+}
+
+/**
+ * What the loop, AdamW and clipping need of a model: one parameter arena, one gradient arena of
+ * the same length, the tensors inside them, and a way to zero the gradients. `GPT` is one; a LoRA
+ * wrapper presents only its adapter weights here (the frozen base stays outside the arenas).
+ */
+export interface TrainableModel {
+  readonly params: Float32Array;
+  readonly grads: Float32Array;
+  readonly numParams: number;
+  readonly tensors: readonly ParamTensor[];
+  zeroGrad(): void;
+}
 
 /**
  * The one optimizer-options type of every trainer (SFT, DPO, reward models): AdamW hyper-parameters,
@@ -89,7 +108,7 @@ export interface Optimizer {
 
 /** Builds the optimizer of a trainer that runs `totalSteps` steps. */
 export function createOptimizer(
-  model: GPT,
+  model: TrainableModel,
   opts: OptimizerOptions,
   totalSteps: number,
   trainerDefaults: OptimizerOptions = {},
@@ -124,7 +143,7 @@ export class AdamW {
   }[];
 
   constructor(
-    readonly model: GPT,
+    readonly model: TrainableModel,
     opts: AdamWOptions = {},
   ) {
     this.m = new Float32Array(model.numParams);
@@ -168,12 +187,12 @@ export class AdamW {
 }
 
 /** Global L2 norm of the model's gradients. */
-export function gradNorm(model: GPT): number {
+export function gradNorm(model: TrainableModel): number {
   return Math.sqrt(sumSquares(model.grads, model.numParams));
 }
 
 /** Scales gradients so their global norm is at most maxNorm; returns the norm before clipping. */
-export function clipGradNorm(model: GPT, maxNorm: number): number {
+export function clipGradNorm(model: TrainableModel, maxNorm: number): number {
   const norm = gradNorm(model);
   if (maxNorm > 0 && norm > maxNorm) scaleInPlace(model.grads, model.numParams, maxNorm / (norm + 1e-6));
   return norm;

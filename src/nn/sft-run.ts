@@ -305,9 +305,9 @@ function metricRecord(p: SftProgress): Record<string, number> {
     step: p.step,
     loss: p.loss,
     lr: p.lr,
-    grad_norm: p.gradNorm,
-    ...(p.valLoss !== undefined ? { val_loss: p.valLoss } : {}),
-    elapsed_seconds: Number(p.elapsedSec.toFixed(3)),
+    grad_norm: p.grad_norm,
+    ...(p.val_loss !== undefined ? { val_loss: p.val_loss } : {}),
+    elapsed_seconds: Number(p.elapsed_seconds.toFixed(3)),
   };
 }
 

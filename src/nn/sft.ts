@@ -7,8 +7,9 @@ import { Rng, type RngState } from '../math/rng.js';
 import type { EncodedSeq } from './data.js';
 import { makeBatch } from './data.js';
 import type { GPT, SeqBatch } from './model.js';
-import { clipGradNorm, createOptimizer, learningRate, type OptimizerOptions } from './optim.js';
-import { GshfInputError, GshfNumericError } from '../math/errors.js';
+import { createOptimizer, type OptimizerOptions } from './optim.js';
+import { runSteps, type LoopState, type StepMetrics } from './train-loop.js';
+import { GshfInputError } from '../math/errors.js';
 
 /**
  * SFT's defaults, shared by `gshf lm sft` and the reproduce pipeline's π0 stage (one set). Warmup
@@ -54,14 +55,10 @@ export interface SftOptions extends OptimizerOptions {
   stopAfter?: number;
 }
 
-export interface SftProgress {
-  step: number;
+/** One SFT step's record: the loop's StepMetrics, the run length and, when validated, val_loss. */
+export interface SftProgress extends StepMetrics {
   steps: number;
-  loss: number;
-  lr: number;
-  gradNorm: number;
-  valLoss?: number;
-  elapsedSec: number;
+  val_loss?: number;
 }
 
 /**
@@ -69,13 +66,7 @@ export interface SftProgress {
  * sampler's RNG (= the data position) and the running numbers. The arrays are views into the live
  * model and optimizer, valid during the onCheckpoint call (write them out, do not keep them).
  */
-export interface SftState {
-  /** Completed optimizer steps. */
-  step: number;
-  params: Float32Array;
-  adamM: Float32Array;
-  adamV: Float32Array;
-  adamStep: number;
+export interface SftState extends LoopState {
   rng: RngState;
   tokensSeen: number;
   loss: number;
@@ -186,107 +177,68 @@ export function trainSft(
   // --- setup: options, optimizer, sampler, buffers
   checkSftOptions(opts, train.length);
   const B = opts.batchSize ?? SFT_DEFAULTS.batchSize;
-  const accum = opts.accumulation ?? SFT_DEFAULTS.accumulation;
   const T = Math.min(model.config.blockSize, Math.max(...train.map((s) => s.ids.length)));
   const rng = new Rng(opts.seed ?? SFT_DEFAULTS.seed).fork('sft-batches');
-  const { adamw, schedule, gradClip } = createOptimizer(model, opts, opts.steps, {
+  const optimizer = createOptimizer(model, opts, opts.steps, {
     ...SFT_DEFAULTS,
     warmupSteps: sftWarmup(opts.steps),
   });
   const batch: SeqBatch = { B, T, tokens: new Int32Array(B * T), mask: new Float32Array(B * T) };
   const evalEvery = opts.evalEvery ?? SFT_DEFAULTS.evalEvery;
-  const every = opts.checkpointEvery ?? SFT_DEFAULTS.checkpointEvery;
 
-  // --- start: fresh, or restore the saved state
+  // --- start: fresh, or the saved sampler position and running numbers
   const r = opts.resume;
-  if (r) restoreState(model, adamw, rng, r, opts.steps);
-  const t0 = performance.now() - (r?.elapsedSec ?? 0) * 1000;
+  if (r) rng.setState(r.rng);
   const initialValLoss = r ? r.initialValLoss : val.length ? evaluateLoss(model, val, pad) : NaN;
   let tokensSeen = r?.tokensSeen ?? 0;
   let loss = r?.loss ?? NaN;
   let valLoss = r?.valLoss ?? initialValLoss;
-  const first = r?.step ?? 0;
-  const end = Math.min(opts.steps, opts.stopAfter ?? Infinity);
 
-  // --- train
-  const history: SftProgress[] = [];
-  for (let step = first; step < end; step++) {
-    const lr = learningRate(step, schedule);
-    model.zeroGrad();
-    let lsum = 0;
-    for (let a = 0; a < accum; a++) {
+  // --- train: the shared step loop
+  const res = runSteps({
+    name: 'SFT',
+    hint: '(lower --lr?)',
+    model,
+    optimizer,
+    totalSteps: opts.steps,
+    accumulation: opts.accumulation ?? SFT_DEFAULTS.accumulation,
+    batches: () => {
       tokensSeen += fillBatch(batch, train, pad, rng);
-      lsum += model.lmLoss(batch);
-      model.backwardLmLoss(1 / accum);
-    }
-    loss = lsum / accum;
-    if (!Number.isFinite(loss))
-      throw new GshfNumericError(`SFT: loss became ${loss} at step ${step + 1} (lower --lr?)`);
-    const gn = clipGradNorm(model, gradClip);
-    adamw.update(lr);
-    const last = step + 1 === opts.steps;
-    const p: SftProgress = {
-      step: step + 1,
-      steps: opts.steps,
-      loss,
-      lr,
-      gradNorm: gn,
-      elapsedSec: (performance.now() - t0) / 1000,
-    };
-    if (val.length && (last || (evalEvery > 0 && (step + 1) % evalEvery === 0))) {
+      return batch;
+    },
+    lossAndGrad: (b, scale) => {
+      const l = model.lmLoss(b);
+      model.backwardLmLoss(scale);
+      return { loss: l };
+    },
+    afterStep: (step, last) => {
+      if (!val.length || !(last || (evalEvery > 0 && step % evalEvery === 0))) return undefined;
       valLoss = evaluateLoss(model, val, pad);
-      p.valLoss = valLoss;
-    }
-    history.push(p);
-    opts.onProgress?.(p);
-    if (opts.onCheckpoint && every > 0 && (step + 1) % every === 0 && !last)
-      opts.onCheckpoint({
-        step: step + 1,
-        params: model.params,
-        adamM: adamw.m,
-        adamV: adamw.v,
-        adamStep: adamw.step,
-        rng: rng.getState(),
-        tokensSeen,
-        loss,
-        valLoss,
-        initialValLoss,
-        elapsedSec: p.elapsedSec,
-      });
-  }
+      return { val_loss: valLoss };
+    },
+    onStep: (rec) => {
+      loss = rec.loss;
+      opts.onProgress?.({ ...rec, steps: opts.steps });
+    },
+    resume: r,
+    stopAfter: opts.stopAfter,
+    checkpointEvery: opts.checkpointEvery ?? SFT_DEFAULTS.checkpointEvery,
+    onCheckpoint:
+      opts.onCheckpoint &&
+      ((st) =>
+        opts.onCheckpoint?.({ ...st, rng: rng.getState(), tokensSeen, loss, valLoss, initialValLoss })),
+  });
 
   // --- result
-  const seconds = (performance.now() - t0) / 1000;
   return {
     steps: opts.steps,
-    stepsRun: end - first,
-    finished: end === opts.steps,
+    stepsRun: res.stepsRun,
+    finished: res.finished,
     finalTrainLoss: loss,
     valLoss,
     initialValLoss,
-    seconds,
-    tokensPerSec: tokensSeen / seconds,
-    history,
+    seconds: res.seconds,
+    tokensPerSec: tokensSeen / res.seconds,
+    history: res.history.map((h) => ({ ...h, steps: opts.steps })),
   };
-}
-
-function restoreState(
-  model: GPT,
-  adamw: { m: Float32Array; v: Float32Array; step: number },
-  rng: Rng,
-  r: SftState,
-  steps: number,
-): void {
-  const n = model.numParams;
-  if (r.params.length !== n || r.adamM.length !== n || r.adamV.length !== n)
-    throw new GshfInputError(
-      `SFT resume: the saved state holds ${r.params.length} parameters, the model has ${n}`,
-    );
-  if (!(Number.isInteger(r.step) && r.step >= 0 && r.step <= steps))
-    throw new GshfInputError(`SFT resume: saved step ${r.step} is outside 0..${steps}`);
-  model.params.set(r.params);
-  adamw.m.set(r.adamM);
-  adamw.v.set(r.adamV);
-  adamw.step = r.adamStep;
-  rng.setState(r.rng);
 }

@@ -7,11 +7,11 @@
  */
 import { Rng, type Seed } from '../math/rng.js';
 import {
-  clipGradNorm,
-  createOptimizer,
   encodePair,
-  learningRate,
+  runEpochs,
   type EncodedSeq,
+  type EpochTrainOptions,
+  type StepMetrics,
   type OptimizerOptions,
   type GPT,
   type RewardBatch,
@@ -112,6 +112,16 @@ export class PairBatcher {
   }
 }
 
+/** Per-batch-size scratch of 2·m float64 (one per [chosen; rejected] row), reused across steps. */
+export function pairScratch(): (m: number) => Float64Array {
+  const cache = new Map<number, Float64Array>();
+  return (m) => {
+    let a = cache.get(m);
+    if (!a) cache.set(m, (a = new Float64Array(2 * m)));
+    return a;
+  };
+}
+
 /** Reference (π0) summed log-probs and scored-token counts per pair. */
 export interface ReferenceLogProbs {
   chosen: Float64Array;
@@ -154,7 +164,7 @@ export function referenceLogProbs(
 }
 
 /** Optimizer options (lr, warmupSteps, weightDecay, …): see nn OptimizerOptions; DPO defaults lr 5e-4, no weight decay. */
-export interface DpoOptions extends OptimizerOptions {
+export interface DpoOptions extends EpochTrainOptions<DpoStepMetrics> {
   /** β = the paper's η. Default 0.1. */
   beta?: number;
   /** Default 'sigmoid'. */
@@ -167,26 +177,15 @@ export interface DpoOptions extends OptimizerOptions {
   nllAlpha?: number;
   /** Per-pair additive offset inside the link, aligned with `pairs` (e.g. pessimisticOffset(Γ_w, Γ_l)). */
   offsets?: ArrayLike<number>;
-  epochs?: number;
-  /** Pairs per step (default 16). */
-  batchSize?: number;
   seed?: Seed;
-  /** Stop after this many steps (default: epochs × ceil(n / batchSize)). */
-  maxSteps?: number;
-  onStep?: (m: DpoStepMetrics) => void;
 }
 
 /** DPO's optimizer defaults (the rest: nn OPTIMIZER_DEFAULTS). */
 export const DPO_OPTIMIZER: OptimizerOptions = { lr: 5e-4, weightDecay: 0 };
 
-export interface DpoStepMetrics extends DpoMetrics {
-  step: number;
+/** One DPO step's record: the loss's metrics, the epoch and the loop's StepMetrics. */
+export interface DpoStepMetrics extends DpoMetrics, StepMetrics {
   epoch: number;
-  lr: number;
-  /** Global gradient norm before clipping. */
-  grad_norm: number;
-  /** Wall-clock seconds of this step. */
-  step_seconds: number;
 }
 
 export interface DpoResult {
@@ -257,12 +256,7 @@ export function trainDpo(
     nllAlpha: opts.nllAlpha,
   };
   const bs = Math.max(1, Math.min(opts.batchSize ?? 16, n));
-  const perEpoch = Math.ceil(n / bs);
-  const total = Math.min(opts.maxSteps ?? Infinity, (opts.epochs ?? 1) * perEpoch);
-  const { adamw: optim, schedule: sched, gradClip } = createOptimizer(policy, opts, total, DPO_OPTIMIZER);
   const batcher = new PairBatcher(enc, tok.pad, policy.config.blockSize);
-  const rng = new Rng(opts.seed ?? 0).fork('dpo-shuffle');
-  const order = Array.from({ length: n }, (_, i) => i);
   const lps: PairLogProbs[] = Array.from({ length: bs }, () => ({
     policyChosen: 0,
     policyRejected: 0,
@@ -272,50 +266,22 @@ export function trainDpo(
     rejectedTokens: 1,
   }));
   const losses = new Float64Array(bs);
-  const dSeqBuf = new Map<number, Float64Array>();
-  const history: DpoStepMetrics[] = [];
-  const t0 = performance.now();
-  let step = 0;
-  for (let epoch = 0; step < total; epoch++) {
-    rng.shuffle(order);
-    for (let s = 0; s < perEpoch && step < total; s++, step++) {
-      const ts = performance.now();
-      const idx = order.slice(s * bs, Math.min(n, (s + 1) * bs));
-      const m = idx.length;
-      const batch = batcher.fill(idx);
-      let dSeq = dSeqBuf.get(m);
-      if (!dSeq) dSeqBuf.set(m, (dSeq = new Float64Array(2 * m)));
-      policy.zeroGrad();
-      const metrics = dpoBatchLossAndGrad(
-        policy,
-        batch,
-        idx,
-        ref,
-        type,
-        lossOpts,
-        opts.offsets,
-        lps,
-        losses,
-        dSeq,
-      );
-      if (!Number.isFinite(metrics.loss))
-        throw new Error(`DPO: loss became ${metrics.loss} at step ${step + 1} (lower lr?)`);
-      const gn = clipGradNorm(policy, gradClip);
-      const lr = learningRate(step, sched);
-      optim.update(lr);
-      const rec: DpoStepMetrics = {
-        ...metrics,
-        step: step + 1,
-        epoch: epoch + 1,
-        lr,
-        grad_norm: gn,
-        step_seconds: (performance.now() - ts) / 1000,
-      };
-      history.push(rec);
-      opts.onStep?.(rec);
-    }
-  }
-  return { steps: step, seconds: (performance.now() - t0) / 1000, history };
+  const dSeq = pairScratch();
+  const lossAndGrad = (idx: number[]): DpoMetrics =>
+    dpoBatchLossAndGrad(
+      policy,
+      batcher.fill(idx),
+      idx,
+      ref,
+      type,
+      lossOpts,
+      opts.offsets,
+      lps,
+      losses,
+      dSeq(idx.length),
+    );
+  const rng = new Rng(opts.seed ?? 0).fork('dpo-shuffle');
+  return runEpochs({ name: 'DPO', model: policy, n, rng, opts, trainerDefaults: DPO_OPTIMIZER, lossAndGrad });
 }
 
 /**

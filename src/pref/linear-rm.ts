@@ -10,9 +10,12 @@
  * the lab's covariance of the labelled feature differences, and uncertainties are Σ⁻¹-norms
  * computed through the lab's `Uncertainty` (a stored Cholesky factor).
  */
-import { addOuterProducts, scaledIdentity } from '../math/linalg.js';
+import { addOuterProducts, cholesky, scaledIdentity } from '../math/linalg.js';
+import type { Rng } from '../math/rng.js';
 import { fitMLE } from '../bandit/mle.js';
 import { Uncertainty } from '../bandit/uncertainty.js';
+import { drawGaussianFromPrecision } from '../bandit/algorithms/explorers.js';
+import { bestWorstPair } from './sampling.js';
 
 /** Lower-cased a–z word runs of a text. */
 export function textWords(text: string): string[] {
@@ -89,6 +92,8 @@ export interface LinearRmJson {
 export class LinearRewardModel {
   private readonly unc: Uncertainty;
   private readonly buf: Float64Array;
+  /** Cholesky factor of Σ for posterior draws (computed on the first draw). */
+  private chol: Float64Array | null = null;
 
   private constructor(
     readonly features: WordFeatures,
@@ -126,10 +131,21 @@ export class LinearRewardModel {
   }
 
   score(text: string): number {
+    return this.scoreWith(this.theta, text);
+  }
+
+  /** ⟨θ, φ(y)⟩ for another parameter θ (e.g. a posterior draw). */
+  scoreWith(theta: ArrayLike<number>, text: string): number {
     const f = this.features.phi(text, this.buf);
     let s = 0;
-    for (let j = 0; j < f.length; j++) s += this.theta[j] * f[j];
+    for (let j = 0; j < f.length; j++) s += theta[j] * f[j];
     return s;
+  }
+
+  /** A posterior draw θ̃ ~ N(θ̂, ν²Σ⁻¹) (the bandit lab's Thompson sampler, `drawGaussianFromPrecision`). */
+  drawTheta(rng: Rng, nu: number): Float64Array {
+    this.chol ??= cholesky(this.unc.sigma, this.features.d);
+    return drawGaussianFromPrecision(this.chol, this.features.d, this.theta, nu, rng);
   }
 
   /** ‖φ(a) − ν‖_{Σ⁻¹} (ν = 0 when omitted): the point-wise Γ without β. */
@@ -194,4 +210,24 @@ export function agreement(
     if (Math.sign(s) === Math.sign(g)) hit++;
   }
   return { agreement: n === 0 ? NaN : hit / n, pairs: n };
+}
+
+/**
+ * The Thompson enhancer on text: one posterior draw θ̃ ~ N(θ̂, ν²Σ⁻¹) per prompt, then the best-
+ * vs-worst pair of the n responses under r_θ̃ (slot i = best). Null when the draw ties every
+ * response or best and worst are the same text. As ν → 0 it is best-vs-worst under θ̂.
+ */
+export function thompsonPair(
+  rm: LinearRewardModel,
+  texts: readonly string[],
+  rng: Rng,
+  nu: number,
+): { i: number; j: number } | null {
+  if (!(nu >= 0 && Number.isFinite(nu))) throw new RangeError(`thompsonPair: nu must be ≥ 0, got ${nu}`);
+  const th = rm.drawTheta(rng, nu);
+  const p = bestWorstPair(
+    texts,
+    texts.map((t) => rm.scoreWith(th, t)),
+  );
+  return p ? { i: p.chosenIndex, j: p.rejectedIndex } : null;
 }

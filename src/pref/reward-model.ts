@@ -7,20 +7,20 @@ import { Rng, type Seed } from '../math/rng.js';
 import { softplus, sigmoid } from '../math/special.js';
 import {
   GPT,
-  clipGradNorm,
-  createOptimizer,
   encodePair,
-  learningRate,
   loadCheckpoint,
+  runEpochs,
   makeBatch,
   saveCheckpoint,
   type EncodedSeq,
   type GPTConfigInput,
+  type EpochTrainOptions,
+  type StepMetrics,
   type OptimizerOptions,
   type RewardBatch,
   type Tokenizer,
 } from '../nn/index.js';
-import { PairBatcher, toEncoded, type PairInput } from './dpo.js';
+import { PairBatcher, pairScratch, toEncoded, type PairInput } from './dpo.js';
 
 /**
  * A scalar-head GPT initialised from an LM's trunk: every tensor with the same name and shape is
@@ -56,26 +56,18 @@ export interface RewardMetrics {
   max_reward: number;
 }
 
-export interface RewardStepMetrics extends RewardMetrics {
-  step: number;
+/** One reward-model step's record: the BT metrics, the epoch and the loop's StepMetrics. */
+export interface RewardStepMetrics extends RewardMetrics, StepMetrics {
   epoch: number;
-  lr: number;
-  grad_norm: number;
-  step_seconds: number;
 }
 
 /** Optimizer options: see nn OptimizerOptions; reward models default to lr 1e-3, no weight decay. */
-export interface RewardTrainOptions extends OptimizerOptions {
-  epochs?: number;
-  /** Pairs per step (default 16). */
-  batchSize?: number;
+export interface RewardTrainOptions extends EpochTrainOptions<RewardStepMetrics> {
   seed?: Seed;
   /** Per-pair margins (TRL `margin` column), aligned with `pairs`: L = −log σ(Δr − margin). */
   margins?: ArrayLike<number>;
   /** TRL `center_rewards_coefficient`: adds c·mean((r+ + r−)²) to keep rewards centred. Default 0. */
   centerRewardsCoefficient?: number;
-  maxSteps?: number;
-  onStep?: (m: RewardStepMetrics) => void;
 }
 
 /** Reward-model optimizer defaults (the rest: nn OPTIMIZER_DEFAULTS). */
@@ -162,53 +154,25 @@ export function trainRewardModel(
   const enc = toEncoded(tok, pairs, rm.config.blockSize);
   const n = enc.length;
   if (n === 0) return { steps: 0, seconds: 0, history: [] };
-  const bs = Math.max(1, Math.min(opts.batchSize ?? 16, n));
-  const perEpoch = Math.ceil(n / bs);
-  const total = Math.min(opts.maxSteps ?? Infinity, (opts.epochs ?? 1) * perEpoch);
-  const { adamw: optim, schedule: sched, gradClip } = createOptimizer(rm, opts, total, RM_OPTIMIZER);
   const batcher = new PairBatcher(enc, tok.pad, rm.config.blockSize);
+  const dr = pairScratch();
+  const marginBuf = new Float64Array(Math.max(1, Math.min(opts.batchSize ?? 16, n)));
+  const lossAndGrad = (idx: number[]): RewardMetrics => {
+    if (opts.margins) for (let b = 0; b < idx.length; b++) marginBuf[b] = opts.margins[idx[b]];
+    const margins = opts.margins ? marginBuf : undefined;
+    const center = opts.centerRewardsCoefficient ?? 0;
+    return rewardBatchLossAndGrad(rm, batcher.fill(idx), dr(idx.length), margins, center);
+  };
   const rng = new Rng(opts.seed ?? 0).fork('rm-shuffle');
-  const order = Array.from({ length: n }, (_, i) => i);
-  const drBuf = new Map<number, Float64Array>();
-  const marginBuf = new Float64Array(bs);
-  const history: RewardStepMetrics[] = [];
-  const t0 = performance.now();
-  let step = 0;
-  for (let epoch = 0; step < total; epoch++) {
-    rng.shuffle(order);
-    for (let s = 0; s < perEpoch && step < total; s++, step++) {
-      const ts = performance.now();
-      const idx = order.slice(s * bs, Math.min(n, (s + 1) * bs));
-      const m = idx.length;
-      let dr = drBuf.get(m);
-      if (!dr) drBuf.set(m, (dr = new Float64Array(2 * m)));
-      if (opts.margins) for (let b = 0; b < m; b++) marginBuf[b] = opts.margins[idx[b]];
-      rm.zeroGrad();
-      const met = rewardBatchLossAndGrad(
-        rm,
-        batcher.fill(idx),
-        dr,
-        opts.margins ? marginBuf : undefined,
-        opts.centerRewardsCoefficient ?? 0,
-      );
-      if (!Number.isFinite(met.loss))
-        throw new Error(`reward model: loss became ${met.loss} at step ${step + 1} (lower lr?)`);
-      const gn = clipGradNorm(rm, gradClip);
-      const lr = learningRate(step, sched);
-      optim.update(lr);
-      const rec: RewardStepMetrics = {
-        ...met,
-        step: step + 1,
-        epoch: epoch + 1,
-        lr,
-        grad_norm: gn,
-        step_seconds: (performance.now() - ts) / 1000,
-      };
-      history.push(rec);
-      opts.onStep?.(rec);
-    }
-  }
-  return { steps: step, seconds: (performance.now() - t0) / 1000, history };
+  return runEpochs({
+    name: 'reward model',
+    model: rm,
+    n,
+    rng,
+    opts,
+    trainerDefaults: RM_OPTIMIZER,
+    lossAndGrad,
+  });
 }
 
 /**
@@ -397,7 +361,14 @@ export function trainRewardEnsemble(
       }
     }
     const onStep = opts.onMemberStep ? (m: RewardStepMetrics) => opts.onMemberStep?.(k, m) : opts.onStep;
-    results.push(trainRewardModel(model, tok, data, { ...opts, seed, margins, onStep }));
+    // Members are not resumable one by one: the loop's resume options are not passed on.
+    const noResume = {
+      resume: undefined,
+      stopAfter: undefined,
+      checkpointEvery: undefined,
+      onCheckpoint: undefined,
+    };
+    results.push(trainRewardModel(model, tok, data, { ...opts, ...noResume, seed, margins, onStep }));
     members.push(new RewardModel(model, tok));
   }
   return { ensemble: new RewardEnsemble(members), results };

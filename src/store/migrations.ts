@@ -25,6 +25,9 @@ function migration3(bigint: 'INTEGER' | 'BIGINT'): string {
   `;
 }
 
+/** 4: an undone answer's lease is reopened and offered before any other open lease. */
+const MIGRATION4 = `ALTER TABLE leases ADD COLUMN reopened INTEGER NOT NULL DEFAULT 0`;
+
 export const SQLITE_MIGRATIONS: readonly string[] = [
   `
   CREATE TABLE projects (
@@ -94,6 +97,7 @@ export const SQLITE_MIGRATIONS: readonly string[] = [
   CREATE INDEX tasks_open ON tasks (project_id, n_done);
   `,
   migration3('INTEGER'),
+  MIGRATION4,
 ];
 
 export const POSTGRES_MIGRATIONS: readonly string[] = [
@@ -165,4 +169,5 @@ export const POSTGRES_MIGRATIONS: readonly string[] = [
   CREATE INDEX tasks_open ON tasks (project_id, n_done);
   `,
   migration3('BIGINT'),
+  MIGRATION4,
 ];

@@ -287,7 +287,7 @@ export class SqlAnnotationStore implements AnnotationStore {
         `SELECT t.*, l.swapped AS l_swapped, l.shown_order AS l_order, l.expires_at AS l_expires
          FROM leases l JOIN tasks t ON t.id = l.task_id
          WHERE l.annotator_id = ? AND l.project_id = ? AND l.state = 'open' AND l.expires_at > ?
-         ORDER BY l.expires_at LIMIT 1`,
+         ORDER BY l.reopened DESC, l.expires_at, l.task_id LIMIT 1`,
         [annotatorId, projectId, now],
       );
       if (open.length > 0) {
@@ -379,7 +379,7 @@ export class SqlAnnotationStore implements AnnotationStore {
           s.now,
         ],
       );
-      await tx.run(`UPDATE leases SET state = 'done' WHERE task_id = ? AND annotator_id = ?`, [
+      await tx.run(`UPDATE leases SET state = 'done', reopened = 0 WHERE task_id = ? AND annotator_id = ?`, [
         s.taskId,
         s.annotatorId,
       ]);
@@ -401,7 +401,7 @@ export class SqlAnnotationStore implements AnnotationStore {
       if (Number(r.expires_at) <= now) return { kind: 'lease-expired' };
       const taskId = Number(r.task_id);
       await tx.run('DELETE FROM annotations WHERE id = ?', [Number(r.id)]);
-      await tx.run(`UPDATE leases SET state = 'open' WHERE task_id = ? AND annotator_id = ?`, [
+      await tx.run(`UPDATE leases SET state = 'open', reopened = 1 WHERE task_id = ? AND annotator_id = ?`, [
         taskId,
         annotatorId,
       ]);

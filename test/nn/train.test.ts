@@ -89,7 +89,7 @@ test('SFT loop on the review corpus lowers validation loss (tiny model, 60 steps
     onProgress: () => calls++,
   });
   assert.equal(calls, 60);
-  assert.equal(res.history.filter((h) => h.valLoss !== undefined).length, 2);
+  assert.equal(res.history.filter((h) => h.val_loss !== undefined).length, 2);
   assert.ok(res.initialValLoss > 5);
   assert.ok(res.valLoss < 3.5, `val loss ${res.initialValLoss} → ${res.valLoss}`);
   assert.ok(Math.abs(evaluateLoss(model, val, tok.pad) - res.valLoss) < 1e-9);

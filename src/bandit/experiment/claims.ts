@@ -14,6 +14,7 @@ import {
 import { fmt, fmtCI, fmtRange } from '../../report/markdown.js';
 import type { ClaimSpec, ExperimentConfig } from './config.js';
 import type { JobResult } from './jobs.js';
+import { checkLabClaim } from './lab-studies.js';
 
 export interface ClaimVerdict {
   text: string;
@@ -71,6 +72,7 @@ export function checkClaim(cfg: ExperimentConfig, claim: ClaimSpec, results: Job
     return { ...base, ...lowerGap(cfg, claim, mine, budget, coverage) };
   }
   if (claim.kind === 'slope') return { ...base, ...slopeBound(cfg, claim, mine) };
+  if (claim.kind === 'lab') return { ...base, ...checkLabClaim(cfg, claim, mine) };
   return { ...base, ...frontierDominates(cfg, claim, mine) };
 }
 

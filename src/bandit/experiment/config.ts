@@ -71,7 +71,23 @@ const frontierStudySchema = z
   })
   .strict();
 
-export const studySchema = z.union([frontierStudySchema, gridStudySchema]);
+/** A registered lab study (experiment/lab-studies.ts): its own arms and metrics, one job per arm × seed. */
+const labStudySchema = z
+  .object({
+    kind: z.literal('lab'),
+    name: z.string().regex(/^[a-z0-9-]+$/, 'use lower-case letters, digits and dashes'),
+    title: z.string(),
+    /** Registered lab-study name, e.g. "ties". */
+    study: z.string().min(1),
+    /** The study's own options (validated by its schema before anything runs). */
+    options: z.record(z.string(), z.unknown()).default({}),
+    /** Seeds for this study (default: the experiment's `seeds`). */
+    seeds: z.number().int().min(2).max(1000).optional(),
+  })
+  .strict();
+
+export const studySchema = z.union([labStudySchema, frontierStudySchema, gridStudySchema]);
+export type LabStudySpec = z.infer<typeof labStudySchema>;
 export type StudySpec = z.infer<typeof studySchema>;
 export type GridStudy = z.infer<typeof gridStudySchema>;
 export type FrontierStudy = z.infer<typeof frontierStudySchema>;
@@ -116,6 +132,17 @@ export const claimSchema = z.discriminatedUnion('kind', [
     .strict(),
   z
     .object({
+      /** A lab study's metric compared between two of its arms, paired by seed. */
+      kind: z.literal('lab'),
+      ...claimBase,
+      metric: z.string(),
+      better: z.string(),
+      than: z.string(),
+      rule: z.enum(['superiority', 'non-inferiority', 'equivalence']).default('superiority'),
+    })
+    .strict(),
+  z
+    .object({
       kind: z.literal('frontier-dominates'),
       ...claimBase,
       better: z.string(),
@@ -153,6 +180,7 @@ export const experimentConfigSchema = z
         ctx.addIssue({ code: 'custom', path: ['claims', i, 'study'], message: `unknown study "${c.study}"` });
         return;
       }
+      if (c.kind === 'lab' || st.kind === 'lab') return; // arms are checked against the registry (checkLabStudies)
       const runs =
         c.kind === 'slope'
           ? [['run', c.run]]
@@ -180,6 +208,7 @@ export const experimentConfigSchema = z
       }
     });
     cfg.studies.forEach((s, i) => {
+      if (s.kind === 'lab') return;
       s.runs.forEach((r, j) => {
         if (!(r in cfg.algorithms)) {
           ctx.addIssue({

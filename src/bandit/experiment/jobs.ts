@@ -12,11 +12,12 @@ import { readEnvFile } from '../files.js';
 import { generateEnv, behaviourPolicy, type Coverage } from '../generate.js';
 import { emptyPairs, type BanditEnv } from '../env.js';
 import { PreferenceOracle, samplePairs } from '../oracle.js';
-import { gapMetric, klToRef, expectedReward, trueRewards } from '../policy.js';
+import { expectedReward, gapMetric, klToRef, trueRewards } from '../policy.js';
 import { getAlgorithm, type AlgorithmResult } from '../algorithms/index.js';
 import { getDivergence } from '../divergences/registry.js';
 import { fDivergence, fGapMetric } from '../divergences/optimum.js';
 import type { EnvSpec, ExperimentConfig } from './config.js';
+import { expandLabJobs, runLabJob } from './lab-studies.js';
 
 export interface Job {
   /** Unique, stable identity (used for resuming). */
@@ -56,11 +57,23 @@ export interface JobResult {
   /** Online runs: gap of the main agent after each iteration vs labels used so far. */
   trace?: { labels: number; gap: number }[];
   diagnostics?: Record<string, number>;
+  /** Lab studies: the study's named metrics for this arm and seed. */
+  metrics?: Record<string, number>;
 }
 
 export function expandJobs(cfg: ExperimentConfig): Job[] {
   const jobs: Job[] = [];
   for (const study of cfg.studies) {
+    if (study.kind === 'lab') {
+      jobs.push(
+        ...expandLabJobs(study, study.seeds ?? cfg.seeds).map((j) => ({
+          ...j,
+          coverage: 'good' as const,
+          budget: 0,
+        })),
+      );
+      continue;
+    }
     if (study.kind === 'frontier') {
       for (const eta of study.etas)
         for (const run of study.runs)
@@ -120,8 +133,46 @@ export function loadEnv(spec: EnvSpec): BanditEnv {
   return env;
 }
 
+/** The evaluation fields every job result carries for its output policy (exact, under θ*). */
+function policyFields(
+  env: BanditEnv,
+  policy: Float64Array,
+): Pick<JobResult, 'eta' | 'gap' | 'suboptimality' | 'klStarToHat' | 'reward' | 'klToRef'> {
+  const g = gapMetric(env, policy);
+  return {
+    eta: env.eta,
+    gap: g.gap,
+    suboptimality: g.suboptimality,
+    klStarToHat: g.klStarToHat,
+    reward: expectedReward(env, policy, trueRewards(env)),
+    klToRef: klToRef(env, policy),
+  };
+}
+
+/** A lab study's job (lab-studies.ts): its arm's policy evaluated like any run, plus its metrics. */
+function labJobResult(cfg: ExperimentConfig, job: Job): JobResult {
+  const env = loadEnv(cfg.env);
+  const out = runLabJob(cfg, job, env);
+  return {
+    key: job.key,
+    study: job.study,
+    run: job.run,
+    algorithm: out.algorithm,
+    setting: 'lab',
+    coverage: job.coverage,
+    budget: job.budget,
+    seedIndex: job.seedIndex,
+    ...policyFields(env, out.policy),
+    labelsUsed: out.labelsUsed,
+    validationLabels: 0,
+    seconds: out.seconds,
+    metrics: out.metrics,
+  };
+}
+
 /** Runs one job to completion. Deterministic given (cfg, job). */
 export function runJob(cfg: ExperimentConfig, job: Job): JobResult {
+  if (cfg.studies.find((s) => s.name === job.study)?.kind === 'lab') return labJobResult(cfg, job);
   const baseEnv = loadEnv(cfg.env);
   const env: BanditEnv = job.eta === undefined ? baseEnv : { ...baseEnv, eta: job.eta };
   const spec = cfg.algorithms[job.run];
@@ -160,7 +211,6 @@ export function runJob(cfg: ExperimentConfig, job: Job): JobResult {
     options,
   );
   const seconds = (performance.now() - t0) / 1000;
-  const g = gapMetric(env, result.policy);
   return {
     key: job.key,
     study: job.study,
@@ -170,12 +220,7 @@ export function runJob(cfg: ExperimentConfig, job: Job): JobResult {
     coverage: job.coverage,
     budget: job.budget,
     seedIndex: job.seedIndex,
-    eta: env.eta,
-    gap: g.gap,
-    suboptimality: g.suboptimality,
-    klStarToHat: g.klStarToHat,
-    reward: expectedReward(env, result.policy, trueRewards(env)),
-    klToRef: klToRef(env, result.policy),
+    ...policyFields(env, result.policy),
     labelsUsed: result.labelsUsed,
     validationLabels: result.validationLabels ?? 0,
     seconds,

@@ -8,6 +8,7 @@ import { mdTable, fmt, fmtCI, fmtRange } from '../../report/markdown.js';
 import type { ExperimentConfig, FrontierStudy, GridStudy } from './config.js';
 import type { JobResult } from './jobs.js';
 import { checkClaim, slopeOf, type ClaimVerdict } from './claims.js';
+import { labSection } from './lab-studies.js';
 
 export type { ClaimVerdict };
 
@@ -100,9 +101,11 @@ function studySection(
   return [
     `## ${study.title}`,
     '',
-    ...(study.kind === 'frontier'
-      ? frontierSection(cfg, study, mine, svgs)
-      : gridSection(cfg, study, mine, svgs)),
+    ...(study.kind === 'lab'
+      ? labSection(study, mine)
+      : study.kind === 'frontier'
+        ? frontierSection(cfg, study, mine, svgs)
+        : gridSection(cfg, study, mine, svgs)),
   ];
 }
 

@@ -13,6 +13,7 @@ import { expandJobs, loadEnv, type Job, type JobResult } from './jobs.js';
 import { runJobs } from './pool.js';
 import { buildReport } from './report.js';
 import { getAlgorithm } from '../algorithms/index.js';
+import { checkLabStudies } from './lab-studies.js';
 import { GshfInputError } from '../../math/errors.js';
 import { SHARD_FILE, collectShards, readShard, shardJobs, shardLabel, type Shard } from './shard.js';
 
@@ -70,6 +71,7 @@ export async function runExperiment(cfg: ExperimentConfig, opts: RunOptions): Pr
     throw new GshfInputError(`env: ${e.message}`, { file: opts.configPath });
   }
   checkAlgorithms(cfg, env.d, opts.configPath);
+  checkLabStudies(cfg, opts.configPath);
   const shard = opts.shard ?? { index: 0, count: 1 };
   const dir = openRunFolder(cfg, opts, shard);
   const jobs = shardJobs(expandJobs(cfg), shard);

@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { GshfInputError, ioError } from '../../math/errors.js';
 import { writeFileAtomic } from '../../report/atomic.js';
 import { readJsonFile } from '../../report/jsonl.js';
-import type { CheckpointConfig, LoadedCheckpoint } from '../checkpoint.js';
+import type { CheckpointConfig, LoadedCheckpoint } from '../checkpoint-config.js';
 import type { GPTConfig } from '../config.js';
 import { GPT, type HFOrigin, type TensorInfo } from '../model.js';
 import {

@@ -1,5 +1,6 @@
-/* global window, document, setInterval */
-// The admin's page: projects, queue, throughput, per-annotator counts and agreement, plot, export.
+/* global window, document, setInterval, URLSearchParams */
+// The admin's page: projects, queue, throughput, per-annotator counts and agreement (with
+// small-sample caveats), plot, export, the task/annotation explorer, uploads, guidelines, tokens.
 'use strict';
 (function () {
   const g = window.gshf;
@@ -7,6 +8,9 @@
   const fmt = (x, d) =>
     x === null || x === undefined ? '—' : typeof x === 'number' && d !== undefined ? x.toFixed(d) : String(x);
   let project = null;
+  let projects = [];
+  let offset = 0;
+  const PAGE = 25;
 
   function table(id, header, rows) {
     const t = $(id);
@@ -19,7 +23,15 @@
     const tbody = g.el('tbody');
     for (const r of rows) {
       const row = g.el('tr');
-      r.forEach((c, i) => row.appendChild(g.el(i === 0 ? 'th' : 'td', c, i === 0 ? { scope: 'row' } : {})));
+      r.forEach((c, i) => {
+        const cell = g.el(
+          i === 0 ? 'th' : 'td',
+          c instanceof window.Node ? null : c,
+          i === 0 ? { scope: 'row' } : {},
+        );
+        if (c instanceof window.Node) cell.appendChild(c);
+        row.appendChild(cell);
+      });
       tbody.appendChild(row);
     }
     t.append(thead, tbody);
@@ -72,20 +84,118 @@
       ['statistic', 'value', 'over'],
       [
         ['pairwise agreement', fmt(s.agreement.pairwise, 3), s.agreement.pairs + ' pairs'],
-        ['Fleiss κ (k = ' + s.k + ')', fmt(s.agreement.fleiss_kappa, 3), s.agreement.fleiss_items + ' tasks'],
+        [
+          'Fleiss κ (k = ' + s.k + ')',
+          fmt(s.agreement.fleiss_kappa, 3) +
+            (s.agreement.small_sample.fleiss && s.agreement.fleiss_items ? ' ⚠' : ''),
+          s.agreement.fleiss_items + ' tasks',
+        ],
         ...s.agreement.cohen.map((c) => [
           'Cohen κ ' + c.a + ' / ' + c.b,
-          fmt(c.kappa, 3),
+          fmt(c.kappa, 3) + (c.small_sample ? ' ⚠' : ''),
           c.items + ' tasks',
         ]),
       ],
     );
+    $('caveats').replaceChildren(...s.agreement.caveats.map((c) => g.el('li', '⚠ ' + c)));
     $('plot').src = base + '/plot.svg?t=' + Date.now();
-    $('export').href = base + '/export.jsonl';
+    exportLink();
+    const p = projects.find((x) => x.name === project);
+    if (p && document.activeElement !== $('g-text')) $('g-text').value = p.guidelines || '';
+    await Promise.all([explore(), tokens()]);
+  }
+
+  function exportLink() {
+    if (!project) return;
+    const q = new URLSearchParams({ kind: $('export-kind').value });
+    if ($('export-all').checked) q.set('all', '1');
+    $('export').href = '/api/projects/' + encodeURIComponent(project) + '/export.jsonl?' + q;
+  }
+
+  function describe(a) {
+    if (a.ranking) return a.annotator + ': ' + a.ranking.map((i) => '#' + i).join(' > ');
+    if (a.ratings)
+      return (
+        a.annotator +
+        ': ' +
+        Object.entries(a.ratings)
+          .map(([k, v]) => k + ' ' + v)
+          .join(', ')
+      );
+    return a.annotator + ': ' + a.verdict + (a.rationale ? ' (' + a.rationale + ')' : '');
+  }
+
+  async function explore() {
+    const q = new URLSearchParams({
+      status: $('f-status').value,
+      gold: $('f-gold').value,
+      agreement: $('f-agreement').value,
+      kind: $('f-kind').value,
+      offset: String(offset),
+      limit: String(PAGE),
+    });
+    if ($('f-annotator').value) q.set('annotator', $('f-annotator').value);
+    const r = await g.api('GET', '/api/projects/' + encodeURIComponent(project) + '/explore?' + q);
+    const to = Math.min(r.total, offset + r.tasks.length);
+    $('explore-count').textContent = r.total
+      ? 'Tasks ' + (offset + 1) + '–' + to + ' of ' + r.total
+      : 'No task matches.';
+    $('f-prev').disabled = offset === 0;
+    $('f-next').disabled = to >= r.total;
+    table(
+      'explore',
+      ['id', 'kind', 'status', 'answers', 'agreement', 'prompt', 'annotations'],
+      r.tasks.map((t) => {
+        const list = g.el('ul');
+        for (const a of t.annotations) list.appendChild(g.el('li', describe(a)));
+        return [t.id, t.kind, t.status, t.answers + ' / ' + t.k, t.agreement, t.prompt.slice(0, 160), list];
+      }),
+    );
+    for (const td of document.querySelectorAll('#explore td:nth-child(6)')) td.classList.add('prompt');
+  }
+
+  async function tokens() {
+    const { annotators } = await g.api('GET', '/api/annotators');
+    const pick = $('f-annotator');
+    const keep = pick.value;
+    pick.replaceChildren(
+      g.el('option', 'anyone', { value: '' }),
+      ...annotators.map((a) => g.el('option', a.name, { value: a.name })),
+    );
+    pick.value = keep;
+    table(
+      'tokens',
+      ['annotator', 'state', 'expires', 'actions'],
+      annotators.map((a) => {
+        const actions = g.el('span');
+        for (const [label, path] of [
+          ['Revoke', '/revoke'],
+          ['Rotate', '/token'],
+        ]) {
+          const b = g.el('button', label, { type: 'button' });
+          b.addEventListener('click', () => tokenAction(a.name, label, path));
+          actions.appendChild(b);
+        }
+        return [a.name, a.state, a.expires_at ? new Date(a.expires_at).toISOString() : 'never', actions];
+      }),
+    );
+  }
+
+  async function tokenAction(name, label, path) {
+    try {
+      const r = await g.api('POST', '/api/annotators/' + encodeURIComponent(name) + path);
+      $('na-token').textContent =
+        label === 'Rotate'
+          ? 'New token for ' + name + ' (shown once): ' + r.token
+          : name + ': token revoked.';
+      await tokens();
+    } catch (e) {
+      $('na-token').textContent = label + ' failed: ' + e.message;
+    }
   }
 
   async function loadProjects(select) {
-    const { projects } = await g.api('GET', '/api/projects');
+    projects = (await g.api('GET', '/api/projects')).projects;
     $('project').replaceChildren(
       ...projects.map((p) => g.el('option', p.name + ' (k=' + p.k + ')', { value: p.name })),
     );
@@ -95,8 +205,50 @@
     await refresh();
   }
 
+  $('explore-form').addEventListener('submit', (ev) => {
+    ev.preventDefault();
+    offset = 0;
+    explore().catch((e) => ($('status').textContent = e.message));
+  });
+  for (const [id, step] of [
+    ['f-prev', -PAGE],
+    ['f-next', PAGE],
+  ])
+    $(id).addEventListener('click', () => {
+      offset = Math.max(0, offset + step);
+      explore().catch((e) => ($('status').textContent = e.message));
+    });
+  $('export-kind').addEventListener('change', exportLink);
+  $('export-all').addEventListener('change', exportLink);
+  $('guidelines-form').addEventListener('submit', async (ev) => {
+    ev.preventDefault();
+    try {
+      await g.api('PATCH', '/api/projects/' + encodeURIComponent(project), { guidelines: $('g-text').value });
+      $('status').textContent = 'Guidelines saved.';
+      await loadProjects(project);
+    } catch (e) {
+      $('status').textContent = 'Not saved: ' + e.message;
+    }
+  });
+  $('upload').addEventListener('submit', async (ev) => {
+    ev.preventDefault();
+    const file = $('up-file').files[0];
+    if (!file || !project) return;
+    const format = (/\.(jsonl|csv|parquet)$/i.exec(file.name) || [])[1];
+    if (!format) return ($('up-result').textContent = 'Name the file .jsonl, .csv or .parquet.');
+    try {
+      const path = '/api/projects/' + encodeURIComponent(project) + '/upload?format=' + format.toLowerCase();
+      const r = await g.upload(path, file);
+      $('up-result').textContent =
+        r.records + ' records: ' + r.inserted + ' new, ' + r.existing + ' already there.';
+      await refresh();
+    } catch (e) {
+      $('up-result').textContent = 'Not uploaded: ' + e.message;
+    }
+  });
   $('project').addEventListener('change', () => {
     project = $('project').value;
+    offset = 0;
     refresh().catch((e) => ($('status').textContent = e.message));
   });
   $('logout').addEventListener('click', () => g.logout());

@@ -6,12 +6,24 @@ window.gshf = {
   csrf: null,
   async api(method, path, body) {
     const headers = {};
-    if (this.csrf) headers['x-csrf-token'] = this.csrf;
-    const init = { method, headers, credentials: 'same-origin' };
+    const init = { method, headers };
     if (body !== undefined) {
       headers['content-type'] = 'application/json';
       init.body = JSON.stringify(body);
     }
+    return this.send(path, init);
+  },
+  /** POSTs a file's bytes (uploads). */
+  async upload(path, file) {
+    return this.send(path, {
+      method: 'POST',
+      headers: { 'content-type': 'application/octet-stream' },
+      body: await file.arrayBuffer(),
+    });
+  },
+  async send(path, init) {
+    if (this.csrf) init.headers['x-csrf-token'] = this.csrf;
+    init.credentials = 'same-origin';
     const res = await fetch(path, init);
     const type = res.headers.get('content-type') || '';
     const data = type.includes('application/json') ? await res.json() : await res.text();
