@@ -97,8 +97,8 @@ const ARMS: Record<string, Record<string, unknown>> = {
     budget: BUDGET,
     tiers: [
       { name: 'rm', cost: COSTS.rm, source: 'self' },
-      { name: 'judge', cost: COSTS.judge, share: 0.5, source: judge },
-      { name: 'human', cost: COSTS.human, share: 0.2, source: human },
+      { name: 'judge', cost: COSTS.judge, share: 0.6, source: judge },
+      { name: 'human', cost: COSTS.human, share: 0.15, source: human },
     ],
   },
 };
@@ -235,8 +235,9 @@ function report(results: RunResult[], seeds: number, seconds: number): string {
     `corpus), 4 iterations × 16 prompts × 4 samples, best-vs-worst pairs, warm-start DPO (η = 0.1), a linear BT reward`,
     `model (64 hashed word features); budget **${BUDGET} cost units** per run. Costs: the loop's own RM ${COSTS.rm}, a`,
     `noisy judge ${COSTS.judge} (the gold BT oracle at temperature ${JUDGE_T}), a careful human ${COSTS.human} (temperature ${HUMAN_T}).`,
-    `The router sends the 20% most uncertain pairs of a batch (‖φ_a − φ_b‖ in Σ⁻¹) to the human, the next 50% to the`,
-    'judge and the rest to the RM; a tie or an answer against the RM escalates one tier while the budget lasts.',
+    `The router sends the 15% most uncertain pairs of a batch (‖φ_a − φ_b‖ in Σ⁻¹) to the human, the next 60% to the`,
+    'judge and the rest to the RM, which answers only where its margin exceeds its uncertainty; a tie, an answer',
+    'against the RM or an RM without a sure answer escalates one tier while the budget lasts.',
     `${seeds} seeds per arm; intervals are 95% t-intervals over seeds; differences are paired by seed.`,
     '',
     '| arm | cost spent | labels per tier (mean) | label agreement with r* | policy gain in gold r* |',

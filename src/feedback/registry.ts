@@ -54,7 +54,11 @@ const KINDS: Record<string, LabelSourceKind> = {
               ? ('self' as const)
               : await createLabelSource(t.source as LabelSourceConfig, c),
         });
-      return new RouterLabelSource(tiers, { budget: o.budget, escalate: o.escalate });
+      return new RouterLabelSource(tiers, {
+        budget: o.budget,
+        escalate: o.escalate,
+        confidence: o.confidence,
+      });
     },
   }),
 };

@@ -12,8 +12,8 @@
  *   3. escalate (`escalate: true`): an answer that is a tie, or that contradicts the reward model's
  *      own preference (slot a is its favourite when its margin is > 0), is asked again one tier up
  *      while the budget lasts; the most expensive answer obtained is the label.
- * The `self` tier is the loop's reward model itself: it answers "a" when its margin is positive
- * (and has no answer otherwise, so those queries escalate).
+ * The `self` tier is the loop's reward model itself: it answers "a" where it is sure, i.e. its margin
+ * exceeds `confidence` × its uncertainty (no answer otherwise, so those queries escalate).
  * Each answer's `detail` records `route` (the tier that gave it), `cost` (everything spent on the
  * query), `asked` (the tiers in order) with their verdicts, `uncertainty` and `margin`; the ledger
  * keeps it, and `restore` recounts the spent budget from it on resume.
@@ -49,6 +49,11 @@ export function routerSourceSchema(source: z.ZodType) {
       /** From the cheapest to the most expensive (costs must not decrease). */
       tiers: z.array(tier).min(1),
       escalate: z.boolean().default(true),
+      /**
+       * The `self` tier answers only where the reward model is sure: margin > confidence ×
+       * uncertainty (its lower confidence bound on r(a) − r(b) is positive); elsewhere it escalates.
+       */
+      confidence: z.number().min(0).default(1),
     })
     .strict()
     .superRefine((c, ctx) => {
@@ -82,6 +87,8 @@ export interface RouterTier {
 export interface RouterOptions {
   budget: number;
   escalate: boolean;
+  /** The self tier answers where margin > confidence × uncertainty (default 1). */
+  confidence?: number;
 }
 
 /** What the router decided for one query (kept in the answer's detail). */
@@ -186,7 +193,8 @@ export class RouterLabelSource implements AsyncLabelSource {
     const tier = this.tiers[t];
     const out = new Map<string, Verdict>();
     if (tier.source === 'self') {
-      for (const q of batch) if ((q.margin ?? 0) > 0) out.set(q.id, 'a');
+      const z = this.opts.confidence ?? 1;
+      for (const q of batch) if ((q.margin ?? 0) > z * (q.uncertainty ?? 0)) out.set(q.id, 'a');
       return out;
     }
     try {

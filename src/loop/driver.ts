@@ -30,7 +30,7 @@ import { loopConfigSchema, type LoopConfig } from './config.js';
 import { makeEnhancer } from './enhancers.js';
 import { runIteration, type Numbers } from '../iterate/iteration.js';
 import { emptyLinearRm, fitLinearRm, linearReward, linearScorer, type LinearRmState } from './linear-rm.js';
-import { writeLoopReport } from './report.js';
+import { loopWarnings, writeLoopReport } from './report.js';
 import { FileStepStore, iterDir, readJson, type LoopMetrics } from './run-folder.js';
 
 export interface LoopOptions {
@@ -323,6 +323,7 @@ async function runIterations(
     writeMetrics(out, rows);
     // --- phase 4: report
     writeLoopReport(out, cfg, rows);
+    for (const w of loopWarnings(rows)) log(`warning: ${w}`);
     return { out, rows, labelsUsed: ledger.labelsUsed, stoppedBy };
   } finally {
     await ledger.close();

@@ -47,7 +47,7 @@ function tiers(judge: AsyncLabelSource, human: AsyncLabelSource): RouterTier[] {
 test('router: the most uncertain pairs go to the expensive tiers, by share, the rest to the free RM', async () => {
   const judge = scripted('judge');
   const human = scripted('human');
-  const r = new RouterLabelSource(tiers(judge, human), { budget: 100, escalate: true });
+  const r = new RouterLabelSource(tiers(judge, human), { budget: 100, escalate: true, confidence: 0 });
   const ans = await r.label(queries);
   assert.deepEqual(human.asked, ['q10', 'q9']);
   assert.deepEqual(judge.asked, ['q8', 'q7', 'q6']);
@@ -72,7 +72,7 @@ test('router: the most uncertain pairs go to the expensive tiers, by share, the 
 test('router: a tie or an answer against the RM escalates one tier up; the expensive answer wins', async () => {
   const judge = scripted('judge', { q8: 'tie', q7: 'b', q6: 'a' });
   const human = scripted('human', { q8: 'b', q7: 'a' });
-  const r = new RouterLabelSource(tiers(judge, human), { budget: 100, escalate: true });
+  const r = new RouterLabelSource(tiers(judge, human), { budget: 100, escalate: true, confidence: 0 });
   const ans = new Map((await r.label(queries)).map((a) => [a.id, a]));
   assert.deepEqual(human.asked, ['q10', 'q9', 'q8', 'q7']);
   assert.equal(ans.get('q8')?.verdict, 'b');
@@ -95,7 +95,7 @@ test('router: a tie or an answer against the RM escalates one tier up; the expen
 test('router: the budget caps the expensive tiers; the RM escalates pairs it cannot order', async () => {
   const judge = scripted('judge');
   const human = scripted('human');
-  const r = new RouterLabelSource(tiers(judge, human), { budget: 7, escalate: true });
+  const r = new RouterLabelSource(tiers(judge, human), { budget: 7, escalate: true, confidence: 0 });
   const noMargin = queries.map((q) => (q.id === 'q2' ? { ...q, margin: 0 } : q));
   const ans = await r.label(noMargin);
   assert.deepEqual(human.asked, ['q10']); // 5 of 7 units
@@ -110,10 +110,18 @@ test('router: restore recounts the spent budget from the ledger after a resume',
   const dir = mkdtempSync(join(tmpdir(), 'gshf-router-'));
   try {
     const path = join(dir, 'labels.jsonl');
-    const first = new RouterLabelSource(tiers(scripted('j'), scripted('h')), { budget: 20, escalate: true });
+    const first = new RouterLabelSource(tiers(scripted('j'), scripted('h')), {
+      budget: 20,
+      escalate: true,
+      confidence: 0,
+    });
     await new AsyncLabelLedger(first, path, { fsync: false }).label(queries.slice(0, 5));
     assert.equal(first.costSpent, 5 + 2); // of 5 queries: 20 % → 1 human, 30 % → 2 (rounded) judges
-    const again = new RouterLabelSource(tiers(scripted('j'), scripted('h')), { budget: 20, escalate: true });
+    const again = new RouterLabelSource(tiers(scripted('j'), scripted('h')), {
+      budget: 20,
+      escalate: true,
+      confidence: 0,
+    });
     new AsyncLabelLedger(again, path, { fsync: false });
     assert.equal(again.costSpent, first.costSpent);
   } finally {
@@ -159,4 +167,25 @@ test('router config: tiers cheapest first, unique names; nested sources are vali
   assert.equal(human.cwd, '/cfg', 'a nested command source runs in the config folder too');
   const built = await createLabelSource(ok.labels, { seed: 's', env: {} });
   assert.equal(built.name, 'router:rm>human');
+});
+
+test('router: the RM tier answers only where its margin exceeds confidence × uncertainty', async () => {
+  const judge = scripted('judge');
+  const qs: LabelQuery[] = [
+    { id: 'sure', prompt: 'P', a: 'x', b: 'y', margin: 3, uncertainty: 1 },
+    { id: 'unsure', prompt: 'P', a: 'x', b: 'z', margin: 0.5, uncertainty: 1 },
+  ];
+  const tiersOf = (): RouterTier[] => [
+    { name: 'rm', cost: 0, share: 1, source: 'self' },
+    { name: 'judge', cost: 1, share: 0, source: judge },
+  ];
+  const ans = await new RouterLabelSource(tiersOf(), { budget: 10, escalate: true, confidence: 1 }).label(qs);
+  assert.deepEqual(
+    ans.map((a) => [a.id, a.detail?.route]),
+    [
+      ['sure', 'rm'],
+      ['unsure', 'judge'],
+    ],
+  );
+  assert.deepEqual(judge.asked, ['unsure']);
 });
