@@ -40,12 +40,13 @@ interface Args {
 
 function parseArgs(argv: string[]): Args {
   const a: Args = { out: 'runs/router-study', seeds: 6 };
-  for (let i = 0; i < argv.length; i++) {
+  for (let i = 0; i < argv.length; i += 2) {
     const v = argv[i + 1];
-    if (argv[i] === '--out') ((a.out = v), i++);
-    else if (argv[i] === '--seeds') ((a.seeds = Number(v)), i++);
-    else if (argv[i] === '--pi0') ((a.pi0 = v), i++);
+    if (argv[i] === '--out') a.out = v;
+    else if (argv[i] === '--seeds') a.seeds = Number(v);
+    else if (argv[i] === '--pi0') a.pi0 = v;
     else throw new Error(`router-study: unknown argument ${argv[i]} (--out DIR, --seeds N, --pi0 DIR)`);
+    if (v === undefined) throw new Error(`router-study: ${argv[i]} needs a value`);
   }
   if (!Number.isInteger(a.seeds) || a.seeds < 2)
     throw new Error('router-study: --seeds must be an integer ≥ 2');
