@@ -174,7 +174,7 @@ export function temptingDirection(env: BanditEnv): Float64Array {
 }
 
 /**
- * 'tempting' coverage (issue 11, the regime built for pessimism): per context the two actions with
+ * 'tempting' coverage (the regime built for pessimism): per context the two actions with
  * the largest feature component along u = temptingDirection(env) are "tempting" and share only
  * TEMPTING_MASS; the two actions with the smallest |⟨φ, u⟩| share most of the mass. So the data's
  * feature differences barely move along u, the few comparisons of tempting actions decide the

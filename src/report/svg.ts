@@ -39,7 +39,7 @@ function markerSvg(shape: Marker, x: number, y: number, colour: string): string 
 }
 
 /*
- * Conventions (issue 7): a series with no point on the x axis (e.g. π0 at 0 labels on a log-x
+ * Conventions: a series with no point on the x axis (e.g. π0 at 0 labels on a log-x
  * axis) but a finite y is drawn as a dashed horizontal reference line at its mean y, so every
  * legend entry is visible; confidence bands never stretch the y axis by more than half the data's
  * span on each side (they are clipped to the plot box); an x axis whose data are all integers
