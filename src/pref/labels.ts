@@ -160,6 +160,11 @@ export class LedgerFile {
     return this.records.get(id);
   }
 
+  /** Every record, in the order first written. */
+  values(): IterableIterator<LabelRecord> {
+    return this.records.values();
+  }
+
   has(id: string): boolean {
     return this.records.has(id);
   }
