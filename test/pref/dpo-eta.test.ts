@@ -55,7 +55,9 @@ test('offline DPO trained to convergence: KL(π‖π0) decreases as η increases
       [0.1, 0.3, 1],
     );
     const kl = rows.map((r) => r.eval.kl);
-    const state = rows.map((r) => `η ${r.eta}: KL ${r.eval.kl}, ${r.train.epochs} epochs, gap ${r.train.gap}`);
+    const state = rows.map(
+      (r) => `η ${r.eta}: KL ${r.eval.kl}, ${r.train.epochs} epochs, gap ${r.train.gap}`,
+    );
     assert.ok(kl[0] > kl[1] && kl[1] > kl[2], state.join('; '));
     for (const r of rows) {
       assert.equal(r.train.converged, true, `η ${r.eta}: gap ${r.train.gap} after ${r.train.epochs} epochs`);
