@@ -24,7 +24,7 @@ interface Cfg {
 const CONFIGS: Record<string, Cfg> = {
   small: { preset: PRESETS.default, batch: 16, seq: 64 },
   large: { preset: PRESETS.large, batch: 8, seq: 128 },
-  // ~10.9M parameters (the "big" model of /work/shared/design/engine-stack.md): 6 layers, d 384, 6 heads.
+  // ~10.9M parameters (the "big" model of docs/engine-choice.md): 6 layers, d 384, 6 heads.
   big: { preset: { ...PRESETS.large, nLayer: 6, nHead: 6, nEmbd: 384 }, batch: 8, seq: 128 },
 };
 

@@ -6,7 +6,7 @@
 # Needs: a build (npm run build && bash native/build.sh) and Debian's python3-torch with OpenBLAS as
 # libblas.so.3 (apt-get install -y python3-torch libopenblas0-pthread) at /usr/bin/python3 (PYTHON=...).
 #
-# Threads, as recommended by /work/shared/design/engine-stack.md: PyTorch 1 intra-op thread + OpenBLAS
+# Threads, as measured best in docs/engine-choice.md: PyTorch 1 intra-op thread + OpenBLAS
 # 2 threads; gshf: 1 JS thread + GSHF_THREADS BLAS threads (default 2).
 # The engines run alternately for ROUNDS rounds (default 3), so background load hits both alike; the
 # table reports, per metric, the best round (highest tokens/s) and lm.json also keeps every round.

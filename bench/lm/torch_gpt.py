@@ -17,7 +17,7 @@ FLOPs (same formula in gshf-bench.ts): P = total parameter count, L layers, T co
   (P counts the embedding tables, which are lookups, not matmuls: 5% of P for small, 3% for large.)
 
 Threads: OPENBLAS_NUM_THREADS=2 (set before torch loads OpenBLAS) and torch.set_num_threads(1), the
-best setting measured in /work/shared/design/engine-stack.md. Override with --torch-threads and the env var.
+best setting measured in docs/engine-choice.md. Override with --torch-threads and the env var.
 
 Usage: OPENBLAS_NUM_THREADS=2 /usr/bin/python3 bench/lm/torch_gpt.py [--configs small,large] [--quick] [--check]
 Prints one JSON object on stdout.
@@ -42,7 +42,7 @@ VOCAB = 259
 CONFIGS = {
     "small": dict(vocab=VOCAB, ctx=64, n_layer=4, n_head=4, d=128, batch=16, seq=64),
     "large": dict(vocab=VOCAB, ctx=128, n_layer=4, n_head=8, d=256, batch=8, seq=128),
-    # ~10.9M parameters (engine-stack.md's "big" model)
+    # ~10.9M parameters (the "big" model of docs/engine-choice.md)
     "big": dict(vocab=VOCAB, ctx=128, n_layer=6, n_head=6, d=384, batch=8, seq=128),
 }
 

@@ -141,7 +141,7 @@ export function generateEnv(opts: GenerateEnvOptions): BanditEnv {
   return env;
 }
 
-export type Coverage = 'good' | 'poor' | 'adversarial' | 'tempting';
+export type Coverage = 'good' | 'poor' | 'adversarial' | 'tempting' | 'optimal';
 
 /** Mass spread uniformly over the "unsupported" actions of poor/adversarial policies (keeps log-probs finite). */
 export const COVERAGE_FLOOR = 1e-3;
@@ -174,7 +174,7 @@ export function temptingDirection(env: BanditEnv): Float64Array {
 }
 
 /**
- * 'tempting' coverage (issue 11, the regime built for pessimism): per context the two actions with
+ * 'tempting' coverage (the regime built for pessimism): per context the two actions with
  * the largest feature component along u = temptingDirection(env) are "tempting" and share only
  * TEMPTING_MASS; the two actions with the smallest |⟨φ, u⟩| share most of the mass. So the data's
  * feature differences barely move along u, the few comparisons of tempting actions decide the
@@ -211,6 +211,31 @@ function temptingPolicy(env: BanditEnv, out: Float64Array): Float64Array {
   return out;
 }
 
+/** Behaviour mass spread uniformly over all actions in 'optimal' coverage (the rest follows π*). */
+export const OPTIMAL_UNIFORM_MASS = 0.05;
+
+/**
+ * 'optimal' coverage, the regime the offline guarantee speaks to: both actions of a pair come from
+ * (1 − ρ)·π* + ρ·uniform (ρ = OPTIMAL_UNIFORM_MASS), so the data covers π* as well as any data
+ * can (single-policy concentrability ≈ 1/(1 − ρ)) while the actions π* avoids are compared only
+ * rarely (mass ≈ ρ/K each). Needs θ*.
+ */
+function optimalPolicy(env: BanditEnv, out: Float64Array): Float64Array {
+  if (env.thetaStar === null)
+    throw new Error(`behaviourPolicy: 'optimal' needs theta_star, env '${env.name}' has none`);
+  const star = rewardsOf(env, env.thetaStar);
+  const A = env.offsets[env.nContexts];
+  for (let a = 0; a < A; a++) star[a] = env.refLogprobs[a] + star[a] / env.eta;
+  normalizePerContext(env, star);
+  const off = env.offsets;
+  for (let c = 0; c < env.nContexts; c++) {
+    const K = off[c + 1] - off[c];
+    for (let a = off[c]; a < off[c + 1]; a++)
+      out[a] = Math.log(OPTIMAL_UNIFORM_MASS / K + (1 - OPTIMAL_UNIFORM_MASS) * Math.exp(star[a]));
+  }
+  return normalizePerContext(env, out);
+}
+
 /**
  * Behaviour policy of an offline dataset (both actions of each pair are drawn from it):
  *  - good: ½·uniform + ¼·π0 + ¼·π* (π0 in place of π* if θ* is unknown). Every action has mass
@@ -243,6 +268,7 @@ export function behaviourPolicy(env: BanditEnv, coverage: Coverage, _seed?: numb
     return normalizePerContext(env, out);
   }
   if (coverage === 'tempting') return temptingPolicy(env, out);
+  if (coverage === 'optimal') return optimalPolicy(env, out);
   let score: Float64Array;
   if (coverage === 'poor') score = env.refLogprobs;
   else if (coverage === 'adversarial') {
@@ -252,7 +278,7 @@ export function behaviourPolicy(env: BanditEnv, coverage: Coverage, _seed?: numb
     for (let a = 0; a < A; a++) score[a] = -score[a];
   } else
     throw new RangeError(
-      `behaviourPolicy: unknown coverage '${String(coverage)}' (expected good|poor|adversarial|tempting)`,
+      `behaviourPolicy: unknown coverage '${String(coverage)}' (expected good|poor|adversarial|tempting|optimal)`,
     );
   for (let c = 0; c < env.nContexts; c++) {
     const s = off[c];

@@ -10,6 +10,7 @@ import { mkdirSync, readFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { Command } from 'commander';
 import { Progress } from '../report/progress.js';
+import { crashHooksFromEnv } from '../report/crash-hooks.js';
 import { writeFileAtomic } from '../report/atomic.js';
 import { int, num, oneOf } from './options.js';
 import { GshfInputError } from '../math/errors.js';
@@ -143,6 +144,7 @@ export function registerLmCommands(program: Command): void {
       });
       autoKernelThreads(model.numParams);
       const bar = new Progress('sft', o.steps);
+      const hooks = crashHooksFromEnv();
       let lastVal = NaN;
       const res = runSft({
         data: o.data,
@@ -170,6 +172,7 @@ export function registerLmCommands(program: Command): void {
             1,
             `loss ${p.loss.toFixed(3)}${Number.isFinite(lastVal) ? ` val ${lastVal.toFixed(3)}` : ''} lr ${p.lr.toExponential(1)}`,
           );
+          hooks.afterSftStep?.(p.step);
         },
         onStart: (s) => {
           if (s.resumedFrom > 0) bar.tick(s.resumedFrom, `resumed at step ${s.resumedFrom}`);

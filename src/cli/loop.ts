@@ -7,6 +7,7 @@ import type { Command } from 'commander';
 import { loadConfigFile } from './config-file.js';
 import { loopConfigSchema, pickLabelSource, resolveConfigPaths } from '../loop/config.js';
 import { runLoop } from '../loop/driver.js';
+import { crashHooksFromEnv } from '../report/crash-hooks.js';
 
 export function registerLoopCommand(program: Command): void {
   program
@@ -19,7 +20,7 @@ export function registerLoopCommand(program: Command): void {
     .action(async (path: string, o: { out: string; resume?: boolean; labels?: string }) => {
       let cfg = resolveConfigPaths(loadConfigFile(path, loopConfigSchema), dirname(resolve(path)));
       if (o.labels) cfg = pickLabelSource(cfg, o.labels, path);
-      const res = await runLoop(cfg, { out: o.out, resume: o.resume ?? false });
+      const res = await runLoop(cfg, { out: o.out, resume: o.resume ?? false, hooks: crashHooksFromEnv() });
       const last = res.rows[res.rows.length - 1];
       process.stdout.write(
         `${res.out}: ${last.iteration} iterations, ${res.labelsUsed}/${cfg.budget} labels` +

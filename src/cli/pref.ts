@@ -14,6 +14,7 @@ import type { Command } from 'commander';
 import { loadConfigFile } from './config-file.js';
 import { pipelineConfigSchema, type PipelineConfig } from '../pref/pipeline-config.js';
 import { reproduce, rebuildReport } from '../pref/reproduce.js';
+import { crashHooksFromEnv } from '../report/crash-hooks.js';
 import {
   readTrlJsonl,
   writeTrlJsonl,
@@ -92,7 +93,12 @@ export function registerPrefCommands(program: Command): void {
         });
       }
       const command = `gshf lm reproduce${o.config ? ` --config ${o.config}` : ''} --out ${o.out}${o.seeds !== undefined ? ` --seeds ${o.seeds}` : ''}`;
-      const res = await reproduce(cfg, { outDir: o.out, resume: o.resume, command });
+      const res = await reproduce(cfg, {
+        outDir: o.out,
+        resume: o.resume,
+        command,
+        hooks: crashHooksFromEnv(),
+      });
       process.stdout.write(
         `${res.stagesRun} stages run, ${res.stagesSkipped} skipped (resumed), ${res.results.ledger.labels} labels in the ledger, ` +
           `${res.wallSeconds.toFixed(1)} s; report: ${res.reportPath}\n`,

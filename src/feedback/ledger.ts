@@ -3,10 +3,10 @@
  * answer is appended (fsync'd) to a JSONL file the moment the source returns it, before the caller
  * sees it; a query whose id is already in the file is answered from the file at no cost. So a run
  * killed at any point and resumed loses no answered label and never pays twice for the same query.
- * The file format (and its torn-line repair) is the one of the miniature's synchronous ledger
- * (`LedgerFile` in src/pref/labels.ts): one implementation.
+ * It is the asynchronous front end of the project's one ledger (`LedgerBook` in src/pref/labels.ts,
+ * whose synchronous front end the miniature uses): same file format, torn-line repair and accounting.
  */
-import { LedgerFile, recordVerdict, type LabelLedgerOptions, type LabelRecord } from '../pref/labels.js';
+import { LedgerBook, recordVerdict, type LabelLedgerOptions } from '../pref/labels.js';
 import {
   LabelSourceError,
   VERDICTS,
@@ -26,38 +26,22 @@ export interface AsyncLedgerOptions extends LabelLedgerOptions {
   onPaid?: (paidThisSession: number) => void;
 }
 
-export class AsyncLabelLedger implements AsyncLabelSource {
+export class AsyncLabelLedger extends LedgerBook implements AsyncLabelSource {
   readonly name: string;
-  readonly path: string;
-  private readonly file: LedgerFile;
   private readonly chunk: number;
   private readonly onPaid?: (n: number) => void;
   private paid = 0;
-  private replayed = 0;
 
   constructor(
     readonly source: AsyncLabelSource,
     path: string,
     opts: AsyncLedgerOptions = {},
   ) {
+    super(path, opts);
     this.name = source.name;
-    this.path = path;
-    this.file = new LedgerFile(path, opts);
     this.chunk = opts.chunk ?? Infinity;
     if (!(this.chunk >= 1)) throw new RangeError(`ledger chunk must be >= 1, got ${opts.chunk}`);
     this.onPaid = opts.onPaid;
-  }
-
-  get tornBytes(): number {
-    return this.file.tornBytes;
-  }
-
-  has(id: string): boolean {
-    return this.file.has(id);
-  }
-
-  get(id: string): LabelRecord | undefined {
-    return this.file.get(id);
   }
 
   /**
@@ -78,11 +62,7 @@ export class AsyncLabelLedger implements AsyncLabelSource {
         continue;
       }
       seen.set(q.id, q);
-      const rec = this.file.get(q.id);
-      if (rec) {
-        this.file.checkSame(rec, q.prompt, q.a, q.b);
-        this.replayed++;
-      } else fresh.push(q);
+      if (!this.replay(q)) fresh.push(q);
     }
     // --- phase 2: ask the source, chunk by chunk, recording each answer before going on
     for (let i = 0; i < fresh.length; i += this.chunk === Infinity ? fresh.length : this.chunk) {
@@ -93,10 +73,10 @@ export class AsyncLabelLedger implements AsyncLabelSource {
         answers = await this.source.label(part, opts);
       } catch (e) {
         // Answers the source paid for before it failed stay in the ledger; --resume asks only the rest.
-        if (e instanceof LabelSourceError && e.partial.length > 0) this.record(part, e.partial);
+        if (e instanceof LabelSourceError && e.partial.length > 0) this.recordAnswers(part, e.partial);
         throw e;
       }
-      this.record(part, answers);
+      this.recordAnswers(part, answers);
     }
     // --- phase 3: everything answered, in query order
     const out: LabelAnswer[] = [];
@@ -111,7 +91,7 @@ export class AsyncLabelLedger implements AsyncLabelSource {
   }
 
   /** Validates a source's answers against the queries asked and appends them (fsync'd). */
-  private record(asked: readonly LabelQuery[], answers: readonly LabelAnswer[]): void {
+  private recordAnswers(asked: readonly LabelQuery[], answers: readonly LabelAnswer[]): void {
     const byId = new Map(asked.map((q) => [q.id, q]));
     const done = new Set<string>();
     for (const ans of answers) {
@@ -124,26 +104,10 @@ export class AsyncLabelLedger implements AsyncLabelSource {
           `query ${ans.id}: invalid verdict ${JSON.stringify(ans.verdict)}`,
         );
       done.add(ans.id);
-      const rec: LabelRecord = {
-        id: q.id,
-        prompt: q.prompt,
-        a: q.a,
-        b: q.b,
-        a_preferred: ans.verdict === 'a',
-        verdict: ans.verdict,
-        source: ans.source,
-        t: new Date().toISOString(),
-      };
-      if (ans.detail) rec.detail = ans.detail;
-      this.file.append(rec);
+      this.record(q, ans.verdict, ans.source, ans.detail);
       this.paid++;
       this.onPaid?.(this.paid);
     }
-  }
-
-  /** Unique labels in the file (the budget actually spent, across sessions). */
-  get labelsUsed(): number {
-    return this.file.size;
   }
 
   /** Labels paid in this process. */
@@ -151,22 +115,9 @@ export class AsyncLabelLedger implements AsyncLabelSource {
     return this.paid;
   }
 
-  /** Queries answered from the file in this process (free). */
-  get replays(): number {
-    return this.replayed;
-  }
-
-  labelsBy(prefix: string): number {
-    return this.file.countUnder(prefix);
-  }
-
-  entries(): LabelRecord[] {
-    return this.file.entries();
-  }
-
   /** Closes the file and the source. */
-  async close(): Promise<void> {
-    this.file.close();
+  override async close(): Promise<void> {
+    super.close();
     await this.source.close?.();
   }
 }

@@ -7,7 +7,7 @@
  * Run folder:
  *   config.json            the validated config (a resume must bring the same one)
  *   labels.jsonl           the ledger: every paid label, fsync'd before use
- *   iterations/it<t>/      steps/<step>.json (atomic memo of each step), policy/ (local backend),
+ *   iterations/it<t>/      steps/<step>/result.json (the stage memo of each step), policy/ (local backend),
  *                          rm.json (RM_t), pairs.json (D_t), eval-samples.json, result.json (last)
  *   metrics.jsonl          one row per finished iteration (rewritten atomically from result.json files)
  *   report.md, *.svg
@@ -31,13 +31,18 @@ import { makeEnhancer } from './enhancers.js';
 import { runIteration, type Numbers } from '../iterate/iteration.js';
 import { emptyLinearRm, fitLinearRm, linearReward, linearScorer, type LinearRmState } from './linear-rm.js';
 import { writeLoopReport } from './report.js';
-import { FileStepStore, iterDir, readJson, type LoopMetrics } from './run-folder.js';
+import { iterDir, readJson, type LoopMetrics } from './run-folder.js';
+import { StageMemo } from '../report/stages.js';
+import type { CrashHooks } from '../report/crash-hooks.js';
 
 export interface LoopOptions {
   out: string;
   resume?: boolean;
   log?: (line: string) => void;
+  /** The environment label sources read their tokens from (default: process.env). */
   env?: NodeJS.ProcessEnv;
+  /** Crash hooks (tests): after each newly paid label, after each memoised step (`it<t>/<step>`). */
+  hooks?: CrashHooks;
 }
 
 export interface LoopSummary {
@@ -45,15 +50,6 @@ export interface LoopSummary {
   rows: LoopMetrics[];
   labelsUsed: number;
   stoppedBy: 'iterations' | 'budget';
-}
-
-/** Test hooks: SIGKILL this process after N paid labels, or right after a named step (it2/train). */
-function crashHooks(env: NodeJS.ProcessEnv): { labels: number; step: string | null } {
-  const v = env.GSHF_CRASH_AFTER_LABELS;
-  const n = v ? Number(v) : Infinity;
-  if (v && (!Number.isInteger(n) || n < 1))
-    throw new Error(`GSHF_CRASH_AFTER_LABELS: expected a positive integer, got "${v}"`);
-  return { labels: n, step: env.GSHF_CRASH_AFTER_STEP ?? null };
 }
 
 export interface PromptPlan {
@@ -121,8 +117,9 @@ async function evaluatePolicy(
   const flat = samples.flat();
   writeJsonAtomic(join(dir, 'eval-samples.json'), { prompts: flatPrompts, texts: flat.map((s) => s.text) });
   const mean = (xs: number[]): number => xs.reduce((a, b) => a + b, 0) / Math.max(1, xs.length);
+  const reward = linearReward(rm);
   const out: Numbers = {
-    rm_reward: mean(flat.map((s) => linearReward(rm, s.text))),
+    rm_reward: mean(flat.map((s) => reward(s.text))),
     length_chars: mean(flat.map((s) => s.text.length)),
     length_tokens: flat.every((s) => s.tokens) ? mean(flat.map((s) => s.tokens!.length)) : null,
     kl: null,
@@ -177,7 +174,7 @@ async function loopIteration(
   out: string,
   t: number,
   prev: LoopMetrics,
-  crashStep: string | null,
+  hooks: CrashHooks,
 ): Promise<LoopMetrics> {
   const dir = iterDir(out, t);
   const prevDir = iterDir(out, t - 1);
@@ -185,8 +182,8 @@ async function loopIteration(
   const history: TrainPair[] = [];
   for (let k = 1; k < t; k++) history.push(...readJson<TrainPair[]>(join(iterDir(out, k), 'pairs.json')));
   const timing: LoopMetrics['timing'] = {};
-  const store = new FileStepStore(join(dir, 'steps'), (name) => {
-    if (crashStep === `it${t}/${name}`) process.kill(process.pid, 'SIGKILL');
+  const store = new StageMemo(join(dir, 'steps'), (name, skipped) => {
+    if (!skipped) hooks.afterStep?.(`it${t}/${name}`);
   });
   const prompts = plan.iterations[t - 1];
   const t0 = performance.now();
@@ -254,12 +251,11 @@ export async function runLoop(cfg: LoopConfig, opts: LoopOptions): Promise<LoopS
   const out = resolve(opts.out);
   // --- phase 1: inputs, checked before anything is written
   const plan = planPrompts(readPrompts(cfg.prompts.path), cfg);
-  const hooks = crashHooks(env);
   // --- phase 2: the run folder (locked), the label source through the ledger, the policy backend
   const lock = acquireRunLock(out, { log });
   try {
     openRunFolder(cfg, { ...opts, out });
-    return await runIterations(cfg, plan, out, log, env, hooks);
+    return await runIterations(cfg, plan, out, log, env, opts.hooks ?? {});
   } finally {
     lock.release();
   }
@@ -271,15 +267,13 @@ async function runIterations(
   out: string,
   log: (line: string) => void,
   env: NodeJS.ProcessEnv,
-  hooks: { labels: number; step: string | null },
+  hooks: CrashHooks,
 ): Promise<LoopSummary> {
   const source = await createLabelSource(cfg.labels, { seed: String(cfg.seed), env });
   const ledger = new AsyncLabelLedger(source, join(out, 'labels.jsonl'), {
     chunk: cfg.ledger.chunk,
     fsync: cfg.ledger.fsync,
-    onPaid: (n) => {
-      if (n >= hooks.labels) process.kill(process.pid, 'SIGKILL');
-    },
+    onPaid: (n) => hooks.afterLabel?.(n),
   });
   if (ledger.labelsUsed > 0) log(`resuming: ${ledger.labelsUsed} labels already in the ledger`);
   const svc: Services = {
@@ -303,7 +297,7 @@ async function runIterations(
           break;
         }
         mkdirSync(dir, { recursive: true });
-        row = await loopIteration(cfg, svc, plan, out, t, rows[rows.length - 1], hooks.step);
+        row = await loopIteration(cfg, svc, plan, out, t, rows[rows.length - 1], hooks);
         log(
           `iteration ${t}/${cfg.iterations}: ${row.selection?.labelled ?? 0} pairs, labels ${row.labels_used}/${cfg.budget}` +
             (typeof row.eval.rm_reward === 'number'

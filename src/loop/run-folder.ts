@@ -1,11 +1,9 @@
 /**
- * The loop's run folder: one metrics row per iteration, the iteration folders, the per-step memo,
- * and the eval samples re-scored under the final reward model. Shared by the driver and the report.
+ * The loop's run folder: one metrics row per iteration, the iteration folders, and the eval samples re-scored under the final reward model. Shared by the driver and the report.
  */
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { writeJsonAtomic } from '../report/atomic.js';
-import type { IterationResult, IterationStep, Numbers, StepStore } from '../iterate/iteration.js';
+import type { IterationResult, IterationStep, Numbers } from '../iterate/iteration.js';
 import type { PolicyRef } from '../iterate/policy.js';
 import { linearReward, type LinearRmState } from './linear-rm.js';
 
@@ -30,24 +28,6 @@ export function readJson<T>(path: string): T {
   return JSON.parse(readFileSync(path, 'utf8')) as T;
 }
 
-/** Memoises each step as steps/<name>.json (written atomically after the step returns). */
-export class FileStepStore implements StepStore {
-  constructor(
-    private readonly dir: string,
-    private readonly onDone?: (name: string) => void,
-  ) {
-    mkdirSync(dir, { recursive: true });
-  }
-  async step<T>(name: string, fn: () => Promise<T>): Promise<T> {
-    const p = join(this.dir, `${name}.json`);
-    if (existsSync(p)) return readJson<{ v: T }>(p).v;
-    const v = await fn();
-    writeJsonAtomic(p, { v });
-    this.onDone?.(name);
-    return v;
-  }
-}
-
 export function iterDir(out: string, t: number): string {
   return join(out, 'iterations', `it${t}`);
 }
@@ -57,11 +37,11 @@ export function finalRmRewards(out: string, rows: readonly LoopMetrics[]): (numb
   const last = rows[rows.length - 1];
   const rmPath = join(iterDir(out, last.iteration), 'rm.json');
   if (!existsSync(rmPath)) return rows.map(() => null);
-  const rm = readJson<LinearRmState>(rmPath);
+  const reward = linearReward(readJson<LinearRmState>(rmPath));
   return rows.map((r) => {
     const p = join(iterDir(out, r.iteration), 'eval-samples.json');
     if (!existsSync(p)) return null;
     const { texts } = readJson<{ texts: string[] }>(p);
-    return texts.length ? texts.reduce((a, t) => a + linearReward(rm, t), 0) / texts.length : null;
+    return texts.length ? texts.reduce((a, t) => a + reward(t), 0) / texts.length : null;
   });
 }

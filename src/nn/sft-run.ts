@@ -6,8 +6,8 @@
  * and the final checkpoint. `resume: true` continues from the saved state and ends with the same
  * weights and metrics as an uninterrupted run.
  *
- * Test hook: GSHF_CRASH_AFTER_SFT_STEP=N kills the process (SIGKILL) right after step N's metrics
- * line (before that step's state save, if any), like an out-of-memory kill or a power cut.
+ * Crash tests kill the process from `onProgress` (called right after a step's metrics line, before
+ * that step's state save, if any), like an out-of-memory kill or a power cut.
  */
 import { appendFileSync, existsSync, readFileSync, rmSync } from 'node:fs';
 import { acquireRunLock } from '../report/lock.js';
@@ -197,7 +197,6 @@ function runLocked(
   } else rmSync(metricsPath, { force: true });
 
   // --- train
-  const crashAt = crashAfterStep();
   opts.onStart?.({ resumedFrom: resume?.step ?? 0, trainSequences: train.length, valSequences: val.length });
   const res = trainSft(opts.model, train, val, opts.tokenizer.pad, {
     ...fp.optimizer,
@@ -217,7 +216,6 @@ function runLocked(
         throw ioError(e, metricsPath, 'append to');
       }
       opts.onProgress?.(p);
-      if (p.step === crashAt) process.kill(process.pid, 'SIGKILL');
     },
   });
 
@@ -393,13 +391,4 @@ function checkSameRun(path: string, saved: SftFingerprint | undefined, now: SftF
         `${path}: --resume with different settings: ${k} is ${b.get(k) ?? '(unset)'} now but ${a.get(k) ?? '(unset)'} in the interrupted run; resume with the same options`,
       );
   }
-}
-
-function crashAfterStep(): number {
-  const v = process.env.GSHF_CRASH_AFTER_SFT_STEP;
-  if (!v) return -1;
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < 1)
-    throw new GshfInputError(`GSHF_CRASH_AFTER_SFT_STEP: expected a positive integer, got "${v}"`);
-  return n;
 }

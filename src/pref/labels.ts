@@ -196,24 +196,17 @@ export class LedgerFile {
 }
 
 /**
- * Wraps a LabelSource with a persistent, crash-safe record of answered queries. It is itself a
- * LabelSource, so it can be passed wherever one is expected. QueryIds are hierarchical,
- * e.g. `seed0/iterative-dpo/it2/p17`, and must identify the query deterministically: the same id
- * with different texts is a determinism bug and throws.
+ * The one label ledger: the accounting over a `LedgerFile` (replays, budget counts, records). Its
+ * two front ends are the synchronous `LabelLedger` (the miniature asks one "prefer a?" at a time)
+ * and the asynchronous `AsyncLabelLedger` (src/feedback/ledger.ts: batches to remote sources,
+ * humans, judges); both pay for a query id once and replay it free ever after.
  */
-export class LabelLedger implements LabelSource {
-  readonly name: string;
+export class LedgerBook {
   readonly path: string;
-  private readonly file: LedgerFile;
-  private asked = 0;
+  protected readonly file: LedgerFile;
   private replayed = 0;
 
-  constructor(
-    readonly source: LabelSource,
-    path: string,
-    opts: LabelLedgerOptions = {},
-  ) {
-    this.name = source.name;
+  constructor(path: string, opts: LabelLedgerOptions = {}) {
     this.path = path;
     this.file = new LedgerFile(path, opts);
   }
@@ -228,35 +221,43 @@ export class LabelLedger implements LabelSource {
     return this.file.get(queryId);
   }
 
-  compare(prompt: string, a: string, b: string, queryId: string): boolean {
-    const rec = this.file.get(queryId);
-    if (rec) {
-      this.file.checkSame(rec, prompt, a, b);
-      this.replayed++;
-      return rec.a_preferred;
-    }
-    const aPreferred = this.source.compare(prompt, a, b, queryId);
-    this.file.append({
-      id: queryId,
-      prompt,
-      a,
-      b,
-      a_preferred: aPreferred,
-      source: this.source.name,
+  has(queryId: string): boolean {
+    return this.file.has(queryId);
+  }
+
+  /** The record of an already-paid query (checked to carry the same texts, counted as a replay), or undefined. */
+  protected replay(q: { id: string; prompt: string; a: string; b: string }): LabelRecord | undefined {
+    const rec = this.file.get(q.id);
+    if (!rec) return undefined;
+    this.file.checkSame(rec, q.prompt, q.a, q.b);
+    this.replayed++;
+    return rec;
+  }
+
+  /** Appends (fsync'd) the answer to a query: durable when this returns. */
+  protected record(
+    q: { id: string; prompt: string; a: string; b: string },
+    verdict: Verdict | boolean,
+    source: string,
+    detail?: Record<string, unknown>,
+  ): void {
+    const rec: LabelRecord = {
+      id: q.id,
+      prompt: q.prompt,
+      a: q.a,
+      b: q.b,
+      a_preferred: verdict === true || verdict === 'a',
+      ...(typeof verdict === 'string' ? { verdict } : {}),
+      source,
       t: new Date().toISOString(),
-    });
-    this.asked++;
-    return aPreferred;
+    };
+    if (detail) rec.detail = detail;
+    this.file.append(rec);
   }
 
   /** Unique labels paid for, including those loaded from the file (the budget actually spent). */
   get labelsUsed(): number {
     return this.file.size;
-  }
-
-  /** Labels asked from the source in this process (excludes replays and loaded records). */
-  get labelsAskedThisSession(): number {
-    return this.asked;
   }
 
   /** Queries answered from the record in this process (free). */
@@ -277,5 +278,40 @@ export class LabelLedger implements LabelSource {
   /** Closes the append handle (appends reopen it). */
   close(): void {
     this.file.close();
+  }
+}
+
+/**
+ * Wraps a LabelSource with a persistent, crash-safe record of answered queries. It is itself a
+ * LabelSource, so it can be passed wherever one is expected. QueryIds are hierarchical,
+ * e.g. `seed0/iterative-dpo/it2/p17`, and must identify the query deterministically: the same id
+ * with different texts is a determinism bug and throws.
+ */
+export class LabelLedger extends LedgerBook implements LabelSource {
+  readonly name: string;
+  private asked = 0;
+
+  constructor(
+    readonly source: LabelSource,
+    path: string,
+    opts: LabelLedgerOptions = {},
+  ) {
+    super(path, opts);
+    this.name = source.name;
+  }
+
+  compare(prompt: string, a: string, b: string, queryId: string): boolean {
+    const q = { id: queryId, prompt, a, b };
+    const rec = this.replay(q);
+    if (rec) return rec.a_preferred;
+    const aPreferred = this.source.compare(prompt, a, b, queryId);
+    this.record(q, aPreferred, this.source.name);
+    this.asked++;
+    return aPreferred;
+  }
+
+  /** Labels asked from the source in this process (excludes replays and loaded records). */
+  get labelsAskedThisSession(): number {
+    return this.asked;
   }
 }

@@ -114,7 +114,7 @@ const labelsSchema = z
   .object({
     /**
      * Oracle labels of π0 pairs that train the online methods' first reward model. 0 = fair
-     * accounting (issue 11): online iteration 1 labels a random pair of π0 samples (the offline
+     * accounting: online iteration 1 labels a random pair of π0 samples (the offline
      * distribution) and every label a method pays for also trains its policy.
      */
     rmSeed: z.number().int().min(0).default(128),

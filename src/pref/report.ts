@@ -421,7 +421,7 @@ export const CLAIMS: ClaimDef[] = [
     id: 'best-worst-vs-uncertainty',
     text: 'Best-of-n vs worst-of-n pairs work at least as well as the uncertainty-maximising pair (the practical enhancer)',
     source:
-      'RLHF Workflow §2.3 / issue #29 ("max-min performs the best") [WF, ISSUE]; theory prefers max uncertainty [WF]',
+      'RLHF Workflow §2.3 / the RLHFlow maintainers ("max-min performs the best") [WF, ISSUE]; theory prefers max uncertainty [WF]',
     accounting: FAIR,
     check: compareGold('iterative-dpo-warm', 'uncertainty', 'non-inferiority'),
   },
@@ -429,7 +429,7 @@ export const CLAIMS: ClaimDef[] = [
     id: 'hybrid-vs-online',
     text: 'Hybrid (online loop seeded with offline data) beats the purely online loop',
     source:
-      'ICML: Hybrid-GSHF-DPO is the headline method [SEC]; RLHF Workflow runs purely online (issue #12)',
+      'ICML: Hybrid-GSHF-DPO is the headline method [SEC]; RLHF Workflow runs purely online (RLHFlow maintainers) [ISSUE]',
     accounting: FAIR,
     check: compareGold('hybrid', 'iterative-dpo-warm', 'superiority'),
   },
@@ -467,7 +467,7 @@ export const CLAIMS: ClaimDef[] = [
   {
     id: 'repetition-hacking',
     text: 'At a low KL penalty the policy games the lexicon gold reward by repeating positive words (repetition up, distinct-2 down)',
-    source: 'issue brief (our gold reward r* = AFINN sum); cf. the paper’s reward-hacking remark [SEC]',
+    source: 'project design (our gold reward r* = AFINN sum); cf. the paper’s reward-hacking remark [SEC]',
     accounting: FAIR,
     check: (cfg, res) => {
       const etas = [cfg.dpo.eta, ...(cfg.frontier.enabled ? cfg.frontier.etas : [])];
@@ -649,7 +649,7 @@ function labelSection(r: ReportInput, out: string[]): void {
   out.push(
     `Every method gets **B = ${B} human (oracle) labels per seed**${fair ? ` = ${T} iterations × ${cfg.labels.perIteration}` : ` = ${cfg.labels.rmSeed} (RM seed) + ${T} iterations × ${cfg.labels.perIteration}`}. Two accountings, named in the "accounting" column of the method table:`,
     '',
-    `- **fair** (ours, issue 11): every label a method pays for trains its policy. Offline DPO trains on its ${B} labelled π0 pairs (\`seedS/pool/**\`). ${fair ? `The online loop's iteration 1 labels a random pair of π0 samples per prompt (the offline distribution, no reward model yet); later iterations label the enhancer's pair under the reward model refit on every label so far (no extra cost)` : `The online loop spends ${cfg.labels.rmSeed} labels on its first reward model (\`seedS/pool/seed/**\`, not trained on by pure online DPO) and one label per selected pair`} (\`seedS/<method>/itT/pI\`, at most ${cfg.labels.perIteration} per iteration; a prompt whose samples tie costs nothing). RSO and multi-step RSO: the ${B} labels of their reward model; their pairs are RM-labelled (free). Offline DPO with pessimism: the same ${B} labels as offline DPO.`,
+    `- **fair** (ours): every label a method pays for trains its policy. Offline DPO trains on its ${B} labelled π0 pairs (\`seedS/pool/**\`). ${fair ? `The online loop's iteration 1 labels a random pair of π0 samples per prompt (the offline distribution, no reward model yet); later iterations label the enhancer's pair under the reward model refit on every label so far (no extra cost)` : `The online loop spends ${cfg.labels.rmSeed} labels on its first reward model (\`seedS/pool/seed/**\`, not trained on by pure online DPO) and one label per selected pair`} (\`seedS/<method>/itT/pI\`, at most ${cfg.labels.perIteration} per iteration; a prompt whose samples tie costs nothing). RSO and multi-step RSO: the ${B} labels of their reward model; their pairs are RM-labelled (free). Offline DPO with pessimism: the same ${B} labels as offline DPO.`,
     cfg.methods.proxy.enabled
       ? `- **papers'** (as in RLHF Workflow / the ICML experiments): a proxy reward model — the linear BT-MLE fitted on ${cfg.methods.proxy.labels} oracle labels of π0 pairs (\`seedS/proxy-pool/**\`, charged to neither arm, as the papers' RM comes from external data) — labels both arms: offline DPO's π0 pool pairs (ordered by the proxy) and the online loop's best-vs-worst pairs. Each arm trains on the same number of pairs as under fair accounting.`
       : `- **papers'** accounting (a proxy RM labelling both arms): not run in this config.`,

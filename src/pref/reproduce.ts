@@ -5,13 +5,15 @@
  * is skipped on resume; every human label goes through the ledger (labels.jsonl), so a killed run
  * resumes with no lost or duplicated labels and ends with the same numbers.
  *
- * Crash hook for tests: GSHF_CRASH_AFTER_LABELS=N kills the process (SIGKILL) right after the N-th
- * label newly obtained in this process has been written to the ledger.
+ * Crash hooks for tests (`opts.hooks`, built by the CLI and by each seed worker from the environment,
+ * src/report/crash-hooks.ts): after each label newly obtained in this process is in the ledger, and
+ * after each SFT step of π0.
  */
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { RunDir } from '../report/run-dir.js';
+import type { CrashHooks } from '../report/crash-hooks.js';
 import { Progress } from '../report/progress.js';
 import { writeFileSync } from 'node:fs';
 import {
@@ -75,6 +77,8 @@ export interface ReproduceOptions {
   log?: (line: string) => void;
   /** Show a progress bar / lines (default true; GSHF_QUIET=1 silences it). */
   progress?: boolean;
+  /** Crash hooks (tests): `afterLabel`, `afterSftStep`. */
+  hooks?: CrashHooks;
 }
 
 export interface ReproduceSummary {
@@ -143,15 +147,6 @@ export function plannedStages(cfg: PipelineConfig): number {
   );
 }
 
-function crashAfter(): number {
-  const v = process.env.GSHF_CRASH_AFTER_LABELS;
-  if (!v) return Infinity;
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < 1)
-    throw new Error(`GSHF_CRASH_AFTER_LABELS: expected a positive integer, got "${v}"`);
-  return n;
-}
-
 /** Phase: refuse a foreign run folder, accept a resume of the same config, record the config. */
 function openRunFolder(cfg: PipelineConfig, opts: ReproduceOptions): RunDir {
   const dir = new RunDir(opts.outDir);
@@ -196,16 +191,13 @@ function pipelineTokenizer(cfg: PipelineConfig, sc: StageCtx): Tokenizer {
 }
 
 /** The oracle's ledger at `path` and the `ask` that goes through it (with the crash hook). */
-function ledgerAndAsk(cfg: PipelineConfig, path: string): Pick<BaseCtx, 'ledger' | 'ask'> {
+function ledgerAndAsk(cfg: PipelineConfig, path: string, hooks: CrashHooks): Pick<BaseCtx, 'ledger' | 'ask'> {
   const oracle = new GoldOracle({ seed: `${cfg.seed}/oracle`, temperature: cfg.oracle.temperature });
   const ledger = new LabelLedger(oracle, path);
-  const crashN = crashAfter();
   const ask = (prompt: string, a: string, b: string, queryId: string): boolean => {
+    const before = ledger.labelsAskedThisSession;
     const ans = ledger.compare(prompt, a, b, queryId);
-    if (ledger.labelsAskedThisSession >= crashN) {
-      ledger.close();
-      process.kill(process.pid, 'SIGKILL');
-    }
+    if (ledger.labelsAskedThisSession > before) hooks.afterLabel?.(ledger.labelsAskedThisSession);
     return ans;
   };
   return { ledger, ask };
@@ -218,6 +210,7 @@ function baseContext(
   ledgerPath: string,
   onStage: BaseCtx['onStage'],
   log: BaseCtx['log'],
+  hooks: CrashHooks,
 ): BaseCtx {
   const split = splitPrompts(promptPool(cfg), {
     iterations: cfg.methods.iterative.iterations,
@@ -227,7 +220,7 @@ function baseContext(
     offline: labelBudget(cfg),
     seed: cfg.prompts.seed,
   });
-  const { ledger, ask } = ledgerAndAsk(cfg, ledgerPath);
+  const { ledger, ask } = ledgerAndAsk(cfg, ledgerPath, hooks);
   const texts = corpusTexts(cfg);
   const words = {
     rm: WordFeatures.fromTexts(texts, cfg.linearRm.minCount),
@@ -243,15 +236,16 @@ export function seedContext(
   outDir: string,
   ledgerPath: string,
   onStage: BaseCtx['onStage'],
+  hooks: CrashHooks = {},
 ): Ctx {
-  const base = baseContext(cfg, outDir, ledgerPath, onStage, () => {});
+  const base = baseContext(cfg, outDir, ledgerPath, onStage, () => {}, hooks);
   const pi0 = loadStagePolicy(base, 'pi0');
   autoKernelThreads(pi0.numParams);
   return { ...base, pi0 };
 }
 
 /** Phase: π0 by SFT (a stage), then loaded from the run folder. */
-function trainPi0(base: BaseCtx): { ctx: Ctx; pi0Res: Pi0Result } {
+function trainPi0(base: BaseCtx, hooks: CrashHooks): { ctx: Ctx; pi0Res: Pi0Result } {
   const { cfg, tok } = base;
   const pi0Res = runStage(base, 'pi0', (d) => {
     const model = new GPT({ ...modelConfigOf(cfg.model), vocabSize: tok.vocabSize }, cfg.sft.seed);
@@ -275,6 +269,7 @@ function trainPi0(base: BaseCtx): { ctx: Ctx; pi0Res: Pi0Result } {
       seed: sft.seed,
       checkpointEvery: 0,
       meta: { stage: 'pi0', sftSteps: sft.steps },
+      onProgress: (p) => hooks.afterSftStep?.(p.step),
     });
     return {
       params: model.numParams,
@@ -453,9 +448,10 @@ export async function reproduce(cfg: PipelineConfig, opts: ReproduceOptions): Pr
     progress.tick(1, `${wasSkipped ? 'skip ' : ''}${id}`);
   };
   const ledgerPath = join(opts.outDir, 'labels.jsonl');
-  const base = baseContext(cfg, opts.outDir, ledgerPath, onStage, log);
+  const hooks = opts.hooks ?? {};
+  const base = baseContext(cfg, opts.outDir, ledgerPath, onStage, log, hooks);
   if (base.ledger.labelsUsed > 0) log(`resuming: ${base.ledger.labelsUsed} labels already in the ledger`);
-  const trained = trainPi0(base);
+  const trained = trainPi0(base, hooks);
   const pi0Res = trained.pi0Res;
   let ctx = trained.ctx;
 
@@ -465,7 +461,7 @@ export async function reproduce(cfg: PipelineConfig, opts: ReproduceOptions): Pr
     ctx.ledger.close();
     await runSeedsInWorkers(cfg, opts.outDir, cfg.workers, onStage);
     mergeParts(opts.outDir);
-    ctx = { ...seedContext(cfg, opts.outDir, ledgerPath, () => {}), log, onStage };
+    ctx = { ...seedContext(cfg, opts.outDir, ledgerPath, () => {}, hooks), log, onStage };
     const quiet = { ...ctx, onStage: () => {} };
     for (let s = 0; s < cfg.seeds; s++) await runSeed(quiet, acc, s);
   } else {

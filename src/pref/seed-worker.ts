@@ -6,6 +6,7 @@ import { pipelineConfigSchema } from './pipeline-config.js';
 import { seedContext, runSeed, type Collected } from './reproduce.js';
 import { initPart, type FromWorker, type ToWorker } from './seed-workers.js';
 import { seedTag } from './methods/common.js';
+import { crashHooksFromEnv } from '../report/crash-hooks.js';
 
 const send = (m: FromWorker): void => {
   process.send?.(m);
@@ -14,6 +15,8 @@ const send = (m: FromWorker): void => {
 const arg = JSON.parse(process.argv[2] ?? '{}') as { cfg: unknown; outDir: string };
 const cfg = pipelineConfigSchema.parse(arg.cfg);
 const onStage = (id: string, skipped: boolean): void => send({ type: 'stage', id, skipped });
+// A process entry: the crash hooks of the tests come from the environment, as in the CLI.
+const hooks = crashHooksFromEnv();
 
 let stopping = false;
 process.on('message', (m: ToWorker) => {
@@ -32,7 +35,7 @@ async function handle(m: ToWorker): Promise<void> {
   }
   try {
     const ledgerPath = initPart(arg.outDir, seedTag(m.seed));
-    const ctx = seedContext(cfg, arg.outDir, ledgerPath, onStage);
+    const ctx = seedContext(cfg, arg.outDir, ledgerPath, onStage, hooks);
     const acc: Collected = { rows: [], selections: [], pools: [], rms: [] };
     await runSeed(ctx, acc, m.seed);
     ctx.ledger.close();

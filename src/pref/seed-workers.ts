@@ -1,5 +1,5 @@
 /**
- * Preference seeds in parallel child processes (issue 11: two seeds at once on the two cores, one
+ * Preference seeds in parallel child processes (two seeds at once on the two cores, one
  * BLAS thread each). Seeds are handed out one at a time (a work queue), so a seed that runs more
  * methods does not leave the other worker idle. Each worker records its labels in its own ledger
  * file `ledger-parts/seedS.jsonl` (initialised with that seed's labels already in labels.jsonl, so

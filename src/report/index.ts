@@ -5,3 +5,5 @@ export * from './run-dir.js';
 export * from './lock.js';
 export * from './jsonl.js';
 export * from './atomic.js';
+export * from './stages.js';
+export * from './crash-hooks.js';

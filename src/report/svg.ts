@@ -13,10 +13,33 @@ export interface Series {
   /** 'line' (default) joins points; 'points' draws markers only. */
   style?: 'line' | 'points';
   dashed?: boolean;
+  /** SVG stroke-dasharray of the line (e.g. '2 3'); overrides `dashed`. */
+  dash?: string;
+  /** Marker shape at each point (default circle). */
+  marker?: Marker;
+}
+
+export type Marker = 'circle' | 'square' | 'triangle' | 'diamond';
+export const MARKERS: readonly Marker[] = ['circle', 'square', 'triangle', 'diamond'];
+/** Dash patterns that stay distinguishable when two series lie on top of each other. */
+export const DASHES: readonly string[] = ['', '8 4', '2 3', '10 3 2 3', '5 2', '1 4'];
+
+/** One marker as SVG at (x, y). */
+function markerSvg(shape: Marker, x: number, y: number, colour: string): string {
+  const X = x.toFixed(1);
+  const Y = y.toFixed(1);
+  const r = 3.5;
+  if (shape === 'square')
+    return `<rect x="${(x - r).toFixed(1)}" y="${(y - r).toFixed(1)}" width="${2 * r}" height="${2 * r}" fill="none" stroke="${colour}" stroke-width="1.5"/>`;
+  if (shape === 'triangle')
+    return `<polygon points="${X},${(y - r - 1).toFixed(1)} ${(x - r).toFixed(1)},${(y + r).toFixed(1)} ${(x + r).toFixed(1)},${(y + r).toFixed(1)}" fill="${colour}"/>`;
+  if (shape === 'diamond')
+    return `<polygon points="${X},${(y - r - 1).toFixed(1)} ${(x + r).toFixed(1)},${Y} ${X},${(y + r + 1).toFixed(1)} ${(x - r).toFixed(1)},${Y}" fill="none" stroke="${colour}" stroke-width="1.5"/>`;
+  return `<circle cx="${X}" cy="${Y}" r="3" fill="${colour}"/>`;
 }
 
 /*
- * Conventions (issue 7): a series with no point on the x axis (e.g. π0 at 0 labels on a log-x
+ * Conventions: a series with no point on the x axis (e.g. π0 at 0 labels on a log-x
  * axis) but a finite y is drawn as a dashed horizontal reference line at its mean y, so every
  * legend entry is visible; confidence bands never stretch the y axis by more than half the data's
  * span on each side (they are clipped to the plot box); an x axis whose data are all integers
@@ -146,21 +169,17 @@ export function linePlot(series: Series[], opts: PlotOptions): string {
         `<line x1="${m.l}" y1="${Y}" x2="${m.l + pw}" y2="${Y}" stroke="${colour}" stroke-width="2" stroke-dasharray="6 4"/>`,
       );
     }
+    const dash = s.dash ? ` stroke-dasharray="${s.dash}"` : s.dashed ? ' stroke-dasharray="6 4"' : '';
     if ((s.style ?? 'line') === 'line' && idx.length > 1) {
       const pts = idx.map((i) => `${sx(s.x[i]).toFixed(1)},${sy(s.y[i]).toFixed(1)}`).join(' ');
-      out.push(
-        `<polyline points="${pts}" fill="none" stroke="${colour}" stroke-width="2"${s.dashed ? ' stroke-dasharray="6 4"' : ''}/>`,
-      );
+      out.push(`<polyline points="${pts}" fill="none" stroke="${colour}" stroke-width="2"${dash}/>`);
     }
-    for (const i of idx) {
-      out.push(
-        `<circle cx="${sx(s.x[i]).toFixed(1)}" cy="${sy(s.y[i]).toFixed(1)}" r="3" fill="${colour}"/>`,
-      );
-    }
+    for (const i of idx) out.push(markerSvg(s.marker ?? 'circle', sx(s.x[i]), sy(s.y[i]), colour));
     const ly = m.t + 10 + k * 18;
     out.push(
-      `<line x1="${m.l + pw + 12}" y1="${ly}" x2="${m.l + pw + 32}" y2="${ly}" stroke="${colour}" stroke-width="3"/>`,
+      `<line x1="${m.l + pw + 12}" y1="${ly}" x2="${m.l + pw + 32}" y2="${ly}" stroke="${colour}" stroke-width="3"${s.dash ? dash : ''}/>`,
     );
+    if (s.marker) out.push(markerSvg(s.marker, m.l + pw + 22, ly, colour));
     out.push(`<text x="${m.l + pw + 38}" y="${ly + 4}">${esc(s.label)}</text>`);
   });
   out.push('</svg>');

@@ -1,5 +1,5 @@
 // Public bandit functions validate their inputs at the entry and throw GshfInputError with a
-// message naming the function, the argument and the expected size (issue 7).
+// message naming the function, the argument and the expected size.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { generateEnv } from '../../src/bandit/generate.js';

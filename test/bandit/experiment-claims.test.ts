@@ -93,3 +93,107 @@ test('frontier dominance: per-seed matched-KL margins with an interval at each p
   );
   assert.equal(rev.verdict, 'contradicted');
 });
+
+const cfg2 = experimentConfigSchema.parse({
+  env: { source: 'generate', d: 2, K: 3, nContexts: 2, normB: 1, eta: 1 },
+  algorithms: { a: { algorithm: 'mle-gibbs' }, b: { algorithm: 'mle-gibbs' } },
+  studies: [
+    { name: 'g', title: 'grid', budgets: [100, 400], runs: ['a', 'b'] },
+    { name: 'k2', title: 'K = 2', env: { K: 2 }, budgets: [100], runs: ['a'] },
+    { name: 'k8', title: 'K = 8', env: { K: 8 }, budgets: [100], runs: ['a'] },
+  ],
+});
+
+test('fit: rate and level differences between two runs, each outcome', () => {
+  // Per seed s, run a: gap = n^(−1) · e^(0.01 s); run b: gap = 2·n^(−0.5). At n = 100, 400 the log-log
+  // slopes are −1 and −0.5 exactly, so than − better = 0.5 on every seed (zero spread).
+  const rows = [0, 1, 2].flatMap((s) =>
+    [100, 400].flatMap((n) => [
+      row({ run: 'a', seedIndex: s, budget: n, labelsUsed: n, gap: n ** -1 * Math.exp(0.01 * s) }),
+      row({ run: 'b', seedIndex: s, budget: n, labelsUsed: n, gap: 2 * n ** -0.5 }),
+    ]),
+  );
+  const c = (o: Record<string, unknown>) => claim({ kind: 'fit', better: 'a', than: 'b', ...o });
+  assert.equal(checkClaim(cfg2, c({ quantity: 'slope' }), rows).verdict, 'supported');
+  assert.equal(
+    checkClaim(cfg2, c({ quantity: 'slope', than: 'a', better: 'b' }), rows).verdict,
+    'contradicted',
+  );
+  // Level at the geometric mean 200: log(2·200^−0.5) − log(200^−1·e^(0.01 s)) = log 2 + 0.5·log 200 − 0.01 s
+  // = 3.342 − 0.01 s: mean 3.332, clearly above 0.
+  const lv = checkClaim(cfg2, c({ quantity: 'level' }), rows);
+  assert.equal(lv.verdict, 'supported');
+  assert.match(lv.evidence, /3\.33 \(95% CI/);
+  // The same runs against themselves: slopes equal on every seed → equivalent within ±0.1.
+  const same = checkClaim(cfg2, c({ quantity: 'slope', than: 'a', rule: 'equivalence', margin: 0.1 }), rows);
+  assert.equal(same.verdict, 'supported');
+  // Validation labels move the x axis: b spends 3n labels in total → its slope is unchanged (log 3 shift) but
+  // its level at the same x falls by 0.5·log 3.
+  const withVal = rows.map((r) => (r.run === 'b' ? { ...r, validationLabels: 2 * r.labelsUsed } : r));
+  const lv2 = checkClaim(cfg2, c({ quantity: 'level' }), withVal);
+  assert.match(lv2.evidence, /labels per run, validation included: a 400, b 1200 at 400/);
+});
+
+test('sweep: per-seed slope of log gap against log K across studies, flat or growing', () => {
+  // gap ∝ K^p per seed: p = 0.5 ± 0.01 grows; p = ±0.01 is flat within ±0.1.
+  const rows = (ps: number[]) =>
+    ps.flatMap((p, s) =>
+      [
+        ['k2', 2],
+        ['k8', 8],
+      ].map(([study, K]) =>
+        row({ study: study as string, run: 'a', seedIndex: s, gap: 0.1 * (K as number) ** p }),
+      ),
+    );
+  const c = (expect: string, margin?: number) =>
+    experimentConfigSchema.shape.claims.parse([
+      { kind: 'sweep', text: 't', studies: ['k2', 'k8'], param: 'K', run: 'a', budget: 100, expect, margin },
+    ])[0];
+  const grows = checkClaim(cfg2, c('grows'), rows([0.49, 0.5, 0.51]));
+  assert.equal(grows.verdict, 'supported');
+  assert.match(grows.evidence, /K=2: .*K=8: .*slope of log gap vs log K 0\.5 /);
+  assert.equal(checkClaim(cfg2, c('flat', 0.1), rows([-0.01, 0, 0.01])).verdict, 'supported');
+  assert.equal(checkClaim(cfg2, c('flat', 0.1), rows([0.49, 0.5, 0.51])).verdict, 'contradicted');
+  assert.throws(
+    () =>
+      experimentConfigSchema.parse({
+        ...cfg2,
+        claims: [
+          {
+            kind: 'sweep',
+            text: 't',
+            studies: ['k2', 'k8'],
+            param: 'K',
+            run: 'a',
+            budget: 100,
+            expect: 'flat',
+          },
+        ],
+      }),
+    /needs a margin/,
+  );
+});
+
+test('lower-gap on the log scale with a non-inferiority rule', () => {
+  // b's gap is 1.1× a's on every seed (log-ratio 0.0953, zero spread).
+  const rows = [0, 1, 2].flatMap((s) => [
+    row({ run: 'a', seedIndex: s, gap: 0.5 }),
+    row({ run: 'b', seedIndex: s, gap: 0.55 }),
+  ]);
+  const c = (o: Record<string, unknown>) => claim({ kind: 'lower-gap', budget: 100, scale: 'log', ...o });
+  assert.equal(checkClaim(cfg2, c({ better: 'a', than: 'b' }), rows).verdict, 'supported');
+  assert.equal(
+    checkClaim(cfg2, c({ better: 'b', than: 'a', rule: 'non-inferiority', margin: 0.2 }), rows).verdict,
+    'supported',
+  );
+  assert.equal(
+    checkClaim(cfg2, c({ better: 'b', than: 'a', rule: 'non-inferiority', margin: 0.05 }), rows).verdict,
+    'contradicted',
+  );
+});
+
+test('studyEnvSpec: a study changes d or K of the generated environment only', async () => {
+  const { studyEnvSpec } = await import('../../src/bandit/experiment/jobs.js');
+  assert.deepEqual(studyEnvSpec(cfg2, 'k8'), { ...cfg2.env, K: 8 });
+  assert.equal(studyEnvSpec(cfg2, 'g'), cfg2.env);
+});

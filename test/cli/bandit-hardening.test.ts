@@ -1,5 +1,5 @@
 /**
- * Regression tests for issue 7 (bandit CLI): concurrent runs on one folder, torn metrics lines,
+ * Regression tests of the bandit CLI's hardening: concurrent runs on one folder, torn metrics lines,
  * validation before writing, read-only output folders, corrupt run-folder files, config typos.
  */
 import { test } from 'node:test';

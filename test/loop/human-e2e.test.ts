@@ -1,5 +1,5 @@
 /**
- * Issue 10's must-show: `gshf loop` with `labels: {kind: human}` answered by a scripted annotator
+ * End to end with people: `gshf loop` with `labels: {kind: human}` answered by a scripted annotator
  * over loopback HTTP. The annotation service runs in-process (temp SQLite db, port 0); the loop
  * (local backend, tiny untrained π0) pushes each iteration's pairs to it and waits; the annotator
  * polls /next and submits the side the gold reward scores higher (longer text on a tie). The

@@ -1,5 +1,5 @@
 /**
- * Regression tests (issue 7): `pref export` used to write files that `pref import` then refused
+ * Regression tests: `pref export` used to write files that `pref import` then refused
  * (empty input, chosen == rejected, unknown fields, empty strings), accepted duplicate JSON keys,
  * and let `Cannot read properties of undefined` reach the user on a corrupt stage pairs.json.
  * `.JSONL` (uppercase) was read as plain text by `lm sft`.

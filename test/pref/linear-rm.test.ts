@@ -51,14 +51,16 @@ test('mostUncertainPair: picks the pair whose difference the data covers least; 
   assert.equal(mostUncertainPair(m, ['same', 'same']), null);
 });
 
-test('agreement: share of non-tied pairs ordered like r*', () => {
-  const r = agreement(
-    [
-      { a: 'x', b: 'y', goldA: 1, goldB: 0 },
-      { a: 'y', b: 'x', goldA: 0, goldB: 1 },
-      { a: 'x', b: 'x', goldA: 1, goldB: 1 },
-    ],
-    (t) => (t === 'x' ? 1 : 0),
-  );
-  assert.deepEqual(r, { agreement: 1, pairs: 2 });
+test('agreement: share of non-tied pairs ordered like r*; a zero margin is a miss', () => {
+  const pairs = [
+    { a: 'x', b: 'y', goldA: 1, goldB: 0 },
+    { a: 'y', b: 'x', goldA: 0, goldB: 1 },
+    { a: 'x', b: 'x', goldA: 1, goldB: 1 },
+    { a: 'y', b: 'z', goldA: 0, goldB: 2 },
+  ];
+  const score = (t: string): number => (t === 'x' ? 1 : 0);
+  // pair 0 and 1 right, pair 2 an r* tie (skipped), pair 3 scored equal (miss): 2 of 3
+  const r = agreement(pairs, (i) => score(pairs[i].a) - score(pairs[i].b));
+  assert.equal(r.pairs, 3);
+  close(r.agreement, 2 / 3);
 });

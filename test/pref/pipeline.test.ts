@@ -22,6 +22,7 @@ const tinyConfig = join(root, 'examples/lm/reproduce-tiny.yaml');
 const reproduceJs = join(root, 'dist/src/pref/reproduce.js');
 const configFileJs = join(root, 'dist/src/cli/config-file.js');
 const pipelineConfigJs = join(root, 'dist/src/pref/pipeline-config.js');
+const crashHooksJs = join(root, 'dist/src/report/crash-hooks.js');
 
 /** Runs the pipeline in a child process (so it can be SIGKILLed); returns its exit status/signal. */
 function runChild(
@@ -33,8 +34,10 @@ function runChild(
     import { reproduce } from ${JSON.stringify(reproduceJs)};
     import { loadConfigFile } from ${JSON.stringify(configFileJs)};
     import { pipelineConfigSchema } from ${JSON.stringify(pipelineConfigJs)};
+    import { crashHooksFromEnv } from ${JSON.stringify(crashHooksJs)};
     const cfg = loadConfigFile(${JSON.stringify(tinyConfig)}, pipelineConfigSchema);
-    await reproduce(cfg, { outDir: ${JSON.stringify(out)}, resume: ${resume}, progress: false, log: () => {} });
+    const hooks = crashHooksFromEnv();
+    await reproduce(cfg, { outDir: ${JSON.stringify(out)}, resume: ${resume}, progress: false, log: () => {}, hooks });
   `;
   const env: NodeJS.ProcessEnv = { ...process.env, GSHF_QUIET: '1' };
   if (crashAfter !== undefined) env.GSHF_CRASH_AFTER_LABELS = String(crashAfter);

@@ -8,7 +8,7 @@ import { fitMLE } from '../mle.js';
 import { expectedFeatures } from '../policy.js';
 import { didYouMean } from '../../math/errors.js';
 
-/** What the pessimism penalty is centred on. The paper leaves ν open (paper.md §1.4, §2.1). */
+/** What the pessimism penalty is centred on. The paper leaves ν open (docs/theory.md §2). */
 export type Reference = 'pi0' | 'data';
 
 /**
@@ -137,8 +137,8 @@ export interface TheoryBetaOptions {
 
 /**
  * β = c·√((d + log(1/δ))/γ² + λB²), γ = 1/(2 + e^{−B} + e^{B}): the standard BT-MLE radius with
- * ‖θ̂ − θ*‖_Σ ≤ β for Σ = λI + Σ_i Δφ_iΔφ_iᵀ (unnormalised sum, as we build Σ). paper.md §1.4
- * tags this form [UNVERIFIED-RECALL]; it is conservative (≈13 for d = 4, B = 1, δ = 0.05).
+ * ‖θ̂ − θ*‖_Σ ≤ β for Σ = λI + Σ_i Δφ_iΔφ_iᵀ (unnormalised sum, as we build Σ). This form
+ * is not checked against the ICML text (docs/theory.md §6); it is conservative (≈13 for d = 4, B = 1, δ = 0.05).
  */
 export function theoryBeta(d: number, lambda: number, o: TheoryBetaOptions): number {
   const gamma = 1 / (2 + Math.exp(-o.normBound) + Math.exp(o.normBound));

@@ -34,7 +34,7 @@ import {
   requireOneOf,
   requirePositive,
 } from './offline-common.js';
-import { ENHANCER_NAMES, prepareEnhancer, type EnhancerName } from './enhancers.js';
+import { ENHANCER_NAMES, prepareEnhancer, type EnhancerName, type PreparedEnhancer } from './enhancers.js';
 import type { AlgorithmContext, AlgorithmResult, BanditAlgorithm, IterationRecord } from './types.js';
 
 export type Selection = 'validation' | 'last';
@@ -212,6 +212,196 @@ function queryVsRef(
   return wins / q;
 }
 
+/** The data so far (D, as feature differences Δφ) and Σ = λI + Σ_D ΔφΔφᵀ, with the ridge BT-MLE on D. */
+class LoopData {
+  readonly store: DiffStore;
+  readonly sigma: Float64Array;
+  theta: Float64Array;
+
+  constructor(
+    private readonly env: BanditEnv,
+    offline: PairData,
+    capacity: number,
+    private readonly o: OnlineGshfOptions,
+  ) {
+    const d = env.d;
+    this.store = new DiffStore(d, capacity);
+    this.sigma = scaledIdentity(d, o.lambda);
+    this.theta = new Float64Array(d);
+    const nOff = offline.context.length;
+    if (nOff > 0) this.add(featureDiffs(env, offline), nOff);
+  }
+
+  /** D ← D ∪ rows; Σ += Σ_rows ΔφΔφᵀ. */
+  add(dphi: Float64Array, count: number): void {
+    this.store.push(dphi, count);
+    addOuterProducts(count, this.env.d, dphi, null, this.sigma);
+  }
+
+  /** θ ← ridge BT-MLE on D, warm-started from the previous θ (0 with no data). */
+  fit(): { iterations: number; converged: boolean } {
+    const d = this.env.d;
+    if (this.store.n === 0) {
+      this.theta = new Float64Array(d);
+      return { iterations: 0, converged: true };
+    }
+    const { lambda, normBound } = this.o;
+    const opts = normBound === null ? { lambda, init: this.theta } : { lambda, normBound, init: this.theta };
+    const r = fitMLE({ dphi: this.store.dphi, n: this.store.n, d }, opts);
+    this.theta = r.theta;
+    return { iterations: r.iterations, converged: r.converged };
+  }
+}
+
+interface Candidate {
+  policy: Float64Array;
+  theta: Float64Array;
+  labels: number;
+}
+
+/** Running totals over the iterations (the run's diagnostics). */
+interface Totals {
+  onlineLabels: number;
+  draws: number;
+  dropped: number;
+  shortfall: number;
+  minSlack: number;
+  gammaSum: number;
+  gammaCount: number;
+  mleNotConverged: number;
+}
+
+/**
+ * One batch: draw x ~ d0 and the enhancer's pair until `quota` labels are used or `maxDraws`
+ * proposals were made; each labelled pair's Δφ (winner − loser) goes into `dphi`.
+ */
+function collectBatch(
+  env: BanditEnv,
+  oracle: PreferenceOracle,
+  enh: PreparedEnhancer,
+  rng: Rng,
+  ccdf: Float64Array,
+  quota: number,
+  maxDraws: number,
+  dphi: Float64Array,
+): { got: number; draws: number; dropped: number } {
+  const d = env.d;
+  const pair = new Int32Array(2);
+  let got = 0;
+  let draws = 0;
+  let dropped = 0;
+  while (got < quota && draws < maxDraws) {
+    draws++;
+    const c = searchCdf(ccdf, 0, env.nContexts, rng.uniform());
+    if (!enh.propose(c, rng, pair)) {
+      dropped++;
+      continue;
+    }
+    const y = oracle.prefers(c, pair[0], pair[1]);
+    const w = y ? pair[0] : pair[1];
+    const l = y ? pair[1] : pair[0];
+    const fw = (env.offsets[c] + w) * d;
+    const fl = (env.offsets[c] + l) * d;
+    for (let j = 0; j < d; j++) dphi[got * d + j] = env.features[fw + j] - env.features[fl + j];
+    got++;
+  }
+  return { got, draws, dropped };
+}
+
+/** Iteration t: fit, main agent π_t¹ (a candidate), the enhancer's batch, D and Σ updated. */
+function runOnlineRound(
+  ctx: AlgorithmContext,
+  oracle: PreferenceOracle,
+  data: LoopData,
+  o: OnlineGshfOptions,
+  t: number,
+  quota: number,
+  loop: { rng: Rng; ccdf: Float64Array; batchDphi: Float64Array; nOff: number; totals: Totals },
+  candidates: Candidate[],
+): IterationRecord {
+  const { env } = ctx;
+  const { totals } = loop;
+  const mle = data.fit();
+  if (!mle.converged) totals.mleNotConverged++;
+  const rewards = rewardsOf(env, data.theta);
+  const main = gibbs(env, rewards);
+  const labelsBefore = loop.nOff + totals.onlineLabels;
+  candidates.push({ policy: main, theta: Float64Array.from(data.theta), labels: labelsBefore });
+
+  const enh = prepareEnhancer(o.enhancer, {
+    env,
+    mainLogp: main,
+    rewards,
+    sigma: data.sigma,
+    beta: o.beta,
+    n: o.n,
+    theta: data.theta,
+    epsilon: o.epsilon,
+  });
+  const maxDraws = Math.ceil(o.maxDrawFactor * quota);
+  const b = collectBatch(env, oracle, enh, loop.rng, loop.ccdf, quota, maxDraws, loop.batchDphi);
+  data.add(loop.batchDphi, b.got);
+  totals.onlineLabels += b.got;
+  totals.draws += b.draws;
+  totals.dropped += b.dropped;
+  totals.shortfall += quota - b.got;
+  if ('enhancerSlack' in enh.diagnostics)
+    totals.minSlack = Math.min(totals.minSlack, enh.diagnostics.enhancerSlack);
+  if ('enhancerGamma' in enh.diagnostics) {
+    totals.gammaSum += enh.diagnostics.enhancerGamma;
+    totals.gammaCount++;
+  }
+  const diagnostics: Record<string, number> = {
+    ...enh.diagnostics,
+    batchLabels: b.got,
+    draws: b.draws,
+    dropped: b.dropped,
+    mleIterations: mle.iterations,
+    thetaNorm: Math.hypot(...data.theta),
+  };
+  return { iteration: t, labels: labelsBefore, policy: main, diagnostics };
+}
+
+/**
+ * Model selection: the last candidate ('last'), or the best on held-out validation comparisons
+ * against π0 (win rate, or exact J under a reward fitted to them; ties go to the later candidate).
+ */
+function selectCandidate(
+  ctx: AlgorithmContext,
+  oracle: PreferenceOracle,
+  o: OnlineGshfOptions,
+  name: string,
+  candidates: readonly Candidate[],
+  records: IterationRecord[],
+): { selected: number; validationLabels: number; bestScore: number; winRate: number } {
+  const { env } = ctx;
+  if (o.selection !== 'validation')
+    return { selected: candidates.length - 1, validationLabels: 0, bestScore: NaN, winRate: NaN };
+  const queries0 = oracle.queries;
+  const draws = validationDraws(env, o.validationQueries, ctx.rng.fork(`${name}:validation`));
+  const q = o.validationQueries;
+  const pooled = allocPairs(q * candidates.length);
+  const winRates = candidates.map((cand, i) => queryVsRef(env, cand.policy, draws, oracle, pooled, i * q));
+  let scores = winRates;
+  if (o.validationScore === 'objective') {
+    // Held-out reward: ridge BT-MLE on all validation comparisons (never used for training), then
+    // the exact KL-regularised objective of each candidate under it.
+    const thetaVal = fitMLE(env, pooled, { lambda: o.lambda }).theta;
+    const rVal = rewardsOf(env, thetaVal);
+    scores = candidates.map((cand) => objective(env, cand.policy, rVal));
+  }
+  let selected = candidates.length - 1;
+  let bestScore = -Infinity;
+  scores.forEach((score, i) => {
+    records[i].validationScore = score;
+    if (score >= bestScore) {
+      bestScore = score;
+      selected = i;
+    }
+  });
+  return { selected, validationLabels: oracle.queries - queries0, bestScore, winRate: winRates[selected] };
+}
+
 /** The shared online/hybrid loop. `offline` is D_off (empty for the purely online algorithm). */
 export function runIterativeGshf(
   ctx: AlgorithmContext,
@@ -219,185 +409,88 @@ export function runIterativeGshf(
   o: OnlineGshfOptions,
   name: string,
 ): AlgorithmResult {
+  // --- phase 1: D ← D_off, Σ, the collection stream
   const { env, oracle } = ctx;
   if (oracle === null) throw new Error(`${name}: needs a preference oracle (ctx.oracle is null)`);
-  const d = env.d;
   const sizes = batchSizes(o);
   const nOff = offline.context.length;
   const queries0 = oracle.queries;
-  const collectRng = ctx.rng.fork(`${name}:collect`);
-  const ccdf = contextCdf(env);
-
-  const store = new DiffStore(d, nOff + sizes.reduce((a, b) => a + b, 0));
-  const sigma = scaledIdentity(d, o.lambda);
-  if (nOff > 0) {
-    const offDiffs = featureDiffs(env, offline);
-    store.push(offDiffs, nOff);
-    addOuterProducts(nOff, d, offDiffs, null, sigma);
-  }
-
-  let theta: Float64Array = new Float64Array(d);
-  const fit = (): { iterations: number; converged: boolean } => {
-    if (store.n === 0) {
-      theta = new Float64Array(d);
-      return { iterations: 0, converged: true };
-    }
-    const opts =
-      o.normBound === null
-        ? { lambda: o.lambda, init: theta }
-        : { lambda: o.lambda, normBound: o.normBound, init: theta };
-    const r = fitMLE({ dphi: store.dphi, n: store.n, d }, opts);
-    theta = r.theta;
-    return { iterations: r.iterations, converged: r.converged };
+  const data = new LoopData(env, offline, nOff + sizes.reduce((a, b) => a + b, 0), o);
+  const totals: Totals = {
+    onlineLabels: 0,
+    draws: 0,
+    dropped: 0,
+    shortfall: 0,
+    minSlack: Infinity,
+    gammaSum: 0,
+    gammaCount: 0,
+    mleNotConverged: 0,
+  };
+  const loop = {
+    rng: ctx.rng.fork(`${name}:collect`),
+    ccdf: contextCdf(env),
+    batchDphi: new Float64Array(Math.max(...sizes, 1) * env.d),
+    nOff,
+    totals,
   };
 
-  const candidates: { policy: Float64Array; theta: Float64Array; labels: number }[] = [];
+  // --- phase 2: T rounds (each main agent π_t¹ is a candidate)
+  const candidates: Candidate[] = [];
   const records: IterationRecord[] = [];
-  const pair = new Int32Array(2);
-  const batchDphi = new Float64Array(Math.max(...sizes, 1) * d);
-  let onlineLabels = 0;
-  let totalDraws = 0;
-  let totalDropped = 0;
-  let shortfall = 0;
-  let minSlack = Infinity;
-  let gammaSum = 0;
-  let gammaCount = 0;
-  let mleNotConverged = 0;
-
   for (let t = 1; t <= o.T; t++) {
-    const mle = fit();
-    if (!mle.converged) mleNotConverged++;
-    const rewards = rewardsOf(env, theta);
-    const main = gibbs(env, rewards);
-    const labelsBefore = nOff + onlineLabels;
-    candidates.push({ policy: main, theta: Float64Array.from(theta), labels: labelsBefore });
-
-    const enh = prepareEnhancer(o.enhancer, {
-      env,
-      mainLogp: main,
-      rewards,
-      sigma,
-      beta: o.beta,
-      n: o.n,
-      theta,
-      epsilon: o.epsilon,
-    });
-    const quota = sizes[t - 1];
-    const maxDraws = Math.ceil(o.maxDrawFactor * quota);
-    let got = 0;
-    let draws = 0;
-    let dropped = 0;
-    while (got < quota && draws < maxDraws) {
-      draws++;
-      const c = searchCdf(ccdf, 0, env.nContexts, collectRng.uniform());
-      if (!enh.propose(c, collectRng, pair)) {
-        dropped++;
-        continue;
-      }
-      const y = oracle.prefers(c, pair[0], pair[1]);
-      const w = y ? pair[0] : pair[1];
-      const l = y ? pair[1] : pair[0];
-      const fw = (env.offsets[c] + w) * d;
-      const fl = (env.offsets[c] + l) * d;
-      for (let j = 0; j < d; j++) batchDphi[got * d + j] = env.features[fw + j] - env.features[fl + j];
-      got++;
-    }
-    store.push(batchDphi, got);
-    addOuterProducts(got, d, batchDphi, null, sigma);
-    onlineLabels += got;
-    totalDraws += draws;
-    totalDropped += dropped;
-    shortfall += quota - got;
-    const diag: Record<string, number> = {
-      ...enh.diagnostics,
-      batchLabels: got,
-      draws,
-      dropped,
-      mleIterations: mle.iterations,
-      thetaNorm: Math.hypot(...theta),
-    };
-    if ('enhancerSlack' in enh.diagnostics) minSlack = Math.min(minSlack, enh.diagnostics.enhancerSlack);
-    if ('enhancerGamma' in enh.diagnostics) {
-      gammaSum += enh.diagnostics.enhancerGamma;
-      gammaCount++;
-    }
-    const rec: IterationRecord = { iteration: t, labels: labelsBefore, policy: main, diagnostics: diag };
+    const rec = runOnlineRound(ctx, oracle, data, o, t, sizes[t - 1], loop, candidates);
     records.push(rec);
     ctx.onIteration?.(rec);
   }
 
-  // π_{T+1}^1: the MLE on all data, a candidate too (the paper lists only π_1..π_T, but discarding
-  // the last batch's information would waste T·m/… labels; documented in docs/bandit-algorithms-online.md).
-  const mleFinal = fit();
-  if (!mleFinal.converged) mleNotConverged++;
-  const finalPolicy = gibbs(env, rewardsOf(env, theta));
-  candidates.push({ policy: finalPolicy, theta: Float64Array.from(theta), labels: nOff + onlineLabels });
+  // --- phase 3: π_{T+1}^1, the MLE on all data, a candidate too (the paper lists only π_1..π_T, but
+  // discarding the last batch's information would waste T·m/… labels; documented in
+  // docs/bandit-algorithms-online.md).
+  const mleFinal = data.fit();
+  if (!mleFinal.converged) totals.mleNotConverged++;
+  const finalPolicy = gibbs(env, rewardsOf(env, data.theta));
+  const labels = nOff + totals.onlineLabels;
+  candidates.push({ policy: finalPolicy, theta: Float64Array.from(data.theta), labels });
   const finalRec: IterationRecord = {
     iteration: o.T + 1,
-    labels: nOff + onlineLabels,
+    labels,
     policy: finalPolicy,
-    diagnostics: { mleIterations: mleFinal.iterations, thetaNorm: Math.hypot(...theta) },
+    diagnostics: { mleIterations: mleFinal.iterations, thetaNorm: Math.hypot(...data.theta) },
   };
   records.push(finalRec);
   ctx.onIteration?.(finalRec);
-
   const queriesTraining = oracle.queries - queries0;
-  if (queriesTraining !== onlineLabels)
-    throw new Error(`${name}: internal label count ${onlineLabels} != oracle queries ${queriesTraining}`);
+  if (queriesTraining !== totals.onlineLabels)
+    throw new Error(
+      `${name}: internal label count ${totals.onlineLabels} != oracle queries ${queriesTraining}`,
+    );
 
-  let selected = candidates.length - 1;
-  let validationLabels = 0;
-  let bestScore = NaN;
-  let selectedWinRate = NaN;
-  if (o.selection === 'validation') {
-    const draws = validationDraws(env, o.validationQueries, ctx.rng.fork(`${name}:validation`));
-    const q = o.validationQueries;
-    const pooled = allocPairs(q * candidates.length);
-    const winRates = candidates.map((cand, i) => queryVsRef(env, cand.policy, draws, oracle, pooled, i * q));
-    let scores = winRates;
-    if (o.validationScore === 'objective') {
-      // Held-out reward: ridge BT-MLE on all validation comparisons (never used for training), then
-      // the exact KL-regularised objective of each candidate under it.
-      const thetaVal = fitMLE(env, pooled, { lambda: o.lambda }).theta;
-      const rVal = rewardsOf(env, thetaVal);
-      scores = candidates.map((cand) => objective(env, cand.policy, rVal));
-    }
-    bestScore = -Infinity;
-    scores.forEach((score, i) => {
-      records[i].validationScore = score;
-      if (score >= bestScore) {
-        bestScore = score;
-        selected = i;
-      }
-    });
-    selectedWinRate = winRates[selected];
-    validationLabels = oracle.queries - queries0 - queriesTraining;
-  }
-
+  // --- phase 4: model selection and the run's diagnostics
+  const sel = selectCandidate(ctx, oracle, o, name, candidates, records);
   const diagnostics: Record<string, number> = {
     T: o.T,
     beta: o.beta,
     lambda: o.lambda,
     offlinePairs: nOff,
-    onlineLabels,
-    totalDraws,
-    totalDropped,
-    shortfall,
-    selectedIteration: selected + 1,
-    mleNotConverged,
+    onlineLabels: totals.onlineLabels,
+    totalDraws: totals.draws,
+    totalDropped: totals.dropped,
+    shortfall: totals.shortfall,
+    selectedIteration: sel.selected + 1,
+    mleNotConverged: totals.mleNotConverged,
   };
   if (o.selection === 'validation') {
-    diagnostics.selectedValidationScore = bestScore;
-    diagnostics.selectedWinRate = selectedWinRate;
+    diagnostics.selectedValidationScore = sel.bestScore;
+    diagnostics.selectedWinRate = sel.winRate;
   }
-  if (gammaCount > 0) diagnostics.meanEnhancerGamma = gammaSum / gammaCount;
-  if (Number.isFinite(minSlack)) diagnostics.minEnhancerSlack = minSlack;
+  if (totals.gammaCount > 0) diagnostics.meanEnhancerGamma = totals.gammaSum / totals.gammaCount;
+  if (Number.isFinite(totals.minSlack)) diagnostics.minEnhancerSlack = totals.minSlack;
 
   return {
-    policy: candidates[selected].policy,
-    labelsUsed: nOff + onlineLabels,
-    validationLabels,
-    thetaHat: candidates[selected].theta,
+    policy: candidates[sel.selected].policy,
+    labelsUsed: labels,
+    validationLabels: sel.validationLabels,
+    thetaHat: candidates[sel.selected].theta,
     iterations: records,
     diagnostics,
   };

@@ -6,7 +6,7 @@
 import { z } from 'zod';
 import { DIVERGENCE_NAMES, type DivergenceName } from '../divergences/registry.js';
 
-const coverage = z.enum(['good', 'poor', 'adversarial', 'tempting']);
+const coverage = z.enum(['good', 'poor', 'adversarial', 'tempting', 'optimal']);
 
 export const envSpecSchema = z.union([
   z
@@ -38,6 +38,20 @@ export const algorithmSpecSchema = z
   .strict();
 export type AlgorithmSpec = z.infer<typeof algorithmSpecSchema>;
 
+/**
+ * A grid study's change to the generated environment (e.g. `{ d: 16 }` or `{ K: 128 }`), for
+ * sweeps over the reward model's dimension or the number of actions; the other fields stay the
+ * config's. Only for `source: generate`.
+ */
+export const envOverrideSchema = z
+  .object({
+    d: z.number().int().min(1).max(4096).optional(),
+    K: z.number().int().min(2).max(100000).optional(),
+    nContexts: z.number().int().min(1).max(1_000_000).optional(),
+  })
+  .strict();
+export type EnvOverride = z.infer<typeof envOverrideSchema>;
+
 const gridStudySchema = z
   .object({
     kind: z.literal('grid').default('grid'),
@@ -50,6 +64,17 @@ const gridStudySchema = z
     runs: z.array(z.string()).min(1),
     /** Plot axes: log-log gap vs labels is the default. */
     plot: z.enum(['gap-vs-labels', 'bars']).default('gap-vs-labels'),
+    /** Change to the generated environment for this study only (sweeps over d or K). */
+    env: envOverrideSchema.optional(),
+    /** Seeds per cell for this study (default: the config's `seeds`). */
+    seeds: z.number().int().min(1).max(1000).optional(),
+    /**
+     * Each seed index runs in its own generated environment (env seed + seed index), so results
+     * average over environments rather than describe one draw (for sweeps over d or K).
+     */
+    varyEnv: z.boolean().optional(),
+    /** A run of the study every other run is compared with (paired gap reduction table). */
+    baseline: z.string().optional(),
   })
   .strict();
 
@@ -92,12 +117,12 @@ export type StudySpec = z.infer<typeof studySchema>;
 export type GridStudy = z.infer<typeof gridStudySchema>;
 export type FrontierStudy = z.infer<typeof frontierStudySchema>;
 
+const study = { study: z.string() };
 const claimBase = {
   /** The claim in words, as the paper states it. */
   text: z.string(),
   /** Where the paper (or its digest) makes it, with the digest's trust tag. */
   source: z.string().default(''),
-  study: z.string(),
   /** Our reading of the result, printed beside the verdict (written after looking at the numbers). */
   note: z.string().optional(),
   /**
@@ -107,22 +132,66 @@ const claimBase = {
   margin: z.number().min(0).optional(),
 };
 
+/** How a paired difference is judged (src/math/verdicts.ts). */
+const rule = z.enum(['superiority', 'non-inferiority', 'equivalence']);
+
 export const claimSchema = z.discriminatedUnion('kind', [
   z
     .object({
       kind: z.literal('lower-gap'),
       ...claimBase,
+      ...study,
       coverage: coverage.optional(),
       /** Label budget to compare at (default: the study's largest). */
       budget: z.number().int().positive().optional(),
       better: z.string(),
       than: z.string(),
+      rule: rule.default('superiority'),
+      /** Compare gaps ('gap', the default) or log-gaps ('log': the margin is a log-ratio). */
+      scale: z.enum(['gap', 'log']).default('gap'),
+    })
+    .strict(),
+  z
+    .object({
+      /**
+       * Rates and levels between two runs: per seed, the least-squares line of log(gap) against
+       * log(labels) over the study's budgets; `quantity` 'slope' compares the rate exponents,
+       * 'level' the fitted log-gap at the geometric mean of the budgets. The difference
+       * (than − better) is positive when `better` falls faster / sits lower.
+       */
+      kind: z.literal('fit'),
+      ...claimBase,
+      ...study,
+      coverage: coverage.optional(),
+      better: z.string(),
+      than: z.string(),
+      quantity: z.enum(['slope', 'level']),
+      rule: rule.default('superiority'),
+    })
+    .strict(),
+  z
+    .object({
+      /**
+       * How one run's gap at one budget changes across studies that differ in one environment
+       * parameter (`param`, set by each study's `env`): the per-seed slope of log(gap) against
+       * log(param); 'grows' = superiority of the slope over 0, 'flat' = equivalence within ±margin.
+       */
+      kind: z.literal('sweep'),
+      ...claimBase,
+      /** The swept studies, each with its own `env` value of `param`. */
+      studies: z.array(z.string()).min(2),
+      param: z.enum(['d', 'K']),
+      run: z.string(),
+      budget: z.number().int().positive(),
+      coverage: coverage.optional(),
+      expect: z.enum(['grows', 'flat']),
     })
     .strict(),
   z
     .object({
       kind: z.literal('slope'),
       ...claimBase,
+      ...study,
       coverage: coverage.optional(),
       run: z.string(),
       /** The claim holds if the log-log slope of gap vs labels is ≤ max (and ≥ min if given). */
@@ -135,6 +204,7 @@ export const claimSchema = z.discriminatedUnion('kind', [
       /** A lab study's metric compared between two of its arms, paired by seed. */
       kind: z.literal('lab'),
       ...claimBase,
+      ...study,
       metric: z.string(),
       better: z.string(),
       than: z.string(),
@@ -145,6 +215,7 @@ export const claimSchema = z.discriminatedUnion('kind', [
     .object({
       kind: z.literal('frontier-dominates'),
       ...claimBase,
+      ...study,
       better: z.string(),
       than: z.string(),
       /** The frontier's x axis: 'kl' = KL(π‖π0) (default) or one of the study's `divergences`. */
@@ -175,21 +246,35 @@ export const experimentConfigSchema = z
   .superRefine((cfg, ctx) => {
     const studies = new Map(cfg.studies.map((s) => [s.name, s]));
     cfg.claims.forEach((c, i) => {
-      const st = studies.get(c.study);
-      if (!st) {
-        ctx.addIssue({ code: 'custom', path: ['claims', i, 'study'], message: `unknown study "${c.study}"` });
-        return;
-      }
-      if (c.kind === 'lab' || st.kind === 'lab') return; // arms are checked against the registry (checkLabStudies)
+      const named =
+        c.kind === 'sweep'
+          ? c.studies.map((n, j) => [n, ['studies', j]] as const)
+          : [[c.study, ['study']] as const];
+      const unknown = named.filter(([n]) => !studies.has(n));
+      for (const [n, path] of unknown)
+        ctx.addIssue({ code: 'custom', path: ['claims', i, ...path], message: `unknown study "${n}"` });
+      if (unknown.length) return;
+      const st = studies.get(named[0][0]);
+      if (c.kind === 'lab' || st?.kind === 'lab') return; // arms are checked against the registry (checkLabStudies)
+      const equivalence =
+        ((c.kind === 'lower-gap' || c.kind === 'fit') && c.rule === 'equivalence') ||
+        (c.kind === 'sweep' && c.expect === 'flat');
+      if (equivalence && !c.margin)
+        ctx.addIssue({
+          code: 'custom',
+          path: ['claims', i, 'margin'],
+          message: 'an equivalence claim needs a margin > 0',
+        });
       const runs =
-        c.kind === 'slope'
+        c.kind === 'slope' || c.kind === 'sweep'
           ? [['run', c.run]]
           : [
               ['better', c.better],
               ['than', c.than],
             ];
       if (c.kind === 'frontier-dominates' && c.axis !== 'kl') {
-        const axes = st.kind === 'frontier' ? (st.divergences ?? []) : [];
+        const st = studies.get(c.study);
+        const axes = st?.kind === 'frontier' ? (st.divergences ?? []) : [];
         if (!(axes as string[]).includes(c.axis))
           ctx.addIssue({
             code: 'custom',
@@ -197,18 +282,25 @@ export const experimentConfigSchema = z
             message: `axis "${c.axis}" is not measured by study "${c.study}" (use 'kl' or one of its divergences: ${axes.join(', ') || 'none'})`,
           });
       }
-      for (const [field, r] of runs) {
-        if (!st.runs.includes(r)) {
-          ctx.addIssue({
-            code: 'custom',
-            path: ['claims', i, field],
-            message: `run "${r}" is not in study "${c.study}"`,
-          });
-        }
+      for (const [name] of named) {
+        const st = studies.get(name);
+        for (const [field, r] of runs)
+          if (st && st.kind !== 'lab' && !st.runs.includes(r))
+            ctx.addIssue({
+              code: 'custom',
+              path: ['claims', i, field],
+              message: `run "${r}" is not in study "${name}"`,
+            });
       }
     });
     cfg.studies.forEach((s, i) => {
       if (s.kind === 'lab') return;
+      if (s.kind !== 'frontier' && s.baseline !== undefined && !s.runs.includes(s.baseline))
+        ctx.addIssue({
+          code: 'custom',
+          path: ['studies', i, 'baseline'],
+          message: `baseline "${s.baseline}" is not one of the study's runs`,
+        });
       s.runs.forEach((r, j) => {
         if (!(r in cfg.algorithms)) {
           ctx.addIssue({

@@ -7,6 +7,7 @@
  * and their confidence intervals are tight. Offline data for a smaller budget is a prefix of the
  * data for a larger one (one stream, drawn sequentially).
  */
+import { GshfInputError } from '../../math/errors.js';
 import { Rng } from '../../math/rng.js';
 import { readEnvFile } from '../files.js';
 import { generateEnv, behaviourPolicy, type Coverage } from '../generate.js';
@@ -93,7 +94,7 @@ export function expandJobs(cfg: ExperimentConfig): Job[] {
     for (const coverage of coverages)
       for (const budget of study.budgets)
         for (const run of study.runs)
-          for (let s = 0; s < cfg.seeds; s++)
+          for (let s = 0; s < (study.seeds ?? cfg.seeds); s++)
             jobs.push({
               key: `${study.name}/${run}/${coverage}/n=${budget}/s=${s}`,
               study: study.name,
@@ -106,6 +107,23 @@ export function expandJobs(cfg: ExperimentConfig): Job[] {
   return jobs;
 }
 
+/**
+ * The environment a study runs in: the config's, with the study's `env` change applied, and with
+ * `varyEnv` the generator seed moved by the seed index.
+ */
+export function studyEnvSpec(cfg: ExperimentConfig, studyName: string, seedIndex = 0): EnvSpec {
+  const study = cfg.studies.find((s) => s.name === studyName);
+  const grid = study?.kind === 'grid' ? study : undefined;
+  if (!grid?.env && !grid?.varyEnv) return cfg.env;
+  if (cfg.env.source !== 'generate')
+    throw new GshfInputError(
+      `study "${studyName}": env changes need a generated environment (env.source: generate)`,
+    );
+  return { ...cfg.env, ...grid.env, ...(grid.varyEnv ? { seed: cfg.env.seed + seedIndex } : {}) };
+}
+
+/** Environments kept per worker (a study with varyEnv builds one per seed index). */
+const ENV_CACHE_SIZE = 16;
 const envCache = new Map<string, BanditEnv>();
 
 export function loadEnv(spec: EnvSpec): BanditEnv {
@@ -128,6 +146,7 @@ export function loadEnv(spec: EnvSpec): BanditEnv {
       throw new Error(
         'experiments need an environment with theta_star (the ground truth to evaluate against)',
       );
+    if (envCache.size >= ENV_CACHE_SIZE) envCache.delete(envCache.keys().next().value as string);
     envCache.set(k, env);
   }
   return env;
@@ -173,7 +192,7 @@ function labJobResult(cfg: ExperimentConfig, job: Job): JobResult {
 /** Runs one job to completion. Deterministic given (cfg, job). */
 export function runJob(cfg: ExperimentConfig, job: Job): JobResult {
   if (cfg.studies.find((s) => s.name === job.study)?.kind === 'lab') return labJobResult(cfg, job);
-  const baseEnv = loadEnv(cfg.env);
+  const baseEnv = loadEnv(studyEnvSpec(cfg, job.study, job.seedIndex));
   const env: BanditEnv = job.eta === undefined ? baseEnv : { ...baseEnv, eta: job.eta };
   const spec = cfg.algorithms[job.run];
   const algorithm = getAlgorithm(spec.algorithm);

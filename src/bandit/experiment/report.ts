@@ -3,7 +3,8 @@
  * paper's claims beside the measured verdict (judged in claims.ts by the shared verdict engine).
  */
 import { meanCI95 } from '../../math/stats.js';
-import { linePlot, type Series } from '../../report/svg.js';
+import { pairedDifferences } from '../../math/verdicts.js';
+import { DASHES, MARKERS, linePlot, type Series } from '../../report/svg.js';
 import { mdTable, fmt, fmtCI, fmtRange } from '../../report/markdown.js';
 import type { ExperimentConfig, FrontierStudy, GridStudy } from './config.js';
 import type { JobResult } from './jobs.js';
@@ -61,13 +62,21 @@ function headerSection(
   return [
     `# Bandit lab report: ${cfg.name}`,
     '',
-    `Reproduce with \`${meta.command}\`. ${results.length} runs, ${cfg.seeds} seeds per cell, ` +
+    `Reproduce with \`${meta.command}\`. ${results.length} runs, ${cfg.seeds} seeds per cell${seedOverrides(cfg)}, ` +
       `${fmt(meta.seconds, 3)} s of wall time.`,
     '',
     `Environment: ${meta.envSummary}. Metric: the paper's gap J(π*) − J(π̂) + η·E_x KL(π*‖π̂) (lower is better), ` +
       `exact (no sampling error in evaluation). Intervals are 95% Student-t over seeds.`,
     '',
   ];
+}
+
+/** ", except 20 in study x" for studies with their own seed count. */
+function seedOverrides(cfg: ExperimentConfig): string {
+  const own = cfg.studies.filter((s) => s.kind === 'grid' && s.seeds !== undefined && s.seeds !== cfg.seeds);
+  return own.length
+    ? ` (except ${own.map((s) => `${s.kind === 'grid' ? s.seeds : ''} in ${s.name}`).join(', ')})`
+    : '';
 }
 
 /** The table of the paper's claims with our verdicts (empty without claims). */
@@ -98,9 +107,22 @@ function studySection(
   svgs: ReportFiles['svgs'],
 ): string[] {
   const mine = results.filter((r) => r.study === study.name);
+  const change = study.kind === 'grid' && (study.env || study.varyEnv) ? { ...study.env } : null;
+  const vary =
+    study.kind === 'grid' && study.varyEnv
+      ? '; each seed draws its own environment (generator seed + seed index)'
+      : '';
   return [
     `## ${study.title}`,
     '',
+    ...(change
+      ? [
+          `Environment for this study: ${Object.entries(change)
+            .map(([k, v]) => `${k}=${v}`)
+            .join(', ')}${Object.keys(change).length ? ' ' : ''}(the rest as above${vary}).`,
+          '',
+        ]
+      : []),
     ...(study.kind === 'lab'
       ? labSection(study, mine)
       : study.kind === 'frontier'
@@ -139,7 +161,7 @@ function gridSection(
   for (const coverage of coverages) {
     const series: Series[] = [];
     const rows: (string | number)[][] = [];
-    for (const run of study.runs) {
+    for (const [k, run] of study.runs.entries()) {
       const xs: number[] = [];
       const ys: number[] = [];
       const lo: number[] = [];
@@ -149,7 +171,8 @@ function gridSection(
         if (!list?.length) continue;
         const g = meanCI95(list.map((r) => r.gap));
         const labels = meanCI95(list.map((r) => r.labelsUsed));
-        xs.push(labels.mean);
+        const validation = meanCI95(list.map((r) => r.validationLabels ?? 0));
+        xs.push(labels.mean + validation.mean);
         ys.push(g.mean);
         lo.push(Math.max(g.lo, g.mean * 1e-3));
         hi.push(g.hi);
@@ -157,6 +180,7 @@ function gridSection(
           label(cfg, run),
           budget,
           fmt(labels.mean, 4),
+          fmt(validation.mean, 4),
           fmtCI(g.mean, g.halfWidth),
           fmt(meanCI95(list.map((r) => r.suboptimality)).mean),
           fmt(meanCI95(list.map((r) => r.klStarToHat)).mean),
@@ -165,28 +189,51 @@ function gridSection(
           fmt(meanCI95(list.map((r) => r.seconds)).mean * 1000, 3),
         ]);
       }
-      series.push({ label: label(cfg, run), x: xs, y: ys, lo, hi });
+      // Distinct dash and marker per series, so runs with equal numbers stay visible on top of each other.
+      series.push({
+        label: label(cfg, run),
+        x: xs,
+        y: ys,
+        lo,
+        hi,
+        dash: DASHES[k % DASHES.length],
+        marker: MARKERS[k % MARKERS.length],
+      });
     }
     const name = `${study.name}-${coverage}.svg`;
-    svgs.push({
-      name,
-      content: linePlot(series, {
-        title: coverages.length > 1 ? `${study.title}: ${coverage} coverage` : study.title,
-        xLabel: 'preference labels used',
-        yLabel: 'gap  J(π*) − J(π̂) + η·KL(π*‖π̂)',
-        logX: true,
-        logY: true,
-      }),
-    });
+    // One budget gives one point per run: a table, no plot.
+    if (study.budgets.length > 1)
+      svgs.push({
+        name,
+        content: linePlot(series, {
+          title: coverages.length > 1 ? `${study.title}: ${coverage} coverage` : study.title,
+          xLabel: 'preference labels used (validation included)',
+          yLabel: 'gap  J(π*) − J(π̂) + η·KL(π*‖π̂)',
+          logX: true,
+          logY: true,
+        }),
+      });
     if (coverages.length > 1) out.push(`### Offline coverage: ${coverage}`, '');
-    out.push(`![${study.title}](${name})`, '');
+    if (study.budgets.length > 1) out.push(`![${study.title}](${name})`, '');
     out.push(
       mdTable(
-        ['run', 'budget', 'labels', 'gap (95% CI)', 'J(π*)−J(π̂)', 'KL(π*‖π̂)', 'E r*', 'KL(π‖π0)', 'ms/run'],
+        [
+          'run',
+          'budget',
+          'labels',
+          'validation labels',
+          'gap (95% CI)',
+          'J(π*)−J(π̂)',
+          'KL(π*‖π̂)',
+          'E r*',
+          'KL(π‖π0)',
+          'ms/run',
+        ],
         rows,
       ),
       '',
     );
+    if (study.baseline) out.push(...baselineTable(cfg, study, study.baseline, coverage, cells), '');
     // Log-log slopes, a quick read of the rate.
     const slopes = study.runs
       .map((run) => {
@@ -198,6 +245,33 @@ function gridSection(
       out.push(`Log-log slope of gap vs labels (per-seed fits, 95% CI): ${slopes.join('; ')}.`, '');
   }
   return out;
+}
+
+/** Paired gap reduction of every run against the study's baseline run, per budget (95% CI). */
+function baselineTable(
+  cfg: ExperimentConfig,
+  study: GridStudy,
+  baseline: string,
+  coverage: string,
+  cells: Map<Key, JobResult[]>,
+): string[] {
+  const others = study.runs.filter((r) => r !== baseline);
+  const rows = others.map((run) => [
+    label(cfg, run),
+    ...study.budgets.map((budget) => {
+      const gaps = (r: string) =>
+        new Map((cells.get(cellKey(study.name, coverage, r, budget)) ?? []).map((x) => [x.seedIndex, x.gap]));
+      const d = pairedDifferences(gaps(baseline), gaps(run));
+      if (d.length < 2) return 'no data';
+      const c = meanCI95(d);
+      return `${fmt(c.mean, 2)} [${fmt(c.lo, 2)}, ${fmt(c.hi, 2)}]`;
+    }),
+  ]);
+  return [
+    `Gap reduction against ${label(cfg, baseline)} (paired per seed, ${coverage} coverage; positive = lower gap than ${label(cfg, baseline)}; 95% CI):`,
+    '',
+    mdTable(['run', ...study.budgets.map((b) => `${b} labels`)], rows),
+  ];
 }
 
 function frontierSection(

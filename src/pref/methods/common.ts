@@ -4,9 +4,10 @@
  * sequences), stored preference pairs, reward-model ensembles, DPO training, labelling through the
  * ledger, label accounting, evaluation on the test prompts and model selection on validation.
  */
-import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { writeJsonAtomic } from '../../report/atomic.js';
+import { StageMemo } from '../../report/stages.js';
 import Sentiment from 'sentiment';
 import { meanCI95 } from '../../math/stats.js';
 import {
@@ -28,7 +29,7 @@ import type { PromptSplit } from '../prompts.js';
 import { RewardEnsemble, trainRewardEnsemble, trainRewardModel } from '../reward-model.js';
 import { Rng } from '../../math/rng.js';
 import type { PipelineConfig } from '../pipeline-config.js';
-import { vocabularyShare, type WordFeatures } from '../linear-rm.js';
+import { agreement, vocabularyShare, type WordFeatures } from '../linear-rm.js';
 
 /** One sampled response: its text (what labellers and r* see) and the exact token ids sampled. */
 export interface Resp {
@@ -81,17 +82,22 @@ export interface Ctx extends BaseCtx {
 // ---------------------------------------------------------------------------------------------
 // Stages
 
+/** The run folder's stage memo (stages/<id>/, result.json written last; see src/report/stages.ts). */
+function stages(ctx: StageCtx): StageMemo {
+  return new StageMemo(join(ctx.dir, 'stages'), ctx.onStage);
+}
+
 export function stageDir(ctx: StageCtx, id: string): string {
-  return join(ctx.dir, 'stages', id);
+  return stages(ctx).dir(id);
 }
 
 /** True when the stage's result.json exists (written last, atomically). */
 export function stageDone(ctx: StageCtx, id: string): boolean {
-  return existsSync(join(stageDir(ctx, id), 'result.json'));
+  return stages(ctx).done(id);
 }
 
 export function readStage<T>(ctx: StageCtx, id: string): T {
-  return JSON.parse(readFileSync(join(stageDir(ctx, id), 'result.json'), 'utf8')) as T;
+  return stages(ctx).read<T>(id);
 }
 
 /**
@@ -100,42 +106,12 @@ export function readStage<T>(ctx: StageCtx, id: string): T {
  * labels come back from the ledger for free.
  */
 export function runStage<T>(ctx: StageCtx, id: string, fn: (dir: string) => T): T {
-  const dir = stageDir(ctx, id);
-  if (stageDone(ctx, id)) {
-    ctx.onStage(id, true);
-    return readStage<T>(ctx, id);
-  }
-  rmSync(dir, { recursive: true, force: true });
-  mkdirSync(dir, { recursive: true });
-  const t0 = performance.now();
-  const result = fn(dir);
-  const seconds = (performance.now() - t0) / 1000;
-  writeJsonAtomic(join(dir, 'result.json'), result);
-  writeJsonAtomic(join(dir, 'timing.json'), { seconds });
-  ctx.onStage(id, false);
-  return result;
+  return stages(ctx).run(id, fn);
 }
 
 /** `runStage` for a stage whose body is asynchronous (the shared online iteration). */
-export async function runStageAsync<T>(
-  ctx: StageCtx,
-  id: string,
-  fn: (dir: string) => Promise<T>,
-): Promise<T> {
-  const dir = stageDir(ctx, id);
-  if (stageDone(ctx, id)) {
-    ctx.onStage(id, true);
-    return readStage<T>(ctx, id);
-  }
-  rmSync(dir, { recursive: true, force: true });
-  mkdirSync(dir, { recursive: true });
-  const t0 = performance.now();
-  const result = await fn(dir);
-  const seconds = (performance.now() - t0) / 1000;
-  writeJsonAtomic(join(dir, 'result.json'), result);
-  writeJsonAtomic(join(dir, 'timing.json'), { seconds });
-  ctx.onStage(id, false);
-  return result;
+export function runStageAsync<T>(ctx: StageCtx, id: string, fn: (dir: string) => Promise<T>): Promise<T> {
+  return stages(ctx).runAsync(id, fn);
 }
 
 export function savePolicy(dir: string, gpt: GPT, tok: Tokenizer, meta: Record<string, unknown> = {}): void {
@@ -532,15 +508,7 @@ export function heldOutPairs(ctx: Ctx, seedIndex: number): HeldOutPair[] {
 
 /** Share of held-out pairs (r* ties skipped) that `scores` (one per response, a and b alternating) orders like r*. */
 export function heldOutAgreement(pairs: readonly HeldOutPair[], scores: ArrayLike<number>): number {
-  let n = 0;
-  let hit = 0;
-  pairs.forEach((p, i) => {
-    const g = p.goldA - p.goldB;
-    if (g === 0) return;
-    n++;
-    if (Math.sign(scores[2 * i] - scores[2 * i + 1]) === Math.sign(g)) hit++;
-  });
-  return n === 0 ? NaN : hit / n;
+  return agreement(pairs, (i) => scores[2 * i] - scores[2 * i + 1]).agreement;
 }
 
 /** Scores sampled responses (one value per response, row-major over prompts × samples). */
