@@ -28,7 +28,7 @@ async function withDb(
 }
 
 for (const kind of ['sqlite', 'postgres'] as const) {
-  describe(`annotation service under load: ${kind}`, { timeout: 300_000 }, () => {
+  describe(`annotation service under load: ${kind}`, { timeout: 900_000 }, () => {
     test('8 concurrent annotators drain 40 tasks × k=2: 80 submissions, 0 lost, 0 duplicated', async (t) => {
       await withDb(
         kind,
