@@ -1,13 +1,15 @@
 /*
  * gshf native kernels: a thin N-API layer over OpenBLAS (sgemm, dgemm, dsyrk) plus fused float32
  * element-wise kernels (GELU, AdamW, LayerNorm) from kernels.c. See src/native/index.ts for the
- * JS-side contract. Every argument is validated; bad types, bad sizes or out-of-bounds
- * offset/extent combinations throw a JS TypeError (never touch memory outside the typed arrays).
+ * JS-side contract. Every argument is validated before any memory is touched: a wrong type or
+ * argument count throws a TypeError, a value out of range (sizes, offsets, lengths, size products
+ * that overflow) a RangeError naming the argument, and out-of-memory or a numerical failure an Error.
  */
 #define NAPI_VERSION 8
 #include <node_api.h>
 #include <cblas.h>
 #include <math.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -32,17 +34,47 @@ static const gshf_kernels *K = NULL;
  * thread (M·N·K < g_small_mnk; 0 disables). OpenBLAS's own cutoff is M·N·K < 262,144; above it, small
  * GEMMs such as per-(batch, head) attention products pay a thread hand-off that costs more than it
  * saves on 2 cores, and much more when the machine is loaded. */
-static int g_threads = 1;
 static double g_small_mnk = 0;
 
-/* Runs `call` with one BLAS thread when the problem is small. openblas_set_num_threads only sets a
- * counter when lowering/restoring (NO_AFFINITY builds), so the switch is cheap. */
-#define WITH_GEMM_THREADS(mnk, call)                                                   \
+/* Threads. OpenBLAS's thread count is process-wide, but every worker_thread of Node loads this addon
+ * into the same process. So each JS environment keeps its own requested count (instance data, set by
+ * setThreads), and while more than one environment is alive every call runs on ONE thread (BLAS and
+ * our own pthreads): nothing then toggles the process-wide count, so concurrent calls from workers
+ * cannot race on it. With a single environment, a call sets OpenBLAS to its count on entry (a
+ * compare when unchanged) and may lower it to 1 around small GEMMs. Pools should still set
+ * GSHF_THREADS=1 for their workers (src/bandit/experiment/pool.ts does): the count a worker asks for
+ * is then the count it gets. */
+typedef struct {
+  int threads;
+} env_state;
+
+static atomic_int g_envs = 0;
+static atomic_int g_blas_now = -1; /* what OpenBLAS is set to; only changed while one environment is alive */
+
+static void set_blas_threads(int n) {
+  if (atomic_load(&g_blas_now) != n) {
+    openblas_set_num_threads(n);
+    atomic_store(&g_blas_now, n);
+  }
+}
+
+/* The thread count of a call from `env` (see above), with OpenBLAS set to it. */
+static int call_threads(napi_env env) {
+  env_state *st = NULL;
+  napi_get_instance_data(env, (void **)&st);
+  int t = atomic_load(&g_envs) > 1 ? 1 : st && st->threads > 0 ? st->threads : 1;
+  set_blas_threads(t); /* with several environments t = 1: set once, then a compare */
+  return t;
+}
+
+/* Runs `call` with one BLAS thread when the problem is small (th: the call's thread count).
+ * openblas_set_num_threads only sets a counter when lowering/restoring (NO_AFFINITY builds). */
+#define WITH_GEMM_THREADS(th, mnk, call)                                               \
   do {                                                                                 \
-    if (g_threads > 1 && (double)(mnk) < g_small_mnk) {                                \
-      openblas_set_num_threads(1);                                                     \
+    if ((th) > 1 && (double)(mnk) < g_small_mnk) {                                     \
+      set_blas_threads(1);                                                             \
       call;                                                                            \
-      openblas_set_num_threads(g_threads);                                             \
+      set_blas_threads(th);                                                            \
     } else {                                                                           \
       call;                                                                            \
     }                                                                                  \
@@ -53,20 +85,35 @@ static double g_small_mnk = 0;
 
 /* ---- argument helpers: each returns 0 on success, or throws and returns -1 ---- */
 
-static int fail(napi_env env, const char *fn, const char *msg) {
+typedef enum { ERR_TYPE, ERR_RANGE, ERR_PLAIN } err_kind;
+
+static int fail_as(napi_env env, err_kind kind, const char *fn, const char *msg) {
   char buf[512];
   snprintf(buf, sizeof buf, "gshf_native.%s: %s", fn, msg);
-  napi_throw_type_error(env, NULL, buf);
+  if (kind == ERR_TYPE)
+    napi_throw_type_error(env, NULL, buf);
+  else if (kind == ERR_RANGE)
+    napi_throw_range_error(env, NULL, buf);
+  else
+    napi_throw_error(env, NULL, buf);
   return -1;
 }
 
+/* A value out of range (size, offset, length, inconsistent arguments): RangeError. */
+static int fail(napi_env env, const char *fn, const char *msg) { return fail_as(env, ERR_RANGE, fn, msg); }
+/* A wrong type or argument count: TypeError. */
+static int fail_type(napi_env env, const char *fn, const char *msg) { return fail_as(env, ERR_TYPE, fn, msg); }
+/* Out of memory, a failed N-API call or a numerical failure: Error. */
+static int fail_error(napi_env env, const char *fn, const char *msg) { return fail_as(env, ERR_PLAIN, fn, msg); }
+
 static int get_args(napi_env env, napi_callback_info info, const char *fn, size_t want, napi_value *argv) {
   size_t argc = MAX_ARGS;
-  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok) return fail(env, fn, "cannot read arguments");
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok)
+    return fail_error(env, fn, "cannot read arguments");
   if (argc != want) {
     char m[96];
     snprintf(m, sizeof m, "expected %zu arguments, got %zu", want, argc);
-    return fail(env, fn, m);
+    return fail_type(env, fn, m);
   }
   return 0;
 }
@@ -77,7 +124,7 @@ static int get_num(napi_env env, const char *fn, napi_value v, const char *name,
   char m[160];
   if (t != napi_number) {
     snprintf(m, sizeof m, "%s must be a number", name);
-    return fail(env, fn, m);
+    return fail_type(env, fn, m);
   }
   napi_get_value_double(env, v, out);
   return 0;
@@ -112,7 +159,7 @@ static int get_bool(napi_env env, const char *fn, napi_value v, const char *name
   if (t != napi_boolean) {
     char m[160];
     snprintf(m, sizeof m, "%s must be a boolean", name);
-    return fail(env, fn, m);
+    return fail_type(env, fn, m);
   }
   bool b;
   napi_get_value_bool(env, v, &b);
@@ -127,20 +174,20 @@ static int get_typed(napi_env env, const char *fn, napi_value v, const char *nam
   const char *tn = want == napi_float32_array ? "a Float32Array" : want == napi_float64_array ? "a Float64Array" : "an Int32Array";
   if (napi_is_typedarray(env, v, &is) != napi_ok || !is) {
     snprintf(m, sizeof m, "%s must be %s", name, tn);
-    return fail(env, fn, m);
+    return fail_type(env, fn, m);
   }
   napi_typedarray_type type;
   size_t length;
   napi_value ab;
   size_t off;
-  if (napi_get_typedarray_info(env, v, &type, &length, data, &ab, &off) != napi_ok) return fail(env, fn, "bad typed array");
+  if (napi_get_typedarray_info(env, v, &type, &length, data, &ab, &off) != napi_ok) return fail_error(env, fn, "bad typed array");
   if (type != want) {
     snprintf(m, sizeof m, "%s must be %s", name, tn);
-    return fail(env, fn, m);
+    return fail_type(env, fn, m);
   }
   if (length > 0 && *data == NULL) {
     snprintf(m, sizeof m, "%s is detached", name);
-    return fail(env, fn, m);
+    return fail_type(env, fn, m);
   }
   *len = (int64_t)length;
   return 0;
@@ -183,6 +230,33 @@ static int check_len(napi_env env, const char *fn, const char *name, int64_t nee
   return 0;
 }
 
+/* check_len for a length that is a product of sizes: `name` needs f[0]·f[1]·… elements. The
+ * product is formed with __builtin_mul_overflow, so sizes whose product leaves int64 (or 2^53, beyond
+ * any typed array) throw a RangeError naming the argument instead of wrapping around. */
+static int need_len_(napi_env env, const char *fn, const char *name, const char *factors, int64_t len,
+                     const int64_t *f, size_t k) {
+  int64_t p = 1;
+  for (size_t i = 0; i < k; i++) {
+    if (f[i] < 0 || __builtin_mul_overflow(p, f[i], &p) || p > (int64_t)MAX_SAFE) {
+      char expr[120], m[300];
+      size_t o = 0;
+      for (const char *c = factors; *c && o + 3 < sizeof expr; c++) /* "B, T, 3, C" -> "B * T * 3 * C" */
+        if (*c == ',') {
+          expr[o++] = ' ';
+          expr[o++] = '*';
+        } else
+          expr[o++] = *c;
+      expr[o] = 0;
+      snprintf(m, sizeof m, "%s needs %s elements, which overflows (more than 2^53 - 1)", name, expr);
+      return fail(env, fn, m);
+    }
+  }
+  return check_len(env, fn, name, p, len);
+}
+#define NEED_LEN(env, fn, name, len, ...)                                                               \
+  need_len_(env, fn, name, #__VA_ARGS__, len, (const int64_t[]){__VA_ARGS__},                         \
+            sizeof((const int64_t[]){__VA_ARGS__}) / sizeof(int64_t))
+
 #define BLAS_MAX 2147483647.0
 
 /* ---- GEMM ---- */
@@ -222,19 +296,19 @@ static int parse_gemm(napi_env env, napi_callback_info info, const char *fn, nap
  * M·N·K flop count, decides whether a second thread helps. */
 static double g_gemv_threads_from = 65536;
 
-static void sgemv_row(const gemm_args *g, float *y) {
+static void sgemv_row(const gemm_args *g, float *y, int th) {
   const float *a = (const float *)g->A + g->offA;
   const float *b = (const float *)g->B + g->offB;
   int inca = g->ta ? (int)g->lda : 1; /* op(A) = Aᵀ: the row of op(A) is column 0 of A (K×1) */
-  int many = g_threads > 1 && (double)g->N * (double)g->K >= g_gemv_threads_from;
-  if (g_threads > 1 && !many) openblas_set_num_threads(1);
+  int many = th > 1 && (double)g->N * (double)g->K >= g_gemv_threads_from;
+  if (th > 1 && !many) set_blas_threads(1);
   if (g->tb) /* B is N×K: y = B·a */
     cblas_sgemv(CblasRowMajor, CblasNoTrans, (int)g->N, (int)g->K, (float)g->alpha, b, (int)g->ldb, a, inca,
                 (float)g->beta, y, 1);
   else /* B is K×N: y = Bᵀ·a */
     cblas_sgemv(CblasRowMajor, CblasTrans, (int)g->K, (int)g->N, (float)g->alpha, b, (int)g->ldb, a, inca,
                 (float)g->beta, y, 1);
-  if (g_threads > 1 && !many) openblas_set_num_threads(g_threads);
+  if (th > 1 && !many) set_blas_threads(th);
 }
 
 static napi_value Sgemm(napi_env env, napi_callback_info info) {
@@ -247,11 +321,12 @@ static napi_value Sgemm(napi_env env, napi_callback_info info) {
       for (int64_t j = 0; j < g.N; j++) C[i * g.ldc + j] = g.beta == 0 ? 0.0f : (float)g.beta * C[i * g.ldc + j];
     return NULL;
   }
+  const int th = call_threads(env);
   if (g.M == 1) {
-    sgemv_row(&g, C);
+    sgemv_row(&g, C, th);
     return NULL;
   }
-  WITH_GEMM_THREADS((double)g.M * (double)g.N * (double)g.K,
+  WITH_GEMM_THREADS(th, (double)g.M * (double)g.N * (double)g.K,
                     cblas_sgemm(CblasRowMajor, g.ta ? CblasTrans : CblasNoTrans, g.tb ? CblasTrans : CblasNoTrans,
                                 (int)g.M, (int)g.N, (int)g.K, (float)g.alpha, (const float *)g.A + g.offA, (int)g.lda,
                                 (const float *)g.B + g.offB, (int)g.ldb, (float)g.beta, C, (int)g.ldc));
@@ -268,7 +343,8 @@ static napi_value Dgemm(napi_env env, napi_callback_info info) {
       for (int64_t j = 0; j < g.N; j++) C[i * g.ldc + j] = g.beta == 0 ? 0.0 : g.beta * C[i * g.ldc + j];
     return NULL;
   }
-  WITH_GEMM_THREADS((double)g.M * (double)g.N * (double)g.K,
+  const int th = call_threads(env);
+  WITH_GEMM_THREADS(th, (double)g.M * (double)g.N * (double)g.K,
                     cblas_dgemm(CblasRowMajor, g.ta ? CblasTrans : CblasNoTrans, g.tb ? CblasTrans : CblasNoTrans,
                                 (int)g.M, (int)g.N, (int)g.K, g.alpha, (const double *)g.A + g.offA, (int)g.lda,
                                 (const double *)g.B + g.offB, (int)g.ldb, g.beta, C, (int)g.ldc));
@@ -287,10 +363,11 @@ static napi_value Dsyrk(napi_env env, napi_callback_info info) {
       get_typed(env, fn, a[3], "A", napi_float64_array, &A, &lA) || get_int(env, fn, a[4], "offA", MAX_SAFE, &offA) ||
       get_int(env, fn, a[5], "lda", BLAS_MAX, &lda) || get_num(env, fn, a[6], "beta", &beta) ||
       get_typed(env, fn, a[7], "C", napi_float64_array, &Cv, &lC) ||
-      check_view(env, fn, "A", offA, n, d, lda, lA) || check_len(env, fn, "C", d * d, lC))
+      check_view(env, fn, "A", offA, n, d, lda, lA) || NEED_LEN(env, fn, "C", lC, d, d))
     return NULL;
   if (d == 0) return NULL;
   double *C = (double *)Cv;
+  call_threads(env);
   if (n == 0) {
     for (int64_t i = 0; i < d * d; i++) C[i] = beta == 0 ? 0.0 : beta * C[i];
   } else {
@@ -317,12 +394,13 @@ static napi_value DsyrkWeighted(napi_env env, napi_callback_info info) {
       get_int(env, fn, a[5], "lda", BLAS_MAX, &lda) || get_typed(env, fn, a[6], "w", napi_float64_array, &Wv, &lW) ||
       get_num(env, fn, a[7], "beta", &beta) || get_typed(env, fn, a[8], "C", napi_float64_array, &Cv, &lC) ||
       check_view(env, fn, "A", offA, n, d, lda, lA) || check_len(env, fn, "w", n, lW) ||
-      check_len(env, fn, "C", d * d, lC))
+      NEED_LEN(env, fn, "C", lC, d, d))
     return NULL;
   if (d == 0) return NULL;
   double *C = (double *)Cv;
   const double *X = (const double *)A + offA;
   const double *w = (const double *)Wv;
+  call_threads(env);
   if (n == 0) {
     for (int64_t i = 0; i < d * d; i++) C[i] = beta == 0 ? 0.0 : beta * C[i];
     return NULL;
@@ -338,7 +416,7 @@ static napi_value DsyrkWeighted(napi_env env, napi_callback_info info) {
   if (rb > n) rb = n;
   double *S = (double *)malloc((size_t)(rb * d) * sizeof(double));
   if (!S) {
-    fail(env, fn, "out of memory");
+    fail_error(env, fn, "out of memory");
     return NULL;
   }
   double b = beta;
@@ -406,7 +484,7 @@ static napi_value GeluForward(napi_env env, napi_callback_info info) {
       check_len(env, fn, "x", n, lx) || check_len(env, fn, "y", n, ly))
     return NULL;
   gelu_ctx c = {(const float *)x, NULL, (float *)y};
-  gshf_parallel_range((size_t)n, PAR_MIN, g_threads, gelu_fwd_range, &c);
+  gshf_parallel_range((size_t)n, PAR_MIN, call_threads(env), gelu_fwd_range, &c);
   return NULL;
 }
 
@@ -421,7 +499,7 @@ static napi_value GeluBackward(napi_env env, napi_callback_info info) {
       check_len(env, fn, "x", n, lx) || check_len(env, fn, "dy", n, ldy) || check_len(env, fn, "dx", n, ldx))
     return NULL;
   gelu_ctx c = {(const float *)x, (const float *)dy, (float *)dx}; /* y holds dx (accumulated) */
-  gshf_parallel_range((size_t)n, PAR_MIN, g_threads, gelu_bwd_range, &c);
+  gshf_parallel_range((size_t)n, PAR_MIN, call_threads(env), gelu_bwd_range, &c);
   return NULL;
 }
 
@@ -458,7 +536,7 @@ static napi_value Adamw(napi_env env, napi_callback_info info) {
   double ibc1 = 1.0 / (1.0 - pow(b1, t)), ibc2 = 1.0 / (1.0 - pow(b2, t));
   adamw_ctx c = {(float *)p,  (float *)m,  (float *)v,  (const float *)g, (float)lr,  (float)b1,
                  (float)b2,   (float)eps,  (float)wd,   (float)ibc1,      (float)ibc2};
-  gshf_parallel_range((size_t)n, PAR_MIN, g_threads, adamw_range, &c);
+  gshf_parallel_range((size_t)n, PAR_MIN, call_threads(env), adamw_range, &c);
   return NULL;
 }
 
@@ -475,9 +553,9 @@ static napi_value LayerNormForward(napi_env env, napi_callback_info info) {
       get_typed(env, fn, a[4], "mean", napi_float32_array, &mean, &lm) ||
       get_typed(env, fn, a[5], "rstd", napi_float32_array, &rstd, &lr) ||
       get_int(env, fn, a[6], "rows", BLAS_MAX, &rows) || get_int(env, fn, a[7], "cols", BLAS_MAX, &cols) ||
-      get_finite(env, fn, a[8], "eps", &eps) || check_len(env, fn, "x", rows * cols, lx) ||
+      get_finite(env, fn, a[8], "eps", &eps) || NEED_LEN(env, fn, "x", lx, rows, cols) ||
       check_len(env, fn, "w", cols, lw) || check_len(env, fn, "b", cols, lb) ||
-      check_len(env, fn, "out", rows * cols, lo) || check_len(env, fn, "mean", rows, lm) ||
+      NEED_LEN(env, fn, "out", lo, rows, cols) || check_len(env, fn, "mean", rows, lm) ||
       check_len(env, fn, "rstd", rows, lr))
     return NULL;
   if (cols == 0) {
@@ -503,9 +581,9 @@ static napi_value LayerNormBackward(napi_env env, napi_callback_info info) {
       get_typed(env, fn, a[6], "dw", napi_float32_array, &dw, &ldw) ||
       get_typed(env, fn, a[7], "db", napi_float32_array, &db, &ldb) ||
       get_int(env, fn, a[8], "rows", BLAS_MAX, &rows) || get_int(env, fn, a[9], "cols", BLAS_MAX, &cols) ||
-      check_len(env, fn, "dout", rows * cols, ldo) || check_len(env, fn, "x", rows * cols, lx) ||
+      NEED_LEN(env, fn, "dout", ldo, rows, cols) || NEED_LEN(env, fn, "x", lx, rows, cols) ||
       check_len(env, fn, "w", cols, lw) || check_len(env, fn, "mean", rows, lm) ||
-      check_len(env, fn, "rstd", rows, lr) || check_len(env, fn, "dx", rows * cols, ldx) ||
+      check_len(env, fn, "rstd", rows, lr) || NEED_LEN(env, fn, "dx", ldx, rows, cols) ||
       check_len(env, fn, "dw", cols, ldw) || check_len(env, fn, "db", cols, ldb))
     return NULL;
   if (cols == 0) return NULL;
@@ -522,7 +600,7 @@ static napi_value SoftmaxCausal(napi_env env, napi_callback_info info) {
   int64_t la, T, blocks;
   if (get_args(env, info, fn, 3, a) || get_typed(env, fn, a[0], "att", napi_float32_array, &att, &la) ||
       get_int(env, fn, a[1], "T", 46340.0, &T) || get_int(env, fn, a[2], "blocks", BLAS_MAX, &blocks) ||
-      check_len(env, fn, "att", blocks * T * T, la))
+      NEED_LEN(env, fn, "att", la, blocks, T, T))
     return NULL;
   K->softmax_causal((float *)att, (size_t)T, (size_t)blocks);
   return NULL;
@@ -573,13 +651,13 @@ static napi_value LmLogProbs(napi_env env, napi_callback_info info) {
       get_typed(env, fn, a[7], "tokLp", napi_float32_array, &tl, &ltl))
     return NULL;
   const int64_t BT = B * T;
-  if (check_len(env, fn, "logits", BT * V, llg) || check_len(env, fn, "tokens", BT, ltk) ||
+  if (NEED_LEN(env, fn, "logits", llg, B, T, V) || check_len(env, fn, "tokens", BT, ltk) ||
       check_len(env, fn, "mask", BT, lmk) || check_len(env, fn, "lse", BT, lls) || check_len(env, fn, "tokLp", BT, ltl) ||
       check_tokens(env, fn, (const int32_t *)tk, BT, V))
     return NULL;
   if (BT == 0 || V == 0) return NULL;
   lm_ctx c = {(float *)lg, (const int32_t *)tk, (const float *)mk, NULL, (size_t)T, (size_t)V, (float *)ls, (float *)tl};
-  gshf_parallel_range((size_t)B, 1 + PAR_MIN / (size_t)(T * V), g_threads, lm_logprobs_range, &c);
+  gshf_parallel_range((size_t)B, 1 + PAR_MIN / (size_t)(T * V), call_threads(env), lm_logprobs_range, &c);
   return NULL;
 }
 
@@ -595,13 +673,13 @@ static napi_value LmLogitsBackward(napi_env env, napi_callback_info info) {
       get_int(env, fn, a[5], "T", BLAS_MAX, &T) || get_int(env, fn, a[6], "V", BLAS_MAX, &V))
     return NULL;
   const int64_t BT = B * T;
-  if (check_len(env, fn, "logits", BT * V, llg) || check_len(env, fn, "lse", BT, lls) ||
+  if (NEED_LEN(env, fn, "logits", llg, B, T, V) || check_len(env, fn, "lse", BT, lls) ||
       check_len(env, fn, "dlogp", BT, ldl) || check_len(env, fn, "tokens", BT, ltk) ||
       check_tokens(env, fn, (const int32_t *)tk, BT, V))
     return NULL;
   if (BT == 0 || V == 0) return NULL;
   lm_ctx c = {(float *)lg, (const int32_t *)tk, NULL, (const float *)dl, (size_t)T, (size_t)V, (float *)ls, NULL};
-  gshf_parallel_range((size_t)BT, 1 + PAR_MIN / (size_t)V, g_threads, lm_backward_range, &c);
+  gshf_parallel_range((size_t)BT, 1 + PAR_MIN / (size_t)V, call_threads(env), lm_backward_range, &c);
   return NULL;
 }
 
@@ -628,13 +706,14 @@ static napi_value AttentionForward(napi_env env, napi_callback_info info) {
       get_typed(env, fn, a[2], "y", napi_float32_array, &y, &ly) || get_attn_dims(env, fn, a + 3, &B, &T, &NH, &hs, &scale))
     return NULL;
   const int64_t C = NH * hs;
-  if (check_len(env, fn, "qkv", B * T * 3 * C, lq) || check_len(env, fn, "att", B * NH * T * T, la) ||
-      check_len(env, fn, "y", B * T * C, ly))
+  if (NEED_LEN(env, fn, "qkv", lq, B, T, 3, C) || NEED_LEN(env, fn, "att", la, B, NH, T, T) ||
+      NEED_LEN(env, fn, "y", ly, B, T, C))
     return NULL;
   if (B == 0 || T == 0) return NULL;
+  const int th = call_threads(env);
   if (gshf_attention_forward(K, (const float *)qkv, (float *)att, (float *)y, (size_t)B, (size_t)T, (size_t)NH,
-                             (size_t)hs, (float)scale, g_threads, g_threads))
-    fail(env, fn, "out of memory");
+                             (size_t)hs, (float)scale, th, th))
+    fail_error(env, fn, "out of memory");
   return NULL;
 }
 
@@ -651,13 +730,14 @@ static napi_value AttentionBackward(napi_env env, napi_callback_info info) {
       get_attn_dims(env, fn, a + 4, &B, &T, &NH, &hs, &scale))
     return NULL;
   const int64_t C = NH * hs;
-  if (check_len(env, fn, "qkv", B * T * 3 * C, lq) || check_len(env, fn, "att", B * NH * T * T, la) ||
-      check_len(env, fn, "dy", B * T * C, ly) || check_len(env, fn, "dqkv", B * T * 3 * C, ld))
+  if (NEED_LEN(env, fn, "qkv", lq, B, T, 3, C) || NEED_LEN(env, fn, "att", la, B, NH, T, T) ||
+      NEED_LEN(env, fn, "dy", ly, B, T, C) || NEED_LEN(env, fn, "dqkv", ld, B, T, 3, C))
     return NULL;
   if (B == 0 || T == 0) return NULL;
+  const int th = call_threads(env);
   if (gshf_attention_backward(K, (const float *)qkv, (const float *)att, (const float *)dy, (float *)dqkv,
-                              (size_t)B, (size_t)T, (size_t)NH, (size_t)hs, (float)scale, g_threads, g_threads))
-    fail(env, fn, "out of memory");
+                              (size_t)B, (size_t)T, (size_t)NH, (size_t)hs, (float)scale, th, th))
+    fail_error(env, fn, "out of memory");
   return NULL;
 }
 
@@ -689,7 +769,7 @@ static napi_value AttentionDecode(napi_env env, napi_callback_info info) {
     fail(env, fn, "qStride must be >= nHead * headSize");
     return NULL;
   }
-  if (check_len(env, fn, "q", (S - 1) * qStride + C, lq) || check_len(env, fn, "out", S * C, lo) ||
+  if (check_len(env, fn, "q", (S - 1) * qStride + C, lq) || NEED_LEN(env, fn, "out", lo, S, C) ||
       check_len(env, fn, "slots", S, lsl) || check_len(env, fn, "lens", S, lle))
     return NULL;
   const int32_t *slots = (const int32_t *)slotsv, *lens = (const int32_t *)lensv;
@@ -705,7 +785,12 @@ static napi_value AttentionDecode(napi_env env, napi_callback_info info) {
       fail(env, fn, m);
       return NULL;
     }
-    const int64_t end = ((int64_t)slots[r] + 1) * blk * C;
+    int64_t end;
+    if (__builtin_mul_overflow((int64_t)slots[r] + 1, blk, &end) || __builtin_mul_overflow(end, C, &end)) {
+      snprintf(m, sizeof m, "slot %d: (slot + 1) * blockSize * C overflows", slots[r]);
+      fail(env, fn, m);
+      return NULL;
+    }
     if (end > lk || end > lv) {
       snprintf(m, sizeof m, "slot %d needs k and v of length >= %lld (have %lld and %lld)", slots[r], (long long)end,
                (long long)lk, (long long)lv);
@@ -715,7 +800,7 @@ static napi_value AttentionDecode(napi_env env, napi_callback_info info) {
   }
   float *scores = (float *)malloc((size_t)blk * sizeof(float));
   if (!scores) {
-    fail(env, fn, "out of memory");
+    fail_error(env, fn, "out of memory");
     return NULL;
   }
   K->attention_decode((const float *)q, (size_t)qStride, (const float *)k, (const float *)v, (float *)out, slots, lens,
@@ -745,7 +830,7 @@ static napi_value BtNewton(napi_env env, napi_callback_info info) {
   napi_typeof(env, a[3], &tc);
   napi_typeof(env, a[4], &tn);
   if ((tc == napi_null) != (tn == napi_null)) {
-    fail(env, fn, "cnt and neg must both be null or both be Float64Arrays");
+    fail_type(env, fn, "cnt and neg must both be null or both be Float64Arrays");
     return NULL;
   }
   if (tc != napi_null && (get_typed(env, fn, a[3], "cnt", napi_float64_array, &cnt, &lc) ||
@@ -757,24 +842,24 @@ static napi_value BtNewton(napi_env env, napi_callback_info info) {
       get_typed(env, fn, a[9], "grad", napi_float64_array, &gr, &lg) ||
       get_typed(env, fn, a[10], "H", napi_float64_array, &Hv, &lH) ||
       get_typed(env, fn, a[11], "L", napi_float64_array, &Lv, &lL) ||
-      get_typed(env, fn, a[12], "info", napi_float64_array, &inf, &li) || check_len(env, fn, "X", n * d, lX) ||
-      check_len(env, fn, "theta", d, lt) || check_len(env, fn, "grad", d, lg) || check_len(env, fn, "H", d * d, lH) ||
-      check_len(env, fn, "L", d * d, lL) || check_len(env, fn, "info", 6, li))
+      get_typed(env, fn, a[12], "info", napi_float64_array, &inf, &li) || NEED_LEN(env, fn, "X", lX, n, d) ||
+      check_len(env, fn, "theta", d, lt) || check_len(env, fn, "grad", d, lg) || NEED_LEN(env, fn, "H", lH, d, d) ||
+      NEED_LEN(env, fn, "L", lL, d, d) || check_len(env, fn, "info", 6, li))
     return NULL;
   if (!(ridge >= 0) || !(gtol >= 0) || d < 1) {
     fail(env, fn, "need ridge >= 0, gtol >= 0 and d >= 1");
     return NULL;
   }
   gshf_bt_problem pr = {(const double *)X, n, d, (const double *)cnt, (const double *)neg, ridge, (int)maxIter, gtol,
-                        g_threads, g_bt_min_work};
+                        call_threads(env), g_bt_min_work};
   gshf_bt_result r;
   int rc = gshf_bt_newton(&pr, (double *)th, (double *)gr, (double *)Hv, (double *)Lv, &r);
   if (rc == -1) {
-    fail(env, fn, "out of memory");
+    fail_error(env, fn, "out of memory");
     return NULL;
   }
   if (rc == -2) {
-    fail(env, fn, "Hessian is not positive definite even with jitter (NaN features?)");
+    fail_error(env, fn, "Hessian is not positive definite even with jitter (NaN features?)");
     return NULL;
   }
   double *o = (double *)inf;
@@ -844,7 +929,7 @@ static napi_value TiltAccumulate(napi_env env, napi_callback_info info) {
       check_len(env, fn, "offsets", nc + 1, loff) || check_len(env, fn, "weights", nc, lw) ||
       check_len(env, fn, "mean2", d, lmean) || check_offsets(env, fn, (const int32_t *)off, nc, &na) ||
       check_len(env, fn, "logp", na, llp) || check_len(env, fn, "z", na, lz) || check_len(env, fn, "ex", na, lex) ||
-      check_len(env, fn, "features", na * d, lf))
+      NEED_LEN(env, fn, "features", lf, na, d))
     return NULL;
   double kl = gshf_tilt_accumulate((const int32_t *)off, (const double *)w, (const double *)f, (const double *)lp,
                                    (const double *)z, (double *)ex, nc, d, s, (double *)mean2);
@@ -908,7 +993,7 @@ static napi_value BtGather(napi_env env, napi_callback_info info) {
       get_int(env, fn, a[5], "d", 46340.0, &d) || get_int(env, fn, a[6], "n", MAX_SAFE, &n) ||
       get_typed(env, fn, a[7], "out", napi_float64_array, &out, &lout) || check_len(env, fn, "context", n, lc) ||
       check_len(env, fn, "chosen", n, lch) || check_len(env, fn, "rejected", n, lrj) ||
-      check_len(env, fn, "out", n * d, lout))
+      NEED_LEN(env, fn, "out", lout, n, d))
     return NULL;
   if (d < 1 || lo < 1) {
     fail(env, fn, "need d >= 1 and at least one offset");
@@ -961,17 +1046,17 @@ static napi_value EvalGibbs(napi_env env, napi_callback_info info) {
     fail(env, fn, "need eta > 0 and theta of length >= 1");
     return NULL;
   }
-  if (check_len(env, fn, "features", A * d, lF) || check_len(env, fn, "refLogprobs", A, lref) ||
+  if (NEED_LEN(env, fn, "features", lF, A, d) || check_len(env, fn, "refLogprobs", A, lref) ||
       check_len(env, fn, "rs", A, lrs) || check_len(env, fn, "lps", A, llps) || check_len(env, fn, "ps", A, lps_) ||
       check_len(env, fn, "weights", C, lw) || check_len(env, fn, "erS", C, lerS) ||
       check_len(env, fn, "klS", C, lklS) || (lpo && check_len(env, fn, "logpOut", A, llpo)))
     return NULL;
   gshf_eval_in in = {(const double *)F, (const double *)ref, (const double *)w, (const double *)th,
                      (const double *)rs, (const double *)lps, (const double *)ps, (const double *)erS,
-                     (const double *)klS, o, C, d, eta, (double *)lpo, g_threads};
+                     (const double *)klS, o, C, d, eta, (double *)lpo, call_threads(env)};
   int64_t bad = gshf_eval_gibbs(&in, (double *)out);
   if (bad == -2) {
-    fail(env, fn, "out of memory");
+    fail_error(env, fn, "out of memory");
     return NULL;
   }
   napi_value r;
@@ -989,8 +1074,10 @@ static napi_value SetThreads(napi_env env, napi_callback_info info) {
     fail(env, "setThreads", "n must be >= 1");
     return NULL;
   }
-  g_threads = (int)n;
-  openblas_set_num_threads((int)n);
+  env_state *st = NULL;
+  napi_get_instance_data(env, (void **)&st);
+  if (st) st->threads = (int)n;
+  call_threads(env);
   return NULL;
 }
 
@@ -1005,10 +1092,11 @@ static napi_value SetGemmSingleThreadBelow(napi_env env, napi_callback_info info
   return NULL;
 }
 
+/* The thread count a call from this environment runs with (1 while other environments are alive). */
 static napi_value GetThreads(napi_env env, napi_callback_info info) {
   (void)info;
   napi_value r;
-  napi_create_int32(env, openblas_get_num_threads(), &r);
+  napi_create_int32(env, call_threads(env), &r);
   return r;
 }
 
@@ -1031,10 +1119,25 @@ static napi_value SimdLevel(napi_env env, napi_callback_info info) {
   return r;
 }
 
+/* Instance-data finalizer: the environment (main thread or a worker) is gone. */
+static void release_env(napi_env env, void *data, void *hint) {
+  (void)env;
+  (void)hint;
+  free(data);
+  atomic_fetch_sub(&g_envs, 1);
+}
+
 static napi_value Init(napi_env env, napi_value exports) {
   K = gshf_select_kernels();
   gshf_mle_init();
-  g_threads = openblas_get_num_threads();
+  env_state *st = (env_state *)malloc(sizeof *st);
+  if (!st || napi_set_instance_data(env, st, release_env, NULL) != napi_ok) {
+    free(st);
+    fail_error(env, "init", "out of memory");
+    return NULL;
+  }
+  st->threads = openblas_get_num_threads();
+  if (atomic_fetch_add(&g_envs, 1) >= 1) set_blas_threads(1); /* a second environment: one thread each */
   napi_property_descriptor d[] = {
       {"sgemm", NULL, Sgemm, NULL, NULL, NULL, napi_writable | napi_enumerable | napi_configurable, NULL},
       {"dgemm", NULL, Dgemm, NULL, NULL, NULL, napi_writable | napi_enumerable | napi_configurable, NULL},

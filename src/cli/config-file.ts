@@ -99,7 +99,7 @@ function flattenIssues(
     if (issue.code === 'invalid_union' && issue.errors.length > 0) {
       const options = here ? (defOf(unwrap(here)).options ?? []) : [];
       const score = (branch: readonly Issue[]) =>
-        branch.filter((i) => i.code === 'invalid_value' && i.path.length === 1).length * 1000 + branch.length;
+        branch.filter((i) => i.code === 'invalid_value' && i.path.length <= 1).length * 1000 + branch.length;
       let best = 0;
       issue.errors.forEach((b, i) => {
         if (score(b) < score(issue.errors[best])) best = i;
@@ -139,12 +139,12 @@ function defOf(schema: z.ZodType): Def {
   return (schema as unknown as { _zod: { def: Def } })._zod.def;
 }
 
-/** Strips optional/default/nullable/pipe wrappers. */
+/** Strips optional/default/nullable/pipe/lazy wrappers. */
 function unwrap(schema: z.ZodType): z.ZodType {
   let s = schema;
   for (let i = 0; i < 20; i++) {
-    const d = defOf(s);
-    const inner = d.innerType ?? (d.type === 'pipe' ? d.in : undefined);
+    const d = defOf(s) as Def & { getter?: () => z.ZodType };
+    const inner = d.innerType ?? (d.type === 'pipe' ? d.in : d.type === 'lazy' ? d.getter?.() : undefined);
     if (!inner) break;
     s = inner;
   }

@@ -8,7 +8,7 @@
  *   pref gold      gold reward r* of {"prompt","response"} JSONL
  *   pref report    rebuild report.md / SVGs of a finished reproduce run folder
  */
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { loadConfigFile } from './config-file.js';
@@ -25,7 +25,8 @@ import {
   type TrlFormat,
 } from '../pref/data.js';
 import { GoldOracle, goldReward } from '../pref/gold.js';
-import { LabelLedger } from '../pref/labels.js';
+import { LabelLedger, labelQueryFile } from '../pref/labels.js';
+import { num, path } from './options.js';
 import type { PreferencePair } from '../pref/types.js';
 import { registerPrefTrainCommands } from './pref-train.js';
 import { acceptedLayouts, PAIR_LAYOUTS, type PairLayout } from '../pref/layouts.js';
@@ -191,36 +192,26 @@ export function registerPrefCommands(program: Command): void {
     .description(
       'Label {"prompt","a","b"} JSONL with the gold Bradley–Terry oracle; writes gshf pairs. Every answer is recorded in a ledger (replayed for free on a rerun).',
     )
-    .requiredOption('--in <file>', 'JSONL with prompt, a, b (and optional id)')
+    .requiredOption(
+      '--in <file>',
+      'JSONL with prompt, a, b (and optional id)',
+      path('in', { mustExist: true }),
+    )
     .requiredOption('--out <file>', 'gshf pairs JSONL to write')
     .option('--ledger <file>', 'label ledger (default: <out>.ledger.jsonl)')
-    .option('--temperature <x>', 'BT temperature (0 = always the higher r*)', '1')
+    .option(
+      '--temperature <x>',
+      'BT temperature (0 = always the higher r*)',
+      num('temperature', { min: 0 }),
+      1,
+    )
     .option('--seed <s>', 'oracle noise seed', '1')
-    .action((o: { in: string; out: string; ledger?: string; temperature: string; seed: string }) => {
-      const temperature = Number(o.temperature);
-      if (!(temperature >= 0))
-        throw new Error(`--temperature: expected a number ≥ 0, got "${o.temperature}"`);
+    .action((o: { in: string; out: string; ledger?: string; temperature: number; seed: string }) => {
       const ledger = new LabelLedger(
-        new GoldOracle({ seed: o.seed, temperature }),
+        new GoldOracle({ seed: o.seed, temperature: o.temperature }),
         o.ledger ?? `${o.out}.ledger.jsonl`,
       );
-      const rows: PreferencePair[] = [];
-      readFileSync(o.in, 'utf8')
-        .split('\n')
-        .forEach((line, i) => {
-          if (line.trim() === '') return;
-          const r = JSON.parse(line) as Record<string, unknown>;
-          for (const k of ['prompt', 'a', 'b'])
-            if (typeof r[k] !== 'string')
-              throw new Error(`${o.in} line ${i + 1}: field "${k}": expected a string`);
-          const id = typeof r.id === 'string' ? r.id : `line${i + 1}`;
-          const aWins = ledger.compare(r.prompt as string, r.a as string, r.b as string, id);
-          rows.push({
-            prompt: r.prompt as string,
-            chosen: (aWins ? r.a : r.b) as string,
-            rejected: (aWins ? r.b : r.a) as string,
-          });
-        });
+      const rows: PreferencePair[] = labelQueryFile(o.in, ledger);
       ledger.close();
       writeJsonl(o.out, rows);
       process.stdout.write(

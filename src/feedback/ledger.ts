@@ -6,7 +6,7 @@
  * It is the asynchronous front end of the project's one ledger (`LedgerBook` in src/pref/labels.ts,
  * whose synchronous front end the miniature uses): same file format, torn-line repair and accounting.
  */
-import { LedgerBook, recordVerdict, type LabelLedgerOptions } from '../pref/labels.js';
+import { LedgerBook, recordVerdict, type LabelLedgerOptions, type LabelRecord } from '../pref/labels.js';
 import {
   LabelSourceError,
   VERDICTS,
@@ -42,6 +42,7 @@ export class AsyncLabelLedger extends LedgerBook implements AsyncLabelSource {
     this.chunk = opts.chunk ?? Infinity;
     if (!(this.chunk >= 1)) throw new RangeError(`ledger chunk must be >= 1, got ${opts.chunk}`);
     this.onPaid = opts.onPaid;
+    source.restore?.(Array.from(this.file.values(), (r) => answerOf(r)));
   }
 
   /**
@@ -83,9 +84,7 @@ export class AsyncLabelLedger extends LedgerBook implements AsyncLabelSource {
     for (const q of seen.values()) {
       const rec = this.file.get(q.id);
       if (!rec) continue;
-      const a: LabelAnswer = { id: q.id, verdict: recordVerdict(rec), source: rec.source };
-      if (rec.detail) a.detail = rec.detail;
-      out.push(a);
+      out.push(answerOf(rec));
     }
     return out;
   }
@@ -120,4 +119,11 @@ export class AsyncLabelLedger extends LedgerBook implements AsyncLabelSource {
     super.close();
     await this.source.close?.();
   }
+}
+
+/** A ledger record as the answer it holds. */
+function answerOf(rec: LabelRecord): LabelAnswer {
+  const a: LabelAnswer = { id: rec.id, verdict: recordVerdict(rec), source: rec.source };
+  if (rec.detail) a.detail = rec.detail;
+  return a;
 }

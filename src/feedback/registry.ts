@@ -9,6 +9,7 @@ import { HttpRmSource, httpRmSourceSchema } from './http-rm.js';
 import { HumanLabelSource, HumanSourceOptions } from './human.js';
 import { JudgeSource, judgeSourceSchema } from './judge.js';
 import { oracleSource, oracleSourceSchema, rewardModelSource, rewardModelSourceSchema } from './sync.js';
+import { RouterLabelSource, routerSourceSchema } from './router.js';
 import type { AsyncLabelSource } from './types.js';
 
 /** What a factory may use besides its own options. */
@@ -41,6 +42,25 @@ const KINDS: Record<string, LabelSourceKind> = {
   'http-rm': kind({ schema: httpRmSourceSchema, create: (o) => new HttpRmSource(o) }),
   judge: kind({ schema: judgeSourceSchema, create: (o) => new JudgeSource(o) }),
   human: kind({ schema: HumanSourceOptions, create: (o, c) => new HumanLabelSource(o, { env: c.env }) }),
+  router: kind({
+    schema: routerSourceSchema(z.lazy(() => labelSourceSchema)),
+    create: async (o, c) => {
+      const tiers = [];
+      for (const t of o.tiers)
+        tiers.push({
+          ...t,
+          source:
+            t.source === 'self'
+              ? ('self' as const)
+              : await createLabelSource(t.source as LabelSourceConfig, c),
+        });
+      return new RouterLabelSource(tiers, {
+        budget: o.budget,
+        escalate: o.escalate,
+        confidence: o.confidence,
+      });
+    },
+  }),
 };
 
 export const LABEL_SOURCE_KINDS: readonly string[] = Object.keys(KINDS);

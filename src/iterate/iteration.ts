@@ -270,6 +270,9 @@ async function selectPairs<S extends PolicySample>(
     const b = row[pick.b];
     const q: LabelQuery = { id, prompt: input.prompts[i], a: a.text, b: b.text };
     if (pick.priority !== undefined) q.priority = pick.priority;
+    q.margin = sc.mean[pick.a] - sc.mean[pick.b];
+    const u = pairUncertainty(sc, pick.a, pick.b);
+    if (u !== undefined) q.uncertainty = u;
     out.queries.push(q);
     out.samples.push([a, b]);
   });
@@ -349,4 +352,14 @@ export function syncLedgerView(
         source: name,
       })),
   };
+}
+
+/** The RM's uncertainty about r(i) − r(j): its own (linear RM), else the ensemble's spread. */
+function pairUncertainty(sc: RowScores, i: number, j: number): number | undefined {
+  if (sc.uncertainty) return sc.uncertainty(i, j);
+  const m = sc.members;
+  if (!m || m.length < 2) return undefined;
+  const d = m.map((r) => r[i] - r[j]);
+  const mean = d.reduce((x, y) => x + y, 0) / d.length;
+  return Math.sqrt(d.reduce((x, y) => x + (y - mean) ** 2, 0) / (d.length - 1));
 }

@@ -25,6 +25,14 @@ export interface LabelQuery {
   a: string;
   b: string;
   priority?: number;
+  /** The current reward model's r(a) − r(b) (the loop puts its favourite in slot a, so ≥ 0). */
+  margin?: number;
+  /**
+   * The reward model's uncertainty about that difference where it has one: ‖φ_a − φ_b‖ in Σ⁻¹ for
+   * the linear RM, the members' standard deviation of r(a) − r(b) for an ensemble. Routing by cost
+   * (the `router` label source) reads it.
+   */
+  uncertainty?: number;
 }
 
 /** 'a' / 'b' = that response is preferred; 'tie' = no preference; 'both-bad' = neither is acceptable. */
@@ -49,6 +57,11 @@ export interface LabelOptions {
 export interface AsyncLabelSource {
   readonly name: string;
   label(queries: readonly LabelQuery[], opts?: LabelOptions): Promise<LabelAnswer[]>;
+  /**
+   * Called once by the ledger, before any `label` call, with the answers it already holds (a resumed
+   * run), so a source with state of its own (a router's spent budget) can recount it. Optional.
+   */
+  restore?(answers: readonly LabelAnswer[]): void;
   /** Releases connections, child processes, timers. Optional. */
   close?(): Promise<void>;
 }

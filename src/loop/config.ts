@@ -94,7 +94,15 @@ export function resolveConfigPaths(cfg: LoopConfig, baseDir: string): LoopConfig
       ? { ...s, path: abs(s.path) }
       : s.kind === 'command'
         ? { ...s, cwd: abs(typeof s.cwd === 'string' ? s.cwd : '.') }
-        : s;
+        : s.kind === 'router' && Array.isArray(s.tiers)
+          ? {
+              ...s,
+              tiers: (s.tiers as { source: LabelSourceConfig | 'self' }[]).map((t) => ({
+                ...t,
+                source: t.source === 'self' ? t.source : src(t.source),
+              })),
+            }
+          : s;
   const out: LoopConfig = {
     ...cfg,
     prompts: { ...cfg.prompts, path: abs(cfg.prompts.path) },

@@ -18,7 +18,7 @@
 import { existsSync, mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { AsyncLabelLedger } from '../feedback/ledger.js';
-import { createLabelSource } from '../feedback/registry.js';
+import { createLabelSource, type LabelSourceConfig } from '../feedback/registry.js';
 import { goldReward } from '../pref/gold.js';
 import { readPrompts } from '../pref/prompts.js';
 import { Rng } from '../math/rng.js';
@@ -30,7 +30,7 @@ import { loopConfigSchema, type LoopConfig } from './config.js';
 import { makeEnhancer } from './enhancers.js';
 import { runIteration, type Numbers } from '../iterate/iteration.js';
 import { emptyLinearRm, fitLinearRm, linearReward, linearScorer, type LinearRmState } from './linear-rm.js';
-import { writeLoopReport } from './report.js';
+import { loopWarnings, writeLoopReport } from './report.js';
 import { iterDir, readJson, type LoopMetrics } from './run-folder.js';
 import { StageMemo } from '../report/stages.js';
 import type { CrashHooks } from '../report/crash-hooks.js';
@@ -279,7 +279,7 @@ async function runIterations(
   const svc: Services = {
     backend: createPolicyBackend(cfg.policy, cfg.trainer),
     ledger,
-    oracle: cfg.labels.kind === 'oracle',
+    oracle: usesOracle(cfg.labels),
   };
   try {
     // --- phase 3: iterations
@@ -317,6 +317,7 @@ async function runIterations(
     writeMetrics(out, rows);
     // --- phase 4: report
     writeLoopReport(out, cfg, rows);
+    for (const w of loopWarnings(rows)) log(`warning: ${w}`);
     return { out, rows, labelsUsed: ledger.labelsUsed, stoppedBy };
   } finally {
     await ledger.close();
@@ -329,3 +330,14 @@ function writeMetrics(out: string, rows: readonly LoopMetrics[]): void {
 }
 
 export type { PolicySample };
+
+/** True when the gold oracle answers some labels (directly or as a router tier): gold r* is then reported. */
+function usesOracle(src: LabelSourceConfig | 'self'): boolean {
+  if (src === 'self') return false;
+  if (src.kind === 'oracle') return true;
+  return (
+    src.kind === 'router' &&
+    Array.isArray(src.tiers) &&
+    src.tiers.some((t: { source: LabelSourceConfig | 'self' }) => usesOracle(t.source))
+  );
+}

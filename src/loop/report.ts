@@ -19,6 +19,36 @@ function cell(v: unknown): string {
   return Number.isNaN(x) ? '–' : fmt(x);
 }
 
+/** KL(π_t ‖ π0) in nats above which the report warns even without a gold reward to compare. */
+export const KL_WARN_NATS = 5;
+
+/**
+ * Warnings a person should read before trusting the run: the policy drifting far from π0 (KL above
+ * {@link KL_WARN_NATS}), and above all the gold reward falling below π0's while the policy moves
+ * away (the reward model is being over-optimised: it pays for something r* does not).
+ */
+export function loopWarnings(rows: readonly LoopMetrics[]): string[] {
+  const out: string[] = [];
+  const first = rows[0];
+  const last = rows[rows.length - 1];
+  if (!first || !last || last === first) return out;
+  const kl = num(last.eval.kl);
+  const [g0, gT] = [num(first.eval.gold), num(last.eval.gold)];
+  const peak = rows.reduce((best, r) => (num(r.eval.gold) > num(best.eval.gold) ? r : best), first);
+  if (gT < g0 && kl > 1)
+    out.push(
+      `the gold reward fell from ${fmt(g0)} (π0) to ${fmt(gT)} while KL(π_t ‖ π0) grew to ${fmt(kl)} nats: ` +
+        'the policy is over-optimising the reward model. Lower the DPO learning rate or epochs, raise η, or ' +
+        `stop earlier (the best gold was ${fmt(num(peak.eval.gold))} at iteration ${peak.iteration}).`,
+    );
+  else if (kl > KL_WARN_NATS)
+    out.push(
+      `KL(π_t ‖ π0) reached ${fmt(kl)} nats: the policy is far from π0, where the reward model has seen ` +
+        'little data; check samples before trusting its rewards (lower the learning rate or epochs, or raise η).',
+    );
+  return out;
+}
+
 export function writeLoopReport(out: string, cfg: LoopConfig, rows: readonly LoopMetrics[]): void {
   const finalRm = finalRmRewards(out, rows);
   const its = rows.map((r) => r.iteration);
@@ -93,9 +123,11 @@ export function writeLoopReport(out: string, cfg: LoopConfig, rows: readonly Loo
     ]),
   );
   const last = rows[rows.length - 1];
+  const warnings = loopWarnings(rows);
   const text = [
     '# gshf loop report',
     '',
+    ...warnings.map((w) => `> **Warning:** ${w}\n`),
     `Policy backend \`${cfg.policy.kind}\`, label source \`${cfg.labels.kind}\`, enhancer \`${cfg.enhancer}\`, ` +
       `schedule \`${cfg.schedule}\`, n = ${cfg.n}, ${cfg.prompts.perIteration} prompts per iteration, ` +
       `${last.iteration} of ${cfg.iterations} iterations run, ${last.labels_used} of ${cfg.budget} labels used` +
@@ -105,7 +137,7 @@ export function writeLoopReport(out: string, cfg: LoopConfig, rows: readonly Loo
     'Iteration 0 is π0. "eval RM (final)" scores every iteration\'s eval samples with the last reward model ' +
       '(one yardstick); "own" uses the reward model of that iteration. KL is the k1 estimate ' +
       'mean(log π_t − log π0) on samples of π_t (– when the backend gives no log-probs). Gold is the ' +
-      "oracle's reward r* (only with the `oracle` label source).",
+      "oracle's reward r* (when the `oracle` answers labels, directly or as a router tier).",
     '',
     table,
     '',

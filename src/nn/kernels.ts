@@ -58,6 +58,8 @@ export function sgemm(
   else gemmTT(M, N, K, alpha, A, offA, lda, B, offB, ldb, beta, C, offC, ldc);
 }
 
+// The 4×4 register tiles below are written out by hand (not generated): four GEMM bodies (NT, NN, TN
+// and the shared edges) of one fixed pattern, 16 accumulators each, which V8 keeps in registers.
 // All TS kernels accumulate in float64 registers over k in increasing order; the 4×4 tile and the
 // edge loops use the same order, so a row's result does not depend on which path computed it
 // (this keeps KV-cache decoding bit-identical to the full forward on the TS path).

@@ -6,6 +6,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { z } from 'zod';
+import { parse as parseCsv } from 'csv-parse/sync';
 import type { PreferencePair } from './types.js';
 import {
   acceptedLayouts,
@@ -276,6 +277,39 @@ function parseRow(o: Record<string, unknown>, layout: PairLayout, template: Chat
 }
 
 /**
+ * Rows of CSV text (RFC 4180: a header row, quoted fields with embedded commas, quotes and newlines;
+ * parsed by csv-parse) as objects keyed by the header, each with the 1-based line its record starts
+ * on. Every value is a string; a row with more or fewer fields than the header, an empty or
+ * duplicated column name, or malformed quoting is an error `<name>:<line>: …`.
+ */
+export function csvRows(text: string, name: string): { line: number; obj: Record<string, unknown> }[] {
+  let records: { record: string[]; info: { lines: number } }[];
+  try {
+    records = parseCsv(text.replace(/^\uFEFF/, ''), {
+      info: true,
+      relax_column_count: false,
+      skip_empty_lines: true,
+    }) as unknown as { record: string[]; info: { lines: number } }[];
+  } catch (e) {
+    const err = e as Error & { lines?: number };
+    throw new GshfInputError(
+      `${name}:${err.lines ?? 1}: invalid CSV (${err.message.replace(/^Invalid Record Length: /, '')})`,
+    );
+  }
+  if (records.length === 0) throw new GshfInputError(`${name}: empty CSV file (no header row)`);
+  const header = records[0].record.map((h) => h.trim());
+  header.forEach((h, i) => {
+    if (h === '') throw new GshfInputError(`${name}:1: column ${i + 1} has no name in the header row`);
+    if (header.indexOf(h) !== i)
+      throw new GshfInputError(`${name}:1: column "${h}" appears twice in the header row`);
+  });
+  return records.slice(1).map(({ record, info }) => ({
+    line: info.lines,
+    obj: Object.fromEntries(header.map((h, i) => [h, record[i]])),
+  }));
+}
+
+/**
  * Parsed JSON objects of JSONL text with their 1-based line numbers, through the project's one
  * JSONL reader (src/report/jsonl.ts: invalid JSON, duplicate keys and torn last lines are errors
  * `<name>:<line>: …`); a line that is not an object fails naming `shape`.
@@ -325,8 +359,16 @@ function fileLayout(first: { line: number; obj: Record<string, unknown> }, name:
  * prefixes every error: "<name> line N: field "x": expected …, got …".
  */
 export function parseTrlJsonl(text: string, name: string, opts: ReadTrlOptions = {}): TrlImport {
+  return parseTrlRows(jsonlRows(text, name, '{"prompt", "chosen", "rejected"}'), name, opts);
+}
+
+/** Preference rows (from JSONL or CSV) in any accepted layout → pairs; errors `<name>:<line>: …`. */
+function parseTrlRows(
+  rows: { line: number; obj: Record<string, unknown> }[],
+  name: string,
+  opts: ReadTrlOptions,
+): TrlImport {
   const template = opts.template ?? 'content';
-  const rows = jsonlRows(text, name, '{"prompt", "chosen", "rejected"}');
   if (rows.length === 0) throw new Error(`${name}: empty file (no preference rows)`);
   const layout = opts.layout ?? fileLayout(rows[0], name);
   const pairs: ScoredPair[] = [];
@@ -377,9 +419,29 @@ function readText(path: string, what: string): string {
   }
 }
 
-/** Reads a TRL preference JSONL file (errors: "<file> line N: field "x": expected …, got …"). */
+/**
+ * Reads a preference file: TRL JSONL in any accepted layout, or CSV (`.csv`: a header row with the
+ * string columns prompt, chosen, rejected — or chosen, rejected for the implicit / HH layouts — plus
+ * optional numeric score_chosen / score_rejected). Errors: "<file>:<line>: field "x": expected …".
+ */
 export function readTrlJsonl(path: string, opts: ReadTrlOptions = {}): TrlImport {
-  return parseTrlJsonl(readText(path, 'preference file'), basename(path), opts);
+  const text = readText(path, 'preference file');
+  if (!/\.csv$/i.test(path)) return parseTrlJsonl(text, basename(path), opts);
+  const rows = csvRows(text, basename(path)).map(({ line, obj }) => ({ line, obj: numericScores(obj) }));
+  if (rows.length === 0) throw new Error(`${basename(path)}: empty file (no preference rows)`);
+  return parseTrlRows(rows, basename(path), opts);
+}
+
+/** CSV cells are strings: the numeric extras (score_chosen, …) become numbers where they parse. */
+function numericScores(obj: Record<string, unknown>): Record<string, unknown> {
+  const out = { ...obj };
+  for (const k of NUMERIC_FIELDS)
+    if (typeof out[k] === 'string') {
+      const v = (out[k] as string).trim();
+      if (v === '') delete out[k];
+      else if (Number.isFinite(Number(v))) out[k] = Number(v);
+    }
+  return out;
 }
 
 /** Same as readTrlJsonl: a preference file in any accepted layout (`import { readPreferenceFile } from 'gshf'`). */

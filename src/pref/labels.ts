@@ -5,7 +5,7 @@
  * loses no answered label and never pays twice for the same query.
  */
 import { closeSync, existsSync, fsyncSync, openSync, writeSync } from 'node:fs';
-import { GshfInputError } from '../math/errors.js';
+import { didYouMean, GshfInputError } from '../math/errors.js';
 import { readJsonl } from '../report/jsonl.js';
 import { Rng, type Seed } from '../math/rng.js';
 import { VERDICTS, type Verdict } from '../iterate/labels.js';
@@ -158,6 +158,11 @@ export class LedgerFile {
 
   get(id: string): LabelRecord | undefined {
     return this.records.get(id);
+  }
+
+  /** Every record, in the order first written. */
+  values(): IterableIterator<LabelRecord> {
+    return this.records.values();
   }
 
   has(id: string): boolean {
@@ -314,4 +319,38 @@ export class LabelLedger extends LedgerBook implements LabelSource {
   get labelsAskedThisSession(): number {
     return this.asked;
   }
+}
+
+const QUERY_KEYS = ['prompt', 'a', 'b', 'id'] as const;
+
+/**
+ * `gshf pref label`: every {"prompt", "a", "b", "id"?} line of a JSONL file labelled through the
+ * ledger (an id already in it is replayed free; the default id is `line<N>`), as preference pairs in
+ * file order. Lines are read with the shared JSONL reader (strict JSON, errors name file and line);
+ * a missing or non-string field, or an unknown key, is an error naming the line and the field.
+ */
+export function labelQueryFile(
+  path: string,
+  ledger: LabelLedger,
+): { prompt: string; chosen: string; rejected: string }[] {
+  return readJsonl(path).records.map(({ line, value }) => {
+    if (typeof value !== 'object' || value === null || Array.isArray(value))
+      throw new GshfInputError('expected a JSON object {"prompt", "a", "b"}', { file: path, line });
+    const r = value as Record<string, unknown>;
+    for (const k of Object.keys(r))
+      if (!(QUERY_KEYS as readonly string[]).includes(k))
+        throw new GshfInputError(`unknown key "${k}"${didYouMean(k, QUERY_KEYS)}`, {
+          file: path,
+          line,
+          field: k,
+        });
+    for (const k of ['prompt', 'a', 'b'] as const)
+      if (typeof r[k] !== 'string')
+        throw new GshfInputError('expected a string', { file: path, line, field: k });
+    if (r.id !== undefined && typeof r.id !== 'string')
+      throw new GshfInputError('expected a string', { file: path, line, field: 'id' });
+    const [prompt, a, b] = [r.prompt as string, r.a as string, r.b as string];
+    const aWins = ledger.compare(prompt, a, b, (r.id as string | undefined) ?? `line${line}`);
+    return { prompt, chosen: aWins ? a : b, rejected: aWins ? b : a };
+  });
 }

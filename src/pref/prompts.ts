@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs';
 import { Rng, type Seed } from '../math/rng.js';
 import { builtinCorpusPath } from '../nn/index.js';
 import { parseJsonStrict } from '../report/jsonl.js';
-import { chatToPromptText, jsonlRows, type ChatMessage, type ChatTemplate } from './data.js';
+import { chatToPromptText, csvRows, jsonlRows, type ChatMessage, type ChatTemplate } from './data.js';
 
 /**
  * A prompt cell: a non-empty string, or a non-empty list of {role, content} messages (made into
@@ -65,7 +65,7 @@ export function dedupePrompts(prompts: Iterable<string>): string[] {
  * Distinct prompts of a prompts file. `.jsonl` (or `.json` not starting with "["): one object per
  * line with a string "prompt" (other fields, e.g. the corpus's response/sentiment/style, are
  * ignored, so the corpus itself is a valid prompts file). `.json` array: strings or {"prompt"}
- * objects. Any other extension: one prompt per non-empty line, taken verbatim. Extensions match in
+ * objects. `.csv`: a header row with a "prompt" column (RFC 4180 quoting). Any other extension: one prompt per non-empty line, taken verbatim. Extensions match in
  * any letter case; a JSONL "prompt" may be a list of messages (made into text with `template`).
  */
 export function readPrompts(path: string, template: ChatTemplate = 'content'): string[] {
@@ -99,6 +99,14 @@ export function readPrompts(path: string, template: ChatTemplate = 'content'): s
   } else if (/\.jsonl?$/i.test(path)) {
     for (const { line, obj } of jsonlRows(text, path, '{"prompt"}'))
       out.push(promptText(obj.prompt, `${path}:${line}`, template));
+  } else if (/\.csv$/i.test(path)) {
+    for (const { line, obj } of csvRows(text, path)) {
+      if (!('prompt' in obj))
+        throw new Error(
+          `${path}:1: a prompts CSV needs a "prompt" column (columns: ${Object.keys(obj).join(', ')})`,
+        );
+      out.push(promptText(obj.prompt, `${path}:${line}`, template));
+    }
   } else if (/\.parquet$/i.test(path)) {
     throw new Error(`${path}: Parquet prompt files are read by readPromptFile (async), not readPrompts`);
   } else {

@@ -299,3 +299,14 @@ test('λ = 0 on separable pairs: diverged, not converged; non-separable data sti
   // A ridge keeps separable data finite.
   assert.equal(fitMLE({ dphi: Float64Array.from([1, 1, 2]), n: 3, d: 1 }, { lambda: 1 }).diverged, false);
 });
+
+test('the unrolled d = 4, 8 kernels in mle.ts are exactly the output of scripts/gen-unrolled-mle.mjs', async () => {
+  const { readFileSync } = await import('node:fs');
+  const root = new URL('../../../', import.meta.url);
+  const gen = (await import(new URL('scripts/gen-unrolled-mle.mjs', root).href)) as {
+    unrolledGradHess(d: number): string;
+  };
+  const src = readFileSync(new URL('src/bandit/mle.ts', root), 'utf8');
+  for (const d of [4, 8])
+    assert.ok(src.includes(gen.unrolledGradHess(d)), `gradHessBlock${d} differs from the generator`);
+});

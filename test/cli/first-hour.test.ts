@@ -140,3 +140,31 @@ test('pref export --format conversational: an HH transcript prompt becomes its t
   assert.deepEqual(plain.prompt, [{ role: 'user', content: 'Q: x' }]);
   assert.deepEqual(plain.chosen, [{ role: 'assistant', content: ' a' }]);
 });
+
+test('CSV import: preference pairs and prompts, RFC 4180 quoting, errors naming the line', async () => {
+  const { readPreferenceFile } = await import('../../src/pref/data.js');
+  const { readPrompts } = await import('../../src/pref/prompts.js');
+  const pairs = join(dir, 'pairs.csv');
+  writeFileSync(
+    pairs,
+    'prompt,chosen,rejected,score_chosen\n"Q: a, b?"," yes, ""quoted""", no,1.5\nHi," multi\nline",x,\n',
+  );
+  const imp = readPreferenceFile(pairs);
+  assert.equal(imp.layout, 'standard');
+  assert.deepEqual(imp.pairs, [
+    { prompt: 'Q: a, b?', chosen: ' yes, "quoted"', rejected: ' no', score_chosen: 1.5 },
+    { prompt: 'Hi', chosen: ' multi\nline', rejected: 'x' },
+  ]);
+  const bad = join(dir, 'bad.csv');
+  writeFileSync(bad, 'prompt,chosen,rejected\na,b,c\nd,e\n');
+  assert.throws(() => readPreferenceFile(bad), /bad\.csv:3: invalid CSV/);
+  const prompts = join(dir, 'prompts.csv');
+  writeFileSync(prompts, '\uFEFFprompt,source\nhello,x\n"a, b",y\nhello,z\n');
+  assert.deepEqual(readPrompts(prompts), ['hello', 'a, b']);
+  const noCol = join(dir, 'nocol.csv');
+  writeFileSync(noCol, 'text\nhello\n');
+  assert.throws(
+    () => readPrompts(noCol),
+    /nocol\.csv:1: a prompts CSV needs a "prompt" column \(columns: text\)/,
+  );
+});

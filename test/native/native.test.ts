@@ -529,7 +529,7 @@ test(
             blk,
             scale,
           ),
-        (e: unknown) => e instanceof TypeError && re.test(e.message),
+        (e: unknown) => (e instanceof RangeError || e instanceof TypeError) && re.test(e.message),
       );
     };
     bad({ lens: Int32Array.from([1, 21, 7, 13]) }, /lens\[1\] = 21 must be in \[1, blockSize = 20\]/);
@@ -619,7 +619,7 @@ test('setGemmSingleThreadBelow: results unchanged with small GEMMs forced to one
   }
   n.setGemmSingleThreadBelow!(0);
   n.setThreads(before);
-  assert.throws(() => n.setGemmSingleThreadBelow!(-1), TypeError);
+  assert.throws(() => n.setGemmSingleThreadBelow!(-1), RangeError);
 });
 
 test('setThreads / getThreads / describe', { skip }, () => {
@@ -630,73 +630,81 @@ test('setThreads / getThreads / describe', { skip }, () => {
   n.setThreads(before);
   assert.match(n.describe(), /OpenBLAS/);
   assert.match(n.simdLevel!(), /^(avx2\+fma|generic)$/);
-  assert.throws(() => n.setThreads(0), TypeError);
+  assert.throws(() => n.setThreads(0), RangeError);
 });
 
-test('bad arguments throw a TypeError with a clear message', { skip }, () => {
-  const n = N();
-  const f = new Float32Array(16),
-    d = new Float64Array(16);
-  type AnyFn = (...a: unknown[]) => void;
-  const call =
-    (name: string, ...args: unknown[]) =>
-    () =>
-      (n as unknown as Record<string, AnyFn>)[name](...args);
-  const cases: [() => void, RegExp][] = [
-    [call('sgemm', false, false, 2, 2, 2, 1, d, 0, 2, f, 0, 2, 0, f, 0, 2), /A must be a Float32Array/],
-    [call('dgemm', false, false, 2, 2, 2, 1, f, 0, 2, d, 0, 2, 0, d, 0, 2), /A must be a Float64Array/],
-    [
-      call('sgemm', false, false, 2, 2, 2, 1, [1, 2, 3, 4], 0, 2, f, 0, 2, 0, f, 0, 2),
-      /A must be a Float32Array/,
-    ],
-    [call('sgemm', 0, false, 2, 2, 2, 1, f, 0, 2, f, 0, 2, 0, f, 0, 2), /transA must be a boolean/],
-    [call('sgemm', false, false, -1, 2, 2, 1, f, 0, 2, f, 0, 2, 0, f, 0, 2), /M must be an integer/],
-    [call('sgemm', false, false, 2, 2.5, 2, 1, f, 0, 2, f, 0, 2, 0, f, 0, 2), /N must be an integer/],
-    [call('sgemm', false, false, 2, 2, 2, '1', f, 0, 2, f, 0, 2, 0, f, 0, 2), /alpha must be a number/],
-    [call('sgemm', false, false, 2, 2, 2, 1, f, 15, 2, f, 0, 2, 0, f, 0, 2), /A view out of bounds/],
-    [call('sgemm', false, false, 4, 4, 4, 1, f, 0, 4, f, 0, 4, 0, f, 1, 4), /C view out of bounds/],
-    [call('sgemm', false, true, 2, 6, 3, 1, f, 0, 3, f, 0, 3, 0, f, 0, 6), /B view out of bounds/],
-    [call('sgemm', false, false, 2, 2, 3, 1, f, 0, 2, f, 0, 2, 0, f, 0, 2), /leading dimension of A/],
-    [call('sgemm', false, false, 2, 2, 2, 1, f, 1e300, 2, f, 0, 2, 0, f, 0, 2), /offA must be an integer/],
-    [call('sgemm', false, false, 2, 2, 2, 1, f, 0, 2, f, 0, 2, 0, f, 0), /expected 16 arguments, got 15/],
-    [call('dsyrk', 5, 4, 1, d, 0, 4, 0, d), /A view out of bounds/],
-    [call('dsyrk', 2, 5, 1, d, 0, 5, 0, d), /C has length 16, needs at least 25/],
-    [call('geluForward', f, f, 17), /x has length 16, needs at least 17/],
-    [call('geluBackward', f, f, d, 4), /dx must be a Float32Array/],
-    [call('adamw', f, f, f, f, 4, 1e-3, 0.9, 0.999, 1e-8, 0, 1), /distinct arrays/],
-    [
-      call(
-        'adamw',
-        f,
-        new Float32Array(16),
-        new Float32Array(16),
-        new Float32Array(16),
-        4,
-        1e-3,
-        0.9,
-        0.999,
-        1e-8,
-        0,
-        0,
-      ),
-      /t \(step count\) must be >= 1/,
-    ],
-    [call('layerNormForward', f, f, f, f, f, f, 4, 5, 1e-5), /x has length 16, needs at least 20/],
-    [
-      call('layerNormBackward', f, f, f, f, f, f, f, new Float32Array(2), 2, 4),
-      /db has length 2, needs at least 4/,
-    ],
-  ];
-  for (const [fn, re] of cases) {
-    assert.throws(
-      fn,
-      (e: unknown) => e instanceof TypeError && re.test(e.message),
-      `expected TypeError matching ${re}`,
-    );
-  }
-  // nothing was written by the failed calls
-  assert.ok(f.every((z) => z === 0));
-});
+test(
+  'bad arguments throw a TypeError (wrong type or count) or a RangeError (bad value) naming the argument',
+  { skip },
+  () => {
+    const n = N();
+    const f = new Float32Array(16),
+      d = new Float64Array(16);
+    type AnyFn = (...a: unknown[]) => void;
+    const call =
+      (name: string, ...args: unknown[]) =>
+      () =>
+        (n as unknown as Record<string, AnyFn>)[name](...args);
+    const cases: [() => void, RegExp][] = [
+      [call('sgemm', false, false, 2, 2, 2, 1, d, 0, 2, f, 0, 2, 0, f, 0, 2), /A must be a Float32Array/],
+      [call('dgemm', false, false, 2, 2, 2, 1, f, 0, 2, d, 0, 2, 0, d, 0, 2), /A must be a Float64Array/],
+      [
+        call('sgemm', false, false, 2, 2, 2, 1, [1, 2, 3, 4], 0, 2, f, 0, 2, 0, f, 0, 2),
+        /A must be a Float32Array/,
+      ],
+      [call('sgemm', 0, false, 2, 2, 2, 1, f, 0, 2, f, 0, 2, 0, f, 0, 2), /transA must be a boolean/],
+      [call('sgemm', false, false, -1, 2, 2, 1, f, 0, 2, f, 0, 2, 0, f, 0, 2), /M must be an integer/],
+      [call('sgemm', false, false, 2, 2.5, 2, 1, f, 0, 2, f, 0, 2, 0, f, 0, 2), /N must be an integer/],
+      [call('sgemm', false, false, 2, 2, 2, '1', f, 0, 2, f, 0, 2, 0, f, 0, 2), /alpha must be a number/],
+      [call('sgemm', false, false, 2, 2, 2, 1, f, 15, 2, f, 0, 2, 0, f, 0, 2), /A view out of bounds/],
+      [call('sgemm', false, false, 4, 4, 4, 1, f, 0, 4, f, 0, 4, 0, f, 1, 4), /C view out of bounds/],
+      [call('sgemm', false, true, 2, 6, 3, 1, f, 0, 3, f, 0, 3, 0, f, 0, 6), /B view out of bounds/],
+      [call('sgemm', false, false, 2, 2, 3, 1, f, 0, 2, f, 0, 2, 0, f, 0, 2), /leading dimension of A/],
+      [call('sgemm', false, false, 2, 2, 2, 1, f, 1e300, 2, f, 0, 2, 0, f, 0, 2), /offA must be an integer/],
+      [call('sgemm', false, false, 2, 2, 2, 1, f, 0, 2, f, 0, 2, 0, f, 0), /expected 16 arguments, got 15/],
+      [call('dsyrk', 5, 4, 1, d, 0, 4, 0, d), /A view out of bounds/],
+      [call('dsyrk', 2, 5, 1, d, 0, 5, 0, d), /C has length 16, needs at least 25/],
+      [call('geluForward', f, f, 17), /x has length 16, needs at least 17/],
+      [call('geluBackward', f, f, d, 4), /dx must be a Float32Array/],
+      [call('adamw', f, f, f, f, 4, 1e-3, 0.9, 0.999, 1e-8, 0, 1), /distinct arrays/],
+      [
+        call(
+          'adamw',
+          f,
+          new Float32Array(16),
+          new Float32Array(16),
+          new Float32Array(16),
+          4,
+          1e-3,
+          0.9,
+          0.999,
+          1e-8,
+          0,
+          0,
+        ),
+        /t \(step count\) must be >= 1/,
+      ],
+      [call('layerNormForward', f, f, f, f, f, f, 4, 5, 1e-5), /x has length 16, needs at least 20/],
+      [
+        call('layerNormBackward', f, f, f, f, f, f, f, new Float32Array(2), 2, 4),
+        /db has length 2, needs at least 4/,
+      ],
+    ];
+    for (const [fn, re] of cases) {
+      // Type and argument-count problems are TypeErrors; every other refusal is a RangeError.
+      const kind = /must be (a|an) (Float|Int|boolean|number)|arguments, got/.test(re.source)
+        ? TypeError
+        : RangeError;
+      assert.throws(
+        fn,
+        (e: unknown) => e instanceof kind && re.test(e.message),
+        `expected ${kind.name} matching ${re}`,
+      );
+    }
+    // nothing was written by the failed calls
+    assert.ok(f.every((z) => z === 0));
+  },
+);
 
 test('loader: GSHF_NO_NATIVE=1 makes loadNativeAddon() return null and the backend ts (fresh process)', async () => {
   const { spawnSync } = await import('node:child_process');
@@ -722,3 +730,112 @@ test('loader: GSHF_NO_NATIVE=1 makes loadNativeAddon() return null and the backe
     /^true disabled by GSHF_NO_NATIVE=1\nts\nsetBackend\('native'\): disabled by GSHF_NO_NATIVE=1\n/,
   );
 });
+
+test(
+  'sizes whose product overflows throw a RangeError naming the argument (checked before any access)',
+  { skip },
+  () => {
+    const n = N();
+    const f = new Float32Array(8);
+    const big = 2 ** 31 - 1;
+    const overflow = (fn: () => void, re: RegExp) =>
+      assert.throws(
+        fn,
+        (e: unknown) => e instanceof RangeError && re.test(e.message),
+        `expected RangeError ${re}`,
+      );
+    // B·T·3·C with B = 2³¹−1, T = 46340, C = 65536·65536: far beyond int64.
+    overflow(
+      () => n.attentionForward!(f, f, f, big, 46340, 65536, 65536, 1),
+      /attentionForward: qkv needs B \* T \* 3 \* C elements, which overflows/,
+    );
+    overflow(
+      () => n.attentionBackward!(f, f, f, f, big, 46340, 65536, 65536, 1),
+      /attentionBackward: qkv needs B \* T \* 3 \* C elements, which overflows/,
+    );
+    // B·T·V = (2³¹−1)³.
+    overflow(
+      () => n.lmLogProbs!(f, new Int32Array(8), f, big, big, big, f, f),
+      /lmLogProbs: logits needs B \* T \* V elements, which overflows/,
+    );
+    overflow(
+      () => n.lmLogitsBackward!(f, f, f, new Int32Array(8), big, big, big),
+      /lmLogitsBackward: logits needs B \* T \* V elements, which overflows/,
+    );
+    // n·d = (2⁵³−1)·46340 for the bandit solver.
+    const d8 = new Float64Array(8);
+    overflow(
+      () => n.btNewton!(d8, 2 ** 53 - 1, 46340, null, null, 1, d8, 1, 1e-8, d8, d8, d8, d8),
+      /btNewton: X needs n \* d elements, which overflows/,
+    );
+    // A product that fits but exceeds the array is the ordinary length error, also a RangeError.
+    overflow(() => n.softmaxCausal!(f, 3, 1), /softmaxCausal: att has length 8, needs at least 9/);
+  },
+);
+
+test('a numerical failure throws a plain Error, not a TypeError or RangeError', { skip }, () => {
+  const n = N();
+  const X = Float64Array.from([NaN, 1, 2, NaN, 0, 1]);
+  const th = new Float64Array(2);
+  const info = new Float64Array(6);
+  assert.throws(
+    () =>
+      n.btNewton!(
+        X,
+        3,
+        2,
+        null,
+        null,
+        0,
+        th,
+        5,
+        1e-10,
+        new Float64Array(2),
+        new Float64Array(4),
+        new Float64Array(4),
+        info,
+      ),
+    (e: unknown) =>
+      e instanceof Error &&
+      !(e instanceof TypeError) &&
+      !(e instanceof RangeError) &&
+      /not positive definite/.test(e.message),
+  );
+});
+
+test(
+  'worker threads: while a second JS environment holds the addon every call runs on one thread',
+  { skip },
+  async () => {
+    const n = N();
+    const { Worker } = await import('node:worker_threads');
+    const url = new URL('../../src/native/index.js', import.meta.url).href;
+    const before = n.getThreads!();
+    n.setThreads(2);
+    assert.equal(n.getThreads!(), 2);
+    const w = new Worker(
+      `const { parentPort } = require('node:worker_threads');
+     import('${url}').then(({ loadNativeAddon }) => {
+       parentPort.postMessage(loadNativeAddon().getThreads());
+       parentPort.once('message', () => process.exit(0));
+     });`,
+      { eval: true, env: { ...process.env, GSHF_THREADS: '1' } },
+    );
+    try {
+      const inWorker = await new Promise((res, rej) => {
+        w.once('message', res);
+        w.once('error', rej);
+      });
+      assert.equal(inWorker, 1);
+      assert.equal(n.getThreads!(), 1, 'the main thread also runs on one thread while the worker is alive');
+    } finally {
+      const exited = new Promise((res) => w.once('exit', res));
+      w.postMessage('stop');
+      await exited;
+    }
+    // The worker's environment is gone (its instance data released): the main thread's own count is back.
+    for (let i = 0; i < 50 && n.getThreads!() !== 2; i++) await new Promise((r) => setTimeout(r, 20));
+    assert.equal(n.getThreads!(), 2);
+    n.setThreads(before);
+  },
+);

@@ -20,6 +20,7 @@ import {
   type KernelName,
 } from '../../src/native/index.js';
 import { setUseNative } from '../../src/nn/kernels.js';
+import { workerEnv } from '../../src/bandit/experiment/pool.js';
 import { randomBatch, randomModel } from '../nn/helpers.js';
 import { assertKernels, skipUnlessKernels } from './expect.js';
 
@@ -156,4 +157,10 @@ test('withBackend restores the previous backend when its function throws', () =>
     /boom/,
   );
   assert.equal(kernelBackendName(), before);
+});
+
+test('the bandit worker pool gives its workers GSHF_THREADS=1 (one BLAS thread each)', () => {
+  const env = workerEnv({ PATH: '/bin', GSHF_THREADS: '4' });
+  assert.equal(env.GSHF_THREADS, '1');
+  assert.equal(env.PATH, '/bin');
 });

@@ -4,7 +4,7 @@ import { appendFileSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFil
 import { spawn } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { LabelLedger, RewardModelLabelSource, idUnder } from '../../src/pref/labels.js';
+import { LabelLedger, RewardModelLabelSource, idUnder, labelQueryFile } from '../../src/pref/labels.js';
 import { GoldOracle } from '../../src/pref/gold.js';
 import type { LabelSource } from '../../src/pref/types.js';
 
@@ -213,6 +213,41 @@ for (let i = 0; i < ${N}; i++) led.compare('P', 'good ' + i, 'bad ' + i, 'seed0/
     assert.equal(ids.length, N);
     assert.equal(new Set(ids).size, N);
     assert.equal(new LabelLedger(counting, path).labelsBy('seed0/m/it1'), N / 3);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('labelQueryFile: pairs in file order through the ledger; default ids line<N>; strict fields', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'gshf-labelq-'));
+  try {
+    const q = join(dir, 'q.jsonl');
+    writeFileSync(
+      q,
+      '{"prompt":"p","a":"long answer","b":"short"}\n\n{"prompt":"p2","a":"x","b":"yyy","id":"k"}\n',
+    );
+    let asked = 0;
+    const longer = {
+      name: 'longer',
+      compare: (_p: string, a: string, b: string) => (asked++, a.length > b.length),
+    };
+    const ledger = new LabelLedger(longer, join(dir, 'l.jsonl'), { fsync: false });
+    assert.deepEqual(labelQueryFile(q, ledger), [
+      { prompt: 'p', chosen: 'long answer', rejected: 'short' },
+      { prompt: 'p2', chosen: 'yyy', rejected: 'x' },
+    ]);
+    assert.deepEqual(
+      ledger.entries().map((r) => r.id),
+      ['line1', 'k'],
+    );
+    labelQueryFile(q, ledger); // a rerun replays: no new question
+    assert.equal(asked, 2);
+    assert.equal(ledger.replays, 2);
+    ledger.close();
+    writeFileSync(q, '{"prompt":"p","a":"x","bb":"y"}\n');
+    assert.throws(() => labelQueryFile(q, ledger), /q\.jsonl:1: unknown key "bb".*"b"/);
+    writeFileSync(q, '{"prompt":"p","a":"x","b":3}\n');
+    assert.throws(() => labelQueryFile(q, ledger), /q\.jsonl:1: expected a string.*field "b"/);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

@@ -35,6 +35,7 @@ import {
   requirePositive,
 } from './offline-common.js';
 import { ENHANCER_NAMES, prepareEnhancer, type EnhancerName, type PreparedEnhancer } from './enhancers.js';
+import { bootstrapPrecision } from './ensemble-uncertainty.js';
 import type { AlgorithmContext, AlgorithmResult, BanditAlgorithm, IterationRecord } from './types.js';
 
 export type Selection = 'validation' | 'last';
@@ -62,6 +63,13 @@ export interface OnlineGshfOptions {
   enhancer: EnhancerName;
   /** ε of the 'epsilon-greedy' enhancer: the second action is uniform with probability ε. */
   epsilon: number;
+  /**
+   * The Σ the enhancer sees: 'design' = λI + Σ ΔφΔφᵀ (the paper's), 'ensemble' = the inverse
+   * covariance of a bootstrap ensemble of MLEs (ensemble-uncertainty.ts). The MLE is unchanged.
+   */
+  sigmaSource: 'design' | 'ensemble';
+  /** Bootstrap members K for sigmaSource 'ensemble'. */
+  ensembleSize: number;
   /** Oracle comparisons vs π0 per candidate for model selection (counted as validationLabels). */
   validationQueries: number;
   selection: Selection;
@@ -89,6 +97,8 @@ export const onlineDefaults: OnlineGshfOptions = {
   n: 8,
   enhancer: 'uncertainty',
   epsilon: 0.1,
+  sigmaSource: 'design',
+  ensembleSize: 8,
   validationQueries: 200,
   selection: 'validation',
   validationScore: 'win-rate',
@@ -111,6 +121,8 @@ function validateOptions(
   requirePositive(name, 'beta', o.beta);
   requireInteger(name, 'n', o.n, 2);
   requireOneOf(name, 'enhancer', o.enhancer, ENHANCER_NAMES);
+  requireOneOf(name, 'sigmaSource', o.sigmaSource, ['design', 'ensemble'] as const);
+  requireInteger(name, 'ensembleSize', o.ensembleSize, 2);
   if (!(o.epsilon >= 0 && o.epsilon <= 1))
     throw new Error(`${name}: option epsilon must be in [0, 1], got ${o.epsilon}`);
   requireInteger(name, 'validationQueries', o.validationQueries, 0);
@@ -316,7 +328,14 @@ function runOnlineRound(
   o: OnlineGshfOptions,
   t: number,
   quota: number,
-  loop: { rng: Rng; ccdf: Float64Array; batchDphi: Float64Array; nOff: number; totals: Totals },
+  loop: {
+    rng: Rng;
+    ensembleRng: Rng;
+    ccdf: Float64Array;
+    batchDphi: Float64Array;
+    nOff: number;
+    totals: Totals;
+  },
   candidates: Candidate[],
 ): IterationRecord {
   const { env } = ctx;
@@ -328,11 +347,17 @@ function runOnlineRound(
   const labelsBefore = loop.nOff + totals.onlineLabels;
   candidates.push({ policy: main, theta: Float64Array.from(data.theta), labels: labelsBefore });
 
+  // The ensemble needs data: until there are 2 pairs the enhancer sees the design Σ = λI.
+  const { store } = data;
+  const sigma =
+    o.sigmaSource === 'ensemble' && store.n >= 2
+      ? bootstrapPrecision(store.dphi, store.n, env.d, o.lambda, o.ensembleSize, loop.ensembleRng).precision
+      : data.sigma;
   const enh = prepareEnhancer(o.enhancer, {
     env,
     mainLogp: main,
     rewards,
-    sigma: data.sigma,
+    sigma,
     beta: o.beta,
     n: o.n,
     theta: data.theta,
@@ -428,6 +453,7 @@ export function runIterativeGshf(
   };
   const loop = {
     rng: ctx.rng.fork(`${name}:collect`),
+    ensembleRng: ctx.rng.fork(`${name}:ensemble`),
     ccdf: contextCdf(env),
     batchDphi: new Float64Array(Math.max(...sizes, 1) * env.d),
     nOff,

@@ -35,6 +35,14 @@ function jobError(key: string, w: WorkerError): Error {
   return err;
 }
 
+/**
+ * The environment of a pool worker: the parent's, with GSHF_THREADS=1 so that each worker runs its
+ * BLAS and native kernels on one thread (the workers are the parallelism; native/README.md).
+ */
+export function workerEnv(parent: NodeJS.ProcessEnv = process.env): NodeJS.ProcessEnv {
+  return { ...parent, GSHF_THREADS: '1' };
+}
+
 export async function runJobs(
   cfg: ExperimentConfig,
   jobs: Job[],
@@ -55,7 +63,7 @@ export async function runJobs(
       { length: n },
       () =>
         new Promise<void>((resolve, reject) => {
-          const w = new Worker(url);
+          const w = new Worker(url, { env: workerEnv() });
           const feed = () => {
             if (failed || next >= jobs.length) {
               void w.terminate().then(() => resolve());
