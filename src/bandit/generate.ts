@@ -211,6 +211,13 @@ function temptingPolicy(env: BanditEnv, out: Float64Array): Float64Array {
   return out;
 }
 
+/** log π* = normalise(log π0 + r* / η) per context (the behaviour policies' copy of π*). */
+function logOptimal(env: BanditEnv, thetaStar: Float64Array): Float64Array {
+  const star = rewardsOf(env, thetaStar);
+  for (let a = 0; a < star.length; a++) star[a] = env.refLogprobs[a] + star[a] / env.eta;
+  return normalizePerContext(env, star);
+}
+
 /** Behaviour mass spread uniformly over all actions in 'optimal' coverage (the rest follows π*). */
 export const OPTIMAL_UNIFORM_MASS = 0.05;
 
@@ -220,13 +227,10 @@ export const OPTIMAL_UNIFORM_MASS = 0.05;
  * can (single-policy concentrability ≈ 1/(1 − ρ)) while the actions π* avoids are compared only
  * rarely (mass ≈ ρ/K each). Needs θ*.
  */
-function optimalPolicy(env: BanditEnv, out: Float64Array): Float64Array {
+function optimalCoveragePolicy(env: BanditEnv, out: Float64Array): Float64Array {
   if (env.thetaStar === null)
     throw new Error(`behaviourPolicy: 'optimal' needs theta_star, env '${env.name}' has none`);
-  const star = rewardsOf(env, env.thetaStar);
-  const A = env.offsets[env.nContexts];
-  for (let a = 0; a < A; a++) star[a] = env.refLogprobs[a] + star[a] / env.eta;
-  normalizePerContext(env, star);
+  const star = logOptimal(env, env.thetaStar);
   const off = env.offsets;
   for (let c = 0; c < env.nContexts; c++) {
     const K = off[c + 1] - off[c];
@@ -246,7 +250,8 @@ function optimalPolicy(env: BanditEnv, out: Float64Array): Float64Array {
  *    avoids), so the comparator π* sits where the data is thinnest. Needs θ*.
  *  - tempting: see `temptingPolicy` (a direction the data barely identifies, and two actions per
  *    context that stick out along it and are compared only rarely).
- * All three are deterministic; `seed` is accepted for API stability and currently unused.
+ *  - optimal: see `optimalCoveragePolicy` ((1 − ρ)·π* + ρ·uniform; needs θ*).
+ * All are deterministic; `seed` is accepted for API stability and currently unused.
  * Returns log-probabilities in the flat layout.
  */
 export function behaviourPolicy(env: BanditEnv, coverage: Coverage, _seed?: number | string): Float64Array {
@@ -254,12 +259,7 @@ export function behaviourPolicy(env: BanditEnv, coverage: Coverage, _seed?: numb
   const out = new Float64Array(A);
   const off = env.offsets;
   if (coverage === 'good') {
-    let star: Float64Array = env.refLogprobs;
-    if (env.thetaStar !== null) {
-      star = rewardsOf(env, env.thetaStar);
-      for (let a = 0; a < A; a++) star[a] = env.refLogprobs[a] + star[a] / env.eta;
-      normalizePerContext(env, star);
-    }
+    const star = env.thetaStar !== null ? logOptimal(env, env.thetaStar) : env.refLogprobs;
     for (let c = 0; c < env.nContexts; c++) {
       const K = off[c + 1] - off[c];
       for (let a = off[c]; a < off[c + 1]; a++)
@@ -268,7 +268,7 @@ export function behaviourPolicy(env: BanditEnv, coverage: Coverage, _seed?: numb
     return normalizePerContext(env, out);
   }
   if (coverage === 'tempting') return temptingPolicy(env, out);
-  if (coverage === 'optimal') return optimalPolicy(env, out);
+  if (coverage === 'optimal') return optimalCoveragePolicy(env, out);
   let score: Float64Array;
   if (coverage === 'poor') score = env.refLogprobs;
   else if (coverage === 'adversarial') {

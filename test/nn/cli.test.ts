@@ -136,7 +136,7 @@ test('lm sft → sample → score → info round trip on a small JSONL file', as
       /--preset: expected one of tiny, default, large, got "huge"/,
     );
     await assert.rejects(
-      run(['sample', '--model', join(dir, 'nope')]),
+      run(['sample', '--model', join(dir, 'nope'), '--prompt', 'a']),
       /nope\/config\.json: cannot read checkpoint config/,
     );
   } finally {

@@ -285,6 +285,8 @@ test('pref dpo: every loss variant at step 1 equals its closed form at delta = 0
       robust: Math.LN2, // [(1−ε)·ln2 − ε·ln2] / (1 − 2ε)
       ipo: (1 / (2 * beta)) ** 2, // (0 − 1/(2β))²
       hinge: 1, // max(0, 1 − β·0)
+      fdpo: Math.LN2, // default divergence reverse KL: f-DPO is DPO
+      chipo: Math.LN2, // u = π/π_ref = 1 on both sides: β·φ(1) − β·φ(1) = 0
     };
     assert.deepEqual(Object.keys(closed).sort(), [...LOSS_TYPES].sort());
     for (const loss of LOSS_TYPES) {
@@ -336,7 +338,10 @@ test('pref rm / dpo: bad flags and inputs are refused before any folder is writt
     const refused: [string[], RegExp][] = [
       [['--beta', '-1'], /--beta: expected a number > 0, got "-1"/],
       [['--beta', 'x'], /--beta: expected a number > 0, got "x"/],
-      [['--loss', 'kto'], /--loss: expected one of sigmoid, cdpo, robust, ipo, hinge, got "kto"/],
+      [
+        ['--loss', 'kto'],
+        /--loss: expected one of sigmoid, cdpo, robust, ipo, hinge, fdpo, chipo, got "kto"/,
+      ],
       [['--label-smoothing', '0.5'], /--label-smoothing: expected a number in \[0, 0\.5\), got 0\.5/],
       [['--loss', 'cdpo'], /--loss cdpo: needs --label-smoothing/],
       [['--epochs', '0'], /--epochs: expected an integer ≥ 1, got "0"/],
