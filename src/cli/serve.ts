@@ -9,7 +9,13 @@ import type { Command } from 'commander';
 import type { FastifyInstance } from 'fastify';
 import { GshfInputError } from '../math/errors.js';
 import { int, oneOf } from './options.js';
-import { autoKernelThreads, loadCheckpoint, readCheckpointConfig } from '../nn/index.js';
+import {
+  autoKernelThreads,
+  hfChatRenderer,
+  isHFFolder,
+  loadCheckpoint,
+  readCheckpointConfig,
+} from '../nn/index.js';
 import { RewardModel } from '../pref/reward-model.js';
 import { createOpenAIServer } from '../serve/openai-server.js';
 import { CHAT_TEMPLATES, type ChatTemplate } from '../serve/openai-schemas.js';
@@ -91,6 +97,7 @@ export function registerServeCommands(program: Command): void {
         maxConcurrency: o.maxConcurrency,
         apiKey,
         chatTemplate: o.chatTemplate,
+        renderChat: isHFFolder(o.model) ? (hfChatRenderer(o.model) ?? undefined) : undefined,
         logger: o.log,
       });
       await listen(app, o.host, o.port, `gshf lm serve: model "${modelName}" (OpenAI-compatible, /v1)`);

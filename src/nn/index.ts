@@ -17,6 +17,8 @@ export {
   hfTensors,
 } from './hf/folder.js';
 export type { HFTokenizerConfig, HFLoadOptions } from './hf/folder.js';
+export { compileChatTemplate, hfChatRenderer } from './hf/chat.js';
+export type { ChatRenderer, ChatTurn } from './hf/chat.js';
 export { ByteTokenizer, BPETokenizer, tokenizerFromSpec, loadTokenizer } from './tokenizer.js';
 export type { TokenizerEngine } from './tokenizer.js';
 export { HFTokenizer, TokenizerFeatureError, rustRegexToJs } from './tokenizer-json.js';

@@ -18,6 +18,8 @@ import {
   chatRequestSchema,
   completionRequestSchema,
   keysAt,
+  messageText,
+  type ChatMessage,
   type ChatRequest,
   type ChatTemplate,
   type CompletionRequest,
@@ -33,6 +35,11 @@ export interface OpenAIServerOptions extends AppOptions {
   /** Requests admitted at once (running + queued); more get 429 (default 64). */
   maxConcurrency?: number;
   chatTemplate?: ChatTemplate;
+  /**
+   * The model's own chat template (a Hugging Face folder's tokenizer_config.json chat_template,
+   * src/nn/hf/chat.ts): messages → prompt text. Takes precedence over `chatTemplate`.
+   */
+  renderChat?: (messages: readonly { role: string; content: string }[]) => string;
 }
 
 type Mode = 'completion' | 'chat';
@@ -51,7 +58,12 @@ interface Plan {
 export function createOpenAIServer(opts: OpenAIServerOptions): FastifyInstance {
   const engine = new LmEngine(opts.model, opts.tokenizer);
   const name = opts.modelName ?? 'gshf';
-  const template = opts.chatTemplate ?? 'role-lines';
+  const builtin = opts.chatTemplate ?? 'role-lines';
+  const render = opts.renderChat;
+  const template = (messages: readonly ChatMessage[]): string =>
+    render
+      ? render(messages.map((m) => ({ role: m.role, content: messageText(m) })))
+      : applyChatTemplate(messages, builtin);
   const scheduler = new Scheduler(engine, opts.maxConcurrency ?? 64);
   const created = Math.floor(Date.now() / 1000);
   const app = createApp(opts);
@@ -155,7 +167,11 @@ function planCompletion(body: unknown, engine: LmEngine): Plan {
   };
 }
 
-function planChat(body: unknown, engine: LmEngine, template: ChatTemplate): Plan {
+function planChat(
+  body: unknown,
+  engine: LmEngine,
+  template: (messages: readonly ChatMessage[]) => string,
+): Plan {
   const b = parseBody(chatRequestSchema, body, 'chat');
   if (b.top_logprobs != null && !b.logprobs)
     throw new ApiError(400, 'invalid_request_error', 'top_logprobs needs logprobs: true', 'top_logprobs');
@@ -166,7 +182,7 @@ function planChat(body: unknown, engine: LmEngine, template: ChatTemplate): Plan
       'stream_options is only allowed with stream: true',
       'stream_options',
     );
-  const prompts = [encode(engine, applyChatTemplate(b.messages, template), 'messages')];
+  const prompts = [encode(engine, template(b.messages), 'messages')];
   const maxTokens = b.max_completion_tokens ?? b.max_tokens ?? undefined;
   const logprobs = b.logprobs ? (b.top_logprobs ?? 0) : null;
   return { mode: 'chat', model: b.model, prompts, ...baseParams(b, maxTokens, logprobs) };

@@ -12,6 +12,7 @@ import type { GPT } from '../../src/nn/model.js';
 import type { ByteTokenizer } from '../../src/nn/tokenizer.js';
 import { applyChatTemplate } from '../../src/serve/openai-schemas.js';
 import { startLm } from './helpers.js';
+import { compileChatTemplate } from '../../src/nn/hf/chat.js';
 
 let app: FastifyInstance;
 let url: string;
@@ -263,5 +264,30 @@ test('API key: required when configured, compared exactly', async () => {
     assert.equal((await fetch(`${keyed.url}/health`)).status, 200);
   } finally {
     await keyed.app.close();
+  }
+});
+
+test("chat: a model's own template (renderChat, e.g. a Hugging Face chat_template) replaces the built-in one", async () => {
+  const render = compileChatTemplate(
+    "{% for m in messages %}{{ '<' + m.role + '>' + m.content }}{% endfor %}{% if add_generation_prompt %}{{ '<assistant>' }}{% endif %}",
+  );
+  const own = await startLm({ renderChat: (m) => render(m) });
+  try {
+    const res = await fetch(`${own.url}/v1/chat/completions`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({
+        model: 'tiny',
+        messages: [{ role: 'user', content: 'hi' }],
+        max_tokens: 4,
+        seed: 2,
+      }),
+    });
+    const body = (await res.json()) as { choices: { message: { content: string } }[] };
+    const ids = [own.tokenizer.bos, ...own.tokenizer.encode('<user>hi<assistant>')];
+    const local = generate(own.model, [ids], { n: 1, maxTokens: 4, seed: 2, stop: [own.tokenizer.eos] })[0];
+    assert.equal(body.choices[0].message.content, own.tokenizer.decode(local[0].tokens));
+  } finally {
+    await own.app.close();
   }
 });
