@@ -26,19 +26,13 @@ export interface AsyncLedgerOptions extends LabelLedgerOptions {
   onPaid?: (paidThisSession: number) => void;
 }
 
-export class AsyncLabelLedger extends LedgerBook implements AsyncLabelSource {
-  readonly name: string;
+export class AsyncLabelLedger extends LedgerBook<AsyncLabelSource> implements AsyncLabelSource {
   private readonly chunk: number;
   private readonly onPaid?: (n: number) => void;
   private paid = 0;
 
-  constructor(
-    readonly source: AsyncLabelSource,
-    path: string,
-    opts: AsyncLedgerOptions = {},
-  ) {
-    super(path, opts);
-    this.name = source.name;
+  constructor(source: AsyncLabelSource, path: string, opts: AsyncLedgerOptions = {}) {
+    super(source, path, opts);
     this.chunk = opts.chunk ?? Infinity;
     if (!(this.chunk >= 1)) throw new RangeError(`ledger chunk must be >= 1, got ${opts.chunk}`);
     this.onPaid = opts.onPaid;

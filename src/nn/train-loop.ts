@@ -70,6 +70,8 @@ export interface RunStepsOptions<Batch, M extends { loss: number }> {
   onCheckpoint?: (state: LoopState) => void;
   /** Appended to the non-finite-loss error (default "(lower lr?)"). */
   hint?: string;
+  /** Ends the run after the step whose record makes this true (e.g. a convergence criterion). */
+  until?: (record: M & StepMetrics) => boolean;
 }
 
 /** The resume and checkpoint options of {@link RunStepsOptions}, for trainers to pass through. */
@@ -121,6 +123,7 @@ export function runSteps<Batch, M extends { loss: number }>(o: RunStepsOptions<B
   const t0 = performance.now() - (o.resume?.elapsedSec ?? 0) * 1000;
   const every = o.checkpointEvery ?? 0;
   const history: (M & StepMetrics)[] = [];
+  let done = end;
 
   // --- steps
   for (let step = first; step < end; step++) {
@@ -163,13 +166,17 @@ export function runSteps<Batch, M extends { loss: number }>(o: RunStepsOptions<B
         adamStep: optimizer.adamw.step,
         elapsedSec: rec.elapsed_seconds,
       });
+    if (o.until?.(rec)) {
+      done = step + 1;
+      break;
+    }
   }
 
   // --- result
   return {
-    stepsRun: end - first,
-    step: end,
-    finished: end === totalSteps,
+    stepsRun: done - first,
+    step: done,
+    finished: done === totalSteps || done < end,
     seconds: (performance.now() - t0) / 1000,
     history,
   };
@@ -219,6 +226,8 @@ export interface EpochTrainOptions<R> extends OptimizerOptions, LoopResumeOption
   /** Stop after this many steps (default: epochs × ceil(n / batchSize)). */
   maxSteps?: number;
   onStep?: (record: R) => void;
+  /** Called after every full epoch with its mean loss; true ends training there (a convergence criterion). */
+  stopAfterEpoch?: (epoch: number, meanLoss: number) => boolean;
 }
 
 /**
@@ -238,6 +247,16 @@ export function runEpochs<M extends { loss: number }>(o: {
   const bs = Math.max(1, Math.min(opts.batchSize ?? 16, o.n));
   const batches = epochBatches(o.n, bs, o.rng);
   const total = Math.min(opts.maxSteps ?? Infinity, (opts.epochs ?? 1) * batches.perEpoch);
+  let epochLoss = 0;
+  const until = opts.stopAfterEpoch
+    ? (rec: { loss: number; step: number }): boolean => {
+        epochLoss += rec.loss;
+        if (rec.step % batches.perEpoch !== 0) return false;
+        const mean = epochLoss / batches.perEpoch;
+        epochLoss = 0;
+        return (opts.stopAfterEpoch as (e: number, l: number) => boolean)(rec.step / batches.perEpoch, mean);
+      }
+    : undefined;
   const res = runSteps({
     name: o.name,
     model,
@@ -250,6 +269,7 @@ export function runEpochs<M extends { loss: number }>(o: {
     stopAfter: opts.stopAfter,
     checkpointEvery: opts.checkpointEvery,
     onCheckpoint: opts.onCheckpoint,
+    ...(until ? { until } : {}),
   });
   return { steps: res.step, seconds: res.seconds, history: res.history };
 }

@@ -206,12 +206,19 @@ export class LedgerFile {
  * and the asynchronous `AsyncLabelLedger` (src/feedback/ledger.ts: batches to remote sources,
  * humans, judges); both pay for a query id once and replay it free ever after.
  */
-export class LedgerBook {
+export class LedgerBook<S extends { readonly name: string } = { readonly name: string }> {
+  /** The paid source's name (answers replayed from the file keep their recorded source). */
+  readonly name: string;
   readonly path: string;
   protected readonly file: LedgerFile;
   private replayed = 0;
 
-  constructor(path: string, opts: LabelLedgerOptions = {}) {
+  constructor(
+    readonly source: S,
+    path: string,
+    opts: LabelLedgerOptions = {},
+  ) {
+    this.name = source.name;
     this.path = path;
     this.file = new LedgerFile(path, opts);
   }
@@ -292,18 +299,8 @@ export class LedgerBook {
  * e.g. `seed0/iterative-dpo/it2/p17`, and must identify the query deterministically: the same id
  * with different texts is a determinism bug and throws.
  */
-export class LabelLedger extends LedgerBook implements LabelSource {
-  readonly name: string;
+export class LabelLedger extends LedgerBook<LabelSource> implements LabelSource {
   private asked = 0;
-
-  constructor(
-    readonly source: LabelSource,
-    path: string,
-    opts: LabelLedgerOptions = {},
-  ) {
-    super(path, opts);
-    this.name = source.name;
-  }
 
   compare(prompt: string, a: string, b: string, queryId: string): boolean {
     const q = { id: queryId, prompt, a, b };

@@ -75,6 +75,14 @@ const promptsSchema = z
       ]),
     validation: z.number().int().min(1).default(32),
     test: z.number().int().min(1).default(64),
+    /**
+     * Out-of-distribution test prompts: "Review of <adjective> <product>:" with adjectives that occur
+     * neither in the pool nor in the SFT corpus (0 = no OOD split). Evaluated for the offline arms.
+     */
+    ood: z.number().int().min(0).default(0),
+    oodAdjectives: z
+      .array(z.string().min(1))
+      .default(['purple', 'wooden', 'plastic', 'metal', 'yellow', 'vintage', 'silver', 'leather']),
     /** Seed of the split (the same split for every preference seed: test numbers stay comparable). */
     seed: z.number().int().default(7),
   })
@@ -105,8 +113,16 @@ const dpoSchema = z
     loss: z.enum(['sigmoid', 'cdpo', 'robust', 'ipo', 'hinge']).default('sigmoid'),
     labelSmoothing: z.number().min(0).max(0.49).default(0),
     lr: z.number().positive().default(1e-3),
+    /** Epochs (with `tol` > 0: the most epochs; training stops earlier once converged). */
     epochs: z.number().int().min(1).default(3),
     batch: z.number().int().min(1).default(16),
+    /**
+     * Convergence criterion (0 = a fixed schedule of `epochs` with cosine decay): train at a constant
+     * learning rate (after warmup) until an epoch's mean loss is within `tol` nats of the loss's
+     * floor — 0 for the sigmoid loss, the label-smoothing entropy H(ε) for cdpo, the value every pair
+     * at its optimal margin attains — or `epochs` epochs have run.
+     */
+    tol: z.number().min(0).default(0),
   })
   .strict();
 
@@ -153,6 +169,14 @@ const methodsSchema = z
         /** Offline prompts used (the first this many; default all B). Pairs cost no labels, only compute. */
         prompts: z.number().int().min(1).optional(),
         maxAccepted: z.number().int().min(2).default(4),
+        /**
+         * 'sequential' (the RSO paper's sampler: rounds over the remaining candidates, each accepted
+         * with exp((r − max r)/η) against the remaining maximum, until maxAccepted are in — always
+         * maxAccepted per prompt) or 'single' (one pass: on average far fewer).
+         */
+        sampler: z.enum(['sequential', 'single']).default('sequential'),
+        /** The reward model that ranks: the linear BT-MLE on the B pool labels, or the neural ensemble. */
+        ranker: z.enum(['linear', 'neural']).default('linear'),
       })
       .strict()
       .prefault({}),
@@ -163,7 +187,10 @@ const methodsSchema = z
         etas: z.array(z.number().positive()).min(2).default([1, 0.3, 0.1]),
         candidates: z.number().int().min(2).default(8),
         maxAccepted: z.number().int().min(2).default(4),
+        /** Prompts per stage (stage i uses the i-th block of this many offline prompts; default all B). */
         prompts: z.number().int().min(1).optional(),
+        sampler: z.enum(['sequential', 'single']).default('sequential'),
+        ranker: z.enum(['linear', 'neural']).default('linear'),
       })
       .strict()
       .prefault({}),
@@ -200,6 +227,8 @@ const methodsSchema = z
           .min(1)
           .default(['neural']),
         secondarySeeds: z.number().int().min(1).optional(),
+        /** Seeds of the 'retrain' schedule when it is not the first (default: `seeds`). */
+        retrainSeeds: z.number().int().min(1).optional(),
       })
       .strict()
       .prefault({}),
@@ -207,8 +236,18 @@ const methodsSchema = z
       .object({ ...methodBase, schedule: z.enum(['warm', 'retrain']).default('warm') })
       .strict()
       .prefault({}),
+    /**
+     * Hybrid GSHF: `offline` oracle-labelled π0 pairs of the pool (DPO from π0 on them = iterate 0,
+     * and the first reward model), then `iterations` online iterations of (B − offline)/iterations
+     * labels each (with labels.rmSeed > 0: the RM seed pairs are the offline data, T iterations of m).
+     */
     hybrid: z
-      .object({ ...methodBase, schedule: z.enum(['warm', 'retrain']).default('warm') })
+      .object({
+        ...methodBase,
+        schedule: z.enum(['warm', 'retrain']).default('warm'),
+        offline: z.number().int().min(1).optional(),
+        iterations: z.number().int().min(1).optional(),
+      })
       .strict()
       .prefault({}),
     /**
@@ -233,6 +272,14 @@ const methodsSchema = z
         ...methodBase,
         enabled: z.boolean().default(false),
         beta: z.number().min(0).default(1),
+        /** Further β values (the sweep), each its own arm "offline-dpo-pessimistic-b<β>". */
+        betas: z.array(z.number().min(0)).default([]),
+        /**
+         * Γ per response ('sequence': ‖φ(a) − ν‖ in Σ⁻¹ of the word counts, grows with length) or
+         * per token ('token': the same norm of the word-count vector divided by the response's
+         * word count, so a longer response is not penalised for its length).
+         */
+        gamma: z.enum(['sequence', 'token']).default('sequence'),
       })
       .strict()
       .prefault({}),
@@ -255,6 +302,8 @@ const frontierSchema = z
     etas: z.array(z.number().positive()).min(1).default([0.03, 0.3, 1]),
     /** Seeds 0..seeds−1 only (fewer than the main table to fit the time budget). */
     seeds: z.number().int().min(1).default(1),
+    /** KL values at which the matched-KL verdicts compare the frontiers (default: the smaller of the two methods' mean KL at the main η). */
+    matchKl: z.array(z.number().positive()).optional(),
     /** RSO is cheap: its η sweep (and the multi-step RSO stage path it is compared with) uses seeds 0..rsoSeeds−1. Default: `seeds`. */
     rsoSeeds: z.number().int().min(1).optional(),
     /**
@@ -262,7 +311,7 @@ const frontierSchema = z
      * η_i (schedule η_1..η_i), so its curve is the main run's stage path.
      */
     methods: z
-      .array(z.enum(['offline-dpo', 'rso', 'iterative-dpo-warm']))
+      .array(z.enum(['offline-dpo', 'rso', 'multi-step-rso', 'iterative-dpo-warm']))
       .min(1)
       .default(['offline-dpo', 'rso', 'iterative-dpo-warm']),
   })
@@ -317,7 +366,7 @@ export const pipelineConfigSchema = z
       .prefault({}),
     frontier: frontierSchema.prefault({}),
     /**
-     * Claim notes written after looking at the numbers (ids: see src/pref/report.ts CLAIMS): plain
+     * Claim notes written after looking at the numbers (ids: see src/pref/claims.ts CLAIMS): plain
      * text, or { text, fingerprint } pinned to the numbers they were written beside (the report prints
      * each verdict's fingerprint and marks a pinned note stale when its numbers changed).
      */
@@ -345,12 +394,24 @@ export const pipelineConfigSchema = z
         path: ['frontier', 'seeds'],
         message: `frontier.seeds (${cfg.frontier.seeds}) exceeds seeds (${cfg.seeds})`,
       });
-    if (cfg.labels.rmSeed === 0 && cfg.methods.hybrid.enabled)
+    if (cfg.labels.rmSeed === 0 && cfg.methods.hybrid.enabled && cfg.methods.hybrid.offline === undefined)
       ctx.addIssue({
         code: 'custom',
-        path: ['methods', 'hybrid', 'enabled'],
-        message: 'the hybrid is seeded with the RM seed pairs: it needs labels.rmSeed > 0',
+        path: ['methods', 'hybrid', 'offline'],
+        message:
+          'under fair accounting (labels.rmSeed 0) the hybrid needs its offline share: set methods.hybrid.offline',
       });
+    const h = cfg.methods.hybrid;
+    if (cfg.labels.rmSeed === 0 && h.enabled && h.offline !== undefined) {
+      const rest = labelBudget(cfg) - h.offline;
+      const its = h.iterations ?? cfg.methods.iterative.iterations;
+      if (rest <= 0 || rest % its !== 0)
+        ctx.addIssue({
+          code: 'custom',
+          path: ['methods', 'hybrid', 'offline'],
+          message: `the budget left after ${h.offline} offline labels (${rest}) must split evenly into ${its} iterations`,
+        });
+    }
     if ((cfg.frontier.rsoSeeds ?? 0) > cfg.seeds)
       ctx.addIssue({
         code: 'custom',

@@ -29,6 +29,7 @@ import {
   runSft,
   trainBpe,
 } from '../nn/index.js';
+import { Rng } from '../math/rng.js';
 import { GoldOracle } from './gold.js';
 import { LabelLedger } from './labels.js';
 import { readPrompts, splitPrompts } from './prompts.js';
@@ -41,6 +42,7 @@ import {
 } from './pipeline-config.js';
 import {
   evaluatePolicy,
+  oodEvaluation,
   loadStagePolicy,
   runStage,
   seedTag,
@@ -100,6 +102,18 @@ export function generatedPrompts(adjectives: readonly string[]): string[] {
   return out;
 }
 
+/**
+ * The out-of-distribution test prompts: "Review of <adjective> <product>:" with adjectives from
+ * `prompts.oodAdjectives` (in neither the pool nor the corpus), `prompts.ood` of them, seeded.
+ */
+export function oodPrompts(cfg: PipelineConfig): string[] {
+  if (cfg.prompts.ood === 0) return [];
+  const all = PRODUCTS.flatMap((p) => cfg.prompts.oodAdjectives.map((a) => `Review of ${a} ${p}:`));
+  const pool = new Set(promptPool(cfg));
+  const fresh = all.filter((p) => !pool.has(p));
+  return new Rng(`${cfg.prompts.seed}/ood`).shuffle(fresh).slice(0, cfg.prompts.ood);
+}
+
 export function promptPool(cfg: PipelineConfig): string[] {
   return cfg.prompts.source === 'generated'
     ? generatedPrompts(cfg.prompts.adjectives)
@@ -112,26 +126,25 @@ export function plannedStages(cfg: PipelineConfig): number {
   const T = m.iterative.iterations;
   const upTo = (x: { enabled: boolean; seeds?: number | undefined }): number =>
     x.enabled ? Math.min(cfg.seeds, x.seeds ?? cfg.seeds) : 0;
-  const rms = m.iterative.rewardModels.length;
-  const sec = (seeds: number | undefined): number =>
-    Math.min(cfg.seeds, m.iterative.secondarySeeds ?? seeds ?? cfg.seeds);
-  const onlineRuns = (x: { enabled: boolean; seeds?: number | undefined }, k: number): number =>
-    x.enabled ? k * (upTo(x) + (rms - 1) * sec(x.seeds)) : 0;
-  const online =
-    (onlineRuns(m.iterative, m.iterative.schedules.length) + upTo(m.uncertainty)) * (T + 1) +
-    upTo(m.hybrid) * (T + 2) +
-    upTo(m.proxy) * (T + 2 + 1);
+  // Per run: its iterations (the hybrid's iterate 0 and the proxy's RM stage included) + the selection.
+  const runStages = (v: OnlineVariant): number =>
+    v.hybrid ? Math.min(T, m.hybrid.iterations ?? T) + 2 : v.labels === 'proxy' ? T + 3 : T + 1;
+  const online = onlineVariants(cfg).reduce((a, v) => a + v.seeds * runStages(v), 0);
   const rso = upTo(m.rso) + upTo(m.multiStepRso) * m.multiStepRso.etas.length;
   const rmStages =
     (cfg.labels.rmSeed > 0 && m.iterative.rewardModels.includes('neural') ? 1 : 0) +
-    (m.rso.enabled || m.multiStepRso.enabled ? 1 : 0);
+    (needFullRm(cfg) ? 1 : 0);
   const perSeed = 2 + rmStages;
   let frontier = 0;
   if (cfg.frontier.enabled) {
     const etas = cfg.frontier.etas.filter((e) => e !== cfg.dpo.eta).length;
     for (const k of cfg.frontier.methods) {
       frontier +=
-        k === 'rso' ? rsoFrontierSeeds(cfg) : (k === 'offline-dpo' ? 1 : T + 1) * cfg.frontier.seeds;
+        k === 'rso'
+          ? rsoFrontierSeeds(cfg)
+          : k === 'multi-step-rso'
+            ? rsoFrontierSeeds(cfg) * m.multiStepRso.etas.length
+            : (k === 'offline-dpo' ? 1 : T + 1) * cfg.frontier.seeds;
     }
     frontier *= etas;
   }
@@ -140,11 +153,29 @@ export function plannedStages(cfg: PipelineConfig): number {
     (cfg.tokenizer.type === 'bpe' ? 1 : 0) +
     cfg.seeds * perSeed +
     upTo(m.offlineDpo) +
-    upTo(m.pessimisticDpo) +
+    upTo(m.pessimisticDpo) * pessimismBetas(cfg).length +
     online +
     rso +
     frontier
   );
+}
+
+/**
+ * CPU seconds (user + system) of this process and of its finished children (the seed workers):
+ * process.cpuUsage() plus the children's times from /proc/self/stat (Linux; elsewhere self only).
+ */
+export function cpuSecondsSoFar(): number {
+  const self = process.cpuUsage();
+  let children = 0;
+  try {
+    const stat = readFileSync('/proc/self/stat', 'utf8');
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    // Fields 16 and 17 (cutime, cstime), counted from the state field (3) onwards; clock ticks of 1/100 s.
+    children = (Number(f[13]) + Number(f[14])) / 100;
+  } catch {
+    children = 0;
+  }
+  return (self.user + self.system) / 1e6 + (Number.isFinite(children) ? children : 0);
 }
 
 /** Phase: refuse a foreign run folder, accept a resume of the same config, record the config. */
@@ -227,7 +258,7 @@ function baseContext(
     corpus: WordFeatures.fromTexts(texts, 1),
   };
   const tok = pipelineTokenizer(cfg, { dir: outDir, onStage });
-  return { cfg, dir: outDir, tok, ledger, ask, split, log, onStage, words };
+  return { cfg, dir: outDir, tok, ledger, ask, split, log, onStage, words, ood: oodPrompts(cfg) };
 }
 
 /** The context of a run whose π0 exists (a seed worker, or the collecting pass after workers). */
@@ -238,7 +269,18 @@ export function seedContext(
   onStage: BaseCtx['onStage'],
   hooks: CrashHooks = {},
 ): Ctx {
-  const base = baseContext(cfg, outDir, ledgerPath, onStage, () => {}, hooks);
+  // The tokenizer exists already: loading it is not one of this seed's stages (no "skipped" tick).
+  const base = {
+    ...baseContext(
+      cfg,
+      outDir,
+      ledgerPath,
+      () => {},
+      () => {},
+      hooks,
+    ),
+    onStage,
+  };
   const pi0 = loadStagePolicy(base, 'pi0');
   autoKernelThreads(pi0.numParams);
   return { ...base, pi0 };
@@ -298,7 +340,8 @@ interface MethodSet {
   rso: boolean;
   ms: boolean;
   proxy: boolean;
-  pessimistic: boolean;
+  /** β values of the pessimism arms to run. */
+  pessimistic: number[];
   online: OnlineVariant[];
 }
 
@@ -310,7 +353,7 @@ async function runMethodsAt(
   which: MethodSet,
 ): Promise<void> {
   if (which.offline) acc.rows.push(runOfflineDpo(ctx, s, eta));
-  if (which.pessimistic) acc.rows.push(runPessimisticDpo(ctx, s, eta));
+  for (const beta of which.pessimistic) acc.rows.push(runPessimisticDpo(ctx, s, eta, beta));
   if (which.proxy) acc.rows.push(runOfflineDpoProxy(ctx, s, eta));
   if (which.rso) acc.rows.push(runRso(ctx, s, eta));
   if (which.ms) acc.rows.push(...runMultiStepRso(ctx, s, eta));
@@ -321,22 +364,29 @@ async function runMethodsAt(
   }
 }
 
+/** The pessimism arms' β values: the main β, then the sweep. */
+export function pessimismBetas(cfg: PipelineConfig): number[] {
+  const p = cfg.methods.pessimisticDpo;
+  return [...new Set([p.beta, ...p.betas])];
+}
+
 /** Does method `m` (with an optional `seeds` limit) run on seed s? */
 function onSeed(ctx: Ctx, m: { enabled: boolean; seeds?: number | undefined }, s: number): boolean {
   return m.enabled && s < (m.seeds ?? ctx.cfg.seeds);
 }
 
 function needFullRm(cfg: PipelineConfig): boolean {
+  const m = cfg.methods;
   return (
-    cfg.methods.rso.enabled ||
-    cfg.methods.multiStepRso.enabled ||
+    (m.rso.enabled && m.rso.ranker === 'neural') ||
+    (m.multiStepRso.enabled && m.multiStepRso.ranker === 'neural') ||
     (cfg.methods.iterative.labelSource === 'reward-model' &&
       cfg.methods.iterative.rewardModels.includes('neural')) ||
-    (cfg.frontier.enabled && cfg.frontier.methods.includes('rso'))
+    (cfg.frontier.enabled && cfg.frontier.methods.includes('rso') && m.rso.ranker === 'neural')
   );
 }
 
-/** Phase: one preference seed at the main η — π0's evaluation, the labelled pool, RMs, every method. */
+/** Phase: one preference seed — π0's evaluation, the labelled pool, RMs, every method at the main η, its frontier points. */
 export async function runSeed(ctx: Ctx, acc: Collected, s: number): Promise<void> {
   const { cfg } = ctx;
   const m = cfg.methods;
@@ -348,6 +398,7 @@ export async function runSeed(ctx: Ctx, acc: Collected, s: number): Promise<void
       labelsUsed: 0,
       budget: labelBudget(cfg),
       eval: evaluatePolicy(ctx, ctx.pi0, s),
+      ...oodEvaluation(ctx, ctx.pi0, s),
       train: { pairs: 0, steps: 0, finalLoss: NaN, finalAccuracy: NaN, finalMargin: NaN, seconds: 0 },
     })),
   );
@@ -361,30 +412,34 @@ export async function runSeed(ctx: Ctx, acc: Collected, s: number): Promise<void
     rso: onSeed(ctx, m.rso, s),
     ms: onSeed(ctx, m.multiStepRso, s),
     proxy: onSeed(ctx, m.proxy, s),
-    pessimistic: onSeed(ctx, m.pessimisticDpo, s),
-    online: onlineVariants(ctx).filter((v) => s < v.seeds),
+    pessimistic: onSeed(ctx, m.pessimisticDpo, s) ? pessimismBetas(cfg) : [],
+    online: onlineVariants(cfg).filter((v) => s < v.seeds),
   });
+  await runFrontierSeed(ctx, acc, s);
 }
 
-/** Phase: the η sweep for the reward–KL plot (main η reused). */
-async function runFrontier(ctx: Ctx, acc: Collected): Promise<void> {
+/**
+ * Phase: seed s's points of the reward–KL frontiers over η (the main η is reused). Part of the seed,
+ * so the seed workers run the frontiers in parallel too.
+ */
+async function runFrontierSeed(ctx: Ctx, acc: Collected, s: number): Promise<void> {
   const { cfg } = ctx;
   if (!cfg.frontier.enabled) return;
   const fm = new Set(cfg.frontier.methods);
-  const warm = onlineVariants(ctx).find((v) => v.key === 'iterative-dpo-warm');
+  const warm = onlineVariants(cfg).find((v) => v.key === 'iterative-dpo-warm');
   const fs = cfg.frontier.seeds;
-  for (let s = 0; s < Math.max(fs, rsoFrontierSeeds(cfg)); s++) {
-    for (const eta of cfg.frontier.etas) {
-      if (eta === cfg.dpo.eta) continue;
-      await runMethodsAt(ctx, acc, s, eta, {
-        offline: fm.has('offline-dpo') && s < fs,
-        rso: fm.has('rso') && s < rsoFrontierSeeds(cfg),
-        ms: false,
-        proxy: false,
-        pessimistic: false,
-        online: warm && fm.has('iterative-dpo-warm') && s < fs ? [warm] : [],
-      });
-    }
+  const rs = rsoFrontierSeeds(cfg);
+  if (s >= Math.max(fs, rs)) return;
+  for (const eta of cfg.frontier.etas) {
+    if (eta === cfg.dpo.eta) continue;
+    await runMethodsAt(ctx, acc, s, eta, {
+      offline: fm.has('offline-dpo') && s < fs,
+      rso: fm.has('rso') && s < rs,
+      ms: fm.has('multi-step-rso') && s < rs,
+      proxy: false,
+      pessimistic: [],
+      online: warm && fm.has('iterative-dpo-warm') && s < fs ? [warm] : [],
+    });
   }
 }
 
@@ -406,18 +461,20 @@ function writeOutputs(
   cfg: PipelineConfig,
   results: ReproduceResults,
   opts: ReproduceOptions,
-  run: { wallSeconds: number; ran: number; skipped: number; load: number[] },
+  run: { wallSeconds: number; cpuSeconds: number; ran: number; skipped: number; load: number[] },
 ): string {
   const command = opts.command ?? `gshf lm reproduce --out ${opts.outDir}`;
   const infoPath = join(opts.outDir, 'run-info.json');
   const prev = existsSync(infoPath)
-    ? (JSON.parse(readFileSync(infoPath, 'utf8')) as { invocations?: number[] })
+    ? (JSON.parse(readFileSync(infoPath, 'utf8')) as { invocations?: number[]; cpuSeconds?: number })
     : {};
   const invocations = [...(prev.invocations ?? []), Number(run.wallSeconds.toFixed(1))];
   const wallSeconds = invocations.reduce((a, b) => a + b, 0);
+  const cpuSeconds = Number(((prev.cpuSeconds ?? 0) + run.cpuSeconds).toFixed(1));
   const info = {
     invocations,
     wallSeconds,
+    cpuSeconds,
     command,
     stagesRun: run.ran,
     stagesSkipped: run.skipped,
@@ -425,13 +482,20 @@ function writeOutputs(
   };
   dir.writeAtomic('run-info.json', JSON.stringify(info, null, 1) + '\n');
   dir.writeAtomic('results.json', JSON.stringify(results, null, 1) + '\n');
-  const report = buildReport(cfg, results, { command, wallSeconds, invocations, loadAverage: run.load });
+  const report = buildReport(cfg, results, {
+    command,
+    wallSeconds,
+    invocations,
+    loadAverage: run.load,
+    cpuSeconds,
+  });
   for (const sv of report.svgs) dir.writeAtomic(sv.name, sv.content);
   return dir.writeAtomic('report.md', report.markdown + '\n');
 }
 
 export async function reproduce(cfg: PipelineConfig, opts: ReproduceOptions): Promise<ReproduceSummary> {
   const t0 = performance.now();
+  const cpu0 = cpuSecondsSoFar();
   const load0 = loadavg();
   const log = opts.log ?? ((l: string) => process.stderr.write(l + '\n'));
   const dir = openRunFolder(cfg, opts);
@@ -467,7 +531,6 @@ export async function reproduce(cfg: PipelineConfig, opts: ReproduceOptions): Pr
   } else {
     for (let s = 0; s < cfg.seeds; s++) await runSeed(ctx, acc, s);
   }
-  await runFrontier(ctx, acc);
   progress.finish();
   const ledger = auditLedger(ctx);
   ctx.ledger.close();
@@ -499,6 +562,7 @@ export async function reproduce(cfg: PipelineConfig, opts: ReproduceOptions): Pr
   const load = [Number(load0[0].toFixed(2)), Number(loadavg()[0].toFixed(2))];
   const reportPath = writeOutputs(dir, cfg, results, opts, {
     wallSeconds,
+    cpuSeconds: cpuSecondsSoFar() - cpu0,
     ran: count.ran,
     skipped: count.skipped,
     load,
@@ -527,6 +591,7 @@ export function rebuildReport(outDir: string, claimNotes?: PipelineConfig['claim
     command: string;
     invocations: number[];
     loadAverage?: number[];
+    cpuSeconds?: number;
   };
   const dir = new RunDir(outDir);
   const report = buildReport(cfg, results, {
@@ -534,6 +599,7 @@ export function rebuildReport(outDir: string, claimNotes?: PipelineConfig['claim
     wallSeconds: info.wallSeconds,
     invocations: info.invocations,
     ...(info.loadAverage ? { loadAverage: info.loadAverage } : {}),
+    ...(info.cpuSeconds !== undefined ? { cpuSeconds: info.cpuSeconds } : {}),
   });
   for (const sv of report.svgs) dir.writeAtomic(sv.name, sv.content);
   return dir.writeAtomic('report.md', report.markdown + '\n');

@@ -135,6 +135,37 @@ export function rejectionSampleIndices(
   return out.sort((a, b) => a - b);
 }
 
+/**
+ * The RSO paper's sampler (Liu et al., Algorithm 1): rounds over the candidates not yet accepted;
+ * in each round every remaining candidate, in a random order, is accepted with probability
+ * exp((r_i − max_remaining r)/η), until `k` are accepted or none remain. The remaining maximum is
+ * always accepted, so it returns min(k, candidates) indices (sorted); at small η it tends to the
+ * top k, at large η to a uniform draw.
+ */
+export function sequentialRejectionSample(
+  scores: ArrayLike<number>,
+  eta: number,
+  rng: Rng,
+  k: number,
+): number[] {
+  if (!(eta > 0)) throw new RangeError(`eta must be > 0, got ${eta}`);
+  const remaining = Array.from({ length: scores.length }, (_, i) => i);
+  const out: number[] = [];
+  while (out.length < k && remaining.length > 0) {
+    let mx = -Infinity;
+    for (const i of remaining) mx = Math.max(mx, scores[i]);
+    rng.shuffle(remaining);
+    const kept: number[] = [];
+    for (const i of remaining) {
+      if (out.length < k && rng.uniform() < Math.exp((scores[i] - mx) / eta)) out.push(i);
+      else kept.push(i);
+    }
+    remaining.length = 0;
+    remaining.push(...kept);
+  }
+  return out.sort((a, b) => a - b);
+}
+
 /** `rejectionSampleIndices` returning the accepted candidates themselves (in candidate order). */
 export function rejectionSample<T>(
   candidates: readonly T[],

@@ -13,6 +13,7 @@ import {
   rejectionSampleIndices,
   rewardFeatures,
   sampleResponses,
+  sequentialRejectionSample,
   uncertaintyPair,
 } from '../../src/pref/sampling.js';
 
@@ -200,4 +201,26 @@ test('rewardFeatures: the score head is linear in them (r = w·φ + b), and the 
     assert.ok(Math.abs(r - rn[k]) < 1e-5, `${r} vs ${rn[k]}`);
   }
   assert.deepEqual(Array.from(scoreResponses(narrow, dtok, ['ab', 'abc'], ['cd', 'e'])), Array.from(rn)); // head restored
+});
+
+test('sequentialRejectionSample: always min(k, n) distinct indices; top-k as η → 0; uniform as η → ∞', () => {
+  const scores = [0.1, 0.5, 0.3, 0.9];
+  assert.deepEqual(sequentialRejectionSample(scores, 1e-9, new Rng('a'), 2), [1, 3]);
+  assert.deepEqual(sequentialRejectionSample(scores, 0.05, new Rng('b'), 10), [0, 1, 2, 3]);
+  const counts = [0, 0, 0, 0];
+  const rng = new Rng('c');
+  for (let i = 0; i < 4000; i++) counts[sequentialRejectionSample(scores, 1e9, rng, 1)[0]]++;
+  for (const c of counts) assert.ok(Math.abs(c / 4000 - 0.25) < 0.03, `uniform: ${counts.join(', ')}`);
+});
+
+test('sequentialRejectionSample: k = 1 of two candidates, p(accept the lower) = ½ → it is drawn with probability ¼', () => {
+  // Candidate 1 scores η·ln ½ below the maximum: accepted with probability ½ when visited first
+  // (probability ½); the maximum is accepted whenever it is visited before an acceptance.
+  const eta = 0.3;
+  const scores = [0, eta * Math.log(0.5)];
+  const rng = new Rng('d');
+  let ones = 0;
+  const N = 8000;
+  for (let i = 0; i < N; i++) if (sequentialRejectionSample(scores, eta, rng, 1)[0] === 1) ones++;
+  assert.ok(Math.abs(ones / N - 0.25) < 0.02, `share of index 1: ${ones / N}`);
 });

@@ -71,6 +71,8 @@ export interface BaseCtx extends StageCtx {
   log: StageLog;
   /** Word features: `rm` = the linear reward model's vocabulary, `corpus` = every corpus word. */
   words: { rm: WordFeatures; corpus: WordFeatures };
+  /** Out-of-distribution test prompts (adjectives outside the pool and the corpus; may be empty). */
+  ood: string[];
 }
 
 /** Everything a method needs. One per process; models are loaded from the run folder by stage. */
@@ -130,6 +132,11 @@ export function loadStagePolicy(ctx: StageCtx, stageId: string): GPT {
 
 export function savePairs(dir: string, name: string, pairs: readonly StoredPair[]): void {
   writeJsonAtomic(join(dir, name), pairs);
+}
+
+/** `{ oodEval }` when OOD prompts are configured, else nothing (spread into a PolicyResult). */
+export function oodEvaluation(ctx: Ctx, gpt: GPT, seedIndex: number): { oodEval?: EvalRow } {
+  return ctx.ood.length ? { oodEval: evaluatePolicy(ctx, gpt, seedIndex, 'ood') } : {};
 }
 
 export function loadPairs(ctx: Ctx, stageId: string, name = 'pairs.json'): StoredPair[] {
@@ -315,9 +322,33 @@ export interface DpoSummary {
   finalAccuracy: number;
   finalMargin: number;
   seconds: number;
+  /** Epochs run, and the loss's floor (its value with every pair at its optimal margin). */
+  epochs?: number;
+  lossFloor?: number;
+  /** Last epoch's mean loss minus the floor (an upper bound on the empirical objective's gap). */
+  gap?: number;
+  /** Mean loss of the epoch before the last (how much the last epoch still moved it). */
+  prevEpochLoss?: number;
+  /** The convergence criterion held (gap ≤ dpo.tol) before `epochs` ran out. */
+  converged?: boolean;
+  finalGradNorm?: number;
 }
 
-/** DPO on `pairs` with the reference fixed to π0 (precomputed log-probs), in place on `policy`. */
+/**
+ * The floor of a DPO-family loss over one pair: 0 for the sigmoid loss (approached only as the
+ * margin grows without bound — on finite data with one label per pair it has no minimiser), the
+ * entropy H(ε) of the smoothed label for cdpo (attained at the margin log((1−ε)/ε)).
+ */
+export function dpoLossFloor(loss: string, eps: number): number {
+  if (loss !== 'cdpo' || eps <= 0) return 0;
+  return -(1 - eps) * Math.log(1 - eps) - eps * Math.log(eps);
+}
+
+/**
+ * DPO on `pairs` with the reference fixed to π0 (precomputed log-probs), in place on `policy`.
+ * With `dpo.tol` > 0: a constant learning rate after warmup, and training stops at the first epoch
+ * whose mean loss is within tol of the loss's floor (or after `dpo.epochs`).
+ */
 export function dpo(
   ctx: Ctx,
   policy: GPT,
@@ -331,6 +362,9 @@ export function dpo(
   const enc = encodePairs(ctx, pairs);
   const ref = referenceLogProbs(ctx.pi0, ctx.tok, enc, { batchSize: 64 });
   const c = ctx.cfg.dpo;
+  const floor = dpoLossFloor(c.loss, c.labelSmoothing);
+  const epochLosses: number[] = [];
+  let converged = false;
   const res = trainDpo(policy, ctx.tok, enc, ref, {
     beta: eta,
     loss: c.loss,
@@ -339,20 +373,34 @@ export function dpo(
     batchSize: c.batch,
     lr: c.lr,
     seed,
+    ...(c.tol > 0 ? { minLrRatio: 1 } : {}),
     ...(offsets ? { offsets } : {}),
+    stopAfterEpoch: (_e, loss) => {
+      epochLosses.push(loss);
+      // The pessimistic margin shifts each pair's optimum but not the floor's value.
+      converged = c.tol > 0 && loss - floor <= c.tol;
+      return converged;
+    },
   });
   // Mean of the last epoch's steps.
   const perEpoch = Math.ceil(pairs.length / Math.min(c.batch, pairs.length));
   const last = res.history.slice(-perEpoch);
   const avg = (f: (m: (typeof last)[number]) => number): number =>
     last.reduce((a, m) => a + f(m), 0) / Math.max(1, last.length);
+  const finalLoss = avg((m) => m.loss);
   return {
     pairs: pairs.length,
     steps: res.steps,
-    finalLoss: avg((m) => m.loss),
+    finalLoss,
     finalAccuracy: avg((m) => m['rewards/accuracies']),
     finalMargin: avg((m) => m['rewards/margins']),
     seconds: res.seconds,
+    epochs: epochLosses.length,
+    lossFloor: floor,
+    gap: finalLoss - floor,
+    prevEpochLoss: epochLosses.length > 1 ? epochLosses[epochLosses.length - 2] : NaN,
+    converged,
+    finalGradNorm: avg((m) => m.grad_norm),
   };
 }
 
@@ -416,34 +464,42 @@ interface RefSamples {
 
 const refCache = new Map<string, RefSamples>();
 
+/** The evaluation prompt sets: the test split, or the out-of-distribution prompts. */
+export type EvalSet = 'test' | 'ood';
+
 /** Common random numbers: every policy of a seed is evaluated with the same sampling seed. */
-function evalSeed(ctx: Ctx, seedIndex: number): string {
-  return `${ctx.cfg.seed}/eval/seed${seedIndex}`;
+function evalSeed(ctx: Ctx, seedIndex: number, set: EvalSet): string {
+  return `${ctx.cfg.seed}/eval${set === 'ood' ? '-ood' : ''}/seed${seedIndex}`;
 }
 
-function refSamples(ctx: Ctx, seedIndex: number): RefSamples {
-  const key = `${ctx.dir}|${seedIndex}`;
+function evalPrompts(ctx: Ctx, set: EvalSet): string[] {
+  return set === 'ood' ? ctx.ood : ctx.split.test;
+}
+
+function refSamples(ctx: Ctx, seedIndex: number, set: EvalSet = 'test'): RefSamples {
+  const key = `${ctx.dir}|${seedIndex}|${set}`;
   const hit = refCache.get(key);
   if (hit) return hit;
   const S = ctx.cfg.eval.samplesPerPrompt;
-  const prompts = ctx.split.test;
-  const res = samplePolicy(ctx, ctx.pi0, prompts, S, `${ctx.cfg.seed}/eval-ref/seed${seedIndex}`);
+  const prompts = evalPrompts(ctx, set);
+  const tag = set === 'ood' ? 'eval-ref-ood' : 'eval-ref';
+  const res = samplePolicy(ctx, ctx.pi0, prompts, S, `${ctx.cfg.seed}/${tag}/seed${seedIndex}`);
   const gold = res.flatMap((row, i) => row.map((r) => goldReward(prompts[i], r.text)));
   const out = { gold, prompts: [...prompts], resps: res };
   refCache.set(key, out);
   return out;
 }
 
-/** Gold reward, KL (k1, k3), win rate vs π0, length, distinct-n, repetition, on the test prompts. */
-export function evaluatePolicy(ctx: Ctx, gpt: GPT, seedIndex: number): EvalRow {
+/** Gold reward, KL (k1, k3), win rate vs π0, length, distinct-n, repetition, on the test (or OOD) prompts. */
+export function evaluatePolicy(ctx: Ctx, gpt: GPT, seedIndex: number, set: EvalSet = 'test'): EvalRow {
   const S = ctx.cfg.eval.samplesPerPrompt;
-  const prompts = ctx.split.test;
-  const res = samplePolicy(ctx, gpt, prompts, S, evalSeed(ctx, seedIndex));
+  const prompts = evalPrompts(ctx, set);
+  const res = samplePolicy(ctx, gpt, prompts, S, evalSeed(ctx, seedIndex, set));
   const flat = res.flatMap((row, i) => row.map((r) => ({ prompt: prompts[i], r })));
   const seqs = flat.map((x) => encodeResp(ctx, x.prompt, x.r));
   const lpPol = logProbs(ctx, gpt, seqs);
   const lpRef = gpt === ctx.pi0 ? lpPol : logProbs(ctx, ctx.pi0, seqs);
-  const ref = refSamples(ctx, seedIndex);
+  const ref = refSamples(ctx, seedIndex, set);
   const texts = flat.map((x) => x.r.text);
   const summary = evalSummary({
     responses: texts,
@@ -494,7 +550,7 @@ export interface HeldOutPair {
 }
 
 export function heldOutPairs(ctx: Ctx, seedIndex: number): HeldOutPair[] {
-  const ref = refSamples(ctx, seedIndex);
+  const ref = refSamples(ctx, seedIndex, 'test');
   const out: HeldOutPair[] = [];
   ref.resps.forEach((row, i) => {
     for (let k = 0; k + 1 < row.length; k += 2) {
@@ -564,6 +620,8 @@ export interface PolicyResult {
   labelsUsed: number;
   budget: number;
   eval: EvalRow;
+  /** The same metrics on the out-of-distribution prompts (offline arms and π0, when configured). */
+  oodEval?: EvalRow;
   train: DpoSummary;
   extra?: Record<string, number | string | boolean | null>;
 }

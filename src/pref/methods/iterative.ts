@@ -18,7 +18,7 @@
  */
 import { join } from 'node:path';
 import { bestWorstPair, uncertaintyPair } from '../sampling.js';
-import { labelBudget } from '../pipeline-config.js';
+import { labelBudget, type PipelineConfig } from '../pipeline-config.js';
 import { LinearRewardModel, mostUncertainPair, type TextPair } from '../linear-rm.js';
 import type { RewardEnsemble } from '../reward-model.js';
 import {
@@ -96,8 +96,7 @@ export interface OnlineOutcome {
 }
 
 /** The variants the config enables, in report order. */
-export function onlineVariants(ctx: Ctx): OnlineVariant[] {
-  const { cfg } = ctx;
+export function onlineVariants(cfg: PipelineConfig): OnlineVariant[] {
   const m = cfg.methods;
   const out: OnlineVariant[] = [];
   const labels: LabelKind = m.iterative.labelSource;
@@ -124,9 +123,18 @@ export function onlineVariants(ctx: Ctx): OnlineVariant[] {
       });
     });
   };
+  // The further reward models run with the first schedule only (the RM comparison).
   if (m.iterative.enabled)
-    for (const s of m.iterative.schedules)
-      add(`iterative-dpo-${s}`, s, 'best-worst', false, m.iterative.seeds, true);
+    m.iterative.schedules.forEach((s, k) =>
+      add(
+        `iterative-dpo-${s}`,
+        s,
+        'best-worst',
+        false,
+        s === 'retrain' && k > 0 ? (m.iterative.retrainSeeds ?? m.iterative.seeds) : m.iterative.seeds,
+        k === 0,
+      ),
+    );
   if (m.uncertainty.enabled)
     add('uncertainty', m.uncertainty.schedule, 'uncertainty', false, m.uncertainty.seeds);
   if (m.hybrid.enabled) add('hybrid', m.hybrid.schedule, 'best-worst', true, m.hybrid.seeds);
@@ -150,6 +158,14 @@ function prefixes(ctx: Ctx, s: number, tag: string, v: OnlineVariant): string[] 
   return [rm, `${tag}/${v.key}`];
 }
 
+/** Labels the variant used so far (its ledger prefixes + its offline pairs); throws above the budget. */
+function budgetUsed(st: LoopState): number {
+  const { ctx, s, v } = st;
+  return (
+    assertBudget(ctx, v.key, prefixes(ctx, s, st.tag, v), st.budget - st.offlineLabels) + st.offlineLabels
+  );
+}
+
 /** The reward model an iteration ranks with (null: none yet, the pair is random). */
 type OnlineRm =
   | { kind: 'linear'; model: LinearRewardModel }
@@ -163,16 +179,21 @@ interface LoopState {
   v: OnlineVariant;
   tag: string;
   budget: number;
+  /** Offline pairs the loop starts from (the hybrid's; empty otherwise) and how many labels they cost. */
   seedData: StoredPair[];
+  offlineLabels: number;
+  /** Online iterations and prompts (= at most that many labels) per iteration of this variant. */
+  iterations: number;
+  perIteration: number;
   stageOf: (t: number) => string;
 }
 
 const textPairs = (pairs: readonly StoredPair[]): TextPair[] =>
   pairs.map((p) => ({ chosen: p.chosen.text, rejected: p.rejected.text }));
 
-/** Oracle-labelled pairs the RM may use before iteration t: the RM seed pairs and D_1..D_{t−1}. */
+/** Oracle-labelled pairs the RM may use before iteration t: the RM seed (or hybrid offline) pairs and D_1..D_{t−1}. */
 function labelledSoFar(st: LoopState, t: number): StoredPair[] {
-  const seed = st.ctx.cfg.labels.rmSeed > 0 ? poolPairs(st.ctx, st.s, 'seed') : [];
+  const seed = st.ctx.cfg.labels.rmSeed > 0 ? poolPairs(st.ctx, st.s, 'seed') : st.seedData;
   const hist: StoredPair[] = [];
   for (let k = 1; k < t; k++) hist.push(...loadPairs(st.ctx, st.stageOf(k)));
   return [...seed, ...hist];
@@ -293,7 +314,10 @@ function stageBackend(st: LoopState, trained: { policy?: GPT; train?: DpoSummary
       savePolicy(req.out, policy, ctx.tok, { stage: req.out });
       trained.policy = policy;
       trained.train = train;
-      return Promise.resolve({ policy: st.stageOf(req.iteration), summary: { ...train } });
+      const summary: Record<string, number> = {};
+      for (const [k, x] of Object.entries(train))
+        if (x !== undefined) summary[k] = typeof x === 'boolean' ? Number(x) : x;
+      return Promise.resolve({ policy: st.stageOf(req.iteration), summary });
     },
   };
 }
@@ -358,7 +382,7 @@ function runOnlineIteration(st: LoopState, t: number, prevId: string | null): Pr
     const res = await loopIteration(
       {
         iteration: t,
-        prompts: ctx.split.iterations[t - 1],
+        prompts: ctx.split.iterations[t - 1].slice(0, st.perIteration),
         idPrefix: id,
         n: ctx.cfg.methods.iterative.n,
         seed: `${ctx.cfg.seed}/${id}`,
@@ -392,7 +416,7 @@ function runOnlineIteration(st: LoopState, t: number, prevId: string | null): Pr
     savePairs(dir, 'pairs.json', pairs);
     const policy = trained.policy ?? loadPolicy(ctx, prevId);
     if (!trained.policy) savePolicy(dir, policy, ctx.tok, { stage: id });
-    const used = assertBudget(ctx, v.key, prefixes(ctx, s, st.tag, v), st.budget);
+    const used = budgetUsed(st);
     return {
       method: v.key,
       seed: s,
@@ -438,7 +462,7 @@ function runHybridStart(st: LoopState): PolicyResult {
     const train = dpo(ctx, policy, st.seedData, eta, `${ctx.cfg.seed}/${id}/dpo`);
     savePolicy(dir, policy, ctx.tok, { stage: id });
     savePairs(dir, 'pairs.json', []);
-    const used = assertBudget(ctx, v.key, prefixes(ctx, s, st.tag, v), st.budget);
+    const used = budgetUsed(st);
     return {
       method: v.key,
       seed: s,
@@ -455,13 +479,12 @@ function runHybridStart(st: LoopState): PolicyResult {
 /** Model selection on validation with the final RM (no labels, no gold). */
 function runSelection(st: LoopState): SelectionResult {
   const { ctx, v, s, eta } = st;
-  const T = ctx.cfg.methods.iterative.iterations;
   const selId = `${st.tag}/${v.key}/select`;
   return runStage(ctx, selId, () => {
     const rm = finalRm(st);
     const scorer = scorerOf(ctx, rm);
     const validation: (ValidationScore & { iteration: number })[] = [];
-    for (let t = v.hybrid ? 0 : 1; t <= T; t++) {
+    for (let t = v.hybrid ? 0 : 1; t <= st.iterations; t++) {
       const pol = loadPolicy(ctx, st.stageOf(t));
       validation.push({
         iteration: t,
@@ -472,7 +495,7 @@ function runSelection(st: LoopState): SelectionResult {
       ctx.cfg.methods.iterative.selection === 'rm' ? x.rm : x.objective;
     let best = validation[0];
     for (const x of validation) if (crit(x) > crit(best)) best = x;
-    const used = assertBudget(ctx, v.key, prefixes(ctx, s, st.tag, v), st.budget);
+    const used = budgetUsed(st);
     return {
       method: v.key,
       seed: s,
@@ -487,13 +510,41 @@ function runSelection(st: LoopState): SelectionResult {
 
 /** The RM after the last iteration: every label so far (linear), the last refit (neural), or the proxy. */
 function finalRm(st: LoopState): Exclude<OnlineRm, null> {
-  const T = st.ctx.cfg.methods.iterative.iterations;
+  const T = st.iterations;
   const rm =
     st.v.rm === 'neural' && st.v.labels !== 'proxy'
       ? ({ kind: 'neural', ens: loadEnsemble(st.ctx, st.stageOf(T)), stage: st.stageOf(T) } as const)
       : rmForIteration(st, T + 1);
   if (!rm) throw new Error(`${st.v.key}: no reward model for model selection`);
   return rm;
+}
+
+/**
+ * Offline start, iterations and batch size of a variant. The hybrid under fair accounting
+ * (labels.rmSeed 0): the first `hybrid.offline` labelled pool pairs, then `hybrid.iterations`
+ * iterations sharing the rest of the budget; with an RM seed: the seed pairs, then T × m.
+ */
+function loopShape(
+  ctx: Ctx,
+  s: number,
+  v: OnlineVariant,
+): Pick<LoopState, 'seedData' | 'offlineLabels' | 'iterations' | 'perIteration'> {
+  const { cfg } = ctx;
+  const T = cfg.methods.iterative.iterations;
+  const m = cfg.labels.perIteration;
+  if (!v.hybrid) return { seedData: [], offlineLabels: 0, iterations: T, perIteration: m };
+  if (cfg.labels.rmSeed > 0)
+    return { seedData: poolPairs(ctx, s, 'seed'), offlineLabels: 0, iterations: T, perIteration: m };
+  const h = cfg.methods.hybrid;
+  const offline = h.offline ?? m;
+  const its = Math.min(h.iterations ?? T, T);
+  const seedData = poolPairs(ctx, s, 'rest').slice(0, offline);
+  return {
+    seedData,
+    offlineLabels: seedData.filter((p) => p.qid !== undefined).length,
+    iterations: its,
+    perIteration: Math.min(m, Math.floor((labelBudget(cfg) - offline) / its)),
+  };
 }
 
 /** Runs all iterations and the selection of one variant at one η. */
@@ -506,8 +557,8 @@ export async function runOnline(ctx: Ctx, s: number, eta: number, v: OnlineVaria
     v,
     tag,
     budget: labelBudget(ctx.cfg),
-    seedData: v.hybrid ? poolPairs(ctx, s, 'seed') : [],
     stageOf: (t) => `${tag}/${v.key}/it${t}`,
+    ...loopShape(ctx, s, v),
   };
   const results: PolicyResult[] = [];
   let prev: string | null = null;
@@ -515,7 +566,7 @@ export async function runOnline(ctx: Ctx, s: number, eta: number, v: OnlineVaria
     results.push(runHybridStart(st));
     prev = st.stageOf(0);
   }
-  for (let t = 1; t <= ctx.cfg.methods.iterative.iterations; t++) {
+  for (let t = 1; t <= st.iterations; t++) {
     results.push(await runOnlineIteration(st, t, prev));
     prev = st.stageOf(t);
   }

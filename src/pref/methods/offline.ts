@@ -7,12 +7,13 @@
  * prompts: the online methods' RM seed set, also the hybrid's offline data) and `seedS/pool/rest/pI`.
  */
 import { Rng } from '../../math/rng.js';
-import { rejectionAcceptProbs } from '../sampling.js';
+import { rejectionSampleIndices, sequentialRejectionSample } from '../sampling.js';
 import {
   assertBudget,
   dpo,
-  encodeResp,
+  ensembleScorer,
   evaluatePolicy,
+  oodEvaluation,
   loadEnsemble,
   loadPairs,
   loadPolicy,
@@ -21,16 +22,16 @@ import {
   samplePolicy,
   savePairs,
   savePolicy,
-  scoreWithEnsemble,
   seedTag,
   trainEnsembleStage,
   type Ctx,
   type PolicyResult,
   type Resp,
+  type ResponseScorer,
   type RmStageResult,
   type StoredPair,
 } from './common.js';
-import { labelBudget } from '../pipeline-config.js';
+import { labelBudget, type PipelineConfig } from '../pipeline-config.js';
 import { LinearRewardModel } from '../linear-rm.js';
 import { pessimisticOffsets } from '../losses.js';
 
@@ -131,54 +132,72 @@ export function runOfflineDpo(ctx: Ctx, s: number, eta: number): PolicyResult {
       labelsUsed: used,
       budget,
       eval: evaluatePolicy(ctx, policy, s),
+      ...(eta === ctx.cfg.dpo.eta ? oodEvaluation(ctx, policy, s) : {}),
       train,
     };
   });
 }
 
+/** The RM that ranks RSO's candidates: the linear BT-MLE or the neural ensemble on the B pool labels. */
+function rsoRanker(ctx: Ctx, s: number, kind: 'linear' | 'neural'): ResponseScorer {
+  if (kind === 'neural') return ensembleScorer(ctx, loadEnsemble(ctx, rmFullStageId(s)));
+  const rm = poolLinearRm(ctx, s);
+  return (_p, samples) => Float64Array.from(samples.flat(), (r) => rm.score(r.text));
+}
+
+/** The linear BT-MLE on the whole labelled pool (B labels; exact, refit from the stored pairs). */
+export function poolLinearRm(ctx: Ctx, s: number): LinearRewardModel {
+  return LinearRewardModel.fit(
+    ctx.words.rm,
+    poolPairs(ctx, s, 'all').map((p) => ({ chosen: p.chosen.text, rejected: p.rejected.text })),
+    ctx.cfg.linearRm.lambda,
+  );
+}
+
+/** The prompts of RSO stage `block` (0-based): the block-th run of `size` offline prompts, wrapping. */
+function rsoPrompts(ctx: Ctx, size: number | undefined, block: number): string[] {
+  const off = ctx.split.offline;
+  const n = Math.min(size ?? off.length, off.length);
+  return Array.from({ length: n }, (_, i) => off[(block * n + i) % off.length]);
+}
+
 /**
- * One rejection-sampling stage: `candidates` samples per offline prompt from `proposal`, scored by
- * the full-pool RM; candidate i is accepted with probability exp((r_i − max_j r_j)·κ) where
- * κ = 1/η_target − 1/η_proposal (κ = 1/η from π0); accepted samples are paired (0,1), (2,3), …
- * and labelled by the RM (no human labels).
+ * One rejection-sampling stage: `candidates` samples per prompt from `proposal` (identical texts
+ * merged), scored by the ranker RM; accepted with target temperature 1/κ (κ = 1/η_target −
+ * 1/η_proposal; κ = 1/η from π0) by the configured sampler; accepted samples are paired (0,1),
+ * (2,3), … and labelled by the RM (no human labels).
  */
 function rsoPairs(
   ctx: Ctx,
   s: number,
   proposal: ReturnType<typeof loadPolicy>,
   kappa: number,
-  c: { candidates: number; maxAccepted: number; prompts?: number },
+  c: RsoOptions,
+  block: number,
   seed: string,
-): { pairs: StoredPair[]; acceptRate: number } {
+): { pairs: StoredPair[]; acceptRate: number; prompts: number } {
   const { candidates, maxAccepted } = c;
-  const prompts = ctx.split.offline.slice(0, c.prompts ?? ctx.split.offline.length);
-  const ens = loadEnsemble(ctx, rmFullStageId(s));
-  const samples = samplePolicy(ctx, proposal, prompts, candidates, `${seed}/sample`);
-  const seqs = samples.flatMap((row, i) => row.map((r) => encodeResp(ctx, prompts[i], r)));
-  const scores = scoreWithEnsemble(ctx, ens, seqs).mean;
+  const prompts = rsoPrompts(ctx, c.prompts, block);
+  const samples = samplePolicy(ctx, proposal, prompts, candidates, `${seed}/sample`).map((row) =>
+    row.filter((r, k) => row.findIndex((x) => x.text === r.text) === k),
+  );
+  const scores = rsoRanker(ctx, s, c.ranker)(prompts, samples);
   const rng = new Rng(`${seed}/accept`);
   const pairs: StoredPair[] = [];
   let accepted = 0;
+  let offset = 0;
   samples.forEach((row, i) => {
-    const sc = scores.subarray(i * candidates, (i + 1) * candidates);
-    // rejectionAcceptProbs(scores, η') gives exp((r − max)/η'); κ = 1/η'.
-    const p = rejectionAcceptProbs(sc, 1 / kappa);
-    const order = Array.from({ length: candidates }, (_, k) => k);
-    rng.fork(`p${i}`).shuffle(order);
-    const r2 = rng.fork(`u${i}`);
-    const acc: number[] = [];
-    for (const k of order) {
-      if (acc.length >= maxAccepted) break;
-      if (r2.uniform() < p[k]) acc.push(k);
-    }
-    acc.sort((a, b) => a - b);
+    const sc = scores.subarray(offset, offset + row.length);
+    offset += row.length;
+    const acc =
+      c.sampler === 'sequential'
+        ? sequentialRejectionSample(sc, 1 / kappa, rng.fork(`p${i}`), maxAccepted)
+        : rejectionSampleIndices(sc, 1 / kappa, rng.fork(`p${i}`), maxAccepted);
     accepted += acc.length;
     for (let j = 0; j + 1 < acc.length; j += 2) {
-      const a: Resp = row[acc[j]];
-      const b: Resp = row[acc[j + 1]];
-      const ra = sc[acc[j]];
-      const rb = sc[acc[j + 1]];
-      if (a.text === b.text || ra === rb) continue;
+      const [a, b] = [row[acc[j]], row[acc[j + 1]]];
+      const [ra, rb] = [sc[acc[j]], sc[acc[j + 1]]];
+      if (ra === rb) continue;
       pairs.push(
         ra > rb
           ? { prompt: prompts[i], chosen: a, rejected: b }
@@ -186,8 +205,10 @@ function rsoPairs(
       );
     }
   });
-  return { pairs, acceptRate: accepted / (prompts.length * candidates) };
+  return { pairs, acceptRate: accepted / (prompts.length * candidates), prompts: prompts.length };
 }
+
+type RsoOptions = PipelineConfig['methods']['rso'];
 
 /** RSO: rejection sampling from π0 toward π0·exp(r_RM/η), RM-labelled pairs, DPO from π0. */
 export function runRso(ctx: Ctx, s: number, eta: number): PolicyResult {
@@ -195,7 +216,7 @@ export function runRso(ctx: Ctx, s: number, eta: number): PolicyResult {
   const id = `${tag}/rso`;
   return runStage(ctx, id, (dir) => {
     const c = ctx.cfg.methods.rso;
-    const { pairs, acceptRate } = rsoPairs(ctx, s, ctx.pi0, 1 / eta, c, `${ctx.cfg.seed}/${id}`);
+    const { pairs, acceptRate } = rsoPairs(ctx, s, ctx.pi0, 1 / eta, c, 0, `${ctx.cfg.seed}/${id}`);
     savePairs(dir, 'pairs.json', pairs);
     const policy = ctx.pi0.clone();
     const train = dpo(ctx, policy, pairs, eta, `${ctx.cfg.seed}/${id}/dpo`);
@@ -240,7 +261,7 @@ export function runMultiStepRso(ctx: Ctx, s: number, eta: number): PolicyResult[
       runStage(ctx, id, (dir) => {
         const proposal = loadPolicy(ctx, prevId);
         const kappa = 1 / e - (i === 0 ? 0 : 1 / etas[i - 1]);
-        const { pairs, acceptRate } = rsoPairs(ctx, s, proposal, kappa, c, `${ctx.cfg.seed}/${id}`);
+        const { pairs, acceptRate } = rsoPairs(ctx, s, proposal, kappa, c, i, `${ctx.cfg.seed}/${id}`);
         savePairs(dir, 'pairs.json', pairs);
         const train = dpo(ctx, proposal, pairs, e, `${ctx.cfg.seed}/${id}/dpo`);
         savePolicy(dir, proposal, ctx.tok, { stage: id });
@@ -361,48 +382,69 @@ export function runOfflineDpoProxy(ctx: Ctx, s: number, eta: number): PolicyResu
 // ---------------------------------------------------------------------------------------------
 // Offline GSHF with pessimism
 
+/** The method key of the pessimism arm at β (the configured main β has the plain key). */
+export function pessimisticKey(ctx: Ctx, beta: number): string {
+  return beta === ctx.cfg.methods.pessimisticDpo.beta
+    ? 'offline-dpo-pessimistic'
+    : `offline-dpo-pessimistic-b${beta}`;
+}
+
 /**
- * DPO on the labelled pool with the pessimistic margin β·(Γ(a_w) − Γ(a_l)) inside the link, where
- * Γ(a) = ‖φ(a) − ν‖_{Σ⁻¹} comes from the linear BT model fitted on the same B labels and ν is the mean
- * feature vector of the pool's responses (the reference the features are centred on).
+ * Γ of every pool response: ‖φ(a) − ν‖_{Σ⁻¹} from the linear BT model fitted on the same B labels
+ * (ν = the pool's mean feature vector, the reference the features are centred on); with
+ * gamma 'token' divided by the response's token count (a per-token uncertainty: a longer response is
+ * not more uncertain for its length alone).
  */
-export function runPessimisticDpo(ctx: Ctx, s: number, eta: number): PolicyResult {
+function poolGammas(ctx: Ctx, pairs: readonly StoredPair[]): { w: Float64Array; l: Float64Array } {
+  const feats = ctx.words.rm;
+  const rm = LinearRewardModel.fit(
+    feats,
+    pairs.map((p) => ({ chosen: p.chosen.text, rejected: p.rejected.text })),
+    ctx.cfg.linearRm.lambda,
+  );
+  const nu = new Float64Array(feats.d);
+  const tmp = new Float64Array(feats.d);
+  for (const p of pairs)
+    for (const r of [p.chosen, p.rejected]) {
+      feats.phi(r.text, tmp);
+      for (let j = 0; j < feats.d; j++) nu[j] += tmp[j] / (2 * pairs.length);
+    }
+  const perToken = ctx.cfg.methods.pessimisticDpo.gamma === 'token';
+  const g = (r: Resp): number => rm.gamma(r.text, nu) / (perToken ? Math.max(1, r.tokens.length) : 1);
+  return {
+    w: Float64Array.from(pairs, (p) => g(p.chosen)),
+    l: Float64Array.from(pairs, (p) => g(p.rejected)),
+  };
+}
+
+/**
+ * Offline GSHF with pessimism (Option II as a DPO margin): DPO on the labelled pool with the margin
+ * β·(Γ(a_w) − Γ(a_l)) inside the link. Evaluated on the test and the OOD prompts.
+ */
+export function runPessimisticDpo(ctx: Ctx, s: number, eta: number, beta: number): PolicyResult {
   const tag = runTag(ctx, s, eta);
-  const id = `${tag}/offline-dpo-pessimistic`;
+  const key = pessimisticKey(ctx, beta);
+  const id = `${tag}/${key}`;
   return runStage(ctx, id, (dir) => {
     const pairs = poolPairs(ctx, s, 'all');
-    const feats = ctx.words.rm;
-    const rm = LinearRewardModel.fit(
-      feats,
-      pairs.map((p) => ({ chosen: p.chosen.text, rejected: p.rejected.text })),
-      ctx.cfg.linearRm.lambda,
-    );
-    const nu = new Float64Array(feats.d);
-    const tmp = new Float64Array(feats.d);
-    for (const p of pairs)
-      for (const r of [p.chosen, p.rejected]) {
-        feats.phi(r.text, tmp);
-        for (let j = 0; j < feats.d; j++) nu[j] += tmp[j] / (2 * pairs.length);
-      }
-    const gw = pairs.map((p) => rm.gamma(p.chosen.text, nu));
-    const gl = pairs.map((p) => rm.gamma(p.rejected.text, nu));
-    const beta = ctx.cfg.methods.pessimisticDpo.beta;
-    const offsets = pessimisticOffsets(gw, gl, beta);
+    const g = poolGammas(ctx, pairs);
+    const offsets = pessimisticOffsets(g.w, g.l, beta);
     const policy = ctx.pi0.clone();
     const train = dpo(ctx, policy, pairs, eta, `${ctx.cfg.seed}/${id}/dpo`, offsets);
     savePolicy(dir, policy, ctx.tok, { stage: id });
     const budget = labelBudget(ctx.cfg);
-    const used = assertBudget(ctx, 'offline-dpo-pessimistic', [`${seedTag(s)}/pool`], budget);
+    const used = assertBudget(ctx, key, [`${seedTag(s)}/pool`], budget);
     const meanAbs = offsets.reduce((a, o) => a + Math.abs(o), 0) / Math.max(1, offsets.length);
     return {
-      method: 'offline-dpo-pessimistic',
+      method: key,
       seed: s,
       eta,
       labelsUsed: used,
       budget,
       eval: evaluatePolicy(ctx, policy, s),
+      ...oodEvaluation(ctx, policy, s),
       train,
-      extra: { pessimismBeta: beta, meanAbsOffset: meanAbs },
+      extra: { pessimismBeta: beta, meanAbsOffset: meanAbs, gamma: ctx.cfg.methods.pessimisticDpo.gamma },
     };
   });
 }
