@@ -6,6 +6,7 @@
  * read back: every 2xx submission must be there exactly once (0 lost, 0 duplicated).
  *
  *   node dist/bench/serve/annotate-load.js [--annotators 50] [--tasks 1000] [--k 3] [--store sqlite|postgres|both]
+ *                                          [--seconds S]   (stop after S seconds instead of draining)
  *
  * Also used (with small counts) by test/serve/annotate-load.test.ts and for the SIGKILL test.
  */
@@ -96,13 +97,19 @@ export async function setupLoad(
     b: `second answer to ${i}`,
     priority: (i * 7919) % 1000,
   }));
-  const r = await api(url, ADMIN_TOKEN, 'POST', `/api/projects/${o.project}/tasks`, { tasks });
-  if (r.status !== 200) throw new Error(`push: ${JSON.stringify(r.json)}`);
-  const tokens: string[] = [];
-  for (let i = 0; i < o.annotators; i++) {
+  for (let i = 0; i < tasks.length; i += 5000) {
+    const chunk = tasks.slice(i, i + 5000);
+    const r = await api(url, ADMIN_TOKEN, 'POST', `/api/projects/${o.project}/tasks`, { tasks: chunk });
+    if (r.status !== 200) throw new Error(`push: ${JSON.stringify(r.json)}`);
+  }
+  const tokens: string[] = new Array<string>(o.annotators);
+  const create = async (i: number) => {
     const a = await api(url, ADMIN_TOKEN, 'POST', '/api/annotators', { name: `${o.project}-ann${i}` });
     if (a.status !== 201) throw new Error(`annotator: ${JSON.stringify(a.json)}`);
-    tokens.push(String(a.json.token));
+    tokens[i] = String(a.json.token);
+  };
+  for (let i = 0; i < o.annotators; i += 8) {
+    await Promise.all(Array.from({ length: Math.min(8, o.annotators - i) }, (_, j) => create(i + j)));
   }
   return tokens;
 }
@@ -133,7 +140,7 @@ export async function runAnnotators(
   url: string,
   project: string,
   tokens: readonly string[],
-  o: { stopAfterAcks?: number; onStop?: () => void } = {},
+  o: { stopAfterAcks?: number; onStop?: () => void; seconds?: number } = {},
 ): Promise<LoadResult> {
   const res: LoadResult = {
     acks: [],
@@ -146,9 +153,10 @@ export async function runAnnotators(
   };
   let stopped = false;
   const t0 = performance.now();
+  const deadline = o.seconds === undefined ? Infinity : t0 + o.seconds * 1000;
   const one = async (i: number) => {
     const token = tokens[i];
-    for (let n = 0; !stopped; n++) {
+    for (let n = 0; !stopped && performance.now() < deadline; n++) {
       let t = performance.now();
       const next = await api(url, token, 'POST', `/api/projects/${project}/next`);
       res.nextMs.push(performance.now() - t);
@@ -224,7 +232,20 @@ export function quantile(xs: readonly number[], q: number): number {
 
 // ---- the benchmark ----
 
-async function benchOne(kind: 'sqlite' | 'postgres', o: { annotators: number; tasks: number; k: number }) {
+/**
+ * Each annotator's first request verifies their token with scrypt (deliberately slow, once per
+ * token): done before the clock starts, so the figures are the steady state.
+ */
+async function warmUp(url: string, tokens: readonly string[]): Promise<void> {
+  for (let i = 0; i < tokens.length; i += 8) {
+    await Promise.all(tokens.slice(i, i + 8).map((t) => api(url, t, 'GET', '/api/me')));
+  }
+}
+
+async function benchOne(
+  kind: 'sqlite' | 'postgres',
+  o: { annotators: number; tasks: number; k: number; seconds?: number },
+) {
   const { startPgCluster } = await import('../../test/helpers/pg-cluster.js');
   const dir = mkdtempSync(join(tmpdir(), 'gshf-load-'));
   const cluster = kind === 'postgres' ? await startPgCluster() : undefined;
@@ -233,11 +254,13 @@ async function benchOne(kind: 'sqlite' | 'postgres', o: { annotators: number; ta
   const srv = await spawnServer(db);
   try {
     const tokens = await setupLoad(srv.url, { project: 'load', ...o });
-    const r = await runAnnotators(srv.url, 'load', tokens);
+    await warmUp(srv.url, tokens);
+    const r = await runAnnotators(srv.url, 'load', tokens, { seconds: o.seconds });
     const v = await verifyAcks(srv.url, 'load', r.acks);
     return {
       store: kind,
       annotators: o.annotators,
+      errors: r.errors,
       submissions: r.acks.length,
       replays: r.replays,
       replay_mismatches: r.replayMismatches,
@@ -268,6 +291,7 @@ async function main() {
     annotators: Number(arg('annotators', '50')),
     tasks: Number(arg('tasks', '1000')),
     k: Number(arg('k', '3')),
+    seconds: process.argv.includes('--seconds') ? Number(arg('seconds', '60')) : undefined,
   };
   const which = arg('store', 'both');
   const kinds = (which === 'both' ? ['sqlite', 'postgres'] : [which]) as ('sqlite' | 'postgres')[];

@@ -5,7 +5,9 @@
 // idempotent re-push of exotic text, duplicate JSON keys, and auth on the decoded path.
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { statSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { buildAnnotateApp } from '../../src/serve/annotate/app.js';
 import { secretChecks } from '../../src/serve/annotate/auth.js';
 import type { RequestLogEntry } from '../../src/serve/annotate/request-log.js';
@@ -14,6 +16,9 @@ import { StoreInputError, type AnnotationStore } from '../../src/store/types.js'
 import { ADMIN, appFixture, isJsonError, taskCount } from './annotate-app.js';
 import { openFixture, STORE_KINDS } from './annotate-stores.js';
 
+const CLI = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
+const gshf = (args: string[]) =>
+  execFileSync(process.execPath, [CLI, ...args], { encoding: 'utf8', timeout: 60_000 });
 const NUL = 'a\u0000b';
 const LONE = 'x\ud800y';
 const EXOTIC = 'héllo 👋🏽 \u{1F600} \uFFFF \u2028 line\r\nbreak \u202Eevil\u202C e\u0301 \t "quotes" \\ 𝔘';
@@ -105,11 +110,18 @@ for (const kind of STORE_KINDS) {
       if (!f) return;
       assert.equal((await f.as('bob', 'GET', '/api/projects')).statusCode, 200);
       const s = await f.login(f.tokens.bob);
-      const a = await revokeAnnotatorToken(f.fixture.db, 'bob'); // another connection, as the CLI does
-      assert.notEqual(a.revokedAt, null);
+      const out = gshf(['serve', '--db', f.fixture.db, 'token', 'revoke', '--annotator', 'bob']);
+      assert.match(out, /annotator "bob": token revoked/);
       isJsonError(await f.as('bob', 'GET', '/api/projects'), 401);
       isJsonError(await f.app.inject({ method: 'GET', url: '/api/me', headers: { cookie: s.cookie } }), 401);
       assert.equal((await f.as('alice', 'GET', '/api/projects')).statusCode, 200);
+      // `token rotate` prints a new token that works at once; the old one does not.
+      const fresh = gshf(['serve', '--db', f.fixture.db, 'token', 'rotate', '--annotator', 'alice']).trim();
+      assert.match(fresh, /^gsa_[0-9a-f]{12}_/);
+      assert.equal((await f.call('GET', '/api/projects', fresh)).statusCode, 200);
+      isJsonError(await f.as('alice', 'GET', '/api/projects'), 401);
+      // And the store function behind it refuses an unknown name.
+      await assert.rejects(revokeAnnotatorToken(f.fixture.db, 'nobody'), /no annotator "nobody"/);
     });
 
     test('NUL and lone surrogates are refused with a 400 naming the field; nothing is written', async (t) => {

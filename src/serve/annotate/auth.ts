@@ -59,12 +59,17 @@ export function randomToken(bytes = 32): string {
   return randomBytes(bytes).toString('base64url');
 }
 
-/** A new annotator credential: the row to store and the raw token to show once. */
-export function newAnnotatorToken(name: string): { row: NewAnnotator; token: string } {
+/** A new annotator credential: the row to store and the raw token to show once (hashed off the event loop). */
+export async function newAnnotatorToken(name: string): Promise<{ row: NewAnnotator; token: string }> {
   const tokenId = randomBytes(6).toString('hex');
   const secret = randomToken();
   const salt = randomBytes(16).toString('hex');
-  return { row: { name, tokenId, salt, hash: hashSecret(secret, salt) }, token: `gsa_${tokenId}_${secret}` };
+  const hash = await new Promise<string>((resolve, reject) =>
+    scrypt(secret, Buffer.from(salt, 'hex'), KEYLEN, SCRYPT, (err, key) =>
+      err ? reject(err) : resolve(key.toString('hex')),
+    ),
+  );
+  return { row: { name, tokenId, salt, hash }, token: `gsa_${tokenId}_${secret}` };
 }
 
 const TOKEN_RE = /^gsa_([0-9a-f]{12})_([A-Za-z0-9_-]{43})$/;

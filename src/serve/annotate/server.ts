@@ -65,7 +65,7 @@ export function addAnnotatorToken(
   expiresAt: number | null = null,
 ): Promise<string> {
   return withStore(db, async (store) => {
-    const { row, token } = newAnnotatorToken(name);
+    const { row, token } = await newAnnotatorToken(name);
     const a = await store.createAnnotator({ ...row, expiresAt }, Date.now());
     if (a === 'exists') throw new Error(`annotator "${name}" exists (names are unique)`);
     return token;
@@ -87,7 +87,7 @@ export function revokeAnnotatorToken(db: string, name: string): Promise<Annotato
 /** Replaces an annotator's token (the old one and its sessions stop working); returns the new token. */
 export function rotateAnnotatorTokenIn(db: string, name: string): Promise<string> {
   return withStore(db, async (store) => {
-    const { row, token } = newAnnotatorToken(name);
+    const { row, token } = await newAnnotatorToken(name);
     const a = await store.rotateAnnotatorToken(name, row);
     if (a === undefined) throw new Error(`no annotator "${name}"`);
     return token;

@@ -64,7 +64,7 @@ function registerAnnotatorRoutes(app: FastifyInstance, ctx: AnnotateContext): vo
   }));
   app.post('/api/annotators', { config: admin }, async (req, reply) => {
     const b = parseInput(CreateAnnotatorBody, req.body, 'body');
-    const { row, token } = newAnnotatorToken(b.name);
+    const { row, token } = await newAnnotatorToken(b.name);
     const a = await ctx.store.createAnnotator({ ...row, expiresAt: b.expires_at }, ctx.now());
     if (a === 'exists') throw new HttpError(409, 'annotator_exists', `annotator "${b.name}" exists`);
     return reply.code(201).send({
@@ -88,7 +88,7 @@ function registerAnnotatorRoutes(app: FastifyInstance, ctx: AnnotateContext): vo
   });
   app.post('/api/annotators/:name/token', { config: admin }, async (req) => {
     const name = await named(req.params);
-    const { row, token } = newAnnotatorToken(name);
+    const { row, token } = await newAnnotatorToken(name);
     const a = await ctx.store.rotateAnnotatorToken(name, row);
     if (a === undefined) throw notFound(name);
     return { ...annotatorJson(a, ctx.now()), token, note: 'the old token and its sessions no longer work' };
