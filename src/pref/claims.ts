@@ -165,22 +165,30 @@ function frontierDominance(a: string, b: string) {
 }
 
 /**
- * Matched-KL values: the config's, or the smaller of the two methods' mean KL at the main η — a KL
- * both frontiers reach (each runs from π0 at 0 to at least its main-η point).
+ * Matched-KL values: the config's, or a KL every frontier seed's two curves reach — the smallest,
+ * over seeds, of the lower of the two curves' largest KL (2 significant digits, rounded down) —
+ * and half of it.
  */
-function matchKls(cfg: PipelineConfig, fin: Fin, a: string, b: string): number[] {
+function matchKls(cfg: PipelineConfig, res: ReproduceResults, a: string, b: string): number[] {
   if (cfg.frontier.matchKl?.length) return cfg.frontier.matchKl;
-  const A = fin.get(a) ?? [];
-  const B = fin.get(b) ?? [];
-  if (!A.length || !B.length) return [];
-  return [Number(Math.min(meanOf(A, M.kl), meanOf(B, M.kl)).toPrecision(2))];
+  const reach: number[] = [];
+  for (let s = 0; s < Math.min(frontierSeeds(cfg, a), frontierSeeds(cfg, b)); s++) {
+    const A = seedFrontier(cfg, res, a, s);
+    const B = seedFrontier(cfg, res, b, s);
+    if (A.length && B.length) reach.push(Math.min(A[A.length - 1].kl, B[B.length - 1].kl));
+  }
+  if (reach.length < 2 || !(Math.min(...reach) > 0)) return [];
+  const k = Math.min(...reach);
+  const p = 10 ** (Math.floor(Math.log10(k)) - 1);
+  const top = Math.floor(k / p) * p;
+  return [Number((top / 2).toPrecision(2)), Number(top.toPrecision(2))];
 }
 
 /** The difference a − b at matched KL, per seed by interpolation along each seed's frontiers. */
 function matchedKl(a: string, b: string) {
-  return (cfg: PipelineConfig, res: ReproduceResults, fin: Fin): ClaimResult => {
+  return (cfg: PipelineConfig, res: ReproduceResults, _fin: Fin): ClaimResult => {
     const margin = cfg.verdicts.equivalenceMargin;
-    const parts = matchKls(cfg, fin, a, b).map((kl) => ({ kl, ...matchedKlDiffs(cfg, res, a, b, kl) }));
+    const parts = matchKls(cfg, res, a, b).map((kl) => ({ kl, ...matchedKlDiffs(cfg, res, a, b, kl) }));
     const judged = parts.map((p) => ({ ...p, j: superiority(p.diffs, margin) }));
     const usable = judged.filter((p) => p.j.verdict !== 'no data');
     if (!usable.length)
@@ -196,7 +204,7 @@ function matchedKl(a: string, b: string) {
         usable
           .map(
             (p) =>
-              `at KL ${p.kl}: ${label(a)} − ${label(b)} = ${fmt(p.j.mean)} (95% CI ${fmt(p.j.lo)} to ${fmt(p.j.hi)}, n=${p.j.n}${p.outOfRange ? `; ${p.outOfRange} seeds outside a frontier's KL range left out` : ''})`,
+              `at KL ${p.kl}: ${label(a)} − ${label(b)} = ${fmt(p.j.mean)} (95% CI ${fmt(p.j.lo)} to ${fmt(p.j.hi)}, n=${p.j.n}${p.outOfRange ? `; ${p.outOfRange} seeds outside a frontier's KL range left out` : ''}) — ${p.j.verdict}${p.j.verdict === 'inconclusive' ? ` (about ${p.j.seedsToDecide ?? '∞'} seeds would decide)` : ''}`,
           )
           .join('; ') +
         `. Each seed's gold reward of both methods interpolated linearly at that KL along its frontier over η (joined in KL order from π0 at KL 0).` +

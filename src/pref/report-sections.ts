@@ -105,6 +105,12 @@ export function iterationSection(r: ReportInput, out: string[]): void {
   );
 }
 
+/** "6", or "4–6" when the points of a curve have different seed counts. */
+function seedRange(ns: number[]): string {
+  const [lo, hi] = [Math.min(...ns), Math.max(...ns)];
+  return lo === hi ? `${lo}` : `${lo}–${hi}`;
+}
+
 export function rewardKlSection(r: ReportInput, out: string[], svgs: Svg[]): void {
   const { cfg, res, fin, eta } = r;
   // (1) the frontiers over η, each per seed in KL order from π0, mean with 95% bars of r*; (2) every method at the main η.
@@ -117,7 +123,7 @@ export function rewardKlSection(r: ReportInput, out: string[], svgs: Svg[]): voi
     const p0 = res.rows.filter((x) => x.method === 'pi0' && x.seed < n);
     const g0 = meanOf(p0, M.gold);
     series.push({
-      label: `${label(k)} (${Math.min(...pts.map((p) => p.n))}–${Math.max(...pts.map((p) => p.n))} seeds)`,
+      label: `${label(k)} (${seedRange(pts.map((p) => p.n))} seeds)`,
       x: [0, ...pts.map((p) => p.kl.mean)],
       y: [g0, ...pts.map((p) => p.gold.mean)],
       lo: [g0, ...pts.map((p) => p.gold.lo)],
