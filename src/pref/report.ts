@@ -7,7 +7,6 @@
  */
 import { fmt, mdTable } from '../report/markdown.js';
 import { rsoFrontierSeeds, type PipelineConfig } from './pipeline-config.js';
-import type { PolicyResult } from './methods/common.js';
 import type { ReproduceResults } from './results.js';
 import { judgeClaims, type ClaimVerdict } from './claims.js';
 import { accountingOf, ci, finalRows, label, M, meanOf, methodOrder } from './report-data.js';
