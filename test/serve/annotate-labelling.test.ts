@@ -335,7 +335,7 @@ for (const kind of STORE_KINDS) {
       // Errors name the record; nothing is written.
       let r = await adminUp('c', 'csv', 'id,prompt,a,b\nz1,p,a\n');
       isJsonError(r, 400);
-      assert.match(r.json().message, /file line 2: 3 cells, the header has 4/);
+      assert.match(r.json().message, /file line 2: invalid CSV \(expect 4, got 3 on line 2\)/);
       r = await adminUp('j', 'jsonl', '{"id": "z", "prompt": "p", "a": "x"}\n');
       assert.match(r.json().message, /file line 1\.b: a pair task needs a and b/);
       r = await adminUp('q', 'parquet', Buffer.from('not parquet at all'));

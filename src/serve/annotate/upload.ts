@@ -4,6 +4,7 @@
  * meta_<key>) and Parquet (hyparquet; the same column names, or `responses`/`metadata` columns
  * holding a list/struct). Every record goes through the push API's schema; errors name the record.
  */
+import { csvRows } from '../../pref/data.js';
 import { parseJsonl } from '../../report/jsonl.js';
 import { GshfInputError } from '../../math/errors.js';
 import { TaskInput, type TaskInputValue } from './schemas.js';
@@ -65,60 +66,18 @@ export function foldColumns(row: Record<string, unknown>, fromCsv: boolean): Rec
   return out;
 }
 
-/** RFC 4180 CSV (quotes, doubled quotes, CRLF) → one object per data row, keyed by the header. */
+/**
+ * RFC 4180 CSV → one object per data row, keyed by the header: the project's one CSV reader
+ * (src/pref/data.ts `csvRows`, csv-parse), its errors as 400s naming the file line.
+ */
 export function csvObjects(text: string): { line: number; row: Record<string, string> }[] {
-  const rows = csvRows(text.replace(/^\uFEFF/, ''));
-  if (rows.length === 0) return [];
-  const [header, ...data] = rows;
-  const dup = header.cells.find((h, i) => header.cells.indexOf(h) !== i);
-  if (dup !== undefined) throw new HttpError(400, 'bad_request', `file line 1: duplicate column "${dup}"`);
-  return data
-    .filter((r) => !(r.cells.length === 1 && r.cells[0] === ''))
-    .map((r) => {
-      if (r.cells.length !== header.cells.length)
-        throw new HttpError(
-          400,
-          'bad_request',
-          `file line ${r.line}: ${r.cells.length} cells, the header has ${header.cells.length}`,
-        );
-      return { line: r.line, row: Object.fromEntries(header.cells.map((h, i) => [h, r.cells[i]])) };
-    });
-}
-
-function csvRows(text: string): { line: number; cells: string[] }[] {
-  const rows: { line: number; cells: string[] }[] = [];
-  let cells: string[] = [];
-  let cell = '';
-  let quoted = false;
-  let line = 1;
-  let start = 1;
-  for (let i = 0; i < text.length; i++) {
-    const c = text[i];
-    if (quoted) {
-      if (c === '"' && text[i + 1] === '"') {
-        cell += '"';
-        i++;
-      } else if (c === '"') quoted = false;
-      else {
-        if (c === '\n') line++;
-        cell += c;
-      }
-    } else if (c === '"' && cell === '') quoted = true;
-    else if (c === ',') {
-      cells.push(cell);
-      cell = '';
-    } else if (c === '\n' || c === '\r') {
-      if (c === '\r' && text[i + 1] === '\n') i++;
-      cells.push(cell);
-      rows.push({ line: start, cells });
-      cells = [];
-      cell = '';
-      start = ++line;
-    } else cell += c;
+  try {
+    return csvRows(text, 'file').map(({ line, obj }) => ({ line, row: obj as Record<string, string> }));
+  } catch (e) {
+    if (e instanceof GshfInputError)
+      throw new HttpError(400, 'bad_request', e.message.replace(/^file:(\d+):/, 'file line $1:'));
+    throw e;
   }
-  if (quoted) throw new HttpError(400, 'bad_request', `file line ${start}: unterminated quoted cell`);
-  if (cell !== '' || cells.length > 0) rows.push({ line: start, cells: [...cells, cell] });
-  return rows;
 }
 
 async function parquetObjects(file: Buffer): Promise<{ line?: number; row: Record<string, unknown> }[]> {
