@@ -4,7 +4,8 @@
  *  - preference pairs JSONL: one {"context", "chosen", "rejected"} object per line.
  * Every error is a DataFileError naming the file, the line, the field and the offending value.
  */
-import { readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname } from 'node:path';
 import { z } from 'zod';
 import { logSumExp } from '../math/special.js';
 import { GshfInputError } from '../math/errors.js';
@@ -476,6 +477,7 @@ export function writeEnvFile(path: string, env: BanditEnv): void {
   if (j.theta_star) head.theta_star = j.theta_star;
   const headText = JSON.stringify(head).slice(0, -1);
   const body = j.contexts.map((c) => '  ' + JSON.stringify(c)).join(',\n');
+  mkdirSync(dirname(path), { recursive: true });
   writeFileSync(path, `${headText},"contexts":[\n${body}\n]}\n`);
 }
 
@@ -595,5 +597,6 @@ export function writePairsFile(path: string, pairs: PairData): void {
   }
   if (n === 0)
     throw new Error(`writePairsFile(${path}): no pairs to write (the format requires at least one)`);
+  mkdirSync(dirname(path), { recursive: true });
   writeFileSync(path, parts.join(''));
 }

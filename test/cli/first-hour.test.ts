@@ -168,3 +168,28 @@ test('CSV import: preference pairs and prompts, RFC 4180 quoting, errors naming 
     /nocol\.csv:1: a prompts CSV needs a "prompt" column \(columns: text\)/,
   );
 });
+
+test('bandit generate --out into a folder that does not exist yet creates it', () => {
+  const env = join(dir, 'new', 'sub', 'env.json');
+  const pairs = join(dir, 'new', 'other', 'pairs.jsonl');
+  const r = gshf(
+    'bandit',
+    'generate',
+    '--out',
+    env,
+    '--pairs',
+    pairs,
+    '--n',
+    '20',
+    '--contexts',
+    '5',
+    '--K',
+    '4',
+    '--d',
+    '2',
+  );
+  assert.equal(r.code, 0, r.err);
+  const fit = gshf('bandit', 'fit', '--env', env, '--pairs', pairs, '--json');
+  assert.equal(fit.code, 0, fit.err);
+  assert.equal((JSON.parse(fit.out) as { n_pairs: number }).n_pairs, 20);
+});
