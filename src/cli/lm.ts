@@ -31,6 +31,7 @@ import {
   runSft,
   scoreLogProbs,
   SFT_DEFAULTS,
+  sftRunFinished,
 } from '../nn/index.js';
 
 interface SftCliOptions {
@@ -132,6 +133,10 @@ export function registerLmCommands(program: Command): void {
     .option('--force', 'overwrite a checkpoint already in --out', false)
     .action((o: SftCliOptions) => {
       if (o.resume && o.force) throw new GshfInputError('--resume and --force exclude each other');
+      if (o.resume && sftRunFinished(o.out))
+        return void process.stdout.write(
+          `lm sft: ${o.out} holds a finished run (its checkpoint is complete): nothing to resume\n`,
+        );
       if (o.init && o.tokenizer)
         throw new GshfInputError(
           '--tokenizer is only for fresh models: the --init checkpoint brings its own',

@@ -95,7 +95,14 @@ export type {
   EpochBatch,
 } from './train-loop.js';
 export type { SftOptions, SftProgress, SftResult, SftState } from './sft.js';
-export { initSftModel, prepareSftData, runSft, SFT_METRICS_FILE, SFT_STATE_FILE } from './sft-run.js';
+export {
+  initSftModel,
+  prepareSftData,
+  runSft,
+  sftRunFinished,
+  SFT_METRICS_FILE,
+  SFT_STATE_FILE,
+} from './sft-run.js';
 export type { SftModelSpec, SftRunOptions, SftRunResult } from './sft-run.js';
 export {
   generateReviewCorpus,

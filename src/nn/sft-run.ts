@@ -276,6 +276,11 @@ function fingerprint(opts: SftRunOptions): SftFingerprint {
   };
 }
 
+/** True when `out` holds a finished run: a checkpoint and no resumable state (`--resume` has nothing to do). */
+export function sftRunFinished(out: string): boolean {
+  return existsSync(join(out, WEIGHTS_FILE)) && !existsSync(join(out, SFT_STATE_FILE));
+}
+
 /** The run's files in a checkpoint folder (tokenizer.json is left: a BPE --init may point at it). */
 const RUN_FILES = [WEIGHTS_FILE, CONFIG_FILE, SFT_STATE_FILE, SFT_METRICS_FILE];
 

@@ -193,3 +193,54 @@ test('bandit generate --out into a folder that does not exist yet creates it', (
   assert.equal(fit.code, 0, fit.err);
   assert.equal((JSON.parse(fit.out) as { n_pairs: number }).n_pairs, 20);
 });
+
+test('lm sft --resume on a run that already finished says so and succeeds (README: the resume line after the run)', () => {
+  const out = join(dir, 'sft-done');
+  const first = gshf(
+    'lm',
+    'sft',
+    '--data',
+    'builtin',
+    '--preset',
+    'tiny',
+    '--steps',
+    '2',
+    '--out',
+    out,
+    '--val-fraction',
+    '0',
+  );
+  assert.equal(first.code, 0, first.err);
+  const again = gshf(
+    'lm',
+    'sft',
+    '--data',
+    'builtin',
+    '--preset',
+    'tiny',
+    '--steps',
+    '2',
+    '--out',
+    out,
+    '--val-fraction',
+    '0',
+    '--resume',
+  );
+  assert.equal(again.code, 0, again.err);
+  assert.match(again.out, /holds a finished run \(its checkpoint is complete\): nothing to resume/);
+  const none = gshf(
+    'lm',
+    'sft',
+    '--data',
+    'builtin',
+    '--preset',
+    'tiny',
+    '--steps',
+    '2',
+    '--out',
+    join(dir, 'never'),
+    '--resume',
+  );
+  assert.equal(none.code, 1);
+  assert.match(none.err, /no sft-state\.safetensors to resume from/);
+});
